@@ -1,0 +1,17 @@
+"""jstmine: Japanese science-policy reports (PDF) → evidence-backed tables.
+
+One module per stage, each a set of pure functions with its input and output types at the top:
+acquire → extract → segment (normalize) → tokenize → tag → attribute → tables → publish.
+"""
+
+__version__ = "0.1.0"
+
+# Bump a stage's version when its output changes for the same input: the Prefect cache keys
+# include it, so a new version re-runs that stage and everything after it.
+STAGE_VERSIONS = {
+    "extract": "1",
+    "segment": "1",
+    "tokenize": "1",
+    "tag": "1",
+    "attribute": "1",
+}

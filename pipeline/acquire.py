@@ -1,13 +1,67 @@
 """Acquire: a source (PDF URL, listing-page URL with #entry-id, or local path) → a verified PDF in raw/.
 
-Input: a source string and an ``AcquireConfig``. Output: an ``Acquired`` record, also appended
-to ``raw/manifest.jsonl``. A download is written to a temporary file and renamed into raw/ only
-when complete and verified, so a failed run never leaves a partial PDF or loses an earlier one.
+Input: a source string and an ``AcquireConfig``. Output: an ``Acquired`` record; every download
+(and every 304 revalidation) is also appended to ``raw/manifest.jsonl``. A download is written to a
+temporary file in raw/ and renamed into place only when complete and verified, so a failed run
+never leaves a partial PDF or loses an earlier one. A local path is verified in place and hashed,
+not copied, and not recorded in the manifest.
+
+``acquire`` makes ONE attempt. Retrying is the caller's job (the Prefect task retries only on
+``TransientAcquireError``), so errors are classified:
+
+* ``TransientAcquireError``: connection refused, DNS failure, timeouts, remote protocol errors
+  (connection dropped, body shorter than Content-Length), HTTP 5xx and 429, a PDF without
+  ``%%EOF`` near its end (truncated).
+* ``AcquireError``: HTTP 4xx (not 429), a body that is not a PDF (e.g. an HTML page), a body over
+  ``max_bytes``, a redirect loop, an entry id missing from a listing page.
+* ``SourceError``: an unsupported scheme, a missing/unreadable/non-PDF local file, a listing entry
+  without a PDF link.
+
+The file name in raw/ is derived by the project, never taken from the server:
+``<slug>-<sha256[:12]>.pdf``, the slug being the URL's host (plus the listing entry id), restricted
+to ``[A-Za-z0-9._-]``.
 """
 from __future__ import annotations
 
+import contextlib
+import difflib
+import hashlib
+import json
+import logging
+import os
+import re
+import ssl
+import tempfile
+import time
+import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+from urllib.request import url2pathname
+
+import httpx
+from bs4 import BeautifulSoup, Tag
+
+from pipeline.errors import AcquireError, SourceError, TransientAcquireError
+
+log = logging.getLogger(__name__)
+
+MANIFEST_NAME = "manifest.jsonl"
+PDF_MAGIC = b"%PDF-"
+EOF_MARKER = b"%%EOF"
+EOF_WINDOW = 1024  # %%EOF must appear within this many bytes of the end
+HTML_CAP = 20 * 1024 * 1024  # listing pages larger than this are refused
+PROBE_LIMIT = 5  # non-.pdf links of an entry probed for a PDF response
+_CHUNK = 64 * 1024
+
+ACCEPTED_FORMS = (
+    "an http(s) URL of a PDF (https://host/path/report.pdf), "
+    "an http(s) URL of a report listing page with the entry id as fragment "
+    "(https://spap.jst.go.jp/investigation/report_2022.html#fy24_rr02), "
+    "or a local file path (reports/x.pdf, /abs/x.pdf, file:///abs/x.pdf)"
+)
 
 
 @dataclass(frozen=True)
@@ -17,6 +71,9 @@ class AcquireConfig:
     read_timeout: float = 60.0
     max_bytes: int = 200 * 1024 * 1024
     user_agent: str = "jstmine/0.1 (+science-policy text mining)"
+    max_redirects: int = 20
+    # Wall-clock limit for one download (a server dripping bytes never hits read_timeout).
+    total_timeout: float | None = 3600.0
 
 
 @dataclass(frozen=True)
@@ -33,5 +90,848 @@ class Acquired:
     not_modified: bool = False  # True when the server answered 304 and the stored copy was used
 
 
+# --------------------------------------------------------------------------------------------
+# Entry point
+
+
 def acquire(source: str, config: AcquireConfig = AcquireConfig()) -> Acquired:
-    raise NotImplementedError
+    """Fetch or verify ``source`` once; see the module docstring for the forms and errors."""
+    kind, value = _classify_source(source)
+    if kind == "local":
+        return _acquire_local(source, Path(value))
+
+    url, fragment = urldefrag(value)
+    fragment = unquote(fragment)
+    raw_dir = _prepare_raw_dir(config.raw_dir)
+    with _make_client(config) as client:
+        entry_id: str | None = None
+        pdf_url = url
+        # A fragment on a .pdf URL is a viewer fragment (#page=3), not a listing entry.
+        if fragment and not _looks_like_pdf_href(url):
+            pdf_url, is_listing = _resolve_entry(client, url, fragment, config)
+            entry_id = fragment if is_listing else None
+        slug = _slug(pdf_url if entry_id is None else url, entry_id)
+        return _fetch_pdf(client, source, pdf_url, slug, raw_dir, config)
+
+
+# --------------------------------------------------------------------------------------------
+# Sources
+
+
+def _classify_source(source: str) -> tuple[str, str]:
+    """("local", path) or ("http", url); raises SourceError for anything else."""
+    s = (source or "").strip()
+    if not s:
+        raise SourceError("empty source", f"give {ACCEPTED_FORMS}")
+    parts = urlsplit(s)
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        if not parts.hostname:
+            raise SourceError(f"URL without a host: {s!r}", f"give {ACCEPTED_FORMS}")
+        return "http", s
+    if scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise SourceError(
+                f"file:// URL on another host ({parts.netloc!r}) is not supported: {s!r}",
+                "copy the file to this machine and give its local path",
+            )
+        return "local", url2pathname(unquote(parts.path))
+    if scheme == "" or len(scheme) == 1:  # a plain path (or a Windows drive letter)
+        return "local", s
+    if Path(s).exists():  # an odd local name such as "report:2024.pdf"
+        return "local", s
+    raise SourceError(
+        f"unsupported source scheme {scheme + ':'!r} in {s!r}",
+        f"give {ACCEPTED_FORMS}",
+    )
+
+
+def _acquire_local(source: str, path: Path) -> Acquired:
+    path = path.expanduser()
+    if not path.exists():
+        todo = "check the path (relative paths are taken from the current directory)"
+        head = str(path).split("/", 1)[0]
+        if "." in head and not str(path).startswith((".", "/")):
+            todo += f"; if this is a web address, write it as https://{path}"
+        raise SourceError(f"local file not found: {path}", todo)
+    if not path.is_file():
+        raise SourceError(f"not a regular file: {path}", "give the path of a PDF file")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(PDF_MAGIC))
+            digest = hashlib.sha256(head)
+            size = len(head)
+            if head != PDF_MAGIC:
+                raise SourceError(
+                    f"not a PDF (does not start with %PDF-): {path}",
+                    "give the path of a PDF file; " + _describe_start(head),
+                )
+            for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+                digest.update(chunk)
+                size += len(chunk)
+    except PermissionError as e:
+        raise SourceError(f"cannot read {path}: permission denied", "fix the file's permissions") from e
+    except OSError as e:
+        raise SourceError(f"cannot read {path}: {e}", "check the file and the disk") from e
+    return Acquired(
+        path=path.resolve(),
+        sha256=digest.hexdigest(),
+        bytes=size,
+        source=source,
+        url=None,
+        final_url=None,
+        etag=None,
+        last_modified=None,
+        fetched_at=_now(),
+    )
+
+
+def _describe_start(head: bytes) -> str:
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+        return "the file looks like HTML or XML"
+    return f"it starts with {head[:16]!r}"
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP
+
+
+def _make_client(config: AcquireConfig) -> httpx.Client:
+    timeout = httpx.Timeout(
+        connect=config.connect_timeout,
+        read=config.read_timeout,
+        write=config.read_timeout,
+        pool=config.connect_timeout,
+    )
+    return httpx.Client(
+        timeout=timeout,
+        follow_redirects=True,
+        max_redirects=config.max_redirects,
+        headers={
+            "User-Agent": config.user_agent,
+            "Accept": "application/pdf, text/html;q=0.9, */*;q=0.5",
+            # identity keeps byte counts equal to Content-Length and rules out compression bombs
+            "Accept-Encoding": "identity",
+        },
+    )
+
+
+def _is_cert_error(exc: BaseException) -> bool:
+    seen = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(e):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+@contextlib.contextmanager
+def _http_errors(url: str, config: AcquireConfig) -> Iterator[None]:
+    """Turn httpx exceptions into classified pipeline errors."""
+    retry = "it may pass on a later attempt; if it keeps failing, check the network and the host"
+    try:
+        yield
+    except httpx.TooManyRedirects as e:
+        raise AcquireError(
+            f"too many redirects (more than {config.max_redirects}) fetching {url}: "
+            "the server redirects in a loop",
+            "open the URL in a browser to see where it leads and give the final PDF URL "
+            "(or raise AcquireConfig.max_redirects if the chain is genuinely long)",
+        ) from e
+    except httpx.UnsupportedProtocol as e:
+        raise AcquireError(
+            f"{url} redirected to an unsupported URL ({e})",
+            "give the PDF's http(s) URL directly",
+        ) from e
+    except httpx.ConnectTimeout as e:
+        raise TransientAcquireError(
+            f"timed out connecting to {url} (connect_timeout={config.connect_timeout}s)", retry
+        ) from e
+    except httpx.ReadTimeout as e:
+        raise TransientAcquireError(
+            f"the server stopped sending data for {config.read_timeout}s: {url}",
+            retry + "; or raise AcquireConfig.read_timeout",
+        ) from e
+    except httpx.TimeoutException as e:
+        raise TransientAcquireError(f"timed out fetching {url} ({type(e).__name__})", retry) from e
+    except httpx.ConnectError as e:
+        if _is_cert_error(e):
+            raise AcquireError(
+                f"TLS certificate verification failed for {url}: {e}",
+                "check the URL (host name) and the system's CA certificates",
+            ) from e
+        raise TransientAcquireError(f"could not connect for {url}: {e}", retry) from e
+    except httpx.RemoteProtocolError as e:
+        raise TransientAcquireError(
+            f"the connection broke while fetching {url} (download incomplete): {e}", retry
+        ) from e
+    except (httpx.NetworkError, httpx.ProxyError, httpx.DecodingError) as e:
+        raise TransientAcquireError(f"network error fetching {url}: {e}", retry) from e
+    except httpx.LocalProtocolError as e:
+        raise AcquireError(f"could not send the request for {url}: {e}", "check the URL") from e
+    except httpx.TransportError as e:
+        raise TransientAcquireError(f"transport error fetching {url}: {e}", retry) from e
+    except httpx.InvalidURL as e:
+        raise AcquireError(f"invalid URL while fetching {url}: {e}", "check the URL") from e
+    except httpx.HTTPError as e:
+        raise AcquireError(f"HTTP error fetching {url}: {e}", "check the URL") from e
+
+
+def _check_status(resp: httpx.Response, url: str) -> None:
+    code = resp.status_code
+    where = f"{url}" if str(resp.url) == url else f"{url} (final URL {resp.url})"
+    if code == 429 or code >= 500:
+        retry_after = resp.headers.get("Retry-After")
+        extra = f"; the server asks to wait {retry_after}" if retry_after else ""
+        raise TransientAcquireError(
+            f"HTTP {code} {resp.reason_phrase} from {where}",
+            "the server is busy or failing; it may pass on a later attempt" + extra,
+        )
+    if 400 <= code < 500:
+        if code in (401, 403, 407):
+            todo = "the page may need a login or block automated downloads; download it in a browser and give the local path"
+        elif code in (404, 410):
+            todo = "check the URL; the report may have moved — open the listing page and copy the current PDF link"
+        else:
+            todo = "check the URL"
+        raise AcquireError(f"HTTP {code} {resp.reason_phrase} from {where}", todo)
+    if code >= 300:
+        raise AcquireError(
+            f"HTTP {code} {resp.reason_phrase} from {where} was not followed"
+            + (" (no Location header)" if "location" not in resp.headers else ""),
+            "open the URL in a browser and give the final PDF URL",
+        )
+
+
+def _content_length(resp: httpx.Response) -> int | None:
+    value = resp.headers.get("Content-Length")
+    if value is None:
+        return None
+    try:
+        n = int(value.split(",")[0].strip())
+    except ValueError:
+        return None
+    return n if n >= 0 else None
+
+
+def _too_large(url: str, what: str, cap: int) -> AcquireError:
+    return AcquireError(
+        f"{url} is larger than the cap of {cap:,} bytes ({what})",
+        "raise AcquireConfig.max_bytes (pipeline config) if this file is expected to be that large",
+    )
+
+
+def _html_error(url: str, resp: httpx.Response, head: bytes, html: bytes | None) -> AcquireError:
+    hint = ""
+    if html:
+        try:
+            links = find_report_links(html, str(resp.url))
+        except Exception:  # a hint only; never mask the real error
+            links = []
+        if links:
+            ids = ", ".join(f"#{x['id']}" for x in links[:5])
+            hint = f" This page lists reports, e.g. {ids}."
+    return AcquireError(
+        f"the server returned an HTML page, not a PDF: {url}"
+        + (f" (final URL {resp.url})" if str(resp.url) != url else ""),
+        "check the URL: give the PDF's own URL, or a report listing page URL with the entry id "
+        "as fragment (…/report_2022.html#fy24_rr02); the page may also need a login." + hint,
+    )
+
+
+def _looks_like_html(head: bytes, content_type: str) -> bool:
+    if "html" in content_type.lower():
+        return True
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")  # HTML, XHTML or an XML error page
+
+
+# --------------------------------------------------------------------------------------------
+# Listing pages
+
+
+def _resolve_entry(
+    client: httpx.Client, page_url: str, entry_id: str, config: AcquireConfig
+) -> tuple[str, bool]:
+    """Fetch the listing page and return (pdf_url, True); (page_url, False) if it is a PDF."""
+    cap = min(config.max_bytes, HTML_CAP)
+    with _http_errors(page_url, config):
+        with client.stream("GET", page_url) as resp:
+            _check_status(resp, page_url)
+            length = _content_length(resp)
+            if length is not None and length > cap:
+                raise _too_large(page_url, f"Content-Length {length:,}", cap)
+            buf = bytearray()
+            for chunk in resp.iter_bytes(_CHUNK):
+                buf += chunk
+                if buf[: len(PDF_MAGIC)] == PDF_MAGIC:
+                    # the URL is itself a PDF: the fragment was a viewer fragment
+                    return page_url, False
+                if len(buf) > cap:
+                    raise _too_large(page_url, "listing page", cap)
+            base = str(resp.url)
+            charset = resp.charset_encoding
+    html = bytes(buf)
+    soup = _soup(html, charset)
+    base = _base_url(soup, base)
+    pdfs, others = _entry_links(soup, entry_id, base)
+    if pdfs:
+        return pdfs[0], True
+    for link in others[:PROBE_LIMIT]:
+        if _probe_is_pdf(client, link, config):
+            return link, True
+    raise _no_pdf_link(entry_id, page_url)
+
+
+def _probe_is_pdf(client: httpx.Client, url: str, config: AcquireConfig) -> bool:
+    with _http_errors(url, config):
+        with client.stream("GET", url) as resp:
+            if not 200 <= resp.status_code < 300:
+                return False
+            if "application/pdf" in resp.headers.get("Content-Type", "").lower():
+                return True
+            head = b""
+            for chunk in resp.iter_bytes(_CHUNK):
+                head += chunk
+                if len(head) >= len(PDF_MAGIC):
+                    break
+            return head.startswith(PDF_MAGIC)
+
+
+def _soup(html: str | bytes, charset: str | None = None) -> BeautifulSoup:
+    if isinstance(html, bytes):
+        return BeautifulSoup(html, "html.parser", from_encoding=charset)
+    return BeautifulSoup(html, "html.parser")
+
+
+def _base_url(soup: BeautifulSoup, base_url: str) -> str:
+    base = soup.find("base", href=True)
+    if isinstance(base, Tag):
+        return urljoin(base_url, str(base["href"]).strip())
+    return base_url
+
+
+def _looks_like_pdf_href(href: str) -> bool:
+    return urlsplit(href).path.lower().endswith(".pdf")
+
+
+def _abs_link(a: Tag, base: str) -> str | None:
+    href = str(a.get("href") or "").strip()
+    if not href or href.startswith("#"):
+        return None
+    url = urldefrag(urljoin(base, href))[0]
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        return None
+    return url
+
+
+def _find_entry(soup: BeautifulSoup, entry_id: str) -> Tag | None:
+    el = soup.find(id=entry_id)
+    if el is None:
+        el = soup.find("a", attrs={"name": entry_id})
+    return el if isinstance(el, Tag) else None
+
+
+def _region_anchors(el: Tag) -> Iterator[Tag]:
+    """The <a href> tags that belong to the entry ``el``, in document order.
+
+    First those inside ``el``; then, walking its following siblings (and, when ``el`` is the last
+    thing in its parent, the parent's following siblings), those up to the next element that has
+    an id, which starts the next entry.
+    """
+    if el.name == "a" and el.get("href"):
+        yield el
+    yield from el.find_all("a", href=True)
+    cur: Tag = el
+    for _ in range(4):  # climb a few levels at most
+        for sib in cur.find_next_siblings():
+            if sib.get("id"):
+                return
+            if sib.name == "a" and sib.get("href"):
+                yield sib
+            for node in sib.descendants:
+                if isinstance(node, Tag):
+                    if node.get("id"):
+                        return  # the next entry starts inside this sibling
+                    if node.name == "a" and node.get("href"):
+                        yield node
+        parent = cur.parent
+        if not isinstance(parent, Tag) or parent.name in ("body", "html", "[document]"):
+            return
+        if parent.get("id"):  # a container of its own entry: stay inside it
+            return
+        cur = parent
+
+
+def _entry_links(soup: BeautifulSoup, entry_id: str, base: str) -> tuple[list[str], list[str]]:
+    el = _find_entry(soup, entry_id)
+    if el is None:
+        raise _entry_not_found(soup, entry_id, base)
+    pdfs: list[str] = []
+    others: list[str] = []
+    for a in _region_anchors(el):
+        url = _abs_link(a, base)
+        if url is None:
+            continue
+        target = pdfs if _looks_like_pdf_href(url) else others
+        if url not in target:
+            target.append(url)
+    return pdfs, others
+
+
+def _entry_not_found(soup: BeautifulSoup, entry_id: str, base: str) -> AcquireError:
+    entries = [x["id"] for x in _report_links(soup, base)]
+    ids = entries or [str(t["id"]) for t in soup.find_all(id=True)]
+    close = difflib.get_close_matches(entry_id, ids, n=3, cutoff=0.6)
+    shown = close + [i for i in ids if i not in close]
+    listing = ", ".join(f"#{i}" for i in shown[:8]) + (" …" if len(shown) > 8 else "")
+    return AcquireError(
+        f"entry #{entry_id} not found on the listing page {base}",
+        (f"ids on the page {'with a PDF ' if entries else ''}include: {listing}"
+         if ids else "the page has no element ids; give the PDF's URL directly"),
+    )
+
+
+def _no_pdf_link(entry_id: str, base: str) -> SourceError:
+    return SourceError(
+        f"entry #{entry_id} on {base} has no PDF link",
+        "open the page, copy the PDF link of the report and give that URL",
+    )
+
+
+def resolve_listing(html: str | bytes, base_url: str, entry_id: str) -> str:
+    """The absolute URL of the PDF linked from entry ``entry_id`` of a listing page (pure).
+
+    Raises AcquireError when no element has that id (naming some that do), SourceError when the
+    entry has no link ending in .pdf.
+    """
+    soup = _soup(html)
+    base = _base_url(soup, base_url)
+    pdfs, _ = _entry_links(soup, entry_id, base)
+    if not pdfs:
+        raise _no_pdf_link(entry_id, base_url)
+    return pdfs[0]
+
+
+_TITLE_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6", "dt", "caption")
+
+
+def _text(node: Tag) -> str:
+    return " ".join(node.get_text(" ", strip=True).split())
+
+
+def _is_title_node(node: Tag) -> bool:
+    if node.name in _TITLE_TAGS:
+        return True
+    classes = " ".join(node.get("class") or []).lower()
+    return "title" in classes or "ttl" in classes
+
+
+def _entry_title(el: Tag, pdf_anchor: Tag) -> str:
+    # Walk the entry's region as _region_anchors does (the element, its following siblings, and
+    # when the element is an anchor inside a heading, that heading) up to the PDF link.
+    candidates: list[Tag] = [el, *el.find_all(True)]
+    cur = el
+    reached = any(n is pdf_anchor for n in candidates)
+    for _ in range(4):
+        if reached:
+            break
+        for sib in cur.find_next_siblings():
+            if sib.get("id"):
+                reached = True
+                break
+            candidates.append(sib)
+            candidates.extend(sib.find_all(True))
+            if sib is pdf_anchor or any(d is pdf_anchor for d in sib.descendants):
+                reached = True
+                break
+        parent = cur.parent
+        if reached or not isinstance(parent, Tag) or parent.get("id") or parent.name in (
+            "body", "html", "[document]"
+        ):
+            break
+        candidates.append(parent)  # e.g. <h3><a id=x></a>Title</h3>
+        cur = parent
+    for node in candidates:
+        if _is_title_node(node) and _text(node):
+            return _text(node)
+    own = _text(el)
+    link_text = _text(pdf_anchor)
+    if own and own != link_text:
+        return own.replace(link_text, "").strip() if link_text and link_text in own else own
+    return link_text or str(pdf_anchor.get("title") or "")
+
+
+def _report_links(soup: BeautifulSoup, base: str) -> list[dict]:
+    found: list[tuple[Tag, dict]] = []
+    seen_ids: set[str] = set()
+    for el in soup.find_all(lambda t: t.has_attr("id") or (t.name == "a" and t.has_attr("name"))):
+        entry_id = str(el.get("id") or el.get("name"))
+        if not entry_id or entry_id in seen_ids:
+            continue
+        for a in _region_anchors(el):
+            url = _abs_link(a, base)
+            if url and _looks_like_pdf_href(url):
+                seen_ids.add(entry_id)
+                found.append((el, {"id": entry_id, "title": _entry_title(el, a), "url": url}))
+                break
+    # A container (a section with an id around several entries) would claim its first entry's
+    # PDF: keep the innermost element for a given URL.
+    result = []
+    for el, item in found:
+        inner = any(
+            other is not el
+            and other_item["url"] == item["url"]
+            and any(p is el for p in other.parents)
+            for other, other_item in found
+        )
+        if not inner:
+            result.append(item)
+    return result
+
+
+def find_report_links(html: str | bytes, base_url: str) -> list[dict]:
+    """Reports on a listing page: ``[{"id", "title", "url"}]`` in page order (pure).
+
+    An entry is an element with an id (or an ``<a name>``) whose region — the element and its
+    following siblings up to the next element with an id — holds a link ending in .pdf.
+    """
+    soup = _soup(html)
+    return _report_links(soup, _base_url(soup, base_url))
+
+
+# --------------------------------------------------------------------------------------------
+# Download
+
+
+def _fetch_pdf(
+    client: httpx.Client, source: str, url: str, slug: str, raw_dir: Path, config: AcquireConfig
+) -> Acquired:
+    prev = _usable_previous(raw_dir, url)
+    headers: dict[str, str] = {}
+    if prev is not None:
+        if prev.get("etag"):
+            headers["If-None-Match"] = prev["etag"]
+        if prev.get("last_modified"):
+            headers["If-Modified-Since"] = prev["last_modified"]
+
+    tmp_path: Path | None = None
+    try:
+        with _http_errors(url, config):
+            with client.stream("GET", url, headers=headers) as resp:
+                final_url = str(resp.url)
+                etag = resp.headers.get("ETag")
+                last_modified = resp.headers.get("Last-Modified")
+                if resp.status_code == 304:
+                    if prev is None:
+                        raise AcquireError(
+                            f"HTTP 304 Not Modified from {url} for an unconditional request",
+                            "the server misbehaves; try again later or give the PDF another way",
+                        )
+                    return _not_modified(source, url, final_url, etag, last_modified, prev, raw_dir)
+                _check_status(resp, url)
+                length = _content_length(resp)
+                if length is not None and length > config.max_bytes:
+                    raise _too_large(url, f"Content-Length {length:,}", config.max_bytes)
+                fd, tmp_name = tempfile.mkstemp(dir=raw_dir, prefix=".acquire-", suffix=".part")
+                tmp_path = Path(tmp_name)
+                with os.fdopen(fd, "wb") as out:
+                    digest, size = _stream_body(resp, out, url, length, config)
+                    out.flush()
+                    os.fsync(out.fileno())
+        sha = digest.hexdigest()
+        final = _final_path(raw_dir, slug, sha)
+        os.replace(tmp_path, final)
+        tmp_path = None
+        _fsync_dir(raw_dir)
+    except OSError as e:
+        raise AcquireError(
+            f"cannot write the download of {url} to {raw_dir}: {e}",
+            "check that the raw directory is writable and the disk has space",
+        ) from e
+    finally:
+        if tmp_path is not None:
+            with contextlib.suppress(OSError):
+                tmp_path.unlink()
+
+    fetched_at = _now()
+    record = {
+        "source": source,
+        "url": url,
+        "final_url": final_url,
+        "etag": etag,
+        "last_modified": last_modified,
+        "sha256": sha,
+        "bytes": size,
+        "path": final.name,
+        "fetched_at": fetched_at,
+        "status": "downloaded",
+    }
+    _append_manifest(raw_dir, record)
+    return Acquired(
+        path=final,
+        sha256=sha,
+        bytes=size,
+        source=source,
+        url=url,
+        final_url=final_url,
+        etag=etag,
+        last_modified=last_modified,
+        fetched_at=fetched_at,
+    )
+
+
+def _stream_body(resp: httpx.Response, out, url: str, length: int | None, config: AcquireConfig):
+    """Copy the body to ``out``, verifying it as it comes; returns (sha256 object, byte count)."""
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    tail = b""
+    checked_head = False
+    deadline = None if config.total_timeout is None else time.monotonic() + config.total_timeout
+    chunks = resp.iter_bytes(_CHUNK)
+    for chunk in chunks:
+        if not chunk:
+            continue
+        if not checked_head:
+            head += chunk
+            if len(head) < len(PDF_MAGIC):
+                continue
+            checked_head = True
+            _check_pdf_head(resp, url, head, config, chunks)
+            chunk, head = head, b""
+        size += len(chunk)
+        if size > config.max_bytes:
+            raise _too_large(url, "counted while downloading", config.max_bytes)
+        digest.update(chunk)
+        out.write(chunk)
+        tail = (tail + chunk)[-EOF_WINDOW:]
+        if deadline is not None and time.monotonic() > deadline:
+            raise TransientAcquireError(
+                f"download of {url} took longer than {config.total_timeout}s",
+                "it may pass on a later attempt; or raise AcquireConfig.total_timeout",
+            )
+    if not checked_head:  # body shorter than the magic
+        _check_pdf_head(resp, url, head, config, chunks)
+    if length is not None and resp.num_bytes_downloaded < length:
+        raise TransientAcquireError(
+            f"download of {url} is incomplete: got {resp.num_bytes_downloaded:,} of "
+            f"{length:,} bytes",
+            "the connection dropped; it may pass on a later attempt",
+        )
+    if EOF_MARKER not in tail:
+        raise TransientAcquireError(
+            f"the PDF from {url} has no %%EOF marker at its end ({size:,} bytes): it looks truncated",
+            "the download was probably cut short; it may pass on a later attempt",
+        )
+    return digest, size
+
+
+def _check_pdf_head(
+    resp: httpx.Response, url: str, head: bytes, config: AcquireConfig, rest_chunks: Iterator[bytes]
+) -> None:
+    if head.startswith(PDF_MAGIC):
+        return
+    content_type = resp.headers.get("Content-Type", "")
+    if _looks_like_html(head, content_type):
+        rest = b""
+        with contextlib.suppress(httpx.HTTPError):  # read a bounded amount for a helpful hint
+            for chunk in rest_chunks:
+                rest += chunk
+                if len(head) + len(rest) > min(config.max_bytes, 2 * 1024 * 1024):
+                    break
+        raise _html_error(url, resp, head, head + rest)
+    if not head:
+        raise AcquireError(f"the server returned an empty body for {url}", "check the URL")
+    raise AcquireError(
+        f"the server did not return a PDF for {url} (Content-Type {content_type or 'none'}, "
+        f"starts with {head[:16]!r})",
+        "check the URL: it must lead to the PDF itself; the page may need a login",
+    )
+
+
+def _not_modified(source, url, final_url, etag, last_modified, prev, raw_dir) -> Acquired:
+    path = raw_dir / prev["path"]
+    fetched_at = _now()
+    record = {
+        "source": source,
+        "url": url,
+        "final_url": final_url,
+        "etag": etag or prev.get("etag"),
+        "last_modified": last_modified or prev.get("last_modified"),
+        "sha256": prev["sha256"],
+        "bytes": path.stat().st_size,
+        "path": prev["path"],
+        "fetched_at": fetched_at,
+        "status": "not_modified",
+    }
+    _append_manifest(raw_dir, record)
+    return Acquired(
+        path=path,
+        sha256=record["sha256"],
+        bytes=record["bytes"],
+        source=source,
+        url=url,
+        final_url=final_url,
+        etag=record["etag"],
+        last_modified=record["last_modified"],
+        fetched_at=fetched_at,
+        not_modified=True,
+    )
+
+
+def _usable_previous(raw_dir: Path, url: str) -> dict | None:
+    """The latest manifest entry for ``url`` if its file is still there, unchanged."""
+    entry = latest_entry(raw_dir, url)
+    if not entry or not (entry.get("etag") or entry.get("last_modified")):
+        return None
+    rel = entry.get("path")
+    sha = entry.get("sha256")
+    if not isinstance(rel, str) or not isinstance(sha, str):
+        return None
+    path = raw_dir / rel
+    if not _inside(raw_dir, path) or not path.is_file():
+        return None
+    if _sha256_file(path) != sha:
+        log.warning("stored copy %s changed since it was fetched; downloading again", path)
+        return None
+    return entry
+
+
+# --------------------------------------------------------------------------------------------
+# Files and names
+
+
+def _prepare_raw_dir(raw_dir: Path) -> Path:
+    raw = Path(raw_dir).expanduser()
+    try:
+        raw.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise AcquireError(f"cannot create the raw directory {raw}: {e}", "check the path and permissions") from e
+    return raw.resolve()
+
+
+_SLUG_BAD = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _slug_part(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).encode("ascii", "ignore").decode("ascii")
+    text = _SLUG_BAD.sub("-", text)
+    text = re.sub(r"\.{2,}", ".", text)  # no ".." anywhere
+    return text.strip(".-_")
+
+
+def _slug(url: str, entry_id: str | None) -> str:
+    try:
+        host = httpx.URL(url).raw_host.decode("ascii")  # punycode for IDNs
+    except Exception:
+        host = urlsplit(url).hostname or ""
+    parts = [_slug_part(host)]
+    if entry_id:
+        parts.append(_slug_part(entry_id))
+    slug = "-".join(p for p in parts if p)[:80].strip(".-_")
+    return slug or "source"
+
+
+def _final_path(raw_dir: Path, slug: str, sha: str) -> Path:
+    name = f"{slug}-{sha[:12]}.pdf"
+    final = raw_dir / name
+    if not _inside(raw_dir, final) or final.resolve().parent != raw_dir:
+        raise AcquireError(f"refusing to write outside {raw_dir}: {name!r}", "report this as a bug")
+    return final
+
+
+def _inside(raw_dir: Path, path: Path) -> bool:
+    try:
+        path.resolve().relative_to(raw_dir.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --------------------------------------------------------------------------------------------
+# Manifest
+
+
+def _append_manifest(raw_dir: Path, record: dict) -> None:
+    """Append one JSON line to raw/manifest.jsonl: a single write, flushed and fsynced, under a lock."""
+    line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    fd = os.open(Path(raw_dir) / MANIFEST_NAME, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        with _locked(fd):
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":  # a line cut short by a crash
+                line = b"\n" + line
+            view = memoryview(line)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _locked(fd: int) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def load_manifest(raw_dir: Path | str) -> list[dict]:
+    """All records of raw/manifest.jsonl, oldest first; [] if there is none. Damaged lines are skipped."""
+    path = Path(raw_dir) / MANIFEST_NAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    records = []
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            log.warning("%s line %d is not valid JSON; skipped", path, n)
+            continue
+        if isinstance(obj, dict):
+            records.append(obj)
+    return records
+
+
+def latest_entry(raw_dir: Path | str, url: str) -> dict | None:
+    """The most recent manifest record whose ``url`` is ``url``, or None."""
+    for record in reversed(load_manifest(raw_dir)):
+        if record.get("url") == url:
+            return record
+    return None

@@ -1,0 +1,35 @@
+# The README's commands. Each target sets up what it needs first, so a fresh clone needs only
+# Python 3.11 and the package registries.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SOURCE ?= https://spap.jst.go.jp/investigation/report_2022.html\#fy24_rr02
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+.PHONY: setup demo test run clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "jstmine needs Python 3.11 (found %d.%d); set PYTHON=/path/to/python3.11" % sys.version_info[:2])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# constraints.txt pins every transitive dependency to the set that was tested together
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -c 'import spacy; spacy.load("ja_ginza")' >/dev/null
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup  ## the full flow, offline, on the sample edition served from a loopback server
+	$(BIN)/python scripts/demo.py
+
+test: setup  ## the whole test suite, offline
+	$(BIN)/python -m pytest
+
+run: setup  ## the flow on the real report (needs the network)
+	$(BIN)/jstmine run --source '$(SOURCE)'
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,268 @@
+"""The ``process_report`` flow: a report's source → published, validated tables.
+
+    acquire → extract → segment → tokenize → tag → attribute → publish
+
+Each stage is a task over a pure function of ``pipeline``. Only acquire is retried (the network
+is flaky; code is not). Every stage after acquire is cached on the PDF's sha256 plus the stage
+versions and configuration of it and everything upstream, so an unchanged re-run reuses them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pyarrow as pa
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.tasks import exponential_backoff
+
+from pipeline import STAGE_VERSIONS, __version__
+from pipeline.acquire import AcquireConfig, Acquired, acquire
+from pipeline.attribute import Attribution, attribute
+from pipeline.errors import TransientAcquireError
+from pipeline.extract import ExtractConfig, ExtractedDocument, extract_pdf
+from pipeline.lexicon import Lexicon, default_lexicon_path, load_lexicon
+from pipeline.publish import check_edition_name, publish
+from pipeline.segment import Segmented, segment
+from pipeline.tables import build_tables
+from pipeline.tag import Mention, build_tagger, tag_tokens
+from pipeline.tokenize import TokenizeConfig, tokenize_sentences
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that changes a run's outputs, as data (so it can be hashed into cache keys)."""
+
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
+    tokenize: TokenizeConfig = field(default_factory=TokenizeConfig)
+    lexicon_path: str = ""  # empty: the lexicon shipped in the package
+
+    def lexicon_file(self) -> Path:
+        return Path(self.lexicon_path) if self.lexicon_path else default_lexicon_path()
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    edition: str
+    output: str
+    database: str
+    sha256: str
+    pages: int
+    sentences: int
+    tokens: int
+    mentions: int
+    country_technology: list[dict]
+    problems: list[str]
+    not_modified: bool
+
+
+def _digest(*parts: object) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(json.dumps(part, sort_keys=True, default=str).encode())
+        h.update(b"\0")
+    return h.hexdigest()[:24]
+
+
+def stage_keys(sha256: str, config: RunConfig) -> dict[str, str]:
+    """Cache key of each stage: the content, plus the version and configuration of it and its upstream."""
+    lexicon_hash = hashlib.sha256(config.lexicon_file().read_bytes()).hexdigest()
+    own = {
+        "extract": asdict(config.extract),
+        "segment": {},
+        "tokenize": asdict(config.tokenize),
+        "tag": {"lexicon": lexicon_hash},
+        "attribute": {},
+    }
+    keys, chain = {}, [sha256, __version__]
+    for stage in STAGE_VERSIONS:
+        chain += [stage, STAGE_VERSIONS[stage], own[stage]]
+        keys[stage] = f"{stage}-{_digest(*chain)}"
+    return keys
+
+
+def _key_from(context, parameters) -> str:
+    return parameters["cache_key"]
+
+
+def _is_transient(task, task_run, state) -> bool:
+    exc = state.result(raise_on_failure=False)
+    return isinstance(exc, TransientAcquireError)
+
+
+@task(
+    name="acquire",
+    retries=3,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=_is_transient,
+)
+def acquire_task(source: str, config: AcquireConfig) -> Acquired:
+    return acquire(source, config)
+
+
+_CACHED = dict(cache_key_fn=_key_from, persist_result=True)
+
+
+@task(name="extract", **_CACHED)
+def extract_task(path: str, config: ExtractConfig, cache_key: str) -> ExtractedDocument:
+    doc = extract_pdf(Path(path), config)
+    if doc.problems:
+        logger = get_run_logger()
+        for p in doc.problems:
+            logger.warning("page %d: %s (%s)", p.page, p.kind, p.detail)
+    return doc
+
+
+@task(name="segment", **_CACHED)
+def segment_task(extracted: ExtractedDocument, cache_key: str) -> Segmented:
+    return segment(extracted)
+
+
+@task(name="tokenize", **_CACHED)
+def tokenize_task(segmented: Segmented, config: TokenizeConfig, cache_key: str) -> pa.Table:
+    return tokenize_sentences(segmented.sentences, config)
+
+
+@lru_cache(maxsize=2)
+def _tagger(lexicon_file: str, mode: str, dictionary: str):
+    """The spaCy pipeline and lexicon, built once per process."""
+    lexicon = load_lexicon(Path(lexicon_file))
+    return lexicon, build_tagger(lexicon, TokenizeConfig(mode=mode, dictionary=dictionary))
+
+
+@task(name="tag", **_CACHED)
+def tag_task(tokens: pa.Table, lexicon_file: str, config: TokenizeConfig, cache_key: str) -> list[Mention]:
+    lexicon, nlp = _tagger(lexicon_file, config.mode, config.dictionary)
+    return tag_tokens(nlp, lexicon, tokens)
+
+
+@task(name="attribute", **_CACHED)
+def attribute_task(segmented: Segmented, mentions: list[Mention], lexicon_file: str, cache_key: str) -> Attribution:
+    return attribute(segmented, mentions, load_lexicon(Path(lexicon_file)))
+
+
+@task(name="publish")
+def publish_task(
+    edition: str,
+    out_dir: str,
+    acquired: Acquired,
+    extracted: ExtractedDocument,
+    segmented: Segmented,
+    tokens: pa.Table,
+    attribution: Attribution,
+    lexicon_file: str,
+    config: RunConfig,
+) -> dict[str, int]:
+    tables = build_tables(
+        edition=edition,
+        acquired=acquired,
+        extracted=extracted,
+        segmented=segmented,
+        tokens=tokens,
+        attribution=attribution,
+        lexicon=load_lexicon(Path(lexicon_file)),
+        processed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        pipeline_version=__version__,
+        config=json.dumps(asdict(config), sort_keys=True, default=str),
+    )
+    publish(tables, Path(out_dir), edition)
+    return {"country_technology": tables["country_technology"].to_pylist()}  # type: ignore[return-value]
+
+
+def default_edition(source: str) -> str:
+    """A readable edition name from the source: the listing entry id, else the file name."""
+    parsed = urlparse(source)
+    if parsed.scheme in ("http", "https") and parsed.fragment:
+        name = parsed.fragment
+    else:
+        name = Path(parsed.path if parsed.scheme else source).stem or "report"
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-") or "report"
+    return name
+
+
+def _artifact_key(text: str) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:60] or "report"
+
+
+@flow(name="process-report", log_prints=True)
+def process_report(
+    source: str,
+    edition: str | None = None,
+    out_dir: str = "processed",
+    raw_dir: str = "raw",
+    tokenizer_mode: str = "C",
+    lexicon_path: str = "",
+) -> RunSummary:
+    """Acquire a report, extract and tag it, publish its tables under ``out_dir/edition``."""
+    edition = check_edition_name(edition or default_edition(source))
+    config = RunConfig(tokenize=TokenizeConfig(mode=tokenizer_mode), lexicon_path=lexicon_path)
+    lexicon_file = str(config.lexicon_file())
+
+    acquired = acquire_task(source, AcquireConfig(raw_dir=Path(raw_dir)))
+    keys = stage_keys(acquired.sha256, config)
+    extracted = extract_task(str(acquired.path), config.extract, cache_key=keys["extract"])
+    segmented = segment_task(extracted, cache_key=keys["segment"])
+    tokens = tokenize_task(segmented, config.tokenize, cache_key=keys["tokenize"])
+    mentions = tag_task(tokens, lexicon_file, config.tokenize, cache_key=keys["tag"])
+    attribution = attribute_task(segmented, mentions, lexicon_file, cache_key=keys["attribute"])
+    published = publish_task(
+        edition, out_dir, acquired, extracted, segmented, tokens, attribution, lexicon_file, config
+    )
+
+    ct = published["country_technology"]
+    problems = [f"page {p.page}: {p.kind} ({p.detail})" for p in extracted.problems]
+    summary = RunSummary(
+        edition=edition,
+        output=str(Path(out_dir) / edition),
+        database=str(Path(out_dir) / "jstmine.duckdb"),
+        sha256=acquired.sha256,
+        pages=len(extracted.pages),
+        sentences=len(segmented.sentences),
+        tokens=tokens.num_rows,
+        mentions=len(mentions),
+        country_technology=[{k: r[k] for k in ("country", "technology", "mentions", "sentences", "pages")} for r in ct],
+        problems=problems,
+        not_modified=acquired.not_modified,
+    )
+    _publish_artifacts(summary, ct)
+    return summary
+
+
+def _publish_artifacts(summary: RunSummary, ct: list[dict]) -> None:
+    key = _artifact_key(summary.edition)
+    create_table_artifact(
+        key=f"country-technology-{key}",
+        table=[{"country": r["country"], "technology": r["technology"], "mentions": r["mentions"],
+                "sentences": r["sentences"], "pages": ", ".join(map(str, r["pages"])),
+                "evidence_page": r["evidence_page"], "evidence": r["evidence"][:80]} for r in ct],
+        description=f"Country × technology for edition {summary.edition}",
+    )
+    create_markdown_artifact(key=f"summary-{key}", markdown=summary_markdown(summary),
+                             description=f"Run summary for edition {summary.edition}")
+
+
+def summary_markdown(summary: RunSummary) -> str:
+    by_country: dict[str, list[str]] = {}
+    for r in summary.country_technology:
+        by_country.setdefault(r["country"], []).append(r["technology"])
+    lines = [
+        f"# {summary.edition}",
+        "",
+        f"- PDF sha256 `{summary.sha256[:16]}…`{' (unchanged on the server: stored copy used)' if summary.not_modified else ''}",
+        f"- {summary.pages} pages, {summary.sentences} sentences, {summary.tokens} tokens, {summary.mentions} mentions",
+        f"- tables: `{summary.output}/` (Parquet and CSV); database: `{summary.database}`",
+        "",
+        "| country | technologies |",
+        "|---|---|",
+        *[f"| {c} | {', '.join(ts)} |" for c, ts in sorted(by_country.items())],
+    ]
+    if summary.problems:
+        lines += ["", "## Pages with problems", *[f"- {p}" for p in summary.problems]]
+    return "\n".join(lines) + "\n"

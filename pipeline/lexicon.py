@@ -1,0 +1,117 @@
+"""Lexicon: the TOML data in ``pipeline/data/lexicon.toml`` → entries and spaCy patterns.
+
+Input: a TOML file. Output: a ``Lexicon`` (entries by id, the technology taxonomy, the
+single-character abbreviations) and the EntityRuler patterns built from it.
+"""
+from __future__ import annotations
+
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+LABELS = {"country": "COUNTRY", "region": "REGION", "framework": "FRAMEWORK", "technology": "TECHNOLOGY"}
+NOT_MENTION = "NOT_MENTION"
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    label: str  # COUNTRY | REGION | FRAMEWORK | TECHNOLOGY
+    name: str
+    aliases: tuple[str, ...]
+    parent: str | None = None  # technologies: the broader id
+    abbrev: str | None = None  # one character used in fused blocs (米日韓)
+    members: tuple[str, ...] = ()  # frameworks: member ids
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    version: str
+    entries: dict[str, Entry]
+    not_mention: tuple[str, ...]
+    generic: tuple[str, ...]
+
+    def top(self, entry_id: str) -> str:
+        """The broadest ancestor of a technology (itself for anything else)."""
+        seen = set()
+        while (parent := self.entries[entry_id].parent) and entry_id not in seen:
+            seen.add(entry_id)
+            entry_id = parent
+        return entry_id
+
+    @cached_property
+    def abbreviations(self) -> dict[str, Entry]:
+        return {e.abbrev: e for e in self.entries.values() if e.abbrev}
+
+    @cached_property
+    def places(self) -> frozenset[str]:
+        """Ids that can be a subject: countries and regions."""
+        return frozenset(e.id for e in self.entries.values() if e.label in ("COUNTRY", "REGION"))
+
+    def label(self, entry_id: str) -> str:
+        return self.entries[entry_id].label
+
+
+def default_lexicon_path() -> Path:
+    return Path(str(resources.files("pipeline") / "data" / "lexicon.toml"))
+
+
+def load_lexicon(path: Path | None = None) -> Lexicon:
+    path = path or default_lexicon_path()
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    entries: dict[str, Entry] = {}
+    for section, label in LABELS.items():
+        for raw in data.get(section, []):
+            entry = Entry(
+                id=raw["id"],
+                label=label,
+                name=raw.get("name", raw["id"]),
+                aliases=tuple(unicodedata.normalize("NFKC", a) for a in raw.get("aliases", [])),
+                parent=raw.get("parent") or None,
+                abbrev=raw.get("abbrev"),
+                members=tuple(raw.get("members", ())),
+            )
+            if entry.id in entries:
+                raise ValueError(f"{path}: id {entry.id!r} is defined twice")
+            entries[entry.id] = entry
+    for entry in entries.values():
+        if entry.parent and entry.parent not in entries:
+            raise ValueError(f"{path}: {entry.id!r} names an unknown parent {entry.parent!r}")
+        for member in entry.members:
+            if member not in entries:
+                raise ValueError(f"{path}: framework {entry.id!r} names an unknown member {member!r}")
+    nm = data.get("not_mention", {})
+    return Lexicon(
+        version=str(data.get("version", "0")),
+        entries=entries,
+        not_mention=tuple(unicodedata.normalize("NFKC", p) for p in nm.get("phrases", [])),
+        generic=tuple(nm.get("generic", [])),
+    )
+
+
+def token_norm(normalized_form: str) -> str:
+    """What patterns and tokens are compared on: Sudachi's normalized form, case-folded."""
+    return normalized_form.lower()
+
+
+def entity_ruler_patterns(lexicon: Lexicon, tokenize) -> list[dict]:
+    """EntityRuler token patterns on NORM, one per alias.
+
+    ``tokenize(text) -> list[str]`` must give the normalized forms the documents' tokens have,
+    so that an alias splits into the same tokens as the text does (量子技術 → 量子|技術).
+    """
+    patterns = []
+    for entry in lexicon.entries.values():
+        for alias in entry.aliases:
+            norms = tokenize(alias)
+            if norms:
+                patterns.append(
+                    {"label": entry.label, "id": entry.id, "pattern": [{"NORM": token_norm(n)} for n in norms]}
+                )
+    for phrase in lexicon.not_mention:
+        norms = tokenize(phrase)
+        patterns.append({"label": NOT_MENTION, "id": phrase, "pattern": [{"NORM": token_norm(n)} for n in norms]})
+    return patterns

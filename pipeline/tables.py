@@ -1,0 +1,309 @@
+"""Tables: stage outputs → the published tables, each with its schema, and their validation.
+
+Input: what the earlier stages returned. Output: ``dict[name, pyarrow.Table]``, every table
+checked against its ``TableSpec`` (types, required fields, value checks) before anything is
+written. Every table has an ``edition`` column so that editions can share one database.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipeline.acquire import Acquired
+from pipeline.attribute import Attribution
+from pipeline.errors import TableValidationError
+from pipeline.extract import ExtractedDocument
+from pipeline.lexicon import Lexicon
+from pipeline.segment import Segmented
+from pipeline.tokenize import TOKEN_SCHEMA
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    schema: pa.Schema
+    required: tuple[str, ...]  # columns that may hold no null
+    key: tuple[str, ...]  # columns that identify a row within an edition
+    checks: tuple[tuple[str, Callable[[pa.Table], pa.Array]], ...] = field(default=())  # (what, rows that fail)
+
+
+def _f(name: str, typ: pa.DataType) -> pa.Field:
+    return pa.field(name, typ)
+
+
+ED = _f("edition", pa.string())
+LIST_INT = pa.list_(pa.int32())
+LIST_STR = pa.list_(pa.string())
+
+SPECS: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in [
+        TableSpec(
+            "documents",
+            pa.schema([ED, _f("sha256", pa.string()), _f("source", pa.string()), _f("url", pa.string()),
+                       _f("final_url", pa.string()), _f("raw_path", pa.string()), _f("bytes", pa.int64()),
+                       _f("etag", pa.string()), _f("last_modified", pa.string()), _f("fetched_at", pa.string()),
+                       _f("processed_at", pa.string()), _f("title", pa.string()), _f("pages", pa.int32()),
+                       _f("pages_without_text", LIST_INT), _f("pages_with_unmapped_glyphs", LIST_INT),
+                       _f("sentences", pa.int32()), _f("tokens", pa.int64()), _f("mentions", pa.int32()),
+                       _f("pipeline_version", pa.string()), _f("lexicon_version", pa.string()),
+                       _f("config", pa.string())]),
+            required=("edition", "sha256", "source", "raw_path", "bytes", "fetched_at", "processed_at", "pages"),
+            key=("edition",),
+        ),
+        TableSpec(
+            "pages",
+            pa.schema([ED, _f("page", pa.int32()), _f("width", pa.float32()), _f("height", pa.float32()),
+                       _f("chars", pa.int32()), _f("has_text_layer", pa.bool_()), _f("unmapped_share", pa.float32()),
+                       _f("columns", pa.int8()), _f("problem", pa.string()), _f("removed_lines", LIST_STR)]),
+            required=("edition", "page", "chars", "has_text_layer", "unmapped_share"),
+            key=("edition", "page"),
+            checks=(("page >= 1", lambda t: pc.less(t["page"], 1)),
+                    ("0 <= unmapped_share <= 1", lambda t: pc.or_(pc.less(t["unmapped_share"], 0), pc.greater(t["unmapped_share"], 1)))),
+        ),
+        TableSpec(
+            "sections",
+            pa.schema([ED, _f("section_id", pa.int32()), _f("level", pa.int8()), _f("heading", pa.string()),
+                       _f("path", pa.string()), _f("parent_id", pa.int32()), _f("page", pa.int32()),
+                       _f("subject", pa.string())]),
+            required=("edition", "section_id", "level", "heading", "path", "page"),
+            key=("edition", "section_id"),
+        ),
+        TableSpec(
+            "sentences",
+            pa.schema([ED, _f("sentence_id", pa.int32()), _f("paragraph_id", pa.int32()), _f("section_id", pa.int32()),
+                       _f("page", pa.int32()), _f("index", pa.int32()), _f("kind", pa.string()), _f("text", pa.string()),
+                       _f("subject", pa.string()), _f("subject_source", pa.string())]),
+            required=("edition", "sentence_id", "paragraph_id", "section_id", "page", "kind", "text", "subject_source"),
+            key=("edition", "sentence_id"),
+            checks=(("text is not empty", lambda t: pc.equal(pc.utf8_length(t["text"]), 0)),),
+        ),
+        TableSpec(
+            "tokens",
+            pa.schema([ED, *TOKEN_SCHEMA]),
+            required=("edition", "sentence_id", "token_index", "surface", "normalized", "pos", "start", "end"),
+            key=("edition", "sentence_id", "token_index"),
+            checks=(("start < end", lambda t: pc.greater_equal(t["start"], t["end"])),),
+        ),
+        TableSpec(
+            "mentions",
+            pa.schema([ED, _f("mention_id", pa.int32()), _f("sentence_id", pa.int32()), _f("paragraph_id", pa.int32()),
+                       _f("section_id", pa.int32()), _f("page", pa.int32()), _f("start", pa.int32()), _f("end", pa.int32()),
+                       _f("text", pa.string()), _f("label", pa.string()), _f("id", pa.string()), _f("top", pa.string()),
+                       _f("via", pa.string()), _f("subject", pa.string()), _f("subject_source", pa.string())]),
+            required=("edition", "mention_id", "sentence_id", "page", "start", "end", "text", "label", "id", "top", "via"),
+            key=("edition", "mention_id"),
+            checks=(("start < end", lambda t: pc.greater_equal(t["start"], t["end"])),
+                    ("label is known", lambda t: pc.invert(pc.is_in(t["label"], pa.array(["COUNTRY", "REGION", "FRAMEWORK", "TECHNOLOGY"]))))),
+        ),
+        TableSpec(
+            "country_technology",
+            pa.schema([ED, _f("country", pa.string()), _f("technology", pa.string()), _f("technology_name", pa.string()),
+                       _f("mentions", pa.int32()), _f("sentences", pa.int32()), _f("pages", LIST_INT),
+                       _f("items", LIST_STR), _f("sentence_ids", LIST_INT), _f("evidence_page", pa.int32()),
+                       _f("evidence", pa.string())]),
+            required=("edition", "country", "technology", "mentions", "sentences", "pages", "sentence_ids", "evidence_page", "evidence"),
+            key=("edition", "country", "technology"),
+            checks=(("mentions >= sentences >= 1", lambda t: pc.or_(pc.less(t["sentences"], 1), pc.less(t["mentions"], t["sentences"]))),),
+        ),
+        TableSpec(
+            "pdf_tables",
+            pa.schema([ED, _f("page", pa.int32()), _f("table_index", pa.int32()), _f("row", pa.int32()),
+                       _f("column", pa.int32()), _f("text", pa.string())]),
+            required=("edition", "page", "table_index", "row", "column", "text"),
+            key=("edition", "page", "table_index", "row", "column"),
+        ),
+    ]
+}
+
+
+def validate(table: pa.Table, spec: TableSpec) -> pa.Table:
+    """Cast to the spec's schema and check it; raise ``TableValidationError`` listing every problem."""
+    problems: list[str] = []
+    missing = [f.name for f in spec.schema if f.name not in table.column_names]
+    extra = [c for c in table.column_names if c not in spec.schema.names]
+    if missing or extra:
+        raise TableValidationError(
+            f"table {spec.name!r} does not match its schema: missing columns {missing}, unexpected columns {extra}",
+            "this is a bug in jstmine: report it with the command you ran",
+        )
+    try:
+        table = table.select(spec.schema.names).cast(spec.schema, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+        raise TableValidationError(f"table {spec.name!r} has a column of the wrong type: {exc}",
+                                   "this is a bug in jstmine: report it with the command you ran") from exc
+    for col in spec.required:
+        nulls = table[col].null_count
+        if nulls:
+            problems.append(f"{nulls} rows have no {col}")
+    for what, failing in spec.checks:
+        if table.num_rows:
+            bad = pc.sum(pc.fill_null(failing(table), False).cast(pa.int64())).as_py() or 0
+            if bad:
+                problems.append(f"{bad} rows break '{what}'")
+    if table.num_rows and spec.key:
+        keys = table.group_by(list(spec.key)).aggregate([]).num_rows
+        if keys != table.num_rows:
+            problems.append(f"{table.num_rows - keys} rows repeat the key {spec.key}")
+    if problems:
+        raise TableValidationError(
+            f"table {spec.name!r} failed validation: " + "; ".join(problems),
+            "nothing was published; this is a bug in jstmine: report it with the command you ran",
+        )
+    return table
+
+
+def _table(name: str, rows: dict[str, list]) -> pa.Table:
+    spec = SPECS[name]
+    return pa.table({f.name: pa.array(rows.get(f.name, []), type=f.type) for f in spec.schema}, schema=spec.schema)
+
+
+def build_tables(
+    *,
+    edition: str,
+    acquired: Acquired,
+    extracted: ExtractedDocument,
+    segmented: Segmented,
+    tokens: pa.Table,
+    attribution: Attribution,
+    lexicon: Lexicon,
+    processed_at: str,
+    pipeline_version: str,
+    config: str,
+) -> dict[str, pa.Table]:
+    """Every published table for one edition, validated."""
+    subject_of = {s.sentence_id: s for s in attribution.sentences}
+    text_of = {s.sentence_id: s.text for s in segmented.sentences}
+    problems = {(p.page): p for p in extracted.problems}
+    n = len(segmented.sentences)
+
+    pages = _table("pages", {
+        "edition": [edition] * len(extracted.pages),
+        "page": [p.page for p in extracted.pages],
+        "width": [p.width for p in extracted.pages],
+        "height": [p.height for p in extracted.pages],
+        "chars": [p.chars for p in extracted.pages],
+        "has_text_layer": [p.has_text_layer for p in extracted.pages],
+        "unmapped_share": [p.unmapped_share for p in extracted.pages],
+        "columns": [p.columns for p in extracted.pages],
+        "problem": [f"{problems[p.page].kind}: {problems[p.page].detail}" if p.page in problems else None for p in extracted.pages],
+        "removed_lines": [list(p.removed_lines) for p in extracted.pages],
+    })
+    first_subject_of_section = {}
+    for s in segmented.sentences:
+        if s.kind == "heading":
+            first_subject_of_section[s.section_id] = subject_of[s.sentence_id].subject
+    sections = _table("sections", {
+        "edition": [edition] * len(segmented.sections),
+        "section_id": [s.section_id for s in segmented.sections],
+        "level": [s.level for s in segmented.sections],
+        "heading": [s.heading for s in segmented.sections],
+        "path": [" > ".join(s.path) for s in segmented.sections],
+        "parent_id": [s.parent_id for s in segmented.sections],
+        "page": [s.page for s in segmented.sections],
+        "subject": [first_subject_of_section.get(s.section_id) for s in segmented.sections],
+    })
+    sentences = _table("sentences", {
+        "edition": [edition] * n,
+        "sentence_id": [s.sentence_id for s in segmented.sentences],
+        "paragraph_id": [s.paragraph_id for s in segmented.sentences],
+        "section_id": [s.section_id for s in segmented.sentences],
+        "page": [s.page for s in segmented.sentences],
+        "index": [s.index for s in segmented.sentences],
+        "kind": [s.kind for s in segmented.sentences],
+        "text": [s.text for s in segmented.sentences],
+        "subject": [subject_of[s.sentence_id].subject for s in segmented.sentences],
+        "subject_source": [subject_of[s.sentence_id].subject_source for s in segmented.sentences],
+    })
+    token_table = tokens.add_column(0, "edition", pa.array([edition] * tokens.num_rows, pa.string()))
+    ms = attribution.mentions
+    mentions = _table("mentions", {
+        "edition": [edition] * len(ms),
+        "mention_id": list(range(len(ms))),
+        "sentence_id": [a.mention.sentence_id for a in ms],
+        "paragraph_id": [a.paragraph_id for a in ms],
+        "section_id": [a.section_id for a in ms],
+        "page": [a.page for a in ms],
+        "start": [a.mention.start for a in ms],
+        "end": [a.mention.end for a in ms],
+        "text": [a.mention.text for a in ms],
+        "label": [a.mention.label for a in ms],
+        "id": [a.mention.id for a in ms],
+        "top": [a.mention.top for a in ms],
+        "via": [a.mention.via for a in ms],
+        "subject": [a.subject for a in ms],
+        "subject_source": [a.subject_source for a in ms],
+    })
+    country_technology = _country_technology(edition, attribution, lexicon, text_of)
+    pdf_tables = _pdf_tables(edition, extracted)
+    documents = _table("documents", {
+        "edition": [edition],
+        "sha256": [acquired.sha256],
+        "source": [acquired.source],
+        "url": [acquired.url],
+        "final_url": [acquired.final_url],
+        "raw_path": [str(acquired.path)],
+        "bytes": [acquired.bytes],
+        "etag": [acquired.etag],
+        "last_modified": [acquired.last_modified],
+        "fetched_at": [acquired.fetched_at],
+        "processed_at": [processed_at],
+        "title": [extracted.metadata.get("Title") or extracted.metadata.get("title")],
+        "pages": [len(extracted.pages)],
+        "pages_without_text": [[p.page for p in extracted.problems if p.kind == "no_text_layer"]],
+        "pages_with_unmapped_glyphs": [[p.page for p in extracted.problems if p.kind == "unmapped_glyphs"]],
+        "sentences": [n],
+        "tokens": [tokens.num_rows],
+        "mentions": [len(ms)],
+        "pipeline_version": [pipeline_version],
+        "lexicon_version": [lexicon.version],
+        "config": [config],
+    })
+    tables = {
+        "documents": documents, "pages": pages, "sections": sections, "sentences": sentences,
+        "tokens": token_table, "mentions": mentions, "country_technology": country_technology,
+        "pdf_tables": pdf_tables,
+    }
+    return {name: validate(t, SPECS[name]) for name, t in tables.items()}
+
+
+def _country_technology(edition: str, attribution: Attribution, lexicon: Lexicon, text_of: dict[int, str]) -> pa.Table:
+    """Technology mentions grouped by (subject, broad technology), with the evidence behind each."""
+    groups: dict[tuple[str, str], list] = defaultdict(list)
+    for a in attribution.mentions:
+        if a.mention.label == "TECHNOLOGY" and a.subject:
+            groups[(a.subject, a.mention.top)].append(a)
+    rows: dict[str, list] = defaultdict(list)
+    for (country, tech), items in sorted(groups.items()):
+        sids = sorted({a.mention.sentence_id for a in items})
+        first = min(items, key=lambda a: a.mention.sentence_id)
+        rows["edition"].append(edition)
+        rows["country"].append(country)
+        rows["technology"].append(tech)
+        rows["technology_name"].append(lexicon.entries[tech].name)
+        rows["mentions"].append(len(items))
+        rows["sentences"].append(len(sids))
+        rows["pages"].append(sorted({a.page for a in items}))
+        rows["items"].append(sorted({a.mention.id for a in items if a.mention.id != tech}))
+        rows["sentence_ids"].append(sids)
+        rows["evidence_page"].append(first.page)
+        rows["evidence"].append(text_of[first.mention.sentence_id])
+    return _table("country_technology", rows)
+
+
+def _pdf_tables(edition: str, extracted: ExtractedDocument) -> pa.Table:
+    rows: dict[str, list] = defaultdict(list)
+    for table in extracted.tables:
+        for r, row in enumerate(table.rows):
+            for c, cell in enumerate(row):
+                rows["edition"].append(edition)
+                rows["page"].append(table.page)
+                rows["table_index"].append(table.index)
+                rows["row"].append(r)
+                rows["column"].append(c)
+                rows["text"].append(cell or "")
+    return _table("pdf_tables", rows)

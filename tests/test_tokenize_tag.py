@@ -1,0 +1,125 @@
+import pytest
+
+from pipeline.attribute import attribute
+from pipeline.extract import Block, ExtractedDocument, PageInfo
+from pipeline.lexicon import load_lexicon
+from pipeline.segment import Sentence, segment
+from pipeline.tag import build_tagger, tag_tokens
+from pipeline.tokenize import MAX_CHUNK_BYTES, TokenizeConfig, chunks_under_limit, tokenize_sentences
+
+
+@pytest.fixture(scope="module")
+def lexicon():
+    return load_lexicon()
+
+
+@pytest.fixture(scope="module")
+def nlp(lexicon):
+    return build_tagger(lexicon)
+
+
+def _sentences(*texts):
+    return [Sentence(i, i, 0, 1, 0, "paragraph", t) for i, t in enumerate(texts)]
+
+
+def _tag(nlp, lexicon, *texts):
+    return tag_tokens(nlp, lexicon, tokenize_sentences(_sentences(*texts)))
+
+
+def test_token_table_has_forms_pos_and_offsets_that_slice_the_sentence():
+    s = _sentences("韓国は人工知能に投資する。")
+    t = tokenize_sentences(s).to_pylist()
+    assert [r["surface"] for r in t][:3] == ["韓国", "は", "人工知能"]  # mode C keeps 人工知能 whole
+    assert t[0]["pos"] == "名詞" and "固有名詞" in t[0]["pos_detail"]
+    assert t[0]["reading"] == "カンコク"
+    assert all(s[0].text[r["start"]:r["end"]] == r["surface"] for r in t)
+
+
+def test_mode_is_configurable():
+    s = _sentences("人工知能")
+    assert len(tokenize_sentences(s, TokenizeConfig(mode="A"))) == 2
+    assert len(tokenize_sentences(s, TokenizeConfig(mode="C"))) == 1
+    with pytest.raises(ValueError, match="A, B or C"):
+        tokenize_sentences(s, TokenizeConfig(mode="Z"))
+
+
+def test_input_over_sudachis_byte_limit_is_chunked_and_nothing_is_lost():
+    text = "量子技術、" * 12000  # 180,000 bytes: Sudachi alone refuses this
+    chunks = chunks_under_limit(text)
+    assert len(chunks) > 1 and all(len(c.encode()) <= MAX_CHUNK_BYTES for _, c in chunks)
+    assert "".join(c for _, c in chunks) == text
+    rows = tokenize_sentences(_sentences(text)).to_pylist()
+    assert "".join(r["surface"] for r in rows) == text
+    assert all(text[r["start"]:r["end"]] == r["surface"] for r in rows)
+
+
+def test_lexicon_maps_aliases_to_canonical_ids_on_sudachis_normalized_form(nlp, lexicon):
+    # ＡＩ (full width) matches the alias AI through Sudachi's normalized form, even before NFKC
+    ms = _tag(nlp, lexicon, "豪州とアメリカ、イギリスはＡＩ・量子・バイオ、情報通信技術に注力し、わが国も我が国も続く。")
+    assert [(m.text, m.label, m.id) for m in ms] == [
+        ("豪州", "COUNTRY", "AU"), ("アメリカ", "COUNTRY", "US"), ("イギリス", "COUNTRY", "GB"),
+        ("ＡＩ", "TECHNOLOGY", "ai"), ("量子", "TECHNOLOGY", "quantum"), ("バイオ", "TECHNOLOGY", "biotechnology"),
+        ("情報通信技術", "TECHNOLOGY", "ict"), ("わが国", "COUNTRY", "JP"), ("我が国", "COUNTRY", "JP"),
+    ]
+
+
+def test_finer_technologies_point_to_their_broad_parent(nlp, lexicon):
+    ms = _tag(nlp, lexicon, "生成AIと量子コンピュータ、二次電池。")
+    assert [(m.id, m.top) for m in ms] == [("generative_ai", "ai"), ("quantum_computing", "quantum"), ("secondary_batteries", "clean_energy")]
+
+
+def test_fused_abbreviations_are_expanded_character_by_character(nlp, lexicon):
+    s = "日米豪印と英仏独、米中対立と米日韓経済安保対話。"
+    ms = _tag(nlp, lexicon, s)
+    countries = [(m.id, s[m.start:m.end]) for m in ms if m.label == "COUNTRY"]
+    assert countries == [("JP", "日"), ("US", "米"), ("AU", "豪"), ("IN", "印"), ("GB", "英"), ("FR", "仏"),
+                         ("DE", "独"), ("US", "米"), ("CN", "中"), ("US", "米"), ("JP", "日"), ("KR", "韓")]
+    assert ("FRAMEWORK", "US_JP_KR_ESD") in [(m.label, m.id) for m in ms]
+
+
+def test_single_abbreviation_characters_and_ordinary_words_are_not_countries(nlp, lexicon):
+    assert [m.id for m in _tag(nlp, lexicon, "米を食べる。中程度の印刷物。")] == []
+
+
+def test_strategy_names_sectors_and_generic_words_are_not_technologies(nlp, lexicon):
+    ms = _tag(nlp, lexicon, "国防科学技術戦略で医療・農業を支え、重要技術と新興技術、データを扱う。")
+    assert [m for m in ms if m.label == "TECHNOLOGY"] == []
+
+
+def _doc(*paragraphs, heading=None):
+    blocks = []
+    if heading:
+        blocks.append(Block(1, "heading", heading, level=1))
+    blocks += [Block(1, "paragraph", p) for p in paragraphs]
+    return ExtractedDocument((PageInfo(1, 595, 842, 1, True, 0, 1, ""),), tuple(blocks), (), ())
+
+
+def _attributed(nlp, lexicon, doc):
+    seg = segment(doc)
+    ms = tag_tokens(nlp, lexicon, tokenize_sentences(seg.sentences))
+    return attribute(seg, ms, lexicon)
+
+
+def test_paragraph_topic_is_the_subject_and_other_countries_stay_mentions(nlp, lexicon):
+    att = _attributed(nlp, lexicon, _doc(
+        "米国は中国とロシアを競争相手とし、AIを重視する。",
+        "ドイツ政府は半導体を挙げ、中国との協力を見直す。",
+        "ASEAN加盟国では、デジタル分野を重視する。",
+        "本報告書は各国の動向をまとめた。AIが鍵となる。",
+    ))
+    pairs = [(a.subject, a.mention.id) for a in att.mentions]
+    assert pairs == [("US", "US"), ("US", "CN"), ("US", "RU"), ("US", "ai"),
+                     ("DE", "DE"), ("DE", "semiconductors"), ("DE", "CN"),
+                     ("ASEAN", "ASEAN"), ("ASEAN", "digital"),
+                     (None, "ai")]
+
+
+def test_a_chapter_about_one_country_gives_every_paragraph_its_subject(nlp, lexicon):
+    att = _attributed(nlp, lexicon, _doc("同国は量子技術に投資する。", "米国との協力でAIを進める。", heading="第3章 韓国"))
+    assert {(a.subject, a.mention.id) for a in att.mentions if a.mention.label == "TECHNOLOGY"} == {("KR", "quantum"), ("KR", "ai")}
+    assert all(a.subject_source == "heading" for a in att.mentions)
+
+
+def test_dou_koku_refers_back_to_the_previous_paragraphs_subject(nlp, lexicon):
+    att = _attributed(nlp, lexicon, _doc("フランスは重要技術を特定した。", "同国は量子技術を重視する。"))
+    assert [(a.subject, a.mention.id) for a in att.mentions] == [("FR", "FR"), ("FR", "quantum")]
