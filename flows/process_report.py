@@ -96,10 +96,15 @@ def _is_transient(task, task_run, state) -> bool:
     return isinstance(exc, TransientAcquireError)
 
 
+# Network faults and 5xx are retried with growing delays; 4xx, not-a-PDF and too-large are not.
+ACQUIRE_RETRIES = 3
+ACQUIRE_RETRY_DELAYS: list[float] = exponential_backoff(backoff_factor=3)(ACQUIRE_RETRIES)  # 3, 6, 12 s
+
+
 @task(
     name="acquire",
-    retries=3,
-    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    retries=ACQUIRE_RETRIES,
+    retry_delay_seconds=ACQUIRE_RETRY_DELAYS,
     retry_jitter_factor=0.5,
     retry_condition_fn=_is_transient,
 )

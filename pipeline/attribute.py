@@ -89,6 +89,9 @@ def attribute(seg: Segmented, mentions: list[Mention], lexicon: Lexicon) -> Attr
     previous: str | None = None
     for p in seg.paragraphs:
         from_heading = section_subject.get(p.section_id)
+        if p.kind == "contents":
+            paragraph_subject[p.paragraph_id] = (None, "none")
+            continue
         if p.kind == "heading":
             paragraph_subject[p.paragraph_id] = (from_heading, "heading" if from_heading else "none")
             continue

@@ -25,6 +25,7 @@ class Entry:
     parent: str | None = None  # technologies: the broader id
     abbrev: str | None = None  # one character used in fused blocs (米日韓)
     members: tuple[str, ...] = ()  # frameworks: member ids
+    can_be_subject: bool = True  # False for groupings without a policy of their own (西側諸国)
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,9 @@ class Lexicon:
     @cached_property
     def places(self) -> frozenset[str]:
         """Ids that can be a subject: countries and regions."""
-        return frozenset(e.id for e in self.entries.values() if e.label in ("COUNTRY", "REGION"))
+        return frozenset(
+            e.id for e in self.entries.values() if e.label in ("COUNTRY", "REGION") and e.can_be_subject
+        )
 
     def label(self, entry_id: str) -> str:
         return self.entries[entry_id].label
@@ -73,6 +76,7 @@ def load_lexicon(path: Path | None = None) -> Lexicon:
                 parent=raw.get("parent") or None,
                 abbrev=raw.get("abbrev"),
                 members=tuple(raw.get("members", ())),
+                can_be_subject=bool(raw.get("subject", True)),
             )
             if entry.id in entries:
                 raise ValueError(f"{path}: id {entry.id!r} is defined twice")

@@ -6,6 +6,7 @@ is what makes each later row traceable to "page N, sentence M".
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pipeline.extract import Block, ExtractedDocument
@@ -27,7 +28,7 @@ class Paragraph:
     paragraph_id: int
     section_id: int
     page: int  # where it starts
-    kind: str  # "paragraph" | "heading"
+    kind: str  # "paragraph" | "heading" | "contents"
     text: str
 
 
@@ -38,7 +39,7 @@ class Sentence:
     section_id: int
     page: int  # where the sentence starts
     index: int  # position within its paragraph
-    kind: str  # "paragraph" | "heading"
+    kind: str  # "paragraph" | "heading" | "contents"
     text: str
 
 
@@ -109,6 +110,8 @@ def _drop_blank(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
 
 
 _PARAGRAPH_OPEN_END = tuple(_ENDERS + _CLOSE)
+# A table-of-contents entry: a title, a leader of dots, a page number (第2章 中国 . . . . 5).
+_CONTENTS_LINE = re.compile(r"(?:[.．・…‥·]\s?){3,}\s*\d+\s*$")
 
 
 def _continues_on_next_page(prev: Block, nxt: Block) -> bool:
@@ -163,6 +166,13 @@ def segment(doc: ExtractedDocument) -> Segmented:
             flush()
             kind = "paragraph"
             continue
+        if _CONTENTS_LINE.search(text):
+            flush()
+            kind = "contents"  # not body text: no subject, split as one entry
+            pieces = [(block.page, text)]
+            flush()
+            kind = "paragraph"
+            continue
         pieces.append((block.page, text))
         nxt = blocks[i + 1] if i + 1 < len(blocks) else None
         if nxt is None or not _continues_on_next_page(block, nxt):
@@ -187,7 +197,7 @@ def _emit(
         offset += len(piece)
     paragraph_id = len(paragraphs)
     paragraphs.append(Paragraph(paragraph_id, section_id, pieces[0][0], kind, text))
-    spans = [(0, len(text))] if kind == "heading" else split_sentences(text)
+    spans = split_sentences(text) if kind == "paragraph" else [(0, len(text))]
     for index, (s, e) in enumerate(spans):
         page = next(p for o, p in reversed(starts) if o <= s)
         sentences.append(

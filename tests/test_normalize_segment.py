@@ -68,3 +68,14 @@ def test_paragraph_cut_by_a_page_break_is_joined_and_sentences_get_the_right_pag
         ("米国は2020年に国家戦略を策定し、20の優先技術分野を指定した。", 1),
         ("2年毎に更新している。", 2),
     ]
+
+
+def test_table_of_contents_entries_are_kept_apart_from_body_text():
+    doc = _doc(
+        Block(2, "heading", "目次", level=1),
+        Block(2, "paragraph", "第2章 中国 . . . . . . . . 5"),
+        Block(2, "paragraph", "2.1 AI戦略…………12"),
+        Block(3, "paragraph", "中国は8つの産業を定めた。"),
+    )
+    seg = segment(doc)
+    assert [p.kind for p in seg.paragraphs] == ["heading", "contents", "contents", "paragraph"]

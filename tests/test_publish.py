@@ -1,0 +1,91 @@
+import os
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipeline.errors import TableValidationError
+from pipeline.publish import PublishError, publish, published_editions
+from pipeline.tables import SPECS, validate
+
+
+def _pages(edition: str, n: int = 2, **overrides) -> pa.Table:
+    rows = {
+        "edition": [edition] * n, "page": list(range(1, n + 1)), "width": [595.0] * n, "height": [842.0] * n,
+        "chars": [100] * n, "has_text_layer": [True] * n, "unmapped_share": [0.0] * n, "columns": [1] * n,
+        "problem": [None] * n, "removed_lines": [["- 1 -"]] * n,
+    }
+    rows.update(overrides)
+    return validate(pa.table(rows), SPECS["pages"])
+
+
+def test_validation_names_every_problem():
+    with pytest.raises(TableValidationError) as info:
+        _pages("e", 2, page=[0, 0], chars=[None, 3])
+    msg = str(info.value)
+    assert "1 rows have no chars" in msg and "'page >= 1'" in msg and "repeat the key" in msg
+
+
+def test_validation_rejects_missing_columns_and_wrong_types():
+    with pytest.raises(TableValidationError, match="missing columns"):
+        validate(pa.table({"edition": ["e"]}), SPECS["pages"])
+    rows = _pages("e").to_pydict()
+    rows["page"] = ["one", "two"]
+    with pytest.raises(TableValidationError, match="wrong type"):
+        validate(pa.table(rows), SPECS["pages"])
+
+
+def test_publish_writes_parquet_csv_with_bom_and_the_database(tmp_path):
+    link = publish({"pages": _pages("ed1")}, tmp_path, "ed1")
+    assert link.is_symlink() and published_editions(tmp_path) == ["ed1"]
+    assert pq.read_table(link / "pages.parquet").num_rows == 2
+    raw = (link / "pages.csv").read_bytes()
+    assert raw.startswith("\ufeff".encode()) and "- 1 -".encode() in raw
+    con = duckdb.connect(str(tmp_path / "jstmine.duckdb"))
+    assert con.execute("select count(*) from pages where edition = 'ed1'").fetchone() == (2,)
+
+
+def test_republishing_replaces_the_editions_rows_and_keeps_other_editions(tmp_path):
+    publish({"pages": _pages("a", 2)}, tmp_path, "a")
+    publish({"pages": _pages("b", 3)}, tmp_path, "b")
+    publish({"pages": _pages("a", 1)}, tmp_path, "a")
+    con = duckdb.connect(str(tmp_path / "jstmine.duckdb"))
+    assert con.execute("select edition, count(*) from pages group by 1 order by 1").fetchall() == [("a", 1), ("b", 3)]
+    # the replaced run's files are gone, only the live ones remain
+    runs = list((tmp_path / ".runs" / "a").iterdir())
+    assert len(runs) == 1 and (tmp_path / "a").resolve() == runs[0].resolve()
+
+
+def test_a_failed_publish_leaves_the_previous_outputs_intact(tmp_path, monkeypatch):
+    publish({"pages": _pages("ed", 2)}, tmp_path, "ed")
+    before = (tmp_path / "ed" / "pages.parquet").read_bytes()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("pipeline.publish.pq.write_table", full_disk)
+    with pytest.raises(PublishError, match="No space left") as info:
+        publish({"pages": _pages("ed", 5)}, tmp_path, "ed")
+    assert "free disk space" in info.value.todo
+    assert (tmp_path / "ed" / "pages.parquet").read_bytes() == before
+    con = duckdb.connect(str(tmp_path / "jstmine.duckdb"))
+    assert con.execute("select count(*) from pages").fetchone() == (2,)
+    assert len(list((tmp_path / ".runs" / "ed").iterdir())) == 1  # the failed run's files are removed
+
+
+def test_a_database_failure_rolls_back_and_keeps_the_old_link(tmp_path, monkeypatch):
+    publish({"pages": _pages("ed", 2)}, tmp_path, "ed")
+    target = os.readlink(tmp_path / "ed")
+    monkeypatch.setattr("pipeline.publish._switch_link", lambda *a: (_ for _ in ()).throw(OSError(5, "I/O error")))
+    with pytest.raises(PublishError):
+        publish({"pages": _pages("ed", 4)}, tmp_path, "ed")
+    assert os.readlink(tmp_path / "ed") == target
+    con = duckdb.connect(str(tmp_path / "jstmine.duckdb"))
+    assert con.execute("select count(*) from pages").fetchone() == (2,)
+
+
+@pytest.mark.parametrize("bad", ["", "../x", ".hidden", "a/b", "名前"])
+def test_edition_names_that_are_not_safe_directory_names_are_refused(tmp_path, bad):
+    with pytest.raises(PublishError, match="edition name"):
+        publish({"pages": _pages("x")}, tmp_path, bad)
