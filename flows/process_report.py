@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.states import Completed, Failed
 from prefect.tasks import exponential_backoff
 
 from pipeline import STAGE_VERSIONS, __version__
@@ -27,10 +28,15 @@ from pipeline.acquire import AcquireConfig, Acquired, acquire
 from pipeline.attribute import Attribution, attribute
 from pipeline.errors import TransientAcquireError
 from pipeline.extract import ExtractConfig, ExtractedDocument, extract_pdf
-from pipeline.lexicon import Lexicon, default_lexicon_path, load_lexicon
+from pipeline.facts import PolicyFact, extract_facts
+from pipeline.findings import Finding, check_findings, load_expectations
+from pipeline.keyterms import KeyTerms, key_terms, load_keyterm_config
+from pipeline.lexicon import default_lexicon_path, load_lexicon
+from pipeline.policies import Policy, extract_policies
 from pipeline.publish import check_edition_name, publish
+from pipeline.relations import Relation, extract_relations
 from pipeline.segment import Segmented, segment
-from pipeline.tables import build_tables
+from pipeline.tables import build_analysis_tables, build_tables, findings_check_table
 from pipeline.tag import Mention, build_tagger, tag_tokens
 from pipeline.tokenize import TokenizeConfig, tokenize_sentences
 
@@ -42,9 +48,28 @@ class RunConfig:
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     tokenize: TokenizeConfig = field(default_factory=TokenizeConfig)
     lexicon_path: str = ""  # empty: the lexicon shipped in the package
+    keyterms_path: str = ""  # empty: pipeline/data/keyterms.toml
+    findings_rules_path: str = ""  # empty: pipeline/data/findings.toml
 
     def lexicon_file(self) -> Path:
         return Path(self.lexicon_path) if self.lexicon_path else default_lexicon_path()
+
+    def keyterms_file(self) -> Path:
+        return Path(self.keyterms_path) if self.keyterms_path else _data_file("keyterms.toml")
+
+    def findings_rules_file(self) -> Path:
+        return Path(self.findings_rules_path) if self.findings_rules_path else _data_file("findings.toml")
+
+
+def _data_file(name: str) -> Path:
+    return default_lexicon_path().with_name(name)
+
+
+def default_expectations(source: str) -> Path | None:
+    """The expectations file of the report a listing-page source names (#fy24_rr02), if we have one."""
+    fragment = urlparse(source).fragment
+    candidate = _data_file("expectations") / f"{fragment}.yaml"
+    return candidate if fragment and candidate.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -60,6 +85,11 @@ class RunSummary:
     country_technology: list[dict]
     problems: list[str]
     not_modified: bool
+    facts: int = 0
+    relations: int = 0
+    policies: int = 0
+    findings: dict[str, int] = field(default_factory=dict)  # status → count
+    contradicted: list[str] = field(default_factory=list)
 
 
 def _digest(*parts: object) -> str:
@@ -72,13 +102,19 @@ def _digest(*parts: object) -> str:
 
 def stage_keys(sha256: str, config: RunConfig) -> dict[str, str]:
     """Cache key of each stage: the content, plus the version and configuration of it and its upstream."""
-    lexicon_hash = hashlib.sha256(config.lexicon_file().read_bytes()).hexdigest()
+    def file_hash(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
     own = {
         "extract": asdict(config.extract),
         "segment": {},
         "tokenize": asdict(config.tokenize),
-        "tag": {"lexicon": lexicon_hash},
+        "tag": {"lexicon": file_hash(config.lexicon_file())},
         "attribute": {},
+        "facts": {"rules": file_hash(config.findings_rules_file())},
+        "relations": {},
+        "policies": {},
+        "keyterms": {"settings": file_hash(config.keyterms_file())},
     }
     keys, chain = {}, [sha256, __version__]
     for stage in STAGE_VERSIONS:
@@ -153,18 +189,41 @@ def attribute_task(segmented: Segmented, mentions: list[Mention], lexicon_file: 
     return attribute(segmented, mentions, load_lexicon(Path(lexicon_file)))
 
 
-@task(name="publish")
-def publish_task(
+@task(name="facts", **_CACHED)
+def facts_task(segmented: Segmented, tokens: pa.Table, attribution: Attribution, lexicon_file: str, cache_key: str) -> list[PolicyFact]:
+    return extract_facts(segmented, tokens, attribution, load_lexicon(Path(lexicon_file)))
+
+
+@task(name="relations", **_CACHED)
+def relations_task(segmented: Segmented, attribution: Attribution, lexicon_file: str, cache_key: str) -> list[Relation]:
+    return extract_relations(segmented, attribution, load_lexicon(Path(lexicon_file)))
+
+
+@task(name="policies", **_CACHED)
+def policies_task(segmented: Segmented, attribution: Attribution, lexicon_file: str, cache_key: str) -> list[Policy]:
+    return extract_policies(segmented, attribution, load_lexicon(Path(lexicon_file)))
+
+
+@task(name="keyterms", **_CACHED)
+def keyterms_task(tokens: pa.Table, attribution: Attribution, settings_file: str, cache_key: str) -> KeyTerms:
+    return key_terms(tokens, attribution, load_keyterm_config(Path(settings_file)))
+
+
+@task(name="build-tables")
+def build_tables_task(
     edition: str,
-    out_dir: str,
     acquired: Acquired,
     extracted: ExtractedDocument,
     segmented: Segmented,
     tokens: pa.Table,
     attribution: Attribution,
+    facts: list[PolicyFact],
+    relations: list[Relation],
+    policies: list[Policy],
+    keyterms: KeyTerms,
     lexicon_file: str,
     config: RunConfig,
-) -> dict[str, int]:
+) -> dict[str, pa.Table]:
     tables = build_tables(
         edition=edition,
         acquired=acquired,
@@ -177,8 +236,27 @@ def publish_task(
         pipeline_version=__version__,
         config=json.dumps(asdict(config), sort_keys=True, default=str),
     )
-    publish(tables, Path(out_dir), edition)
-    return {"country_technology": tables["country_technology"].to_pylist()}  # type: ignore[return-value]
+    tables.update(build_analysis_tables(edition=edition, facts=facts, relations=relations, policies=policies, keyterms=keyterms))
+    return tables
+
+
+@task(name="check-findings")
+def check_findings_task(edition: str, tables: dict[str, pa.Table], expectations_file: str) -> list[Finding]:
+    """The report's stated findings against what was extracted (nothing to check without a file)."""
+    if not expectations_file:
+        return []
+    needed = ("sections", "sentences", "country_technology", "policy_facts", "relations")
+    findings = check_findings(load_expectations(Path(expectations_file)), {n: tables[n].to_pylist() for n in needed})
+    logger = get_run_logger()
+    for f in findings:
+        if f.status != "matched":
+            logger.warning("%s: %s (%s)", f.status, f.claim, f.detail)
+    return findings
+
+
+@task(name="publish")
+def publish_task(edition: str, out_dir: str, tables: dict[str, pa.Table]) -> str:
+    return str(publish(tables, Path(out_dir), edition))
 
 
 def default_edition(source: str) -> str:
@@ -204,11 +282,20 @@ def process_report(
     raw_dir: str = "raw",
     tokenizer_mode: str = "C",
     lexicon_path: str = "",
-) -> RunSummary:
-    """Acquire a report, extract and tag it, publish its tables under ``out_dir/edition``."""
+    expectations: str | None = None,
+):
+    """Acquire a report, extract and tag it, publish its tables under ``out_dir/edition``.
+
+    ``expectations``: a findings file to check against; None picks the report's own when the
+    source names a known report (#fy24_rr02); "" checks nothing. A contradicted finding fails
+    the run, after the tables and the check are published, so the analyst can see why.
+    """
     edition = check_edition_name(edition or default_edition(source))
     config = RunConfig(tokenize=TokenizeConfig(mode=tokenizer_mode), lexicon_path=lexicon_path)
     lexicon_file = str(config.lexicon_file())
+    if expectations is None:
+        found = default_expectations(source)
+        expectations = str(found) if found else ""
 
     acquired = acquire_task(source, AcquireConfig(raw_dir=Path(raw_dir)))
     keys = stage_keys(acquired.sha256, config)
@@ -217,11 +304,17 @@ def process_report(
     tokens = tokenize_task(segmented, config.tokenize, cache_key=keys["tokenize"])
     mentions = tag_task(tokens, lexicon_file, config.tokenize, cache_key=keys["tag"])
     attribution = attribute_task(segmented, mentions, lexicon_file, cache_key=keys["attribute"])
-    published = publish_task(
-        edition, out_dir, acquired, extracted, segmented, tokens, attribution, lexicon_file, config
-    )
+    facts = facts_task(segmented, tokens, attribution, lexicon_file, cache_key=keys["facts"])
+    relations = relations_task(segmented, attribution, lexicon_file, cache_key=keys["relations"])
+    policies = policies_task(segmented, attribution, lexicon_file, cache_key=keys["policies"])
+    keyterms = keyterms_task(tokens, attribution, str(config.keyterms_file()), cache_key=keys["keyterms"])
+    tables = build_tables_task(edition, acquired, extracted, segmented, tokens, attribution,
+                               facts, relations, policies, keyterms, lexicon_file, config)
+    findings = check_findings_task(edition, tables, expectations)
+    tables["findings_check"] = findings_check_table(edition, findings)
+    publish_task(edition, out_dir, tables)
 
-    ct = published["country_technology"]
+    ct = tables["country_technology"].to_pylist()
     problems = [f"page {p.page}: {p.kind} ({p.detail})" for p in extracted.problems]
     summary = RunSummary(
         edition=edition,
@@ -235,13 +328,38 @@ def process_report(
         country_technology=[{k: r[k] for k in ("country", "technology", "mentions", "sentences", "pages")} for r in ct],
         problems=problems,
         not_modified=acquired.not_modified,
+        facts=len(facts),
+        relations=len(relations),
+        policies=len(policies),
+        findings={s: sum(f.status == s for f in findings) for s in ("matched", "missing", "contradicted") if findings},
+        contradicted=[f"{f.claim}: {f.detail}" for f in findings if f.status == "contradicted"],
     )
-    _publish_artifacts(summary, ct)
-    return summary
+    _publish_artifacts(summary, ct, tables, findings)
+    if summary.contradicted:
+        return Failed(
+            message=f"{len(summary.contradicted)} findings contradicted (tables and the check are published "
+                    f"in {summary.output}): " + "; ".join(summary.contradicted),
+            data=summary,
+        )
+    return Completed(data=summary)
 
 
-def _publish_artifacts(summary: RunSummary, ct: list[dict]) -> None:
+def _publish_artifacts(summary: RunSummary, ct: list[dict], tables: dict[str, pa.Table], findings: list[Finding]) -> None:
     key = _artifact_key(summary.edition)
+    facts = tables["policy_facts"].to_pylist()
+    if facts:
+        create_table_artifact(
+            key=f"policy-facts-{key}",
+            table=[{k: r[k] for k in ("country", "count", "year", "item", "policy", "administration", "page")} for r in facts],
+            description=f"Policy facts for edition {summary.edition}",
+        )
+    if findings:
+        create_table_artifact(
+            key=f"findings-check-{key}",
+            table=[{"status": f.status, "claim": f.claim, "detail": f.detail, "page": f.page,
+                    "body": f.body_support or ""} for f in findings],
+            description=f"Findings check for edition {summary.edition}",
+        )
     create_table_artifact(
         key=f"country-technology-{key}",
         table=[{"country": r["country"], "technology": r["technology"], "mentions": r["mentions"],
@@ -262,12 +380,16 @@ def summary_markdown(summary: RunSummary) -> str:
         "",
         f"- PDF sha256 `{summary.sha256[:16]}…`{' (unchanged on the server: stored copy used)' if summary.not_modified else ''}",
         f"- {summary.pages} pages, {summary.sentences} sentences, {summary.tokens} tokens, {summary.mentions} mentions",
+        f"- {summary.facts} policy facts, {summary.relations} relations, {summary.policies} named policies",
+        *([f"- findings check: " + ", ".join(f"{n} {s}" for s, n in summary.findings.items())] if summary.findings else []),
         f"- tables: `{summary.output}/` (Parquet and CSV); database: `{summary.database}`",
         "",
         "| country | technologies |",
         "|---|---|",
         *[f"| {c} | {', '.join(ts)} |" for c, ts in sorted(by_country.items())],
     ]
+    if summary.contradicted:
+        lines += ["", "## Contradicted findings", *[f"- {c}" for c in summary.contradicted]]
     if summary.problems:
         lines += ["", "## Pages with problems", *[f"- {p}" for p in summary.problems]]
     return "\n".join(lines) + "\n"

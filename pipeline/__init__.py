@@ -14,4 +14,8 @@ STAGE_VERSIONS = {
     "tokenize": "1",
     "tag": "1",
     "attribute": "1",
+    "facts": "1",
+    "relations": "1",
+    "policies": "1",
+    "keyterms": "1",
 }

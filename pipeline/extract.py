@@ -139,9 +139,10 @@ _LIST_START = re.compile(
     rf"|[\u2460-\u2473\u3251-\u325f]|第[{_DIGITS}{_KANJI_NUMBERS}]+)"
 )
 # A line that is only a page number: "2", "- 2 -", "2/10", "p. 2", "ii".
+_ROMAN = r"(?=[ivxIVX])(?:x{0,3}(?:ix|iv|v?i{0,3})|X{0,3}(?:IX|IV|V?I{0,3}))"
 _PAGE_NUMBER = re.compile(
     rf"^[\s\-－―—‐−–ー]*(?:[pP][.．]?\s*)?"
-    rf"(?:[{_DIGITS}]+(?:\s*[/／]\s*[{_DIGITS}]+)?|(?=[ivxIVX])(?:x{{0,3}}(?:ix|iv|v?i{{0,3}})|X{{0,3}}(?:IX|IV|V?I{{0,3}})))"
+    rf"(?:[{_DIGITS}]+(?:\s*[/／]\s*[{_DIGITS}]+)?|{_ROMAN})"
     r"[\s\-－―—‐−–ー]*$"
 )
 # Font names of bold faces: Bold/Black/Heavy/Demi (not DemiLight), Japanese weights W5 and up
@@ -569,8 +570,8 @@ def _tables(found: list, glyphs: list[_Glyph], page_number: int) -> list[Table]:
         )
         if not any(cell for row in rows for cell in row):
             continue
-        bbox = tuple(float(v) for v in t.bbox)
-        tables.append(Table(page=page_number, index=len(tables), rows=rows, bbox=bbox))  # type: ignore[arg-type]
+        x0, top, x1, bottom = (float(v) for v in t.bbox)
+        tables.append(Table(page=page_number, index=len(tables), rows=rows, bbox=(x0, top, x1, bottom)))
     return tables
 
 
@@ -755,7 +756,8 @@ def _sits_in(g: _Glyph, run: list[_Glyph]) -> bool:
     ref = run[0]
     top, bottom = min(x.top for x in run), max(x.bottom for x in run)
     gap = max(top - g.bottom, g.top - bottom)
-    return abs(ref.size - g.size) <= 0.1 * g.size and abs(ref.cx - g.cx) <= 0.7 * g.size and gap <= g.size
+    same_font = abs(ref.size - g.size) <= 0.1 * g.size
+    return same_font and abs(ref.cx - g.cx) <= 0.7 * g.size and gap <= g.size
 
 
 def _make_vertical_line(glyphs: list[_Glyph], page_width: float) -> _Line:
@@ -798,6 +800,9 @@ def _vertical_tiers(lines: list[_Line]) -> list[list[_Line]]:
 # ---------------------------------------------------------------------------------------------
 
 
+_Occurrence = tuple[float, int, _Line]  # (top, page number, row)
+
+
 def _mask_digits(text: str) -> str:
     return re.sub(rf"[{_DIGITS}]+", "#", re.sub(r"\s+", "", text))
 
@@ -809,7 +814,7 @@ def _remove_running_lines(pages: list[_RawPage], config: ExtractConfig) -> None:
     remove: set[int] = set()
     if len(pages) >= 3:
         needed = max(2, math.ceil(config.repeat_share * len(pages)))
-        by_text: dict[str, list[tuple[float, int, _Line]]] = {}
+        by_text: dict[str, list[_Occurrence]] = {}
         for page in pages:
             for row in _running_line_candidates(page):
                 for key in _running_line_keys(row):
@@ -879,8 +884,9 @@ def _in_zone(row: _Line, page_height: float, share: float) -> bool:
     return row.bottom <= page_height * share or row.top >= page_height * (1 - share)
 
 
-def _clusters_by_height(occurrences: list[tuple[float, int, _Line]]) -> list[list[tuple[float, int, _Line]]]:
-    clusters: list[list[tuple[float, int, _Line]]] = []
+def _clusters_by_height(occurrences: list[_Occurrence]) -> list[list[_Occurrence]]:
+    """Occurrences of one text grouped by height: neighbours within _SAME_HEIGHT chain."""
+    clusters: list[list[_Occurrence]] = []
     for occ in sorted(occurrences, key=lambda o: o[0]):
         if clusters and occ[0] - clusters[-1][-1][0] <= _SAME_HEIGHT:
             clusters[-1].append(occ)
@@ -1270,7 +1276,8 @@ def _page_problems(raw: _RawPage, config: ExtractConfig) -> list[PageProblem]:
             f"ToUnicode map); they were dropped from the text"
         )
         if share > config.max_unmapped_share:
-            detail += f"; more than {config.max_unmapped_share:.0%}, so the page's text was left out (OCR it)"
+            limit = config.max_unmapped_share
+            detail += f"; more than {limit:.0%}, so the page's text was left out (OCR it)"
         return [PageProblem(raw.number, "unmapped_glyphs", detail)]
     return []
 
@@ -1289,7 +1296,9 @@ def _page_ranges(numbers: list[int]) -> str:
 
 def _no_usable_text_error(path: Path, pages: list[_RawPage], config: ExtractConfig) -> NoUsableTextError:
     no_layer = [p.number for p in pages if p.glyph_count == 0]
-    unmapped = [p.number for p in pages if p.glyph_count and _unmapped_share(p) > config.max_unmapped_share]
+    unmapped = [
+        p.number for p in pages if p.glyph_count and _unmapped_share(p) > config.max_unmapped_share
+    ]
     empty = [p.number for p in pages if p.number not in no_layer and p.number not in unmapped]
     reasons = []
     if no_layer:
@@ -1302,9 +1311,9 @@ def _no_usable_text_error(path: Path, pages: list[_RawPage], config: ExtractConf
         )
     if empty:
         reasons.append(f"{_page_ranges(empty)}: only blank, rotated or unreadable glyphs")
-    count = len(pages)
+    count = f"{len(pages)} page{'s' if len(pages) != 1 else ''}"
     return NoUsableTextError(
-        f"{path.name} ({count} page{'s' if count != 1 else ''}) has no usable text: " + "; ".join(reasons),
+        f"{path.name} ({count}) has no usable text: " + "; ".join(reasons),
         "run OCR first, e.g. ocrmypdf --language jpn IN OUT (add --force-ocr when the PDF has a "
         "broken text layer), then run again with the OCR'd file",
     )

@@ -111,6 +111,64 @@ SPECS: dict[str, TableSpec] = {
             checks=(("mentions >= sentences >= 1", lambda t: pc.or_(pc.less(t["sentences"], 1), pc.less(t["mentions"], t["sentences"]))),),
         ),
         TableSpec(
+            "policy_facts",
+            pa.schema([ED, _f("fact_id", pa.int32()), _f("country", pa.string()), _f("count", pa.int32()),
+                       _f("year", pa.int32()), _f("year_qualifier", pa.string()), _f("item", pa.string()),
+                       _f("part_of", pa.int32()), _f("policy", pa.string()), _f("administration", pa.string()),
+                       _f("update_every_years", pa.int32()), _f("technologies", LIST_STR), _f("page", pa.int32()),
+                       _f("sentence_id", pa.int32()), _f("also_in", LIST_INT), _f("evidence", pa.string())]),
+            required=("edition", "fact_id", "country", "item", "page", "sentence_id", "evidence"),
+            key=("edition", "fact_id"),
+            checks=(("count >= 1", lambda t: pc.less(t["count"], 1)),
+                    ("1900 <= year <= 2100", lambda t: pc.or_(pc.less(t["year"], 1900), pc.greater(t["year"], 2100)))),
+        ),
+        TableSpec(
+            "relations",
+            pa.schema([ED, _f("relation_id", pa.int32()), _f("subject", pa.string()), _f("other", pa.string()),
+                       _f("other_label", pa.string()), _f("relation", pa.string()), _f("cue", pa.string()),
+                       _f("via", pa.string()), _f("page", pa.int32()), _f("sentence_id", pa.int32()),
+                       _f("evidence", pa.string())]),
+            required=("edition", "relation_id", "subject", "other", "relation", "page", "sentence_id", "evidence"),
+            key=("edition", "relation_id"),
+            checks=(("relation is partner, competitor, framework or other",
+                     lambda t: pc.invert(pc.is_in(t["relation"], pa.array(["partner", "competitor", "framework", "other"])))),
+                    ("subject != other", lambda t: pc.equal(t["subject"], t["other"]))),
+        ),
+        TableSpec(
+            "policies",
+            pa.schema([ED, _f("policy_id", pa.int32()), _f("subject", pa.string()), _f("name", pa.string()),
+                       _f("type", pa.string()), _f("page", pa.int32()), _f("sentence_id", pa.int32()),
+                       _f("evidence", pa.string())]),
+            required=("edition", "policy_id", "name", "type", "page", "sentence_id", "evidence"),
+            key=("edition", "policy_id"),
+            checks=(("type is strategy, framework, concept or list",
+                     lambda t: pc.invert(pc.is_in(t["type"], pa.array(["strategy", "framework", "concept", "list"])))),),
+        ),
+        TableSpec(
+            "keyterms",
+            pa.schema([ED, _f("country", pa.string()), _f("rank", pa.int32()), _f("term", pa.string()),
+                       _f("score", pa.float32()), _f("count", pa.int32())]),
+            required=("edition", "country", "rank", "term", "score", "count"),
+            key=("edition", "country", "rank"),
+        ),
+        TableSpec(
+            "country_similarity",
+            pa.schema([ED, _f("country", pa.string()), _f("other", pa.string()), _f("similarity", pa.float32())]),
+            required=("edition", "country", "other", "similarity"),
+            key=("edition", "country", "other"),
+        ),
+        TableSpec(
+            "findings_check",
+            pa.schema([ED, _f("expectation_id", pa.string()), _f("kind", pa.string()), _f("subject", pa.string()),
+                       _f("claim", pa.string()), _f("status", pa.string()), _f("detail", pa.string()),
+                       _f("evidence_table", pa.string()), _f("evidence_row", pa.int32()), _f("page", pa.int32()),
+                       _f("sentence_id", pa.int32()), _f("evidence", pa.string()), _f("body_support", pa.string())]),
+            required=("edition", "expectation_id", "kind", "claim", "status"),
+            key=("edition", "expectation_id"),
+            checks=(("status is matched, missing or contradicted",
+                     lambda t: pc.invert(pc.is_in(t["status"], pa.array(["matched", "missing", "contradicted"])))),),
+        ),
+        TableSpec(
             "pdf_tables",
             pa.schema([ED, _f("page", pa.int32()), _f("table_index", pa.int32()), _f("row", pa.int32()),
                        _f("column", pa.int32()), _f("text", pa.string())]),
@@ -307,3 +365,42 @@ def _pdf_tables(edition: str, extracted: ExtractedDocument) -> pa.Table:
                 rows["column"].append(c)
                 rows["text"].append(cell or "")
     return _table("pdf_tables", rows)
+
+
+def build_analysis_tables(*, edition: str, facts: list, relations: list, policies: list, keyterms) -> dict[str, pa.Table]:
+    """policy_facts, relations, policies, keyterms and country_similarity, validated."""
+    def rows(items, fields, id_field):
+        out: dict[str, list] = defaultdict(list)
+        for i, item in enumerate(items):
+            out["edition"].append(edition)
+            out[id_field].append(i)
+            for f in fields:
+                value = getattr(item, f)
+                out[f].append(list(value) if isinstance(value, tuple) else value)
+        return out
+
+    fact_fields = ["country", "count", "year", "year_qualifier", "item", "part_of", "policy", "administration",
+                   "update_every_years", "technologies", "page", "sentence_id", "also_in", "evidence"]
+    tables = {
+        "policy_facts": _table("policy_facts", rows(facts, fact_fields, "fact_id")),
+        "relations": _table("relations", rows(relations, ["subject", "other", "other_label", "relation", "cue", "via",
+                                                          "page", "sentence_id", "evidence"], "relation_id")),
+        "policies": _table("policies", rows(policies, ["subject", "name", "type", "page", "sentence_id", "evidence"], "policy_id")),
+        "keyterms": _table("keyterms", {
+            "edition": [edition] * len(keyterms.terms),
+            "country": [t.country for t in keyterms.terms], "rank": [t.rank for t in keyterms.terms],
+            "term": [t.term for t in keyterms.terms], "score": [t.score for t in keyterms.terms],
+            "count": [t.count for t in keyterms.terms]}),
+        "country_similarity": _table("country_similarity", {
+            "edition": [edition] * len(keyterms.similarity),
+            "country": [a for a, _, _ in keyterms.similarity], "other": [b for _, b, _ in keyterms.similarity],
+            "similarity": [s for _, _, s in keyterms.similarity]}),
+    }
+    return {name: validate(t, SPECS[name]) for name, t in tables.items()}
+
+
+def findings_check_table(edition: str, findings: list) -> pa.Table:
+    fields = ["expectation_id", "kind", "subject", "claim", "status", "detail", "evidence_table", "evidence_row",
+              "page", "sentence_id", "evidence", "body_support"]
+    rows = {"edition": [edition] * len(findings), **{f: [getattr(x, f) for x in findings] for f in fields}}
+    return validate(_table("findings_check", rows), SPECS["findings_check"])

@@ -2,7 +2,6 @@
 and the shared real-world hard cases in ../shared/pdfs (skipped when that folder is absent)."""
 from __future__ import annotations
 
-import time
 import unicodedata
 from pathlib import Path
 
@@ -102,6 +101,22 @@ def test_wrapped_japanese_lines_are_joined_without_spaces(tmp_path):
     assert doc.problems == ()
 
 
+def test_letter_spaced_japanese_gets_no_spurious_spaces(tmp_path):
+    def page(c):
+        text = c.beginText(72, 700)
+        text.setFont(MIN, 10.5)
+        text.setCharSpace(3.5)  # justified/letter-spaced: 3.5 pt between kanji, a third of a char
+        for line in wrap("\u3000" + PARA_2, 30):
+            text.textLine(line)
+        c.drawText(text)
+
+    path = save_pdf(tmp_path / "spaced.pdf", [page])
+    with pdfplumber.open(path) as pdf:  # the trap: a fixed 3 pt x_tolerance sees word gaps here
+        assert " " in pdf.pages[0].extract_text()
+
+    assert paragraphs(extract_pdf(path)) == [PARA_2]
+
+
 def test_wrapped_latin_words_keep_one_space(tmp_path):
     def page(c):
         c.setFont(MIN, 10.5)
@@ -188,6 +203,9 @@ def test_headings_get_levels_from_numbering_and_font(tmp_path):
         y = draw_paragraph(c, PARA_2, 72, y - 26)
         c.setFont(GOTHIC, 13)
         c.drawString(72, y - 4, "国際協力の枠組み")
+        y = draw_paragraph(c, PARA_1, 72, y - 30)
+        c.setFont(GOTHIC, 16)
+        c.drawString(72, y - 8, "2 調査の方法")
 
     doc = extract_pdf(save_pdf(tmp_path / "headings.pdf", [page]))
 
@@ -197,11 +215,12 @@ def test_headings_get_levels_from_numbering_and_font(tmp_path):
         ("1.2 研究開発の動向", 2),
         ("（1）量子技術", 3),
         ("国際協力の枠組み", 2),  # unnumbered: the second-largest heading size → level 2
+        ("2 調査の方法", 1),  # "N text" in a larger font
     ]
     first = doc.blocks[0]
     assert first.bold and first.font_size == 16.0  # W5 in the font name means bold
     assert all(b.level == 0 and not b.bold for b in doc.blocks if b.kind == "paragraph")
-    assert paragraphs(doc) == [PARA_1, PARA_2, PARA_2]
+    assert paragraphs(doc) == [PARA_1, PARA_2, PARA_2, PARA_1]
 
 
 def test_numbered_sentence_in_body_font_is_not_a_heading(tmp_path):
@@ -275,7 +294,8 @@ def test_metadata_bytes_are_decoded_to_str(tmp_path):
     path = save_pdf(tmp_path / "meta.pdf", [page])
     data = path.read_bytes()
     title, author = "坊っちゃん".encode("utf-8"), "東京".encode("cp932")  # 15 and 4 bytes
-    path.write_bytes(data.replace(b"(" + b"X" * 15 + b")", b"(" + title + b")").replace(b"(YYYY)", b"(" + author + b")"))
+    data = data.replace(b"(" + b"X" * 15 + b")", b"(" + title + b")")
+    path.write_bytes(data.replace(b"(YYYY)", b"(" + author + b")"))
 
     doc = extract_pdf(path)
 
@@ -284,7 +304,7 @@ def test_metadata_bytes_are_decoded_to_str(tmp_path):
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in doc.metadata.items())
 
 
-def test_twenty_pages_stay_fast(tmp_path):
+def test_twenty_pages_of_headers_headings_and_paragraphs(tmp_path):
     def page(n):
         def draw(c):
             c.setFont(MIN, 9)
@@ -299,17 +319,13 @@ def test_twenty_pages_stay_fast(tmp_path):
         return draw
 
     path = save_pdf(tmp_path / "twenty.pdf", [page(n) for n in range(1, 21)])
-    start = time.perf_counter()
     doc = extract_pdf(path)
-    ms_per_page = (time.perf_counter() - start) * 1000 / 20
 
     assert len(doc.pages) == 20
     assert sum(b.kind == "heading" for b in doc.blocks) == 20
     assert sum(b.kind == "paragraph" for b in doc.blocks) == 120
     assert all(p.removed_lines == ("新興技術政策の動向", f"- {p.page} -") for p in doc.pages)
-    # pdfplumber's own parsing costs 40-120 ms/page here; a generous bound catches quadratic
-    # slow-downs (pdfplumber's dedupe_chars alone was 50 ms/page) without being flaky.
-    assert ms_per_page < 400, f"{ms_per_page:.0f} ms/page"
+    # Speed is measured by the benchmark (bench/), not by a timed test.
 
 
 # ---------------------------------------------------------------------------------------------
@@ -487,7 +503,8 @@ def test_mhlw_tsuchi_bytes_font_names_footer_and_fullwidth_digits():
     item = next(b for b in doc.blocks if b.text.startswith("１ 初・再診料"))
     assert item.kind == "paragraph" and item.level == 0
     # A numbered item wrapped with a hanging indent stays one paragraph.
-    assert "１ 基本診療料の施設基準等に係る届出に際しては、特に規定のある場合を除き、当該保険医療機関単位で行うものであること。" in paragraphs(doc)
+    item = "１ 基本診療料の施設基準等に係る届出に際しては、特に規定のある場合を除き、当該保険医療機関単位で行うものであること。"
+    assert item in paragraphs(doc)
     assert all(isinstance(v, str) for v in doc.metadata.values())
     assert doc.tables == ()  # a white background box on page 2 is not a table
 
