@@ -1,19 +1,23 @@
 """``jstmine``: the command line over the flows.
 
     jstmine run --source URL|PATH [--edition NAME] [--out DIR]
+    jstmine show TABLE | kwic TERM | sql "SELECT …" | report   (inspect what run published)
 """
 from __future__ import annotations
 
 import flows  # noqa: F401  (sets Prefect's environment before Prefect is imported)
 
+import os
 import socket
 import sys
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlparse
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from pipeline.errors import PipelineError
 
@@ -62,26 +66,34 @@ def run(
     raw: Path = typer.Option(Path("raw"), help="Where downloaded PDFs and their manifest are kept."),
     mode: str = typer.Option("C", help="Sudachi split mode: A, B or C."),
     lexicon: Path = typer.Option(None, help="A lexicon TOML to use instead of the packaged one."),
+    expectations: str = typer.Option(
+        None, help="Findings to check (YAML). Default: the report's own, if the source names a known report; 'none' to skip."),
 ) -> None:
     """Download (or read) a report, extract, tokenize and tag it, and publish its tables."""
     check_reachable(source)
     with console.status(f"Processing {source} (Prefect is starting; this takes a few seconds)…"):
-        from flows.process_report import process_report
+        from flows.process_report import RunSummary, process_report
 
-        try:
-            summary = process_report(
-                source=source,
-                edition=edition,
-                out_dir=str(out),
-                raw_dir=str(raw),
-                tokenizer_mode=mode,
-                lexicon_path=str(lexicon) if lexicon else "",
-            )
-        except PipelineError as exc:
-            _fail(exc.what, exc.todo)
-        except Exception as exc:  # a bug, not bad input: say so
-            _fail(f"unexpected {type(exc).__name__}: {exc}", "this is a bug in jstmine; report it with the command you ran", code=2)
-    print_summary(summary)
+        state = process_report(
+            source=source,
+            edition=edition,
+            out_dir=str(out),
+            raw_dir=str(raw),
+            tokenizer_mode=mode,
+            lexicon_path=str(lexicon) if lexicon else "",
+            expectations=None if expectations is None else ("" if expectations == "none" else expectations),
+            return_state=True,
+        )
+    outcome = state.result(raise_on_failure=False)
+    if isinstance(outcome, RunSummary):
+        print_summary(outcome)
+        if state.is_failed():  # published, but the findings check found contradictions
+            _fail(f"{len(outcome.contradicted)} findings of the report are contradicted by the extracted tables",
+                  f"see the findings_check table in {outcome.output}/ (jstmine show findings_check)", code=3)
+        return
+    if isinstance(outcome, PipelineError):
+        _fail(outcome.what, outcome.todo)
+    _fail(f"unexpected {type(outcome).__name__}: {outcome}", "this is a bug in jstmine; report it with the command you ran", code=2)
 
 
 def print_summary(summary) -> None:
@@ -98,10 +110,390 @@ def print_summary(summary) -> None:
     for country, techs in sorted(by_country.items()):
         table.add_row(country, ", ".join(techs))
     console.print(table)
+    console.print(f"{summary.facts} policy facts, {summary.relations} relations, {summary.policies} named policies")
+    if summary.findings:
+        console.print("findings check: " + ", ".join(f"{n} {s}" for s, n in summary.findings.items()))
+    for c in summary.contradicted:
+        console.print(f"[red]contradicted:[/] {c}")
     for p in summary.problems:
         console.print(f"[yellow]warning:[/] {p}")
     console.print(f"tables:   {summary.output}/  (Parquet and CSV)")
     console.print(f"database: {summary.database}")
+
+
+# ------------------------------------------------------------------ inspecting published editions
+#
+#   jstmine show TABLE [--edition E] [--where COL=VALUE ...] [--columns a,b] [--limit N]
+#   jstmine kwic TERM [--edition E] [--width N] [--label TECHNOLOGY ...] [--subject CC]
+#   jstmine sql "SELECT …"
+#   jstmine report [--edition E] [--previous P]
+#
+# They read what `run` published (processed/<edition>/*.parquet, processed/jstmine.duckdb) and
+# never write to it, except `report`, which adds report.html to the edition's directory.
+
+OUT_HELP = "Output directory that `jstmine run` published to."
+EDITION_HELP = "Edition to read. Default: the one processed most recently."
+MENTION_LABELS = ("COUNTRY", "REGION", "FRAMEWORK", "TECHNOLOGY")
+
+
+def _die(what: str, todo: str = "", code: int = 1) -> NoReturn:
+    """Like _fail, but never reads the message as rich markup and never wraps it."""
+    from rich.markup import escape
+
+    err.print(f"[bold red]error:[/] {escape(what)}", soft_wrap=True)
+    if todo:
+        err.print(f"[yellow]what to do:[/] {escape(todo)}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _stdout(min_width: int = 0) -> Console:
+    """The terminal's width; when piped or captured, a wide page so rows are not folded."""
+    if sys.stdout.isatty():
+        return Console()
+    try:
+        width = int(os.environ.get("COLUMNS") or 200)
+    except ValueError:
+        width = 200
+    return Console(width=max(width, min_width))
+
+
+def _resolve(out: Path, edition: str | None) -> str:
+    from pipeline.report import resolve_edition
+
+    try:
+        return resolve_edition(out, edition)
+    except PipelineError as exc:
+        _die(exc.what, exc.todo)
+
+
+def _clip(text: str, cells: int, *, keep: str = "start") -> str:
+    """``text`` cut to ``cells`` terminal cells with an ellipsis (Japanese characters are two cells)."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= cells:
+        return text
+    chars = list(text) if keep == "start" else list(reversed(text))
+    out, used = [], 1  # the ellipsis
+    for ch in chars:
+        used += cell_len(ch)
+        if used > cells:
+            break
+        out.append(ch)
+    return "".join(out) + "…" if keep == "start" else "…" + "".join(reversed(out))
+
+
+def _cell_text(value, max_width: int) -> Text:
+    if value is None:
+        return Text("")
+    if isinstance(value, bool):
+        s = "true" if value else "false"
+    elif isinstance(value, float):
+        s = f"{value:.4g}"
+    elif isinstance(value, (list, tuple)):
+        s = ", ".join("" if v is None else str(v) for v in value)
+    elif isinstance(value, dict):
+        s = ", ".join(f"{k}: {v}" for k, v in value.items())
+    else:
+        s = str(value)
+    return Text(_clip(" ".join(s.split("\n")), max_width))
+
+
+def _print_rows(console: Console, columns: list[str], rows: list[tuple], *, title: str, caption: str,
+                max_width: int) -> None:
+    """A table; when it is far too wide for the console, one block of column: value lines per row."""
+    from rich.cells import cell_len
+
+    cells = [[_cell_text(v, max_width) for v in row] for row in rows]
+    natural = sum(max([cell_len(name)] + [min(t.cell_len, max_width) for t in (r[i] for r in cells)]) + 3
+                  for i, name in enumerate(columns))
+    if title:
+        console.print(Text(title, style="bold"))
+    if rows and natural > console.width:
+        for n, row in enumerate(cells, 1):
+            block = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 0))
+            block.add_column(style="bold", no_wrap=True)
+            block.add_column(overflow="fold")
+            for name, value in zip(columns, row):
+                block.add_row(name, value)
+            console.print(Text(f"─── row {n} ───", style="dim"))
+            console.print(block)
+        caption += "; one block per row, as the columns do not fit (pick some with --columns)"
+    else:
+        table = Table(header_style="bold")
+        for i, name in enumerate(columns):
+            values = [r[i] for r in rows if r[i] is not None]
+            numeric = bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+            table.add_column(name, justify="right" if numeric else "left", overflow="fold")
+        for row in cells:
+            table.add_row(*row)
+        console.print(table)
+    if caption:
+        console.print(Text(caption, style="dim"), soft_wrap=True)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+@app.command()
+def show(
+    table: str = typer.Argument(..., help="Table to print: documents, pages, sections, sentences, tokens, mentions, "
+                                          "country_technology, policy_facts, relations, policies, keyterms, "
+                                          "country_similarity, findings_check, pdf_tables."),
+    edition: str = typer.Option(None, "--edition", "-e", help=EDITION_HELP),
+    out: Path = typer.Option(Path("processed"), "--out", help=OUT_HELP),
+    where: list[str] = typer.Option(None, "--where", "-w", help="COL=VALUE, case-insensitive; repeat to narrow further. "
+                                    "A list column matches when it contains VALUE; COL= matches empty cells."),
+    columns: str = typer.Option(None, "--columns", "-c", help="Columns to print, comma-separated (default: all)."),
+    limit: int = typer.Option(20, "--limit", "-n", min=0, help="Rows to print (0: all)."),
+    max_width: int = typer.Option(60, "--max-width", min=8, help="Cut longer cells to this many terminal cells."),
+) -> None:
+    """Print a published table, e.g. `jstmine show country_technology --where country=KR`."""
+    import duckdb
+
+    from pipeline.normalize import normalize_text
+    from pipeline.report import edition_tables, require_editions, table_path
+    from pipeline.tables import SPECS
+
+    try:
+        require_editions(out)
+    except PipelineError as exc:
+        _die(exc.what, exc.todo)
+    if table not in SPECS:
+        _die(f"unknown table {table!r}; the tables are: {', '.join(SPECS)}",
+             "pass one of them, e.g. jstmine show country_technology")
+    edition = _resolve(out, edition)
+    path = table_path(out, edition, table)
+    if not path.is_file():
+        _die(f"edition {edition!r} has no {table} table (it was not produced by the run that published it); "
+             f"it has: {', '.join(edition_tables(out, edition)) or 'no tables'}",
+             "show another table, or run the flow again (jstmine run --source …) to produce it")
+
+    con = duckdb.connect()
+    try:
+        rel = con.read_parquet(str(path))
+        names, types = rel.columns, [str(t) for t in rel.types]
+        picked = names
+        if columns:
+            picked = [c.strip() for c in columns.split(",") if c.strip()]
+            unknown = [c for c in picked if c not in names]
+            if unknown or not picked:
+                _die(f"{table} has no column {', '.join(map(repr, unknown)) or '(none given)'}; its columns are: {', '.join(names)}",
+                     "pass some of them to --columns, comma-separated")
+        conditions, params = [], []
+        for item in where or []:
+            col, sep, value = item.partition("=")
+            col = col.strip()
+            if not sep or not col:
+                _die(f"--where {item!r} is not COL=VALUE", f"e.g. --where {names[1] if len(names) > 1 else names[0]}=VALUE")
+            if col not in names:
+                _die(f"{table} has no column {col!r}; its columns are: {', '.join(names)}", "fix the --where column")
+            q, typ = _quote(col), types[names.index(col)]
+            value = normalize_text(value)
+            is_list = typ.endswith("[]")
+            if value == "":
+                conditions.append(f"({q} IS NULL OR " + (f"len({q}) = 0)" if is_list else f"CAST({q} AS VARCHAR) = '')"))
+            elif is_list:
+                conditions.append(f"list_contains(list_transform(CAST({q} AS VARCHAR[]), lambda x: lower(x)), lower(?))")
+                params.append(value)
+            else:
+                conditions.append(f"lower(CAST({q} AS VARCHAR)) = lower(?)")
+                params.append(value)
+        source = f"read_parquet({_sql_string(str(path))})"
+        clause = (" WHERE " + " AND ".join(conditions)) if conditions else ""
+        total = con.execute(f"SELECT count(*) FROM {source}", []).fetchone()[0]
+        matched = con.execute(f"SELECT count(*) FROM {source}{clause}", params).fetchone()[0]
+        query = f"SELECT {', '.join(map(_quote, picked))} FROM {source}{clause}" + (f" LIMIT {limit}" if limit else "")
+        rows = con.execute(query, params).fetchall()
+    except duckdb.Error as exc:
+        _die(f"could not read {path}: {exc}", "run the flow again to rewrite the edition's tables")
+    finally:
+        con.close()
+
+    what = f"{matched} of {_n(total, 'row')} match" if conditions else _n(total, "row")
+    caption = f"{what}; showing {len(rows)}" + (" (--limit N for more, 0 for all)" if len(rows) < matched else "")
+    if conditions and not matched:
+        caption = f"no row of {total} matches {' and '.join(where)}"
+    _print_rows(_stdout(), picked, rows, title=f"{table} — edition {edition}", caption=caption, max_width=max_width)
+
+
+def _sql_string(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+@app.command()
+def kwic(
+    term: str = typer.Argument(..., help="Word or phrase (NFKC-normalized before matching), or a canonical id "
+                                         "such as quantum, ai, KR, which finds its mentions (量子, 人工知能, 韓国…)."),
+    edition: str = typer.Option(None, "--edition", "-e", help=EDITION_HELP),
+    out: Path = typer.Option(Path("processed"), "--out", help=OUT_HELP),
+    width: int = typer.Option(30, "--width", "-w", min=4, help="Context on each side, in terminal cells (a Japanese character is two)."),
+    label: list[str] = typer.Option(None, "--label", "-l", help="Only tagged mentions with this label: TECHNOLOGY, COUNTRY, "
+                                    "REGION or FRAMEWORK (repeatable)."),
+    subject: str = typer.Option(None, "--subject", "-s", help="Only sentences whose subject is this country or region id (KR, EU…)."),
+    limit: int = typer.Option(0, "--limit", "-n", min=0, help="Lines to print (0: all)."),
+) -> None:
+    """Keyword in context over the sentences: every occurrence with its subject and page.
+
+    Exits 1 when nothing matches (like grep).
+    """
+    import re
+
+    from pipeline.normalize import normalize_text
+    from pipeline.report import read_table
+
+    needle = " ".join(normalize_text(term).split())
+    if not needle:
+        _die(f"the term {term!r} is empty after normalization", "pass a word, e.g. jstmine kwic 量子")
+    labels: set[str] = set()
+    for item in label or []:
+        for part in re.split(r"[,|\s]+", item.strip()):
+            if part and part.upper() not in MENTION_LABELS:
+                _die(f"unknown label {part!r}; the labels are: {', '.join(MENTION_LABELS)}", "e.g. --label TECHNOLOGY")
+            if part:
+                labels.add(part.upper())
+    edition = _resolve(out, edition)
+    sentences = read_table(out, edition, "sentences", ["sentence_id", "page", "text", "subject"])
+    if sentences is None:
+        _die(f"edition {edition!r} has no sentences table", "run the flow again to produce it")
+    mentions = read_table(out, edition, "mentions", ["sentence_id", "start", "end", "text", "label", "id", "top"])
+    if labels and mentions is None:
+        _die(f"edition {edition!r} has no mentions table, so --label cannot be used", "drop --label, or run the flow again")
+
+    by_id = {r["sentence_id"]: r for r in sentences.to_pylist()}
+    if subject:
+        subjects = sorted({r["subject"] for r in by_id.values() if r["subject"]})
+        wanted = {s for s in subjects if s.casefold() == subject.casefold()}
+        if not wanted:
+            _die(f"no sentence in edition {edition!r} has the subject {subject!r}; subjects: {', '.join(subjects) or 'none'}",
+                 "pass one of them to --subject")
+        by_id = {sid: r for sid, r in by_id.items() if r["subject"] in wanted}
+
+    folded = needle.casefold()
+    spans: dict[int, list[tuple[int, int]]] = {}
+    as_ids: set[str] = set()
+    if not labels:
+        pattern = re.compile(re.escape(needle), re.IGNORECASE)
+        for sid, r in by_id.items():
+            for m in pattern.finditer(r["text"]):
+                spans.setdefault(sid, []).append((m.start(), m.end()))
+    for m in (mentions.to_pylist() if mentions is not None else []):
+        if m["sentence_id"] not in by_id or (labels and m["label"] not in labels):
+            continue
+        if folded in ((m["id"] or "").casefold(), (m["top"] or "").casefold()):
+            spans.setdefault(m["sentence_id"], []).append((m["start"], m["end"]))
+            as_ids.add(m["id"] if (m["id"] or "").casefold() == folded else m["top"])
+        elif labels and (i := (m["text"] or "").casefold().find(folded)) >= 0:
+            spans.setdefault(m["sentence_id"], []).append((m["start"] + i, m["start"] + i + len(needle)))
+
+    lines = []
+    for sid in sorted(spans):
+        r, last_end = by_id[sid], -1
+        text = " ".join(r["text"].split("\n"))
+        for start, end in sorted(set(spans[sid])):
+            if start < last_end:  # the same place found as text and as a mention: once
+                continue
+            last_end = end
+            lines.append((r["subject"] or "—", r["page"], _clip(text[:start], width, keep="end"),
+                          text[start:end], _clip(text[end:], width)))
+    if not lines:
+        narrowed = " with " + " and ".join(filter(None, [f"label {', '.join(sorted(labels))}" if labels else "",
+                                                          f"subject {subject}" if subject else ""])) if labels or subject else ""
+        _die(f"no occurrence of {needle!r} in edition {edition!r}{narrowed}",
+             "try another spelling or a canonical id (quantum, ai, KR), or drop --label / --subject")
+
+    shown = lines[:limit] if limit else lines
+    hit_width = max(len(h) * 2 for _, _, _, h, _ in shown)
+    console = _stdout(min_width=2 * width + hit_width + 24)
+    table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1))
+    table.add_column("subject", no_wrap=True)
+    table.add_column("page", justify="right", no_wrap=True)
+    table.add_column("left", justify="right", no_wrap=True, min_width=width)
+    table.add_column("term", no_wrap=True, style="bold yellow")
+    table.add_column("right", no_wrap=True, min_width=width)
+    for subj, page, left, hit, right in shown:
+        table.add_row(Text(subj), f"p.{page}", Text(left), Text(hit), Text(right))
+    console.print(table)
+    also = f" (including mentions of the canonical id{'s' if len(as_ids) > 1 else ''} {', '.join(sorted(as_ids))})" if as_ids else ""
+    more = f"; showing {len(shown)} (--limit 0 for all)" if len(shown) < len(lines) else ""
+    console.print(f"{_n(len(lines), 'occurrence')} of {needle!r} in {_n(len(spans), 'sentence')}, edition {edition}{also}{more}",
+                  markup=False, highlight=False)
+
+
+@app.command()
+def sql(
+    query: str = typer.Argument(..., help="SQL for DuckDB, e.g. \"SELECT country, technology, mentions FROM country_technology\"."),
+    out: Path = typer.Option(Path("processed"), "--out", help=OUT_HELP),
+    limit: int = typer.Option(100, "--limit", "-n", min=0, help="Rows to print (0: all)."),
+    max_width: int = typer.Option(60, "--max-width", min=8, help="Cut longer cells to this many terminal cells."),
+) -> None:
+    """Run SQL over every edition's rows in the database (read-only; each table has an edition column)."""
+    import duckdb
+
+    from pipeline.publish import DATABASE_NAME, published_editions
+    from pipeline.report import NO_EDITIONS_TODO
+
+    db = out / DATABASE_NAME
+    if not db.is_file():
+        what = f"no editions in {out}/ yet" if not published_editions(out) else f"there is no database {db}"
+        _die(f"{what} (no {DATABASE_NAME} to query)", NO_EDITIONS_TODO)
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error as exc:
+        _die(f"could not open {db} read-only: {exc}",
+             "if a run is publishing to it right now, wait for it to finish and try again")
+    try:
+        try:
+            con.execute(query)
+            names = [d[0] for d in con.description or []]
+            rows = (con.fetchmany(limit + 1) if limit else con.fetchall()) if names else []
+        except duckdb.Error as exc:
+            err.print(f"[bold red]SQL error:[/] {_escape(str(exc))}", soft_wrap=True)
+            tables = con.execute(
+                "SELECT table_name, string_agg(column_name, ', ' ORDER BY ordinal_position) "
+                "FROM information_schema.columns WHERE table_schema = 'main' GROUP BY 1 ORDER BY 1").fetchall()
+            err.print("tables (every one has an edition column):", soft_wrap=True)
+            for name, cols in tables:
+                err.print(f"  [bold]{_escape(name)}[/]: {_escape(cols)}", soft_wrap=True, highlight=False)
+            if not tables:
+                err.print("  (none)")
+            raise typer.Exit(1)
+    finally:
+        con.close()
+    if not names:
+        _stdout().print("ok (the statement returned no rows)")
+        return
+    more = bool(limit) and len(rows) > limit
+    rows = rows[:limit] if limit else rows
+    caption = _n(len(rows), "row") + ("; more not shown (--limit N, 0 for all)" if more else "")
+    _print_rows(_stdout(), names, rows, title="", caption=caption, max_width=max_width)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+@app.command()
+def report(
+    edition: str = typer.Option(None, "--edition", "-e", help=EDITION_HELP),
+    out: Path = typer.Option(Path("processed"), "--out", help=OUT_HELP),
+    previous: str = typer.Option(None, "--previous", help="Also list the country × technology pairs added or removed since this edition."),
+) -> None:
+    """Write the edition's HTML report (heatmap, country cards, findings check) and print its path."""
+    from pipeline.report import render_report
+
+    edition = _resolve(out, edition)
+    try:
+        path = render_report(out, edition, previous)
+    except PipelineError as exc:
+        _die(exc.what, exc.todo)
+    typer.echo(str(path))
 
 
 def main() -> None:  # pragma: no cover

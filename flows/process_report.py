@@ -33,7 +33,7 @@ from pipeline.findings import Finding, check_findings, load_expectations
 from pipeline.keyterms import KeyTerms, key_terms, load_keyterm_config
 from pipeline.lexicon import default_lexicon_path, load_lexicon
 from pipeline.policies import Policy, extract_policies
-from pipeline.publish import check_edition_name, publish
+from pipeline.publish import check_edition_name, output_lock, publish
 from pipeline.relations import Relation, extract_relations
 from pipeline.segment import Segmented, segment
 from pipeline.tables import build_analysis_tables, build_tables, findings_check_table
@@ -297,22 +297,24 @@ def process_report(
         found = default_expectations(source)
         expectations = str(found) if found else ""
 
-    acquired = acquire_task(source, AcquireConfig(raw_dir=Path(raw_dir)))
-    keys = stage_keys(acquired.sha256, config)
-    extracted = extract_task(str(acquired.path), config.extract, cache_key=keys["extract"])
-    segmented = segment_task(extracted, cache_key=keys["segment"])
-    tokens = tokenize_task(segmented, config.tokenize, cache_key=keys["tokenize"])
-    mentions = tag_task(tokens, lexicon_file, config.tokenize, cache_key=keys["tag"])
-    attribution = attribute_task(segmented, mentions, lexicon_file, cache_key=keys["attribute"])
-    facts = facts_task(segmented, tokens, attribution, lexicon_file, cache_key=keys["facts"])
-    relations = relations_task(segmented, attribution, lexicon_file, cache_key=keys["relations"])
-    policies = policies_task(segmented, attribution, lexicon_file, cache_key=keys["policies"])
-    keyterms = keyterms_task(tokens, attribution, str(config.keyterms_file()), cache_key=keys["keyterms"])
-    tables = build_tables_task(edition, acquired, extracted, segmented, tokens, attribution,
-                               facts, relations, policies, keyterms, lexicon_file, config)
-    findings = check_findings_task(edition, tables, expectations)
-    tables["findings_check"] = findings_check_table(edition, findings)
-    publish_task(edition, out_dir, tables)
+    # One run at a time per output directory: a second one stops at once with a clear message.
+    with output_lock(Path(out_dir)):
+        acquired = acquire_task(source, AcquireConfig(raw_dir=Path(raw_dir)))
+        keys = stage_keys(acquired.sha256, config)
+        extracted = extract_task(str(acquired.path), config.extract, cache_key=keys["extract"])
+        segmented = segment_task(extracted, cache_key=keys["segment"])
+        tokens = tokenize_task(segmented, config.tokenize, cache_key=keys["tokenize"])
+        mentions = tag_task(tokens, lexicon_file, config.tokenize, cache_key=keys["tag"])
+        attribution = attribute_task(segmented, mentions, lexicon_file, cache_key=keys["attribute"])
+        facts = facts_task(segmented, tokens, attribution, lexicon_file, cache_key=keys["facts"])
+        relations = relations_task(segmented, attribution, lexicon_file, cache_key=keys["relations"])
+        policies = policies_task(segmented, attribution, lexicon_file, cache_key=keys["policies"])
+        keyterms = keyterms_task(tokens, attribution, str(config.keyterms_file()), cache_key=keys["keyterms"])
+        tables = build_tables_task(edition, acquired, extracted, segmented, tokens, attribution,
+                                   facts, relations, policies, keyterms, lexicon_file, config)
+        findings = check_findings_task(edition, tables, expectations)
+        tables["findings_check"] = findings_check_table(edition, findings)
+        publish_task(edition, out_dir, tables)
 
     ct = tables["country_technology"].to_pylist()
     problems = [f"page {p.page}: {p.kind} ({p.detail})" for p in extracted.problems]

@@ -17,6 +17,13 @@ not copied, and not recorded in the manifest.
 * ``SourceError``: an unsupported scheme, a missing/unreadable/non-PDF local file, a listing entry
   without a PDF link.
 
+For a listing-page source, ``Acquired.report_id``, ``title`` and ``published`` (ISO date, or None
+when the entry shows no full date) describe the entry, and the manifest line carries them under the
+same keys; for a PDF URL or a local path they are None and the manifest line does not have them.
+``find_report_links`` lists every entry of a page with its date (``parse_date``: 2025年4月1日,
+令和7年4月1日, 2025/4/1, 2025-04-01, 2025.4.1); ``fetch_listing`` / ``listing_entry`` are the
+network side of it, shared with ``pipeline.sources``.
+
 The file name in raw/ is derived by the project, never taken from the server:
 ``<slug>-<sha256[:12]>.pdf``, the slug being the URL's host (plus the listing entry id), restricted
 to ``[A-Za-z0-9._-]``.
@@ -36,13 +43,13 @@ import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 from urllib.request import url2pathname
 
 import httpx
-from bs4 import BeautifulSoup, Tag
+from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 
 from pipeline.errors import AcquireError, SourceError, TransientAcquireError
 
@@ -88,6 +95,11 @@ class Acquired:
     last_modified: str | None
     fetched_at: str  # ISO 8601, UTC
     not_modified: bool = False  # True when the server answered 304 and the stored copy was used
+    # For a listing-page source (…/page.html#entry): the entry's id, title and publication date
+    # (ISO YYYY-MM-DD, None when the entry gives none). None for a PDF URL or a local path.
+    report_id: str | None = None
+    title: str | None = None
+    published: str | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -104,14 +116,15 @@ def acquire(source: str, config: AcquireConfig = AcquireConfig()) -> Acquired:
     fragment = unquote(fragment)
     raw_dir = _prepare_raw_dir(config.raw_dir)
     with _make_client(config) as client:
-        entry_id: str | None = None
+        entry: ListingEntry | None = None
         pdf_url = url
         # A fragment on a .pdf URL is a viewer fragment (#page=3), not a listing entry.
         if fragment and not _looks_like_pdf_href(url):
-            pdf_url, is_listing = _resolve_entry(client, url, fragment, config)
-            entry_id = fragment if is_listing else None
-        slug = _slug(pdf_url if entry_id is None else url, entry_id)
-        return _fetch_pdf(client, source, pdf_url, slug, raw_dir, config)
+            entry = _resolve_entry(client, url, fragment, config)
+            if entry is not None:
+                pdf_url = entry.url
+        slug = _slug(pdf_url if entry is None else url, entry.id if entry else None)
+        return _fetch_pdf(client, source, pdf_url, slug, raw_dir, config, entry)
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,10 +364,30 @@ def _looks_like_html(head: bytes, content_type: str) -> bool:
 # Listing pages
 
 
-def _resolve_entry(
-    client: httpx.Client, page_url: str, entry_id: str, config: AcquireConfig
-) -> tuple[str, bool]:
-    """Fetch the listing page and return (pdf_url, True); (page_url, False) if it is a PDF."""
+@dataclass(frozen=True)
+class ListingEntry:
+    """One report entry of a listing page, resolved to its PDF."""
+
+    id: str
+    url: str  # the PDF's absolute URL
+    title: str | None
+    published: str | None  # ISO YYYY-MM-DD, or None when the entry gives no full date
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    """A downloaded listing page: parsed, with the base URL its links resolve against."""
+
+    url: str  # as requested
+    final_url: str  # after redirects
+    soup: BeautifulSoup
+    base: str  # final URL, or the page's <base href>
+
+
+def _read_listing(
+    client: httpx.Client, page_url: str, config: AcquireConfig
+) -> ListingPage | None:
+    """GET a listing page (size-capped); None when the URL turns out to serve a PDF."""
     cap = min(config.max_bytes, HTML_CAP)
     with _http_errors(page_url, config):
         with client.stream("GET", page_url) as resp:
@@ -366,22 +399,64 @@ def _resolve_entry(
             for chunk in resp.iter_bytes(_CHUNK):
                 buf += chunk
                 if buf[: len(PDF_MAGIC)] == PDF_MAGIC:
-                    # the URL is itself a PDF: the fragment was a viewer fragment
-                    return page_url, False
+                    return None
                 if len(buf) > cap:
                     raise _too_large(page_url, "listing page", cap)
-            base = str(resp.url)
+            final_url = str(resp.url)
             charset = resp.charset_encoding
-    html = bytes(buf)
-    soup = _soup(html, charset)
-    base = _base_url(soup, base)
-    pdfs, others = _entry_links(soup, entry_id, base)
-    if pdfs:
-        return pdfs[0], True
-    for link in others[:PROBE_LIMIT]:
-        if _probe_is_pdf(client, link, config):
-            return link, True
-    raise _no_pdf_link(entry_id, page_url)
+    soup = _soup(bytes(buf), charset)
+    return ListingPage(url=page_url, final_url=final_url, soup=soup, base=_base_url(soup, final_url))
+
+
+def fetch_listing(
+    url: str, *, client: httpx.Client | None = None, config: AcquireConfig = AcquireConfig()
+) -> ListingPage:
+    """Download and parse a listing page (same timeouts, User-Agent, size cap and error
+    classification as ``acquire``). A URL that serves a PDF is an ``AcquireError``."""
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(_make_client(config))
+        page = _read_listing(client, url, config)
+    if page is None:
+        raise AcquireError(
+            f"{url} is a PDF, not a report listing page",
+            "give the PDF URL to `jstmine run --source` directly, or give the listing page's URL",
+        )
+    return page
+
+
+def listing_entry(
+    client: httpx.Client, page: ListingPage, entry_id: str, config: AcquireConfig = AcquireConfig()
+) -> ListingEntry:
+    """Entry ``entry_id`` of a downloaded listing page, resolved to its PDF: the first link ending
+    in .pdf, else the first of its other links (at most PROBE_LIMIT) that serves a PDF.
+
+    Raises AcquireError when no element has that id, SourceError when no link leads to a PDF.
+    """
+    el = _find_entry(page.soup, entry_id)
+    pdfs, others = _entry_links(page.soup, entry_id, page.base)
+    pdf_url = pdfs[0] if pdfs else None
+    if pdf_url is None:
+        for link in others[:PROBE_LIMIT]:
+            if _probe_is_pdf(client, link, config):
+                pdf_url = link
+                break
+    if pdf_url is None or el is None:
+        raise _no_pdf_link(entry_id, page.url)
+    anchor = next((a for a in _region_anchors(el) if _abs_link(a, page.base) == pdf_url), None)
+    title = _entry_title(el, anchor) if anchor is not None else ""
+    return ListingEntry(id=entry_id, url=pdf_url, title=title or None, published=_entry_date(el))
+
+
+def _resolve_entry(
+    client: httpx.Client, page_url: str, entry_id: str, config: AcquireConfig
+) -> ListingEntry | None:
+    """Fetch the listing page and resolve the entry; None if the URL is itself a PDF (the
+    fragment was then a viewer fragment)."""
+    page = _read_listing(client, page_url, config)
+    if page is None:
+        return None
+    return listing_entry(client, page, entry_id, config)
 
 
 def _probe_is_pdf(client: httpx.Client, url: str, config: AcquireConfig) -> bool:
@@ -574,7 +649,8 @@ def _report_links(soup: BeautifulSoup, base: str) -> list[dict]:
             url = _abs_link(a, base)
             if url and _looks_like_pdf_href(url):
                 seen_ids.add(entry_id)
-                found.append((el, {"id": entry_id, "title": _entry_title(el, a), "url": url}))
+                found.append((el, {"id": entry_id, "title": _entry_title(el, a), "url": url,
+                                   "date": _entry_date(el)}))
                 break
     # A container (a section with an id around several entries) would claim its first entry's
     # PDF: keep the innermost element for a given URL.
@@ -592,21 +668,130 @@ def _report_links(soup: BeautifulSoup, base: str) -> list[dict]:
 
 
 def find_report_links(html: str | bytes, base_url: str) -> list[dict]:
-    """Reports on a listing page: ``[{"id", "title", "url"}]`` in page order (pure).
+    """Reports on a listing page: ``[{"id", "title", "url", "date"}]`` in page order (pure).
 
     An entry is an element with an id (or an ``<a name>``) whose region — the element and its
     following siblings up to the next element with an id — holds a link ending in .pdf.
+    ``date`` is the entry's publication date as ISO ``YYYY-MM-DD`` (see ``parse_date``), or None
+    when its region shows no full date.
     """
     soup = _soup(html)
     return _report_links(soup, _base_url(soup, base_url))
+
+
+def page_report_links(page: ListingPage) -> list[dict]:
+    """``find_report_links`` for a page already downloaded with ``fetch_listing``."""
+    return _report_links(page.soup, page.base)
+
+
+# --------------------------------------------------------------------------------------------
+# Dates of listing entries
+
+_ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925}  # era year n is western year base + n
+_DATE_PATTERNS = (
+    # 2025年4月1日
+    re.compile(r"(?<!\d)(?P<y>\d{4})[ \t]*年[ \t]*(?P<m>\d{1,2})[ \t]*月[ \t]*(?P<d>\d{1,2})[ \t]*日"),
+    # 令和7年4月1日, 令和元年5月1日
+    re.compile(r"(?P<era>令和|平成|昭和)[ \t]*(?P<y>元|\d{1,2})[ \t]*年[ \t]*(?P<m>\d{1,2})[ \t]*月[ \t]*(?P<d>\d{1,2})[ \t]*日"),
+    # 2025/4/1, 2025-04-01, 2025.4.1 (one separator throughout)
+    re.compile(r"(?<![\d./-])(?P<y>\d{4})(?P<sep>[/.-])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?![\d])"),
+)
+_DATE_CLASS = re.compile(r"date|day|time|update|publish|release", re.IGNORECASE)
+_DATE_TEXT_LIMIT = 4000  # characters of an entry's region searched for a date
+
+
+def _date_matches(text: str) -> Iterator[tuple[int, str]]:
+    """(position, ISO date) for every valid full date in ``text``."""
+    text = unicodedata.normalize("NFKC", text)
+    for pattern in _DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            y = m.group("y")
+            era = m.groupdict().get("era")
+            year = (_ERAS[era] + (1 if y == "元" else int(y))) if era else int(y)
+            if not 1900 <= year <= 2100:
+                continue
+            try:
+                day = date(year, int(m.group("m")), int(m.group("d")))
+            except ValueError:  # 2025/13/40 and the like
+                continue
+            yield m.start(), day.isoformat()
+
+
+def parse_date(text: str | None) -> str | None:
+    """The first full date in ``text`` as ISO ``YYYY-MM-DD``, or None (pure).
+
+    Understood: 2025年4月1日, 令和7年4月1日 (also 平成, 昭和, 元年), 2025/4/1, 2025-04-01, 2025.4.1,
+    with full-width digits too. A year and month alone (2025年3月) is not a full date: None.
+    """
+    if not text:
+        return None
+    found = sorted(_date_matches(text))
+    return found[0][1] if found else None
+
+
+def _region_nodes(el: Tag) -> Iterator[PageElement]:
+    """The tags and strings of entry ``el``'s region in document order: the element, then its
+    following siblings (climbing as ``_region_anchors`` does) up to the next element with an id."""
+    yield el
+    yield from el.descendants
+    cur: Tag = el
+    for _ in range(4):
+        for sib in cur.next_siblings:
+            if isinstance(sib, Tag):
+                if sib.get("id"):
+                    return
+                yield sib
+                for node in sib.descendants:
+                    if isinstance(node, Tag) and node.get("id"):
+                        return
+                    yield node
+            elif isinstance(sib, NavigableString):
+                yield sib
+        parent = cur.parent
+        if not isinstance(parent, Tag) or parent.name in ("body", "html", "[document]") or parent.get("id"):
+            return
+        cur = parent
+
+
+def _entry_date(el: Tag) -> str | None:
+    """The entry's publication date: a ``<time datetime>`` or an element whose class names a
+    date first, else the first full date in the region's text."""
+    texts: list[str] = []
+    size = 0
+    for node in _region_nodes(el):
+        if isinstance(node, Tag):
+            if node.name == "time" and node.get("datetime"):
+                if found := parse_date(str(node["datetime"])):
+                    return found
+            classes = " ".join(node.get("class") or [])
+            if (node.name == "time" or _DATE_CLASS.search(classes)) and (found := parse_date(_text(node))):
+                return found
+        elif type(node) is NavigableString:  # not comments, scripts or styles
+            if size < _DATE_TEXT_LIMIT:
+                texts.append(str(node))
+                size += len(node)
+    return parse_date("\n".join(texts))
 
 
 # --------------------------------------------------------------------------------------------
 # Download
 
 
+def _entry_fields(entry: ListingEntry | None) -> dict:
+    """The listing entry's fields of ``Acquired`` (and of its manifest line); {} for no entry."""
+    if entry is None:
+        return {}
+    return {"report_id": entry.id, "title": entry.title, "published": entry.published}
+
+
 def _fetch_pdf(
-    client: httpx.Client, source: str, url: str, slug: str, raw_dir: Path, config: AcquireConfig
+    client: httpx.Client,
+    source: str,
+    url: str,
+    slug: str,
+    raw_dir: Path,
+    config: AcquireConfig,
+    entry: ListingEntry | None = None,
 ) -> Acquired:
     prev = _usable_previous(raw_dir, url)
     headers: dict[str, str] = {}
@@ -629,7 +814,7 @@ def _fetch_pdf(
                             f"HTTP 304 Not Modified from {url} for an unconditional request",
                             "the server misbehaves; try again later or give the PDF another way",
                         )
-                    return _not_modified(source, url, final_url, etag, last_modified, prev, raw_dir)
+                    return _not_modified(source, url, final_url, etag, last_modified, prev, raw_dir, entry)
                 _check_status(resp, url)
                 length = _content_length(resp)
                 if length is not None and length > config.max_bytes:
@@ -667,6 +852,7 @@ def _fetch_pdf(
         "path": final.name,
         "fetched_at": fetched_at,
         "status": "downloaded",
+        **_entry_fields(entry),
     }
     _append_manifest(raw_dir, record)
     return Acquired(
@@ -679,6 +865,7 @@ def _fetch_pdf(
         etag=etag,
         last_modified=last_modified,
         fetched_at=fetched_at,
+        **_entry_fields(entry),
     )
 
 
@@ -751,7 +938,7 @@ def _check_pdf_head(
     )
 
 
-def _not_modified(source, url, final_url, etag, last_modified, prev, raw_dir) -> Acquired:
+def _not_modified(source, url, final_url, etag, last_modified, prev, raw_dir, entry=None) -> Acquired:
     path = raw_dir / prev["path"]
     fetched_at = _now()
     record = {
@@ -765,6 +952,7 @@ def _not_modified(source, url, final_url, etag, last_modified, prev, raw_dir) ->
         "path": prev["path"],
         "fetched_at": fetched_at,
         "status": "not_modified",
+        **_entry_fields(entry),
     }
     _append_manifest(raw_dir, record)
     return Acquired(
@@ -778,6 +966,7 @@ def _not_modified(source, url, final_url, etag, last_modified, prev, raw_dir) ->
         last_modified=record["last_modified"],
         fetched_at=fetched_at,
         not_modified=True,
+        **_entry_fields(entry),
     )
 
 

@@ -150,3 +150,39 @@ def published_editions(out_dir: Path) -> list[str]:
     if not out_dir.is_dir():
         return []
     return sorted(p.name for p in out_dir.iterdir() if p.is_symlink() and not p.name.startswith("."))
+
+
+LOCK_NAME = ".jstmine.lock"
+
+
+class OutputLockedError(PublishError):
+    """Another run is writing to the same output directory."""
+
+
+@contextlib.contextmanager
+def output_lock(out_dir: Path, timeout: float = 0.0):
+    """Hold the output directory for one run; a second run gets a clear message instead of a race.
+
+    The lock is an OS file lock (released by the kernel if the holder dies, so a killed run
+    never leaves a stale lock); beside it, who holds it, for the message.
+    """
+    from filelock import FileLock, Timeout
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(out_dir / LOCK_NAME))
+    holder = out_dir / (LOCK_NAME + ".holder")
+    try:
+        lock.acquire(timeout=timeout)
+    except Timeout:
+        who = holder.read_text(encoding="utf-8").strip() if holder.exists() else "another process"
+        raise OutputLockedError(
+            f"another jstmine run is writing to {out_dir} ({who})",
+            "wait for it to finish and run again, or write elsewhere with --out DIR",
+        ) from None
+    try:
+        holder.write_text(f"pid {os.getpid()}, since {datetime.now(timezone.utc).isoformat(timespec='seconds')}", encoding="utf-8")
+        yield
+    finally:
+        holder.unlink(missing_ok=True)
+        lock.release()

@@ -18,6 +18,7 @@ from pipeline.acquire import (
     find_report_links,
     latest_entry,
     load_manifest,
+    parse_date,
     resolve_listing,
 )
 from pipeline.errors import AcquireError, SourceError, TransientAcquireError
@@ -198,8 +199,11 @@ def test_resolve_listing_and_find_report_links_are_pure():
 
     links = find_report_links(LISTING, base)
     assert links == [
-        {"id": "fy24_rr01", "title": "中国の科学技術政策 2024", "url": "https://spap.jst.go.jp/pdf/rr01.pdf"},
-        {"id": "fy24_rr02", "title": "韓国の研究開発動向", "url": "https://spap.jst.go.jp/pdf/rr02.pdf"},
+        # "2025年3月" names no day: not a full date
+        {"id": "fy24_rr01", "title": "中国の科学技術政策 2024", "url": "https://spap.jst.go.jp/pdf/rr01.pdf",
+         "date": None},
+        {"id": "fy24_rr02", "title": "韓国の研究開発動向", "url": "https://spap.jst.go.jp/pdf/rr02.pdf",
+         "date": None},
     ]
 
     with pytest.raises(AcquireError, match="nope"):
@@ -222,6 +226,116 @@ def test_listing_variants_heading_anchor_base_tag_and_container():
     links = find_report_links(html, base)
     # the <section id> container does not appear as a report of its own
     assert [(x["id"], x["title"]) for x in links] == [("rr10", "報告書10"), ("rr11", "報告書11")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Publication dates and titles of listing entries
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2025年4月1日", "2025-04-01"),
+    ("公開日：2025年 4月 1日（火）", "2025-04-01"),
+    ("２０２５年４月１日", "2025-04-01"),  # full-width digits
+    ("令和7年4月1日", "2025-04-01"),
+    ("令和元年5月1日", "2019-05-01"),
+    ("平成31年4月30日", "2019-04-30"),
+    ("2025/4/1", "2025-04-01"),
+    ("2025-04-01", "2025-04-01"),
+    ("2025.4.1 掲載", "2025-04-01"),
+    ("更新 2024/12/31、初版 2024/1/5", "2024-12-31"),  # the first date in the text
+    ("2025年3月", None),  # year and month only
+    ("2025年度", None),
+    ("2025/13/40", None),  # not a calendar date
+    ("2025-4/1", None),  # mixed separators
+    ("第2.1.3節", None),
+    ("", None),
+    (None, None),
+])
+def test_parse_date_forms(text, expected):
+    assert parse_date(text) == expected
+
+
+DATED_LISTING = """<html><head><meta charset="utf-8"></head><body>
+<section class="list">
+  <div class="report" id="r1">
+    <h3 class="report-title">報告書1</h3>
+    <p class="report-date">2025年4月1日</p>
+    <a href="pdf/r1.pdf">PDF</a>
+  </div>
+  <div class="report" id="r2">
+    <h3>2024年10月1日施行の法律について</h3>
+    <a href="pdf/r2.pdf">PDF</a> <span class="date">令和7年2月3日</span>
+  </div>
+  <a id="r3"></a>
+  <dl><dt>報告書3</dt><dd>掲載 2024.11.5 <a href="pdf/r3.pdf">全文</a></dd></dl>
+  <a id="r4"></a>
+  <p class="title">報告書4</p> <a href="pdf/r4.pdf">PDF</a>
+  <!-- 2020/1/1 in a comment is not a date -->
+  <script>var updated = "2020-01-01";</script>
+  <article id="r5"><h3>報告書5</h3><time datetime="2023-06-30">6月30日</time><a href="pdf/r5.pdf">PDF</a></article>
+  <div id="r6"><h3>報告書6</h3><p>2025-03-14</p><a href="pdf/r6.pdf">PDF</a></div>
+</section></body></html>"""
+
+
+def test_find_report_links_gives_each_entry_its_own_date():
+    links = find_report_links(DATED_LISTING, "https://example.org/list.html")
+
+    assert [(x["id"], x["title"], x["date"]) for x in links] == [
+        ("r1", "報告書1", "2025-04-01"),
+        # a date in the title loses to the element whose class names a date
+        ("r2", "2024年10月1日施行の法律について", "2025-02-03"),
+        ("r3", "報告書3", "2024-11-05"),
+        # no date of its own: not the next entry's, not a comment's or a script's
+        ("r4", "報告書4", None),
+        ("r5", "報告書5", "2023-06-30"),  # <time datetime>
+        ("r6", "報告書6", "2025-03-14"),
+    ]
+    assert links[0]["url"] == "https://example.org/pdf/r1.pdf"
+
+
+def test_listing_source_gives_report_id_title_and_date_also_in_manifest(http_server, tmp_path):
+    body = make_pdf("dated")
+    http_server.serve_pdf("/pdf/r2.pdf", body, etag='"d1"')
+    listing = http_server.serve_html("/list.html", DATED_LISTING)
+    config = cfg(tmp_path)
+
+    got = acquire(listing + "#r2", config)
+
+    assert (got.report_id, got.title, got.published) == ("r2", "2024年10月1日施行の法律について", "2025-02-03")
+    assert got.url == http_server.url("/pdf/r2.pdf")
+    (line,) = load_manifest(tmp_path / "raw")
+    assert (line["report_id"], line["title"], line["published"]) == (got.report_id, got.title, got.published)
+    assert line["status"] == "downloaded"
+
+    # a re-run answered with 304 carries them as well
+    again = acquire(listing + "#r2", config)
+    assert again.not_modified
+    assert (again.report_id, again.title, again.published) == (got.report_id, got.title, got.published)
+    assert load_manifest(tmp_path / "raw")[-1]["published"] == "2025-02-03"
+
+
+def test_listing_entry_without_date_and_probed_link_still_give_id_and_title(http_server, tmp_path):
+    http_server.serve_pdf("/download", make_pdf("rr03"))
+    http_server.serve_pdf("/pdf/rr02.pdf", make_pdf("rr02"))
+    listing = http_server.serve_html("/investigation/report_2022.html", LISTING)
+
+    probed = acquire(listing + "#fy24_rr03", cfg(tmp_path))
+    plain = acquire(listing + "#fy24_rr02", cfg(tmp_path))
+
+    assert (probed.report_id, probed.title, probed.published) == ("fy24_rr03", "米国の AI 政策", None)
+    assert (plain.report_id, plain.title, plain.published) == ("fy24_rr02", "韓国の研究開発動向", None)
+
+
+def test_pdf_url_and_local_path_have_no_entry_fields(http_server, tmp_path):
+    body = make_pdf("plain")
+    url = http_server.serve_pdf("/r.pdf", body)
+    local = tmp_path / "local.pdf"
+    local.write_bytes(body)
+
+    for got in (acquire(url, cfg(tmp_path)), acquire(url + "#page=2", cfg(tmp_path)), acquire(str(local), cfg(tmp_path))):
+        assert (got.report_id, got.title, got.published) == (None, None, None)
+    # the manifest lines of plain PDF URLs keep their original keys
+    assert all("report_id" not in line for line in load_manifest(tmp_path / "raw"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -89,3 +89,30 @@ def test_a_database_failure_rolls_back_and_keeps_the_old_link(tmp_path, monkeypa
 def test_edition_names_that_are_not_safe_directory_names_are_refused(tmp_path, bad):
     with pytest.raises(PublishError, match="edition name"):
         publish({"pages": _pages("x")}, tmp_path, bad)
+
+
+def test_a_second_run_on_the_same_outputs_is_refused_with_a_clear_message(tmp_path):
+    import multiprocessing
+
+    from pipeline.publish import OutputLockedError, output_lock
+
+    ready, done = multiprocessing.Event(), multiprocessing.Event()
+
+    def hold():
+        with output_lock(tmp_path):
+            ready.set()
+            done.wait(10)
+
+    other = multiprocessing.get_context("fork").Process(target=hold)
+    other.start()
+    try:
+        assert ready.wait(10)
+        with pytest.raises(OutputLockedError) as info:
+            with output_lock(tmp_path):
+                pass
+        assert f"pid {other.pid}" in info.value.what and "--out" in info.value.todo
+    finally:
+        done.set()
+        other.join(10)
+    with output_lock(tmp_path):  # free again once the holder is gone
+        pass

@@ -1,0 +1,502 @@
+"""Facts: Sudachi tokens → designations of sets of technologies, industries or areas.
+
+Input: a ``Segmented`` document, its token table (``pipeline.tokenize``, one row per token with
+surface/pos/pos_detail and character offsets), its ``Attribution`` and the ``Lexicon``.
+Output: a list of ``PolicyFact`` ("KR designated 12 national strategic technologies in 2022"),
+one per (country, count, item), the first sentence as evidence and restatements in ``also_in``.
+
+Why token patterns and not regexes over the text: Sudachi already tells a count (名詞-数詞) from
+the counter after it, so 2022年 (a date), 2年毎 (an interval), 50% or 100億円 never look like
+"N の noun", and kanji numerals (十二, 二十) arrive as one number token. The patterns:
+  N つ の NP        5つの重要技術
+  N 大 NP           8大新興技術産業 (also inside 「」)
+  N の NP           12の技術, 20の優先技術分野
+  N 分野 の NP      12分野の国家戦略技術
+  N の NP のうち M つ   → count M, part_of N
+  N の NP を NP2 として → item NP2 (the set is designated as NP2)
+  N の 、… NP を    → a clause between the count and its noun
+and a count-less one: a sentence with a year saying strategies were 策定 for listed technologies.
+Words are data in ``pipeline/data/findings.toml`` (``[facts]``). One pass over the tokens.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+import pyarrow as pa
+
+from pipeline.attribute import Attribution
+from pipeline.lexicon import Lexicon
+from pipeline.policies import (
+    BracketName,
+    PolicyRules,
+    bracket_names,
+    has_count_inside,
+    load_policy_rules,
+    policy_type,
+    read_findings,
+)
+from pipeline.segment import Segmented
+
+
+@dataclass(frozen=True)
+class PolicyFact:
+    country: str  # the subject (from attribution)
+    count: int | None
+    year: int | None
+    year_qualifier: str | None  # "in" | "since"
+    item: str  # the noun counted: 国家戦略技術, 優先技術分野, 重要技術, 技術分野, ...
+    part_of: int | None  # "4 of the 10": 4 with part_of=10
+    policy: str | None  # named document/initiative the designation belongs to
+    administration: str | None  # トランプ政権, スナク政権, ...
+    update_every_years: int | None  # "2年毎に技術リストを更新" → 2
+    technologies: tuple[str, ...]  # broad technology ids mentioned in the sentence
+    page: int
+    sentence_id: int
+    also_in: tuple[int, ...]  # other sentence ids restating the same (country, count, item)
+    evidence: str  # the sentence text
+
+
+# ------------------------------------------------------------------------------ numbers
+
+_KANJI_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_SMALL_UNITS = {"十": 10, "百": 100, "千": 1000}
+_BIG_UNITS = {"万": 10**4, "億": 10**8, "兆": 10**12}
+_ASCII_NUMBER = re.compile(r"[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+")
+_PIECES = re.compile(r"[0-9]+|.", re.S)
+
+
+def parse_number(text: str) -> int | None:
+    """An integer written in digits or kanji numerals, else None.
+
+    "12", "１２" (full width), "2,000", "十二", "二十", "百二十", "二〇二四", "1億2000万" → int;
+    "1.2", "12%", "第1", "", "十十", "数十", "-3" → None (not a plain non-negative integer).
+    """
+    if not isinstance(text, str):
+        return None
+    s = unicodedata.normalize("NFKC", text).strip()
+    if not s:
+        return None
+    if _ASCII_NUMBER.fullmatch(s):
+        return int(s.replace(",", ""))
+    if len(s) > 1 and all(c in _KANJI_DIGITS for c in s):  # positional: 二〇二四
+        return int("".join(str(_KANJI_DIGITS[c]) for c in s))
+    return _parse_kanji(s)
+
+
+def _parse_kanji(s: str) -> int | None:
+    """Kanji numerals with units (十二, 百二十, 二千二十四, 一億二千万), also 1億2000万."""
+    total = 0
+    section = 0  # value below the current big unit
+    current: int | None = None  # a digit waiting for its unit
+    last_small = 10**4
+    last_big = 10**16
+    for piece in _PIECES.findall(s):
+        if piece.isascii() and piece.isdigit():
+            if current is not None or section:
+                return None
+            current = int(piece)
+        elif piece in _KANJI_DIGITS:
+            if current is not None:
+                return None
+            current = _KANJI_DIGITS[piece]
+        elif piece in _SMALL_UNITS:
+            unit = _SMALL_UNITS[piece]
+            if unit >= last_small or (current is not None and current >= 10):
+                return None
+            section += (1 if current is None else current) * unit
+            current = None
+            last_small = unit
+        elif piece in _BIG_UNITS:
+            unit = _BIG_UNITS[piece]
+            part = section + (current or 0)
+            if unit >= last_big or part == 0:
+                return None
+            total += part * unit
+            section, current, last_small, last_big = 0, None, 10**4, unit
+        else:
+            return None
+    return total + section + (current or 0)
+
+
+# ------------------------------------------------------------------------------ rules
+
+
+@dataclass(frozen=True)
+class FactRules:
+    items: tuple[str, ...]
+    heads: tuple[str, ...]
+    classifiers: tuple[str, ...]
+    not_after: tuple[str, ...]
+    part_of_markers: tuple[str, ...]
+    relabel_after: tuple[str, ...]
+    np_stop: tuple[str, ...]
+    closing_particles: tuple[str, ...]
+    min_count: int
+    max_gap_tokens: int
+    year_units: tuple[str, ...]
+    since_words: tuple[str, ...]
+    interval_words: tuple[str, ...]
+    strategy_relators: tuple[str, ...]
+    strategy_heads: tuple[str, ...]
+    designation_verbs: tuple[str, ...]
+    administration_suffix: str
+    policy: PolicyRules
+
+
+@lru_cache(maxsize=8)
+def load_fact_rules(path: Path | None = None) -> FactRules:
+    data = read_findings(path)["facts"]
+    return FactRules(
+        items=tuple(data["items"]),
+        heads=tuple(data["heads"]),
+        classifiers=tuple(data["classifiers"]),
+        not_after=tuple(data["not_after"]),
+        part_of_markers=tuple(data["part_of_markers"]),
+        relabel_after=tuple(data["relabel_after"]),
+        np_stop=tuple(data["np_stop"]),
+        closing_particles=tuple(data["closing_particles"]),
+        min_count=int(data["min_count"]),
+        max_gap_tokens=int(data["max_gap_tokens"]),
+        year_units=tuple(data["year_units"]),
+        since_words=tuple(data["since_words"]),
+        interval_words=tuple(data["interval_words"]),
+        strategy_relators=tuple(data["strategy_relators"]),
+        strategy_heads=tuple(data["strategy_heads"]),
+        designation_verbs=tuple(data["designation_verbs"]),
+        administration_suffix=str(data["administration_suffix"]),
+        policy=load_policy_rules(path),
+    )
+
+
+# ------------------------------------------------------------------------------ tokens
+
+
+class _Tok(NamedTuple):
+    surface: str
+    pos: str
+    detail: str
+    start: int
+    end: int
+
+
+def _tokens_by_sentence(tokens: pa.Table) -> dict[int, list[_Tok]]:
+    cols = tokens.select(["sentence_id", "token_index", "surface", "pos", "pos_detail", "start", "end"]).to_pydict()
+    out: dict[int, list[tuple[int, _Tok]]] = defaultdict(list)
+    for sid, idx, surface, pos, detail, start, end in zip(
+        cols["sentence_id"], cols["token_index"], cols["surface"], cols["pos"], cols["pos_detail"], cols["start"], cols["end"]
+    ):
+        out[sid].append((idx, _Tok(surface, pos or "", detail or "", start, end)))
+    return {sid: [t for _, t in sorted(rows, key=lambda r: r[0])] for sid, rows in out.items()}
+
+
+def _number(toks: list[_Tok], i: int) -> int | None:
+    t = toks[i] if 0 <= i < len(toks) else None
+    if t is None or t.pos != "名詞":
+        return None
+    return parse_number(t.surface)  # Sudachi sometimes tags 三十五 as a name: trust the surface
+
+
+def _surface(toks: list[_Tok], i: int) -> str:
+    return toks[i].surface if 0 <= i < len(toks) else ""
+
+
+_NOUNISH = ("名詞", "接頭辞", "接尾辞", "形状詞")
+
+
+def _noun_phrase(toks: list[_Tok], k: int, rules: FactRules) -> tuple[int, list[str]]:
+    """The noun phrase starting at token ``k``: (index after it, its pieces)."""
+    parts: list[str] = []
+    m = k
+    while m < len(toks) and len(parts) < 10:
+        t = toks[m]
+        if t.surface in rules.np_stop and parts:
+            break
+        if t.pos in ("名詞", "接頭辞", "接尾辞") and not t.detail.startswith("数詞"):
+            parts.append(t.surface)
+            m += 1
+        elif t.pos == "形状詞":
+            parts.append(t.surface)
+            m += 1
+            # 重要な技術 reads as 重要技術
+            if _surface(toks, m) == "な" and m + 1 < len(toks) and toks[m + 1].pos == "名詞":
+                m += 1
+        elif t.surface in ("・", "-") and parts and m + 1 < len(toks) and toks[m + 1].pos in ("名詞", "接頭辞", "形状詞"):
+            parts.append(t.surface)
+            m += 1
+        else:
+            break
+    return m, parts
+
+
+def _resolve(parts: list[str], rules: FactRules) -> str | None:
+    """The item a noun phrase names: the longest known item it starts with, else its longest
+    prefix ending in a head noun (技術, 分野, 産業 …), else None (3つの柱 is no designation)."""
+    known = head = None
+    text = ""
+    for p in parts:
+        text += p
+        if text in rules.items:
+            known = text
+        if text.endswith(rules.heads):
+            head = text
+    return known or head
+
+
+def _years(toks: list[_Tok], rules: FactRules) -> list[tuple[int, int, str]]:
+    """(token index, year, "in"|"since") for each 2022年 / 2021年以降 / 2021年度から."""
+    out = []
+    for i in range(len(toks) - 1):
+        if toks[i + 1].surface in rules.year_units:
+            value = _number(toks, i)
+            if value is not None and 1900 <= value <= 2100:
+                out.append((i, value, "since" if _surface(toks, i + 2) in rules.since_words else "in"))
+    return out
+
+
+def _interval(toks: list[_Tok], rules: FactRules) -> int | None:
+    for i in range(len(toks) - 2):
+        if toks[i + 1].surface in rules.year_units and toks[i + 2].surface in rules.interval_words:
+            value = _number(toks, i)
+            if value is not None and value < 1900:
+                return value
+    return None
+
+
+def _is_clean_number(toks: list[_Tok], i: int, rules: FactRules) -> bool:
+    """Not a chapter, page, figure or product number: 第1, p.12, 図3, Horizon 2020."""
+    prev = _surface(toks, i - 1)
+    if prev in rules.not_after:
+        return False
+    return not (prev.isascii() and prev[-1:].isalpha())
+
+
+class _Count(NamedTuple):
+    count: int
+    part_of: int | None
+    item: str
+    token: int  # the count token's index (where the year is looked for)
+
+
+def _counts(toks: list[_Tok], text: str, rules: FactRules) -> list[_Count]:
+    out: list[_Count] = []
+    consumed: set[int] = set()  # count tokens already used as the "M" of "N の X のうち M つ"
+    for i in range(len(toks)):
+        if i in consumed:
+            continue
+        n = _number(toks, i)
+        if n is None or not _is_clean_number(toks, i, rules):
+            continue
+        nxt, after = _surface(toks, i + 1), _surface(toks, i + 2)
+        if nxt == "つ" and after == "の":
+            j = i + 3
+        elif nxt == "大" and toks[i + 1].pos == "接頭辞":
+            j = i + 2
+        elif nxt in rules.classifiers and after == "の":
+            j = i + 3
+        elif nxt == "の":
+            j = i + 2
+        else:
+            continue
+        if _surface(toks, j) in ("「", "『"):
+            j += 1
+        end, parts = _noun_phrase(toks, j, rules)
+        item = _resolve(parts, rules) if parts else None
+        if item is None or _surface(toks, j) == "、":
+            found = _separated_noun(toks, j, text, rules)
+            if found is None:
+                continue
+            end, item = found
+        # N の X のうち M つ: the part, not the whole
+        part = _part_of(toks, end, rules)
+        if part is not None:
+            m_index, m = part
+            consumed.add(m_index)
+            if m >= 1:  # "one of the ten" is still a designation of a part
+                out.append(_Count(m, n, item, i))
+            continue
+        if n < rules.min_count:
+            continue
+        out.append(_Count(n, None, _relabel(toks, end, text, rules) or item, i))
+    return out
+
+
+def _separated_noun(toks: list[_Tok], j: int, text: str, rules: FactRules) -> tuple[int, str] | None:
+    """A count cut from its noun by a clause: 12の、…基盤となる技術を → 技術."""
+    m = j
+    limit = min(len(toks), j + rules.max_gap_tokens)
+    while m < limit:
+        t = toks[m]
+        if t.surface in ("。", "!", "?") or _number(toks, m) is not None:
+            return None  # the sentence ends, or another count begins
+        if t.pos in _NOUNISH and t.surface not in rules.np_stop:
+            end, parts = _noun_phrase(toks, m, rules)
+            if end > m:
+                item = _resolve(parts, rules)
+                closes = _surface(toks, end) in rules.closing_particles or (
+                    end < len(toks) and text[toks[end].start :].startswith(rules.relabel_after)
+                )
+                if item is not None and item == "".join(parts) and closes:
+                    return end, item
+                m = end
+                continue
+        m += 1
+    return None
+
+
+def _part_of(toks: list[_Tok], end: int, rules: FactRules) -> tuple[int, int] | None:
+    """After "N の X", a "のうち M つ" → (index of M, M)."""
+    if _surface(toks, end) != "の" or _surface(toks, end + 1) not in rules.part_of_markers:
+        return None
+    for k in range(end + 2, min(len(toks), end + 5)):
+        value = _number(toks, k)
+        if value is not None:
+            return k, value
+        if _surface(toks, k) not in ("で", "、", "は", "から"):
+            return None
+    return None
+
+
+def _relabel(toks: list[_Tok], end: int, text: str, rules: FactRules) -> str | None:
+    """12の技術を国家戦略技術として → 国家戦略技術 (what the set is designated as)."""
+    if _surface(toks, end) != "を":
+        return None
+    k = end + 1
+    if _surface(toks, k) in ("「", "『"):
+        k += 1
+    stop, parts = _noun_phrase(toks, k, rules)
+    if not parts:
+        return None
+    after = toks[stop - 1].end
+    if after < len(text) and text[after] in "」』":
+        after += 1
+    if not text[after:].startswith(rules.relabel_after):
+        return None
+    return _resolve(parts, rules)
+
+
+def _countless(toks: list[_Tok], text: str, tech_spans: list[tuple[int, int]], rules: FactRules) -> str | None:
+    """AI、量子技術…に関する国家戦略文書が策定 → 国家戦略文書 (the documents designated)."""
+    if not tech_spans:
+        return None
+    last = max(e for _, e in tech_spans)
+    rest = text[last:]
+    relator = next((r for r in rules.strategy_relators if rest.startswith(r)), None)
+    if relator is None:
+        return None
+    begin = last + len(relator)
+    k = next((i for i, t in enumerate(toks) if t.start == begin), None)
+    if k is None:
+        return None
+    stop, parts = _noun_phrase(toks, k, rules)
+    noun = "".join(parts)
+    if not noun.endswith(rules.strategy_heads):
+        return None
+    tail = text[toks[stop - 1].end :]
+    return noun if any(v in tail for v in rules.designation_verbs) else None
+
+
+def _policy_name(names: list[BracketName], text: str, count_at: int | None, generic: set[str], rules: FactRules) -> str | None:
+    """A bracketed name in the sentence that is not the item itself, preferring strategy-like endings."""
+    candidates = [
+        n for n in names
+        if n.name not in generic
+        and not (count_at is not None and n.start <= count_at < n.end)
+        and not has_count_inside(n.name)  # 「8大新興技術産業」 is an item, not a policy
+    ]
+    for n in candidates:
+        if n.name.endswith(rules.policy.names.preferred_endings):
+            return n.name
+    for n in candidates:
+        if policy_type(n, text, rules.policy) not in (None, "list"):
+            return n.name
+    return None
+
+
+# ------------------------------------------------------------------------------ extraction
+
+
+def extract_facts(
+    seg: Segmented, tokens: pa.Table, attribution: Attribution, lexicon: Lexicon, rules: FactRules | None = None
+) -> list[PolicyFact]:
+    rules = rules or load_fact_rules()
+    administration = re.compile(rf"[ァ-ヺー・]+{re.escape(rules.administration_suffix)}")
+    generic = set(lexicon.generic)
+    subject_of = {s.sentence_id: s.subject for s in attribution.sentences}
+    by_sentence = _tokens_by_sentence(tokens)
+    techs: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
+    for a in attribution.mentions:
+        if a.mention.label == "TECHNOLOGY":
+            techs[a.mention.sentence_id].append((a.mention.start, a.mention.end, a.mention.top))
+
+    facts: list[PolicyFact] = []
+    index: dict[tuple, int] = {}  # dedup key → position in facts
+    prev_years: tuple[int, list[tuple[int, int, str]]] | None = None  # (paragraph, years) of the previous sentence
+    for s in seg.sentences:
+        toks = by_sentence.get(s.sentence_id, [])
+        years = _years(toks, rules)
+        inherited = prev_years[1] if prev_years and prev_years[0] == s.paragraph_id else []
+        prev_years = (s.paragraph_id, years)
+        country = subject_of.get(s.sentence_id)
+        if country is None or s.kind != "paragraph" or not toks:
+            continue
+        tech_here = sorted(techs.get(s.sentence_id, []))
+        technologies = tuple(dict.fromkeys(top for _, _, top in tech_here))
+        names = bracket_names(s.text)
+        admin = administration.search(s.text)
+        every = _interval(toks, rules)
+
+        found: list[tuple[int | None, int | None, str, int | None]] = [
+            (c.count, c.part_of, c.item, c.token) for c in _counts(toks, s.text, rules)
+        ]
+        if not found and years:
+            noun = _countless(toks, s.text, [(a, b) for a, b, _ in tech_here], rules)
+            if noun:
+                found.append((None, None, noun, None))
+
+        for count, part_of, item, token in found:
+            year = _year_for(years, token) or (inherited[-1][1:] if inherited else None)
+            key = (country, count, item) if count is not None else (country, None, item, technologies)
+            if key in index:
+                f = facts[index[key]]
+                if s.sentence_id != f.sentence_id and s.sentence_id not in f.also_in:
+                    facts[index[key]] = _with_also(f, s.sentence_id)
+                continue
+            index[key] = len(facts)
+            facts.append(
+                PolicyFact(
+                    country=country,
+                    count=count,
+                    year=year[0] if year else None,
+                    year_qualifier=year[1] if year else None,
+                    item=item,
+                    part_of=part_of,
+                    policy=_policy_name(names, s.text, toks[token].start if token is not None else None, generic, rules),
+                    administration=admin.group(0) if admin else None,
+                    update_every_years=every,
+                    technologies=technologies,
+                    page=s.page,
+                    sentence_id=s.sentence_id,
+                    also_in=(),
+                    evidence=s.text,
+                )
+            )
+    return facts
+
+
+def _year_for(years: list[tuple[int, int, str]], token: int | None) -> tuple[int, str] | None:
+    """The year nearest before the count in its sentence, else the first one after it."""
+    if not years:
+        return None
+    before = [y for y in years if token is None or y[0] < token]
+    chosen = before[-1] if before else years[0]
+    return chosen[1], chosen[2]
+
+
+def _with_also(f: PolicyFact, sentence_id: int) -> PolicyFact:
+    return replace(f, also_in=tuple(sorted(f.also_in + (sentence_id,))))

@@ -1,0 +1,392 @@
+"""Report: a published edition's tables → one self-contained HTML page.
+
+Input: ``processed/<edition>/*.parquet`` (any of the tables may be absent or empty). Output:
+``processed/<edition>/report.html`` with a country × technology heatmap, one card per country
+(technologies, policy facts, relations, policies, key terms, evidence sentences with their pages),
+the findings check and the document's metadata. The page works offline: CSS is inline, there is
+no script and no external asset, and the font list names the Japanese fonts found on Linux, macOS
+and Windows. The template is ``pipeline/templates/report.html.j2`` (Jinja2, autoescaped).
+
+The helpers that find editions and read their tables are shared with the ``jstmine`` inspection
+commands (``show``, ``kwic``, ``report``).
+"""
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from collections import defaultdict
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.errors import PipelineError
+from pipeline.publish import published_editions
+from pipeline.tables import SPECS
+
+REPORT_NAME = "report.html"
+TEMPLATE_NAME = "report.html.j2"
+NO_EDITIONS_TODO = "run `make demo` or `jstmine run --source …` first"
+CARD_TABLES = ("country_technology", "policy_facts", "relations", "policies", "keyterms", "country_similarity")
+STATUS_ORDER = {"contradicted": 0, "missing": 1, "matched": 2}
+
+
+class EditionError(PipelineError):
+    """There is no published edition, or not the one asked for, or it lacks a table."""
+
+
+# ------------------------------------------------------------------ editions and their tables
+
+
+def require_editions(out_dir: Path) -> list[str]:
+    editions = published_editions(out_dir)
+    if not editions:
+        raise EditionError(f"no editions in {out_dir}/ yet", NO_EDITIONS_TODO)
+    return editions
+
+
+def _processed_at(out_dir: Path, edition: str) -> datetime | None:
+    path = Path(out_dir) / edition / "documents.parquet"
+    try:
+        values = pq.read_table(path, columns=["processed_at"]).column("processed_at").to_pylist()
+    except (OSError, KeyError, pa.ArrowException):
+        return None
+    stamps = []
+    for v in values:
+        try:
+            stamp = datetime.fromisoformat(str(v))
+        except ValueError:
+            continue
+        stamps.append(stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc))
+    return max(stamps, default=None)
+
+
+def latest_edition(out_dir: Path) -> str:
+    """The edition processed most recently (``documents.processed_at``), or the only one."""
+    editions = require_editions(out_dir)
+    if len(editions) == 1:
+        return editions[0]
+    oldest = datetime.min.replace(tzinfo=timezone.utc)
+
+    def when(edition: str) -> tuple[datetime, float]:
+        link = Path(out_dir) / edition
+        try:
+            mtime = link.lstat().st_mtime  # the symlink is switched when an edition is published
+        except OSError:
+            mtime = 0.0
+        return (_processed_at(out_dir, edition) or oldest, mtime)
+
+    return max(editions, key=when)
+
+
+def resolve_edition(out_dir: Path, edition: str | None) -> str:
+    """``edition`` if it is published, the latest one if not given; else a clear error."""
+    editions = require_editions(out_dir)
+    if edition is None:
+        return latest_edition(out_dir)
+    if edition not in editions:
+        raise EditionError(
+            f"no edition {edition!r} in {out_dir}/ (editions: {', '.join(editions)})",
+            f"pass one of them with --edition, or process it first: jstmine run --source … --edition {edition}",
+        )
+    return edition
+
+
+def edition_tables(out_dir: Path, edition: str) -> list[str]:
+    """The tables the edition has files for, in SPECS order (unknown ones last)."""
+    found = {p.stem for p in (Path(out_dir) / edition).glob("*.parquet")}
+    return [n for n in SPECS if n in found] + sorted(found - set(SPECS))
+
+
+def table_path(out_dir: Path, edition: str, name: str) -> Path:
+    return Path(out_dir) / edition / f"{name}.parquet"
+
+
+def read_table(out_dir: Path, edition: str, name: str, columns: list[str] | None = None) -> pa.Table | None:
+    """The edition's table, or None when it was not produced."""
+    path = table_path(out_dir, edition, name)
+    if not path.is_file():
+        return None
+    if columns is not None:
+        present = set(pq.read_schema(path).names)
+        columns = [c for c in columns if c in present]
+    return pq.read_table(path, columns=columns)
+
+
+def _rows(out_dir: Path, edition: str, name: str) -> list[dict] | None:
+    """Rows as dicts with every column of the spec present (None when a file predates a column)."""
+    table = read_table(out_dir, edition, name)
+    if table is None:
+        return None
+    names = list(SPECS[name].schema.names) if name in SPECS else table.column_names
+    return [{c: r.get(c) for c in names} | r for r in table.to_pylist()]
+
+
+# ------------------------------------------------------------------ display names and colours
+
+
+@lru_cache(maxsize=1)
+def _lexicon_names() -> dict[str, str]:
+    try:
+        from pipeline.lexicon import load_lexicon
+
+        return {e.id: e.name for e in load_lexicon().entries.values()}
+    except Exception:  # a report without display names is still a report
+        return {}
+
+
+def display_name(entry_id: str | None) -> str:
+    if not entry_id:
+        return "—"
+    return _lexicon_names().get(entry_id, entry_id)
+
+
+LOW, HIGH = (0xEE, 0xF4, 0xFB), (0x08, 0x45, 0x94)
+
+
+def heat_style(count: int, maximum: int) -> str:
+    """Background and text colour for a heatmap cell, on a log scale from the palest blue."""
+    t = math.log1p(count) / math.log1p(maximum) if maximum > 0 else 0.0
+    t = 0.15 + 0.85 * t if count > 0 else 0.0
+    rgb = tuple(round(a + (b - a) * t) for a, b in zip(LOW, HIGH))
+    text = "#ffffff" if t > 0.55 else "#102a43"
+    return "background-color:#{:02x}{:02x}{:02x};color:{}".format(*rgb, text)
+
+
+def _marked(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool]]:
+    """``text`` cut into (piece, highlighted) parts; overlapping spans are merged."""
+    parts: list[tuple[str, bool]] = []
+    pos = 0
+    for start, end in sorted(spans):
+        start, end = max(start, pos), min(end, len(text))
+        if start >= end:
+            continue
+        if start > pos:
+            parts.append((text[pos:start], False))
+        parts.append((text[start:end], True))
+        pos = end
+    if pos < len(text):
+        parts.append((text[pos:], False))
+    return parts
+
+
+# ------------------------------------------------------------------ the report's content
+
+
+def _header(out_dir: Path, edition: str) -> dict:
+    docs = _rows(out_dir, edition, "documents") or []
+    doc = docs[0] if docs else None
+    pages = _rows(out_dir, edition, "pages") or []
+    problems: dict[int, dict[str, str]] = defaultdict(dict)  # page -> kind -> what
+    if doc:
+        for p in doc.get("pages_without_text") or []:
+            problems[p]["no_text_layer"] = "no text layer"
+        for p in doc.get("pages_with_unmapped_glyphs") or []:
+            problems[p]["unmapped_glyphs"] = "unmapped glyphs"
+    for row in pages:
+        if row.get("problem"):  # "kind: detail", the detail says more than the kind
+            kind, _, detail = str(row["problem"]).partition(": ")
+            problems[row["page"]][kind] = detail or kind.replace("_", " ")
+    source = (doc or {}).get("source") or ""
+    return {
+        "doc": doc,
+        "title": (doc or {}).get("title") or "",
+        "source": source,
+        "source_is_url": source.startswith(("http://", "https://")),
+        "sha256": ((doc or {}).get("sha256") or "")[:12],
+        "problems": [{"page": p, "what": "; ".join(w.values())} for p, w in sorted(problems.items())],
+    }
+
+
+def _heatmap(ct: list[dict]) -> dict:
+    by_country: dict[str, int] = defaultdict(int)
+    by_tech: dict[str, int] = defaultdict(int)
+    tech_names: dict[str, str] = {}
+    cells: dict[tuple[str, str], dict] = {}
+    for r in ct:
+        by_country[r["country"]] += r["mentions"] or 0
+        by_tech[r["technology"]] += r["mentions"] or 0
+        tech_names.setdefault(r["technology"], r.get("technology_name") or display_name(r["technology"]))
+        cells[(r["country"], r["technology"])] = r
+    countries = sorted(by_country, key=lambda c: (-by_country[c], c))
+    techs = sorted(by_tech, key=lambda t: (-by_tech[t], t))
+    maximum = max((r["mentions"] or 0 for r in ct), default=0)
+    rows = []
+    for c in countries:
+        row = []
+        for t in techs:
+            r = cells.get((c, t))
+            if r is None:
+                row.append(None)
+                continue
+            pages = ", ".join(str(p) for p in (r.get("pages") or []))
+            row.append({
+                "count": r["mentions"],
+                "style": heat_style(r["mentions"] or 0, maximum),
+                "title": f"{display_name(c)} × {tech_names[t]}: {r['mentions']} mentions in "
+                         f"{r['sentences']} sentences, pp. {pages}",
+            })
+        rows.append({"id": c, "name": display_name(c), "total": by_country[c], "cells": row})
+    return {
+        "techs": [{"id": t, "name": tech_names[t], "total": by_tech[t]} for t in techs],
+        "rows": rows,
+        "max": maximum,
+        "legend": [{"count": n, "style": heat_style(n, maximum)} for n in _legend_steps(maximum)],
+    }
+
+
+def _legend_steps(maximum: int) -> list[int]:
+    if maximum <= 0:
+        return []
+    steps = sorted({1, max(1, round(maximum ** 0.25)), max(1, round(maximum ** 0.5)),
+                    max(1, round(maximum ** 0.75)), maximum})
+    return steps
+
+
+def _cards(out_dir: Path, edition: str, ct: list[dict]) -> list[dict]:
+    mentions = _rows(out_dir, edition, "mentions") or []
+    spans: dict[tuple[int, str], list[tuple[int, int]]] = defaultdict(list)
+    for m in mentions:
+        if m.get("label") == "TECHNOLOGY":
+            spans[(m["sentence_id"], m["top"])].append((m["start"], m["end"]))
+    facts = _rows(out_dir, edition, "policy_facts")
+    relations = _rows(out_dir, edition, "relations")
+    policies = _rows(out_dir, edition, "policies")
+    keyterms = _rows(out_dir, edition, "keyterms")
+    similarity = _rows(out_dir, edition, "country_similarity")
+
+    cards: dict[str, dict] = {}
+
+    def card(cid: str | None) -> dict | None:
+        if not cid:
+            return None
+        if cid not in cards:
+            cards[cid] = {"id": cid, "name": display_name(cid), "technologies": [], "evidence": [],
+                          "facts": [], "relations": [], "policies": [], "keyterms": [], "similar": [],
+                          "mentions": 0}
+        return cards[cid]
+
+    evidence: dict[str, dict] = defaultdict(dict)  # country -> sentence -> shown once, every technology marked
+    for r in sorted(ct, key=lambda r: (-(r["mentions"] or 0), r["technology"])):
+        c = card(r["country"])
+        name = r.get("technology_name") or display_name(r["technology"])
+        c["mentions"] += r["mentions"] or 0
+        c["technologies"].append({"id": r["technology"], "name": name, "mentions": r["mentions"],
+                                  "pages": r.get("pages") or [], "finer": r.get("items") or []})
+        sids = r.get("sentence_ids") or []
+        text = r.get("evidence") or ""
+        key = f"s{sids[0]}" if sids else f"t{text}"
+        e = evidence[c["id"]].setdefault(key, {"page": r.get("evidence_page"), "text": text,
+                                               "technologies": [], "marks": []})
+        e["technologies"].append({"name": name, "more": max(0, len(sids) - 1)})
+        if sids:
+            e["marks"] += spans.get((sids[0], r["technology"]), [])
+    for cid, sentences in evidence.items():
+        cards[cid]["evidence"] = [
+            {"page": e["page"], "technologies": e["technologies"], "parts": _marked(e["text"], e["marks"])}
+            for e in sentences.values()
+        ]
+    for f in sorted(facts or [], key=lambda f: (f.get("page") or 0, f["fact_id"])):
+        if c := card(f["country"]):
+            c["facts"].append(f)
+    for r in sorted(relations or [], key=lambda r: (r.get("page") or 0, r["relation_id"])):
+        if c := card(r["subject"]):
+            c["relations"].append(r | {"other_name": display_name(r["other"])})
+    for p in sorted(policies or [], key=lambda p: (p.get("page") or 0, p["policy_id"])):
+        if c := card(p.get("subject")):
+            c["policies"].append(p)
+    for k in sorted(keyterms or [], key=lambda k: k["rank"]):
+        if c := card(k["country"]):
+            c["keyterms"].append(k)
+    for s in sorted(similarity or [], key=lambda s: -(s["similarity"] or 0)):
+        if s["country"] in cards and s["country"] != s["other"] and len(cards[s["country"]]["similar"]) < 3:
+            cards[s["country"]]["similar"].append({"id": s["other"], "name": display_name(s["other"]),
+                                                   "similarity": s["similarity"]})
+    return sorted(cards.values(), key=lambda c: (-c["mentions"], c["id"]))
+
+
+def _findings(out_dir: Path, edition: str) -> dict | None:
+    rows = _rows(out_dir, edition, "findings_check")
+    if rows is None:
+        return None
+    counts = {s: sum(1 for r in rows if r["status"] == s) for s in STATUS_ORDER}
+    ordered = sorted(rows, key=lambda r: (STATUS_ORDER.get(r["status"], 9), r["expectation_id"]))
+    return {"rows": [r | {"subject_name": display_name(r.get("subject")) if r.get("subject") else ""}
+                     for r in ordered],
+            "counts": counts}
+
+
+def _changes(out_dir: Path, edition: str, previous: str, ct: list[dict]) -> dict:
+    before = _rows(out_dir, previous, "country_technology") or []
+    names = {r["technology"]: r.get("technology_name") or display_name(r["technology"]) for r in before + ct}
+    old = {(r["country"], r["technology"]) for r in before}
+    new = {(r["country"], r["technology"]) for r in ct}
+
+    def label(pairs):
+        return [{"country": c, "country_name": display_name(c), "technology": t, "technology_name": names[t]}
+                for c, t in sorted(pairs)]
+
+    return {"previous": previous, "added": label(new - old), "removed": label(old - new),
+            "kept": len(new & old)}
+
+
+def report_context(out_dir: Path, edition: str, previous: str | None = None) -> dict:
+    """Everything the template shows, as plain data."""
+    out_dir = Path(out_dir)
+    edition = resolve_edition(out_dir, edition)
+    if previous is not None and previous not in published_editions(out_dir):
+        raise EditionError(f"no previous edition {previous!r} in {out_dir}/ (editions: {', '.join(published_editions(out_dir))})",
+                           "pass one of them with --previous, or leave --previous out")
+    ct_rows = _rows(out_dir, edition, "country_technology")
+    ct = ct_rows or []
+    return {
+        "edition": edition,
+        "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "header": _header(out_dir, edition),
+        "has_country_technology": ct_rows is not None,
+        "heatmap": _heatmap(ct),
+        "cards": _cards(out_dir, edition, ct),
+        "findings": _findings(out_dir, edition),
+        "changes": _changes(out_dir, edition, previous, ct) if previous else None,
+        "tables": edition_tables(out_dir, edition),
+        "absent": [n for n in CARD_TABLES if not table_path(out_dir, edition, n).is_file()],
+    }
+
+
+@lru_cache(maxsize=1)
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("pipeline", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_html(context: dict) -> str:
+    return _environment().get_template(TEMPLATE_NAME).render(**context)
+
+
+def render_report(out_dir: Path, edition: str, previous: str | None = None) -> Path:
+    """Write ``out_dir/edition/report.html`` (atomically) and return its path."""
+    out_dir = Path(out_dir)
+    html = render_html(report_context(out_dir, edition, previous))
+    target = out_dir / edition / REPORT_NAME
+    tmp = target.with_name(f".{REPORT_NAME}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(html)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise EditionError(f"could not write {target}: {exc.strerror or exc}",
+                           "free disk space or fix permissions, then run again") from exc
+    return target

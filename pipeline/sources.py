@@ -1,0 +1,304 @@
+"""Sources: ``sources.toml`` → the report listing pages to watch, and the reports found on them.
+
+Input: a TOML file of ``[[source]]`` tables (the default is ``sources.toml`` at the project root)::
+
+    [[source]]
+    name = "jst-apr"                     # a short name: letters, digits, '.', '_' and '-'
+    listing = "https://spap.jst.go.jp/investigation/report_2022.html"
+    entries = ["fy24_rr02"]              # entry ids to follow; or
+    # link_pattern = "fy24_rr\\\\d+"       # a regex searched in each entry id, then in its PDF URL
+    expectations = "fy24_rr02"           # optional: pipeline/data/expectations/<name>.yaml, for every
+                                         # entry (a string) or per entry id ({fy24_rr02 = "fy24_rr02"})
+
+Output: ``load_sources`` gives one frozen ``Source`` per table; ``discover`` downloads a source's
+listing page (with acquire's client, timeouts, User-Agent, size cap and error classification) and
+returns one ``Report`` per entry followed, each with its PDF URL, title, publication date and the
+``listing_url`` (``<listing>#<entry_id>``) to hand to ``acquire`` or ``jstmine run --source``.
+
+Errors: ``SourceError`` for a file that cannot be used (unreadable, not TOML, missing or unknown
+keys, a bad regex, a listing URL that is not http(s), an expectations name without a file);
+``TransientAcquireError`` / ``AcquireError`` for network and HTTP problems, as ``acquire`` raises
+them; ``AcquireError`` also when an entry named in ``entries`` is not on the page.
+"""
+from __future__ import annotations
+
+import contextlib
+import difflib
+import logging
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from pipeline.acquire import (
+    AcquireConfig,
+    ListingPage,
+    _make_client,
+    fetch_listing,
+    listing_entry,
+    page_report_links,
+)
+from pipeline.errors import SourceError
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SOURCES = PROJECT_ROOT / "sources.toml"
+EXPECTATIONS_DIR = Path(__file__).resolve().parent / "data" / "expectations"
+
+_KEYS = ("name", "listing", "entries", "link_pattern", "expectations")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_EXAMPLE = (
+    '[[source]]\nname = "jst-apr"\n'
+    'listing = "https://spap.jst.go.jp/investigation/report_2022.html"\n'
+    'entries = ["fy24_rr02"]'
+)
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    listing: str  # the listing page's http(s) URL, without fragment
+    entries: tuple[str, ...] | None = None  # entry ids to follow, in this order
+    link_pattern: str | None = None  # or: a regex searched in entry ids, then in PDF URLs
+    expectations: str | None = None  # expectations name for every entry …
+    expectations_by_entry: tuple[tuple[str, str], ...] = ()  # … or per entry id
+
+    @property
+    def pattern(self) -> re.Pattern[str] | None:
+        return re.compile(self.link_pattern) if self.link_pattern is not None else None
+
+    def follows(self, entry_id: str, url: str | None = None) -> bool:
+        """Whether the source follows the entry ``entry_id`` (whose PDF is at ``url``)."""
+        if self.entries is not None:
+            return entry_id in self.entries
+        pattern = self.pattern
+        return bool(pattern and (pattern.search(entry_id) or (url and pattern.search(url))))
+
+    def expectations_for(self, entry_id: str) -> str | None:
+        """The expectations name for ``entry_id``, or None."""
+        return dict(self.expectations_by_entry).get(entry_id, self.expectations)
+
+    def expectations_path(self, entry_id: str) -> Path | None:
+        name = self.expectations_for(entry_id)
+        return EXPECTATIONS_DIR / f"{name}.yaml" if name else None
+
+
+@dataclass(frozen=True)
+class Report:
+    source: str  # the Source's name
+    entry_id: str
+    title: str | None
+    url: str  # the PDF's absolute URL
+    published: str | None  # ISO YYYY-MM-DD, or None when the listing gives no full date
+    listing_url: str  # "<listing>#<entry_id>": the source string for acquire / the flow
+    expectations: str | None = None  # expectations name for this entry, if the source gives one
+
+
+# --------------------------------------------------------------------------------------------
+# sources.toml
+
+
+def load_sources(path: Path = DEFAULT_SOURCES) -> list[Source]:
+    """Every ``[[source]]`` of ``path``, checked; raises ``SourceError`` saying what to fix."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SourceError(f"sources file not found: {path}",
+                          f"create it with at least one source, e.g.\n{_EXAMPLE}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"cannot read the sources file {path}: {exc}",
+                          "check the file (UTF-8 TOML) and its permissions") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SourceError(f"{path} is not valid TOML: {exc}", "fix the syntax at the place named") from exc
+
+    extra = sorted(set(data) - {"source"})
+    if extra:
+        raise SourceError(f"{path}: unknown top-level key(s) {', '.join(extra)}",
+                          "each report listing is a [[source]] table; put its keys under [[source]]")
+    tables = data.get("source")
+    if not tables:
+        raise SourceError(f"{path} lists no source", f"add a [[source]] table, e.g.\n{_EXAMPLE}")
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise SourceError(f"{path}: 'source' must be an array of tables ([[source]])",
+                          f"write each source as a [[source]] table, e.g.\n{_EXAMPLE}")
+
+    sources = [_source(path, n, table) for n, table in enumerate(tables, 1)]
+    seen: set[str] = set()
+    for s in sources:
+        if s.name in seen:
+            raise SourceError(f"{path}: two sources are named {s.name!r}", "give each [[source]] its own name")
+        seen.add(s.name)
+    return sources
+
+
+def find_source(sources: list[Source], name: str) -> Source:
+    """The source called ``name``; a ``SourceError`` naming the others when there is none."""
+    for s in sources:
+        if s.name == name:
+            return s
+    names = [s.name for s in sources]
+    close = difflib.get_close_matches(name, names, n=1)
+    raise SourceError(f"no source named {name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""),
+                      f"sources: {', '.join(names) or 'none'}")
+
+
+def _source(path: Path, n: int, table: dict) -> Source:
+    where = f"{path}, source #{n}" + (f" ({table['name']!r})" if isinstance(table.get("name"), str) else "")
+
+    def bad(what: str, todo: str) -> SourceError:
+        return SourceError(f"{where}: {what}", todo)
+
+    unknown = [k for k in table if k not in _KEYS]
+    if unknown:
+        hints = []
+        for k in unknown:
+            close = difflib.get_close_matches(k, _KEYS, n=1)
+            hints.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise bad(f"unknown key(s) {', '.join(hints)}", f"the keys of a source are: {', '.join(_KEYS)}")
+    missing = [k for k in ("name", "listing") if k not in table]
+    if missing:
+        raise bad(f"missing key(s) {', '.join(missing)}", f"every source needs a name and a listing URL, e.g.\n{_EXAMPLE}")
+
+    name = table["name"]
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+        raise bad(f"name {name!r} is not a short name",
+                  "use letters, digits, '.', '_' and '-', starting with a letter or digit (e.g. jst-apr)")
+    listing = _listing_url(table["listing"], bad)
+
+    entries = table.get("entries")
+    link_pattern = table.get("link_pattern")
+    if entries is None and link_pattern is None:
+        raise bad("neither entries nor link_pattern is given",
+                  'say which reports to follow: entries = ["fy24_rr02"] or link_pattern = "fy24_rr\\\\d+"')
+    if entries is not None and link_pattern is not None:
+        raise bad("both entries and link_pattern are given",
+                  "give one of them: entries to follow named reports, link_pattern to follow every match")
+    if entries is not None:
+        if (not isinstance(entries, list) or not entries
+                or not all(isinstance(e, str) and e.strip() for e in entries)):
+            raise bad(f"entries must be a non-empty list of entry ids, not {entries!r}", 'e.g. entries = ["fy24_rr02"]')
+        entries = tuple(dict.fromkeys(e.strip().lstrip("#") for e in entries))
+    if link_pattern is not None:
+        if not isinstance(link_pattern, str) or not link_pattern:
+            raise bad(f"link_pattern must be a non-empty string, not {link_pattern!r}", 'e.g. link_pattern = "fy24_rr\\\\d+"')
+        try:
+            re.compile(link_pattern)
+        except re.error as exc:
+            raise bad(f"link_pattern {link_pattern!r} is not a valid regular expression: {exc}",
+                      "fix the regex (in a TOML basic string a backslash is written \\\\; "
+                      "or use a literal string: link_pattern = 'fy24_rr\\d+')") from exc
+
+    default, by_entry = _expectations(table.get("expectations"), entries, bad)
+    return Source(name=name, listing=listing, entries=entries, link_pattern=link_pattern,
+                  expectations=default, expectations_by_entry=by_entry)
+
+
+def _listing_url(value, bad) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise bad(f"listing must be a URL string, not {value!r}",
+                  'e.g. listing = "https://spap.jst.go.jp/investigation/report_2022.html"')
+    url = value.strip()
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise bad(f"listing URL {url!r} has {'scheme ' + repr(scheme + ':') if scheme else 'no scheme'}; "
+                  "only http and https listing pages are supported",
+                  "give the page's https:// URL (a PDF on disk needs no source: jstmine run --source path/to/report.pdf)")
+    if not parts.hostname:
+        raise bad(f"listing URL {url!r} has no host", "give the full URL, e.g. https://spap.jst.go.jp/…/report_2022.html")
+    if parts.fragment:
+        raise bad(f"listing URL {url!r} has a #fragment",
+                  f'give the page URL without it and the entry as entries = ["{parts.fragment}"]')
+    return url
+
+
+def _expectations(value, entries, bad) -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    if value is None:
+        return None, ()
+    if isinstance(value, str):
+        _check_expectations_name(value, bad)
+        return value, ()
+    if isinstance(value, dict):
+        pairs = []
+        for entry_id, name in value.items():
+            if not isinstance(name, str):
+                raise bad(f"expectations for {entry_id!r} must be a name, not {name!r}",
+                          'e.g. expectations = {fy24_rr02 = "fy24_rr02"}')
+            if entries is not None and entry_id not in entries:
+                raise bad(f"expectations are given for {entry_id!r}, which is not in entries {list(entries)}",
+                          "add it to entries or fix the id")
+            _check_expectations_name(name, bad)
+            pairs.append((entry_id, name))
+        return None, tuple(pairs)
+    raise bad(f"expectations must be a name or a table of entry id = name, not {value!r}",
+              'e.g. expectations = "fy24_rr02" or expectations = {fy24_rr02 = "fy24_rr02"}')
+
+
+def _check_expectations_name(name: str, bad) -> None:
+    available = sorted(p.stem for p in EXPECTATIONS_DIR.glob("*.yaml"))
+    if not _NAME_RE.fullmatch(name) or name not in available:
+        raise bad(f"no expectations file named {name!r} in {EXPECTATIONS_DIR}",
+                  f"use one of: {', '.join(available) or 'none'} (the file name without .yaml)")
+
+
+# --------------------------------------------------------------------------------------------
+# Discovery
+
+
+def discover(
+    source: Source, *, client: httpx.Client | None = None, config: AcquireConfig = AcquireConfig()
+) -> list[Report]:
+    """Download ``source.listing`` and return the reports it follows.
+
+    With ``entries``: one report per id, in the order given; an id missing from the page is an
+    ``AcquireError`` naming the ids that are there, an entry without a PDF link a ``SourceError``
+    (an entry whose links do not end in .pdf is probed as ``acquire`` does). With
+    ``link_pattern``: every entry with a PDF link whose id, or else whose PDF URL, matches, in page
+    order (none is not an error). ``client`` is borrowed, never closed; without one, a client is
+    made from ``config`` as ``acquire`` makes it.
+    """
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(_make_client(config))
+        page = fetch_listing(source.listing, client=client, config=config)
+        if source.entries is not None:
+            rows = [_row(listing_entry(client, page, entry_id, config)) for entry_id in source.entries]
+        else:
+            rows = [r for r in page_report_links(page) if source.follows(r["id"], r["url"])]
+            if not rows:
+                log.warning("source %s: no entry on %s matches link_pattern %r", source.name,
+                            source.listing, source.link_pattern)
+    return [_report(source, page, r) for r in rows]
+
+
+def _row(entry) -> dict:
+    return {"id": entry.id, "title": entry.title, "url": entry.url, "date": entry.published}
+
+
+def _report(source: Source, page: ListingPage, row: dict) -> Report:
+    return Report(
+        source=source.name,
+        entry_id=row["id"],
+        title=row.get("title") or None,
+        url=row["url"],
+        published=row.get("date"),
+        listing_url=f"{page.url}#{row['id']}",
+        expectations=source.expectations_for(row["id"]),
+    )
+
+
+def discover_all(
+    sources: list[Source], *, client: httpx.Client | None = None, config: AcquireConfig = AcquireConfig()
+) -> list[Report]:
+    """``discover`` for each source in turn, sharing one client."""
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(_make_client(config))
+        return [r for s in sources for r in discover(s, client=client, config=config)]

@@ -1,0 +1,166 @@
+"""Relations: how a passage's subject relates to the countries, regions and frameworks it names."""
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from pipeline.attribute import attribute
+from pipeline.extract import Block, ExtractedDocument, PageInfo
+from pipeline.lexicon import load_lexicon
+from pipeline.relations import Relation, extract_relations
+from pipeline.segment import segment
+from pipeline.tables import SPECS, validate
+from pipeline.tag import build_tagger, tag_tokens
+from pipeline.tokenize import tokenize_sentences
+
+SUMMARY = Path(__file__).resolve().parents[2] / "shared" / "reference" / "fy2024-rr02-executive-summary.txt"
+
+
+@pytest.fixture(scope="module")
+def lexicon():
+    return load_lexicon()
+
+
+@pytest.fixture(scope="module")
+def nlp(lexicon):
+    return build_tagger(lexicon)
+
+
+def _run(nlp, lexicon, *paragraphs: str):
+    blocks = tuple(Block(1, "paragraph", p) for p in paragraphs)
+    doc = ExtractedDocument((PageInfo(1, 595, 842, 1, True, 0, 1, ""),), blocks, (), ())
+    seg = segment(doc)
+    tokens = tokenize_sentences(seg.sentences)
+    return seg, attribute(seg, tag_tokens(nlp, lexicon, tokens), lexicon)
+
+
+def _relations(nlp, lexicon, *paragraphs: str) -> list[tuple[str, str, str, str, str]]:
+    seg, att = _run(nlp, lexicon, *paragraphs)
+    return [(r.subject, r.other, r.relation, r.cue, r.via) for r in extract_relations(seg, att, lexicon)]
+
+
+def test_competitor_and_partner_cues_after_each_mention(nlp, lexicon):
+    assert _relations(nlp, lexicon, "日本は中国を競争相手とみなし、オーストラリアとの連携を深めている。") == [
+        ("JP", "CN", "competitor", "競争相手", "cue"),
+        ("JP", "AU", "partner", "連携", "cue"),
+    ]
+
+
+def test_review_beats_cooperation_in_the_same_clause(nlp, lexicon):
+    assert _relations(nlp, lexicon, "フランスはロシアとの協力関係を見直した。") == [("FR", "RU", "other", "見直し", "cue")]
+
+
+def test_a_list_shares_the_cue_after_it(nlp, lexicon):
+    got = _relations(nlp, lexicon, "カナダは、英国、ドイツ及びイタリアとの共同研究を拡大している。")
+    assert got == [("CA", o, "partner", "共同研究", "cue") for o in ("GB", "DE", "IT")]
+
+
+def test_a_later_mention_starts_its_own_window(nlp, lexicon):
+    assert _relations(nlp, lexicon, "日本は米国と協力し中国に対抗する。") == [
+        ("JP", "US", "partner", "協力", "cue"),
+        ("JP", "CN", "competitor", "対抗", "cue"),
+    ]
+
+
+def test_frameworks_and_the_countries_fused_into_their_names(nlp, lexicon):
+    got = _relations(nlp, lexicon, "日本は日米豪印戦略対話の下で技術協力を進める。")
+    assert got == [
+        ("JP", "QUAD", "framework", "QUAD", "framework"),
+        ("JP", "US", "framework", "QUAD", "framework member"),
+        ("JP", "AU", "framework", "QUAD", "framework member"),
+        ("JP", "IN", "framework", "QUAD", "framework member"),
+    ]  # and not JP itself
+
+
+def test_a_framework_named_as_its_member_states_is_cue_decided(nlp, lexicon):
+    seg, att = _run(nlp, lexicon, "韓国はG7各国との協力を強めている。")
+    rels = extract_relations(seg, att, lexicon)
+    assert [(r.other, r.other_label, r.relation, r.cue) for r in rels] == [("G7", "FRAMEWORK", "partner", "協力")]
+
+
+def test_a_partner_cue_elsewhere_in_the_sentence_decides_when_none_follows(nlp, lexicon):
+    assert _relations(nlp, lexicon, "英国では、国際協力はインドと主に進められている。") == [
+        ("GB", "IN", "partner", "協力", "sentence")
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ドイツは中国に工場を持つ。",  # a country only mentioned: no cue at all
+        "米国は米国内の研究と連携を重視する。",  # the subject is never its own other
+        "ドイツは「中国戦略」を策定し、協力の在り方を整理した。",  # a country inside a quoted name
+    ],
+)
+def test_no_cue_no_relation(nlp, lexicon, text):
+    seg, att = _run(nlp, lexicon, text)
+    assert att.sentences[0].subject is not None
+    assert extract_relations(seg, att, lexicon) == []
+
+
+def test_sentences_without_a_subject_give_no_relation(nlp, lexicon):
+    seg, att = _run(nlp, lexicon, "近年、米国と中国の対立が激しい。")
+    assert att.sentences[0].subject is None
+    assert extract_relations(seg, att, lexicon) == []
+
+
+def test_the_same_relation_is_kept_once_with_its_first_evidence(nlp, lexicon):
+    seg, att = _run(nlp, lexicon, "日本はインドとの連携を強める。日本はインドとの協力も進める。")
+    rels = extract_relations(seg, att, lexicon)
+    assert [(r.other, r.relation, r.sentence_id, r.evidence) for r in rels] == [
+        ("IN", "partner", 0, "日本はインドとの連携を強める。")
+    ]
+
+
+# ------------------------------------------------------------------------------ the summary
+
+
+@pytest.fixture(scope="module")
+def summary(nlp, lexicon):
+    if not SUMMARY.is_file():
+        pytest.skip(f"{SUMMARY} is not there")
+    paragraphs = [line.strip() for line in SUMMARY.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return _run(nlp, lexicon, *paragraphs)
+
+
+def test_summary_gives_exactly_its_relations(summary, lexicon):
+    seg, att = summary
+    rels = extract_relations(seg, att, lexicon)
+    got = {(r.subject, r.other, r.other_label, r.relation) for r in rels}
+    partner = lambda o, label="COUNTRY": ("US", o, label, "partner")  # noqa: E731
+    framework = lambda o, label="FRAMEWORK": ("US", o, label, "framework")  # noqa: E731
+    assert got == {
+        ("US", "CN", "COUNTRY", "competitor"), ("US", "RU", "COUNTRY", "competitor"),
+        partner("EU", "REGION"), partner("AU"), partner("KR"), partner("IN"), partner("VN"), partner("SG"),
+        partner("G7", "FRAMEWORK"),
+        framework("QUAD"), framework("AUKUS"), framework("US_JP_KR_ESD"), framework("JP", "COUNTRY"), framework("KR", "COUNTRY"),
+        ("AU", "AUKUS", "FRAMEWORK", "framework"),
+        ("DE", "CN", "COUNTRY", "other"),
+        ("ASEAN", "EU", "REGION", "partner"), ("ASEAN", "WEST", "REGION", "partner"), ("ASEAN", "CN", "COUNTRY", "other"),
+        # 「国際科学技術協力は、…西側諸国と主に進めており」: no cue after 西側諸国, the sentence's 協力 decides
+        ("IN", "WEST", "REGION", "partner"),
+    }
+    assert len(rels) == len(got)
+    cue = {(r.subject, r.other, r.relation): (r.cue, r.via) for r in rels}
+    assert cue[("US", "CN", "competitor")] == ("競争相手", "cue")
+    assert cue[("DE", "CN", "other")] == ("見直し", "cue")
+    assert cue[("ASEAN", "CN", "other")] == ("関与", "cue")
+    assert cue[("US", "IN", "partner")] == ("関係強化", "cue")
+    assert cue[("US", "JP", "framework")] == ("米日韓経済安保対話", "framework member")
+    assert cue[("IN", "WEST", "partner")] == ("協力", "sentence")
+    text = {s.sentence_id: s.text for s in seg.sentences}
+    assert all(r.subject != r.other and r.evidence == text[r.sentence_id] for r in rels)
+
+
+def test_relations_fit_the_relations_table(summary, lexicon):
+    seg, att = summary
+    rels = extract_relations(seg, att, lexicon)
+    spec = SPECS["relations"]
+    names = [f.name for f in fields(Relation)]
+    assert ["edition", "relation_id", *names] == spec.schema.names
+    table = pa.table({"edition": ["s"] * len(rels), "relation_id": list(range(len(rels))),
+                      **{n: [getattr(r, n) for r in rels] for n in names}})
+    assert validate(table, spec).num_rows == len(rels)
