@@ -9,7 +9,7 @@ SOURCE ?= https://spap.jst.go.jp/investigation/report_2022.html\#fy24_rr02
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup demo test run clean
+.PHONY: setup system-deps demo test run clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "jstmine needs Python 3.11 (found %d.%d); set PYTHON=/path/to/python3.11" % sys.version_info[:2])'
@@ -25,7 +25,10 @@ setup: $(STAMP)
 demo: setup  ## the full flow, offline, on the sample edition served from a loopback server
 	$(BIN)/python scripts/demo.py
 
-test: setup  ## the whole test suite, offline
+system-deps:  ## Debian packages some tests and the report need (Chromium, Japanese fonts, poppler)
+	bash scripts/install-system-deps.sh
+
+test: setup system-deps  ## the whole test suite, offline
 	$(BIN)/python -m pytest
 
 run: setup  ## the flow on the real report (needs the network)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import flows  # noqa: F401  (sets Prefect's environment before Prefect is imported)
 
+import logging
 import os
 import socket
 import sys
@@ -49,7 +50,7 @@ def check_reachable(source: str, timeout: float = 5.0) -> None:
     try:
         socket.getaddrinfo(parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80))
     except OSError as exc:
-        _fail(
+        _die(
             f"cannot reach {parsed.hostname} to download {source} ({exc.strerror or exc}); this machine seems offline",
             "connect to the network and run again, or process a PDF you already have: "
             "jstmine run --source PATH/TO/report.pdf (make demo runs the offline sample edition)",
@@ -68,11 +69,19 @@ def run(
     lexicon: Path = typer.Option(None, help="A lexicon TOML to use instead of the packaged one."),
     expectations: str = typer.Option(
         None, help="Findings to check (YAML). Default: the report's own, if the source names a known report; 'none' to skip."),
+    ner_audit: bool = typer.Option(False, "--ner-audit", help="Also run GiNZA's NER to list places the lexicon misses (slow: ~1,300 chars/s)."),
+    timeout: float = typer.Option(
+        None, min=0.01, help="Seconds to wait for the server to accept the connection or to send more data "
+                             "(default: 10 to connect, 60 between reads)."),
+    max_mb: float = typer.Option(None, "--max-mb", min=0.001, help="Refuse a download larger than this many MiB (default: 200)."),
 ) -> None:
     """Download (or read) a report, extract, tokenize and tag it, and publish its tables."""
+    _check_before_starting(source, edition, out)
     check_reachable(source)
     with console.status(f"Processing {source} (Prefect is starting; this takes a few seconds)…"):
         from flows.process_report import RunSummary, process_report
+
+        _quiet_console()
 
         state = process_report(
             source=source,
@@ -82,18 +91,70 @@ def run(
             tokenizer_mode=mode,
             lexicon_path=str(lexicon) if lexicon else "",
             expectations=None if expectations is None else ("" if expectations == "none" else expectations),
+            ner_audit=ner_audit,
+            timeout=timeout,
+            max_mb=max_mb,
             return_state=True,
         )
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, RunSummary):
         print_summary(outcome)
         if state.is_failed():  # published, but the findings check found contradictions
-            _fail(f"{len(outcome.contradicted)} findings of the report are contradicted by the extracted tables",
-                  f"see the findings_check table in {outcome.output}/ (jstmine show findings_check)", code=3)
+            _die(f"{len(outcome.contradicted)} findings of the report are contradicted by the extracted tables",
+                 f"see the findings_check table in {outcome.output}/ (jstmine show findings_check)", code=3)
         return
+    # _die, not _fail: messages quote URLs, paths and server text, which must not be read as markup
     if isinstance(outcome, PipelineError):
-        _fail(outcome.what, outcome.todo)
-    _fail(f"unexpected {type(outcome).__name__}: {outcome}", "this is a bug in jstmine; report it with the command you ran", code=2)
+        _die(outcome.what, outcome.todo)
+    _die(f"unexpected {type(outcome).__name__}: {outcome}", "this is a bug in jstmine; report it with the command you ran", code=2)
+
+
+def _check_before_starting(source: str, edition: str | None, out: Path) -> None:
+    """Refuse at once, before Prefect starts, what the flow would refuse anyway: a source with an
+    unsupported scheme, a missing local file, an edition name that is not a directory name, an
+    output directory another run is writing to. (The flow checks again; this only saves time.)"""
+    from pipeline.acquire import check_source
+    from pipeline.publish import check_edition_name, output_lock
+
+    try:
+        check_source(source)
+        if edition:
+            check_edition_name(edition)
+        with output_lock(out):
+            pass
+    except PipelineError as exc:
+        _die(exc.what, exc.todo)
+    except OSError as exc:
+        _die(f"cannot use the output directory {out}: {exc.strerror or exc}",
+             "check the path and its permissions, or give another --out DIR")
+
+
+class _NoTracebackForPipelineErrors(logging.Filter):
+    """Prefect logs a failed task or flow run with its traceback. For a ``PipelineError`` (an
+    expected fault that carries its own message and advice, printed by ``run`` at the end) the
+    traceback only buries that message, so the console leaves it out. The Prefect API's log
+    handlers sit on Prefect's own loggers and run before this root handler: the UI keeps it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, PipelineError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _quiet_console() -> None:
+    """Keep the console readable when a run fails: no traceback for expected faults, and no
+    pdfminer warnings (a damaged PDF yields one per object; the error message says what matters)."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler) and not any(
+            isinstance(f, _NoTracebackForPipelineErrors) for f in handler.filters
+        ):
+            handler.addFilter(_NoTracebackForPipelineErrors())
 
 
 def print_summary(summary) -> None:
@@ -494,6 +555,10 @@ def report(
     except PipelineError as exc:
         _die(exc.what, exc.todo)
     typer.echo(str(path))
+
+
+# Commands for followed reports, editions and schedules live in their own module.
+from flows import cli_editions  # noqa: E402,F401
 
 
 def main() -> None:  # pragma: no cover

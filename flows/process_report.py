@@ -1,10 +1,12 @@
 """The ``process_report`` flow: a report's source → published, validated tables.
 
-    acquire → extract → segment → tokenize → tag → attribute → publish
+    acquire → extract → segment → tokenize → tag → attribute → facts, relations, policies,
+    key terms → build tables → check findings → publish
 
 Each stage is a task over a pure function of ``pipeline``. Only acquire is retried (the network
 is flaky; code is not). Every stage after acquire is cached on the PDF's sha256 plus the stage
-versions and configuration of it and everything upstream, so an unchanged re-run reuses them.
+versions and configuration of it and everything upstream, so an unchanged re-run reuses them;
+and a PDF whose edition is already published with the same pipeline is not processed at all.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Completed, Failed
@@ -26,17 +29,19 @@ from prefect.tasks import exponential_backoff
 from pipeline import STAGE_VERSIONS, __version__
 from pipeline.acquire import AcquireConfig, Acquired, acquire
 from pipeline.attribute import Attribution, attribute
+from pipeline.editions import edition_name, is_up_to_date, published
 from pipeline.errors import TransientAcquireError
 from pipeline.extract import ExtractConfig, ExtractedDocument, extract_pdf
 from pipeline.facts import PolicyFact, extract_facts
 from pipeline.findings import Finding, check_findings, load_expectations
 from pipeline.keyterms import KeyTerms, key_terms, load_keyterm_config
 from pipeline.lexicon import default_lexicon_path, load_lexicon
+from pipeline.ner_audit import LexiconGap, lexicon_gaps, load_ner
 from pipeline.policies import Policy, extract_policies
 from pipeline.publish import check_edition_name, output_lock, publish
 from pipeline.relations import Relation, extract_relations
 from pipeline.segment import Segmented, segment
-from pipeline.tables import build_analysis_tables, build_tables, findings_check_table
+from pipeline.tables import build_analysis_tables, build_tables, findings_check_table, lexicon_gaps_table
 from pipeline.tag import Mention, build_tagger, tag_tokens
 from pipeline.tokenize import TokenizeConfig, tokenize_sentences
 
@@ -50,6 +55,8 @@ class RunConfig:
     lexicon_path: str = ""  # empty: the lexicon shipped in the package
     keyterms_path: str = ""  # empty: pipeline/data/keyterms.toml
     findings_rules_path: str = ""  # empty: pipeline/data/findings.toml
+    expectations_path: str = ""  # empty: no findings check
+    ner_audit: bool = False  # also run GiNZA's NER to list places the lexicon misses (slow)
 
     def lexicon_file(self) -> Path:
         return Path(self.lexicon_path) if self.lexicon_path else default_lexicon_path()
@@ -65,11 +72,11 @@ def _data_file(name: str) -> Path:
     return default_lexicon_path().with_name(name)
 
 
-def default_expectations(source: str) -> Path | None:
-    """The expectations file of the report a listing-page source names (#fy24_rr02), if we have one."""
-    fragment = urlparse(source).fragment
-    candidate = _data_file("expectations") / f"{fragment}.yaml"
-    return candidate if fragment and candidate.is_file() else None
+def default_expectations(source: str, report_id: str | None = None) -> Path | None:
+    """The expectations file of the report a source names (#fy24_rr02), if the project has one."""
+    name = report_id or urlparse(source).fragment
+    candidate = _data_file("expectations") / f"{name}.yaml"
+    return candidate if name and candidate.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,7 @@ class RunSummary:
     policies: int = 0
     findings: dict[str, int] = field(default_factory=dict)  # status → count
     contradicted: list[str] = field(default_factory=list)
+    unchanged: bool = False  # already published from the same content and pipeline: nothing was done
 
 
 def _digest(*parts: object) -> str:
@@ -100,31 +108,44 @@ def _digest(*parts: object) -> str:
     return h.hexdigest()[:24]
 
 
-def stage_keys(sha256: str, config: RunConfig) -> dict[str, str]:
-    """Cache key of each stage: the content, plus the version and configuration of it and its upstream."""
-    def file_hash(path: Path) -> str:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
+
+@lru_cache(maxsize=64)
+def stage_keys(sha256: str, config: RunConfig) -> dict[str, str]:
+    """Cache key of each stage: the content, plus the version and configuration of it and its upstream.
+
+    ``run`` covers every stage and the expectations: an edition published under the same run
+    key is up to date.
+    """
     own = {
         "extract": asdict(config.extract),
         "segment": {},
         "tokenize": asdict(config.tokenize),
-        "tag": {"lexicon": file_hash(config.lexicon_file())},
+        "tag": {"lexicon": _file_hash(config.lexicon_file())},
         "attribute": {},
-        "facts": {"rules": file_hash(config.findings_rules_file())},
+        "facts": {"rules": _file_hash(config.findings_rules_file())},
         "relations": {},
         "policies": {},
-        "keyterms": {"settings": file_hash(config.keyterms_file())},
+        "keyterms": {"settings": _file_hash(config.keyterms_file())},
     }
     keys, chain = {}, [sha256, __version__]
     for stage in STAGE_VERSIONS:
         chain += [stage, STAGE_VERSIONS[stage], own[stage]]
         keys[stage] = f"{stage}-{_digest(*chain)}"
+    expectations = _file_hash(Path(config.expectations_path)) if config.expectations_path else ""
+    keys["run"] = _digest(*chain, "expectations", expectations, "ner_audit", config.ner_audit)
     return keys
 
 
-def _key_from(context, parameters) -> str:
-    return parameters["cache_key"]
+def _cache_key(stage: str):
+    """Key a task on the acquired PDF's sha256 and the run configuration, both among its inputs."""
+
+    def key(context, parameters) -> str:
+        return stage_keys(parameters["acquired"].sha256, parameters["config"])[stage]
+
+    return key
 
 
 def _is_transient(task, task_run, state) -> bool:
@@ -148,95 +169,95 @@ def acquire_task(source: str, config: AcquireConfig) -> Acquired:
     return acquire(source, config)
 
 
-_CACHED = dict(cache_key_fn=_key_from, persist_result=True)
+def _cached(stage: str) -> dict:
+    return dict(name=stage, cache_key_fn=_cache_key(stage), persist_result=True)
 
 
-@task(name="extract", **_CACHED)
-def extract_task(path: str, config: ExtractConfig, cache_key: str) -> ExtractedDocument:
-    doc = extract_pdf(Path(path), config)
-    if doc.problems:
-        logger = get_run_logger()
-        for p in doc.problems:
-            logger.warning("page %d: %s (%s)", p.page, p.kind, p.detail)
+@task(**_cached("extract"))
+def extract_task(acquired: Acquired, config: RunConfig) -> ExtractedDocument:
+    doc = extract_pdf(Path(acquired.path), config.extract)
+    logger = get_run_logger()
+    for p in doc.problems:
+        logger.warning("page %d: %s (%s)", p.page, p.kind, p.detail)
     return doc
 
 
-@task(name="segment", **_CACHED)
-def segment_task(extracted: ExtractedDocument, cache_key: str) -> Segmented:
+@task(**_cached("segment"))
+def segment_task(acquired: Acquired, config: RunConfig, extracted: ExtractedDocument) -> Segmented:
     return segment(extracted)
 
 
-@task(name="tokenize", **_CACHED)
-def tokenize_task(segmented: Segmented, config: TokenizeConfig, cache_key: str) -> pa.Table:
-    return tokenize_sentences(segmented.sentences, config)
+@task(**_cached("tokenize"))
+def tokenize_task(acquired: Acquired, config: RunConfig, segmented: Segmented) -> pa.Table:
+    return tokenize_sentences(segmented.sentences, config.tokenize)
 
 
 @lru_cache(maxsize=2)
 def _tagger(lexicon_file: str, mode: str, dictionary: str):
-    """The spaCy pipeline and lexicon, built once per process."""
+    """The lexicon and its spaCy pipeline, built once per process (and per Dask worker)."""
     lexicon = load_lexicon(Path(lexicon_file))
     return lexicon, build_tagger(lexicon, TokenizeConfig(mode=mode, dictionary=dictionary))
 
 
-@task(name="tag", **_CACHED)
-def tag_task(tokens: pa.Table, lexicon_file: str, config: TokenizeConfig, cache_key: str) -> list[Mention]:
-    lexicon, nlp = _tagger(lexicon_file, config.mode, config.dictionary)
+def _lexicon(config: RunConfig):
+    return _tagger(str(config.lexicon_file()), config.tokenize.mode, config.tokenize.dictionary)[0]
+
+
+@task(**_cached("tag"))
+def tag_task(acquired: Acquired, config: RunConfig, tokens: pa.Table) -> list[Mention]:
+    lexicon, nlp = _tagger(str(config.lexicon_file()), config.tokenize.mode, config.tokenize.dictionary)
     return tag_tokens(nlp, lexicon, tokens)
 
 
-@task(name="attribute", **_CACHED)
-def attribute_task(segmented: Segmented, mentions: list[Mention], lexicon_file: str, cache_key: str) -> Attribution:
-    return attribute(segmented, mentions, load_lexicon(Path(lexicon_file)))
+@task(**_cached("attribute"))
+def attribute_task(acquired: Acquired, config: RunConfig, segmented: Segmented, mentions: list[Mention]) -> Attribution:
+    return attribute(segmented, mentions, _lexicon(config))
 
 
-@task(name="facts", **_CACHED)
-def facts_task(segmented: Segmented, tokens: pa.Table, attribution: Attribution, lexicon_file: str, cache_key: str) -> list[PolicyFact]:
-    return extract_facts(segmented, tokens, attribution, load_lexicon(Path(lexicon_file)))
+@task(**_cached("facts"))
+def facts_task(acquired: Acquired, config: RunConfig, segmented: Segmented, tokens: pa.Table, attribution: Attribution) -> list[PolicyFact]:
+    return extract_facts(segmented, tokens, attribution, _lexicon(config))
 
 
-@task(name="relations", **_CACHED)
-def relations_task(segmented: Segmented, attribution: Attribution, lexicon_file: str, cache_key: str) -> list[Relation]:
-    return extract_relations(segmented, attribution, load_lexicon(Path(lexicon_file)))
+@task(**_cached("relations"))
+def relations_task(acquired: Acquired, config: RunConfig, segmented: Segmented, attribution: Attribution) -> list[Relation]:
+    return extract_relations(segmented, attribution, _lexicon(config))
 
 
-@task(name="policies", **_CACHED)
-def policies_task(segmented: Segmented, attribution: Attribution, lexicon_file: str, cache_key: str) -> list[Policy]:
-    return extract_policies(segmented, attribution, load_lexicon(Path(lexicon_file)))
+@task(**_cached("policies"))
+def policies_task(acquired: Acquired, config: RunConfig, segmented: Segmented, attribution: Attribution) -> list[Policy]:
+    return extract_policies(segmented, attribution, _lexicon(config))
 
 
-@task(name="keyterms", **_CACHED)
-def keyterms_task(tokens: pa.Table, attribution: Attribution, settings_file: str, cache_key: str) -> KeyTerms:
-    return key_terms(tokens, attribution, load_keyterm_config(Path(settings_file)))
+@task(**_cached("keyterms"))
+def keyterms_task(acquired: Acquired, config: RunConfig, tokens: pa.Table, attribution: Attribution) -> KeyTerms:
+    return key_terms(tokens, attribution, load_keyterm_config(config.keyterms_file()))
+
+
+@task(name="ner-audit", persist_result=True,
+      cache_key_fn=lambda context, p: "ner-audit-" + stage_keys(p["acquired"].sha256, p["config"])["tag"])
+def ner_audit_task(acquired: Acquired, config: RunConfig, segmented: Segmented, mentions: list[Mention]) -> list[LexiconGap]:
+    return lexicon_gaps(load_ner(), segmented.sentences, mentions)
 
 
 @task(name="build-tables")
-def build_tables_task(
-    edition: str,
-    acquired: Acquired,
-    extracted: ExtractedDocument,
-    segmented: Segmented,
-    tokens: pa.Table,
-    attribution: Attribution,
-    facts: list[PolicyFact],
-    relations: list[Relation],
-    policies: list[Policy],
-    keyterms: KeyTerms,
-    lexicon_file: str,
-    config: RunConfig,
-) -> dict[str, pa.Table]:
+def build_tables_task(edition: str, acquired: Acquired, config: RunConfig, stages: dict) -> dict[str, pa.Table]:
     tables = build_tables(
         edition=edition,
         acquired=acquired,
-        extracted=extracted,
-        segmented=segmented,
-        tokens=tokens,
-        attribution=attribution,
-        lexicon=load_lexicon(Path(lexicon_file)),
+        extracted=stages["extracted"],
+        segmented=stages["segmented"],
+        tokens=stages["tokens"],
+        attribution=stages["attribution"],
+        lexicon=_lexicon(config),
         processed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         pipeline_version=__version__,
         config=json.dumps(asdict(config), sort_keys=True, default=str),
+        run_key=stage_keys(acquired.sha256, config)["run"],
     )
-    tables.update(build_analysis_tables(edition=edition, facts=facts, relations=relations, policies=policies, keyterms=keyterms))
+    tables.update(build_analysis_tables(edition=edition, facts=stages["facts"], relations=stages["relations"],
+                                        policies=stages["policies"], keyterms=stages["keyterms"]))
+    tables["lexicon_gaps"] = lexicon_gaps_table(edition, stages.get("lexicon_gaps") or [])
     return tables
 
 
@@ -259,8 +280,40 @@ def publish_task(edition: str, out_dir: str, tables: dict[str, pa.Table]) -> str
     return str(publish(tables, Path(out_dir), edition))
 
 
+def submit_stages(acquired, config: RunConfig, *, submit: bool) -> dict:
+    """The stages of one report. ``submit=True`` hands them to the flow's task runner as futures
+    (several reports then run side by side, e.g. on Dask); otherwise they run here, in order."""
+
+    def call(t, *args):
+        return t.submit(*args) if submit else t(*args)
+
+    extracted = call(extract_task, acquired, config)
+    segmented = call(segment_task, acquired, config, extracted)
+    tokens = call(tokenize_task, acquired, config, segmented)
+    mentions = call(tag_task, acquired, config, tokens)
+    attribution = call(attribute_task, acquired, config, segmented, mentions)
+    out = {
+        "extracted": extracted,
+        "segmented": segmented,
+        "tokens": tokens,
+        "mentions": mentions,
+        "attribution": attribution,
+        "facts": call(facts_task, acquired, config, segmented, tokens, attribution),
+        "relations": call(relations_task, acquired, config, segmented, attribution),
+        "policies": call(policies_task, acquired, config, segmented, attribution),
+        "keyterms": call(keyterms_task, acquired, config, tokens, attribution),
+    }
+    if config.ner_audit:
+        out["lexicon_gaps"] = call(ner_audit_task, acquired, config, segmented, mentions)
+    return out
+
+
+def resolve(stages: dict) -> dict:
+    return {k: (v.result() if hasattr(v, "result") and hasattr(v, "wait") else v) for k, v in stages.items()}
+
+
 def default_edition(source: str) -> str:
-    """A readable edition name from the source: the listing entry id, else the file name."""
+    """A readable report id from the source: the listing entry id, else the file name."""
     parsed = urlparse(source)
     if parsed.scheme in ("http", "https") and parsed.fragment:
         name = parsed.fragment
@@ -270,8 +323,94 @@ def default_edition(source: str) -> str:
     return name
 
 
+def choose_edition(source: str, acquired: Acquired, out_dir: Path) -> str:
+    """``<report id>-<publication date>`` (else the fetch date); same content, same edition."""
+    report_id = acquired.report_id or default_edition(source)
+    date = acquired.published or acquired.fetched_at[:10]
+    return edition_name(report_id, date, acquired.sha256, published(out_dir))
+
+
 def _artifact_key(text: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:60] or "report"
+
+
+def prepare(source: str, edition: str | None, out_dir: str, acquired: Acquired, config: RunConfig) -> tuple[str, bool]:
+    """The edition's name, and whether it is already published from this content and pipeline."""
+    edition = check_edition_name(edition or choose_edition(source, acquired, Path(out_dir)))
+    up_to_date = is_up_to_date(published(Path(out_dir)), edition, acquired.sha256, stage_keys(acquired.sha256, config)["run"])
+    return edition, up_to_date
+
+
+def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, stages: dict) -> tuple[RunSummary, dict, list]:
+    """Build, check and publish one report's tables (in the flow's process, under its lock)."""
+    tables = build_tables_task(edition, acquired, config, stages)
+    findings = check_findings_task(edition, tables, config.expectations_path)
+    tables["findings_check"] = findings_check_table(edition, findings)
+    publish_task(edition, out_dir, tables)
+    extracted, segmented = stages["extracted"], stages["segmented"]
+    summary = RunSummary(
+        edition=edition,
+        output=str(Path(out_dir) / edition),
+        database=str(Path(out_dir) / "jstmine.duckdb"),
+        sha256=acquired.sha256,
+        pages=len(extracted.pages),
+        sentences=len(segmented.sentences),
+        tokens=stages["tokens"].num_rows,
+        mentions=len(stages["mentions"]),
+        country_technology=_ct_rows(tables["country_technology"].to_pylist()),
+        problems=[f"page {p.page}: {p.kind} ({p.detail})" for p in extracted.problems],
+        not_modified=acquired.not_modified,
+        facts=len(stages["facts"]),
+        relations=len(stages["relations"]),
+        policies=len(stages["policies"]),
+        findings={s: sum(f.status == s for f in findings) for s in ("matched", "missing", "contradicted")} if findings else {},
+        contradicted=[f"{f.claim}: {f.detail}" for f in findings if f.status == "contradicted"],
+    )
+    return summary, tables, findings
+
+
+def _ct_rows(rows: list[dict]) -> list[dict]:
+    return [{k: r[k] for k in ("country", "technology", "mentions", "sentences", "pages")} for r in rows]
+
+
+def unchanged_summary(edition: str, out_dir: str, acquired: Acquired) -> RunSummary:
+    """What is published for an edition that needs no work, read back from its files."""
+    d = Path(out_dir) / edition
+    doc = pq.read_table(d / "documents.parquet").to_pylist()[0]
+    findings = pq.read_table(d / "findings_check.parquet").to_pylist() if (d / "findings_check.parquet").exists() else []
+    counts = {name: pq.read_metadata(d / f"{name}.parquet").num_rows for name in ("policy_facts", "relations", "policies")
+              if (d / f"{name}.parquet").exists()}
+    problems = pq.read_table(d / "pages.parquet", columns=["page", "problem"]).to_pylist()
+    return RunSummary(
+        edition=edition, output=str(d), database=str(Path(out_dir) / "jstmine.duckdb"), sha256=acquired.sha256,
+        pages=doc["pages"], sentences=doc["sentences"], tokens=doc["tokens"], mentions=doc["mentions"],
+        country_technology=_ct_rows(pq.read_table(d / "country_technology.parquet").to_pylist()),
+        problems=[f"page {p['page']}: {p['problem']}" for p in problems if p["problem"]],
+        not_modified=acquired.not_modified, facts=counts.get("policy_facts", 0),
+        relations=counts.get("relations", 0), policies=counts.get("policies", 0),
+        findings={s: sum(f["status"] == s for f in findings) for s in ("matched", "missing", "contradicted")} if findings else {},
+        contradicted=[f"{f['claim']}: {f['detail']}" for f in findings if f["status"] == "contradicted"],
+        unchanged=True,
+    )
+
+
+def run_config(tokenizer_mode: str, lexicon_path: str, expectations: str | None, source: str,
+               acquired: Acquired | None = None, ner_audit: bool = False) -> RunConfig:
+    if expectations is None:
+        found = default_expectations(source, acquired.report_id if acquired else None)
+        expectations = str(found) if found else ""
+    return RunConfig(tokenize=TokenizeConfig(mode=tokenizer_mode), lexicon_path=lexicon_path,
+                     expectations_path=expectations, ner_audit=ner_audit)
+
+
+def final_state(summary: RunSummary):
+    if summary.contradicted:
+        return Failed(
+            message=f"{len(summary.contradicted)} findings contradicted (tables and the check are published "
+                    f"in {summary.output}): " + "; ".join(summary.contradicted),
+            data=summary,
+        )
+    return Completed(data=summary)
 
 
 @flow(name="process-report", log_prints=True)
@@ -283,71 +422,41 @@ def process_report(
     tokenizer_mode: str = "C",
     lexicon_path: str = "",
     expectations: str | None = None,
+    ner_audit: bool = False,
+    timeout: float | None = None,
+    max_mb: float | None = None,
 ):
-    """Acquire a report, extract and tag it, publish its tables under ``out_dir/edition``.
+    """Acquire a report, extract and tag it, publish its tables under ``out_dir/<edition>``.
 
-    ``expectations``: a findings file to check against; None picks the report's own when the
-    source names a known report (#fy24_rr02); "" checks nothing. A contradicted finding fails
-    the run, after the tables and the check are published, so the analyst can see why.
+    ``edition``: None names it ``<report id>-<publication date>``. ``expectations``: a findings
+    file to check against; None picks the report's own when the project has one (fy24_rr02);
+    "" checks nothing. A contradicted finding fails the run, after the tables and the check are
+    published, so the analyst can see why.
     """
-    edition = check_edition_name(edition or default_edition(source))
-    config = RunConfig(tokenize=TokenizeConfig(mode=tokenizer_mode), lexicon_path=lexicon_path)
-    lexicon_file = str(config.lexicon_file())
-    if expectations is None:
-        found = default_expectations(source)
-        expectations = str(found) if found else ""
-
+    if edition:
+        check_edition_name(edition)
     # One run at a time per output directory: a second one stops at once with a clear message.
     with output_lock(Path(out_dir)):
-        acquired = acquire_task(source, AcquireConfig(raw_dir=Path(raw_dir)))
-        keys = stage_keys(acquired.sha256, config)
-        extracted = extract_task(str(acquired.path), config.extract, cache_key=keys["extract"])
-        segmented = segment_task(extracted, cache_key=keys["segment"])
-        tokens = tokenize_task(segmented, config.tokenize, cache_key=keys["tokenize"])
-        mentions = tag_task(tokens, lexicon_file, config.tokenize, cache_key=keys["tag"])
-        attribution = attribute_task(segmented, mentions, lexicon_file, cache_key=keys["attribute"])
-        facts = facts_task(segmented, tokens, attribution, lexicon_file, cache_key=keys["facts"])
-        relations = relations_task(segmented, attribution, lexicon_file, cache_key=keys["relations"])
-        policies = policies_task(segmented, attribution, lexicon_file, cache_key=keys["policies"])
-        keyterms = keyterms_task(tokens, attribution, str(config.keyterms_file()), cache_key=keys["keyterms"])
-        tables = build_tables_task(edition, acquired, extracted, segmented, tokens, attribution,
-                                   facts, relations, policies, keyterms, lexicon_file, config)
-        findings = check_findings_task(edition, tables, expectations)
-        tables["findings_check"] = findings_check_table(edition, findings)
-        publish_task(edition, out_dir, tables)
-
-    ct = tables["country_technology"].to_pylist()
-    problems = [f"page {p.page}: {p.kind} ({p.detail})" for p in extracted.problems]
-    summary = RunSummary(
-        edition=edition,
-        output=str(Path(out_dir) / edition),
-        database=str(Path(out_dir) / "jstmine.duckdb"),
-        sha256=acquired.sha256,
-        pages=len(extracted.pages),
-        sentences=len(segmented.sentences),
-        tokens=tokens.num_rows,
-        mentions=len(mentions),
-        country_technology=[{k: r[k] for k in ("country", "technology", "mentions", "sentences", "pages")} for r in ct],
-        problems=problems,
-        not_modified=acquired.not_modified,
-        facts=len(facts),
-        relations=len(relations),
-        policies=len(policies),
-        findings={s: sum(f.status == s for f in findings) for s in ("matched", "missing", "contradicted") if findings},
-        contradicted=[f"{f.claim}: {f.detail}" for f in findings if f.status == "contradicted"],
-    )
-    _publish_artifacts(summary, ct, tables, findings)
-    if summary.contradicted:
-        return Failed(
-            message=f"{len(summary.contradicted)} findings contradicted (tables and the check are published "
-                    f"in {summary.output}): " + "; ".join(summary.contradicted),
-            data=summary,
-        )
-    return Completed(data=summary)
+        acquired = acquire_task(source, AcquireConfig(
+            raw_dir=Path(raw_dir),
+            # download limits (``jstmine run --timeout / --max-mb``); None keeps AcquireConfig's defaults
+            **({} if timeout is None else {"connect_timeout": timeout, "read_timeout": timeout}),
+            **({} if max_mb is None else {"max_bytes": int(max_mb * 1024 * 1024)}),
+        ))
+        config = run_config(tokenizer_mode, lexicon_path, expectations, source, acquired, ner_audit)
+        edition, up_to_date = prepare(source, edition, out_dir, acquired, config)
+        if up_to_date:
+            get_run_logger().info("edition %s is up to date (same content, same pipeline): nothing to do", edition)
+            return Completed(data=unchanged_summary(edition, out_dir, acquired), message="up to date")
+        stages = submit_stages(acquired, config, submit=False)
+        summary, tables, findings = finish(edition, out_dir, acquired, config, stages)
+    _publish_artifacts(summary, tables, findings)
+    return final_state(summary)
 
 
-def _publish_artifacts(summary: RunSummary, ct: list[dict], tables: dict[str, pa.Table], findings: list[Finding]) -> None:
+def _publish_artifacts(summary: RunSummary, tables: dict[str, pa.Table], findings: list[Finding]) -> None:
     key = _artifact_key(summary.edition)
+    ct = tables["country_technology"].to_pylist()
     facts = tables["policy_facts"].to_pylist()
     if facts:
         create_table_artifact(

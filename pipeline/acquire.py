@@ -159,8 +159,16 @@ def _classify_source(source: str) -> tuple[str, str]:
     )
 
 
-def _acquire_local(source: str, path: Path) -> Acquired:
-    path = path.expanduser()
+def check_source(source: str) -> None:
+    """Raise ``SourceError`` at once, without any network access, for a source ``acquire`` would
+    refuse before fetching anything: an unsupported scheme, a missing or non-regular local file.
+    (The CLI calls it before starting a flow run, so such a mistake costs no Prefect start-up.)"""
+    kind, value = _classify_source(source)
+    if kind == "local":
+        _check_local_path(Path(value).expanduser())
+
+
+def _check_local_path(path: Path) -> None:
     if not path.exists():
         todo = "check the path (relative paths are taken from the current directory)"
         head = str(path).split("/", 1)[0]
@@ -169,6 +177,11 @@ def _acquire_local(source: str, path: Path) -> Acquired:
         raise SourceError(f"local file not found: {path}", todo)
     if not path.is_file():
         raise SourceError(f"not a regular file: {path}", "give the path of a PDF file")
+
+
+def _acquire_local(source: str, path: Path) -> Acquired:
+    path = path.expanduser()
+    _check_local_path(path)
     try:
         with path.open("rb") as fh:
             head = fh.read(len(PDF_MAGIC))
@@ -260,12 +273,13 @@ def _http_errors(url: str, config: AcquireConfig) -> Iterator[None]:
         ) from e
     except httpx.ConnectTimeout as e:
         raise TransientAcquireError(
-            f"timed out connecting to {url} (connect_timeout={config.connect_timeout}s)", retry
+            f"timed out connecting to {url} (connect_timeout={config.connect_timeout}s)",
+            retry + "; or give it more time: jstmine run --timeout SECONDS (AcquireConfig.connect_timeout)",
         ) from e
     except httpx.ReadTimeout as e:
         raise TransientAcquireError(
             f"the server stopped sending data for {config.read_timeout}s: {url}",
-            retry + "; or raise AcquireConfig.read_timeout",
+            retry + "; or give it more time: jstmine run --timeout SECONDS (AcquireConfig.read_timeout)",
         ) from e
     except httpx.TimeoutException as e:
         raise TransientAcquireError(f"timed out fetching {url} ({type(e).__name__})", retry) from e
@@ -332,7 +346,8 @@ def _content_length(resp: httpx.Response) -> int | None:
 def _too_large(url: str, what: str, cap: int) -> AcquireError:
     return AcquireError(
         f"{url} is larger than the cap of {cap:,} bytes ({what})",
-        "raise AcquireConfig.max_bytes (pipeline config) if this file is expected to be that large",
+        "check the URL; if the file is expected to be that large, raise the cap: "
+        "jstmine run --max-mb N (AcquireConfig.max_bytes)",
     )
 
 

@@ -319,8 +319,22 @@ def _open_pdf(path: Path) -> pdfplumber.PDF:
         raise _open_error(path, exc, truncated) from exc
     if page_count == 0:
         pdf.close()
-        raise ExtractError(f"{path.name} has no pages (0 pages in its page tree)", _TODO_REFETCH)
+        raise _no_pages_error(path)
     return pdf
+
+
+def _no_pages_error(path: Path) -> ExtractError:
+    """0 pages: an empty page tree, or page objects that a damaged cross-reference table hides."""
+    with path.open("rb") as fh:
+        has_page_objects = re.search(rb"/Type\s*/Page(?![A-Za-z])", fh.read()) is not None
+    if has_page_objects:
+        return ExtractError(
+            f"{path.name} cannot be read: its cross-reference table is damaged (the file holds page "
+            "objects, but none can be reached through the table, so 0 pages were found)",
+            "repair it, e.g. qpdf IN OUT or mutool clean IN OUT (or open it in a PDF viewer and save a "
+            "copy), then run again with the repaired file; if it was downloaded, fetch it again",
+        )
+    return ExtractError(f"{path.name} has no pages (0 pages in its page tree)", _TODO_REFETCH)
 
 
 def _open_error(path: Path, exc: Exception, truncated: bool) -> ExtractError:

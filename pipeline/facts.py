@@ -12,10 +12,14 @@ the counter after it, so 2022年 (a date), 2年毎 (an interval), 50% or 100億�
   N 大 NP           8大新興技術産業 (also inside 「」)
   N の NP           12の技術, 20の優先技術分野
   N 分野 の NP      12分野の国家戦略技術
-  N の NP のうち M つ   → count M, part_of N
+  N の NP のうち M つ   → count M, part_of N (also N 分野のうち M 分野)
   N の NP を NP2 として → item NP2 (the set is designated as NP2)
   N の 、… NP を    → a clause between the count and its noun
+  NP N 分野 を      重要技術12分野を (a count after its noun, with its counter)
+  NP として N 分野を   国家戦略技術として12分野を選定; N 分野を NP として
 and a count-less one: a sentence with a year saying strategies were 策定 for listed technologies.
+Across the sentences of a paragraph (same subject): このうち M 分野 is a part of the latest count
+before it, and このリストは N 年ごとに改訂 gives the latest fact its update interval.
 Words are data in ``pipeline/data/findings.toml`` (``[facts]``). One pass over the tokens.
 """
 from __future__ import annotations
@@ -146,6 +150,13 @@ class FactRules:
     strategy_heads: tuple[str, ...]
     designation_verbs: tuple[str, ...]
     administration_suffix: str
+    sentence_leads: tuple[str, ...]
+    list_anaphors: tuple[str, ...]
+    revision_verbs: tuple[str, ...]
+    part_anaphors: tuple[str, ...]
+    count_counters: tuple[str, ...]
+    relabel_before: tuple[str, ...]
+    quantity_after: tuple[str, ...]
     policy: PolicyRules
 
 
@@ -170,6 +181,13 @@ def load_fact_rules(path: Path | None = None) -> FactRules:
         strategy_heads=tuple(data["strategy_heads"]),
         designation_verbs=tuple(data["designation_verbs"]),
         administration_suffix=str(data["administration_suffix"]),
+        sentence_leads=tuple(data["sentence_leads"]),
+        list_anaphors=tuple(data["list_anaphors"]),
+        revision_verbs=tuple(data["revision_verbs"]),
+        part_anaphors=tuple(data["part_anaphors"]),
+        count_counters=tuple(data["count_counters"]),
+        relabel_before=tuple(data["relabel_before"]),
+        quantity_after=tuple(data["quantity_after"]),
         policy=load_policy_rules(path),
     )
 
@@ -234,6 +252,28 @@ def _noun_phrase(toks: list[_Tok], k: int, rules: FactRules) -> tuple[int, list[
     return m, parts
 
 
+def _parts_before(toks: list[_Tok], i: int, rules: FactRules) -> list[str]:
+    """The pieces of the noun phrase ending just before token ``i`` (重要技術|12分野 → 重要, 技術).
+    It stops at a counter of an earlier number (2022年|重要技術: 年 is not part of it)."""
+    parts: list[str] = []
+    b = i - 1
+    while b >= 0 and len(parts) < 10:
+        t = toks[b]
+        if t.surface in rules.np_stop or (b > 0 and toks[b - 1].detail.startswith("数詞")):
+            break
+        if t.pos in _NOUNISH and not t.detail.startswith("数詞"):
+            parts.append(t.surface)
+        elif t.surface in ("・", "-") and parts and b > 0 and toks[b - 1].pos in _NOUNISH:
+            parts.append(t.surface)
+        else:
+            break
+        b -= 1
+    parts.reverse()
+    while parts and parts[0] in ("・", "-"):
+        parts.pop(0)
+    return parts
+
+
 def _resolve(parts: list[str], rules: FactRules) -> str | None:
     """The item a noun phrase names: the longest known item it starts with, else its longest
     prefix ending in a head noun (技術, 分野, 産業 …), else None (3つの柱 is no designation)."""
@@ -283,9 +323,10 @@ class _Count(NamedTuple):
     token: int  # the count token's index (where the year is looked for)
 
 
-def _counts(toks: list[_Tok], text: str, rules: FactRules) -> list[_Count]:
+def _counts(toks: list[_Tok], text: str, rules: FactRules, consumed: set[int] | None = None) -> list[_Count]:
     out: list[_Count] = []
-    consumed: set[int] = set()  # count tokens already used as the "M" of "N の X のうち M つ"
+    # count tokens already used: the "M" of "N の X のうち M つ", or of "このうち M 分野"
+    consumed = set(consumed or ())
     for i in range(len(toks)):
         if i in consumed:
             continue
@@ -302,11 +343,22 @@ def _counts(toks: list[_Tok], text: str, rules: FactRules) -> list[_Count]:
         elif nxt == "の":
             j = i + 2
         else:
+            item = _count_after_noun(toks, i, text, rules)
+            if item is not None and n >= rules.min_count:
+                out.append(_Count(n, None, item, i))
             continue
         if _surface(toks, j) in ("「", "『"):
             j += 1
         end, parts = _noun_phrase(toks, j, rules)
         item = _resolve(parts, rules) if parts else None
+        if item is None and nxt in rules.classifiers and j == i + 3:
+            # 重要技術12分野のうち4分野 / 10分野のうち4分野: the noun is before the count
+            before = _parts_before(toks, i, rules)
+            whole = _resolve(before + [nxt], rules) if before else None
+            if whole is None and _part_of(toks, i + 2, rules) is not None:
+                whole = _resolve([nxt], rules)
+            if whole is not None:
+                item, end = whole, i + 2
         if item is None or _surface(toks, j) == "、":
             found = _separated_noun(toks, j, text, rules)
             if found is None:
@@ -326,6 +378,83 @@ def _counts(toks: list[_Tok], text: str, rules: FactRules) -> list[_Count]:
     return out
 
 
+def _count_after_noun(toks: list[_Tok], i: int, text: str, rules: FactRules) -> str | None:
+    """A count with a counter and no の after it: 重要技術12分野を (the noun before the count),
+    国家戦略技術として12分野を (the noun before として), 12分野を国家戦略技術として (after it).
+    A bare number after a noun (技術分野20を) is left alone: 分野2 may as well be a label."""
+    if _surface(toks, i + 1) not in rules.count_counters:
+        return None
+    counter, k = toks[i + 1].surface, i + 2
+    if k >= len(toks) or toks[k].surface not in (*rules.closing_particles, "、", "」", "』", "。"):
+        return None
+    if text.startswith(rules.quantity_after, toks[k].start):
+        return None  # 12分野を超える: a quantity
+    relabelled = _relabel(toks, k, text, rules)
+    if relabelled is not None:
+        return relabelled
+    before = toks[i].start  # end of the text before the count, without a 、
+    while before > 0 and text[before - 1] == "、":
+        before -= 1
+    marker = next((w for w in rules.relabel_before if text.endswith(w, 0, before)), None)
+    if marker is not None:
+        q = before - len(marker)
+        b = i - 1
+        while b >= 0 and toks[b].end > q:  # back over として and 、: a few tokens
+            b -= 1
+        if b < 0 or toks[b].end != q:
+            return None
+        parts = _parts_before(toks, b + 1, rules)
+        return _resolve(parts, rules) if parts else None
+    parts = _parts_before(toks, i, rules)
+    if not parts:
+        return None
+    if counter != "つ":
+        parts = parts + [counter]  # 技術12分野 → 技術分野, 重要技術12分野 → 重要技術
+    return _resolve(parts, rules)
+
+
+def _lead_end(text: str, rules: FactRules) -> int:
+    """Offset after the connectives a sentence opens with (なお、また、)."""
+    pos = 0
+    while True:
+        lead = next((w for w in rules.sentence_leads if text.startswith(w, pos)), None)
+        if lead is None:
+            return pos
+        pos += len(lead)
+
+
+def _list_interval(toks: list[_Tok], text: str, rules: FactRules) -> int | None:
+    """このリストはおよそ2年ごとに改訂されている → 2 (for the fact the sentence refers back to)."""
+    if not text.startswith(rules.list_anaphors, _lead_end(text, rules)):
+        return None
+    if not any(v in text for v in rules.revision_verbs):
+        return None
+    return _interval(toks, rules)
+
+
+def _anaphoric_part(toks: list[_Tok], text: str, rules: FactRules) -> tuple[int, int] | None:
+    """このうち4分野は / …を示し、うち4つを → (index of the count token, 4)."""
+    lead = _lead_end(text, rules)
+    for k, t in enumerate(toks):
+        if not (t.start == lead or (k > 0 and toks[k - 1].surface == "、")):
+            continue
+        marker = next((w for w in rules.part_anaphors if text.startswith(w, t.start)), None)
+        if marker is None:
+            continue
+        after = t.start + len(marker)
+        m = k
+        while m < len(toks) and toks[m].start < after:  # the marker's one or two tokens
+            m += 1
+        if m >= len(toks) or toks[m].start != after:
+            continue  # the marker ends inside a word
+        while _surface(toks, m) == "、":
+            m += 1
+        value = _number(toks, m)
+        if value is not None and _surface(toks, m + 1) in rules.count_counters:
+            return m, value
+    return None
+
+
 def _separated_noun(toks: list[_Tok], j: int, text: str, rules: FactRules) -> tuple[int, str] | None:
     """A count cut from its noun by a clause: 12の、…基盤となる技術を → 技術."""
     m = j
@@ -339,7 +468,7 @@ def _separated_noun(toks: list[_Tok], j: int, text: str, rules: FactRules) -> tu
             if end > m:
                 item = _resolve(parts, rules)
                 closes = _surface(toks, end) in rules.closing_particles or (
-                    end < len(toks) and text[toks[end].start :].startswith(rules.relabel_after)
+                    end < len(toks) and text.startswith(rules.relabel_after, toks[end].start)
                 )
                 if item is not None and item == "".join(parts) and closes:
                     return end, item
@@ -375,15 +504,53 @@ def _relabel(toks: list[_Tok], end: int, text: str, rules: FactRules) -> str | N
     after = toks[stop - 1].end
     if after < len(text) and text[after] in "」』":
         after += 1
-    if not text[after:].startswith(rules.relabel_after):
+    if not text.startswith(rules.relabel_after, after):
         return None
     return _resolve(parts, rules)
 
 
 def _countless(toks: list[_Tok], text: str, tech_spans: list[tuple[int, int]], rules: FactRules) -> str | None:
-    """AI、量子技術…に関する国家戦略文書が策定 → 国家戦略文書 (the documents designated)."""
+    """AI、量子技術…に関する国家戦略文書が策定 → 国家戦略文書 (the documents designated);
+    AI、量子技術…の各分野で国家戦略が順に策定 → 国家戦略 (two or more technologies listed)."""
     if not tech_spans:
         return None
+    noun = _countless_after_relator(toks, text, tech_spans, rules)
+    if noun is not None or len(tech_spans) < 2:
+        return noun
+    return _countless_anywhere(toks, text, tech_spans, rules)
+
+
+def _countless_anywhere(toks: list[_Tok], text: str, tech_spans: list[tuple[int, int]], rules: FactRules) -> str | None:
+    """A strategy noun with a designation verb after it, outside the technologies: preferably
+    after the last of them, else the first one in the sentence."""
+    last_verb = max(text.rfind(v) for v in rules.designation_verbs)
+    if last_verb < 0:
+        return None
+    spans = sorted(tech_spans)
+    last = max(e for _, e in spans)
+    first: str | None = None
+    p = m = 0
+    while m < len(toks):
+        end, parts = _noun_phrase(toks, m, rules)
+        if end == m:
+            m += 1
+            continue
+        noun = "".join(parts)
+        a, b = toks[m].start, toks[end - 1].end
+        while p < len(spans) and spans[p][1] <= a:
+            p += 1
+        overlaps = p < len(spans) and spans[p][0] < b
+        if noun.endswith(rules.strategy_heads) and not overlaps and b <= last_verb:
+            if a >= last:
+                return noun
+            first = first or noun
+        m = end
+    return first
+
+
+def _countless_after_relator(
+    toks: list[_Tok], text: str, tech_spans: list[tuple[int, int]], rules: FactRules
+) -> str | None:
     last = max(e for _, e in tech_spans)
     rest = text[last:]
     relator = next((r for r in rules.strategy_relators if rest.startswith(r)), None)
@@ -402,7 +569,8 @@ def _countless(toks: list[_Tok], text: str, tech_spans: list[tuple[int, int]], r
 
 
 def _policy_name(names: list[BracketName], text: str, count_at: int | None, generic: set[str], rules: FactRules) -> str | None:
-    """A bracketed name in the sentence that is not the item itself, preferring strategy-like endings."""
+    """A bracketed name in the sentence that is not the item itself and names a strategy,
+    framework or plan (「人類運命共同体」 sharing the sentence is a concept, not the policy)."""
     candidates = [
         n for n in names
         if n.name not in generic
@@ -412,8 +580,8 @@ def _policy_name(names: list[BracketName], text: str, count_at: int | None, gene
     for n in candidates:
         if n.name.endswith(rules.policy.names.preferred_endings):
             return n.name
-    for n in candidates:
-        if policy_type(n, text, rules.policy) not in (None, "list"):
+    for n in candidates:  # a strategy or framework, never a concept or a list
+        if policy_type(n, text, rules.policy) in ("strategy", "framework"):
             return n.name
     return None
 
@@ -437,7 +605,15 @@ def extract_facts(
     facts: list[PolicyFact] = []
     index: dict[tuple, int] = {}  # dedup key → position in facts
     prev_years: tuple[int, list[tuple[int, int, str]]] | None = None  # (paragraph, years) of the previous sentence
+    paragraph: int | None = None
+    # Within the current paragraph, per subject: the latest fact, and the latest with a count
+    # (positions in facts), which later sentences refer back to (このリストは…, このうち4分野).
+    latest: dict[str, int] = {}
+    latest_count: dict[str, int] = {}
     for s in seg.sentences:
+        if s.paragraph_id != paragraph:
+            paragraph = s.paragraph_id
+            latest, latest_count = {}, {}
         toks = by_sentence.get(s.sentence_id, [])
         years = _years(toks, rules)
         inherited = prev_years[1] if prev_years and prev_years[0] == s.paragraph_id else []
@@ -451,41 +627,79 @@ def extract_facts(
         admin = administration.search(s.text)
         every = _interval(toks, rules)
 
-        found: list[tuple[int | None, int | None, str, int | None]] = [
-            (c.count, c.part_of, c.item, c.token) for c in _counts(toks, s.text, rules)
+        part = _anaphoric_part(toks, s.text, rules)
+        counts = _counts(toks, s.text, rules, {part[0]} if part else None)
+        # (count, part_of, item, count token, the fact a part refers back to)
+        found: list[tuple[int | None, int | None, str, int | None, PolicyFact | None]] = [
+            (c.count, c.part_of, c.item, c.token, None) for c in counts
         ]
+        if part is not None:
+            m_index, m = part
+            earlier = [c for c in counts if c.token < m_index]
+            if earlier:  # …10の技術分野を示し、うち4分野を…
+                whole: tuple[int, str] | None = (earlier[-1].count, earlier[-1].item)
+                ref = None
+            elif country in latest_count:  # 前文の10の技術分野 …。このうち4分野は…
+                ref = facts[latest_count[country]]
+                whole = (ref.count, ref.item) if ref.count is not None else None
+            else:
+                whole = ref = None
+            if whole is not None and 1 <= m < whole[0]:
+                found.append((m, whole[0], whole[1], m_index, ref))
         if not found and years:
             noun = _countless(toks, s.text, [(a, b) for a, b, _ in tech_here], rules)
             if noun:
-                found.append((None, None, noun, None))
+                found.append((None, None, noun, None, None))
 
-        for count, part_of, item, token in found:
-            year = _year_for(years, token) or (inherited[-1][1:] if inherited else None)
+        touched = False
+        for count, part_of, item, token, ref in found:
+            if ref is not None:  # a part takes the year and policy of the set it is part of
+                own = _year_for([y for y in years if y[0] < token], token)
+                year = own or ((ref.year, ref.year_qualifier) if ref.year is not None else None)
+                year = year or (inherited[-1][1:] if inherited else None)
+            else:
+                year = _year_for(years, token) or (inherited[-1][1:] if inherited else None)
             key = (country, count, item) if count is not None else (country, None, item, technologies)
             if key in index:
-                f = facts[index[key]]
+                at = index[key]
+                f = facts[at]
                 if s.sentence_id != f.sentence_id and s.sentence_id not in f.also_in:
-                    facts[index[key]] = _with_also(f, s.sentence_id)
-                continue
-            index[key] = len(facts)
-            facts.append(
-                PolicyFact(
-                    country=country,
-                    count=count,
-                    year=year[0] if year else None,
-                    year_qualifier=year[1] if year else None,
-                    item=item,
-                    part_of=part_of,
-                    policy=_policy_name(names, s.text, toks[token].start if token is not None else None, generic, rules),
-                    administration=admin.group(0) if admin else None,
-                    update_every_years=every,
-                    technologies=technologies,
-                    page=s.page,
-                    sentence_id=s.sentence_id,
-                    also_in=(),
-                    evidence=s.text,
+                    f = _with_also(f, s.sentence_id)
+                if every is not None and f.update_every_years is None:
+                    f = replace(f, update_every_years=every)
+                facts[at] = f
+            else:
+                at = index[key] = len(facts)
+                policy = _policy_name(names, s.text, toks[token].start if token is not None else None, generic, rules)
+                facts.append(
+                    PolicyFact(
+                        country=country,
+                        count=count,
+                        year=year[0] if year else None,
+                        year_qualifier=year[1] if year else None,
+                        item=item,
+                        part_of=part_of,
+                        policy=policy if policy is not None or ref is None else ref.policy,
+                        administration=admin.group(0) if admin else (ref.administration if ref else None),
+                        update_every_years=every,
+                        technologies=technologies,
+                        page=s.page,
+                        sentence_id=s.sentence_id,
+                        also_in=(),
+                        evidence=s.text,
+                    )
                 )
-            )
+            touched = True
+            latest[country] = at
+            if count is not None:
+                latest_count[country] = at
+
+        if not touched and country in latest:
+            # このリストはおよそ2年ごとに改訂されている: the interval of the list just described
+            interval = _list_interval(toks, s.text, rules)
+            f = facts[latest[country]]
+            if interval is not None and f.update_every_years is None:
+                facts[latest[country]] = replace(f, update_every_years=interval)
     return facts
 
 

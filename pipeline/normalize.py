@@ -21,7 +21,22 @@ _GARBAGE = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ue000-\uf8
 
 
 def normalize_text(text: str) -> str:
-    """NFKC plus whitespace clean-up; keeps line breaks (paragraph structure is the caller's)."""
+    """NFKC plus whitespace clean-up; keeps line breaks (paragraph structure is the caller's).
+
+    Idempotent: removing a character (glyph garbage, a space between Japanese characters) can put
+    side by side two that NFKC composes (か + ゙ → が, e + ́ → é), so the clean-up is repeated
+    until nothing changes (a second pass in practice; it only ever composes or removes).
+    """
+    out = _normalize_once(text)
+    for _ in range(8):
+        again = _normalize_once(out)
+        if again == out:
+            break
+        out = again
+    return out
+
+
+def _normalize_once(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _GARBAGE.sub("", text)
     # NFKC turns the ideographic space into a plain space; between Japanese characters it is

@@ -7,10 +7,19 @@ Publishing is atomic. Files are written to a fresh run directory under ``.runs/`
 ``<out>/<edition>`` is a symlink that is switched to it in one ``rename``; the database rows of
 the edition are replaced in one transaction, committed only after the switch. A run that fails at
 any point leaves the previous outputs, files and database rows alike, as they were.
+
+A run that is killed (SIGKILL, power loss) cannot clean up, so before it switches anything it
+leaves a journal, ``<out>/.<edition>.publishing`` (the new and the previous run directory), and
+the transaction records the new run in the ``publish_log`` table. The next run, once it holds the
+output lock, reads the journal: if the database has the new run, the switch is kept; if not, the
+link is switched back to the previous run (whose directory is removed only after the commit), so
+files and rows always agree. Run directories no link points to are removed at the same time.
 """
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import os
 import shutil
 import uuid
@@ -26,6 +35,9 @@ from pipeline.errors import PipelineError
 
 DATABASE_NAME = "jstmine.duckdb"
 RUNS_DIR = ".runs"
+JOURNAL_SUFFIX = ".publishing"
+PUBLISH_LOG = "publish_log"  # edition, run directory, published at: which run the database holds
+log = logging.getLogger(__name__)
 _EDITION_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
@@ -94,18 +106,26 @@ def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str) -> Path:
         ) from exc
 
     previous = os.readlink(link) if link.is_symlink() else None
+    new = str(Path(RUNS_DIR) / edition / run_id)
+    journal = _journal_path(out_dir, edition)
     db_path = out_dir / DATABASE_NAME
     try:
+        # Before anything is switched: what a killed run leaves for the next one to settle.
+        _write_journal(journal, {"edition": edition, "run": new, "previous": previous})
         con = duckdb.connect(str(db_path))
-    except duckdb.Error as exc:
+    except (duckdb.Error, OSError) as exc:
         shutil.rmtree(run_dir, ignore_errors=True)
-        raise PublishError(f"could not open the database {db_path}: {exc}",
-                           "check that no other program holds it open for writing, then run again") from exc
+        journal.unlink(missing_ok=True)
+        what = f"could not open the database {db_path}: {exc}" if isinstance(exc, duckdb.Error) else \
+            f"could not write {journal}: {exc.strerror or exc}"
+        raise PublishError(what, "check that no other program holds the database open for writing, that the "
+                                 "disk has space and the directory is writable, then run again") from exc
     try:
         con.execute("BEGIN TRANSACTION")
         for name, table in tables.items():
             _replace_edition_rows(con, name, table, edition)
-        _switch_link(link, Path(RUNS_DIR) / edition / run_id)
+        _record_run(con, edition, new)
+        _switch_link(link, Path(new))
         try:
             con.execute("COMMIT")
         except duckdb.Error:
@@ -115,6 +135,7 @@ def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str) -> Path:
         with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
         shutil.rmtree(run_dir, ignore_errors=True)
+        journal.unlink(missing_ok=True)
         raise PublishError(
             f"could not publish edition {edition!r} to {out_dir}: {exc}",
             "nothing was changed; fix the cause (disk space, permissions, another process) and run again",
@@ -122,10 +143,112 @@ def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str) -> Path:
     finally:
         con.close()
     if previous:
-        old = (out_dir / previous).resolve()
-        if old != run_dir.resolve() and (out_dir / RUNS_DIR) in old.parents:
-            shutil.rmtree(old, ignore_errors=True)
+        _remove_run_dir(out_dir, previous, keep=run_dir)
+    journal.unlink(missing_ok=True)
     return link
+
+
+def _remove_run_dir(out_dir: Path, rel: str, keep: Path | None = None) -> None:
+    old = (out_dir / rel).resolve()
+    if (keep is None or old != keep.resolve()) and (out_dir / RUNS_DIR).resolve() in old.parents:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _journal_path(out_dir: Path, edition: str) -> Path:
+    return out_dir / f".{edition}{JOURNAL_SUFFIX}"
+
+
+def _write_journal(path: Path, record: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(record, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _record_run(con: duckdb.DuckDBPyConnection, edition: str, run: str) -> None:
+    con.execute(f'CREATE TABLE IF NOT EXISTS "{PUBLISH_LOG}" (edition VARCHAR, run VARCHAR, published_at VARCHAR)')
+    con.execute(f'DELETE FROM "{PUBLISH_LOG}" WHERE edition = ?', [edition])
+    con.execute(f'INSERT INTO "{PUBLISH_LOG}" VALUES (?, ?, ?)',
+                [edition, run, datetime.now(timezone.utc).isoformat(timespec="seconds")])
+
+
+def _committed_run(out_dir: Path, edition: str) -> str | None:
+    """The run directory the database holds for ``edition`` (None: no database, no record)."""
+    db_path = out_dir / DATABASE_NAME
+    if not db_path.exists():
+        return None
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        row = con.execute(f'SELECT run FROM "{PUBLISH_LOG}" WHERE edition = ?', [edition]).fetchone()
+    except duckdb.CatalogException:  # a database from before publish_log, or none committed yet
+        return None
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
+def recover_interrupted(out_dir: Path) -> list[str]:
+    """Settle what a killed run left in ``out_dir``; call only while holding ``output_lock``.
+
+    Returns one note per repair. Each journal is resolved by the database: the run it holds for
+    the edition stays (or becomes) the published one, anything else is switched back. Then every
+    run directory no edition link points to, and every temporary link, is removed.
+    """
+    out_dir = Path(out_dir)
+    notes: list[str] = []
+    for journal in sorted(out_dir.glob(".*" + JOURNAL_SUFFIX)):
+        try:
+            record = json.loads(journal.read_text(encoding="utf-8"))
+            edition, new, previous = record["edition"], record["run"], record.get("previous")
+            check_edition_name(edition)
+        except (ValueError, KeyError, TypeError, PublishError):
+            journal.unlink(missing_ok=True)  # cut short while being written: nothing was switched yet
+            continue
+        try:
+            committed = _committed_run(out_dir, edition)
+        except duckdb.Error as exc:  # held by another program: settle it next time
+            log.warning("cannot read %s to settle an interrupted run of %s: %s", DATABASE_NAME, edition, exc)
+            continue
+        link = out_dir / edition
+        current = os.readlink(link) if link.is_symlink() else None
+        if committed == new:
+            if current != new:
+                _switch_link(link, Path(new))
+            if previous and previous != new:
+                _remove_run_dir(out_dir, previous)
+            notes.append(f"edition {edition}: an interrupted run had committed; its outputs are kept")
+        elif current == new:
+            _switch_link(link, Path(previous)) if previous else link.unlink()
+            notes.append(f"edition {edition}: an interrupted run was undone; the previous outputs are back")
+        journal.unlink(missing_ok=True)
+    notes += _remove_stale_runs(out_dir)
+    return notes
+
+
+def _remove_stale_runs(out_dir: Path) -> list[str]:
+    """Remove run directories that no edition link points to, and leftover temporary links."""
+    notes = []
+    for tmp in out_dir.glob(".*.tmp"):  # a link or journal being written when the run was killed
+        if tmp.is_symlink() or tmp.name.endswith(JOURNAL_SUFFIX + ".tmp"):
+            tmp.unlink(missing_ok=True)
+    runs = out_dir / RUNS_DIR
+    if not runs.is_dir():
+        return notes
+    for edition_dir in runs.iterdir():
+        if not edition_dir.is_dir() or _journal_path(out_dir, edition_dir.name).exists():
+            continue  # an unsettled journal keeps its runs until it is settled
+        link = out_dir / edition_dir.name
+        live = link.resolve() if link.is_symlink() else None
+        for run in edition_dir.iterdir():
+            if run.resolve() != live:
+                shutil.rmtree(run, ignore_errors=True) if run.is_dir() else run.unlink(missing_ok=True)
+                notes.append(f"removed {run.relative_to(out_dir)}, left by an interrupted run")
+        with contextlib.suppress(OSError):
+            edition_dir.rmdir()  # only when empty (an edition never published)
+    return notes
 
 
 def _switch_link(link: Path, target: Path) -> None:
@@ -139,10 +262,22 @@ def _replace_edition_rows(con: duckdb.DuckDBPyConnection, name: str, table: pa.T
     con.register("_incoming", table)
     try:
         con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" AS SELECT * FROM _incoming WHERE false')
+        _add_new_columns(con, name)
         con.execute(f'DELETE FROM "{name}" WHERE edition = ?', [edition])
         con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _incoming')
     finally:
-        con.unregister("_incoming")
+        # In an aborted transaction this fails too; the first error is the one worth reporting.
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("_incoming")
+
+
+def _add_new_columns(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """A newer pipeline may publish more columns than the database has: add them (older
+    editions' rows get NULL there), so the database keeps holding every edition."""
+    have = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
+    for column, column_type, *_ in con.execute("DESCRIBE _incoming").fetchall():
+        if column not in have:
+            con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {column_type}')
 
 
 def published_editions(out_dir: Path) -> list[str]:
@@ -182,6 +317,14 @@ def output_lock(out_dir: Path, timeout: float = 0.0):
         ) from None
     try:
         holder.write_text(f"pid {os.getpid()}, since {datetime.now(timezone.utc).isoformat(timespec='seconds')}", encoding="utf-8")
+        try:
+            for note in recover_interrupted(out_dir):
+                log.warning("%s", note)
+        except OSError as exc:
+            raise PublishError(
+                f"could not clean up after an interrupted run in {out_dir}: {exc.strerror or exc}",
+                "check that the output directory is writable, then run again",
+            ) from exc
         yield
     finally:
         holder.unlink(missing_ok=True)

@@ -292,9 +292,19 @@ def _cards(out_dir: Path, edition: str, ct: list[dict]) -> list[dict]:
     for f in sorted(facts or [], key=lambda f: (f.get("page") or 0, f["fact_id"])):
         if c := card(f["country"]):
             c["facts"].append(f)
+    by_sentence: dict[tuple[str, object], dict] = {}  # one entry per evidence sentence, its relations grouped
     for r in sorted(relations or [], key=lambda r: (r.get("page") or 0, r["relation_id"])):
         if c := card(r["subject"]):
-            c["relations"].append(r | {"other_name": display_name(r["other"])})
+            key = (c["id"], r.get("sentence_id") if r.get("sentence_id") is not None else r.get("evidence"))
+            if key not in by_sentence:
+                by_sentence[key] = {"page": r.get("page"), "evidence": r.get("evidence") or "", "kinds": {}}
+                c["relations"].append(by_sentence[key])
+            kind = by_sentence[key]["kinds"].setdefault(r["relation"], {"relation": r["relation"], "others": [], "cues": []})
+            kind["others"].append({"id": r["other"], "name": display_name(r["other"])})
+            if r.get("cue") and r["cue"] not in kind["cues"]:
+                kind["cues"].append(r["cue"])
+    for c in cards.values():
+        c["relations"] = [g | {"kinds": list(g["kinds"].values())} for g in c["relations"]]
     for p in sorted(policies or [], key=lambda p: (p.get("page") or 0, p["policy_id"])):
         if c := card(p.get("subject")):
             c["policies"].append(p)

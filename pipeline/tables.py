@@ -44,7 +44,9 @@ SPECS: dict[str, TableSpec] = {
     for spec in [
         TableSpec(
             "documents",
-            pa.schema([ED, _f("sha256", pa.string()), _f("source", pa.string()), _f("url", pa.string()),
+            pa.schema([ED, _f("sha256", pa.string()), _f("report_id", pa.string()), _f("report_title", pa.string()),
+                       _f("published", pa.string()), _f("run_key", pa.string()),
+                       _f("source", pa.string()), _f("url", pa.string()),
                        _f("final_url", pa.string()), _f("raw_path", pa.string()), _f("bytes", pa.int64()),
                        _f("etag", pa.string()), _f("last_modified", pa.string()), _f("fetched_at", pa.string()),
                        _f("processed_at", pa.string()), _f("title", pa.string()), _f("pages", pa.int32()),
@@ -169,6 +171,13 @@ SPECS: dict[str, TableSpec] = {
                      lambda t: pc.invert(pc.is_in(t["status"], pa.array(["matched", "missing", "contradicted"])))),),
         ),
         TableSpec(
+            "lexicon_gaps",
+            pa.schema([ED, _f("text", pa.string()), _f("ner_label", pa.string()), _f("count", pa.int32()),
+                       _f("sentence_ids", LIST_INT), _f("page", pa.int32()), _f("evidence", pa.string())]),
+            required=("edition", "text", "ner_label", "count", "sentence_ids", "page", "evidence"),
+            key=("edition", "text", "ner_label"),
+        ),
+        TableSpec(
             "pdf_tables",
             pa.schema([ED, _f("page", pa.int32()), _f("table_index", pa.int32()), _f("row", pa.int32()),
                        _f("column", pa.int32()), _f("text", pa.string())]),
@@ -232,6 +241,7 @@ def build_tables(
     processed_at: str,
     pipeline_version: str,
     config: str,
+    run_key: str = "",
 ) -> dict[str, pa.Table]:
     """Every published table for one edition, validated."""
     subject_of = {s.sentence_id: s for s in attribution.sentences}
@@ -301,6 +311,10 @@ def build_tables(
     documents = _table("documents", {
         "edition": [edition],
         "sha256": [acquired.sha256],
+        "report_id": [getattr(acquired, "report_id", None)],
+        "report_title": [getattr(acquired, "title", None)],
+        "published": [getattr(acquired, "published", None)],
+        "run_key": [run_key or None],
         "source": [acquired.source],
         "url": [acquired.url],
         "final_url": [acquired.final_url],
@@ -404,3 +418,10 @@ def findings_check_table(edition: str, findings: list) -> pa.Table:
               "page", "sentence_id", "evidence", "body_support"]
     rows = {"edition": [edition] * len(findings), **{f: [getattr(x, f) for x in findings] for f in fields}}
     return validate(_table("findings_check", rows), SPECS["findings_check"])
+
+
+def lexicon_gaps_table(edition: str, gaps: list) -> pa.Table:
+    fields = ["text", "ner_label", "count", "sentence_ids", "page", "evidence"]
+    rows = {"edition": [edition] * len(gaps),
+            **{f: [list(v) if isinstance(v := getattr(g, f), tuple) else v for g in gaps] for f in fields}}
+    return validate(_table("lexicon_gaps", rows), SPECS["lexicon_gaps"])

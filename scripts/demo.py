@@ -40,13 +40,20 @@ def main() -> int:
         url = f"http://127.0.0.1:{server.server_address[1]}/report_2022.html#{LISTING_FRAGMENT}"
         print(f"serving the sample edition at {url}")
         try:
-            app(["run", "--source", url, "--edition", "sample"], standalone_mode=False)
-        except SystemExit as exc:  # typer.Exit from a failed run
-            return int(exc.code or 0)
+            code = _call(app, ["run", "--source", url, "--edition", "sample"])
         finally:
             server.shutdown()
             server.server_close()
-    return 0
+    # The analyst's view of it: the HTML report (heatmap, a card per country, the findings check).
+    return code or _call(app, ["report", "--edition", "sample"])
+
+
+def _call(app, args: list[str]) -> int:
+    try:
+        result = app(args, standalone_mode=False)
+    except SystemExit as exc:  # typer.Exit from a failed command
+        return int(exc.code or 0)
+    return int(result or 0)
 
 
 if __name__ == "__main__":

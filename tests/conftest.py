@@ -54,3 +54,175 @@ def fast_retries(monkeypatch):
     import flows.process_report as fr
 
     monkeypatch.setattr(fr, "acquire_task", fr.acquire_task.with_options(retry_delay_seconds=0, retry_jitter_factor=None))
+
+
+# ------------------------------------------------------------------------------------------------
+# Subprocesses in their own process groups, and a real Prefect server on loopback
+#
+# A temporary (in-process) Prefect server does not run schedules, and Dask worker processes cannot
+# reach it; `jstmine serve` and `jstmine update --workers N` need `prefect server start`. Every
+# process a test starts goes into a new process group (start_new_session) so that the group, with
+# whatever it spawned (flow-run processes, Dask nannies and workers, uvicorn), can be stopped as a
+# whole, and checked to be gone.
+
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+BIN = Path(sys.executable).parent  # .venv/bin: prefect, jstmine, dask
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def group_members(pgid: int) -> list[str]:
+    """Live processes of process group ``pgid`` (zombies waiting to be reaped are not alive), as
+    "pid cmdline"; [] when none is left."""
+    import psutil
+
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return []
+    left = []
+    for p in psutil.process_iter(["pid", "status", "cmdline"]):
+        try:
+            if os.getpgid(p.pid) == pgid and p.info["status"] != psutil.STATUS_ZOMBIE:
+                left.append(f"{p.pid} {' '.join(p.info['cmdline'] or [])[:160]}")
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return left
+
+
+def stop_group(proc: subprocess.Popen, first: int = signal.SIGTERM, grace: float = 20.0) -> list[str]:
+    """Stop ``proc``'s whole process group: ``first`` (SIGTERM, or SIGINT for a Ctrl-C), then
+    SIGKILL for whatever is still there after ``grace`` seconds. Returns what is left (nothing,
+    unless a process survived SIGKILL)."""
+    pgid = proc.pid  # start_new_session: the leader's pid is the group id
+    for sig, wait in ((first, grace), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and group_members(pgid):
+            if proc.poll() is None:
+                try:
+                    proc.wait(timeout=0.2)
+                except subprocess.TimeoutExpired:
+                    pass
+            else:
+                time.sleep(0.2)
+        if not group_members(pgid):
+            break
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    return group_members(pgid)
+
+
+def subprocess_env(api_url: str | None = None, **extra: str) -> dict[str, str]:
+    """The environment for a jstmine/prefect/dask subprocess: telemetry off, loopback never through
+    a proxy, PREFECT_API_URL set to ``api_url`` (or unset), plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1", PYTHONUNBUFFERED="1",
+               NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Spawned:
+    proc: subprocess.Popen
+    log: Path
+
+    @property
+    def pgid(self) -> int:
+        return self.proc.pid
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.fixture
+def spawn(tmp_path):
+    """``spawn(args, env, name)`` starts a process in a new process group, output to
+    tmp_path/<name>.log. At teardown every group still running is stopped, and the test fails
+    if any process of any group is left."""
+    started: list[Spawned] = []
+
+    def start(args: list[str], env: dict[str, str], name: str, cwd: Path | None = None) -> Spawned:
+        log = tmp_path / f"{name}.log"
+        with open(log, "wb") as fh:
+            proc = subprocess.Popen([str(a) for a in args], env=env, cwd=cwd, stdout=fh, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        s = Spawned(proc, log)
+        started.append(s)
+        return s
+
+    yield start
+    left = {s.log.stem: stop_group(s.proc) for s in reversed(started)}
+    left = {name: procs for name, procs in left.items() if procs}
+    assert not left, f"processes left behind: {left}"
+
+
+@dataclass
+class PrefectAPIServer:
+    url: str  # http://127.0.0.1:PORT/api
+    home: Path
+    pgid: int
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return subprocess_env(self.url, **extra)
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"prefect server exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2, trust_env=False).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"prefect server at {url} not healthy after {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def prefect_api_server(tmp_path_factory):
+    """`prefect server start --host 127.0.0.1 --port <free port>` for the session (PREFECT_HOME in
+    tmp, telemetry off, PREFECT_API_URL unset for it), healthy within 60 s. At teardown its whole
+    process group is killed and must be gone."""
+    home = tmp_path_factory.mktemp("prefect-server-home")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/api"
+    log = home / "server.log"
+    env = subprocess_env(None, PREFECT_HOME=str(home))
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                                env=env, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    try:
+        wait_healthy(url, proc, log)
+        yield PrefectAPIServer(url=url, home=home, pgid=proc.pid)
+    finally:
+        left = stop_group(proc)
+        assert not left, f"prefect server processes left behind: {left}"
+        with pytest.raises(ProcessLookupError):
+            # nothing of the group is left (zombies, if any, are reaped by now as well)
+            for _ in range(50):
+                os.killpg(proc.pid, 0)
+                time.sleep(0.1)

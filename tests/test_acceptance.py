@@ -69,3 +69,18 @@ def test_countries_inside_another_countrys_paragraph_are_mentions_not_subjects(s
     fused = [m for m in mentions if m["via"] == "abbreviation"]
     assert [m["id"] for m in fused] == ["US", "JP", "KR"]  # 米日韓経済安保対話
     assert any(m["id"] == "JP" and m["text"] == "わが国" for m in mentions)
+
+
+def test_ner_audit_lists_only_what_the_lexicon_does_not_cover(shared_dir, prefect_server, tmp_path):
+    from flows.process_report import process_report
+
+    text = (shared_dir / "reference" / "fy2024-rr02-executive-summary.txt").read_text(encoding="utf-8")
+    pdf = build_text_pdf(text, tmp_path / "summary.pdf")
+    process_report(source=str(pdf), edition="audit", out_dir=str(tmp_path / "processed"), raw_dir=str(tmp_path / "raw"),
+                   expectations="", ner_audit=True)
+    gaps = pq.read_table(tmp_path / "processed" / "audit" / "lexicon_gaps.parquet").to_pylist()
+    named = {g["text"] for g in gaps}
+    # GiNZA's places in the summary are all in the lexicon; what is left are generic words
+    # (同盟国, 特定国) and the organisation's own name, each with its evidence.
+    assert not named & {"中国", "インド", "韓国", "オーストラリア", "米国", "英国", "ドイツ", "フランス", "EU", "ASEAN", "ロシア"}
+    assert all(g["evidence"] and g["page"] >= 1 for g in gaps)

@@ -182,6 +182,187 @@ def test_countless_designation_needs_a_year(nlp, lexicon):
     assert _facts(nlp, lexicon, "タイでは、AIと半導体に関する国家戦略が策定された。") == []
 
 
+# ------------------------------------------------------------------------------ other wordings
+
+
+US_CET = "米国では、2020年、トランプ政権の下で「重要・新興技術（CET）国家戦略」が策定され、20の優先技術分野が示された。"
+
+
+@pytest.mark.parametrize(
+    "follow",
+    [
+        "このリストはおよそ2年ごとに改訂されている。",
+        "なお、このリストは2年毎に更新される。",
+        "同リストは2年おきに見直されている。",
+        "これらは2年ごとに見直される。",
+    ],
+)
+def test_update_interval_in_a_following_sentence_referring_back_to_the_list(nlp, lexicon, follow):
+    facts = _facts(nlp, lexicon, US_CET + follow)
+    assert [_key(f) for f in facts] == [("US", 20, "優先技術分野", None, 2020, "in")]
+    f = facts[0]
+    assert (f.policy, f.administration, f.update_every_years) == ("重要・新興技術(CET)国家戦略", "トランプ政権", 2)
+    assert f.sentence_id == 0 and f.also_in == ()  # the interval sentence is no restatement
+
+
+@pytest.mark.parametrize(
+    "paragraphs",
+    [
+        ("米国は20の優先技術分野を示した。同国は2年ごとに予算を見直している。",),  # no reference to the list
+        ("米国は20の優先技術分野を示した。このリストは研究者の間で広く使われている。",),  # no interval
+        ("米国は20の優先技術分野を示した。", "このリストは2年ごとに改訂されている。"),  # another paragraph
+    ],
+)
+def test_an_interval_that_does_not_refer_back_attaches_to_nothing(nlp, lexicon, paragraphs):
+    facts = _facts(nlp, lexicon, *paragraphs)
+    assert [(_key(f), f.update_every_years) for f in facts] == [(("US", 20, "優先技術分野", None, None, None), None)]
+
+
+def test_an_interval_referring_back_attaches_to_a_fact_of_the_same_subject_only(nlp, lexicon):
+    facts = _facts(nlp, lexicon, "米国は20の優先技術分野を示した。", "英国は、このリストを2年ごとに改訂している。")
+    assert [(_key(f), f.update_every_years) for f in facts] == [(("US", 20, "優先技術分野", None, None, None), None)]
+
+
+def test_part_of_the_count_in_a_previous_sentence(nlp, lexicon):
+    facts = _facts(
+        nlp, lexicon,
+        "EUは2023年10月、経済安全保障の観点から重要な10の技術分野を示す勧告を公表し、加盟国にリスク評価を求めた。"
+        "このうち4分野は、技術流出の観点から最も機微性が高くリスクが差し迫っているとされる。",
+    )
+    assert [(_key(f), f.sentence_id) for f in facts] == [
+        (("EU", 10, "技術分野", None, 2023, "in"), 0),
+        (("EU", 4, "技術分野", 10, 2023, "in"), 1),
+    ]
+    assert all(f.policy is None for f in facts)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("EUは、10分野のうち4分野を最も機微とした。", [("EU", 4, "分野", 10, None, None)]),
+        ("EUは、重要技術10分野のうち4分野を最も機微とした。", [("EU", 4, "重要技術", 10, None, None)]),
+        (
+            "EUは2023年に10の技術分野を示し、うち4分野を最重要とした。",
+            [("EU", 10, "技術分野", None, 2023, "in"), ("EU", 4, "技術分野", 10, 2023, "in")],
+        ),
+        (
+            "スイスは8の技術分野を定めた。そのうち3つを最優先とした。",
+            [("CH", 8, "技術分野", None, None, None), ("CH", 3, "技術分野", 8, None, None)],
+        ),
+    ],
+)
+def test_part_of_a_set_in_one_sentence_or_after_a_comma(nlp, lexicon, text, expected):
+    assert [_key(f) for f in _facts(nlp, lexicon, text)] == expected
+
+
+@pytest.mark.parametrize(
+    "paragraphs",
+    [
+        ("日本は2023年に戦略を公表した。このうち3分野は重要とされる。",),  # no count to be part of
+        ("EUは10の技術分野を示した。このうち12分野は重要だ。",),  # not a part: larger than the whole
+        ("EUは10の技術分野を示した。", "このうち4分野は重要だ。"),  # another paragraph
+    ],
+)
+def test_a_part_needs_a_larger_count_before_it_in_the_paragraph(nlp, lexicon, paragraphs):
+    facts = _facts(nlp, lexicon, *paragraphs)
+    assert all(f.part_of is None for f in facts)
+    assert [f.count for f in facts] in ([], [10])
+
+
+@pytest.mark.parametrize(
+    "text, item, technologies",
+    [
+        (
+            "インドでは、2021年からは、AI、量子技術、半導体、情報通信技術、バイオテクノロジーの各分野で国家戦略が順に策定されてきた。",
+            "国家戦略", ("ai", "quantum", "semiconductors", "ict", "biotechnology"),
+        ),
+        ("インドでは2021年以降、AI、量子技術の各分野で国家戦略文書が策定された。", "国家戦略文書", ("ai", "quantum")),
+        ("インドでは2021年以来、国家戦略がAIと量子技術について策定されている。", "国家戦略", ("ai", "quantum")),
+    ],
+)
+def test_countless_strategies_in_other_wordings(nlp, lexicon, text, item, technologies):
+    facts = _facts(nlp, lexicon, text)
+    assert [(_key(f), f.technologies, f.policy) for f in facts] == [
+        (("IN", None, item, None, 2021, "since"), technologies, None)
+    ]
+
+
+def test_countless_mission_announced_in_a_year(nlp, lexicon):
+    facts = _facts(nlp, lexicon, "インドは2023年に、量子技術と半導体を対象とするミッションを打ち出した。")
+    assert [(_key(f), f.technologies) for f in facts] == [
+        (("IN", None, "ミッション", None, 2023, "in"), ("quantum", "semiconductors"))
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "タイでは2020年以降、AIと半導体の各分野で国家戦略が議論されている。",  # no designation verb
+        "タイでは2020年以降、AIの研究が進み、国家戦略が策定された。",  # one technology, not its strategy
+        "タイでは、AI、量子技術の各分野で国家戦略が策定された。",  # no year
+        "タイでは2020年以降、AIと半導体の研究者が増え、論文が公表された。",  # no strategy noun
+    ],
+)
+def test_countless_designation_needs_year_technologies_strategy_and_verb(nlp, lexicon, text):
+    assert _facts(nlp, lexicon, text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "中国政府は、成長分野として「8大新興技術産業」と「9大未来産業」を指定し、支援を手厚くする一方、対外的には「人類運命共同体」の理念を掲げている。",
+        "中国は、科学技術の「自立自強」を掲げ、「8大新興技術産業」と「9大未来産業」を定めた。",
+        "中国は「自立自強」の方針の下、8大新興技術産業と9大未来産業を定めた。",
+    ],
+)
+def test_policy_is_never_a_concept_sharing_the_sentence(nlp, lexicon, text):
+    facts = _facts(nlp, lexicon, text)
+    assert [(_key(f), f.policy) for f in facts] == [
+        (("CN", 8, "新興技術産業", None, None, None), None),
+        (("CN", 9, "未来産業", None, None, None), None),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, policy",
+    [
+        ("英国は2023年に「科学技術枠組み」を策定し、5つの重要技術を特定した。", "科学技術枠組み"),
+        ("英国は2023年に「所有-協働-アクセス」の枠組みの下で5つの重要技術を示した。", "所有-協働-アクセス"),
+        ("英国は2023年に「デジタル・フレームワーク」で5つの重要技術を示した。", "デジタル・フレームワーク"),
+        ("英国は2023年に「グローバル・ブリテン」を掲げ、5つの重要技術を示した。", None),
+    ],
+)
+def test_policy_is_a_strategy_framework_or_plan(nlp, lexicon, text, policy):
+    facts = _facts(nlp, lexicon, text)
+    assert [(_key(f), f.policy) for f in facts] == [(("GB", 5, "重要技術", None, 2023, "in"), policy)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "韓国政府は、2022年に12の国家戦略技術を指定して投資を集中させている。",
+        "韓国は2022年10月、国家戦略技術として12分野を選定した。",
+        "韓国は2022年、12分野を国家戦略技術として選定した。",
+        "韓国は2022年に国家戦略技術12分野を指定した。",
+    ],
+)
+def test_korea_twelve_national_strategic_technologies_in_other_wordings(nlp, lexicon, text):
+    assert [_key(f) for f in _facts(nlp, lexicon, text)] == [("KR", 12, "国家戦略技術", None, 2022, "in")]
+
+
+def test_restatements_in_other_wordings_are_one_fact(nlp, lexicon):
+    facts = _facts(
+        nlp, lexicon,
+        "韓国政府は、2022年に12の国家戦略技術を指定した。国家戦略技術として12分野を選定したのは初めてである。",
+    )
+    assert [(_key(f), f.also_in) for f in facts] == [(("KR", 12, "国家戦略技術", None, 2022, "in"), (1,))]
+
+
+def test_count_with_its_counter_after_the_noun(nlp, lexicon):
+    facts = _facts(nlp, lexicon, "韓国は重要技術12分野を選んだ。")
+    assert [_key(f) for f in facts] == [("KR", 12, "重要技術", None, None, None)]
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -196,6 +377,11 @@ def test_countless_designation_needs_a_year(nlp, lexicon):
         "米国は一つの技術に集中した。",  # "one" is not a designated set
         "英国は3つの柱を掲げた。",  # a count of something that is not technologies
         "EUはHorizon 2020の技術分野を継承した。",  # a programme's name
+        "米国では、このリストが2年ごとに改訂されている。",  # an interval referring back to nothing
+        "米国は2年ごとに技術リストを改訂している。",
+        "韓国は重要技術100分野を超える研究を支援した。",  # a quantity
+        "韓国は技術分野2と3を比較した。",  # labels, not counts
+        "EUは、このうち4分野を重視した。",  # a part of nothing
     ],
 )
 def test_numbers_that_are_not_designations_give_no_fact(nlp, lexicon, text):

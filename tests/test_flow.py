@@ -37,6 +37,7 @@ def _task_states(flow_state) -> dict[str, str]:
 def _run(tmp_path: Path, source: str, **kw):
     from flows.process_report import process_report
 
+    kw.setdefault("expectations", "")  # the findings check has tests of its own
     return process_report(source=source, out_dir=str(tmp_path / "processed"), raw_dir=str(tmp_path / "raw"),
                           return_state=True, **kw)
 
@@ -65,14 +66,20 @@ def test_listing_page_to_published_tables_then_a_cached_rerun(prefect_server, ht
     states = _task_states(state)
     assert states["extract"] == "Completed" and states["tag"] == "Completed"
 
-    # Unchanged on the server (304): nothing is extracted, tokenized or tagged again.
+    # Unchanged on the server (304) and already published by this pipeline: a no-op.
     again = _run(tmp_path, url, edition="sample")
     assert again.is_completed()
-    assert again.result().not_modified
-    states = _task_states(again)
-    for stage in ("extract", "segment", "tokenize", "tag", "attribute"):
-        assert states[stage] == "Cached", (stage, states)
+    assert again.result().not_modified and again.result().unchanged
+    assert again.result().country_technology == summary.country_technology
+    assert not {"extract", "segment", "tokenize", "tag", "attribute", "publish"} & set(_task_states(again))
     assert http_server.requests_for("/investigation/sample-report.pdf")[-1].headers.get("if-none-match") == '"v1"'
+
+    # The same content into another output directory: every stage is a cache hit.
+    other = _run(tmp_path / "elsewhere", url, edition="sample")
+    states = _task_states(other)
+    for stage in ("extract", "segment", "tokenize", "tag", "attribute", "facts", "relations", "policies", "keyterms"):
+        assert states[stage] == "Cached", (stage, states)
+    assert pq.read_table(tmp_path / "elsewhere" / "processed" / "sample" / "mentions.parquet").num_rows == summary.mentions
 
     from prefect.client.orchestration import get_client
 

@@ -92,27 +92,39 @@ def test_edition_names_that_are_not_safe_directory_names_are_refused(tmp_path, b
 
 
 def test_a_second_run_on_the_same_outputs_is_refused_with_a_clear_message(tmp_path):
-    import multiprocessing
+    import subprocess
+    import sys
 
     from pipeline.publish import OutputLockedError, output_lock
 
-    ready, done = multiprocessing.Event(), multiprocessing.Event()
-
-    def hold():
-        with output_lock(tmp_path):
-            ready.set()
-            done.wait(10)
-
-    other = multiprocessing.get_context("fork").Process(target=hold)
-    other.start()
+    # Another process holds the outputs (a subprocess, not a fork: forking a process that holds
+    # DuckDB handles is unsafe).
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; from pipeline.publish import output_lock\n"
+         f"with output_lock({str(tmp_path)!r}):\n    print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
     try:
-        assert ready.wait(10)
+        assert holder.stdout.readline().strip() == "held"
         with pytest.raises(OutputLockedError) as info:
             with output_lock(tmp_path):
                 pass
-        assert f"pid {other.pid}" in info.value.what and "--out" in info.value.todo
+        assert f"pid {holder.pid}" in info.value.what and "--out" in info.value.todo
     finally:
-        done.set()
-        other.join(10)
+        holder.stdin.close()
+        holder.wait(10)
     with output_lock(tmp_path):  # free again once the holder is gone
         pass
+
+
+def test_a_newer_schema_adds_columns_to_the_database_and_keeps_older_editions(tmp_path):
+    old = _pages("old").drop_columns(["removed_lines"])
+    con = duckdb.connect(str(tmp_path / "jstmine.duckdb"))
+    con.register("t", old)
+    con.execute("CREATE TABLE pages AS SELECT * FROM t")
+    con.close()
+    publish({"pages": _pages("new")}, tmp_path, "new")
+    con = duckdb.connect(str(tmp_path / "jstmine.duckdb"))
+    rows = con.execute("select edition, removed_lines from pages order by edition, page").fetchall()
+    assert rows == [("new", ["- 1 -"]), ("new", ["- 1 -"]), ("old", None), ("old", None)]

@@ -1,0 +1,117 @@
+"""``jstmine`` commands for followed reports, editions and schedules.
+
+    jstmine discover [--sources FILE]
+    jstmine update   [--sources FILE] [--only NAME] [--dask-address tcp://HOST:PORT | --workers N]
+    jstmine diff A B
+    jstmine serve    [--cron "0 6 * * 1"]
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from flows.cli import _fail, app, console, print_summary
+from pipeline.errors import PipelineError
+from pipeline.sources import DEFAULT_SOURCES
+
+WEEKLY = "0 6 * * 1"  # Mondays 06:00
+
+
+@app.command()
+def discover(sources: Path = typer.Option(DEFAULT_SOURCES, help="The sources file.")) -> None:
+    """List the report PDFs the sources file follows (title, entry id, URL, publication date)."""
+    from pipeline.sources import discover_all, load_sources
+
+    try:
+        reports = discover_all(load_sources(sources))
+    except PipelineError as exc:
+        _fail(exc.what, exc.todo)
+    table = Table(title=f"reports followed by {sources}")
+    for col in ("source", "entry", "published", "title", "PDF"):
+        table.add_column(col, overflow="fold")
+    for r in reports:
+        table.add_row(r.source, r.entry_id, r.published or "—", r.title or "—", r.url)
+    console.print(table)
+
+
+@app.command()
+def update(
+    sources: Path = typer.Option(DEFAULT_SOURCES, help="The sources file."),
+    only: list[str] = typer.Option(None, help="Only these sources (by name); repeatable."),
+    out: Path = typer.Option(Path("processed"), help="Output directory."),
+    raw: Path = typer.Option(Path("raw"), help="Where downloaded PDFs and their manifest are kept."),
+    dask_address: str = typer.Option(None, help="Run the stages on this Dask scheduler (tcp://HOST:PORT)."),
+    workers: int = typer.Option(0, help="Run the stages on a local Dask cluster of this many processes."),
+) -> None:
+    """Discover the followed reports and process every new edition (what `serve` schedules)."""
+    from flows.process_sources import process_sources, task_runner
+
+    try:
+        runner = task_runner(dask_address, workers)
+    except PipelineError as exc:
+        _fail(exc.what, exc.todo)
+    flow = process_sources.with_options(task_runner=runner) if runner else process_sources
+    state = flow(sources_file=str(sources), out_dir=str(out), raw_dir=str(raw), only=only or None, return_state=True)
+    outcome = state.result(raise_on_failure=False)
+    if isinstance(outcome, PipelineError):
+        _fail(outcome.what, outcome.todo)
+    if isinstance(outcome, BaseException):
+        _fail(f"unexpected {type(outcome).__name__}: {outcome}", "this is a bug in jstmine; report it with the command you ran", code=2)
+    for summary in outcome:
+        if summary.unchanged:
+            console.print(f"[dim]{summary.edition}: unchanged (same PDF, same pipeline), nothing was processed[/]")
+        else:
+            print_summary(summary)
+    if any(s.contradicted for s in outcome):
+        _fail("some findings are contradicted by the extracted tables", f"see the findings_check tables under {out}/", code=3)
+
+
+@app.command()
+def diff(
+    a: str = typer.Argument(..., help="The older edition."),
+    b: str = typer.Argument(..., help="The newer edition."),
+    out: Path = typer.Option(Path("processed"), help="Output directory."),
+) -> None:
+    """Per country: technologies added and removed, facts changed, relations added and removed."""
+    from pipeline.diff import diff_editions, render_diff
+
+    try:
+        render_diff(diff_editions(out, a, b), console)
+    except PipelineError as exc:
+        _fail(exc.what, exc.todo)
+
+
+@app.command()
+def serve(
+    cron: str = typer.Option(WEEKLY, help="When to look for new editions (cron, server time zone)."),
+    name: str = typer.Option("jstmine-update", help="The deployment's name."),
+    sources: Path = typer.Option(DEFAULT_SOURCES, help="The sources file."),
+    out: Path = typer.Option(Path("processed"), help="Output directory (absolute paths are safest)."),
+    raw: Path = typer.Option(Path("raw"), help="Where downloaded PDFs are kept."),
+) -> None:
+    """Register a scheduled deployment of `update` and serve it until stopped (Ctrl-C)."""
+    from flows.process_sources import configured_api_url
+
+    if not configured_api_url():
+        _fail(
+            "no Prefect server is configured: a temporary server registers the deployment but never runs its schedule",
+            "start one and point at it: prefect server start --host 127.0.0.1 --port 4200 & "
+            "export PREFECT_API_URL=http://127.0.0.1:4200/api (or: make server), then run jstmine serve again",
+        )
+    from prefect.client.schemas.schedules import CronSchedule
+
+    try:
+        CronSchedule(cron=cron)
+    except ValueError:
+        _fail(f"{cron!r} is not a cron expression", "give five fields, e.g. '0 6 * * 1' for Mondays at 06:00")
+    from flows.process_sources import process_sources
+
+    console.print(f"serving deployment [bold]process-sources/{name}[/] on schedule {cron!r}; Ctrl-C stops it")
+    process_sources.serve(
+        name=name,
+        cron=cron,
+        parameters={"sources_file": str(sources.resolve()), "out_dir": str(out.resolve()), "raw_dir": str(raw.resolve())},
+        print_starting_message=False,
+    )

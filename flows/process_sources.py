@@ -1,0 +1,173 @@
+"""The ``process-sources`` flow: discover the reports that ``sources.toml`` follows and process
+every new edition; what runs on a schedule (``jstmine serve``) and what scales out on Dask.
+
+    discover → acquire (each report) → stages (each new edition, side by side) → publish
+
+Reports whose edition is already published from the same content and pipeline cost one
+conditional request each and nothing else.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+
+from flows.process_report import (
+    RunSummary,
+    _publish_artifacts,
+    acquire_task,
+    finish,
+    prepare,
+    resolve,
+    run_config,
+    submit_stages,
+    unchanged_summary,
+)
+from pipeline.acquire import AcquireConfig
+from pipeline.editions import previous_edition, published
+from pipeline.errors import PipelineError, TransientAcquireError
+from pipeline.publish import output_lock
+from pipeline.sources import DEFAULT_SOURCES, EXPECTATIONS_DIR, Report, discover_all, load_sources
+
+
+@task(name="discover", retries=3, retry_delay_seconds=[3, 6, 12],
+      retry_condition_fn=lambda t, r, s: isinstance(s.result(raise_on_failure=False), TransientAcquireError))
+def discover_task(sources_file: str, only: list[str] | None) -> list[Report]:
+    sources = load_sources(Path(sources_file))
+    if only:
+        sources = [s for s in sources if s.name in only]
+    return discover_all(sources)
+
+
+def _expectations(report: Report) -> str | None:
+    """The source's expectations for this entry; None lets the flow pick the report's own."""
+    if report.expectations is None:
+        return None
+    return str(EXPECTATIONS_DIR / f"{report.expectations}.yaml")
+
+
+@flow(name="process-sources", log_prints=True)
+def process_sources(
+    sources_file: str = str(DEFAULT_SOURCES),
+    out_dir: str = "processed",
+    raw_dir: str = "raw",
+    only: list[str] | None = None,
+    tokenizer_mode: str = "C",
+) -> list[RunSummary]:
+    """Discover the followed reports and process each new edition; the rest are no-ops."""
+    logger = get_run_logger()
+    reports = discover_task(sources_file, only)
+    logger.info("%d reports followed: %s", len(reports), ", ".join(r.entry_id for r in reports))
+    summaries: list[RunSummary] = []
+    with output_lock(Path(out_dir)):
+        acquire_config = AcquireConfig(raw_dir=Path(raw_dir))
+        fetched = [(r, acquire_task.submit(r.listing_url, acquire_config)) for r in reports]
+        side_by_side = _stages_side_by_side()
+        pending = []
+        for report, future in fetched:
+            acquired = future.result()
+            config = run_config(tokenizer_mode, "", _expectations(report), report.listing_url, acquired)
+            edition, up_to_date = prepare(report.listing_url, None, out_dir, acquired, config)
+            if up_to_date:
+                logger.info("%s: edition %s is unchanged (same PDF, same pipeline): nothing to do", report.entry_id, edition)
+                summaries.append(unchanged_summary(edition, out_dir, acquired))
+                continue
+            # On Dask: submitted, not run, so the workers work on every report at once. Otherwise
+            # one report after the other, here.
+            pending.append((edition, acquired, config, submit_stages(acquired, config, submit=side_by_side)))
+        for edition, acquired, config, stages in pending:
+            summary, tables, findings = finish(edition, out_dir, acquired, config, resolve(stages))
+            write_report(out_dir, edition)
+            _publish_artifacts(summary, tables, findings)
+            summaries.append(summary)
+    for s in summaries:
+        logger.info("%s: %s", s.edition, "unchanged" if s.unchanged else f"{s.mentions} mentions, {len(s.country_technology)} country × technology rows")
+    return summaries
+
+
+def _stages_side_by_side() -> bool:
+    """Whether the reports' stages go to the task runner all at once (Dask: one process per
+    worker, one task at a time in each) or run in the flow, one report after the other.
+
+    Prefect's default task runner is a thread pool, and the stages share one Sudachi tokenizer
+    per process, which two threads must not use at once ("RuntimeError: Already borrowed"); the
+    same holds for a Dask worker running several threads, so those are refused up front.
+    """
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    runner = context.task_runner if context else None
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError:  # pragma: no cover (a dependency)
+        return False
+    if not isinstance(runner, DaskTaskRunner):
+        return False
+    threads = runner.client.nthreads()
+    crowded = {worker: n for worker, n in threads.items() if n > 1}
+    if crowded:
+        raise PipelineError(
+            f"the Dask workers at {runner.client.scheduler.address} run several threads each "
+            f"({', '.join(f'{w}: {n}' for w, n in sorted(crowded.items()))}); jstmine's stages need one thread per worker process",
+            "start the workers with one thread each, as many as you like: "
+            "dask worker tcp://HOST:PORT --nworkers 2 --nthreads 1",
+        )
+    get_run_logger().info("stages run on Dask: %d worker processes", len(threads))
+    return True
+
+
+def write_report(out_dir: str, edition: str) -> Path | None:
+    """The new edition's HTML report, showing what changed since the report's previous edition
+    when there is one. A report that cannot be written is a warning: the tables are published."""
+    logger = get_run_logger()
+    try:
+        from pipeline.report import render_report
+
+        previous = previous_edition(published(Path(out_dir)), edition)
+        path = render_report(Path(out_dir), edition, previous=previous)
+    except Exception as exc:  # noqa: BLE001 (the report is a by-product: never fail the run for it)
+        logger.warning("%s: could not write the HTML report (%s: %s); the tables are published; "
+                       "write it later with: jstmine report --edition %s --out %s",
+                       edition, type(exc).__name__, exc, edition, out_dir)
+        return None
+    logger.info("%s: report %s%s", edition, path, f" (changes since {previous})" if previous else "")
+    return path
+
+
+def configured_api_url() -> str:
+    """The Prefect server runs report to (PREFECT_API_URL, from the environment or the active
+    profile); "" when none is configured and Prefect would start a temporary one."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or ""
+
+
+def task_runner(dask_address: str | None = None, workers: int = 0):
+    """None (Prefect's thread pool) unless Dask is asked for: an existing scheduler at
+    ``dask_address`` (tcp://HOST:PORT), or a LocalCluster of ``workers`` processes on 127.0.0.1.
+
+    Dask needs a Prefect server (PREFECT_API_URL): without one, every worker process would start
+    a temporary server of its own, and they collide.
+    """
+    if not dask_address and workers <= 0:
+        return None
+    if dask_address and workers > 0:
+        raise PipelineError(
+            f"both --dask-address {dask_address} and --workers {workers} are given",
+            "give one: --dask-address to use a running Dask scheduler, --workers N to start a local cluster",
+        )
+    if not configured_api_url():
+        raise PipelineError(
+            "running on Dask needs a Prefect server: each Dask worker would otherwise start a temporary server of its own",
+            "start one and point at it: prefect server start --host 127.0.0.1 --port 4200 & "
+            "export PREFECT_API_URL=http://127.0.0.1:4200/api (or: make server)",
+        )
+    from prefect_dask import DaskTaskRunner
+
+    if dask_address:
+        if not dask_address.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
+            raise PipelineError(f"--dask-address {dask_address!r} is not a Dask scheduler address",
+                                "give it as tcp://HOST:PORT, as `dask scheduler` prints it")
+        return DaskTaskRunner(address=dask_address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
+                                          "host": "127.0.0.1", "dashboard_address": None})

@@ -1,0 +1,317 @@
+"""New editions of a followed report, end to end over loopback HTTP: discovery, conditional
+re-fetch, edition names, unchanged re-runs doing nothing, every edition's outputs kept, `jstmine
+diff` and the HTML report's changes; and one run at a time per output directory."""
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+import flows  # noqa: F401  (Prefect's environment before Prefect is imported)
+from conftest import BIN
+from pipeline.editions import PublishedEdition, edition_name, previous_edition
+from samples import SAMPLE_EDITION
+from samples.build import LISTING_FRAGMENT, build_listing_html, build_sample_pdf, listing_entries
+
+ENTRY = LISTING_FRAGMENT  # fy24_rr02
+LISTING_PATH = "/investigation/report_2022.html"
+PDF_PATH = "/investigation/sample-report.pdf"
+STAGES = ("extract", "segment", "tokenize", "tag", "attribute", "facts", "relations", "policies", "keyterms")
+
+# The second edition: Korea's 12 national strategic technologies become 13, France names
+# semiconductors among its key technologies, and the sentence behind Korea's partnership with
+# Europe is gone.
+SECOND_EDITION_CHANGES = [
+    ("2022年に12の国家戦略技術", "2022年に13の国家戦略技術"),
+    ("（1） 12の国家戦略技術", "（1） 13の国家戦略技術"),
+    ("2022年10月に12の国家戦略技術", "2022年10月に13の国家戦略技術"),
+    ("量子の12分野", "量子の13分野"),
+    ("フランスは、量子技術やAIなどを重要技術として特定し", "フランスは、量子技術、AI、半導体などを重要技術として特定し"),
+    ("韓国の大学と研究機関は、欧州との共同研究にも力を入れている。", ""),
+]
+
+
+def second_edition_text() -> str:
+    text = SAMPLE_EDITION.read_text(encoding="utf-8")
+    for old, new in SECOND_EDITION_CHANGES:
+        assert text.count(old) == 1, f"the sample edition changed: {old!r} is not there exactly once"
+        text = text.replace(old, new)
+    return text
+
+
+@pytest.fixture(scope="module")
+def pdfs(tmp_path_factory) -> dict[str, bytes]:
+    d = tmp_path_factory.mktemp("editions")
+    second = d / "second_edition.md"
+    second.write_text(second_edition_text(), encoding="utf-8")
+    return {
+        "first": build_sample_pdf(d / "first.pdf").read_bytes(),
+        "second": build_sample_pdf(d / "second.pdf", source=second).read_bytes(),
+        "third": build_sample_pdf(d / "third.pdf", source=second, edition_note="2025年6月 誤記を訂正").read_bytes(),
+    }
+
+
+class Site:
+    """The publisher's listing page and the report PDF behind one unchanging URL, on the loopback server."""
+
+    def __init__(self, server, tmp_path: Path):
+        self.server = server
+        self.page = tmp_path / "site" / "report_2022.html"
+        self.listing_url = server.url(LISTING_PATH)
+
+    def publish(self, pdf: bytes, date: str, etag: str) -> None:
+        entries = listing_entries("sample-report.pdf")
+        for e in entries:
+            if e["id"] == ENTRY:
+                e["date"] = date
+        build_listing_html(entries, self.page)
+        self.server.serve_html(LISTING_PATH, self.page.read_text(encoding="utf-8"))
+        self.server.serve_pdf(PDF_PATH, pdf, etag=etag)
+
+    def sources_file(self, directory: Path) -> Path:
+        path = directory / "sources.toml"
+        path.write_text(f'[[source]]\nname = "loopback"\nlisting = "{self.listing_url}"\nentries = ["{ENTRY}"]\n',
+                        encoding="utf-8")
+        return path
+
+
+@pytest.fixture
+def site(http_server, tmp_path) -> Site:
+    return Site(http_server, tmp_path)
+
+
+def cli(*args: str):
+    from flows.cli import app
+
+    return CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "FORCE_COLOR": None}).invoke(app, list(args))
+
+
+def diff_blocks(output: str) -> dict[str, list[str]]:
+    """`jstmine diff` output → country → its lines (stripped)."""
+    blocks: dict[str, list[str]] = {}
+    current = None
+    for line in output.splitlines()[1:]:  # the first line is "A → B"
+        if line and not line.startswith(" "):
+            current = blocks.setdefault(line.strip(), [])
+        elif current is not None and line.strip():
+            current.append(line.strip())
+    return blocks
+
+
+def task_states(flow_state) -> dict[str, str]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_state.state_details.flow_run_id]))
+        )
+    return {r.name.rsplit("-", 1)[0]: r.state.name for r in runs}
+
+
+def update(tmp_path: Path, sources: Path):
+    """The `update` command's flow; its state, its one summary and how long it took."""
+    from flows.process_sources import process_sources
+
+    started = time.perf_counter()
+    state = process_sources(sources_file=str(sources), out_dir=str(tmp_path / "processed"),
+                            raw_dir=str(tmp_path / "raw"), return_state=True)
+    elapsed = time.perf_counter() - started
+    assert state.is_completed(), state.message
+    (summary,) = state.result()
+    return state, summary, elapsed
+
+
+# ------------------------------------------------------------------------------------------------
+# Edition names and the previous edition (pure)
+
+
+def _pe(name, sha, report="fy24_rr02", published=None, processed_at="2025-06-01T00:00:00+00:00"):
+    return PublishedEdition(name, sha, report, "run", processed_at, published)
+
+
+def test_edition_names_by_date_then_content_hash():
+    sha1, sha2, sha3 = "a" * 64, "b" * 64, "c" * 64
+    assert edition_name("fy24_rr02", "2025-04-01", sha1, {}) == "fy24_rr02-2025-04-01"
+    first = {"fy24_rr02-2025-04-01": _pe("fy24_rr02-2025-04-01", sha1, published="2025-04-01")}
+    assert edition_name("fy24_rr02", "2025-04-01", sha1, first) == "fy24_rr02-2025-04-01"  # same content, same name
+    assert edition_name("fy24_rr02", "2025-06-02", sha1, first) == "fy24_rr02-2025-04-01"  # re-dated, same content
+    assert edition_name("fy24_rr02", "2025-06-02", sha2, first) == "fy24_rr02-2025-06-02"  # new content, new date
+    assert edition_name("fy24_rr02", "2025-04-01", sha2, first) == "fy24_rr02-2025-04-01-bbbbbbbb"  # new content, same date
+    other_report = {"fy24_rr03-2025-04-01": _pe("fy24_rr03-2025-04-01", sha3, report="fy24_rr03")}
+    assert edition_name("fy24_rr02", "2025-04-01", sha3, other_report) == "fy24_rr02-2025-04-01"
+
+
+def test_previous_edition_is_the_same_reports_latest_earlier_one():
+    eds = {e.edition: e for e in [
+        _pe("fy24_rr02-2025-04-01", "1", published="2025-04-01"),
+        _pe("fy24_rr02-2025-06-02", "2", published="2025-06-02", processed_at="2025-06-02T00:00:00+00:00"),
+        _pe("fy24_rr02-2025-06-02-cccccccc", "3", published="2025-06-02", processed_at="2025-06-03T00:00:00+00:00"),
+        _pe("fy24_rr03-2025-07-01", "4", report="fy24_rr03", published="2025-07-01"),
+        _pe("sample", "5", report=None),
+    ]}
+    assert previous_edition(eds, "fy24_rr02-2025-04-01") is None
+    assert previous_edition(eds, "fy24_rr02-2025-06-02") == "fy24_rr02-2025-04-01"
+    assert previous_edition(eds, "fy24_rr02-2025-06-02-cccccccc") == "fy24_rr02-2025-06-02"  # same date: processed before
+    assert previous_edition(eds, "fy24_rr03-2025-07-01") is None
+    assert previous_edition(eds, "sample") is None
+    assert previous_edition(eds, "missing") is None
+
+
+# ------------------------------------------------------------------------------------------------
+# Discovery
+
+
+def test_discover_lists_the_followed_report_with_its_date(site, pdfs, tmp_path):
+    site.publish(pdfs["first"], "2025年4月1日", '"v1"')
+    result = cli("discover", "--sources", str(site.sources_file(tmp_path)))
+    assert result.exit_code == 0, result.output
+    assert ENTRY in result.output and "2025-04-01" in result.output
+    assert site.server.url(PDF_PATH) in result.output
+    assert "fy24_rr03" not in result.output  # on the page, not followed
+    assert site.server.count(PDF_PATH) == 0  # discovery reads the listing page only
+
+
+# ------------------------------------------------------------------------------------------------
+# Editions end to end
+
+
+@pytest.mark.slow
+def test_new_editions_are_found_processed_kept_and_compared(prefect_server, site, pdfs, tmp_path, capsys):
+    sources = site.sources_file(tmp_path)
+    out = tmp_path / "processed"
+    first, second, third = "fy24_rr02-2025-04-01", "fy24_rr02-2025-06-02", None
+
+    # 1. The first edition.
+    site.publish(pdfs["first"], "2025年4月1日", '"v1"')
+    state, summary, cold = update(tmp_path, sources)
+    assert summary.edition == first and not summary.unchanged and not summary.not_modified
+    states = task_states(state)
+    assert {s: states.get(s) for s in STAGES} == {s: "Completed" for s in STAGES}
+    assert (out / first / "country_technology.parquet").is_file()
+    assert (out / first / "report.html").is_file()  # no previous edition: a report without changes
+    assert "Changes since" not in (out / first / "report.html").read_text(encoding="utf-8")
+
+    # 2. Nothing changed: the PDF is asked for conditionally, the server says 304, nothing runs.
+    state, summary, warm = update(tmp_path, sources)
+    assert summary.edition == first and summary.unchanged and summary.not_modified
+    assert site.server.requests_for(PDF_PATH)[-1].headers.get("if-none-match") == '"v1"'
+    states = task_states(state)
+    assert not {*STAGES, "build-tables", "check-findings", "publish"} & set(states), states
+    assert states["acquire"] == "Completed"
+    assert warm < cold, (warm, cold)
+    timing = f"process-sources on the sample edition: cold {cold:.1f} s, unchanged re-run {warm:.1f} s"
+    (tmp_path.parent / "editions-timing.txt").write_text(timing + "\n", encoding="utf-8")
+    with capsys.disabled():  # shown with or without -s
+        print(f"\n[timing] {timing}")
+
+    # 3. A second edition behind the same URL, with a new date on the listing page.
+    site.publish(pdfs["second"], "2025年6月2日", '"v2"')
+    state, summary, _ = update(tmp_path, sources)
+    assert summary.edition == second and not summary.unchanged and not summary.not_modified
+    assert site.server.requests_for(PDF_PATH)[-1].headers.get("if-none-match") == '"v1"'  # asked; it changed
+    assert task_states(state)["extract"] == "Completed"
+    shas = {}
+    for edition, pdf in ((first, pdfs["first"]), (second, pdfs["second"])):  # both kept, each its own PDF
+        doc = pq.read_table(out / edition / "documents.parquet").to_pylist()[0]
+        assert doc["sha256"] == hashlib.sha256(pdf).hexdigest() and doc["report_id"] == ENTRY
+        shas[edition] = doc["sha256"]
+    assert doc["published"] == "2025-06-02"
+    con = duckdb.connect(str(out / "jstmine.duckdb"), read_only=True)
+    try:
+        assert sorted(r[0] for r in con.execute("select edition from documents").fetchall()) == [first, second]
+        kr = dict(con.execute("select edition, count from policy_facts where country='KR' and item='国家戦略技術'").fetchall())
+        assert kr == {first: 12, second: 13}
+        fr = {r[0] for r in con.execute("select edition from country_technology where country='FR' and technology='semiconductors'").fetchall()}
+        assert fr == {second}
+    finally:
+        con.close()
+
+    # `jstmine diff A B` shows the changes.
+    result = cli("diff", first, second, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert f"{first} → {second}" in result.output
+    by_country = diff_blocks(result.output)
+    assert any(re.fullmatch(r"~ fact 国家戦略技術: count 12 → 13(\s+p\. \d+)?", line) for line in by_country["KR"]), result.output
+    assert any(re.fullmatch(r"− partner EUROPE(\s+p\. \d+)?", line) for line in by_country["KR"]), result.output
+    assert "+ technology semiconductors" in by_country["FR"], result.output
+
+    # The second edition's HTML report shows what changed since the first.
+    html = (out / second / "report.html").read_text(encoding="utf-8")
+    assert f"Changes since {first}" in html
+    changes = html.split('<section id="changes">', 1)[1].split("</section>", 1)[0]
+    assert re.search(r'class="added">[^<]*<span class="muted">\(FR\)</span> × [^<]*<span class="muted">\(semiconductors\)</span>', changes), changes
+
+    # 4. Changed content again, but the listing kept its date: the name gets the content's hash.
+    site.publish(pdfs["third"], "2025年6月2日", '"v3"')
+    _, summary, _ = update(tmp_path, sources)
+    third = f"{second}-{hashlib.sha256(pdfs['third']).hexdigest()[:8]}"
+    assert summary.edition == third and not summary.unchanged
+    assert {p.name for p in out.iterdir() if p.is_symlink()} == {first, second, third}
+    assert f"Changes since {second}" in (out / third / "report.html").read_text(encoding="utf-8")
+    for edition, sha in shas.items():  # earlier editions untouched
+        assert pq.read_table(out / edition / "documents.parquet").to_pylist()[0]["sha256"] == sha
+
+
+@pytest.mark.slow
+def test_a_report_that_cannot_be_written_never_fails_the_run(prefect_server, site, pdfs, tmp_path, monkeypatch):
+    site.publish(pdfs["first"], "2025年4月1日", '"v1"')
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("template exploded")
+
+    monkeypatch.setattr("pipeline.report.render_report", broken)
+    _, summary, _ = update(tmp_path, site.sources_file(tmp_path))
+    edition = tmp_path / "processed" / "fy24_rr02-2025-04-01"
+    assert summary.edition == edition.name and not summary.unchanged
+    assert (edition / "documents.parquet").is_file()
+    assert not (edition / "report.html").exists()
+
+
+@pytest.mark.slow
+def test_update_command_processes_a_new_edition_then_says_unchanged(prefect_api_server, spawn, site, pdfs, tmp_path):
+    site.publish(pdfs["first"], "2025年4月1日", '"v1"')
+    args = [BIN / "jstmine", "update", "--sources", site.sources_file(tmp_path),
+            "--out", tmp_path / "processed", "--raw", tmp_path / "raw"]
+    env = prefect_api_server.env(PREFECT_HOME=str(tmp_path / "prefect-home"), COLUMNS="200")
+    outputs = []
+    for n in (1, 2):
+        run = spawn(args, env, f"update-{n}")
+        code = run.proc.wait(timeout=180)
+        outputs.append(run.output())
+        assert code in (0, 3), outputs[-1]  # 3: some findings of fy24_rr02 do not hold for the sample edition
+    assert "done: edition fy24_rr02-2025-04-01" in outputs[0], outputs[0]
+    assert "fy24_rr02-2025-04-01: unchanged" in outputs[1], outputs[1]
+    assert "done: edition" not in outputs[1]
+    assert site.server.requests_for(PDF_PATH)[-1].headers.get("if-none-match") == '"v1"'
+
+
+# ------------------------------------------------------------------------------------------------
+# One run per output directory
+
+
+@pytest.mark.slow
+def test_a_second_run_on_the_same_output_directory_stops_naming_the_first(prefect_api_server, spawn, pdfs, tmp_path):
+    import os
+
+    from pipeline.publish import output_lock
+
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(pdfs["first"])
+    out = tmp_path / "processed"
+    with output_lock(out):  # "the first run", holding the directory
+        run = spawn([BIN / "jstmine", "run", "--source", pdf, "--out", out,
+                     "--raw", tmp_path / "raw", "--expectations", "none"],
+                    prefect_api_server.env(PREFECT_HOME=str(tmp_path / "prefect-home"), COLUMNS="300"), "second-run")
+        code = run.proc.wait(timeout=120)
+    message = " ".join(run.output().split())
+    assert code != 0, message
+    assert f"another jstmine run is writing to {out} (pid {os.getpid()}, since" in message
+    assert "--out DIR" in message
+    assert not [p for p in out.iterdir() if not p.name.startswith(".")]  # it published nothing
