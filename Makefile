@@ -36,3 +36,15 @@ run: setup  ## the flow on the real report (needs the network)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# Schedules and Dask need a real Prefect server (a temporary one runs no schedules, and Dask
+# workers cannot reach it). `make server` in one terminal, `make serve` in another.
+PREFECT_PORT ?= 4200
+
+.PHONY: server serve
+
+server: setup  ## a Prefect server on 127.0.0.1:$(PREFECT_PORT), in the foreground (Ctrl-C stops it)
+	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
+
+serve: setup  ## register the weekly `jstmine update` deployment and run it on schedule (needs `make server`)
+	PREFECT_API_URL="$${PREFECT_API_URL:-http://127.0.0.1:$(PREFECT_PORT)/api}" $(BIN)/jstmine serve $(SERVE_ARGS)

@@ -60,9 +60,9 @@ def process_sources(
     logger.info("%d reports followed: %s", len(reports), ", ".join(r.entry_id for r in reports))
     summaries: list[RunSummary] = []
     with output_lock(Path(out_dir)):
+        side_by_side = _stages_side_by_side()
         acquire_config = AcquireConfig(raw_dir=Path(raw_dir))
         fetched = [(r, acquire_task.submit(r.listing_url, acquire_config)) for r in reports]
-        side_by_side = _stages_side_by_side()
         pending = []
         for report, future in fetched:
             acquired = future.result()
@@ -170,4 +170,4 @@ def task_runner(dask_address: str | None = None, workers: int = 0):
                                 "give it as tcp://HOST:PORT, as `dask scheduler` prints it")
         return DaskTaskRunner(address=dask_address)
     return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
-                                          "host": "127.0.0.1", "dashboard_address": None})
+                                          "host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"})

@@ -14,6 +14,11 @@ How it works, per page (pdfplumber gives positioned glyphs; everything else is d
 4. columns are found from a whitespace gutter and read one after the other;
 5. lines are joined into paragraphs and headings.
 
+Pages are read independently, so a long document is read by several worker processes at once
+(``extract_pdf(..., workers=N)``), each returning small per-page records rather than glyphs; the
+steps that look across pages (3, the document's body size, heading levels) run in the caller.
+See "Reading the pages" below for how that gives the same result as reading in one process.
+
 The text is kept as the PDF gives it (no NFKC: a later stage normalizes).
 """
 from __future__ import annotations
@@ -21,17 +26,27 @@ from __future__ import annotations
 import ast
 import functools
 import math
+import multiprocessing
+import os
+import pickle
 import re
 import statistics
+import subprocess
+import sys
+import threading
+import traceback
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pdfplumber
+from pdfminer.layout import LTChar, LTContainer
 from pdfminer.utils import PDFDocEncoding
+from pdfplumber.page import fix_fontname_bytes
+from pdfplumber.utils import resolve_all
 
-from pipeline.errors import ExtractError, NoUsableTextError
+from pipeline.errors import ExtractError, NoUsableTextError, PipelineError
 
 
 @dataclass(frozen=True)
@@ -160,40 +175,40 @@ _BOLD_FONT = re.compile(
 # ---------------------------------------------------------------------------------------------
 
 
-def extract_pdf(path: Path, config: ExtractConfig = ExtractConfig()) -> ExtractedDocument:
+def extract_pdf(
+    path: Path, config: ExtractConfig = ExtractConfig(), *, workers: int | None = None
+) -> ExtractedDocument:
     """Read ``path`` and return its text as pages, blocks (reading order) and tables.
+
+    ``workers``: processes that read pages in parallel; None uses every CPU (``os.cpu_count()``),
+    1 reads in this process. Documents under ``PARALLEL_MIN_PAGES`` pages, and calls from a
+    daemonic process (a Dask or multiprocessing worker), are read in this process. The result
+    does not depend on it.
 
     Raises ``ExtractError`` when the file cannot be opened as a PDF, and ``NoUsableTextError``
     when it opens but no page has usable text (scanned, or fonts without Unicode mapping).
     """
     path = Path(path)
-    raw_pages: list[_RawPage] = []
     with _open_pdf(path) as pdf:
         metadata = _decode_metadata(pdf)
-        for page in pdf.pages:
-            raw_pages.append(_read_page(page, path, config))
-            page.close()  # frees pdfplumber's cached layout; matters for long documents
+        n_pages = len(pdf.pages)
+        n_workers = _worker_count(workers, n_pages)
+        reader = _PagePool(pdf, path, config, n_pages, n_workers) if n_workers > 1 else _Reader(pdf, path, config, n_pages)
+        with reader:
+            records = _read_document(reader, n_pages, config)
 
-    _remove_running_lines(raw_pages, config)
-    doc_body_size = _body_size([g for p in raw_pages for g in p.glyphs], default=10.0)
-
-    drafts: list[_BlockDraft] = []
-    for raw in raw_pages:
-        if _page_is_usable(raw, config):
-            drafts.extend(_page_blocks(raw, doc_body_size))
-    blocks = _assign_heading_levels(drafts)
-
+    blocks = _assign_heading_levels([d for rec in records for d in rec.drafts])
     by_page: dict[int, list[Block]] = {}
     for block in blocks:
         by_page.setdefault(block.page, []).append(block)
-    pages = tuple(_page_info(raw, by_page.get(raw.number, [])) for raw in raw_pages)
+    pages = tuple(_page_info(rec, by_page.get(rec.number, [])) for rec in records)
     if not any(info.chars for info in pages):
-        raise _no_usable_text_error(path, raw_pages, config)
+        raise _no_usable_text_error(path, records, config)
     return ExtractedDocument(
         pages=pages,
         blocks=tuple(blocks),
-        tables=tuple(t for raw in raw_pages for t in raw.tables),
-        problems=tuple(p for raw in raw_pages for p in _page_problems(raw, config)),
+        tables=tuple(t for rec in records for t in rec.tables),
+        problems=tuple(p for rec in records for p in _page_problems(rec, config)),
         metadata=metadata,
     )
 
@@ -279,6 +294,53 @@ class _BlockDraft:
     @property
     def size(self) -> float:
         return Counter(round(line.size, 1) for line in self.lines).most_common(1)[0][0]
+
+
+@dataclass(slots=True)
+class _Draft:
+    """A block as pass 2 leaves it: everything ``Block`` needs, and no glyphs (what a worker
+    process sends back for each page)."""
+
+    page: int
+    kind: str
+    numbering: str
+    number_level: int
+    larger: bool
+    size: float  # most common line size
+    text: str
+    bold: bool
+    x0: float
+    top: float
+    column: int
+    vertical: bool
+
+
+_SizeStats = dict[float, list[int]]  # glyph size (0.5 pt) -> [count, position of the first glyph]
+
+
+@dataclass(slots=True)
+class _PageRecord:
+    """What is kept of a page once it is read: figures, tables, blocks (``_Draft``), and what the
+    document-wide steps need to know about it. Small, and free of pdfplumber objects and glyphs,
+    so a long document is never held in memory glyph by glyph."""
+
+    number: int
+    width: float
+    height: float
+    glyph_count: int
+    unmapped: int
+    tables: list[Table]
+    # Rows that may be running heads or feet: (row index, top, texts that must repeat).
+    candidates: list[tuple[int, float, frozenset[str]]]
+    bare: frozenset[int]  # rows that are only a page number near the edge: always removed
+    assumed: frozenset[int]  # candidate rows this record was built without
+    # Body glyph sizes per group: -1 for glyphs outside candidate and page-number rows, else the
+    # candidate row's index (so the document's body size can be counted for any decision).
+    sizes: dict[int, _SizeStats]
+    removed_lines: list[str]
+    columns: int = 0
+    drafts: list[_Draft] = field(default_factory=list)
+    pending: _RawPage | None = None  # a page whose blocks wait for the document's body size
 
 
 # ---------------------------------------------------------------------------------------------
@@ -424,14 +486,432 @@ def _font_name_and_weight(raw: str | bytes) -> tuple[str, bool]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Reading the pages: in this process or in worker processes
+# ---------------------------------------------------------------------------------------------
+#
+# Each page is read on its own (pass 1, then pass 2: running lines dropped, columns, blocks) into
+# a small ``_PageRecord``. Two things depend on other pages: which rows are running heads/feet,
+# and the document's body size (used for pages with little text). A page is therefore built on
+# the assumption that all its candidate rows are running lines (true of almost every page of a
+# report with running heads); once all pages are read, the decision is taken as for the whole
+# document, and the few pages whose assumption was wrong are read again with the decision.
+# Pages with little text keep their glyphs until the body size is known. The result is the same
+# as reading everything first and then deciding, however the pages are split among processes.
+
+PARALLEL_MIN_PAGES = 16  # below this, starting worker processes costs more than it saves
+_FEW_GLYPHS = 200  # a page with fewer body glyphs takes the document's body size
+
+
+def _worker_count(workers: int | None, n_pages: int) -> int:
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1 (or None for every CPU), not {workers}")
+    if workers == 1 or n_pages < PARALLEL_MIN_PAGES:
+        return 1
+    if multiprocessing.current_process().daemon:  # a Dask worker: one task per core already
+        return 1
+    return min(workers, n_pages)
+
+
+class _Reader:
+    """Reads pages into records, in page order: ``read(numbers, decided, doc_body_size)``.
+
+    ``decided``: None for the first reading (candidate rows assumed to be running lines), else
+    the candidate rows to remove per page. ``doc_body_size``: None while it is not known.
+    """
+
+    def __init__(self, pdf: pdfplumber.PDF, path: Path, config: ExtractConfig, n_pages: int):
+        self.pdf, self.path, self.config, self.n_pages = pdf, path, config, n_pages
+
+    def read(
+        self, numbers: list[int], decided: dict[int, frozenset[int]] | None, doc_body_size: float | None
+    ) -> list[_PageRecord]:
+        return _read_pages(self.pdf, self.path, self.config, self.n_pages, numbers, decided, doc_body_size)
+
+    def __enter__(self) -> _Reader:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        pass
+
+
+class _PagePool(_Reader):
+    """This process and ``workers - 1`` worker processes reading chunks of consecutive pages.
+
+    The workers are plain ``python -c`` processes that import this module, open the PDF once
+    and answer requests over a pipe (pickles): not ``multiprocessing``, whose fork is unsafe in
+    a process that runs threads (Prefect's) and whose spawn and forkserver re-import the
+    caller's main module in every worker (the whole CLI, Prefect included). A worker that cannot
+    be started is simply not used.
+    """
+
+    def __init__(self, pdf: pdfplumber.PDF, path: Path, config: ExtractConfig, n_pages: int, workers: int):
+        super().__init__(pdf, path, config, n_pages)
+        self.workers: list[_WorkerProcess] = []
+        for _ in range(workers - 1):
+            try:
+                self.workers.append(_WorkerProcess(path, config, n_pages))
+            except OSError:
+                break
+
+    def __exit__(self, *exc_info) -> None:
+        for worker in self.workers:
+            worker.close()
+
+    def read(self, numbers, decided, doc_body_size):
+        if not self.workers:
+            return super().read(numbers, decided, doc_body_size)
+        # Small chunks balance the load (pages differ in cost); each costs one round trip.
+        size = min(16, max(2, math.ceil(len(numbers) / ((len(self.workers) + 1) * 8))))
+        chunks = [numbers[i : i + size] for i in range(0, len(numbers), size)]
+        results: list[list[_PageRecord] | BaseException | None] = [None] * len(chunks)
+        lock = threading.Lock()
+        state = {"next": 0, "stop": False}
+
+        def take() -> int | None:
+            with lock:
+                if state["stop"] or state["next"] >= len(chunks):
+                    return None
+                state["next"] += 1
+                return state["next"] - 1
+
+        def run(read_chunk) -> None:
+            while (k := take()) is not None:
+                chunk = chunks[k]
+                chunk_decided = {n: decided[n] for n in chunk} if decided is not None else None
+                try:
+                    results[k] = read_chunk(chunk, chunk_decided, doc_body_size)
+                except BaseException as exc:  # kept, and raised below in page order
+                    results[k] = exc
+                    state["stop"] = True
+
+        threads = [threading.Thread(target=run, args=(w.read,), daemon=True) for w in self.workers]
+        for t in threads:
+            t.start()
+        run(super().read)  # this process reads too
+        for t in threads:
+            t.join()
+        records: list[_PageRecord] = []
+        for result in results:  # in page order: the first page that fails is the one reported
+            if isinstance(result, BaseException):
+                raise result
+            if result is None:  # not read because an earlier chunk failed (raised above)
+                break
+            records.extend(result)
+        return records
+
+
+_WORKER_CODE = "import pipeline.extract as e; e._worker_main()"
+
+
+class _WorkerProcess:
+    """One worker process (see ``_PagePool``) and its pipes."""
+
+    def __init__(self, path: Path, config: ExtractConfig, n_pages: int):
+        env = dict(os.environ)
+        package_root = str(Path(__file__).resolve().parents[1])  # import this very pipeline
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-P", "-c", _WORKER_CODE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+        )
+        self._send((str(path), config, n_pages))
+
+    def _send(self, message) -> None:
+        pickle.dump(message, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        self.proc.stdin.flush()
+
+    def read(self, numbers, decided, doc_body_size) -> list[_PageRecord]:
+        try:
+            self._send((numbers, decided, doc_body_size))
+            reply = pickle.load(self.proc.stdout)
+        except (OSError, EOFError, pickle.UnpicklingError) as exc:
+            code = self.proc.poll()
+            raise RuntimeError(f"an extract worker process ended unexpectedly (exit code {code})") from exc
+        kind, *rest = reply
+        if kind == "ok":
+            return rest[0]
+        if kind == "error":  # a PipelineError: rebuilt from its parts (pickling loses them)
+            cls, what, todo = rest
+            raise cls(what, todo)
+        exc, trace = rest
+        raise exc if exc is not None else RuntimeError(f"extract worker failed:\n{trace}")
+
+    def close(self) -> None:
+        try:
+            self._send(None)
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def _worker_main() -> None:
+    """A worker process's loop: open the PDF named by the first message, then answer each
+    request (page numbers, decisions, body size) with their records, until None."""
+    out = os.fdopen(os.dup(1), "wb")  # the replies; anything printed goes to stderr instead
+    os.dup2(2, 1)
+    inp = sys.stdin.buffer
+    path, config, n_pages = pickle.load(inp)
+    pdf = pdfplumber.open(path)
+    while (request := pickle.load(inp)) is not None:
+        numbers, decided, doc_body_size = request
+        try:
+            reply = ("ok", _read_pages(pdf, Path(path), config, n_pages, numbers, decided, doc_body_size))
+        except PipelineError as exc:
+            reply = ("error", type(exc), exc.what, exc.todo)
+        except Exception as exc:
+            try:
+                pickle.dumps(exc)
+                reply = ("exception", exc, traceback.format_exc())
+            except Exception:
+                reply = ("exception", None, traceback.format_exc())
+        pickle.dump(reply, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+    pdf.close()
+
+
+def _read_pages(
+    pdf: pdfplumber.PDF,
+    path: Path,
+    config: ExtractConfig,
+    n_pages: int,
+    numbers: list[int],
+    decided: dict[int, frozenset[int]] | None,
+    doc_body_size: float | None,
+) -> list[_PageRecord]:
+    pages = pdf.pages
+    records = []
+    for number in numbers:
+        page = pages[number - 1]
+        assumed = decided[number] if decided is not None else None
+        records.append(_page_record(page, path, config, n_pages, assumed, doc_body_size))
+        page.close()  # frees pdfplumber's cached layout; matters for long documents
+    return records
+
+
+def _read_document(reader: _Reader, n_pages: int, config: ExtractConfig) -> list[_PageRecord]:
+    """Every page's record, with the document-wide decisions applied."""
+    records = reader.read(list(range(1, n_pages + 1)), None, None)
+    remove = _running_line_decision(records, n_pages, config)
+    decided = {
+        rec.number: frozenset(i for i, _, _ in rec.candidates if (rec.number, i) in remove) for rec in records
+    }
+    doc_body_size = _doc_body_size(records, decided)
+    redo = [rec.number for rec in records if rec.bare | rec.assumed != rec.bare | decided[rec.number]]
+    if redo:
+        again = {rec.number: rec for rec in reader.read(redo, {n: decided[n] for n in redo}, doc_body_size)}
+        records = [again.get(rec.number, rec) for rec in records]
+    for rec in records:
+        if rec.pending is not None:
+            _finish_page(rec, rec.pending, doc_body_size)
+    return records
+
+
+def _page_record(
+    page: pdfplumber.page.Page,
+    path: Path,
+    config: ExtractConfig,
+    n_pages: int,
+    assumed: frozenset[int] | None,
+    doc_body_size: float | None,
+) -> _PageRecord:
+    """Read one page (pass 1) and build its blocks (pass 2) without the rows in ``assumed``
+    (None: all candidate rows) and the bare page numbers."""
+    raw = _read_page(page, path, config)
+    index = {id(row): i for i, row in enumerate(raw.rows)}
+    candidates = (
+        [(index[id(row)], row.top, frozenset(_running_line_keys(row))) for row in _running_line_candidates(raw)]
+        if n_pages >= 3
+        else []
+    )
+    bare = frozenset(
+        i for i, row in enumerate(raw.rows)
+        if _in_zone(row, raw.height, _PAGE_NUMBER_ZONE) and _PAGE_NUMBER.match(row.text)
+    )
+    if assumed is None:
+        assumed = frozenset(i for i, _, _ in candidates)
+    record = _PageRecord(
+        number=raw.number,
+        width=raw.width,
+        height=raw.height,
+        glyph_count=raw.glyph_count,
+        unmapped=raw.unmapped,
+        tables=raw.tables,
+        candidates=candidates,
+        bare=bare,
+        assumed=assumed,
+        sizes=_size_groups(raw, bare, {i for i, _, _ in candidates} - bare),
+        removed_lines=raw.removed_lines,
+    )
+    _drop_rows(raw, bare | assumed)
+    if _page_is_usable(raw, config):
+        if doc_body_size is None and _needs_doc_body_size(raw):
+            record.pending = raw
+        else:
+            _finish_page(record, raw, doc_body_size)
+    return record
+
+
+def _finish_page(record: _PageRecord, raw: _RawPage, doc_body_size: float | None) -> None:
+    record.drafts = [_compact_draft(d) for d in _page_blocks(raw, doc_body_size)]
+    record.columns = raw.columns
+    record.pending = None
+
+
+def _needs_doc_body_size(raw: _RawPage) -> bool:
+    """Whether ``_page_blocks`` would fall back to the document's body size for this page."""
+    return len(raw.glyphs) < _FEW_GLYPHS or all(g.text.isspace() for g in raw.glyphs)
+
+
+def _compact_draft(d: _BlockDraft) -> _Draft:
+    first = d.lines[0]
+    return _Draft(
+        page=d.page,
+        kind=d.kind,
+        numbering=d.numbering,
+        number_level=d.number_level,
+        larger=d.larger,
+        size=d.size,
+        text=_join_lines([line.text for line in d.lines]),
+        bold=_mostly_bold([g for line in d.lines for g in line.glyphs]),
+        x0=round(first.page_x0, 2),
+        top=round(first.page_top, 2),
+        column=first.column,
+        vertical=first.vertical,
+    )
+
+
+def _size_groups(raw: _RawPage, bare: frozenset[int], candidates: set[int]) -> dict[int, _SizeStats]:
+    """Sizes of the page's body glyphs (as ``_body_size`` counts them), grouped: -1 for glyphs
+    that stay whatever is decided, the row index for a candidate row's glyphs; glyphs of bare
+    page numbers are left out (always removed). The position of each size's first glyph keeps
+    the order in which a count over the whole document first meets the sizes."""
+    group_of: dict[int, int | None] = {}
+    for i, row in enumerate(raw.rows):
+        if i in bare or i in candidates:
+            group = None if i in bare else i
+            for g in row.glyphs:
+                group_of[id(g)] = group
+    groups: dict[int, _SizeStats] = {}
+    for position, g in enumerate(raw.glyphs):
+        if g.text.isspace():
+            continue
+        group = group_of.get(id(g), -1)
+        if group is None:
+            continue
+        stats = groups.setdefault(group, {})
+        size = round(g.size * 2) / 2
+        entry = stats.get(size)
+        if entry is None:
+            stats[size] = [1, position]
+        else:
+            entry[0] += 1
+    return groups
+
+
+def _doc_body_size(records: list[_PageRecord], decided: dict[int, frozenset[int]]) -> float:
+    """``_body_size`` over the body glyphs of all pages once running lines are removed."""
+    counts: Counter[float] = Counter()
+    for rec in records:
+        removed = decided[rec.number]
+        merged: dict[float, list[int]] = {}
+        for group, stats in rec.sizes.items():
+            if group in removed:
+                continue
+            for size, (count, first) in stats.items():
+                entry = merged.get(size)
+                if entry is None:
+                    merged[size] = [count, first]
+                else:
+                    entry[0] += count
+                    entry[1] = min(entry[1], first)
+        for size, (count, _) in sorted(merged.items(), key=lambda item: item[1][1]):
+            counts[size] += count
+    return counts.most_common(1)[0][0] if counts else 10.0
+
+
+# ---------------------------------------------------------------------------------------------
 # Pass 1: glyphs of one page
 # ---------------------------------------------------------------------------------------------
+
+
+# (text, x0, x1, top, bottom, size, font name, upright) of one glyph, valued as pdfplumber's
+# page.chars gives them.
+_Char = tuple[str, float, float, float, float, float, object, bool]
+
+
+def _page_chars(page: pdfplumber.page.Page) -> list[_Char]:
+    """The page's glyphs in content order, as ``page.chars`` would give them, without building
+    pdfplumber's dict of ~25 resolved attributes per glyph (that alone was a third of the
+    extraction time). The page's other objects (lines, rectangles: what table detection needs)
+    go through pdfplumber as usual and are cached on the page for ``find_tables``."""
+    if not _FAST_CHARS:
+        return [
+            (c["text"], c["x0"], c["x1"], c["top"], c["bottom"], c["size"], c.get("fontname", ""),
+             c.get("upright", True))
+            for c in page.chars
+        ]
+    height = page.height
+    mb_x0, mb_top = page.mediabox[:2]
+    containers_too = page.pdf.laparams is not None
+    unicode_norm = page.pdf.unicode_norm
+    chars: list[_Char] = []
+    objects: dict[str, list[dict]] = {}
+
+    # Same traversal and arithmetic as pdfplumber's Page.iter_layout_objects / process_object.
+    def visit(layout_objects) -> None:
+        for obj in layout_objects:
+            if isinstance(obj, LTContainer):
+                if containers_too:
+                    add(obj)
+                visit(obj._objs)
+            elif type(obj) is LTChar:
+                text = obj.get_text()
+                if unicode_norm is not None:
+                    text = unicodedata.normalize(unicode_norm, text)
+                font = obj.fontname
+                if type(font) is not str:
+                    font = resolve_all(font)
+                    if isinstance(font, bytes):
+                        font = fix_fontname_bytes(font)
+                x0, x1 = obj.x0, obj.x1
+                if mb_x0 != 0:
+                    x0, x1 = x0 + mb_x0, x1 + mb_x0
+                chars.append(
+                    (text, x0, x1, (height - obj.y1) + mb_top, (height - obj.y0) + mb_top, obj.size, font, obj.upright)
+                )
+            else:
+                add(obj)
+
+    def add(obj) -> None:
+        kind = _LT_PREFIX.sub("", obj.__class__.__name__).lower()
+        if kind != "anno":
+            objects.setdefault(kind, []).append(page.process_object(obj))
+
+    visit(page.layout._objs)
+    page._objects = objects  # what page.objects would be, less the chars (nothing reads them)
+    return chars
+
+
+# pdfplumber's internals that _page_chars relies on (checked once, at import): without them,
+# glyphs are read from page.chars, with the same result, only slower.
+_LT_PREFIX = re.compile(r"^LT")
+_FAST_CHARS = all(
+    hasattr(pdfplumber.page.Page, name) for name in ("process_object", "iter_layout_objects", "layout", "objects")
+) and getattr(pdfplumber.page, "lt_pat", None) is not None and pdfplumber.page.lt_pat.pattern == _LT_PREFIX.pattern
 
 
 def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig) -> _RawPage:
     number = page.page_number
     try:
-        chars = page.chars
+        chars = _page_chars(page)
         found_tables = page.find_tables() if config.extract_tables and chars else []
     except Exception as exc:  # a broken content stream: say which page
         raise ExtractError(
@@ -463,9 +943,7 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig) ->
     )
 
 
-def _glyphs_from_chars(
-    chars: list[dict], bbox: tuple[float, float, float, float]
-) -> tuple[list[_Glyph], int]:
+def _glyphs_from_chars(chars: list[_Char], bbox: tuple[float, float, float, float]) -> tuple[list[_Glyph], int]:
     """Compact glyph records in content-stream order, and the number of rotated glyphs.
 
     Glyphs outside the visible page are left out. Rotated glyphs (upright False: margin
@@ -475,17 +953,15 @@ def _glyphs_from_chars(
     x_min, top_min, x_max, bottom_max = bbox
     glyphs = []
     rotated = 0
-    for c in chars:
-        cx, cy = (c["x0"] + c["x1"]) / 2, (c["top"] + c["bottom"]) / 2
+    for text, x0, x1, top, bottom, size, fontname, upright in chars:
+        cx, cy = (x0 + x1) / 2, (top + bottom) / 2
         if not (x_min <= cx <= x_max and top_min <= cy <= bottom_max):
             continue
-        if not c.get("upright", True):
-            rotated += not c["text"].isspace()
+        if not upright:
+            rotated += not text.isspace()
             continue
-        font, bold = _font_name_and_weight(c.get("fontname", ""))
-        glyphs.append(
-            _Glyph(c["text"], c["x0"], c["x1"], c["top"], c["bottom"], float(c["size"]), font, bold)
-        )
+        font, bold = _font_name_and_weight(fontname)
+        glyphs.append(_Glyph(text, x0, x1, top, bottom, float(size), font, bold))
     return glyphs, rotated
 
 
@@ -495,33 +971,35 @@ def _dedupe_glyphs(glyphs: list[_Glyph]) -> list[_Glyph]:
     Same rule as pdfplumber's ``page.dedupe_chars()`` (same text, font and size within 1 pt),
     but a grid lookup instead of its sort by ``list.index``, which is quadratic (measured 50 ms
     on a 1,100-glyph page), and it tells which glyphs were doubled: fake bold.
+
+    Kept glyphs are filed by (text, font, size) and then by the row of 1-pt cells they fall in;
+    a glyph's twin is looked for in the 3 x 3 cells around it. When several kept glyphs are
+    within the tolerance, the one found first scanning the cells left to right, top to bottom
+    (then in the order kept) is the twin.
     """
-    grid: dict[tuple, list[_Glyph]] = {}  # (text, font, size, x cell, y cell) -> kept glyphs
+    tol = _DEDUPE_TOLERANCE
+    grid: dict[tuple, dict[int, list[tuple[int, int, _Glyph]]]] = {}  # → cell row → (cell column, order, glyph)
     kept: list[_Glyph] = []
     for g in glyphs:
-        twin = _find_twin(g, grid)
-        if twin is not None:
-            twin.bold = True
-            continue
-        grid.setdefault(_grid_key(g, 0, 0), []).append(g)
+        x0, top = g.x0, g.top
+        ix, iy = int(x0 // tol), int(top // tol)
+        rows = grid.get((g.text, g.font, round(g.size, 1)))
+        if rows is None:
+            rows = grid[(g.text, g.font, round(g.size, 1))] = {}
+        else:
+            twin, rank = None, None
+            for dy in (-1, 0, 1):
+                for cx, order, other in rows.get(iy + dy, ()):
+                    dx = cx - ix
+                    if -1 <= dx <= 1 and abs(other.x0 - x0) <= tol and abs(other.top - top) <= tol:
+                        if twin is None or (dx, dy, order) < rank:
+                            twin, rank = other, (dx, dy, order)
+            if twin is not None:
+                twin.bold = True
+                continue
+        rows.setdefault(iy, []).append((ix, len(kept), g))
         kept.append(g)
     return kept
-
-
-def _grid_key(g: _Glyph, dx: int, dy: int) -> tuple:
-    tol = _DEDUPE_TOLERANCE
-    return (g.text, g.font, round(g.size, 1), int(g.x0 // tol) + dx, int(g.top // tol) + dy)
-
-
-def _find_twin(g: _Glyph, grid: dict[tuple, list[_Glyph]]) -> _Glyph | None:
-    """A kept glyph with the same text, font and size within the tolerance of ``g``."""
-    tol = _DEDUPE_TOLERANCE
-    for dx in (-1, 0, 1):
-        for dy in (-1, 0, 1):
-            for other in grid.get(_grid_key(g, dx, dy), ()):
-                if abs(other.x0 - g.x0) <= tol and abs(other.top - g.top) <= tol:
-                    return other
-    return None
 
 
 def _is_garbage_char(ch: str) -> bool:
@@ -814,42 +1292,48 @@ def _vertical_tiers(lines: list[_Line]) -> list[list[_Line]]:
 # ---------------------------------------------------------------------------------------------
 
 
-_Occurrence = tuple[float, int, _Line]  # (top, page number, row)
+_Occurrence = tuple[float, int, tuple[int, int]]  # (top, page number, (page number, row index))
 
 
 def _mask_digits(text: str) -> str:
     return re.sub(rf"[{_DIGITS}]+", "#", re.sub(r"\s+", "", text))
 
 
-def _remove_running_lines(pages: list[_RawPage], config: ExtractConfig) -> None:
-    """Remove rows in the top/bottom margin that repeat (digits masked, whole or in part) at
-    about the same height on at least ``repeat_share`` of the pages (documents of 3+ pages),
-    and rows that are nothing but a page number near the top or bottom edge (any document)."""
-    remove: set[int] = set()
-    if len(pages) >= 3:
-        needed = max(2, math.ceil(config.repeat_share * len(pages)))
+def _running_line_decision(pages: list[_PageRecord], n_pages: int, config: ExtractConfig) -> set[tuple[int, int]]:
+    """Running heads and feet: candidate rows (near the top or bottom, see
+    ``_running_line_candidates``) whose text repeats (digits masked, whole or in part) at about
+    the same height on at least ``repeat_share`` of the pages, in documents of 3+ pages.
+    Returns (page number, row index) pairs. Rows that are nothing but a page number near the top
+    or bottom edge are removed in any document (``_PageRecord.bare``)."""
+    remove: set[tuple[int, int]] = set()
+    if n_pages >= 3:
+        needed = max(2, math.ceil(config.repeat_share * n_pages))
         by_text: dict[str, list[_Occurrence]] = {}
         for page in pages:
-            for row in _running_line_candidates(page):
-                for key in _running_line_keys(row):
-                    by_text.setdefault(key, []).append((row.top, page.number, row))
+            for index, top, keys in page.candidates:
+                for key in keys:
+                    by_text.setdefault(key, []).append((top, page.number, (page.number, index)))
         for occurrences in by_text.values():
             for cluster in _clusters_by_height(occurrences):
                 if len({number for _, number, _ in cluster}) >= needed:
-                    remove.update(id(row) for _, _, row in cluster)
-    for page in pages:
-        kept = []
-        for row in page.rows:
-            bare_number = _in_zone(row, page.height, _PAGE_NUMBER_ZONE) and _PAGE_NUMBER.match(row.text)
-            if id(row) in remove or bare_number:
-                page.removed_lines.append(row.text.strip())
-            else:
-                kept.append(row)
-        if len(kept) != len(page.rows):
-            kept_ids = {id(row) for row in kept}
-            removed_glyphs = {id(g) for row in page.rows if id(row) not in kept_ids for g in row.glyphs}
-            page.glyphs = [g for g in page.glyphs if id(g) not in removed_glyphs]
-            page.rows = kept
+                    remove.update(ref for _, _, ref in cluster)
+    return remove
+
+
+def _drop_rows(page: _RawPage, remove: frozenset[int]) -> None:
+    """Remove the rows at these indices (running lines, page numbers) and their glyphs."""
+    if not remove:
+        return
+    kept = []
+    for i, row in enumerate(page.rows):
+        if i in remove:
+            page.removed_lines.append(row.text.strip())
+        else:
+            kept.append(row)
+    if len(kept) != len(page.rows):
+        removed_glyphs = {id(g) for i, row in enumerate(page.rows) if i in remove for g in row.glyphs}
+        page.glyphs = [g for g in page.glyphs if id(g) not in removed_glyphs]
+        page.rows = kept
 
 
 def _running_line_keys(row: _Line) -> set[str]:
@@ -1009,7 +1493,7 @@ def _body_size(glyphs: list[_Glyph], default: float) -> float:
     return sizes.most_common(1)[0][0] if sizes else default
 
 
-def _page_blocks(raw: _RawPage, doc_body_size: float) -> list[_BlockDraft]:
+def _page_blocks(raw: _RawPage, doc_body_size: float | None) -> list[_BlockDraft]:
     """Blocks of a page in reading order: horizontal text (by columns) then vertical tiers."""
     # A page with little text (a form, a title page) has no reliable body size of its own.
     body_size = _body_size(raw.glyphs, doc_body_size) if len(raw.glyphs) >= 200 else doc_body_size
@@ -1203,7 +1687,7 @@ def _next_list_item(current: _BlockDraft, prev_short: bool, line: _Line) -> bool
     return prev_short or (same_start and bool(_LIST_START.match(first.text.strip())))
 
 
-def _assign_heading_levels(drafts: list[_BlockDraft]) -> list[Block]:
+def _assign_heading_levels(drafts: list[_Draft]) -> list[Block]:
     """Final blocks. Numbered headings take their level from the numbering; unnumbered ones
     (and （1）/① set in a larger font) from the rank of their font size in the document:
     the largest heading size is level 1, the next 2, the rest 3."""
@@ -1211,7 +1695,7 @@ def _assign_heading_levels(drafts: list[_BlockDraft]) -> list[Block]:
         {round(d.size * 2) / 2 for d in drafts if d.kind == "heading" and d.larger}, reverse=True
     )
 
-    def size_level(draft: _BlockDraft) -> int:
+    def size_level(draft: _Draft) -> int:
         if not draft.larger:
             return min(len(heading_sizes) + 1, 3)
         return min(heading_sizes.index(round(draft.size * 2) / 2) + 1, 3)
@@ -1226,20 +1710,18 @@ def _assign_heading_levels(drafts: list[_BlockDraft]) -> list[Block]:
                 level = size_level(d) if d.larger else 3
             else:
                 level = size_level(d)
-        first = d.lines[0]
-        glyphs = [g for line in d.lines for g in line.glyphs]
         blocks.append(
             Block(
                 page=d.page,
                 kind=d.kind,
-                text=_join_lines([line.text for line in d.lines]),
+                text=d.text,
                 level=level,
                 font_size=d.size,
-                bold=_mostly_bold(glyphs),
-                x0=round(first.page_x0, 2),
-                top=round(first.page_top, 2),
-                column=first.column,
-                vertical=first.vertical,
+                bold=d.bold,
+                x0=d.x0,
+                top=d.top,
+                column=d.column,
+                vertical=d.vertical,
             )
         )
     return [b for b in blocks if b.text]
@@ -1250,15 +1732,15 @@ def _assign_heading_levels(drafts: list[_BlockDraft]) -> list[Block]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _unmapped_share(raw: _RawPage) -> float:
+def _unmapped_share(raw: _RawPage | _PageRecord) -> float:
     return raw.unmapped / raw.glyph_count if raw.glyph_count else 0.0
 
 
-def _page_is_usable(raw: _RawPage, config: ExtractConfig) -> bool:
+def _page_is_usable(raw: _RawPage | _PageRecord, config: ExtractConfig) -> bool:
     return raw.glyph_count > 0 and _unmapped_share(raw) <= config.max_unmapped_share
 
 
-def _page_info(raw: _RawPage, blocks: list[Block]) -> PageInfo:
+def _page_info(raw: _PageRecord, blocks: list[Block]) -> PageInfo:
     text = "\n\n".join(b.text for b in blocks)
     return PageInfo(
         page=raw.number,
@@ -1273,7 +1755,7 @@ def _page_info(raw: _RawPage, blocks: list[Block]) -> PageInfo:
     )
 
 
-def _page_problems(raw: _RawPage, config: ExtractConfig) -> list[PageProblem]:
+def _page_problems(raw: _PageRecord, config: ExtractConfig) -> list[PageProblem]:
     if raw.glyph_count == 0:
         return [
             PageProblem(
@@ -1308,7 +1790,7 @@ def _page_ranges(numbers: list[int]) -> str:
     return f"{'pages' if len(numbers) > 1 else 'page'} {text}"
 
 
-def _no_usable_text_error(path: Path, pages: list[_RawPage], config: ExtractConfig) -> NoUsableTextError:
+def _no_usable_text_error(path: Path, pages: list[_PageRecord], config: ExtractConfig) -> NoUsableTextError:
     no_layer = [p.number for p in pages if p.glyph_count == 0]
     unmapped = [
         p.number for p in pages if p.glyph_count and _unmapped_share(p) > config.max_unmapped_share

@@ -100,8 +100,10 @@ def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str) -> Path:
         _fsync_dir(run_dir)
     except OSError as exc:
         shutil.rmtree(run_dir, ignore_errors=True)
+        # os.strerror: pyarrow's OSError carries the errno but a long message of its own
         raise PublishError(
-            f"could not write the outputs of edition {edition!r} under {out_dir}: {exc.strerror or exc}",
+            f"could not write the outputs of edition {edition!r} under {out_dir}: "
+            f"{os.strerror(exc.errno) if exc.errno else exc}",
             "free disk space or fix permissions, then run again; earlier outputs are untouched",
         ) from exc
 

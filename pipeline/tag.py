@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import spacy
+from spacy.attrs import IDX, LENGTH
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -63,17 +64,21 @@ class FusedAbbreviations:
     def __call__(self, doc: Doc) -> Doc:
         # Stored as character ranges: a span of the whole token 日韓 could not hold two countries.
         found: list[tuple[int, int, str, str]] = []
-        run: list = []
-        for token in list(doc) + [None]:
-            if token is not None and token.text and all(c in self.abbreviations for c in token.text):
-                run.append(token)
-                continue
-            if sum(len(t.text) for t in run) >= 2:
-                for tok in run:
-                    for k, char in enumerate(tok.text):
-                        label, entry_id = self.abbreviations[char]
-                        found.append((tok.idx + k, tok.idx + k + 1, label, entry_id))
-            run = []
+        text = doc.text
+        if any(c in self.abbreviations for c in text):  # else no token can be made of them
+            # Token texts from their offsets: no Token objects (the cost of this component).
+            run: list[tuple[int, str]] = []
+            for idx, length in doc.to_array([IDX, LENGTH]).tolist() + [(None, None)]:
+                token_text = text[idx : idx + length] if idx is not None else None
+                if token_text and all(c in self.abbreviations for c in token_text):
+                    run.append((idx, token_text))
+                    continue
+                if sum(len(t) for _, t in run) >= 2:
+                    for tok_idx, tok_text in run:
+                        for k, char in enumerate(tok_text):
+                            label, entry_id = self.abbreviations[char]
+                            found.append((tok_idx + k, tok_idx + k + 1, label, entry_id))
+                run = []
         doc.user_data[ABBREVIATIONS_KEY] = found
         return doc
 
@@ -95,29 +100,81 @@ def docs_from_tokens(nlp: Language, tokens: pa.Table):
 
     Yields (sentence_id, doc, offsets) where offsets[i] is token i's start in the sentence.
     """
+    for sid, doc, starts, _ in _docs_and_norms(nlp, tokens):
+        yield sid, doc, starts
+
+
+def _docs_and_norms(nlp: Language, tokens: pa.Table):
+    """``docs_from_tokens``, plus each doc's token norms (as set on the tokens)."""
     cols = tokens.select(["sentence_id", "surface", "normalized", "start", "end"]).to_pydict()
-    n = len(cols["sentence_id"])
+    sentence_ids, surfaces, normalized = cols["sentence_id"], cols["surface"], cols["normalized"]
+    all_starts, all_ends = cols["start"], cols["end"]
+    vocab = nlp.vocab
+    n = len(sentence_ids)
     i = 0
     while i < n:
-        sid = cols["sentence_id"][i]
+        sid = sentence_ids[i]
         j = i
-        while j < n and cols["sentence_id"][j] == sid:
+        while j < n and sentence_ids[j] == sid:
             j += 1
-        words = cols["surface"][i:j]
-        starts = cols["start"][i:j]
-        ends = cols["end"][i:j]
+        words = surfaces[i:j]
+        starts = all_starts[i:j]
+        ends = all_ends[i:j]
         spaces = [ends[k] < starts[k + 1] for k in range(len(words) - 1)] + [False]
-        doc = Doc(nlp.vocab, words=words, spaces=spaces)
-        for token, norm in zip(doc, cols["normalized"][i:j]):
-            token.norm_ = token_norm(norm)
-        yield sid, doc, starts
+        doc = Doc(vocab, words=words, spaces=spaces)
+        norms = [token_norm(norm) for norm in normalized[i:j]]
+        for token, norm in zip(doc, norms):
+            token.norm_ = norm
+        yield sid, doc, starts, norms
         i = j
+
+
+def _ruler_prefilter(nlp: Language):
+    """A test ``may_match(norms)`` that is False only when the entity_ruler cannot match in a doc
+    with these token norms, or None when its patterns are not all plain NORM sequences.
+
+    The ruler's Matcher tries every pattern at every token (most of the tagging time); about
+    40% of a report's sentences name nothing in the lexicon, and for them running the ruler
+    changes nothing (no match, no entity), so it is skipped.
+    """
+    if "entity_ruler" not in nlp.pipe_names:
+        return None
+    ruler = nlp.get_pipe("entity_ruler")
+    if getattr(ruler, "phrase_patterns", None):
+        return None
+    lengths: dict[str, set[int]] = {}
+    sequences: set[tuple[str, ...]] = set()
+    for entry in ruler.patterns:
+        pattern = entry.get("pattern")
+        if not isinstance(pattern, list) or not pattern:
+            return None
+        if not all(isinstance(t, dict) and list(t) == ["NORM"] and isinstance(t["NORM"], str) for t in pattern):
+            return None
+        sequence = tuple(t["NORM"] for t in pattern)
+        sequences.add(sequence)
+        lengths.setdefault(sequence[0], set()).add(len(sequence))
+
+    def may_match(norms: list[str]) -> bool:
+        for i, norm in enumerate(norms):
+            for length in lengths.get(norm, ()):
+                if tuple(norms[i : i + length]) in sequences:
+                    return True
+        return False
+
+    return may_match
 
 
 def tag_tokens(nlp: Language, lexicon: Lexicon, tokens: pa.Table) -> list[Mention]:
     mentions: list[Mention] = []
-    items = list(docs_from_tokens(nlp, tokens))
-    for (sid, _, starts), doc in zip(items, nlp.pipe(d for _, d, _ in items)):
+    may_match = _ruler_prefilter(nlp)
+    pipeline = nlp.pipeline
+    # Doc by doc (not all docs at once: a long report's docs would all be alive together).
+    for sid, doc, starts, norms in _docs_and_norms(nlp, tokens):
+        for name, proc in pipeline:
+            if name == "entity_ruler" and may_match is not None and not may_match(norms):
+                continue  # no pattern occurs: the ruler would find nothing and set nothing
+            doc = proc(doc)
+
         # Doc character offsets differ from sentence offsets only where spaces were dropped.
         def to_sentence(char: int, token_i: int) -> int:
             return starts[token_i] + (char - doc[token_i].idx)

@@ -76,23 +76,35 @@ def chunks_under_limit(text: str, max_bytes: int = MAX_CHUNK_BYTES) -> list[tupl
 def tokenize_sentences(sentences: Iterable[Sentence], config: TokenizeConfig = TokenizeConfig()) -> pa.Table:
     tokenizer = load_tokenizer(config.mode, config.dictionary)
     cols: dict[str, list] = {name: [] for name in TOKEN_SCHEMA.names}
+    # Bound once: this loop runs once per token (150,000 for a 300-page report).
+    add_sentence_id, add_index = cols["sentence_id"].append, cols["token_index"].append
+    add_surface, add_normalized = cols["surface"].append, cols["normalized"].append
+    add_dictionary_form, add_pos = cols["dictionary_form"].append, cols["pos"].append
+    add_pos_detail, add_reading = cols["pos_detail"].append, cols["reading"].append
+    add_start, add_end = cols["start"].append, cols["end"].append
+    pos_fields: dict[int, tuple[str, str]] = {}  # POS id -> (pos, pos_detail)
     for sentence in sentences:
+        sentence_id = sentence.sentence_id
         index = 0
         for offset, chunk in chunks_under_limit(sentence.text):
             for m in tokenizer.tokenize(chunk):
                 surface = m.surface()
                 if surface.isspace():
                     continue
-                pos = m.part_of_speech()
-                cols["sentence_id"].append(sentence.sentence_id)
-                cols["token_index"].append(index)
-                cols["surface"].append(surface)
-                cols["normalized"].append(m.normalized_form())
-                cols["dictionary_form"].append(m.dictionary_form())
-                cols["pos"].append(pos[0])
-                cols["pos_detail"].append("-".join(p for p in pos[1:] if p != "*"))
-                cols["reading"].append(m.reading_form())
-                cols["start"].append(offset + m.begin())
-                cols["end"].append(offset + m.end())
+                pos_id = m.part_of_speech_id()
+                fields = pos_fields.get(pos_id)
+                if fields is None:
+                    pos = m.part_of_speech()
+                    fields = pos_fields[pos_id] = (pos[0], "-".join(p for p in pos[1:] if p != "*"))
+                add_sentence_id(sentence_id)
+                add_index(index)
+                add_surface(surface)
+                add_normalized(m.normalized_form())
+                add_dictionary_form(m.dictionary_form())
+                add_pos(fields[0])
+                add_pos_detail(fields[1])
+                add_reading(m.reading_form())
+                add_start(offset + m.begin())
+                add_end(offset + m.end())
                 index += 1
     return pa.table(cols, schema=TOKEN_SCHEMA)

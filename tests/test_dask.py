@@ -120,7 +120,7 @@ def test_an_existing_dask_scheduler_runs_the_stages(prefect_api_server, listing,
     worker_env = prefect_api_server.env(PREFECT_HOME=str(tmp_path / "prefect-home"))
     worker_env = {k: v for k, v in worker_env.items() if k.startswith(("PREFECT_", "NO_PROXY", "no_proxy", "DO_NOT"))}
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, env=worker_env)
+                           dashboard_address="127.0.0.1:0", env=worker_env)
     pids: list[int] = []
     try:
         with Client(cluster) as client:
@@ -139,6 +139,22 @@ def test_an_existing_dask_scheduler_runs_the_stages(prefect_api_server, listing,
         alive = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
         time.sleep(0.2)
     assert not alive, f"Dask worker processes left behind: {alive}"
+
+
+def test_dask_workers_with_several_threads_are_refused_before_any_download(prefect_api_server, listing, tmp_path):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster:
+        done = subprocess.run([str(BIN / "jstmine"), "update", "--sources", str(listing), "--out", str(tmp_path / "out"),
+                               "--raw", str(tmp_path / "raw"), "--dask-address", cluster.scheduler_address],
+                              env=prefect_api_server.env(PREFECT_HOME=str(tmp_path / "home"), COLUMNS="300"),
+                              capture_output=True, text=True, timeout=120, start_new_session=True)
+    assert done.returncode == 1, done.stdout + done.stderr
+    message = " ".join(done.stderr.split())
+    assert f"the Dask workers at {cluster.scheduler_address} run several threads each" in message, message
+    assert "--nthreads 1" in message
+    assert not (tmp_path / "raw").exists()  # nothing was downloaded
 
 
 def test_dask_without_a_prefect_server_stops_with_what_to_do(listing, tmp_path):

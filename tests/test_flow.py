@@ -20,7 +20,8 @@ TABLES = ["documents", "pages", "sections", "sentences", "tokens", "mentions", "
 
 @pytest.fixture(scope="module")
 def sample_pdf(tmp_path_factory) -> bytes:
-    return build_sample_pdf(tmp_path_factory.mktemp("sample") / "sample.pdf").read_bytes()
+    # A content of its own, so no other test of the session has cached its stages.
+    return build_sample_pdf(tmp_path_factory.mktemp("sample") / "sample.pdf", edition_note="test_flow").read_bytes()
 
 
 def _task_states(flow_state) -> dict[str, str]:
