@@ -48,3 +48,8 @@ server: setup  ## a Prefect server on 127.0.0.1:$(PREFECT_PORT), in the foregrou
 
 serve: setup  ## register the weekly `jstmine update` deployment and run it on schedule (needs `make server`)
 	PREFECT_API_URL="$${PREFECT_API_URL:-http://127.0.0.1:$(PREFECT_PORT)/api}" $(BIN)/jstmine serve $(SERVE_ARGS)
+
+.PHONY: bench
+
+bench: setup  ## time the flow on generated 300- and 1,000-page reports against the floor and the naive pipeline; writes bench/RESULTS.md
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

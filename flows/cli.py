@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -35,9 +36,10 @@ def _main() -> None:
 
 
 def _fail(what: str, todo: str = "", code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {what}")
+    # Messages quote paths and text from documents: never read them as rich markup.
+    err.print(f"[bold red]error:[/] {escape(what)}", soft_wrap=True)
     if todo:
-        err.print(f"[yellow]what to do:[/] {todo}")
+        err.print(f"[yellow]what to do:[/] {escape(todo)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -175,9 +177,9 @@ def print_summary(summary) -> None:
     if summary.findings:
         console.print("findings check: " + ", ".join(f"{n} {s}" for s, n in summary.findings.items()))
     for c in summary.contradicted:
-        console.print(f"[red]contradicted:[/] {c}")
+        console.print(f"[red]contradicted:[/] {escape(c)}")
     for p in summary.problems:
-        console.print(f"[yellow]warning:[/] {p}")
+        console.print(f"[yellow]warning:[/] {escape(p)}")
     console.print(f"tables:   {summary.output}/  (Parquet and CSV)")
     console.print(f"database: {summary.database}")
 
@@ -198,13 +200,8 @@ MENTION_LABELS = ("COUNTRY", "REGION", "FRAMEWORK", "TECHNOLOGY")
 
 
 def _die(what: str, todo: str = "", code: int = 1) -> NoReturn:
-    """Like _fail, but never reads the message as rich markup and never wraps it."""
-    from rich.markup import escape
-
-    err.print(f"[bold red]error:[/] {escape(what)}", soft_wrap=True)
-    if todo:
-        err.print(f"[yellow]what to do:[/] {escape(todo)}", soft_wrap=True)
-    raise typer.Exit(code)
+    _fail(what, todo, code)
+    raise AssertionError("unreachable")  # _fail always raises
 
 
 def _stdout(min_width: int = 0) -> Console:

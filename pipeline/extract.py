@@ -660,7 +660,13 @@ def _worker_main() -> None:
     inp = sys.stdin.buffer
     path, config, n_pages = pickle.load(inp)
     pdf = pdfplumber.open(path)
-    while (request := pickle.load(inp)) is not None:
+    while True:
+        try:
+            request = pickle.load(inp)
+        except EOFError:  # the caller is gone
+            break
+        if request is None:
+            break
         numbers, decided, doc_body_size = request
         try:
             reply = ("ok", _read_pages(pdf, Path(path), config, n_pages, numbers, decided, doc_body_size))
@@ -974,8 +980,8 @@ def _dedupe_glyphs(glyphs: list[_Glyph]) -> list[_Glyph]:
 
     Kept glyphs are filed by (text, font, size) and then by the row of 1-pt cells they fall in;
     a glyph's twin is looked for in the 3 x 3 cells around it. When several kept glyphs are
-    within the tolerance, the one found first scanning the cells left to right, top to bottom
-    (then in the order kept) is the twin.
+    within the tolerance, the twin is the first found scanning the cells column by column (left
+    to right, each top to bottom), then in the order kept.
     """
     tol = _DEDUPE_TOLERANCE
     grid: dict[tuple, dict[int, list[tuple[int, int, _Glyph]]]] = {}  # → cell row → (cell column, order, glyph)
@@ -983,28 +989,43 @@ def _dedupe_glyphs(glyphs: list[_Glyph]) -> list[_Glyph]:
     for g in glyphs:
         x0, top = g.x0, g.top
         ix, iy = int(x0 // tol), int(top // tol)
-        rows = grid.get((g.text, g.font, round(g.size, 1)))
+        key = (g.text, g.font, round(g.size, 1))
+        rows = grid.get(key)
         if rows is None:
-            rows = grid[(g.text, g.font, round(g.size, 1))] = {}
-        else:
-            twin, rank = None, None
-            for dy in (-1, 0, 1):
-                for cx, order, other in rows.get(iy + dy, ()):
-                    dx = cx - ix
-                    if -1 <= dx <= 1 and abs(other.x0 - x0) <= tol and abs(other.top - top) <= tol:
-                        if twin is None or (dx, dy, order) < rank:
-                            twin, rank = other, (dx, dy, order)
-            if twin is not None:
-                twin.bold = True
+            grid[key] = {iy: [(ix, len(kept), g)]}
+            kept.append(g)
+            continue
+        twin, rank = None, None
+        for dy in (-1, 0, 1):
+            cell_row = rows.get(iy + dy)
+            if cell_row is None:
                 continue
-        rows.setdefault(iy, []).append((ix, len(kept), g))
+            for cx, order, other in cell_row:
+                dx = cx - ix
+                if -1 <= dx <= 1 and abs(other.x0 - x0) <= tol and abs(other.top - top) <= tol:
+                    if twin is None or (dx, dy, order) < rank:
+                        twin, rank = other, (dx, dy, order)
+        if twin is not None:
+            twin.bold = True
+            continue
+        cell_row = rows.get(iy)
+        if cell_row is None:
+            rows[iy] = [(ix, len(kept), g)]
+        else:
+            cell_row.append((ix, len(kept), g))
         kept.append(g)
     return kept
 
 
+@functools.lru_cache(maxsize=65536)
 def _is_garbage_char(ch: str) -> bool:
     """Control, private-use, surrogate, unassigned or replacement characters are not text."""
     return ch == "\ufffd" or (unicodedata.category(ch) in ("Cc", "Co", "Cs", "Cn") and not ch.isspace())
+
+
+def _is_unmapped(text: str) -> bool:
+    """A "(cid:N)" placeholder or a garbage character in a glyph's text."""
+    return ("(cid:" in text and _CID_PLACEHOLDER.search(text) is not None) or any(map(_is_garbage_char, text))
 
 
 def _drop_unmapped(glyphs: list[_Glyph]) -> tuple[list[_Glyph], int]:
@@ -1014,13 +1035,14 @@ def _drop_unmapped(glyphs: list[_Glyph]) -> tuple[list[_Glyph], int]:
     its glyphs in the WinAnsi 0x80-0x9F range either (™ — › œ … are what such fonts emit for
     digits; kampo's header shows this).
     """
-    broken_fonts = {
-        g.font for g in glyphs if _CID_PLACEHOLDER.search(g.text) or any(map(_is_garbage_char, g.text))
-    }
+    unmapped = [_is_unmapped(g.text) for g in glyphs]
+    if not any(unmapped):
+        return glyphs, 0
+    broken_fonts = {g.font for g, bad in zip(glyphs, unmapped) if bad}
     kept, dropped = [], 0
-    for g in glyphs:
+    for g, bad in zip(glyphs, unmapped):
         text = g.text
-        if _CID_PLACEHOLDER.search(text) or any(map(_is_garbage_char, text)):
+        if bad:
             cleaned = "".join(ch for ch in _CID_PLACEHOLDER.sub("", text) if not _is_garbage_char(ch))
             dropped += 1
             if not cleaned:

@@ -3,7 +3,9 @@
 Input: the token table (``pipeline.tokenize``) and a ``Lexicon``. Output: a list of ``Mention``.
 
 The spaCy pipeline is composed of components registered by name:
-  entity_ruler                  lexicon aliases as token patterns on NORM (Sudachi normalized form)
+  entity_ruler                  lexicon aliases matched on NORM (Sudachi normalized form), as
+                                phrase patterns made by the pipeline's tokenizer, which splits
+                                and normalizes text as the tokenize stage does
   jstmine_drop_not_mentions     removes spans that only look like a mention (国防科学技術戦略)
   jstmine_fused_abbreviations   character-level pass: 米日韓 → US, JP, KR (Sudachi fuses these)
 Docs are built from our own Sudachi tokens, so text is tokenized once, by the tokenize stage.
@@ -85,94 +87,107 @@ class FusedAbbreviations:
 
 def build_tagger(lexicon: Lexicon, tokenize_config: TokenizeConfig = TokenizeConfig()) -> Language:
     """The spaCy pipeline for tagging; build once per process and reuse."""
-    tokenizer = load_tokenizer(tokenize_config.mode, tokenize_config.dictionary)
+    mode, dictionary = tokenize_config.mode, tokenize_config.dictionary
+    tokenizer = load_tokenizer(mode, dictionary)
+    token_patterns = entity_ruler_patterns(lexicon, lambda text: [m.normalized_form() for m in tokenizer.tokenize(text)])
     nlp = spacy.blank("ja")
-    ruler = nlp.add_pipe("entity_ruler", config={"validate": True})
-    ruler.add_patterns(entity_ruler_patterns(lexicon, lambda text: [m.normalized_form() for m in tokenizer.tokenize(text)]))
+    nlp.tokenizer = SudachiNormTokenizer(nlp.vocab, mode, dictionary)
+    phrase_patterns = _as_phrase_patterns(nlp, lexicon, token_patterns)
+    if phrase_patterns is not None:
+        ruler = nlp.add_pipe("entity_ruler", config={"validate": True, "phrase_matcher_attr": "NORM"})
+        ruler.add_patterns(phrase_patterns)
+    else:
+        ruler = nlp.add_pipe("entity_ruler", config={"validate": True})
+        ruler.add_patterns(token_patterns)
     nlp.add_pipe("jstmine_drop_not_mentions")
     abbreviations = {c: [e.label, e.id] for c, e in lexicon.abbreviations.items()}
     nlp.add_pipe("jstmine_fused_abbreviations", config={"abbreviations": abbreviations})
     return nlp
 
 
+class SudachiNormTokenizer:
+    """The pipeline's tokenizer: text → Doc split as the tokenize stage splits it (same Sudachi
+    mode and dictionary), each token's NORM its normalized form as ``token_norm`` gives it: what
+    the Docs built from the token table carry. The entity_ruler's phrase patterns are made by it."""
+
+    def __init__(self, vocab, mode: str, dictionary: str):
+        self.vocab, self.mode, self.dictionary = vocab, mode, dictionary
+
+    def __call__(self, text: str) -> Doc:
+        morphemes = list(load_tokenizer(self.mode, self.dictionary).tokenize(text)) if text else []
+        doc = Doc(self.vocab, words=[m.surface() for m in morphemes], spaces=[False] * len(morphemes))
+        for token, m in zip(doc, morphemes):
+            token.norm_ = token_norm(m.normalized_form())
+        return doc
+
+
+def _as_phrase_patterns(nlp: Language, lexicon: Lexicon, token_patterns: list[dict]) -> list[dict] | None:
+    """The lexicon's token patterns (``entity_ruler_patterns``: one NORM sequence per alias) as
+    phrase patterns matched on NORM, or None if they would not be the same sequences.
+
+    The ruler finds the same matches either way, and so sets the same entities; but its token
+    Matcher tries every pattern at every token (most of the tagging time for a long report),
+    while its PhraseMatcher looks each position up once.
+    """
+    phrases = [
+        {"label": entry.label, "id": entry.id, "pattern": alias}
+        for entry in lexicon.entries.values()
+        for alias in entry.aliases
+        if len(nlp.make_doc(alias))  # entity_ruler_patterns leaves out aliases without tokens
+    ] + [{"label": NOT_MENTION, "id": phrase, "pattern": phrase} for phrase in lexicon.not_mention]
+    as_tokens = [(p["label"], p["id"], tuple(t.norm_ for t in nlp.make_doc(p["pattern"]))) for p in phrases]
+    expected = [(p["label"], p["id"], tuple(t.get("NORM") for t in p["pattern"])) for p in token_patterns]
+    simple = all(isinstance(p["pattern"], list) and all(list(t) == ["NORM"] for t in p["pattern"]) for p in token_patterns)
+    return phrases if simple and as_tokens == expected else None
+
+
+_WINDOW_TOKENS = 32_768  # token rows turned into Python objects at a time
+
+
 def docs_from_tokens(nlp: Language, tokens: pa.Table):
     """One spaCy Doc per sentence from the token table, with NORM set to Sudachi's form.
 
     Yields (sentence_id, doc, offsets) where offsets[i] is token i's start in the sentence.
+    The table is read in windows of whole sentences, so that a long report's tokens are never
+    all Python objects at once.
     """
-    for sid, doc, starts, _ in _docs_and_norms(nlp, tokens):
-        yield sid, doc, starts
-
-
-def _docs_and_norms(nlp: Language, tokens: pa.Table):
-    """``docs_from_tokens``, plus each doc's token norms (as set on the tokens)."""
-    cols = tokens.select(["sentence_id", "surface", "normalized", "start", "end"]).to_pydict()
-    sentence_ids, surfaces, normalized = cols["sentence_id"], cols["surface"], cols["normalized"]
-    all_starts, all_ends = cols["start"], cols["end"]
+    table = tokens.select(["sentence_id", "surface", "normalized", "start", "end"])
+    ids = table.column("sentence_id")
+    total = table.num_rows
     vocab = nlp.vocab
-    n = len(sentence_ids)
-    i = 0
-    while i < n:
-        sid = sentence_ids[i]
-        j = i
-        while j < n and sentence_ids[j] == sid:
-            j += 1
-        words = surfaces[i:j]
-        starts = all_starts[i:j]
-        ends = all_ends[i:j]
-        spaces = [ends[k] < starts[k + 1] for k in range(len(words) - 1)] + [False]
-        doc = Doc(vocab, words=words, spaces=spaces)
-        norms = [token_norm(norm) for norm in normalized[i:j]]
-        for token, norm in zip(doc, norms):
-            token.norm_ = norm
-        yield sid, doc, starts, norms
-        i = j
-
-
-def _ruler_prefilter(nlp: Language):
-    """A test ``may_match(norms)`` that is False only when the entity_ruler cannot match in a doc
-    with these token norms, or None when its patterns are not all plain NORM sequences.
-
-    The ruler's Matcher tries every pattern at every token (most of the tagging time); about
-    40% of a report's sentences name nothing in the lexicon, and for them running the ruler
-    changes nothing (no match, no entity), so it is skipped.
-    """
-    if "entity_ruler" not in nlp.pipe_names:
-        return None
-    ruler = nlp.get_pipe("entity_ruler")
-    if getattr(ruler, "phrase_patterns", None):
-        return None
-    lengths: dict[str, set[int]] = {}
-    sequences: set[tuple[str, ...]] = set()
-    for entry in ruler.patterns:
-        pattern = entry.get("pattern")
-        if not isinstance(pattern, list) or not pattern:
-            return None
-        if not all(isinstance(t, dict) and list(t) == ["NORM"] and isinstance(t["NORM"], str) for t in pattern):
-            return None
-        sequence = tuple(t["NORM"] for t in pattern)
-        sequences.add(sequence)
-        lengths.setdefault(sequence[0], set()).add(len(sequence))
-
-    def may_match(norms: list[str]) -> bool:
-        for i, norm in enumerate(norms):
-            for length in lengths.get(norm, ()):
-                if tuple(norms[i : i + length]) in sequences:
-                    return True
-        return False
-
-    return may_match
+    window_start = 0
+    while window_start < total:
+        window_end = min(total, window_start + _WINDOW_TOKENS)
+        while window_end < total and ids[window_end].as_py() == ids[window_end - 1].as_py():
+            window_end += 1  # a sentence is never cut between two windows
+        cols = table.slice(window_start, window_end - window_start).to_pydict()
+        window_start = window_end
+        sentence_ids, surfaces, normalized = cols["sentence_id"], cols["surface"], cols["normalized"]
+        all_starts, all_ends = cols["start"], cols["end"]
+        n = len(sentence_ids)
+        i = 0
+        while i < n:
+            sid = sentence_ids[i]
+            j = i
+            while j < n and sentence_ids[j] == sid:
+                j += 1
+            words = surfaces[i:j]
+            starts = all_starts[i:j]
+            ends = all_ends[i:j]
+            spaces = [ends[k] < starts[k + 1] for k in range(len(words) - 1)] + [False]
+            doc = Doc(vocab, words=words, spaces=spaces)
+            for token, norm in zip(doc, normalized[i:j]):
+                token.norm_ = token_norm(norm)
+            yield sid, doc, starts
+            i = j
 
 
 def tag_tokens(nlp: Language, lexicon: Lexicon, tokens: pa.Table) -> list[Mention]:
     mentions: list[Mention] = []
-    may_match = _ruler_prefilter(nlp)
     pipeline = nlp.pipeline
     # Doc by doc (not all docs at once: a long report's docs would all be alive together).
-    for sid, doc, starts, norms in _docs_and_norms(nlp, tokens):
-        for name, proc in pipeline:
-            if name == "entity_ruler" and may_match is not None and not may_match(norms):
-                continue  # no pattern occurs: the ruler would find nothing and set nothing
+    for sid, doc, starts in docs_from_tokens(nlp, tokens):
+        for _, proc in pipeline:
             doc = proc(doc)
 
         # Doc character offsets differ from sentence offsets only where spaces were dropped.

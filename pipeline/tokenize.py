@@ -7,7 +7,7 @@ report's tokens stay small in memory and in Prefect's result cache.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+import threading
 from typing import Iterable
 
 import pyarrow as pa
@@ -41,9 +41,20 @@ TOKEN_SCHEMA = pa.schema(
 MAX_CHUNK_BYTES = 40_000
 
 
-@lru_cache(maxsize=4)
+_per_thread = threading.local()
+
+
 def load_tokenizer(mode: str = "C", dictionary: str = "core"):
-    """One Sudachi tokenizer per (mode, dictionary) per process: loading the dictionary costs."""
+    """One Sudachi tokenizer per (mode, dictionary) per thread: loading the dictionary costs, and
+    a Sudachi tokenizer must not be used by two threads at once ("Already borrowed")."""
+    cache = _per_thread.__dict__.setdefault("tokenizers", {})
+    key = (mode.upper(), dictionary)
+    if key not in cache:
+        cache[key] = _new_tokenizer(mode, dictionary)
+    return cache[key]
+
+
+def _new_tokenizer(mode: str, dictionary: str):
     try:
         split_mode = {"A": SplitMode.A, "B": SplitMode.B, "C": SplitMode.C}[mode.upper()]
     except KeyError:
@@ -73,8 +84,14 @@ def chunks_under_limit(text: str, max_bytes: int = MAX_CHUNK_BYTES) -> list[tupl
     return out
 
 
+# Tokens are gathered as Python objects this many at a time, then moved to Arrow: a long report's
+# tokens as Python strings would take several times the memory of the finished table.
+_BATCH_TOKENS = 32_768
+
+
 def tokenize_sentences(sentences: Iterable[Sentence], config: TokenizeConfig = TokenizeConfig()) -> pa.Table:
     tokenizer = load_tokenizer(config.mode, config.dictionary)
+    batches: list[pa.RecordBatch] = []
     cols: dict[str, list] = {name: [] for name in TOKEN_SCHEMA.names}
     # Bound once: this loop runs once per token (150,000 for a 300-page report).
     add_sentence_id, add_index = cols["sentence_id"].append, cols["token_index"].append
@@ -107,4 +124,10 @@ def tokenize_sentences(sentences: Iterable[Sentence], config: TokenizeConfig = T
                 add_start(offset + m.begin())
                 add_end(offset + m.end())
                 index += 1
-    return pa.table(cols, schema=TOKEN_SCHEMA)
+        if len(cols["sentence_id"]) >= _BATCH_TOKENS:
+            batches.append(pa.record_batch([cols[name] for name in TOKEN_SCHEMA.names], schema=TOKEN_SCHEMA))
+            for column in cols.values():
+                column.clear()
+    if cols["sentence_id"] or not batches:
+        batches.append(pa.record_batch([cols[name] for name in TOKEN_SCHEMA.names], schema=TOKEN_SCHEMA))
+    return pa.Table.from_batches(batches, schema=TOKEN_SCHEMA).combine_chunks()

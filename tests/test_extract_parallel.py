@@ -124,8 +124,17 @@ def _same_in_every_mode(path: Path, config: ExtractConfig = ExtractConfig()) -> 
     return one
 
 
-def test_forty_pages_in_worker_processes_equal_one_process(forty_pages):
+def test_forty_pages_in_worker_processes_equal_one_process(forty_pages, monkeypatch):
+    started = []
+
+    class Counted(extract._WorkerProcess):
+        def __init__(self, *args):
+            super().__init__(*args)
+            started.append(self.proc.pid)
+
+    monkeypatch.setattr(extract, "_WorkerProcess", Counted)
     doc = _same_in_every_mode(forty_pages)
+    assert len(started) == 1 + 2  # workers=2: this process and one worker; workers=3: two workers
 
     assert len(doc.pages) == 40
     assert doc.pages[0].removed_lines == ("新興技術政策の国際動向 第1章", "- 1 -")

@@ -123,3 +123,12 @@ def test_a_chapter_about_one_country_gives_every_paragraph_its_subject(nlp, lexi
 def test_dou_koku_refers_back_to_the_previous_paragraphs_subject(nlp, lexicon):
     att = _attributed(nlp, lexicon, _doc("フランスは重要技術を特定した。", "同国は量子技術を重視する。"))
     assert [(a.subject, a.mention.id) for a in att.mentions] == [("FR", "FR"), ("FR", "quantum")]
+
+
+def test_tokenizing_from_several_threads_at_once_works():
+    from concurrent.futures import ThreadPoolExecutor
+
+    sentences = _sentences(*(["韓国は人工知能と量子技術に投資する。"] * 200))
+    with ThreadPoolExecutor(4) as pool:
+        tables = list(pool.map(lambda _: tokenize_sentences(sentences), range(8)))
+    assert len({t.num_rows for t in tables}) == 1 and tables[0].num_rows > 0

@@ -1,0 +1,949 @@
+"""Benchmark: the process-report flow on long reports, against the floor and the naive pipeline.
+
+    make bench                      # or: .venv/bin/python bench/run.py [--pages 300] [--big-pages 1000]
+
+What it does (every measured thing runs in a subprocess of its own, so that its time, its peak
+memory and its imports are its own):
+
+1. generates a report of ``--pages`` pages (default 300, about 300,000 characters) and one of
+   ``--big-pages`` pages (default 1,000) from the sample edition (``samples/sample_edition.md``
+   rendered by ``samples.build``): the sample's chapters repeated with new chapter and section
+   numbers, their paragraphs rotated, every third chapter set in two columns, the appendix
+   table in every round; running header and footer on every page. Generated PDFs are cached
+   (``--cache``), keyed on the sample's text and this generator;
+2. starts ``prefect server start`` on a free loopback port with a fresh home (unless
+   ``PREFECT_API_URL`` is set: then that server is used);
+3. measures Prefect's own start-up: a trivial flow (one task) run the same way as the real one,
+   against the loopback server and against a temporary server per run (no PREFECT_API_URL);
+4. runs ``flows.process_report.process_report`` on the local PDF cold (fresh output directory and
+   fresh PREFECT_LOCAL_STORAGE_PATH) and warm (same PDF, same output directory: the edition is up
+   to date), reading each stage's duration from its task run through the Prefect client;
+5. times the floor (pdfplumber ``extract_text()`` on every page in one process, then bare SudachiPy
+   mode C over that text in chunks under 49,149 bytes) and the naive pipeline (``extract_text()``
+   plus ``spacy.load("ja_ginza")`` on every paragraph; GiNZA runs on a fixed sample of pages and
+   its time is extrapolated linearly by characters: it says so in the output);
+6. times ``extract_pdf`` alone in one process and with worker processes, and pdftotext and
+   pypdfium2 for context;
+7. compares tagging quality on the executive summary: the country × technology pairs of
+   ``tests/test_acceptance.py`` recovered by the flow and by GiNZA's NER;
+8. runs the flow cold on the big report for its peak memory;
+9. prints the figures and writes them to ``bench/RESULTS.md`` (``--results``).
+
+Peak memory is the peak of the summed resident memory of the measured process and all its
+children (polled with psutil every 50 ms), with the process's own ``ru_maxrss`` as a cross-check.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unicodedata
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SUMMARY_TXT = SHARED / "reference" / "fy2024-rr02-executive-summary.txt"
+RESULT_MARK = "BENCH_RESULT "
+GENERATOR_VERSION = "2"  # bump when the generated report changes
+SUDACHI_MAX_BYTES = 49_149
+
+TARGETS = {
+    "cold_over_floor": 1.0,  # cold flow (beyond Prefect start-up) / floor: at most
+    "naive_over_cold": 5.0,  # naive / cold flow: at least
+    "warm_seconds": 2.0,  # warm re-run beyond Prefect start-up: at most
+    "peak_mb": 1536.0,  # peak memory: at most (1.5 GB)
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# The generated report
+# ---------------------------------------------------------------------------------------------
+
+
+def _sample_chapters(text: str) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """Front matter lines, and (heading line, blocks) per chapter of the sample's source text.
+    A block is a paragraph, a heading or a table (with its caption), as text lines."""
+    lines = text.splitlines()
+    end = lines.index("---", 1)
+    front = lines[: end + 1]
+    chapters: list[tuple[str, list[str]]] = []
+    block: list[str] = []
+
+    def flush() -> None:
+        if block and chapters:
+            chapters[-1][1].append("\n".join(block))
+        block.clear()
+
+    for line in lines[end + 1 :]:
+        if line.startswith("<!--"):  # format notes and column directives: set below
+            continue
+        if line.startswith("# "):
+            flush()
+            chapters.append((line, []))
+        elif not line.strip():
+            flush()
+        elif line.startswith("#"):  # a section heading is a block of its own
+            flush()
+            block.append(line)
+            flush()
+        else:
+            block.append(line)
+    flush()
+    return front, chapters
+
+
+def edition_text(units: int) -> str:
+    """The sample edition's chapters repeated (renumbered, paragraphs rotated, every third chapter
+    in two columns) until ``units`` blocks (chapter headings, section headings, paragraphs,
+    tables) are written. Each extra unit adds at most about a third of a page."""
+    from samples import SAMPLE_EDITION
+
+    front, chapters = _sample_chapters(SAMPLE_EDITION.read_text(encoding="utf-8"))
+    out = list(front)
+    written = number = round_ = 0
+    while written < units:
+        for heading, blocks in chapters:
+            if written >= units:
+                break
+            m = re.match(r"^# 第(\d+)章 (.*)$", heading)
+            if m:
+                number += 1
+                out += ["", f"# 第{number}章 {m.group(2)}", ""]
+                if (number + round_) % 3 == 0:
+                    out += ["<!-- columns: 2 -->", ""]
+                old = m.group(1)
+                blocks = [re.sub(rf"^## {old}\.", f"## {number}.", b) for b in blocks]
+            else:  # the appendix: its table in every round
+                out += ["", f"# 付録{round_ + 1} {heading[2:].split(' ', 1)[-1]}", ""]
+            written += 1
+            for section in _rotated_sections(blocks, round_):
+                if written >= units:
+                    break
+                out += [section, ""]
+                written += 1
+        round_ += 1
+    return "\n".join(out) + "\n"
+
+
+def _rotated_sections(blocks: list[str], shift: int) -> list[str]:
+    """Paragraphs rotated by ``shift`` within each run between headings and tables."""
+    out: list[str] = []
+    run: list[str] = []
+    for block in blocks + ["#"]:
+        if block.startswith("#") or block.startswith("Table:") or block.startswith("|"):
+            if run:
+                k = shift % len(run)
+                out += run[k:] + run[:k]
+                run = []
+            if block != "#":
+                out.append(block)
+        else:
+            run.append(block)
+    return out
+
+
+def _page_count(pdf: Path) -> int:
+    import pypdfium2
+
+    doc = pypdfium2.PdfDocument(str(pdf))
+    try:
+        return len(doc)
+    finally:
+        doc.close()
+
+
+def build_report(target_pages: int, cache: Path) -> Path:
+    """A PDF of exactly ``target_pages`` pages (or the nearest the generator reaches), cached."""
+    from samples import SAMPLE_EDITION
+    from samples.build import build_sample_pdf
+
+    key = hashlib.sha256(SAMPLE_EDITION.read_bytes() + GENERATOR_VERSION.encode()).hexdigest()[:12]
+    final = cache / f"report-{target_pages}p-{key}.pdf"
+    if final.is_file():
+        return final
+    cache.mkdir(parents=True, exist_ok=True)
+    source = cache / f"report-{target_pages}p-{key}.md"
+    tried: dict[int, int] = {}
+
+    def pages_for(units: int) -> int:
+        if units not in tried:
+            source.write_text(edition_text(units), encoding="utf-8")
+            tmp = cache / f".building-{os.getpid()}.pdf"
+            build_sample_pdf(tmp, source=source)
+            tried[units] = _page_count(tmp)
+            tmp.replace(cache / f".units-{units}.pdf")
+            print(f"  generated {units} units: {tried[units]} pages", flush=True)
+        return tried[units]
+
+    units = max(10, round(target_pages * 5.6))  # the sample: about 5.6 blocks per page
+    for _ in range(12):
+        pages = pages_for(units)
+        if pages == target_pages:
+            break
+        below = [u for u, p in tried.items() if p < target_pages]
+        above = [u for u, p in tried.items() if p > target_pages]
+        lo, hi = (max(below) if below else None), (min(above) if above else None)
+        if lo is not None and hi is not None:
+            if hi - lo <= 1:
+                break
+            # interpolate between the closest points on either side
+            frac = (target_pages - tried[lo]) / (tried[hi] - tried[lo])
+            units = min(hi - 1, max(lo + 1, lo + round(frac * (hi - lo))))
+        else:
+            units = max(1, units + round((target_pages - pages) * units / max(pages, 1)))
+    best = min(tried, key=lambda u: (abs(tried[u] - target_pages), -u))
+    (cache / f".units-{best}.pdf").replace(final)
+    source.write_text(edition_text(best), encoding="utf-8")
+    for leftover in cache.glob(".units-*.pdf"):
+        leftover.unlink()
+    return final
+
+
+# ---------------------------------------------------------------------------------------------
+# Measured things (each runs as `run.py --child KIND`; its result is printed as JSON)
+# ---------------------------------------------------------------------------------------------
+
+
+def _rusage() -> dict:
+    import resource
+
+    return {
+        "maxrss_self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "maxrss_children_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
+def _cpu() -> float:
+    import resource
+
+    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+
+
+def _page_texts(pdf: str) -> list[str]:
+    import pdfplumber
+
+    texts = []
+    with pdfplumber.open(pdf) as doc:
+        for page in doc.pages:
+            texts.append(page.extract_text() or "")
+            page.close()
+    return texts
+
+
+def _chars(texts) -> int:
+    return sum(len(re.sub(r"\s+", "", t)) for t in texts)
+
+
+def _naive_paragraphs(page_text: str) -> list[str]:
+    """What a naive pipeline calls paragraphs: the page's lines joined (no space: Japanese)
+    until a line ends a sentence."""
+    paragraphs, current = [], ""
+    for line in page_text.splitlines():
+        current += line.strip()
+        if current and current.endswith(("。", "．", "！", "？")):
+            paragraphs.append(current)
+            current = ""
+    if current:
+        paragraphs.append(current)
+    return paragraphs
+
+
+def child_trivial(p: dict) -> dict:
+    t0 = time.perf_counter()
+    from prefect import flow, task
+
+    t1 = time.perf_counter()
+
+    @task
+    def one() -> int:
+        return 1
+
+    @flow(name="bench-trivial")
+    def trivial() -> int:
+        return one()
+
+    trivial()
+    t2 = time.perf_counter()
+    return {"import": t1 - t0, "run": t2 - t1}
+
+
+def child_flow(p: dict) -> dict:
+    t0 = time.perf_counter()
+    from flows.process_report import process_report
+
+    t1 = time.perf_counter()
+    state = process_report(source=p["pdf"], edition=p["edition"], out_dir=p["out"], raw_dir=p["raw"],
+                           return_state=True)
+    t2 = time.perf_counter()
+    result = {"import": t1 - t0, "run": t2 - t1, "state": state.name, **_rusage()}
+    summary = state.result(raise_on_failure=False)
+    if hasattr(summary, "pages"):
+        result.update(pages=summary.pages, sentences=summary.sentences, tokens=summary.tokens,
+                      mentions=summary.mentions, unchanged=summary.unchanged)
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+        )
+    runs = sorted(runs, key=lambda r: r.start_time or r.expected_start_time)
+    result["stages"] = [
+        {"name": r.name.rsplit("-", 1)[0], "state": r.state.name if r.state else "",
+         "seconds": r.total_run_time.total_seconds()}
+        for r in runs
+    ]
+    return result
+
+
+def child_floor(p: dict) -> dict:
+    import pdfplumber  # noqa: F401 (imported before the clock starts, as in the flow)
+    from sudachipy import Dictionary, SplitMode
+
+    t0 = time.perf_counter()
+    texts = _page_texts(p["pdf"])
+    t1 = time.perf_counter()
+    tokenizer = Dictionary(dict="core").create(SplitMode.C)
+    tokens = 0
+    for chunk in _chunks("\n".join(texts), SUDACHI_MAX_BYTES - 149):
+        tokens += len(tokenizer.tokenize(chunk))
+    t2 = time.perf_counter()
+    return {"extract": t1 - t0, "tokenize": t2 - t1, "total": t2 - t0, "chars": _chars(texts),
+            "chars_with_spaces": sum(len(t) for t in texts),
+            "pages": len(texts), "tokens": tokens, **_rusage()}
+
+
+def _chunks(text: str, max_bytes: int):
+    """Lines packed into chunks under ``max_bytes`` UTF-8 bytes (a longer line is cut)."""
+    chunk, size = [], 0
+    for line in text.splitlines(keepends=True):
+        n = len(line.encode("utf-8"))
+        while n > max_bytes:
+            head, line = line[: max_bytes // 4], line[max_bytes // 4 :]
+            yield head
+            n = len(line.encode("utf-8"))
+        if size + n > max_bytes:
+            yield "".join(chunk)
+            chunk, size = [], 0
+        chunk.append(line)
+        size += n
+    if chunk:
+        yield "".join(chunk)
+
+
+def child_naive(p: dict) -> dict:
+    import pdfplumber  # noqa: F401
+    import spacy
+
+    t0 = time.perf_counter()
+    texts = _page_texts(p["pdf"])
+    t1 = time.perf_counter()
+    nlp = spacy.load("ja_ginza")
+    t2 = time.perf_counter()
+    step = max(1, len(texts) // p["sample_pages"])
+    sample = list(range(0, len(texts), step))[: p["sample_pages"]]
+    sample_paragraphs = [para for i in sample for para in _naive_paragraphs(texts[i])]
+    all_paragraphs = [para for t in texts for para in _naive_paragraphs(t)]
+    t3 = time.perf_counter()
+    for _ in nlp.pipe(sample_paragraphs):
+        pass
+    t4 = time.perf_counter()
+    sample_chars = sum(len(x) for x in sample_paragraphs)
+    all_chars = sum(len(x) for x in all_paragraphs)
+    ginza = (t4 - t3) * all_chars / sample_chars
+    return {"extract": t1 - t0, "load": t2 - t1, "ginza_sample": t4 - t3, "sample_pages": len(sample),
+            "sample_chars": sample_chars, "paragraph_chars": all_chars, "paragraphs": len(all_paragraphs),
+            "ginza_chars_per_s": sample_chars / (t4 - t3), "ginza_extrapolated": ginza,
+            "total": (t1 - t0) + (t2 - t1) + ginza, **_rusage()}
+
+
+def child_extract(p: dict) -> dict:
+    from pipeline.extract import extract_pdf
+
+    c0, t0 = _cpu(), time.perf_counter()
+    doc = extract_pdf(Path(p["pdf"]), workers=p["workers"])
+    t1 = time.perf_counter()
+    return {"seconds": t1 - t0, "cpu": _cpu() - c0, "pages": len(doc.pages), "blocks": len(doc.blocks),
+            "chars": sum(x.chars for x in doc.pages), **_rusage()}
+
+
+def child_context(p: dict) -> dict:
+    import pypdfium2
+
+    t0 = time.perf_counter()
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", p["pdf"], "-"], capture_output=True, check=True).stdout
+    t1 = time.perf_counter()
+    doc = pypdfium2.PdfDocument(p["pdf"])
+    texts = []
+    for i in range(len(doc)):
+        page = doc[i]
+        textpage = page.get_textpage()
+        texts.append(textpage.get_text_range())
+        textpage.close()
+        page.close()
+    doc.close()
+    t2 = time.perf_counter()
+    return {"pdftotext": t1 - t0, "pdftotext_chars": _chars([out.decode("utf-8", "replace")]),
+            "pypdfium2": t2 - t1, "pypdfium2_chars": _chars(texts)}
+
+
+def child_naive_quality(p: dict) -> dict:
+    """GiNZA's NER on the summary, read with our lexicon: entity text that is a country/region
+    alias is a country, one that is a technology alias a technology (GiNZA has no technology
+    label); a paragraph's subject is its first country entity."""
+    import spacy
+
+    from pipeline.lexicon import load_lexicon
+
+    lexicon = load_lexicon()
+    places, techs = {}, {}
+    for entry in lexicon.entries.values():
+        for alias in entry.aliases:
+            if entry.label in ("COUNTRY", "REGION"):
+                places[alias] = entry.id
+            elif entry.label == "TECHNOLOGY":
+                techs[alias] = lexicon.top(entry.id)
+    nlp = spacy.load("ja_ginza")
+    paragraphs = [para for t in _page_texts(p["pdf"]) for para in _naive_paragraphs(t)]
+    pairs, labels, tech_entities, tech_terms = set(), {}, 0, 0
+    for doc in nlp.pipe(paragraphs):
+        subject = None
+        for ent in doc.ents:
+            text = unicodedata.normalize("NFKC", ent.text)
+            labels[ent.label_] = labels.get(ent.label_, 0) + 1
+            if subject is None and text in places:
+                subject = places[text]
+            if text in techs:
+                tech_entities += 1
+                if subject is not None:
+                    pairs.add((subject, techs[text]))
+        tech_terms += sum(unicodedata.normalize("NFKC", doc.text).count(a) for a in ("AI", "量子", "半導体", "バイオ"))
+    return {"pairs": sorted(pairs), "labels": labels, "tech_entities": tech_entities,
+            "tech_terms_in_text": tech_terms}
+
+
+CHILDREN = {
+    "trivial": child_trivial, "flow": child_flow, "floor": child_floor, "naive": child_naive,
+    "extract": child_extract, "context": child_context, "naive_quality": child_naive_quality,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the measured things
+# ---------------------------------------------------------------------------------------------
+
+
+class TreeMemory:
+    """Peak of the summed RSS of a process and its descendants, polled every 50 ms."""
+
+    def __init__(self, pid: int):
+        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        try:
+            import psutil
+        except ImportError:
+            return
+        try:
+            proc = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self._stop.is_set():
+            try:
+                total = proc.memory_info().rss
+                for child in proc.children(recursive=True):
+                    try:
+                        total += child.memory_info().rss
+                    except psutil.Error:
+                        pass
+                self.peak = max(self.peak, total)
+            except psutil.Error:
+                return
+            self._stop.wait(0.05)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak / 2**20
+
+
+def _tree_cpu(pid: int | None) -> float:
+    """CPU seconds used so far by a process and its children (0 without psutil)."""
+    if pid is None:
+        return 0.0
+    try:
+        import psutil
+
+        procs = [psutil.Process(pid)]
+        procs += procs[0].children(recursive=True)
+        total = 0.0
+        for proc in procs:
+            try:
+                t = proc.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                pass
+        return total
+    except Exception:
+        return 0.0
+
+
+def run_child(kind: str, params: dict, env: dict, log: Path, server_pid: int | None = None) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--params", json.dumps(params)]
+    load = os.getloadavg()[0]
+    server_cpu = _tree_cpu(server_pid)
+    started = time.perf_counter()
+    with log.open("a") as err:
+        err.write(f"\n=== {kind} {json.dumps(params)}\n")
+        err.flush()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+        memory = TreeMemory(proc.pid)
+        out, _ = proc.communicate()
+        peak = memory.stop()
+    wall = time.perf_counter() - started
+    lines = [ln for ln in out.splitlines() if ln.startswith(RESULT_MARK)]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{kind} failed (exit {proc.returncode}); see {log}")
+    result = json.loads(lines[-1][len(RESULT_MARK):])
+    result.update(process_seconds=wall, peak_tree_mb=peak, load_before=load,
+                  server_cpu=_tree_cpu(server_pid) - server_cpu if server_pid else None)
+    return result
+
+
+def child_main(kind: str, params: str) -> None:
+    result = CHILDREN[kind](json.loads(params))
+    print(RESULT_MARK + json.dumps(result), flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The Prefect server
+# ---------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(home: Path, log: Path) -> tuple[subprocess.Popen, str, float]:
+    port = _free_port()
+    env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
+    env.pop("PREFECT_API_URL", None)
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("prefect")), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=log.open("a"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"prefect server exited (code {proc.returncode}); see {log}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url, time.perf_counter() - started
+        except OSError:
+            time.sleep(0.5)
+    stop_server(proc)
+    raise RuntimeError(f"prefect server did not become healthy in 120 s; see {log}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)  # our own server's process group (uvicorn workers)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+# ---------------------------------------------------------------------------------------------
+# The benchmark
+# ---------------------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+        mem = f"{kb / 2**20:.0f} GB"
+    except (OSError, AttributeError):
+        pass
+    return {"nproc": os.cpu_count(), "cpu": model or platform.processor(), "memory": mem,
+            "python": platform.python_version(), "system": platform.platform()}
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def benchmark(args) -> dict:
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="jstmine-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "bench.log"
+    cache = Path(args.cache)
+    res: dict = {"machine": machine(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 "command": "make bench", "args": vars(args), "work": str(work), "loads": []}
+    base_env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
+                    PREFECT_HOME=str(work / "prefect-home"))
+
+    server_pid: list[int | None] = [None]
+
+    def child(kind: str, env: dict | None = None, **params) -> dict:
+        r = run_child(kind, params, env or base_env, log, server_pid[0])
+        res["loads"].append(r["load_before"])
+        return r
+
+    print(f"work directory {work} (log: {log})", flush=True)
+    print(f"generating a {args.pages}-page report", flush=True)
+    pdf = build_report(args.pages, cache)
+    big = None
+    if args.big_pages:
+        print(f"generating a {args.big_pages}-page report", flush=True)
+        big = build_report(args.big_pages, cache)
+    res["pdf"], res["big_pdf"] = str(pdf), str(big) if big else None
+
+    server = None
+    if os.environ.get("PREFECT_API_URL"):
+        api_url, res["server"] = os.environ["PREFECT_API_URL"], {"url": os.environ["PREFECT_API_URL"], "ours": False}
+    else:
+        print("starting prefect server on loopback", flush=True)
+        server, api_url, startup = start_server(work / "server-home", work / "server.log")
+        res["server"] = {"url": api_url, "ours": True, "startup_seconds": startup}
+        server_pid[0] = server.pid
+    env = dict(base_env, PREFECT_API_URL=api_url)
+    try:
+        print("Prefect start-up: trivial flows", flush=True)
+        res["trivial_loopback"] = [child("trivial", env) for _ in range(3)]
+        ephemeral_env = {k: v for k, v in base_env.items() if k != "PREFECT_API_URL"}
+        home = work / "ephemeral-home"
+        res["trivial_ephemeral"] = [child("trivial", dict(ephemeral_env, PREFECT_HOME=str(home))) for _ in range(2)]
+        lean = dict(ephemeral_env, PREFECT_HOME=str(home), PREFECT_UI_ENABLED="false",
+                    **{f"PREFECT_SERVER_SERVICES_{s}_ENABLED": "false" for s in (
+                        "SCHEDULER", "LATE_RUNS", "FOREMAN", "CANCELLATION_CLEANUP", "PAUSE_EXPIRATIONS",
+                        "REPOSSESSOR", "TRIGGERS", "EVENT_LOGGER", "PROACTIVE_TRIGGERS")})
+        res["trivial_ephemeral_lean"] = [child("trivial", lean) for _ in range(2)]
+
+        print(f"flow, cold, {args.pages} pages", flush=True)
+        out, storage = work / "run300", work / "storage300"
+        flow_env = dict(env, PREFECT_LOCAL_STORAGE_PATH=str(storage))
+        flow_params = dict(pdf=str(pdf), edition="bench", out=str(out / "processed"), raw=str(out / "raw"))
+        res["cold"] = child("flow", flow_env, **flow_params)
+        print("flow, warm (same PDF, same output directory)", flush=True)
+        res["warm"] = child("flow", flow_env, **flow_params)
+
+        print("floor: pdfplumber extract_text + SudachiPy", flush=True)
+        res["floor"] = child("floor", env, pdf=str(pdf))
+        print(f"naive: extract_text + GiNZA on {args.naive_sample_pages} sample pages (extrapolated)", flush=True)
+        res["naive"] = child("naive", env, pdf=str(pdf), sample_pages=args.naive_sample_pages)
+        print("extract_pdf alone, one process and worker processes", flush=True)
+        res["extract_1"] = child("extract", env, pdf=str(pdf), workers=1)
+        res["extract_n"] = child("extract", env, pdf=str(pdf), workers=None)
+        print("pdftotext and pypdfium2", flush=True)
+        res["context"] = child("context", env, pdf=str(pdf))
+
+        if SUMMARY_TXT.is_file():
+            print("tagging quality on the executive summary", flush=True)
+            res["quality"] = quality(work, env, child)
+        else:
+            res["quality"] = None
+
+        if big:
+            print(f"flow, cold, {args.big_pages} pages (peak memory)", flush=True)
+            out, storage = work / "runbig", work / "storagebig"
+            res["cold_big"] = child("flow", dict(env, PREFECT_LOCAL_STORAGE_PATH=str(storage)), pdf=str(big),
+                                    edition="bench-big", out=str(out / "processed"), raw=str(out / "raw"))
+            print(f"extract_pdf alone, {args.big_pages} pages (peak memory)", flush=True)
+            res["extract_big"] = child("extract", env, pdf=str(big), workers=None)
+    finally:
+        if server is not None:
+            stop_server(server)
+    return res
+
+
+def quality(work: Path, env: dict, child) -> dict:
+    import pyarrow.parquet as pq
+
+    from samples.build import build_text_pdf
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_acceptance import EXPECTED  # the acceptance test's pairs: one source of truth
+
+    expected = {(c, t) for c, techs in EXPECTED.items() for t in techs}
+    pdf = build_text_pdf(SUMMARY_TXT.read_text(encoding="utf-8"), work / "summary.pdf", title="エグゼクティブ・サマリー")
+    out = work / "summary-run"
+    child("flow", dict(env, PREFECT_LOCAL_STORAGE_PATH=str(work / "storage-summary")), pdf=str(pdf),
+          edition="summary", out=str(out / "processed"), raw=str(out / "raw"))
+    rows = pq.read_table(out / "processed" / "summary" / "country_technology.parquet").to_pylist()
+    ours = {(r["country"], r["technology"]) for r in rows}
+    naive = child("naive_quality", env, pdf=str(pdf))
+    naive_pairs = {tuple(x) for x in naive["pairs"]}
+    return {"expected": len(expected), "ours": len(ours & expected), "ours_extra": sorted(ours - expected),
+            "naive": len(naive_pairs & expected), "naive_extra": sorted(naive_pairs - expected),
+            "naive_labels": naive["labels"], "naive_tech_entities": naive["tech_entities"],
+            "naive_tech_terms_in_text": naive["tech_terms_in_text"]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+# ---------------------------------------------------------------------------------------------
+
+
+def figures(res: dict) -> dict:
+    f: dict = {}
+    trivial = res["trivial_loopback"]
+    f["startup_run"] = _median([t["run"] for t in trivial])
+    f["startup_process"] = _median([t["process_seconds"] for t in trivial])
+    f["startup_import"] = _median([t["import"] for t in trivial])
+    f["ephemeral_process"] = [t["process_seconds"] for t in res["trivial_ephemeral"]]
+    f["ephemeral_lean_process"] = [t["process_seconds"] for t in res["trivial_ephemeral_lean"]]
+    cold, warm, floor, naive = res["cold"], res["warm"], res["floor"], res["naive"]
+    f["chars"] = floor["chars"]
+    f["cold_beyond_startup"] = cold["run"] - f["startup_run"]
+    f["warm_beyond_startup"] = warm["run"] - f["startup_run"]
+    f["tasks_total"] = sum(s["seconds"] for s in cold["stages"])
+    f["prefect_overhead"] = cold["run"] - f["tasks_total"]
+    f["cold_over_floor"] = f["cold_beyond_startup"] / floor["total"]
+    f["tasks_over_floor"] = f["tasks_total"] / floor["total"]
+    f["naive_over_cold"] = naive["total"] / f["cold_beyond_startup"]
+    f["peak_mb"] = cold["peak_tree_mb"]
+    f["peak_big_mb"] = res["cold_big"]["peak_tree_mb"] if res.get("cold_big") else None
+    return f
+
+
+def _fmt_s(x: float) -> str:
+    return f"{x:.1f} s" if x >= 10 else f"{x:.2f} s"
+
+
+def _rate(chars: int, seconds: float) -> str:
+    return f"{chars / seconds:,.0f}" if seconds > 0 else "–"
+
+
+def report(res: dict) -> str:
+    f = figures(res)
+    m, cold, warm, floor, naive = res["machine"], res["cold"], res["warm"], res["floor"], res["naive"]
+    chars = f["chars"]
+    ok = lambda good: "met" if good else "**missed**"  # noqa: E731
+    loads = res["loads"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Reproduce with `make bench` (`.venv/bin/python bench/run.py`). Measured {res['date']} on "
+        f"{m['nproc']} CPUs ({m['cpu']}), {m['memory']} RAM, Python {m['python']}, {m['system']}. "
+        f"1-minute load average before each measurement: {min(loads):.1f}–{max(loads):.1f} "
+        f"(the machine was {'shared with other work: times are inflated by it' if max(loads) > 1.5 else 'otherwise idle'}).",
+        "",
+        f"Report: {cold.get('pages', floor['pages'])} pages, {chars:,} characters (non-blank characters of pdfplumber's "
+        f"`extract_text()`; {floor.get('chars_with_spaces', 0):,} with spaces and line breaks), generated from the sample edition: one- and two-column pages, a table per "
+        f"round of chapters, running header and footer. Prefect: a `prefect server start` on loopback "
+        f"({res['server']['url']}).",
+        "",
+        "## Targets",
+        "",
+        "| what | measured | target | |",
+        "|---|---|---|---|",
+        f"| cold flow beyond Prefect start-up / floor | {f['cold_beyond_startup']:.1f} s / {floor['total']:.1f} s = "
+        f"**{f['cold_over_floor']:.2f}** | ≤ {TARGETS['cold_over_floor']:.1f} | {ok(f['cold_over_floor'] <= TARGETS['cold_over_floor'])} |",
+        f"| naive / cold flow beyond start-up | {naive['total']:.0f} s / {f['cold_beyond_startup']:.1f} s = "
+        f"**{f['naive_over_cold']:.1f}** | ≥ {TARGETS['naive_over_cold']:.0f} | {ok(f['naive_over_cold'] >= TARGETS['naive_over_cold'])} |",
+        f"| warm re-run beyond Prefect start-up | **{f['warm_beyond_startup']:.2f} s** | ≤ {TARGETS['warm_seconds']:.0f} s | "
+        f"{ok(f['warm_beyond_startup'] <= TARGETS['warm_seconds'])} |",
+        f"| peak memory, flow process and children, {cold.get('pages', '')} pages | **{f['peak_mb']:,.0f} MB** | ≤ 1,536 MB | "
+        f"{ok(f['peak_mb'] <= TARGETS['peak_mb'])} |",
+    ]
+    if f["peak_big_mb"] is not None:
+        big = res["cold_big"]
+        lines.append(
+            f"| peak memory, {big.get('pages', '?')} pages | **{f['peak_big_mb']:,.0f} MB** | ≤ 1,536 MB, flat with size | "
+            f"{ok(f['peak_big_mb'] <= TARGETS['peak_mb'])} ({f['peak_big_mb'] / f['peak_mb']:.2f}× the {cold.get('pages', '')}-page peak "
+            f"for {big.get('pages', 0) / max(cold.get('pages', 1), 1):.1f}× the pages) |"
+        )
+    lines += [
+        "",
+        f"The cold flow's tasks themselves take {f['tasks_total']:.1f} s ({f['tasks_over_floor']:.2f} × the floor); "
+        f"the rest of its {cold['run']:.1f} s ({f['prefect_overhead']:.1f} s) is Prefect's own work between tasks "
+        f"(see the README's Performance section).",
+        "",
+        f"## Cold flow, {cold.get('pages', '')} pages: stages (task run durations from the Prefect API)",
+        "",
+        "| stage | seconds | characters/s |",
+        "|---|---|---|",
+    ]
+    for s in cold["stages"]:
+        lines.append(f"| {s['name']} | {s['seconds']:.2f} | {_rate(chars, s['seconds'])} |")
+    lines += [
+        f"| **all tasks** | **{f['tasks_total']:.2f}** | {_rate(chars, f['tasks_total'])} |",
+        f"| Prefect between and around tasks | {f['prefect_overhead']:.2f} | |",
+        f"| **flow run** (`process_report(...)` call) | **{cold['run']:.2f}** | {_rate(chars, cold['run'])} |",
+        f"| flow run beyond Prefect start-up | {f['cold_beyond_startup']:.2f} | {_rate(chars, f['cold_beyond_startup'])} |",
+        "",
+        f"Process: {cold['process_seconds']:.1f} s in all, of which importing `flows.process_report` {cold['import']:.1f} s. "
+        f"Output: {cold.get('sentences', 0):,} sentences, {cold.get('tokens', 0):,} tokens, {cold.get('mentions', 0):,} mentions. "
+        f"Peak memory {cold['peak_tree_mb']:,.0f} MB (summed RSS of the flow process and its extract worker, polled); "
+        f"`ru_maxrss` of the flow process {cold['maxrss_self_mb']:,.0f} MB."
+        + (f" The Prefect server used {cold['server_cpu']:.1f} s of CPU during the run, on the same {m['nproc']} cores."
+           if cold.get("server_cpu") is not None else ""),
+        "",
+        f"Warm re-run (same PDF, same output directory: the edition is up to date and nothing is extracted): "
+        f"flow run {warm['run']:.2f} s, {f['warm_beyond_startup']:.2f} s beyond Prefect start-up "
+        f"(process {warm['process_seconds']:.1f} s; state {warm['state']}, unchanged={warm.get('unchanged')}).",
+        "",
+        "## Baselines on the same PDF",
+        "",
+        "| | seconds | characters/s | peak memory |",
+        "|---|---|---|---|",
+        f"| floor: pdfplumber `extract_text()`, one process | {floor['extract']:.1f} | {_rate(chars, floor['extract'])} | |",
+        f"| floor: SudachiPy mode C on that text (dictionary load included) | {floor['tokenize']:.2f} | {_rate(chars, floor['tokenize'])} | |",
+        f"| **floor** | **{floor['total']:.1f}** | {_rate(chars, floor['total'])} | {floor['peak_tree_mb']:,.0f} MB |",
+        f"| naive: `extract_text()` | {naive['extract']:.1f} | {_rate(chars, naive['extract'])} | |",
+        f"| naive: `spacy.load(\"ja_ginza\")` | {naive['load']:.1f} | | |",
+        f"| naive: GiNZA on every paragraph (**extrapolated**: measured on {naive['sample_pages']} pages, "
+        f"{naive['sample_chars']:,} characters, at {naive['ginza_chars_per_s']:,.0f} characters/s; "
+        f"{naive['paragraph_chars']:,} characters in {naive['paragraphs']:,} paragraphs in all) | {naive['ginza_extrapolated']:.0f} | "
+        f"{naive['ginza_chars_per_s']:,.0f} | |",
+        f"| **naive** | **{naive['total']:.0f}** | {_rate(chars, naive['total'])} | {naive['peak_tree_mb']:,.0f} MB (sample run) |",
+        f"| `extract_pdf`, one process (`workers=1`) | {res['extract_1']['seconds']:.1f} | {_rate(chars, res['extract_1']['seconds'])} | "
+        f"{res['extract_1']['peak_tree_mb']:,.0f} MB |",
+        f"| `extract_pdf`, worker processes (`workers=None`: {m['nproc']}) | {res['extract_n']['seconds']:.1f} | "
+        f"{_rate(chars, res['extract_n']['seconds'])} | {res['extract_n']['peak_tree_mb']:,.0f} MB |",
+        f"| context: pdftotext | {res['context']['pdftotext']:.2f} | {_rate(chars, res['context']['pdftotext'])} | |",
+        f"| context: pypdfium2 | {res['context']['pypdfium2']:.2f} | {_rate(chars, res['context']['pypdfium2'])} | |",
+        "",
+        f"`extract_pdf` CPU time: {res['extract_1']['cpu']:.1f} s in one process, {res['extract_n']['cpu']:.1f} s "
+        f"with workers (this process and its workers together).",
+        "",
+        "## Prefect start-up (a trivial flow with one task, run the same way)",
+        "",
+        "| Prefect | process | import prefect | flow run |",
+        "|---|---|---|---|",
+        f"| `prefect server start` on loopback (median of 3) | {f['startup_process']:.1f} s | {f['startup_import']:.1f} s | {f['startup_run']:.1f} s |",
+    ]
+    for label, key in (("temporary server per run (no PREFECT_API_URL)", "trivial_ephemeral"),
+                       ("temporary server, UI and server services off", "trivial_ephemeral_lean")):
+        runs = res[key]
+        cells = [" / ".join(f"{t[k]:.1f}" for t in runs) for k in ("process_seconds", "import", "run")]
+        lines.append(f"| {label} | {cells[0]} s | {cells[1]} s | {cells[2]} s |")
+    lines.append("")
+    lines.append("(For the temporary server, the first run also creates its database.)")
+    q = res.get("quality")
+    lines += ["", "## Tagging quality: the executive summary's country × technology pairs", ""]
+    if q:
+        lines += [
+            f"Expected pairs (tests/test_acceptance.py `EXPECTED`): {q['expected']}.",
+            "",
+            "| | pairs recovered | pairs not expected |",
+            "|---|---|---|",
+            f"| this pipeline (lexicon over Sudachi tokens, subject attribution) | **{q['ours']} of {q['expected']}** | "
+            f"{len(q['ours_extra'])} {q['ours_extra'] or ''} |",
+            f"| naive: GiNZA NER, entity text looked up in the lexicon, subject = first country of the paragraph | "
+            f"**{q['naive']} of {q['expected']}** | {len(q['naive_extra'])} {q['naive_extra'] or ''} |",
+            "",
+            f"GiNZA has no technology label: of its entities ({', '.join(f'{k} {v}' for k, v in sorted(q['naive_labels'].items(), key=lambda kv: -kv[1])[:8])}, …), "
+            f"{q['naive_tech_entities']} have a technology term of the lexicon as their text, while the text names "
+            f"AI/量子/半導体/バイオ {q['naive_tech_terms_in_text']} times.",
+        ]
+    else:
+        lines.append(f"Skipped: {SUMMARY_TXT} is not there.")
+    if res.get("cold_big"):
+        big = res["cold_big"]
+        lines += [
+            "",
+            f"## Memory with document size",
+            "",
+            "| report | flow run (tasks + Prefect between them) | peak memory, flow (process and extract worker) | `ru_maxrss` of the flow process | peak memory, `extract_pdf` alone (process and worker) |",
+            "|---|---|---|---|---|",
+        ]
+        for run, ex in ((cold, res["extract_n"]), (big, res.get("extract_big"))):
+            tasks = sum(x["seconds"] for x in run["stages"])
+            lines.append(
+                f"| {run.get('pages')} pages | {run['run']:.1f} s ({tasks:.1f} + {run['run'] - tasks:.1f}) | "
+                f"{run['peak_tree_mb']:,.0f} MB | {run['maxrss_self_mb']:,.0f} MB | "
+                + (f"{ex['peak_tree_mb']:,.0f} MB ({ex['seconds']:.1f} s) |" if ex else "– |")
+            )
+        lines += [
+            "",
+            f"Extraction keeps only small per-page records (no glyphs of other pages) in every process; "
+            f"what grows with the document is its text, tokens and tables, which every later stage holds.",
+        ]
+    lines += [
+        "",
+        "## Definitions",
+        "",
+        "- *Flow run*: the wall time of the `process_report(...)` call in a fresh process (imports excluded; "
+        "they are given separately). *Beyond Prefect start-up*: minus the flow run time of the trivial flow.",
+        "- *Floor*: pdfplumber `extract_text()` on every page in one process plus SudachiPy mode C on that text "
+        f"(chunks under {SUDACHI_MAX_BYTES:,} bytes), imports excluded.",
+        "- *Naive*: `extract_text()` plus the full `ja_ginza` pipeline on every paragraph (lines joined up to a "
+        "sentence end); GiNZA's time is measured on evenly spaced sample pages and extrapolated linearly by characters.",
+        "- Characters/s: the report's characters divided by the stage's seconds (the same numerator for every stage).",
+        "- Peak memory: the peak of the summed RSS of the measured process and all its children, polled every 50 ms "
+        "(`ru_maxrss` of the children is not used: a child started with fork counts its parent's pages until it execs).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=int, default=300)
+    parser.add_argument("--big-pages", type=int, default=1000, help="0 skips the big report")
+    parser.add_argument("--naive-sample-pages", type=int, default=12)
+    parser.add_argument("--results", default=str(ROOT / "bench" / "RESULTS.md"))
+    parser.add_argument("--json", default="", help="also write the raw figures here")
+    parser.add_argument("--work", default="", help="work directory (default: a new temporary one)")
+    parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "jstmine-bench-cache"))
+    parser.add_argument("--from-json", default="", help="only write the results of an earlier --json again")
+    parser.add_argument("--child", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--params", default="{}", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child_main(args.child, args.params)
+        return 0
+    sys.path.insert(0, str(ROOT))
+    if args.from_json:
+        text = report(json.loads(Path(args.from_json).read_text(encoding="utf-8")))
+        Path(args.results).write_text(text, encoding="utf-8")
+        print(text)
+        return 0
+    res = benchmark(args)
+    text = report(res)
+    Path(args.results).write_text(text, encoding="utf-8")
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1, default=str), encoding="utf-8")
+    print()
+    print(text)
+    print(f"written to {args.results}")
+    if not args.work:
+        shutil.rmtree(res["work"], ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
