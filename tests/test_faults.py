@@ -461,32 +461,34 @@ def _tiny_expectations(world: World) -> str:
 # ==================================================================================== network
 
 
-def _acquire_attempts(source: str) -> int:
-    """How many times the flow run for ``source`` (this test's; the server is shared) ran acquire."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-    from prefect.client.schemas.sorting import FlowRunSort
+@pytest.fixture
+def acquire_attempts(monkeypatch):
+    """Counts the acquire task's attempts (the first and each retry) in this process."""
+    import flows.process_report as fr
 
-    with get_client(sync_client=True) as client:
-        recent = client.read_flow_runs(sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=50)
-        (mine,) = [r for r in recent if r.parameters.get("source") == source][:1]
-        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[mine.id])))
-    (acquire,) = [r for r in runs if r.name.startswith("acquire")]
-    return acquire.run_count
+    calls: list[str] = []
+    real = fr.acquire
+
+    def counting(source, config):
+        calls.append(source)
+        return real(source, config)
+
+    monkeypatch.setattr(fr, "acquire", counting)
+    return calls
 
 
-def test_connection_refused(world, inproc):
+def test_connection_refused(world, inproc, acquire_attempts):
     with socket.socket() as sock:  # bound, never listening: connecting is refused
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/report.pdf"
         outcome = run_inprocess(world.args(url, "--timeout", "2"))
     assert_clear_failure(outcome, cause=["could not connect", "Connection refused", url], todo=["check the network"])
-    assert _acquire_attempts(url) == 4  # the first attempt and 3 retries
+    assert acquire_attempts == [url] * 4  # the first attempt and 3 retries
     observe("net-refused", outcome, world.root)
     world.assert_intact()
 
 
-def test_server_that_never_answers_times_out(world, inproc):
+def test_server_that_never_answers_times_out(world, inproc, acquire_attempts):
     with socket.socket() as sock:  # listening, never accepting: the request is sent, no answer comes
         sock.bind(("127.0.0.1", 0))
         sock.listen(16)
@@ -496,7 +498,7 @@ def test_server_that_never_answers_times_out(world, inproc):
         elapsed = time.monotonic() - started
     assert_clear_failure(outcome, cause=["stopped sending data for 0.5s", url], todo=["--timeout"])
     assert 4 * 0.5 <= elapsed < 30, elapsed  # 4 attempts of 0.5 s, not the default 60 s each
-    assert _acquire_attempts(url) == 4
+    assert acquire_attempts == [url] * 4
     observe("net-silent", outcome, world.root)
     world.assert_intact()
 
