@@ -25,6 +25,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Completed, Failed
 from prefect.tasks import exponential_backoff
+from prefect.utilities.annotations import opaque
 
 from pipeline import STAGE_VERSIONS, __version__
 from pipeline.acquire import AcquireConfig, Acquired, acquire
@@ -284,8 +285,12 @@ def submit_stages(acquired, config: RunConfig, *, submit: bool) -> dict:
     """The stages of one report. ``submit=True`` hands them to the flow's task runner as futures
     (several reports then run side by side, e.g. on Dask); otherwise they run here, in order."""
 
-    def call(t, *args):
-        return t.submit(*args) if submit else t(*args)
+    def call(t, acquired, config, *stage_outputs):
+        if submit:  # futures must stay visible, so the runner can order the tasks
+            return t.submit(acquired, config, *stage_outputs)
+        # Values, not futures: opaque() spares Prefect walking every object inside them before
+        # each task (seconds on a long report); they reach the task unchanged.
+        return t(acquired, config, *(opaque(o) for o in stage_outputs))
 
     extracted = call(extract_task, acquired, config)
     segmented = call(segment_task, acquired, config, extracted)
@@ -343,10 +348,10 @@ def prepare(source: str, edition: str | None, out_dir: str, acquired: Acquired, 
 
 def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, stages: dict) -> tuple[RunSummary, dict, list]:
     """Build, check and publish one report's tables (in the flow's process, under its lock)."""
-    tables = build_tables_task(edition, acquired, config, stages)
-    findings = check_findings_task(edition, tables, config.expectations_path)
+    tables = build_tables_task(edition, acquired, config, opaque(stages))
+    findings = check_findings_task(edition, opaque(tables), config.expectations_path)
     tables["findings_check"] = findings_check_table(edition, findings)
-    publish_task(edition, out_dir, tables)
+    publish_task(edition, out_dir, opaque(tables))
     extracted, segmented = stages["extracted"], stages["segmented"]
     summary = RunSummary(
         edition=edition,
