@@ -226,3 +226,18 @@ def prefect_api_server(tmp_path_factory):
             for _ in range(50):
                 os.killpg(proc.pid, 0)
                 time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def lexicon():
+    from pipeline.lexicon import load_lexicon
+
+    return load_lexicon()
+
+
+@pytest.fixture(scope="session")
+def nlp(lexicon):
+    """The tagging pipeline, built once for the session."""
+    from pipeline.tag import build_tagger
+
+    return build_tagger(lexicon)

@@ -9,14 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.attribute import attribute
-from pipeline.extract import Block, ExtractedDocument, PageInfo
 from pipeline.facts import PolicyFact, extract_facts, parse_number
-from pipeline.lexicon import load_lexicon
-from pipeline.segment import segment
 from pipeline.tables import SPECS, validate
-from pipeline.tag import build_tagger, tag_tokens
-from pipeline.tokenize import tokenize_sentences
+from stages import run_paragraphs
 
 SUMMARY = Path(__file__).resolve().parents[2] / "shared" / "reference" / "fy2024-rr02-executive-summary.txt"
 
@@ -86,23 +81,7 @@ def test_parse_number_round_trips_kanji_numerals(n):
 # ------------------------------------------------------------------------------ extraction
 
 
-@pytest.fixture(scope="module")
-def lexicon():
-    return load_lexicon()
-
-
-@pytest.fixture(scope="module")
-def nlp(lexicon):
-    return build_tagger(lexicon)
-
-
-def _run(nlp, lexicon, *paragraphs: str):
-    """segment → tokenize → tag → attribute over paragraphs, as the flow does (no PDF needed)."""
-    blocks = tuple(Block(1, "paragraph", p) for p in paragraphs)
-    doc = ExtractedDocument((PageInfo(1, 595, 842, 1, True, 0, 1, ""),), blocks, (), ())
-    seg = segment(doc)
-    tokens = tokenize_sentences(seg.sentences)
-    return seg, tokens, attribute(seg, tag_tokens(nlp, lexicon, tokens), lexicon)
+_run = run_paragraphs
 
 
 def _facts(nlp, lexicon, *paragraphs: str) -> list[PolicyFact]:

@@ -7,34 +7,16 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from pipeline.attribute import attribute
-from pipeline.extract import Block, ExtractedDocument, PageInfo
-from pipeline.lexicon import load_lexicon
 from pipeline.relations import Relation, extract_relations
-from pipeline.segment import segment
 from pipeline.tables import SPECS, validate
-from pipeline.tag import build_tagger, tag_tokens
-from pipeline.tokenize import tokenize_sentences
+from stages import run_paragraphs
 
 SUMMARY = Path(__file__).resolve().parents[2] / "shared" / "reference" / "fy2024-rr02-executive-summary.txt"
 
 
-@pytest.fixture(scope="module")
-def lexicon():
-    return load_lexicon()
-
-
-@pytest.fixture(scope="module")
-def nlp(lexicon):
-    return build_tagger(lexicon)
-
-
 def _run(nlp, lexicon, *paragraphs: str):
-    blocks = tuple(Block(1, "paragraph", p) for p in paragraphs)
-    doc = ExtractedDocument((PageInfo(1, 595, 842, 1, True, 0, 1, ""),), blocks, (), ())
-    seg = segment(doc)
-    tokens = tokenize_sentences(seg.sentences)
-    return seg, attribute(seg, tag_tokens(nlp, lexicon, tokens), lexicon)
+    seg, _, attribution = run_paragraphs(nlp, lexicon, *paragraphs)
+    return seg, attribution
 
 
 def _relations(nlp, lexicon, *paragraphs: str) -> list[tuple[str, str, str, str, str]]:
