@@ -241,3 +241,12 @@ def nlp(lexicon):
     from pipeline.tag import build_tagger
 
     return build_tagger(lexicon)
+
+
+@pytest.fixture(scope="session")
+def summary_stages(shared_dir, nlp, lexicon):
+    """The executive summary's lines as paragraphs through segment → tokenize → tag → attribute."""
+    from stages import run_paragraphs
+
+    text = (shared_dir / "reference" / "fy2024-rr02-executive-summary.txt").read_text(encoding="utf-8")
+    return run_paragraphs(nlp, lexicon, *(line.strip() for line in text.splitlines() if line.strip()))
