@@ -541,7 +541,7 @@ def _escape(text: str) -> str:
 def report(
     edition: str = typer.Option(None, "--edition", "-e", help=EDITION_HELP),
     out: Path = typer.Option(Path("processed"), "--out", help=OUT_HELP),
-    previous: str = typer.Option(None, "--previous", help="Also list the country × technology pairs added or removed since this edition."),
+    previous: str = typer.Option(None, "--previous", help="Also show what changed since this edition: technologies, facts and relations, per country (as `jstmine diff`)."),
 ) -> None:
     """Write the edition's HTML report (heatmap, country cards, findings check) and print its path."""
     from pipeline.report import render_report

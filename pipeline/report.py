@@ -23,6 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.diff import diff_editions
 from pipeline.errors import PipelineError
 from pipeline.publish import published_editions
 from pipeline.tables import SPECS
@@ -329,18 +330,52 @@ def _findings(out_dir: Path, edition: str) -> dict | None:
             "counts": counts}
 
 
+FIELD_NAMES = {"count": "count", "year": "year", "part_of": "part of", "policy": "policy"}
+
+
 def _changes(out_dir: Path, edition: str, previous: str, ct: list[dict]) -> dict:
+    """What changed since ``previous``, per country, as ``jstmine diff previous edition`` shows it:
+    technologies added and removed, facts changed (count, year, …), added and removed, and
+    relations added and removed, each with its page and evidence sentence."""
+    diff = diff_editions(out_dir, previous, edition)
     before = _rows(out_dir, previous, "country_technology") or []
     names = {r["technology"]: r.get("technology_name") or display_name(r["technology"]) for r in before + ct}
-    old = {(r["country"], r["technology"]) for r in before}
-    new = {(r["country"], r["technology"]) for r in ct}
 
-    def label(pairs):
-        return [{"country": c, "country_name": display_name(c), "technology": t, "technology_name": names[t]}
-                for c, t in sorted(pairs)]
+    def techs(ids: list[str]) -> list[dict]:
+        return [{"id": t, "name": names.get(t) or display_name(t)} for t in ids]
 
-    return {"previous": previous, "added": label(new - old), "removed": label(old - new),
-            "kept": len(new & old)}
+    def fact_text(r: dict) -> str:
+        count = f"{r['count']} " if r.get("count") is not None else ""
+        return f"{count}{r.get('item')}" + (f" ({r['year']})" if r.get("year") is not None else "")
+
+    def others(rows: list[dict]) -> list[dict]:
+        return [r | {"other_name": display_name(r["other"])} for r in rows]
+
+    countries = []
+    for c in diff.countries():
+        mine = lambda rows, key="country": [r for r in rows if r.get(key) == c]  # noqa: E731
+        countries.append({
+            "id": c, "name": display_name(c),
+            "tech_added": techs(diff.technologies_added.get(c, [])),
+            "tech_removed": techs(diff.technologies_removed.get(c, [])),
+            "facts_changed": [r | {"field_name": FIELD_NAMES.get(r["field"], r["field"]),
+                                   "a": "—" if r["a"] is None else r["a"], "b": "—" if r["b"] is None else r["b"]}
+                              for r in mine(diff.facts_changed)],
+            "facts_added": [r | {"text": fact_text(r)} for r in mine(diff.facts_added)],
+            "facts_removed": [r | {"text": fact_text(r)} for r in mine(diff.facts_removed)],
+            "relations_added": others(mine(diff.relations_added, "subject")),
+            "relations_removed": others(mine(diff.relations_removed, "subject")),
+        })
+    kept = {(r["country"], r["technology"]) for r in before} & {(r["country"], r["technology"]) for r in ct}
+    counts = {
+        "tech_added": sum(len(v) for v in diff.technologies_added.values()),
+        "tech_removed": sum(len(v) for v in diff.technologies_removed.values()),
+        "tech_kept": len(kept),
+        "facts_changed": len({(r["country"], r["item"], r["page"]) for r in diff.facts_changed}),
+        "facts_added": len(diff.facts_added), "facts_removed": len(diff.facts_removed),
+        "relations_added": len(diff.relations_added), "relations_removed": len(diff.relations_removed),
+    }
+    return {"previous": previous, "empty": diff.is_empty(), "countries": countries, "counts": counts}
 
 
 def report_context(out_dir: Path, edition: str, previous: str | None = None) -> dict:

@@ -249,7 +249,10 @@ def test_new_editions_are_found_processed_kept_and_compared(prefect_server, site
     html = (out / second / "report.html").read_text(encoding="utf-8")
     assert f"Changes since {first}" in html
     changes = html.split('<section id="changes">', 1)[1].split("</section>", 1)[0]
-    assert re.search(r'class="added">[^<]*<span class="muted">\(FR\)</span> × [^<]*<span class="muted">\(semiconductors\)</span>', changes), changes
+    fr = changes.split('id="changes-FR"', 1)[1].split("</div>", 1)[0]
+    assert re.search(r'class="added">\+ technology [^<]*<span class="muted">\(semiconductors\)</span>', fr), changes
+    kr = re.sub(r"<[^>]+>", "", changes.split('id="changes-KR"', 1)[1].split("</div>", 1)[0])
+    assert "~ fact 国家戦略技術: count 12 → 13" in kr and re.search(r"− partner \S+ \(EUROPE\)", kr), kr
 
     # 4. Changed content again, but the listing kept its date: the name gets the content's hash.
     site.publish(pdfs["third"], "2025年6月2日", '"v3"')

@@ -27,7 +27,7 @@ def out(tmp_path):
 
 def _text(html: str) -> str:
     """The page's visible text, roughly: tags dropped, whitespace collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    return re.sub(r" ([,.;])", r"\1", " ".join(re.sub(r"<[^>]+>", " ", html).split()))
 
 
 def test_report_shows_heatmap_cards_evidence_and_findings(out):
@@ -104,20 +104,58 @@ def test_report_with_absent_and_empty_tables(tmp_path):
     assert "This edition has no documents table" in text
 
 
+def _changes_by_country(html: str) -> dict[str, str]:
+    section = html[html.index('<section id="changes">'):html.index('<section id="heatmap">')]
+    blocks = re.findall(r'<div class="change-country" id="changes-(\w+)">(.*?)</div>', section, flags=re.S)
+    return {country: _text(block) for country, block in blocks}
+
+
 def test_changes_since_a_previous_edition(out):
     html = render_report(out, "new", previous="old").read_text(encoding="utf-8")
     changes = _text(html[html.index('<section id="changes">'):html.index('<section id="heatmap">')])
-    assert "Changes since old" in changes and "in both editions: 1" in changes
-    added = changes[changes.index("added"):changes.index("removed")]
-    for pair in ("韓国 (KR) × 量子技術 (quantum)", "韓国 (KR) × 半導体 (semiconductors)", "中国 (CN) × 量子技術 (quantum)",
-                 "日本 (JP) × 量子技術 (quantum)"):
-        assert pair in added
-    assert "4 added" in changes and "1 removed" in changes
-    assert "韓国 (KR) × サイバーセキュリティ (cybersecurity)" in changes[changes.index("removed"):]
+    assert "Changes since old" in changes and "jstmine diff old new" in changes
+    assert "Country × technology pairs: +4 −1, 1 in both editions" in changes
+    assert "policy facts: 0 changed, +1 −0" in changes and "relations: +1 −0" in changes
+    by_country = _changes_by_country(html)
+    assert set(by_country) == {"CN", "JP", "KR"}
+    kr = by_country["KR"]
+    for line in ("+ technology 量子技術 (quantum)", "+ technology 半導体 (semiconductors)",
+                 "− technology サイバーセキュリティ (cybersecurity)", "+ fact 12 国家戦略技術 (2022) p. 1",
+                 "+ partner 米国 (US) p. 3"):
+        assert line in kr, kr
+    assert "+ technology 量子技術 (quantum)" in by_country["CN"] and "+ technology 量子技術 (quantum)" in by_country["JP"]
     assert "人工知能" not in changes  # kept, so neither added nor removed
     assert 'id="changes"' not in render_report(out, "new").read_text(encoding="utf-8")
     with pytest.raises(EditionError, match="no previous edition 'fy23'"):
         render_report(out, "new", previous="fy23")
+
+
+def test_changes_show_facts_changed_and_relations_removed_as_jstmine_diff_does(out):
+    tables = edition_tables("newer", "2025-06-01T10:00:00+00:00")
+    facts = tables["policy_facts"].to_pylist()
+    facts[0] |= {"edition": "newer", "count": 13, "year": 2024}
+    relations = tables["relations"].to_pylist()
+    relations[0] |= {"edition": "newer", "other": "CN", "evidence": "韓国は中国と協力する。"}
+    tables |= {"policy_facts": table("policy_facts", facts), "relations": table("relations", relations)}
+    publish(tables, out, "newer")
+
+    html = render_report(out, "newer", previous="new").read_text(encoding="utf-8")
+    changes = _text(html[html.index('<section id="changes">'):html.index('<section id="heatmap">')])
+    assert "Country × technology pairs: +0 −0, 5 in both editions" in changes
+    assert "policy facts: 1 changed, +0 −0" in changes and "relations: +1 −1" in changes
+    kr = _changes_by_country(html)["KR"]
+    assert "~ fact 国家戦略技術: count 12 → 13 p. 1" in kr and "~ fact 国家戦略技術: year 2022 → 2024 p. 1" in kr
+    assert "+ partner 中国 (CN) p. 3 韓国は中国と協力する。" in kr
+    assert "− partner 米国 (US) p. 3" in kr
+    # the same differences as `jstmine diff new newer`, line for line
+    result = run("diff", "new", "newer", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    for line in ("~ fact 国家戦略技術: count 12 → 13", "~ fact 国家戦略技術: year 2022 → 2024", "+ partner CN", "− partner US"):
+        assert line in result.output
+
+    publish(edition_tables("same", "2025-07-01T10:00:00+00:00"), out, "same")
+    unchanged = _text(render_report(out, "same", previous="new").read_text(encoding="utf-8"))
+    assert "No technology, fact or relation was added, removed or changed." in unchanged
 
 
 def test_report_is_written_atomically(out, monkeypatch):
