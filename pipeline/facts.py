@@ -30,7 +30,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 import pyarrow as pa
 
@@ -46,6 +46,7 @@ from pipeline.policies import (
     read_findings,
 )
 from pipeline.segment import Segmented
+from pipeline.tokenize import sentence_rows
 
 
 @dataclass(frozen=True)
@@ -203,14 +204,13 @@ class _Tok(NamedTuple):
     end: int
 
 
-def _tokens_by_sentence(tokens: pa.Table) -> dict[int, list[_Tok]]:
-    cols = tokens.select(["sentence_id", "token_index", "surface", "pos", "pos_detail", "start", "end"]).to_pydict()
-    out: dict[int, list[tuple[int, _Tok]]] = defaultdict(list)
-    for sid, idx, surface, pos, detail, start, end in zip(
-        cols["sentence_id"], cols["token_index"], cols["surface"], cols["pos"], cols["pos_detail"], cols["start"], cols["end"]
-    ):
-        out[sid].append((idx, _Tok(surface, pos or "", detail or "", start, end)))
-    return {sid: [t for _, t in sorted(rows, key=lambda r: r[0])] for sid, rows in out.items()}
+def _tokens_by_sentence(tokens: pa.Table) -> Iterator[tuple[int, list[_Tok]]]:
+    """(sentence_id, its tokens) in table order, read in windows (``sentence_rows``)."""
+    columns = ("token_index", "surface", "pos", "pos_detail", "start", "end")
+    for sid, r in sentence_rows(tokens, columns):
+        rows = zip(r["token_index"], r["surface"], r["pos"], r["pos_detail"], r["start"], r["end"])
+        ordered = sorted(rows, key=lambda row: row[0])
+        yield sid, [_Tok(surface, pos or "", detail or "", start, end) for _, surface, pos, detail, start, end in ordered]
 
 
 def _number(toks: list[_Tok], i: int) -> int | None:
@@ -596,7 +596,9 @@ def extract_facts(
     administration = re.compile(rf"[ァ-ヺー・]+{re.escape(rules.administration_suffix)}")
     generic = set(lexicon.generic)
     subject_of = {s.sentence_id: s.subject for s in attribution.sentences}
-    by_sentence = _tokens_by_sentence(tokens)
+    # Both the sentences and the token table are in sentence order: walk them side by side.
+    token_rows = _tokens_by_sentence(tokens)
+    pending = next(token_rows, None)
     techs: dict[int, list[tuple[int, int, str]]] = defaultdict(list)
     for a in attribution.mentions:
         if a.mention.label == "TECHNOLOGY":
@@ -614,7 +616,9 @@ def extract_facts(
         if s.paragraph_id != paragraph:
             paragraph = s.paragraph_id
             latest, latest_count = {}, {}
-        toks = by_sentence.get(s.sentence_id, [])
+        while pending is not None and pending[0] < s.sentence_id:
+            pending = next(token_rows, None)
+        toks = pending[1] if pending is not None and pending[0] == s.sentence_id else []
         years = _years(toks, rules)
         inherited = prev_years[1] if prev_years and prev_years[0] == s.paragraph_id else []
         prev_years = (s.paragraph_id, years)

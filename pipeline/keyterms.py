@@ -14,10 +14,12 @@ from importlib import resources
 from pathlib import Path
 
 import pyarrow as pa
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.metrics.pairwise import cosine_similarity
 
 from pipeline.attribute import Attribution
+from pipeline.tokenize import sentence_rows
 
 
 @dataclass(frozen=True)
@@ -56,19 +58,24 @@ def load_keyterm_config(path: Path | None = None) -> KeyTermConfig:
     )
 
 
-def content_terms_by_subject(tokens: pa.Table, attribution: Attribution, config: KeyTermConfig) -> dict[str, list[str]]:
+def content_terms_by_subject(tokens: pa.Table, attribution: Attribution, config: KeyTermConfig) -> dict[str, Counter[str]]:
+    """Per subject, how often each content term occurs in its sentences (counts, not lists, and
+    the token table read in windows: memory grows with the vocabulary, not the report)."""
     subject_of = {s.sentence_id: s.subject for s in attribution.sentences if s.subject}
-    cols = tokens.select(["sentence_id", "normalized", "pos", "pos_detail"]).to_pydict()
-    docs: dict[str, list[str]] = defaultdict(list)
-    for sid, norm, pos, detail in zip(cols["sentence_id"], cols["normalized"], cols["pos"], cols["pos_detail"]):
+    docs: dict[str, Counter[str]] = defaultdict(Counter)
+    for sid, rows in sentence_rows(tokens, ("normalized", "pos", "pos_detail")):
         subject = subject_of.get(sid)
-        if subject is None or pos not in config.keep_pos:
+        if subject is None:
             continue
-        if any(d in detail for d in config.drop_pos_detail):
-            continue
-        if len(norm) < config.min_length or norm in config.stop_words or norm.isascii() and not norm.isalpha():
-            continue
-        docs[subject].append(norm)
+        terms = docs[subject]
+        for norm, pos, detail in zip(rows["normalized"], rows["pos"], rows["pos_detail"]):
+            if pos not in config.keep_pos:
+                continue
+            if any(d in detail for d in config.drop_pos_detail):
+                continue
+            if len(norm) < config.min_length or norm in config.stop_words or norm.isascii() and not norm.isalpha():
+                continue
+            terms[norm] += 1
     return docs
 
 
@@ -77,13 +84,13 @@ def key_terms(tokens: pa.Table, attribution: Attribution, config: KeyTermConfig)
     subjects = sorted(s for s, terms in docs.items() if terms)
     if not subjects:
         return KeyTerms((), ())
-    # The terms are already tokenized and filtered: hand them over as they are.
-    vectorizer = TfidfVectorizer(analyzer=lambda terms: terms, sublinear_tf=True, norm="l2")
-    matrix = vectorizer.fit_transform([docs[s] for s in subjects])
+    # The terms are already counted: vectorize the counts (sorted vocabulary, as TfidfVectorizer).
+    vectorizer = DictVectorizer(sort=True)
+    matrix = TfidfTransformer(sublinear_tf=True, norm="l2").fit_transform(vectorizer.fit_transform([docs[s] for s in subjects]))
     vocabulary = vectorizer.get_feature_names_out()
     out: list[KeyTerm] = []
     for i, subject in enumerate(subjects):
-        counts = Counter(docs[subject])
+        counts = docs[subject]
         row = matrix.getrow(i).tocoo()
         # Highest score first; ties broken by frequency, then the term, so runs are reproducible.
         ranked = sorted(zip(row.col, row.data), key=lambda cd: (-round(cd[1], 9), -counts[vocabulary[cd[0]]], vocabulary[cd[0]]))

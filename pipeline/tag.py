@@ -22,7 +22,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from pipeline.lexicon import NOT_MENTION, Lexicon, entity_ruler_patterns, token_norm
-from pipeline.tokenize import TokenizeConfig, load_tokenizer
+from pipeline.tokenize import TokenizeConfig, load_tokenizer, sentence_rows
 
 
 @dataclass(frozen=True)
@@ -141,45 +141,21 @@ def _as_phrase_patterns(nlp: Language, lexicon: Lexicon, token_patterns: list[di
     return phrases if simple and as_tokens == expected else None
 
 
-_WINDOW_TOKENS = 32_768  # token rows turned into Python objects at a time
-
-
 def docs_from_tokens(nlp: Language, tokens: pa.Table):
     """One spaCy Doc per sentence from the token table, with NORM set to Sudachi's form.
 
     Yields (sentence_id, doc, offsets) where offsets[i] is token i's start in the sentence.
-    The table is read in windows of whole sentences, so that a long report's tokens are never
-    all Python objects at once.
+    Sentences are read with ``sentence_rows``: a long report's tokens are never all Python
+    objects at once.
     """
-    table = tokens.select(["sentence_id", "surface", "normalized", "start", "end"])
-    ids = table.column("sentence_id")
-    total = table.num_rows
     vocab = nlp.vocab
-    window_start = 0
-    while window_start < total:
-        window_end = min(total, window_start + _WINDOW_TOKENS)
-        while window_end < total and ids[window_end].as_py() == ids[window_end - 1].as_py():
-            window_end += 1  # a sentence is never cut between two windows
-        cols = table.slice(window_start, window_end - window_start).to_pydict()
-        window_start = window_end
-        sentence_ids, surfaces, normalized = cols["sentence_id"], cols["surface"], cols["normalized"]
-        all_starts, all_ends = cols["start"], cols["end"]
-        n = len(sentence_ids)
-        i = 0
-        while i < n:
-            sid = sentence_ids[i]
-            j = i
-            while j < n and sentence_ids[j] == sid:
-                j += 1
-            words = surfaces[i:j]
-            starts = all_starts[i:j]
-            ends = all_ends[i:j]
-            spaces = [ends[k] < starts[k + 1] for k in range(len(words) - 1)] + [False]
-            doc = Doc(vocab, words=words, spaces=spaces)
-            for token, norm in zip(doc, normalized[i:j]):
-                token.norm_ = token_norm(norm)
-            yield sid, doc, starts
-            i = j
+    for sid, rows in sentence_rows(tokens, ("surface", "normalized", "start", "end")):
+        words, starts, ends = rows["surface"], rows["start"], rows["end"]
+        spaces = [ends[k] < starts[k + 1] for k in range(len(words) - 1)] + [False]
+        doc = Doc(vocab, words=words, spaces=spaces)
+        for token, norm in zip(doc, rows["normalized"]):
+            token.norm_ = token_norm(norm)
+        yield sid, doc, starts
 
 
 def tag_tokens(nlp: Language, lexicon: Lexicon, tokens: pa.Table) -> list[Mention]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import threading
-from typing import Iterable
+from typing import Iterable, Iterator, Sequence
 
 import pyarrow as pa
 from sudachipy import Dictionary, SplitMode
@@ -131,3 +131,37 @@ def tokenize_sentences(sentences: Iterable[Sentence], config: TokenizeConfig = T
     if cols["sentence_id"] or not batches:
         batches.append(pa.record_batch([cols[name] for name in TOKEN_SCHEMA.names], schema=TOKEN_SCHEMA))
     return pa.Table.from_batches(batches, schema=TOKEN_SCHEMA).combine_chunks()
+
+
+WINDOW_TOKENS = 32_768  # token rows turned into Python objects at a time
+
+
+def sentence_rows(
+    tokens: pa.Table, columns: Sequence[str], window: int = WINDOW_TOKENS
+) -> Iterator[tuple[int, dict[str, list]]]:
+    """Each sentence's token rows, in table order: (sentence_id, {column: values}).
+
+    The table is read in windows of about ``window`` rows, cut only between sentences, so that a
+    long report's tokens are never all Python objects at once (memory stays flat with size).
+    ``tokenize_sentences`` writes rows in sentence order, which is the order they come out in.
+    """
+    table = tokens.select(list(dict.fromkeys(["sentence_id", *columns])))
+    ids = table.column("sentence_id")
+    total = table.num_rows
+    window_start = 0
+    while window_start < total:
+        window_end = min(total, window_start + window)
+        while window_end < total and ids[window_end].as_py() == ids[window_end - 1].as_py():
+            window_end += 1  # a sentence is never cut between two windows
+        cols = table.slice(window_start, window_end - window_start).to_pydict()
+        window_start = window_end
+        sentence_ids = cols["sentence_id"]
+        n = len(sentence_ids)
+        i = 0
+        while i < n:
+            sid = sentence_ids[i]
+            j = i
+            while j < n and sentence_ids[j] == sid:
+                j += 1
+            yield sid, {name: cols[name][i:j] for name in columns}
+            i = j
