@@ -287,7 +287,7 @@ def build_tables(
         "subject": [subject_of[s.sentence_id].subject for s in segmented.sentences],
         "subject_source": [subject_of[s.sentence_id].subject_source for s in segmented.sentences],
     })
-    token_table = tokens.add_column(0, "edition", pa.array([edition] * tokens.num_rows, pa.string()))
+    token_table = tokens.add_column(0, "edition", pa.repeat(pa.scalar(edition, pa.string()), tokens.num_rows))
     ms = attribution.mentions
     mentions = _table("mentions", {
         "edition": [edition] * len(ms),

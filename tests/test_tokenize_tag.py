@@ -5,7 +5,7 @@ from pipeline.extract import Block, ExtractedDocument, PageInfo
 from pipeline.lexicon import load_lexicon
 from pipeline.segment import Sentence, segment
 from pipeline.tag import build_tagger, tag_tokens
-from pipeline.tokenize import MAX_CHUNK_BYTES, TokenizeConfig, chunks_under_limit, tokenize_sentences
+from pipeline.tokenize import MAX_CHUNK_BYTES, TokenizeConfig, chunks_under_limit, sentence_rows, tokenize_sentences
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +51,18 @@ def test_input_over_sudachis_byte_limit_is_chunked_and_nothing_is_lost():
     rows = tokenize_sentences(_sentences(text)).to_pylist()
     assert "".join(r["surface"] for r in rows) == text
     assert all(text[r["start"]:r["end"]] == r["surface"] for r in rows)
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 7, 10_000])
+def test_sentence_rows_gives_each_sentence_whole_in_order_whatever_the_window(window):
+    texts = ("韓国は人工知能に投資する。", "量子。", "", "米国と日本は半導体で協力する。", "AI")
+    table = tokenize_sentences(_sentences(*texts))
+    rows = list(sentence_rows(table, ("surface", "start"), window=window))
+    expected = table.to_pylist()
+    assert [sid for sid, _ in rows] == sorted({r["sentence_id"] for r in expected})  # each sentence once, in order
+    assert [s for _, r in rows for s in r["surface"]] == [r["surface"] for r in expected]  # no token lost or repeated
+    for sid, r in rows:
+        assert "".join(r["surface"]) == texts[sid] and set(r) == {"surface", "start"}
 
 
 def test_lexicon_maps_aliases_to_canonical_ids_on_sudachis_normalized_form(nlp, lexicon):
