@@ -146,6 +146,8 @@ class FactRules:
     max_gap_tokens: int
     year_units: tuple[str, ...]
     since_words: tuple[str, ...]
+    era_first_years: dict[str, int]  # 令和 → 2019
+    era_first_year_word: str  # 元 (令和元年)
     interval_words: tuple[str, ...]
     strategy_relators: tuple[str, ...]
     strategy_heads: tuple[str, ...]
@@ -177,6 +179,8 @@ def load_fact_rules(path: Path | None = None) -> FactRules:
         max_gap_tokens=int(data["max_gap_tokens"]),
         year_units=tuple(data["year_units"]),
         since_words=tuple(data["since_words"]),
+        era_first_years={str(k): int(v) for k, v in data.get("era_first_years", {}).items()},
+        era_first_year_word=str(data.get("era_first_year_word", "元")),
         interval_words=tuple(data["interval_words"]),
         strategy_relators=tuple(data["strategy_relators"]),
         strategy_heads=tuple(data["strategy_heads"]),
@@ -289,13 +293,20 @@ def _resolve(parts: list[str], rules: FactRules) -> str | None:
 
 
 def _years(toks: list[_Tok], rules: FactRules) -> list[tuple[int, int, str]]:
-    """(token index, year, "in"|"since") for each 2022年 / 2021年以降 / 2021年度から."""
+    """(token index, year, "in"|"since") for each 2022年 / 2021年以降 / 2021年度から, and era
+    years: 令和4年 (2022), 令和元年度から (2019, since)."""
     out = []
     for i in range(len(toks) - 1):
-        if toks[i + 1].surface in rules.year_units:
-            value = _number(toks, i)
-            if value is not None and 1900 <= value <= 2100:
-                out.append((i, value, "since" if _surface(toks, i + 2) in rules.since_words else "in"))
+        if toks[i + 1].surface not in rules.year_units:
+            continue
+        era = rules.era_first_years.get(_surface(toks, i - 1))
+        if era is not None:
+            n = 1 if toks[i].surface == rules.era_first_year_word else _number(toks, i)
+            year = era + n - 1 if n is not None and 1 <= n <= 99 else None
+        else:
+            year = _number(toks, i)
+        if year is not None and 1900 <= year <= 2100:
+            out.append((i, year, "since" if _surface(toks, i + 2) in rules.since_words else "in"))
     return out
 
 

@@ -119,6 +119,17 @@ def test_full_width_digits_and_year_from_the_preceding_sentence(nlp, lexicon):
     assert facts[0].sentence_id == 1  # the sentence with the count is the evidence
 
 
+@pytest.mark.parametrize("text, year, qualifier", [
+    ("韓国は令和4年に12の国家戦略技術を指定した。", 2022, "in"),
+    ("韓国は令和元年度から12の国家戦略技術を指定している。", 2019, "since"),
+    ("韓国は平成30年以降、12の国家戦略技術を指定している。", 2018, "since"),
+    ("韓国は2022年（令和4年）に12の国家戦略技術を指定した。", 2022, "in"),
+])
+def test_japanese_era_years(nlp, lexicon, text, year, qualifier):
+    facts = _facts(nlp, lexicon, text)
+    assert [_key(f) for f in facts] == [("KR", 12, "国家戦略技術", None, year, qualifier)]
+
+
 def test_year_is_not_taken_from_another_paragraph(nlp, lexicon):
     facts = _facts(nlp, lexicon, "スウェーデンは2021年に戦略を公表した。", "スウェーデンは9つの重要技術を示した。")
     assert [_key(f) for f in facts] == [("SE", 9, "重要技術", None, None, None)]

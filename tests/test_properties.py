@@ -120,6 +120,19 @@ def test_years_are_read_in_every_written_form_with_their_qualifier(year, form, u
 
 
 @SETTINGS
+@given(st.sampled_from(["令和", "平成", "昭和"]), st.integers(min_value=1, max_value=64), st.integers(min_value=0, max_value=2),
+       st.sampled_from(["年", "年度"]), st.sampled_from([None, "以降", "に"]))
+def test_era_years_are_the_eras_first_year_plus_n_minus_1(era, n, form, unit, after):
+    rules = load_fact_rules()
+    first = rules.era_first_years[era]
+    surface = "元" if n == 1 and form == 2 else _year_forms(n)[form]
+    toks = [_Tok("韓国", "名詞", "固有名詞", 0, 2), _Tok(era, "名詞", "固有名詞", 2, 4), *_year_tokens(surface, unit, after)[2:]]
+    found = _years(toks, rules)
+    year = first + n - 1
+    assert found == ([(2, year, "since" if after in rules.since_words else "in")] if 1900 <= year <= 2100 else [])
+
+
+@SETTINGS
 @given(st.one_of(st.integers(min_value=0, max_value=1899), st.integers(min_value=2101, max_value=10**6)))
 def test_numbers_outside_1900_2100_are_not_years(value):
     assert _years(_year_tokens(str(value), "年", None), load_fact_rules()) == []
