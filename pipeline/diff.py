@@ -215,7 +215,8 @@ def diff_to_dict(diff: EditionDiff) -> dict:
     return asdict(diff) | {"empty": diff.is_empty(), "countries": diff.countries()}
 
 
-def _fact_text(r: dict) -> str:
+def fact_text(r: dict) -> str:
+    """A fact as one label: 12 国家戦略技術 (2022)."""
     count = f"{r['count']} " if r.get("count") is not None else ""
     year = f" ({r['year']})" if r.get("year") is not None else ""
     return f"{count}{r.get('item')}{year}"
@@ -242,9 +243,9 @@ def render_diff(diff: EditionDiff, console: Console) -> None:
             console.print(f"  [yellow]~ fact {escape(str(c['item']))}: {c['field']} "
                           f"{escape(str(c['a']))} → {escape(str(c['b']))}[/yellow]{_page(c)}")
         for r in (r for r in diff.facts_added if r["country"] == country):
-            console.print(f"  [green]+ fact {escape(_fact_text(r))}[/green]{_page(r)}")
+            console.print(f"  [green]+ fact {escape(fact_text(r))}[/green]{_page(r)}")
         for r in (r for r in diff.facts_removed if r["country"] == country):
-            console.print(f"  [red]− fact {escape(_fact_text(r))}[/red]{_page(r)}")
+            console.print(f"  [red]− fact {escape(fact_text(r))}[/red]{_page(r)}")
         for r in (r for r in diff.relations_added if r["subject"] == country):
             console.print(f"  [green]+ {escape(str(r['relation']))} {escape(str(r['other']))}[/green]{_page(r)}")
         for r in (r for r in diff.relations_removed if r["subject"] == country):

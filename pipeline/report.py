@@ -23,7 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.diff import diff_editions
+from pipeline.diff import diff_editions, fact_text
 from pipeline.errors import PipelineError
 from pipeline.publish import published_editions
 from pipeline.tables import SPECS
@@ -343,10 +343,6 @@ def _changes(out_dir: Path, edition: str, previous: str, ct: list[dict]) -> dict
 
     def techs(ids: list[str]) -> list[dict]:
         return [{"id": t, "name": names.get(t) or display_name(t)} for t in ids]
-
-    def fact_text(r: dict) -> str:
-        count = f"{r['count']} " if r.get("count") is not None else ""
-        return f"{count}{r.get('item')}" + (f" ({r['year']})" if r.get("year") is not None else "")
 
     def others(rows: list[dict]) -> list[dict]:
         return [r | {"other_name": display_name(r["other"])} for r in rows]
