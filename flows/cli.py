@@ -541,12 +541,19 @@ def _escape(text: str) -> str:
 def report(
     edition: str = typer.Option(None, "--edition", "-e", help=EDITION_HELP),
     out: Path = typer.Option(Path("processed"), "--out", help=OUT_HELP),
-    previous: str = typer.Option(None, "--previous", help="Also show what changed since this edition: technologies, facts and relations, per country (as `jstmine diff`)."),
+    previous: str = typer.Option(None, "--previous", help="Show what changed since this edition: technologies, facts and relations, per country (as `jstmine diff`). Default: the same report's previous edition, if there is one."),
+    no_changes: bool = typer.Option(False, "--no-changes", help="Leave out the changes since the previous edition."),
 ) -> None:
-    """Write the edition's HTML report (heatmap, country cards, findings check) and print its path."""
+    """Write the edition's HTML report (heatmap, country cards, findings check, changes since the
+    report's previous edition) and print its path."""
+    from pipeline.editions import previous_edition, published
     from pipeline.report import render_report
 
     edition = _resolve(out, edition)
+    if no_changes:
+        previous = None
+    elif previous is None:
+        previous = previous_edition(published(out), edition)
     try:
         path = render_report(out, edition, previous)
     except PipelineError as exc:

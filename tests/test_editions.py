@@ -254,6 +254,16 @@ def test_new_editions_are_found_processed_kept_and_compared(prefect_server, site
     kr = re.sub(r"<[^>]+>", "", changes.split('id="changes-KR"', 1)[1].split("</div>", 1)[0])
     assert "~ fact 国家戦略技術: count 12 → 13" in kr and re.search(r"− partner \S+ \(EUROPE\)", kr), kr
 
+    # `jstmine report` compares with the report's previous edition unless told otherwise.
+    (out / second / "report.html").unlink()
+    result = cli("report", "--edition", second, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert f"Changes since {first}" in (out / second / "report.html").read_text(encoding="utf-8")
+    assert cli("report", "--edition", second, "--out", str(out), "--no-changes").exit_code == 0
+    assert 'id="changes"' not in (out / second / "report.html").read_text(encoding="utf-8")
+    assert cli("report", "--edition", first, "--out", str(out)).exit_code == 0  # the first edition: nothing before it
+    assert 'id="changes"' not in (out / first / "report.html").read_text(encoding="utf-8")
+
     # 4. Changed content again, but the listing kept its date: the name gets the content's hash.
     site.publish(pdfs["third"], "2025年6月2日", '"v3"')
     _, summary, _ = update(tmp_path, sources)
