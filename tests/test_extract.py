@@ -8,19 +8,11 @@ from pathlib import Path
 import pdfplumber
 import pytest
 from reportlab.lib import pdfencrypt
-from reportlab.lib.pagesizes import A4
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from pdfdraw import GOTHIC, HEIGHT, MIN, WIDTH, draw_paragraph, draw_table, save_pdf, wrap
 from pipeline.errors import ExtractError, NoUsableTextError
 from pipeline.extract import ExtractConfig, ExtractedDocument, _font_name_and_weight, extract_pdf
-
-MIN = "HeiseiMin-W3"  # body
-GOTHIC = "HeiseiKakuGo-W5"  # headings (W5: bold by name)
-pdfmetrics.registerFont(UnicodeCIDFont(MIN))
-pdfmetrics.registerFont(UnicodeCIDFont(GOTHIC))
-WIDTH, HEIGHT = A4
 
 SHARED_PDFS = Path(__file__).resolve().parents[2] / "shared" / "pdfs"
 
@@ -38,33 +30,6 @@ PARA_2 = (
 # ---------------------------------------------------------------------------------------------
 # PDF generation helpers
 # ---------------------------------------------------------------------------------------------
-
-
-def wrap(text: str, width: int) -> list[str]:
-    """Cut text into lines of ``width`` characters, as a typesetter wraps Japanese text."""
-    return [text[i : i + width] for i in range(0, len(text), width)]
-
-
-def draw_paragraph(
-    c: canvas.Canvas, text: str, x: float, y: float, width: int = 40, size: float = 10.5,
-    leading: float = 16, indent: bool = True,
-) -> float:
-    """Draw a paragraph with a full-width-space first-line indent; return the y below it."""
-    c.setFont(MIN, size)
-    for line in wrap(("\u3000" if indent else "") + text, width):
-        c.drawString(x, y, line)
-        y -= leading
-    return y - 8
-
-
-def save_pdf(path: Path, pages) -> Path:
-    """``pages``: one callable per page, drawing on the canvas."""
-    c = canvas.Canvas(str(path), pagesize=A4)
-    for draw in pages:
-        draw(c)
-        c.showPage()
-    c.save()
-    return path
 
 
 def paragraphs(doc: ExtractedDocument) -> list[str]:
@@ -250,14 +215,8 @@ def test_table_is_extracted_and_its_text_not_duplicated(tmp_path):
 
     def page(c):
         draw_paragraph(c, PARA_2, 72, 760)
-        x0, top, col_w, row_h = 72, 700, 120, 24
-        c.setLineWidth(0.8)
-        c.grid([x0 + i * col_w for i in range(4)], [top - i * row_h for i in range(4)])
-        c.setFont(MIN, 10.5)
-        for r, row in enumerate(rows):
-            for k, cell in enumerate(row):
-                c.drawString(x0 + k * col_w + 6, top - (r + 1) * row_h + 8, cell)
-        draw_paragraph(c, PARA_1, 72, top - 4 * row_h - 30)
+        y = draw_table(c, rows, 72, 700)
+        draw_paragraph(c, PARA_1, 72, y - 54)
 
     doc = extract_pdf(save_pdf(tmp_path / "table.pdf", [page]))
 

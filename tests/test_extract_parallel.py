@@ -13,19 +13,12 @@ from pathlib import Path
 
 import pytest
 from reportlab.lib.pagesizes import A4
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 import pipeline.extract as extract
+from pdfdraw import GOTHIC, HEIGHT, MIN, WIDTH, draw_paragraph, draw_table, wrap
 from pipeline.extract import ExtractConfig, ExtractedDocument, extract_pdf
 from samples.build import build_sample_pdf
-
-MIN = "HeiseiMin-W3"
-GOTHIC = "HeiseiKakuGo-W5"
-pdfmetrics.registerFont(UnicodeCIDFont(MIN))
-pdfmetrics.registerFont(UnicodeCIDFont(GOTHIC))
-WIDTH, HEIGHT = A4
 
 BODY = (
     "我が国の科学技術政策は、研究開発の推進と人材の育成を柱として、産学官の連携を強化しつつ、"
@@ -33,18 +26,6 @@ BODY = (
     "までを一体的に支援する枠組みが整えられた。一方で、半導体の供給網をめぐる国際情勢は不安定で"
     "あり、同盟国との協力による経済安全保障の確保が急務となっている。"
 )
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    return [text[i : i + width] for i in range(0, len(text), width)]
-
-
-def _paragraph(c: canvas.Canvas, text: str, x: float, y: float, width: int = 40) -> float:
-    c.setFont(MIN, 10.5)
-    for line in _wrap("\u3000" + text, width):
-        c.drawString(x, y, line)
-        y -= 16
-    return y - 8
 
 
 def _page(c: canvas.Canvas, n: int) -> None:
@@ -59,40 +40,33 @@ def _page(c: canvas.Canvas, n: int) -> None:
         chapter = (n - 1) // 10 + 1
         c.setFont(GOTHIC, 18)
         c.drawString(72, HEIGHT - 90, f"第{chapter}章 各国の重要技術政策")
-        y = _paragraph(c, f"第{n}頁。" + BODY, 72, HEIGHT - 130)
+        y = draw_paragraph(c, f"第{n}頁。" + BODY, 72, HEIGHT - 130)
         c.setFont(GOTHIC, 13)
         c.drawString(72, y - 4, f"{chapter}.1 研究開発の動向")
-        _paragraph(c, BODY, 72, y - 30)
+        draw_paragraph(c, BODY, 72, y - 30)
     elif kind == 3:  # two columns
         for x in (72, 310):
             y = HEIGHT - 90
             c.setFont(MIN, 10)
-            for line in _wrap(f"\u3000第{n}頁の段。" + BODY + BODY, 21):
+            for line in wrap(f"\u3000第{n}頁の段。" + BODY + BODY, 21):
                 c.drawString(x, y, line)
                 y -= 15
     elif kind == 5:  # a table between paragraphs
-        y = _paragraph(c, BODY, 72, HEIGHT - 90)
+        y = draw_paragraph(c, BODY, 72, HEIGHT - 90)
         rows = [("国名", "重点分野", "年"), ("米国", "量子技術", f"{2000 + n}"), ("英国", "人工知能", "2023")]
-        x0, top, col_w, row_h = 72, y - 10, 120, 24
-        c.setLineWidth(0.8)
-        c.grid([x0 + i * col_w for i in range(4)], [top - i * row_h for i in range(4)])
-        c.setFont(MIN, 10.5)
-        for r, row in enumerate(rows):
-            for k, cell in enumerate(row):
-                c.drawString(x0 + k * col_w + 6, top - (r + 1) * row_h + 8, cell)
-        _paragraph(c, BODY, 72, top - 4 * row_h - 30)
+        draw_paragraph(c, BODY, 72, draw_table(c, rows, 72, y - 10) - 54)
     elif kind == 7:  # no running head; a short body-font line at the top, set apart
         c.setFont(MIN, 10.5)
         c.drawString(72, HEIGHT - 45, f"（第{n}頁の注記）")
-        _paragraph(c, BODY + BODY, 72, HEIGHT - 110)
+        draw_paragraph(c, BODY + BODY, 72, HEIGHT - 110)
     elif kind == 8:  # little text: takes the document's body size
         c.setFont(GOTHIC, 12)
         for dx in (0, 0.3):  # fake bold
             c.drawString(72 + dx, HEIGHT - 90, "この頁は空白です")
     else:
-        y = _paragraph(c, f"第{n}頁。" + BODY, 72, HEIGHT - 90)
-        y = _paragraph(c, BODY, 72, y)
-        _paragraph(c, BODY + BODY, 72, y)
+        y = draw_paragraph(c, f"第{n}頁。" + BODY, 72, HEIGHT - 90)
+        y = draw_paragraph(c, BODY, 72, y)
+        draw_paragraph(c, BODY + BODY, 72, y)
 
 
 @pytest.fixture(scope="module")
