@@ -23,7 +23,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.diff import diff_editions, fact_text
+from pipeline.diff import TABLES as DIFF_TABLES
+from pipeline.diff import diff_tables, fact_text, read_edition
 from pipeline.errors import PipelineError
 from pipeline.publish import published_editions
 from pipeline.tables import SPECS
@@ -337,8 +338,11 @@ def _changes(out_dir: Path, edition: str, previous: str, ct: list[dict]) -> dict
     """What changed since ``previous``, per country, as ``jstmine diff previous edition`` shows it:
     technologies added and removed, facts changed (count, year, …), added and removed, and
     relations added and removed, each with its page and evidence sentence."""
-    diff = diff_editions(out_dir, previous, edition)
-    before = _rows(out_dir, previous, "country_technology") or []
+    # The previous edition as `jstmine diff` reads it; this one from what the report has read.
+    earlier = read_edition(out_dir, previous)
+    later = {name: ct if name == "country_technology" else _rows(out_dir, edition, name) or [] for name in DIFF_TABLES}
+    diff = diff_tables(previous, earlier, edition, later)
+    before = earlier["country_technology"]
     names = {r["technology"]: r.get("technology_name") or display_name(r["technology"]) for r in before + ct}
 
     def techs(ids: list[str]) -> list[dict]:

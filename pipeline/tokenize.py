@@ -142,7 +142,7 @@ def sentence_rows(
     """Each sentence's token rows, in table order: (sentence_id, {column: values}).
 
     The table is read in windows of about ``window`` rows, cut only between sentences, so that a
-    long report's tokens are never all Python objects at once (memory stays flat with size).
+    long report's tokens are never all Python objects at once.
     ``tokenize_sentences`` writes rows in sentence order, which is the order they come out in.
     """
     table = tokens.select(list(dict.fromkeys(["sentence_id", *columns])))
