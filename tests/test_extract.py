@@ -12,7 +12,8 @@ from reportlab.pdfgen import canvas
 
 from pdfdraw import GOTHIC, HEIGHT, MIN, WIDTH, draw_paragraph, draw_table, save_pdf, wrap
 from pipeline.errors import ExtractError, NoUsableTextError
-from pipeline.extract import ExtractConfig, ExtractedDocument, _font_name_and_weight, extract_pdf
+from pipeline.extract import ExtractConfig, ExtractedDocument, extract_pdf
+from pipeline.extract.opening import _font_name_and_weight
 
 SHARED_PDFS = Path(__file__).resolve().parents[2] / "shared" / "pdfs"
 

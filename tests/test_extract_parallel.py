@@ -15,7 +15,7 @@ import pytest
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-import pipeline.extract as extract
+import pipeline.extract.reader as extract
 from pdfdraw import GOTHIC, HEIGHT, MIN, WIDTH, draw_paragraph, draw_table, wrap
 from pipeline.extract import ExtractConfig, ExtractedDocument, extract_pdf
 from samples.build import build_sample_pdf

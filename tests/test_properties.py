@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from pipeline.acquire import parse_date
-from pipeline.extract import _join_lines, _join_two
+from pipeline.extract.lines import _join_lines, _join_two
 from pipeline.facts import _Tok, _years, load_fact_rules, parse_number
 from pipeline.normalize import normalize_text
 from pipeline.segment import split_sentences

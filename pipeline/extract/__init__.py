@@ -1,0 +1,100 @@
+"""Extract: PDF → pages, blocks (headings, paragraphs), tables, with per-page quality figures.
+
+Input: a PDF path. Output: an ``ExtractedDocument``. Pure with respect to the file: it reads the
+PDF and returns values; it writes nothing.
+
+How it works, per page (pdfplumber gives positioned glyphs; everything else is done here):
+
+1. glyphs are read once, bold duplicates removed, glyphs without a Unicode mapping counted and
+   dropped, table regions cut out (their text goes to ``Table`` only);
+2. the remaining glyphs are grouped into lines: horizontal rows, plus vertical lines for
+   vertical writing (縦書き), recognised by glyphs that follow each other downwards;
+3. once all pages are read, rows that repeat at the same height on many pages (running
+   headers, footers, page numbers) are removed;
+4. columns are found from a whitespace gutter and read one after the other;
+5. lines are joined into paragraphs and headings.
+
+Pages are read independently, so a long document is read by several worker processes at once
+(``extract_pdf(..., workers=N)``), each returning small per-page records rather than glyphs; the
+steps that look across pages (3, the document's body size, heading levels) run in the caller.
+See "Reading the pages" below for how that gives the same result as reading in one process.
+
+The text is kept as the PDF gives it (no NFKC: a later stage normalizes).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.extract.blocks import _assign_heading_levels
+from pipeline.extract.model import (
+    Block,
+    ExtractConfig,
+    ExtractedDocument,
+    PageInfo,
+    PageProblem,
+    Table,
+)
+from pipeline.extract.opening import _decode_metadata, _open_pdf
+from pipeline.extract.problems import _no_usable_text_error, _page_info, _page_problems
+from pipeline.extract.reader import (
+    PARALLEL_MIN_PAGES,
+    _PagePool,
+    _read_document,
+    _Reader,
+    _worker_count,
+)
+
+__all__ = [
+    "PARALLEL_MIN_PAGES",
+    "Block",
+    "ExtractConfig",
+    "ExtractedDocument",
+    "PageInfo",
+    "PageProblem",
+    "Table",
+    "extract_pdf",
+]
+
+# ---------------------------------------------------------------------------------------------
+# Public entry point
+# ---------------------------------------------------------------------------------------------
+
+
+def extract_pdf(
+    path: Path, config: ExtractConfig = ExtractConfig(), *, workers: int | None = None
+) -> ExtractedDocument:
+    """Read ``path`` and return its text as pages, blocks (reading order) and tables.
+
+    ``workers``: processes that read pages in parallel; None uses every CPU (``os.cpu_count()``),
+    1 reads in this process. Documents under ``PARALLEL_MIN_PAGES`` pages, and calls from a
+    daemonic process (a Dask or multiprocessing worker), are read in this process. The result
+    does not depend on it.
+
+    Raises ``ExtractError`` when the file cannot be opened as a PDF, and ``NoUsableTextError``
+    when it opens but no page has usable text (scanned, or fonts without Unicode mapping).
+    """
+    path = Path(path)
+    with _open_pdf(path) as pdf:
+        metadata = _decode_metadata(pdf)
+        n_pages = len(pdf.pages)
+        n_workers = _worker_count(workers, n_pages)
+        reader = _PagePool(pdf, path, config, n_pages, n_workers) if n_workers > 1 else _Reader(pdf, path, config, n_pages)
+        with reader:
+            records = _read_document(reader, n_pages, config)
+
+    blocks = _assign_heading_levels([d for rec in records for d in rec.drafts])
+    by_page: dict[int, list[Block]] = {}
+    for block in blocks:
+        by_page.setdefault(block.page, []).append(block)
+    pages = tuple(_page_info(rec, by_page.get(rec.number, [])) for rec in records)
+    if not any(info.chars for info in pages):
+        raise _no_usable_text_error(path, records, config)
+    return ExtractedDocument(
+        pages=pages,
+        blocks=tuple(blocks),
+        tables=tuple(t for rec in records for t in rec.tables),
+        problems=tuple(p for rec in records for p in _page_problems(rec, config)),
+        metadata=metadata,
+    )
+
+

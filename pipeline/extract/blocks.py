@@ -1,0 +1,241 @@
+"""Paragraphs and headings from lines in reading order."""
+from __future__ import annotations
+
+import statistics
+
+from pipeline.extract.constants import (
+    _LARGER_FONT,
+    _LIST_START,
+    _MAX_HEADING_CHARS,
+    _MAX_NUMBERED_BODY_HEADING_CHARS,
+    _NUMBERING,
+    _SENTENCE_END,
+    _SHORT_LINE,
+)
+from pipeline.extract.lines import _mostly_bold
+from pipeline.extract.model import Block, _BlockDraft, _Draft, _Line
+
+# Paragraphs and headings
+# ---------------------------------------------------------------------------------------------
+
+
+def _column_edges(lines: list[_Line], body_size: float) -> dict[tuple[bool, int], tuple[float, float]]:
+    """Left and right text edge per column (vertical tiers keyed by segment)."""
+    groups: dict[tuple[bool, int], list[_Line]] = {}
+    for line in lines:
+        key = (True, line.segment) if line.vertical else (False, line.column)
+        groups.setdefault(key, []).append(line)
+    edges = {}
+    for key, group in groups.items():
+        body = [ln for ln in group if abs(ln.size - body_size) <= 0.6] or group
+        left = -_shared_extreme([-ln.x0 for ln in body])
+        edges[key] = (left, _shared_extreme([ln.x1 for ln in body]))
+    return edges
+
+
+def _shared_extreme(values: list[float], tolerance: float = 1.5) -> float:
+    """The largest value that at least two lines share (justified text ends its lines at the
+    same x), so that one line overhanging the margin (a hanging 、) does not move the edge;
+    the plain maximum when no two lines agree (ragged text)."""
+    ordered = sorted(values, reverse=True)
+    for a, b in zip(ordered, ordered[1:]):
+        if a - b <= tolerance:
+            return a
+    return ordered[0]
+
+
+def _edge_key(line: _Line) -> tuple[bool, int]:
+    return (True, line.segment) if line.vertical else (False, line.column)
+
+
+def _typical_gap(lines: list[_Line], body_size: float) -> float:
+    """Median blank space between consecutive body lines of the same segment."""
+    gaps = [
+        b.top - a.bottom
+        for a, b in zip(lines, lines[1:])
+        if a.segment == b.segment and abs(a.size - body_size) <= 0.6 and abs(b.size - body_size) <= 0.6
+        and -0.5 * body_size <= b.top - a.bottom <= 2 * body_size
+    ]
+    return statistics.median(gaps) if gaps else 0.5 * body_size
+
+
+def _numbering(text: str) -> tuple[int, str]:
+    for pattern, level, kind in _NUMBERING:
+        if pattern.match(text):
+            return level, kind
+    return 0, ""
+
+
+def _heading_kind(
+    line: _Line, body_size: float, body_bold: bool, right_edge: float
+) -> tuple[bool, int, str, bool]:
+    """Decide whether a line starts a heading. Returns (is_heading, numbering level,
+    numbering kind, larger font).
+
+    A heading is set larger or bolder than the body, or starts with a section number; a
+    numbered line in body font is a list item unless it is short, stands alone on its line and
+    does not end like a sentence.
+    """
+    text = line.text.strip()
+    larger = line.size >= body_size + _LARGER_FONT
+    styled = larger or (line.bold and not body_bold)
+    level, kind = _numbering(text)
+    ends_sentence = text.endswith(_SENTENCE_END)
+    if styled:
+        if len(text) <= _MAX_HEADING_CHARS and not ends_sentence:
+            return True, level, kind, larger
+        return False, 0, "", larger
+    if not level or kind == "bare":  # "1 text" / "1." need a heading font
+        return False, 0, "", False
+    short_line = line.x1 < right_edge - 2 * line.size
+    if len(text) <= _MAX_NUMBERED_BODY_HEADING_CHARS and not ends_sentence and short_line:
+        return True, level, kind, False
+    return False, 0, "", False
+
+
+def _build_blocks(page: int, lines: list[_Line], body_size: float) -> list[_BlockDraft]:
+    edges = _column_edges(lines, body_size)
+    gap = _typical_gap(lines, body_size)
+    body_bold = _mostly_bold([g for line in lines for g in line.glyphs])  # bold is then no signal
+    blocks: list[_BlockDraft] = []
+    current: _BlockDraft | None = None
+    for i, line in enumerate(lines):
+        _, right_edge = edges[_edge_key(line)]
+        is_heading, level, kind, larger = _heading_kind(line, body_size, body_bold, right_edge)
+        if current is not None:
+            prev = lines[i - 1]
+            if current.kind == "heading":
+                # Only an unnumbered line in the same style continues a (wrapped) heading.
+                joins = not level and _continues_heading(current, prev, line, gap)
+            else:
+                joins = not is_heading and not _starts_paragraph(current, prev, line, edges, gap)
+            if joins:
+                current.lines.append(line)
+                continue
+        current = _BlockDraft(
+            page=page,
+            kind="heading" if is_heading else "paragraph",
+            lines=[line],
+            numbering=kind,
+            number_level=level,
+            larger=larger,
+        )
+        blocks.append(current)
+    return blocks
+
+
+def _continues_heading(current: _BlockDraft, prev: _Line, line: _Line, gap: float) -> bool:
+    """A wrapped heading: same style, close below, heading not numbered in body font."""
+    if not (current.larger or current.lines[0].bold):
+        return False
+    if len("".join(ln.text for ln in current.lines)) + len(line.text) > _MAX_HEADING_CHARS + 20:
+        return False
+    return (
+        line.segment == prev.segment
+        and abs(line.size - prev.size) <= 0.5
+        and line.bold == prev.bold
+        and line.top - prev.bottom <= gap + 0.5 * line.size
+        and not _numbering(line.text.strip())[0]
+    )
+
+
+def _starts_paragraph(
+    current: _BlockDraft,
+    prev: _Line,
+    line: _Line,
+    edges: dict[tuple[bool, int], tuple[float, float]],
+    gap: float,
+) -> bool:
+    """Whether ``line`` begins a new paragraph rather than continuing ``current``."""
+    size = line.size or prev.size
+    indent = 0.5 * size
+    _, prev_right = edges[_edge_key(prev)]
+    left, _ = edges[_edge_key(line)]
+    prev_text = prev.text.rstrip()
+    prev_short = prev.x1 < prev_right - _SHORT_LINE * size
+
+    # A full line that stops mid-sentence wraps into the next one, whatever the indent says
+    # (a hanging indent under a numbered item looks like a first-line indent).
+    mid_sentence = not prev_short and not prev_text.endswith(_SENTENCE_END)
+
+    if abs(line.size - prev.size) > 0.5 or line.bold != prev.bold:  # font change
+        return True
+    if line.segment != prev.segment:
+        # Column (or tier) change: the paragraph goes on only if the last line was full and
+        # the new one is not indented.
+        return not mid_sentence or line.x0 > left + indent
+    if line.top - prev.bottom > gap + 0.6 * size:  # blank space clearly larger than leading
+        return True
+    if prev_short and prev_text.endswith(_SENTENCE_END):  # sentence ended before the margin
+        return True
+    if _next_list_item(current, prev_short, line):
+        return True
+    if line.text[:1] in ("\u3000", " "):  # an explicit (full-width) space: first-line indent
+        return not mid_sentence
+    if line.x0 > prev.x0 + indent:
+        # Indented: a first-line indent, unless it is the hanging indent under a list item's
+        # first line whose sentence goes on.
+        hanging = (
+            len(current.lines) == 1
+            and _LIST_START.match(prev_text.lstrip())
+            and not prev_text.endswith(_SENTENCE_END)
+        )
+        return not (mid_sentence or hanging)
+    if line.x0 < prev.x0 - indent and (len(current.lines) >= 2 or prev_short):
+        # Back out from a hanging indent (the next item), or after a short indented line
+        # (a title): a first-line indent would have filled its line.
+        return True
+    return False
+
+
+def _next_list_item(current: _BlockDraft, prev_short: bool, line: _Line) -> bool:
+    """A line starting with a bullet or number is the next list item after a short line, or
+    when the paragraph itself began with such a marker at the same indent."""
+    if not _LIST_START.match(line.text.strip()):
+        return False
+    first = current.lines[0]
+    same_start = abs(first.x0 - line.x0) <= 0.5 * line.size
+    return prev_short or (same_start and bool(_LIST_START.match(first.text.strip())))
+
+
+def _assign_heading_levels(drafts: list[_Draft]) -> list[Block]:
+    """Final blocks. Numbered headings take their level from the numbering; unnumbered ones
+    (and （1）/① set in a larger font) from the rank of their font size in the document:
+    the largest heading size is level 1, the next 2, the rest 3."""
+    heading_sizes = sorted(
+        {round(d.size * 2) / 2 for d in drafts if d.kind == "heading" and d.larger}, reverse=True
+    )
+
+    def size_level(draft: _Draft) -> int:
+        if not draft.larger:
+            return min(len(heading_sizes) + 1, 3)
+        return min(heading_sizes.index(round(draft.size * 2) / 2) + 1, 3)
+
+    blocks = []
+    for d in drafts:
+        level = 0
+        if d.kind == "heading":
+            if d.numbering in ("chapter", "section", "decimal", "bare"):
+                level = d.number_level
+            elif d.numbering == "paren":
+                level = size_level(d) if d.larger else 3
+            else:
+                level = size_level(d)
+        blocks.append(
+            Block(
+                page=d.page,
+                kind=d.kind,
+                text=d.text,
+                level=level,
+                font_size=d.size,
+                bold=d.bold,
+                x0=d.x0,
+                top=d.top,
+                column=d.column,
+                vertical=d.vertical,
+            )
+        )
+    return [b for b in blocks if b.text]
+
+
+# ---------------------------------------------------------------------------------------------

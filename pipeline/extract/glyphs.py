@@ -1,0 +1,205 @@
+"""Glyphs of one page: read from the content stream, bold doubles merged, unmapped glyphs dropped."""
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+import pdfplumber
+from pdfminer.layout import LTChar, LTContainer
+from pdfplumber.page import fix_fontname_bytes
+from pdfplumber.utils import resolve_all
+
+from pipeline.extract.constants import (
+    _CID_PLACEHOLDER,
+    _DEDUPE_TOLERANCE,
+    _WINANSI_SPECIALS,
+)
+from pipeline.extract.model import _Glyph
+from pipeline.extract.opening import _font_name_and_weight
+
+# ---------------------------------------------------------------------------------------------
+# Pass 1: glyphs of one page
+# ---------------------------------------------------------------------------------------------
+
+
+# (text, x0, x1, top, bottom, size, font name, upright) of one glyph, valued as pdfplumber's
+# page.chars gives them.
+_Char = tuple[str, float, float, float, float, float, object, bool]
+
+
+def _page_chars(page: pdfplumber.page.Page) -> list[_Char]:
+    """The page's glyphs in content order, as ``page.chars`` would give them, without building
+    pdfplumber's dict of ~25 resolved attributes per glyph (that alone was a third of the
+    extraction time). The page's other objects (lines, rectangles: what table detection needs)
+    go through pdfplumber as usual and are cached on the page for ``find_tables``."""
+    if not _FAST_CHARS:
+        return [
+            (c["text"], c["x0"], c["x1"], c["top"], c["bottom"], c["size"], c.get("fontname", ""),
+             c.get("upright", True))
+            for c in page.chars
+        ]
+    height = page.height
+    mb_x0, mb_top = page.mediabox[:2]
+    containers_too = page.pdf.laparams is not None
+    unicode_norm = page.pdf.unicode_norm
+    chars: list[_Char] = []
+    objects: dict[str, list[dict]] = {}
+
+    # Same traversal and arithmetic as pdfplumber's Page.iter_layout_objects / process_object.
+    def visit(layout_objects) -> None:
+        for obj in layout_objects:
+            if isinstance(obj, LTContainer):
+                if containers_too:
+                    add(obj)
+                visit(obj._objs)
+            elif type(obj) is LTChar:
+                text = obj.get_text()
+                if unicode_norm is not None:
+                    text = unicodedata.normalize(unicode_norm, text)
+                font = obj.fontname
+                if type(font) is not str:
+                    font = resolve_all(font)
+                    if isinstance(font, bytes):
+                        font = fix_fontname_bytes(font)
+                x0, x1 = obj.x0, obj.x1
+                if mb_x0 != 0:
+                    x0, x1 = x0 + mb_x0, x1 + mb_x0
+                chars.append(
+                    (text, x0, x1, (height - obj.y1) + mb_top, (height - obj.y0) + mb_top, obj.size, font, obj.upright)
+                )
+            else:
+                add(obj)
+
+    def add(obj) -> None:
+        kind = _LT_PREFIX.sub("", obj.__class__.__name__).lower()
+        if kind != "anno":
+            objects.setdefault(kind, []).append(page.process_object(obj))
+
+    visit(page.layout._objs)
+    page._objects = objects  # what page.objects would be, less the chars (nothing reads them)
+    return chars
+
+
+# pdfplumber's internals that _page_chars relies on (checked once, at import): without them,
+# glyphs are read from page.chars, with the same result, only slower.
+_LT_PREFIX = re.compile(r"^LT")
+_FAST_CHARS = all(
+    hasattr(pdfplumber.page.Page, name) for name in ("process_object", "iter_layout_objects", "layout", "objects")
+) and getattr(pdfplumber.page, "lt_pat", None) is not None and pdfplumber.page.lt_pat.pattern == _LT_PREFIX.pattern
+
+
+def _glyphs_from_chars(chars: list[_Char], bbox: tuple[float, float, float, float]) -> tuple[list[_Glyph], int]:
+    """Compact glyph records in content-stream order, and the number of rotated glyphs.
+
+    Glyphs outside the visible page are left out. Rotated glyphs (upright False: margin
+    labels, watermarks, a table turned sideways) are counted as text layer but not read:
+    their lines run in another direction.
+    """
+    x_min, top_min, x_max, bottom_max = bbox
+    glyphs = []
+    rotated = 0
+    for text, x0, x1, top, bottom, size, fontname, upright in chars:
+        cx, cy = (x0 + x1) / 2, (top + bottom) / 2
+        if not (x_min <= cx <= x_max and top_min <= cy <= bottom_max):
+            continue
+        if not upright:
+            rotated += not text.isspace()
+            continue
+        font, bold = _font_name_and_weight(fontname)
+        glyphs.append(_Glyph(text, x0, x1, top, bottom, float(size), font, bold))
+    return glyphs, rotated
+
+
+def _dedupe_glyphs(glyphs: list[_Glyph]) -> list[_Glyph]:
+    """Drop glyphs drawn twice at (almost) the same place, and mark the kept one bold.
+
+    Same rule as pdfplumber's ``page.dedupe_chars()`` (same text, font and size within 1 pt),
+    but a grid lookup instead of its sort by ``list.index``, which is quadratic (measured 50 ms
+    on a 1,100-glyph page), and it tells which glyphs were doubled: fake bold.
+
+    Kept glyphs are filed by (text, font, size) and then by the row of 1-pt cells they fall in;
+    a glyph's twin is looked for in the 3 x 3 cells around it. When several kept glyphs are
+    within the tolerance, the twin is the first found scanning the cells column by column (left
+    to right, each top to bottom), then in the order kept.
+    """
+    tol = _DEDUPE_TOLERANCE
+    grid: dict[tuple, dict[int, list[tuple[int, int, _Glyph]]]] = {}  # → cell row → (cell column, order, glyph)
+    kept: list[_Glyph] = []
+    for g in glyphs:
+        x0, top = g.x0, g.top
+        ix, iy = int(x0 // tol), int(top // tol)
+        key = (g.text, g.font, round(g.size, 1))
+        rows = grid.get(key)
+        if rows is None:
+            grid[key] = {iy: [(ix, len(kept), g)]}
+            kept.append(g)
+            continue
+        twin, rank = None, None
+        for dy in (-1, 0, 1):
+            cell_row = rows.get(iy + dy)
+            if cell_row is None:
+                continue
+            for cx, order, other in cell_row:
+                dx = cx - ix
+                if -1 <= dx <= 1 and abs(other.x0 - x0) <= tol and abs(other.top - top) <= tol:
+                    if twin is None or (dx, dy, order) < rank:
+                        twin, rank = other, (dx, dy, order)
+        if twin is not None:
+            twin.bold = True
+            continue
+        cell_row = rows.get(iy)
+        if cell_row is None:
+            rows[iy] = [(ix, len(kept), g)]
+        else:
+            cell_row.append((ix, len(kept), g))
+        kept.append(g)
+    return kept
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_garbage_char(ch: str) -> bool:
+    """Control, private-use, surrogate, unassigned or replacement characters are not text."""
+    return ch == "\ufffd" or (unicodedata.category(ch) in ("Cc", "Co", "Cs", "Cn") and not ch.isspace())
+
+
+def _is_unmapped(text: str) -> bool:
+    """A "(cid:N)" placeholder or a garbage character in a glyph's text."""
+    return ("(cid:" in text and _CID_PLACEHOLDER.search(text) is not None) or any(map(_is_garbage_char, text))
+
+
+def _drop_unmapped(glyphs: list[_Glyph]) -> tuple[list[_Glyph], int]:
+    """Remove glyphs without a Unicode mapping; return the rest and how many were removed.
+
+    pdfminer writes "(cid:N)" for such glyphs. A font that has any of them is not trusted for
+    its glyphs in the WinAnsi 0x80-0x9F range either (™ — › œ … are what such fonts emit for
+    digits; kampo's header shows this).
+    """
+    unmapped = [_is_unmapped(g.text) for g in glyphs]
+    if not any(unmapped):
+        return glyphs, 0
+    broken_fonts = {g.font for g, bad in zip(glyphs, unmapped) if bad}
+    kept, dropped = [], 0
+    for g, bad in zip(glyphs, unmapped):
+        text = g.text
+        if bad:
+            cleaned = "".join(ch for ch in _CID_PLACEHOLDER.sub("", text) if not _is_garbage_char(ch))
+            dropped += 1
+            if not cleaned:
+                continue
+            g.text = cleaned
+        elif g.font in broken_fonts and all(ch in _WINANSI_SPECIALS for ch in text):
+            dropped += 1
+            continue
+        kept.append(g)
+    return kept, dropped
+
+
+def _inside(g: _Glyph, bbox: tuple[float, float, float, float]) -> bool:
+    x0, top, x1, bottom = bbox
+    return x0 <= g.cx <= x1 and top <= g.cy <= bottom
+
+
+def _inside_any(g: _Glyph, boxes: list[tuple[float, float, float, float]]) -> bool:
+    return any(_inside(g, b) for b in boxes)
+

@@ -1,0 +1,122 @@
+"""Lines: rows of glyphs, their text and size, joining wrapped lines."""
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+
+from pipeline.extract.constants import _SPACE_GAP_CJK, _SPACE_GAP_LATIN
+from pipeline.extract.model import _Glyph, _Line
+
+# Lines: rows of glyphs, their text, joining wrapped lines
+# ---------------------------------------------------------------------------------------------
+
+
+def _cluster_rows(glyphs: list[_Glyph]) -> list[list[_Glyph]]:
+    """Group glyphs into rows: a glyph joins the current row when at least half its height
+    overlaps the row's vertical band. Rows come out top to bottom, glyphs left to right."""
+    rows: list[list[_Glyph]] = []
+    band_top = band_bottom = 0.0
+    for g in sorted(glyphs, key=lambda g: (g.top, g.x0)):
+        height = max(g.bottom - g.top, 0.1)
+        overlap = min(band_bottom, g.bottom) - max(band_top, g.top)
+        if rows and overlap >= 0.5 * height:
+            rows[-1].append(g)
+            band_bottom = max(band_bottom, g.bottom)
+        else:
+            rows.append([g])
+            band_top, band_bottom = g.top, g.bottom
+    for row in rows:
+        row.sort(key=lambda g: g.x0)
+    return [row for row in rows if any(not g.text.isspace() for g in row)]
+
+
+def _is_wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in "WF"
+
+
+def _is_latin_word_char(ch: str) -> bool:
+    return ch.isalnum() and not _is_wide(ch) and ord(ch) < 0x2000
+
+
+def _glyph_run_text(glyphs: list[_Glyph], start, end) -> str:
+    """Text of glyphs in reading order. A space is added for a gap of about a full character
+    (even between kanji: a visible blank), or for word spacing between Latin glyphs; never
+    for the small gaps of justified Japanese text. ``start``/``end`` give a glyph's extent
+    along the line (x for horizontal, y for vertical writing)."""
+    parts: list[str] = []
+    prev: _Glyph | None = None
+    prev_end = 0.0
+    for g in glyphs:
+        if g.text.isspace():
+            if parts and not parts[-1].isspace():
+                parts.append(g.text)
+            elif not parts:
+                parts.append(g.text)  # a leading (full-width) space marks an indent; kept for now
+            continue
+        if prev is not None and parts and not parts[-1].isspace():
+            gap = start(g) - prev_end
+            size = max(g.size, prev.size)
+            latin_pair = not _is_wide(prev.text[-1]) and not _is_wide(g.text[0])
+            if gap >= _SPACE_GAP_CJK * size or (latin_pair and gap >= _SPACE_GAP_LATIN * size):
+                parts.append(" ")
+        parts.append(g.text)
+        prev_end = max(prev_end, end(g)) if prev is not None else end(g)
+        prev = g
+    return "".join(parts).rstrip()
+
+
+def _dominant_size(glyphs: list[_Glyph]) -> float:
+    sizes = Counter(round(g.size, 1) for g in glyphs if not g.text.isspace())
+    return sizes.most_common(1)[0][0] if sizes else 0.0
+
+
+def _mostly_bold(glyphs: list[_Glyph]) -> bool:
+    visible = [g for g in glyphs if not g.text.isspace()]
+    return bool(visible) and sum(g.bold for g in visible) * 2 > len(visible)
+
+
+def _make_line(glyphs: list[_Glyph], column: int = 0) -> _Line:
+    x0 = min(g.x0 for g in glyphs)
+    top = min(g.top for g in glyphs)
+    return _Line(
+        glyphs=glyphs,
+        text=_glyph_run_text(glyphs, lambda g: g.x0, lambda g: g.x1),
+        x0=x0,
+        x1=max(g.x1 for g in glyphs),
+        top=top,
+        bottom=max(g.bottom for g in glyphs),
+        size=_dominant_size(glyphs),
+        bold=_mostly_bold(glyphs),
+        page_x0=x0,
+        page_top=top,
+        column=column,
+    )
+
+
+def _join_two(left: str, right: str) -> str:
+    """Join a wrapped line to the next: no space, except between two Latin/digit words."""
+    left, right = left.rstrip(), right.lstrip()
+    if not left or not right:
+        return left + right
+    a, b = left[-1], right[0]
+    if a.isdigit() and b.isdigit() and any(_is_wide(ch) for ch in left[-20:]):
+        return left + right  # a number broken by the wrap inside Japanese text (平成2 / 8年)
+    if (_is_latin_word_char(a) or a in ",.;:!?)%") and (_is_latin_word_char(b) or b == "("):
+        return f"{left} {right}"
+    return left + right
+
+
+def _join_lines(texts: list[str]) -> str:
+    joined = ""
+    for text in texts:
+        joined = _join_two(joined, text) if joined else text.strip()
+    return joined.strip()
+
+
+# ---------------------------------------------------------------------------------------------
+def _body_size(glyphs: list[_Glyph], default: float) -> float:
+    """The most common font size (rounded to 0.5 pt), weighted by glyph count."""
+    sizes = Counter(round(g.size * 2) / 2 for g in glyphs if not g.text.isspace())
+    return sizes.most_common(1)[0][0] if sizes else default
+
+

@@ -1,0 +1,201 @@
+"""The extractor's values: the public result types, and the records pages are read into."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    # Lines whose text (digits masked) repeats at the same height on at least this share of
+    # pages are running headers/footers.
+    repeat_share: float = 0.5
+    # A page whose glyphs are mostly (cid:N) placeholders is reported as unusable.
+    max_unmapped_share: float = 0.3
+    extract_tables: bool = True
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    page: int  # 1-based
+    width: float
+    height: float
+    chars: int  # characters of body text after clean-up
+    has_text_layer: bool
+    unmapped_share: float  # share of glyphs that come out as (cid:N)
+    # Text columns of the page: 1 for a single column; for a page set in vertical writing,
+    # the number of tiers (段). 0 when the page has no text.
+    columns: int
+    text: str  # cleaned body text of the page, blocks separated by a blank line
+    removed_lines: tuple[str, ...] = ()  # running headers / footers / page numbers removed
+
+
+@dataclass(frozen=True)
+class Block:
+    page: int
+    kind: str  # "heading" | "paragraph"
+    text: str  # as in the PDF (not NFKC-normalized); wrapped lines joined
+    level: int = 0  # heading depth: 1 chapter (第1章, 1.), 2 section (1.2), 3 (（1）); 0 otherwise
+    font_size: float = 0.0
+    bold: bool = False
+    x0: float = 0.0
+    top: float = 0.0
+    # 0: single-column page, or an element spanning the columns; 1..N: column from the left.
+    column: int = 0
+    vertical: bool = False  # set in vertical writing (縦書き)
+
+
+@dataclass(frozen=True)
+class Table:
+    page: int
+    index: int  # 0-based within the page
+    rows: tuple[tuple[str, ...], ...]
+    bbox: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # x0, top, x1, bottom
+
+
+@dataclass(frozen=True)
+class PageProblem:
+    page: int
+    kind: str  # "no_text_layer" | "unmapped_glyphs"
+    detail: str
+
+
+@dataclass(frozen=True)
+class ExtractedDocument:
+    pages: tuple[PageInfo, ...]
+    blocks: tuple[Block, ...]  # reading order
+    tables: tuple[Table, ...]
+    problems: tuple[PageProblem, ...]
+    metadata: dict[str, str] = field(default_factory=dict)  # always str, never bytes
+
+
+# ---------------------------------------------------------------------------------------------
+# Internal records
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True, eq=False)  # identity semantics: glyphs and lines are compared by id
+class _Glyph:
+    """One drawn character, reduced to what we need (pdfplumber's dicts are large)."""
+
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float
+    font: str
+    bold: bool
+
+    @property
+    def cx(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+    @property
+    def cy(self) -> float:
+        return (self.top + self.bottom) / 2
+
+
+@dataclass(slots=True, eq=False)  # identity semantics: glyphs and lines are compared by id
+class _Line:
+    """A line of text in reading direction.
+
+    For vertical writing the geometry is rotated so that the paragraph logic can treat it
+    like a horizontal line: ``x0``/``x1`` run along the line (top to bottom on the page) and
+    ``top``/``bottom`` across it (right to left on the page). ``page_x0``/``page_top`` keep
+    the real position.
+    """
+
+    glyphs: list[_Glyph]
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float
+    bold: bool
+    page_x0: float
+    page_top: float
+    column: int = 0
+    segment: int = 0
+    vertical: bool = False
+
+
+@dataclass
+class _RawPage:
+    """What pass 1 keeps of a page (pdfplumber objects are released after it)."""
+
+    number: int
+    width: float
+    height: float
+    glyph_count: int  # non-space glyphs after de-duplication, before dropping unmapped ones
+    unmapped: int
+    glyphs: list[_Glyph]  # body glyphs (no table text, no unmapped glyphs)
+    rows: list[_Line]  # horizontal rows, top to bottom
+    vertical_lines: list[_Line]
+    tables: list[Table]
+    removed_lines: list[str] = field(default_factory=list)
+    columns: int = 0  # set when blocks are built
+
+
+@dataclass
+class _BlockDraft:
+    page: int
+    kind: str
+    lines: list[_Line]
+    numbering: str = ""  # which numbering pattern made it a heading ("" if none)
+    number_level: int = 0
+    larger: bool = False
+
+    @property
+    def size(self) -> float:
+        return Counter(round(line.size, 1) for line in self.lines).most_common(1)[0][0]
+
+
+@dataclass(slots=True)
+class _Draft:
+    """A block as pass 2 leaves it: everything ``Block`` needs, and no glyphs (what a worker
+    process sends back for each page)."""
+
+    page: int
+    kind: str
+    numbering: str
+    number_level: int
+    larger: bool
+    size: float  # most common line size
+    text: str
+    bold: bool
+    x0: float
+    top: float
+    column: int
+    vertical: bool
+
+
+_SizeStats = dict[float, list[int]]  # glyph size (0.5 pt) -> [count, position of the first glyph]
+
+
+@dataclass(slots=True)
+class _PageRecord:
+    """What is kept of a page once it is read: figures, tables, blocks (``_Draft``), and what the
+    document-wide steps need to know about it. Small, and free of pdfplumber objects and glyphs,
+    so a long document is never held in memory glyph by glyph."""
+
+    number: int
+    width: float
+    height: float
+    glyph_count: int
+    unmapped: int
+    tables: list[Table]
+    # Rows that may be running heads or feet: (row index, top, texts that must repeat).
+    candidates: list[tuple[int, float, frozenset[str]]]
+    bare: frozenset[int]  # rows that are only a page number near the edge: always removed
+    assumed: frozenset[int]  # candidate rows this record was built without
+    # Body glyph sizes per group: -1 for glyphs outside candidate and page-number rows, else the
+    # candidate row's index (so the document's body size can be counted for any decision).
+    sizes: dict[int, _SizeStats]
+    removed_lines: list[str]
+    columns: int = 0
+    drafts: list[_Draft] = field(default_factory=list)
+    pending: _RawPage | None = None  # a page whose blocks wait for the document's body size
+
+

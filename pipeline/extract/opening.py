@@ -1,0 +1,157 @@
+"""Opening a PDF with clear errors, and decoding its metadata and font names."""
+from __future__ import annotations
+
+import ast
+import functools
+import re
+import unicodedata
+from pathlib import Path
+
+import pdfplumber
+from pdfminer.utils import PDFDocEncoding
+
+from pipeline.errors import ExtractError
+from pipeline.extract.constants import _BOLD_FONT
+
+# ---------------------------------------------------------------------------------------------
+# Opening the file, metadata, font names
+# ---------------------------------------------------------------------------------------------
+
+_TODO_REFETCH = (
+    "check that the file is a complete PDF (open it in a PDF viewer); if it was downloaded, "
+    "fetch it again"
+)
+
+
+def _open_pdf(path: Path) -> pdfplumber.PDF:
+    """Open with pdfplumber, turning every failure into an ExtractError that says what to do."""
+    if not path.is_file():
+        raise ExtractError(f"{path}: no such file", "check the path and run again")
+    with path.open("rb") as fh:
+        head = fh.read(1024)
+        fh.seek(max(0, path.stat().st_size - 2048))
+        tail = fh.read()
+    if not head:
+        raise ExtractError(f"{path.name} is empty (0 bytes)", "fetch the file again")
+    if b"%PDF-" not in head:
+        raise ExtractError(
+            f"{path.name} is not a PDF: it does not start with %PDF- (it starts with {head[:20]!r})",
+            "check that the source really serves a PDF (an HTML error or login page is a common "
+            "cause) and fetch it again",
+        )
+    truncated = b"%%EOF" not in tail
+    try:
+        pdf = pdfplumber.open(path)  # password="" by default: empty user passwords just open
+    except Exception as exc:  # pdfminer raises many types; all mean "cannot open"
+        raise _open_error(path, exc, truncated) from exc
+    try:
+        page_count = len(pdf.pages)
+    except Exception as exc:
+        pdf.close()
+        raise _open_error(path, exc, truncated) from exc
+    if page_count == 0:
+        pdf.close()
+        raise _no_pages_error(path)
+    return pdf
+
+
+def _no_pages_error(path: Path) -> ExtractError:
+    """0 pages: an empty page tree, or page objects that a damaged cross-reference table hides."""
+    with path.open("rb") as fh:
+        has_page_objects = re.search(rb"/Type\s*/Page(?![A-Za-z])", fh.read()) is not None
+    if has_page_objects:
+        return ExtractError(
+            f"{path.name} cannot be read: its cross-reference table is damaged (the file holds page "
+            "objects, but none can be reached through the table, so 0 pages were found)",
+            "repair it, e.g. qpdf IN OUT or mutool clean IN OUT (or open it in a PDF viewer and save a "
+            "copy), then run again with the repaired file; if it was downloaded, fetch it again",
+        )
+    return ExtractError(f"{path.name} has no pages (0 pages in its page tree)", _TODO_REFETCH)
+
+
+def _open_error(path: Path, exc: Exception, truncated: bool) -> ExtractError:
+    cause = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+    reason = f"{type(cause).__name__}: {cause}".rstrip(": ")
+    if "Password" in type(cause).__name__ or "Encrypt" in type(cause).__name__:
+        return ExtractError(
+            f"{path.name} is encrypted and needs a password to open ({reason})",
+            "get an unprotected copy, or decrypt it first, e.g. "
+            "qpdf --password=PASSWORD --decrypt IN OUT, then run again",
+        )
+    if truncated:
+        return ExtractError(
+            f"{path.name} cannot be opened: the file looks truncated (it does not end with %%EOF; "
+            f"{reason})",
+            "the download was probably cut off: fetch the file again",
+        )
+    return ExtractError(f"{path.name} cannot be opened as a PDF ({reason})", _TODO_REFETCH)
+
+
+def _decode_bytes(raw: bytes, fallback: str = "latin-1") -> str:
+    """Bytes from PDF dictionaries: UTF-16 with BOM, UTF-8, Shift-JIS, else ``fallback``."""
+    if raw.startswith((b"\xfe\xff", b"\xff\xfe")):
+        return raw.decode("utf-16", errors="replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode("cp932")
+        # Latin-1 bytes often decode as cp932 half-width katakana (® → ｮ); only trust cp932
+        # when it produced at least one double-byte (full-width) character.
+        if any(unicodedata.east_asian_width(ch) in "WF" for ch in text):
+            return text
+    except UnicodeDecodeError:
+        pass
+    if fallback == "pdfdoc":
+        return "".join(PDFDocEncoding[b] for b in raw)
+    return raw.decode("latin-1", errors="replace")
+
+
+def _to_str(value: object, fallback: str = "latin-1") -> str:
+    if isinstance(value, bytes):
+        return _decode_bytes(value, fallback)
+    if hasattr(value, "resolve"):
+        return _to_str(value.resolve(), fallback)
+    if hasattr(value, "name") and not isinstance(value, str):  # PSLiteral
+        return _to_str(value.name, fallback)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_to_str(v, fallback) for v in value)
+    return str(value)
+
+
+def _decode_metadata(pdf: pdfplumber.PDF) -> dict[str, str]:
+    """Document info as str → str, decoded from the raw bytes (pdfplumber decodes every
+    string as PDFDocEncoding, which turns UTF-8 or Shift-JIS titles into mojibake)."""
+    metadata: dict[str, str] = {}
+    try:
+        infos = list(pdf.doc.info)
+    except Exception:  # a broken info dict must not stop extraction
+        infos = []
+    for info in infos:
+        for key, value in dict(info).items():
+            try:
+                metadata[_to_str(key)] = _to_str(value, fallback="pdfdoc")
+            except Exception:
+                continue
+    return metadata
+
+
+@functools.lru_cache(maxsize=4096)
+def _font_name_and_weight(raw: str | bytes) -> tuple[str, bool]:
+    """Font name as str (pdfminer may give bytes, or a str like "b'ABC+\\x82l…'") and
+    whether the name says it is a bold face."""
+    name: str
+    if isinstance(raw, bytes):
+        name = _decode_bytes(raw)
+    elif isinstance(raw, str) and len(raw) > 3 and raw[:2] in ("b'", 'b"') and raw[-1] == raw[1]:
+        try:
+            name = _decode_bytes(ast.literal_eval(raw))
+        except (ValueError, SyntaxError):
+            name = raw
+    else:
+        name = str(raw)
+    base = name.split("+", 1)[1] if re.match(r"^[A-Z]{6}\+", name) else name  # subset prefix
+    return name, bool(_BOLD_FONT.search(base))
+
+
