@@ -89,7 +89,9 @@ def attribute(seg: Segmented, mentions: list[Mention], lexicon: Lexicon) -> Attr
     previous: str | None = None
     for p in seg.paragraphs:
         from_heading = section_subject.get(p.section_id)
-        if p.kind == "contents":
+        if p.kind not in ("body", "heading"):
+            # Contents entries, footnotes, captions and figure labels are not a passage on a
+            # subject's policy: their mentions stay mentions (labelled by kind), with no subject.
             paragraph_subject[p.paragraph_id] = (None, "none")
             continue
         if p.kind == "heading":

@@ -634,7 +634,7 @@ def extract_facts(
         inherited = prev_years[1] if prev_years and prev_years[0] == s.paragraph_id else []
         prev_years = (s.paragraph_id, years)
         country = subject_of.get(s.sentence_id)
-        if country is None or s.kind != "paragraph" or not toks:
+        if country is None or s.kind != "body" or not toks:
             continue
         tech_here = sorted(techs.get(s.sentence_id, []))
         technologies = tuple(dict.fromkeys(top for _, _, top in tech_here))

@@ -96,8 +96,10 @@ SPECS: dict[str, TableSpec] = {
             pa.schema([ED, _f("mention_id", pa.int32()), _f("sentence_id", pa.int32()), _f("paragraph_id", pa.int32()),
                        _f("section_id", pa.int32()), _f("page", pa.int32()), _f("start", pa.int32()), _f("end", pa.int32()),
                        _f("text", pa.string()), _f("label", pa.string()), _f("id", pa.string()), _f("top", pa.string()),
-                       _f("via", pa.string()), _f("subject", pa.string()), _f("subject_source", pa.string())]),
-            required=("edition", "mention_id", "sentence_id", "page", "start", "end", "text", "label", "id", "top", "via"),
+                       _f("via", pa.string()), _f("subject", pa.string()), _f("subject_source", pa.string()),
+                       _f("kind", pa.string())]),
+            required=("edition", "mention_id", "sentence_id", "page", "start", "end", "text", "label", "id", "top", "via",
+                      "kind"),
             key=("edition", "mention_id"),
             checks=(("start < end", lambda t: pc.greater_equal(t["start"], t["end"])),
                     ("label is known", lambda t: pc.invert(pc.is_in(t["label"], pa.array(["COUNTRY", "REGION", "FRAMEWORK", "TECHNOLOGY"]))))),
@@ -180,9 +182,17 @@ SPECS: dict[str, TableSpec] = {
         TableSpec(
             "pdf_tables",
             pa.schema([ED, _f("page", pa.int32()), _f("table_index", pa.int32()), _f("row", pa.int32()),
-                       _f("column", pa.int32()), _f("text", pa.string())]),
+                       _f("column", pa.int32()), _f("text", pa.string()), _f("caption", pa.string())]),
             required=("edition", "page", "table_index", "row", "column", "text"),
             key=("edition", "page", "table_index", "row", "column"),
+        ),
+        TableSpec(
+            "footnotes",
+            pa.schema([ED, _f("footnote_id", pa.int32()), _f("page", pa.int32()), _f("number", pa.string()),
+                       _f("text", pa.string()), _f("sentence_id", pa.int32()), _f("cited_by", LIST_INT),
+                       _f("citing_page", pa.int32()), _f("citing_sentence", pa.string())]),
+            required=("edition", "footnote_id", "page", "number", "text", "sentence_id", "cited_by"),
+            key=("edition", "footnote_id"),
         ),
     ]
 }
@@ -246,6 +256,8 @@ def build_tables(
     """Every published table for one edition, validated."""
     subject_of = {s.sentence_id: s for s in attribution.sentences}
     text_of = {s.sentence_id: s.text for s in segmented.sentences}
+    kind_of = {s.sentence_id: s.kind for s in segmented.sentences}
+    page_of = {s.sentence_id: s.page for s in segmented.sentences}
     problems = {(p.page): p for p in extracted.problems}
     n = len(segmented.sentences)
 
@@ -305,9 +317,22 @@ def build_tables(
         "via": [a.mention.via for a in ms],
         "subject": [a.subject for a in ms],
         "subject_source": [a.subject_source for a in ms],
+        "kind": [kind_of[a.mention.sentence_id] for a in ms],
     })
     country_technology = _country_technology(edition, attribution, lexicon, text_of)
     pdf_tables = _pdf_tables(edition, extracted)
+    notes = segmented.footnotes
+    footnotes = _table("footnotes", {
+        "edition": [edition] * len(notes),
+        "footnote_id": list(range(len(notes))),
+        "page": [f.page for f in notes],
+        "number": [f.label for f in notes],
+        "text": [f.text for f in notes],
+        "sentence_id": [f.sentence_id for f in notes],
+        "cited_by": [list(f.cited_by) for f in notes],
+        "citing_page": [page_of[f.cited_by[0]] if f.cited_by else None for f in notes],
+        "citing_sentence": [text_of[f.cited_by[0]] if f.cited_by else None for f in notes],
+    })
     documents = _table("documents", {
         "edition": [edition],
         "sha256": [acquired.sha256],
@@ -338,7 +363,7 @@ def build_tables(
     tables = {
         "documents": documents, "pages": pages, "sections": sections, "sentences": sentences,
         "tokens": token_table, "mentions": mentions, "country_technology": country_technology,
-        "pdf_tables": pdf_tables,
+        "pdf_tables": pdf_tables, "footnotes": footnotes,
     }
     return {name: validate(t, SPECS[name]) for name, t in tables.items()}
 
@@ -378,6 +403,7 @@ def _pdf_tables(edition: str, extracted: ExtractedDocument) -> pa.Table:
                 rows["row"].append(r)
                 rows["column"].append(c)
                 rows["text"].append(cell or "")
+                rows["caption"].append(table.caption or None)
     return _table("pdf_tables", rows)
 
 

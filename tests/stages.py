@@ -10,7 +10,7 @@ from pipeline.tokenize import tokenize_sentences
 
 def run_paragraphs(nlp, lexicon, *paragraphs: str):
     """segment → tokenize → tag → attribute over one page of paragraphs: (segmented, tokens, attribution)."""
-    blocks = tuple(Block(1, "paragraph", p) for p in paragraphs)
+    blocks = tuple(Block(1, "body", p) for p in paragraphs)
     doc = ExtractedDocument((PageInfo(1, 595, 842, 1, True, 0, 1, ""),), blocks, (), ())
     seg = segment(doc)
     tokens = tokenize_sentences(seg.sentences)

@@ -34,7 +34,7 @@ PARA_2 = (
 
 
 def paragraphs(doc: ExtractedDocument) -> list[str]:
-    return [b.text for b in doc.blocks if b.kind == "paragraph"]
+    return [b.text for b in doc.blocks if b.kind == "body"]
 
 
 def all_text(doc: ExtractedDocument) -> str:
@@ -185,7 +185,7 @@ def test_headings_get_levels_from_numbering_and_font(tmp_path):
     ]
     first = doc.blocks[0]
     assert first.bold and first.font_size == 16.0  # W5 in the font name means bold
-    assert all(b.level == 0 and not b.bold for b in doc.blocks if b.kind == "paragraph")
+    assert all(b.level == 0 and not b.bold for b in doc.blocks if b.kind == "body")
     assert paragraphs(doc) == [PARA_1, PARA_2, PARA_2, PARA_1]
 
 
@@ -206,8 +206,8 @@ def test_numbered_sentence_in_body_font_is_not_a_heading(tmp_path):
     doc = extract_pdf(save_pdf(tmp_path / "numbered.pdf", [page]))
 
     assert [(b.kind, b.text) for b in doc.blocks] == [
-        ("paragraph", item),
-        ("paragraph", "2. 調査の対象は量子技術と人工知能である。"),
+        ("body", item),
+        ("body", "2. 調査の対象は量子技術と人工知能である。"),
     ]
 
 
@@ -283,7 +283,7 @@ def test_twenty_pages_of_headers_headings_and_paragraphs(tmp_path):
 
     assert len(doc.pages) == 20
     assert sum(b.kind == "heading" for b in doc.blocks) == 20
-    assert sum(b.kind == "paragraph" for b in doc.blocks) == 120
+    assert sum(b.kind == "body" for b in doc.blocks) == 120
     assert all(p.removed_lines == ("新興技術政策の動向", f"- {p.page} -") for p in doc.pages)
     # Speed is measured by the benchmark (bench/), not by a timed test.
 
@@ -461,7 +461,7 @@ def test_mhlw_tsuchi_bytes_font_names_footer_and_fullwidth_digits():
     assert ("heading", "第１ 基本診療料の施設基準等", 1) in [(b.kind, b.text, b.level) for b in doc.blocks]
     # A numbered item in body font that ends with 。 is a paragraph, not a heading.
     item = next(b for b in doc.blocks if b.text.startswith("１ 初・再診料"))
-    assert item.kind == "paragraph" and item.level == 0
+    assert item.kind == "body" and item.level == 0
     # A numbered item wrapped with a hanging indent stays one paragraph.
     item = "１ 基本診療料の施設基準等に係る届出に際しては、特に規定のある場合を除き、当該保険医療機関単位で行うものであること。"
     assert item in paragraphs(doc)

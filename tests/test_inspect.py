@@ -22,11 +22,11 @@ SHA = "0123456789abcdef" * 4
 SENTENCES = [
     # (sentence_id, page, kind, text, subject)
     (0, 1, "heading", "第1章 韓国", "KR"),
-    (1, 1, "paragraph", "韓国は、量子技術とAIを国家戦略技術に指定した。", "KR"),
-    (2, 3, "paragraph", "同国は半導体の輸出管理で米国と協力する。", "KR"),
-    (3, 3, "paragraph", "中国は、量子情報の研究開発を強化しており、量子通信も重視する。", "CN"),
-    (4, 4, "paragraph", "[注] 日本は量子コンピュータに投資する。", "JP"),
-    (5, 4, "paragraph", "本章のまとめである。", None),
+    (1, 1, "body", "韓国は、量子技術とAIを国家戦略技術に指定した。", "KR"),
+    (2, 3, "body", "同国は半導体の輸出管理で米国と協力する。", "KR"),
+    (3, 3, "body", "中国は、量子情報の研究開発を強化しており、量子通信も重視する。", "CN"),
+    (4, 4, "body", "[注] 日本は量子コンピュータに投資する。", "JP"),
+    (5, 4, "body", "本章のまとめである。", None),
 ]
 # (sentence_id, surface, label, id, top)
 MENTIONS = [
@@ -69,13 +69,14 @@ def edition_tables(edition: str, processed_at: str = "2025-04-01T10:00:00+00:00"
     text = {sid: t for sid, _, _, t, _ in SENTENCES}
     page = {sid: p for sid, p, _, _, _ in SENTENCES}
     subject = {sid: s for sid, _, _, _, s in SENTENCES}
+    kind = {sid: k for sid, _, k, _, _ in SENTENCES}
     mentions = []
     for i, (sid, surface, label, mid, top) in enumerate(MENTIONS):
         start = text[sid].index(surface)
         mentions.append({"edition": edition, "mention_id": i, "sentence_id": sid, "paragraph_id": sid, "section_id": 1,
                          "page": page[sid], "start": start, "end": start + len(surface), "text": surface,
                          "label": label, "id": mid, "top": top, "via": "lexicon", "subject": subject[sid],
-                         "subject_source": "paragraph" if subject[sid] else "none"})
+                         "subject_source": "paragraph" if subject[sid] else "none", "kind": kind[sid]})
     tables = {
         "documents": table("documents", [{
             "edition": edition, "sha256": SHA, "source": "https://spap.jst.go.jp/investigation/report_2022.html#fy24_rr02",

@@ -17,7 +17,7 @@ def result():
         "フランスは量子技術を重視する。量子計算の研究拠点を整える。",
         "本書は3つの国を扱った。",
     ]
-    doc = ExtractedDocument((PageInfo(1, 595, 842, 1, True, 0, 1, ""),), tuple(Block(1, "paragraph", p) for p in paragraphs), (), ())
+    doc = ExtractedDocument((PageInfo(1, 595, 842, 1, True, 0, 1, ""),), tuple(Block(1, "body", p) for p in paragraphs), (), ())
     seg = segment(doc)
     tokens = tokenize_sentences(seg.sentences)
     lexicon = load_lexicon()

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 
 def test_ginza_finds_the_places_the_lexicon_misses_and_only_those():
     texts = ["ドイツ政府はカナダやメキシコとの協力を進め、ASEAN事務局とも対話している。", "メキシコは半導体を重視する。"]
-    sentences = [Sentence(i, i, 0, i + 1, 0, "paragraph", t) for i, t in enumerate(texts)]
+    sentences = [Sentence(i, i, 0, i + 1, 0, "body", t) for i, t in enumerate(texts)]
     lexicon = load_lexicon()
     mentions = tag_tokens(build_tagger(lexicon), lexicon, tokenize_sentences(sentences))
     gaps = {g.text: g for g in lexicon_gaps(load_ner(), sentences, mentions)}

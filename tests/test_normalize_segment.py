@@ -45,13 +45,13 @@ def test_sections_form_a_heading_path_and_sentences_know_their_page():
     doc = _doc(
         Block(1, "heading", "第１章　韓国", level=1),
         Block(1, "heading", "1.2 国家戦略技術", level=2),
-        Block(1, "paragraph", "韓国は１２の技術を指定した。重点投資を行っている。"),
+        Block(1, "body", "韓国は１２の技術を指定した。重点投資を行っている。"),
         Block(2, "heading", "第２章　英国", level=1),
-        Block(2, "paragraph", "英国は５つの重要技術を特定した。"),
+        Block(2, "body", "英国は５つの重要技術を特定した。"),
     )
     seg = segment(doc)
     assert [s.path for s in seg.sections[1:]] == [("第1章 韓国",), ("第1章 韓国", "1.2 国家戦略技術"), ("第2章 英国",)]
-    body = [s for s in seg.sentences if s.kind == "paragraph"]
+    body = [s for s in seg.sentences if s.kind == "body"]
     assert [s.text for s in body] == ["韓国は12の技術を指定した。", "重点投資を行っている。", "英国は5つの重要技術を特定した。"]
     assert [s.page for s in body] == [1, 1, 2]
     assert body[0].section_id == 2 and body[2].section_id == 3
@@ -59,8 +59,8 @@ def test_sections_form_a_heading_path_and_sentences_know_their_page():
 
 def test_paragraph_cut_by_a_page_break_is_joined_and_sentences_get_the_right_page():
     doc = _doc(
-        Block(1, "paragraph", "米国は2020年に国家戦略を策定し、20の優先"),
-        Block(2, "paragraph", "技術分野を指定した。2年毎に更新している。"),
+        Block(1, "body", "米国は2020年に国家戦略を策定し、20の優先"),
+        Block(2, "body", "技術分野を指定した。2年毎に更新している。"),
     )
     seg = segment(doc)
     assert len(seg.paragraphs) == 1
@@ -73,9 +73,37 @@ def test_paragraph_cut_by_a_page_break_is_joined_and_sentences_get_the_right_pag
 def test_table_of_contents_entries_are_kept_apart_from_body_text():
     doc = _doc(
         Block(2, "heading", "目次", level=1),
-        Block(2, "paragraph", "第2章 中国 . . . . . . . . 5"),
-        Block(2, "paragraph", "2.1 AI戦略…………12"),
-        Block(3, "paragraph", "中国は8つの産業を定めた。"),
+        Block(2, "body", "第2章 中国 . . . . . . . . 5"),
+        Block(2, "body", "2.1 AI戦略…………12"),
+        Block(3, "body", "中国は8つの産業を定めた。"),
     )
     seg = segment(doc)
-    assert [p.kind for p in seg.paragraphs] == ["heading", "contents", "contents", "paragraph"]
+    assert [p.kind for p in seg.paragraphs] == ["heading", "contents", "contents", "body"]
+
+
+def test_a_sentence_cut_by_a_figure_footnotes_or_a_page_break_is_joined_and_nothing_else_is():
+    doc = ExtractedDocument(
+        (PageInfo(1, 595, 842, 1, True, 0, 2, ""), PageInfo(2, 595, 842, 1, True, 0, 2, "")),
+        (
+            Block(1, "body", "2025年4月", column=2),  # a date line: not continued by the next column
+            Block(1, "body", "韓国は2022年に12の国家戦略", column=1),
+            Block(1, "caption", "図1 国家戦略技術の一覧", column=1),
+            Block(1, "figure_text", "半導体 二次電池", column=1),
+            Block(1, "body", "技術を指定した。これを受け", column=2, markers=((7, "1"),)),
+            Block(1, "footnote", "国家戦略技術育成方案（2022年）。", label="1"),
+            Block(2, "body", "て投資が拡大した。", column=1),
+            Block(2, "body", "・半導体", column=1),
+            Block(2, "body", "・量子", column=1),
+        ),
+        (),
+        (),
+    )
+    seg = segment(doc)
+    body = [s.text for s in seg.sentences if s.kind == "body"]
+    assert body == ["2025年4月", "韓国は2022年に12の国家戦略技術を指定した。", "これを受けて投資が拡大した。",
+                    "・半導体", "・量子"]
+    kinds = [(s.kind, s.text) for s in seg.sentences if s.kind != "body"]
+    assert kinds == [("caption", "図1 国家戦略技術の一覧"), ("figure_text", "半導体二次電池"),
+                     ("footnote", "国家戦略技術育成方案(2022年)。")]
+    [note] = seg.footnotes
+    assert [seg.sentences[i].text for i in note.cited_by] == ["韓国は2022年に12の国家戦略技術を指定した。"]

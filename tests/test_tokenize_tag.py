@@ -19,7 +19,7 @@ def nlp(lexicon):
 
 
 def _sentences(*texts):
-    return [Sentence(i, i, 0, 1, 0, "paragraph", t) for i, t in enumerate(texts)]
+    return [Sentence(i, i, 0, 1, 0, "body", t) for i, t in enumerate(texts)]
 
 
 def _tag(nlp, lexicon, *texts):
@@ -102,7 +102,7 @@ def _doc(*paragraphs, heading=None):
     blocks = []
     if heading:
         blocks.append(Block(1, "heading", heading, level=1))
-    blocks += [Block(1, "paragraph", p) for p in paragraphs]
+    blocks += [Block(1, "body", p) for p in paragraphs]
     return ExtractedDocument((PageInfo(1, 595, 842, 1, True, 0, 1, ""),), tuple(blocks), (), ())
 
 
@@ -144,3 +144,29 @@ def test_tokenizing_from_several_threads_at_once_works():
     with ThreadPoolExecutor(4) as pool:
         tables = list(pool.map(lambda _: tokenize_sentences(sentences), range(8)))
     assert len({t.num_rows for t in tables}) == 1 and tables[0].num_rows > 0
+
+
+def test_footnotes_captions_and_figure_text_give_no_subject_and_keep_their_kind(nlp, lexicon):
+    """Under a chapter on Korea, a footnote naming US quantum policy, a caption and figure labels
+    are mentions of their kind, not Korea's body mentions; a marker cites its footnote."""
+    blocks = (
+        Block(1, "heading", "第3章 韓国", level=1),
+        Block(1, "body", "同国は半導体に投資する。", markers=((11, "1"),)),
+        Block(1, "caption", "図3-1 米国の量子技術投資"),
+        Block(1, "figure_text", "AI 量子 2020 2024"),
+        Block(1, "body", "人工知能を重視する。"),
+        Block(1, "footnote", "米国は量子技術を重視している。", label="1"),
+    )
+    doc = ExtractedDocument((PageInfo(1, 595, 842, 1, True, 0, 1, ""),), blocks, (), ())
+    seg = segment(doc)
+    att = attribute(seg, tag_tokens(nlp, lexicon, tokenize_sentences(seg.sentences)), lexicon)
+    kind = {s.sentence_id: s.kind for s in seg.sentences}
+    by_kind = {}
+    for a in att.mentions:
+        by_kind.setdefault(kind[a.mention.sentence_id], []).append((a.subject, a.mention.id))
+    assert by_kind["body"] == [("KR", "semiconductors"), ("KR", "ai")]
+    assert by_kind["footnote"] == [(None, "US"), (None, "quantum")]
+    assert by_kind["caption"] == [(None, "US"), (None, "quantum")]
+    assert (None, "quantum") in by_kind["figure_text"] and (None, "ai") in by_kind["figure_text"]
+    [note] = seg.footnotes
+    assert note.label == "1" and [seg.sentences[i].text for i in note.cited_by] == ["同国は半導体に投資する。"]

@@ -1,6 +1,7 @@
 """Paragraphs and headings from lines in reading order."""
 from __future__ import annotations
 
+import re
 import statistics
 
 from pipeline.extract.constants import (
@@ -12,7 +13,8 @@ from pipeline.extract.constants import (
     _SENTENCE_END,
     _SHORT_LINE,
 )
-from pipeline.extract.lines import _mostly_bold
+from pipeline.extract.figures import CAPTION
+from pipeline.extract.lines import _dominant_font, _mostly_bold
 from pipeline.extract.model import Block, _BlockDraft, _Draft, _Line
 
 # Paragraphs and headings
@@ -67,18 +69,20 @@ def _numbering(text: str) -> tuple[int, str]:
 
 
 def _heading_kind(
-    line: _Line, body_size: float, body_bold: bool, right_edge: float
+    line: _Line, body_size: float, body_bold: bool, right_edge: float, body_font: str = ""
 ) -> tuple[bool, int, str, bool]:
     """Decide whether a line starts a heading. Returns (is_heading, numbering level,
     numbering kind, larger font).
 
-    A heading is set larger or bolder than the body, or starts with a section number; a
+    A heading is set larger or bolder than the body, or a little larger in another face (an 11 pt
+    gothic ●-title over 10.5 pt body text), or starts with a section number; a
     numbered line in body font is a list item unless it is short, stands alone on its line and
     does not end like a sentence.
     """
     text = line.text.strip()
     larger = line.size >= body_size + _LARGER_FONT
-    styled = larger or (line.bold and not body_bold)
+    other_face = bool(body_font) and line.font != body_font and line.size >= body_size + 0.25
+    styled = larger or (line.bold and not body_bold) or other_face
     level, kind = _numbering(text)
     ends_sentence = text.endswith(_SENTENCE_END)
     if styled:
@@ -97,16 +101,17 @@ def _build_blocks(page: int, lines: list[_Line], body_size: float) -> list[_Bloc
     edges = _column_edges(lines, body_size)
     gap = _typical_gap(lines, body_size)
     body_bold = _mostly_bold([g for line in lines for g in line.glyphs])  # bold is then no signal
+    body_font = _dominant_font([g for line in lines if abs(line.size - body_size) <= 0.25 for g in line.glyphs])
     blocks: list[_BlockDraft] = []
     current: _BlockDraft | None = None
     for i, line in enumerate(lines):
         _, right_edge = edges[_edge_key(line)]
-        is_heading, level, kind, larger = _heading_kind(line, body_size, body_bold, right_edge)
+        is_heading, level, kind, larger = _heading_kind(line, body_size, body_bold, right_edge, body_font)
         if current is not None:
             prev = lines[i - 1]
             if current.kind == "heading":
                 # Only an unnumbered line in the same style continues a (wrapped) heading.
-                joins = not level and _continues_heading(current, prev, line, gap)
+                joins = not level and _continues_heading(current, prev, line, gap, body_font)
             else:
                 joins = not is_heading and not _starts_paragraph(current, prev, line, edges, gap)
             if joins:
@@ -114,19 +119,41 @@ def _build_blocks(page: int, lines: list[_Line], body_size: float) -> list[_Bloc
                 continue
         current = _BlockDraft(
             page=page,
-            kind="heading" if is_heading else "paragraph",
+            kind="heading" if is_heading else "body",
             lines=[line],
             numbering=kind,
             number_level=level,
             larger=larger,
         )
         blocks.append(current)
+    for block in blocks:
+        if _is_caption(block, body_size):
+            block.kind = "caption"
     return blocks
 
 
-def _continues_heading(current: _BlockDraft, prev: _Line, line: _Line, gap: float) -> bool:
+# A figure's or table's credit or note line: 資料：…, 出典：…, （出所）…, 提供：…
+_CREDIT = re.compile(
+    r"^[\s\u3000]*(?:[（(【](?:資料|出典|出所|提供|備考)[）)】]|(?:資料|出典|出所|提供|備考)[\s\u3000]*[：:])"
+)
+
+
+def _is_caption(block: _BlockDraft, body_size: float) -> bool:
+    """A caption (図1-1 …, 表3-2 …, ■第1-2-1図／…, Figure 2 …) or, set smaller than the body, a
+    credit line (資料：…, 出典：…) that goes with a figure or table."""
+    text = block.lines[0].text
+    if CAPTION.match(text) and len(text) <= _MAX_CAPTION_CHARS:
+        return True
+    return block.size <= body_size - 0.5 and _CREDIT.match(text) is not None
+
+
+_MAX_CAPTION_CHARS = 120
+
+
+def _continues_heading(current: _BlockDraft, prev: _Line, line: _Line, gap: float, body_font: str = "") -> bool:
     """A wrapped heading: same style, close below, heading not numbered in body font."""
-    if not (current.larger or current.lines[0].bold):
+    first = current.lines[0]
+    if not (current.larger or first.bold or (body_font and first.font != body_font)):
         return False
     if len("".join(ln.text for ln in current.lines)) + len(line.text) > _MAX_HEADING_CHARS + 20:
         return False
@@ -134,6 +161,7 @@ def _continues_heading(current: _BlockDraft, prev: _Line, line: _Line, gap: floa
         line.segment == prev.segment
         and abs(line.size - prev.size) <= 0.5
         and line.bold == prev.bold
+        and line.font == prev.font
         and line.top - prev.bottom <= gap + 0.5 * line.size
         and not _numbering(line.text.strip())[0]
     )
@@ -160,10 +188,15 @@ def _starts_paragraph(
 
     if abs(line.size - prev.size) > 0.5 or line.bold != prev.bold:  # font change
         return True
+    if line.font != prev.font and abs(line.size - prev.size) >= 0.25:  # another face and size
+        return True
     if line.segment != prev.segment:
         # Column (or tier) change: the paragraph goes on only if the last line was full and
-        # the new one is not indented.
-        return not mid_sentence or line.x0 > left + indent
+        # the new one is not indented, from column to column (a line across the columns, such
+        # as a title, is not continued by the first line of a column).
+        if (line.column == 0) != (prev.column == 0):
+            return True
+        return not mid_sentence or line.x0 > left + indent or line.text[:1] in ("\u3000", " ")
     if line.top - prev.bottom > gap + 0.6 * size:  # blank space clearly larger than leading
         return True
     if prev_short and prev_text.endswith(_SENTENCE_END):  # sentence ended before the margin
@@ -233,6 +266,8 @@ def _assign_heading_levels(drafts: list[_Draft]) -> list[Block]:
                 top=d.top,
                 column=d.column,
                 vertical=d.vertical,
+                markers=d.markers,
+                label=d.label,
             )
         )
     return [b for b in blocks if b.text]

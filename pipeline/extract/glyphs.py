@@ -89,25 +89,24 @@ _FAST_CHARS = all(
 ) and getattr(pdfplumber.page, "lt_pat", None) is not None and pdfplumber.page.lt_pat.pattern == _LT_PREFIX.pattern
 
 
-def _glyphs_from_chars(chars: list[_Char], bbox: tuple[float, float, float, float]) -> tuple[list[_Glyph], int]:
-    """Compact glyph records in content-stream order, and the number of rotated glyphs.
+def _glyphs_from_chars(
+    chars: list[_Char], bbox: tuple[float, float, float, float]
+) -> tuple[list[_Glyph], list[_Glyph]]:
+    """Compact glyph records in content-stream order: upright glyphs, and rotated ones.
 
-    Glyphs outside the visible page are left out. Rotated glyphs (upright False: margin
-    labels, watermarks, a table turned sideways) are counted as text layer but not read:
-    their lines run in another direction.
+    Glyphs outside the visible page are left out. Rotated glyphs (upright False: axis labels,
+    margin labels, watermarks, a table turned sideways) are not laid out into lines (they run
+    in another direction): the caller keeps their text, in content order, as figure text.
     """
     x_min, top_min, x_max, bottom_max = bbox
     glyphs = []
-    rotated = 0
+    rotated: list[_Glyph] = []
     for text, x0, x1, top, bottom, size, fontname, upright in chars:
         cx, cy = (x0 + x1) / 2, (top + bottom) / 2
         if not (x_min <= cx <= x_max and top_min <= cy <= bottom_max):
             continue
-        if not upright:
-            rotated += not text.isspace()
-            continue
         font, bold = _font_name_and_weight(fontname)
-        glyphs.append(_Glyph(text, x0, x1, top, bottom, float(size), font, bold))
+        (glyphs if upright else rotated).append(_Glyph(text, x0, x1, top, bottom, float(size), font, bold))
     return glyphs, rotated
 
 

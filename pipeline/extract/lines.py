@@ -38,20 +38,30 @@ def _is_latin_word_char(ch: str) -> bool:
     return ch.isalnum() and not _is_wide(ch) and ord(ch) < 0x2000
 
 
-def _glyph_run_text(glyphs: list[_Glyph], start, end) -> str:
-    """Text of glyphs in reading order. A space is added for a gap of about a full character
-    (even between kanji: a visible blank), or for word spacing between Latin glyphs; never
-    for the small gaps of justified Japanese text. ``start``/``end`` give a glyph's extent
-    along the line (x for horizontal, y for vertical writing)."""
+def _glyph_run_text(glyphs: list[_Glyph], start, end) -> tuple[str, list[tuple[int, str]]]:
+    """Text of glyphs in reading order, and the footnote markers left out of it (offset in the
+    text, label). A space is added for a gap of about a full character (even between kanji: a
+    visible blank), or for word spacing between Latin glyphs; never for the small gaps of
+    justified Japanese text. ``start``/``end`` give a glyph's extent along the line (x for
+    horizontal, y for vertical writing)."""
     parts: list[str] = []
+    length = 0
+    markers: list[tuple[int, str]] = []
     prev: _Glyph | None = None
     prev_end = 0.0
+    label = ""
     for g in glyphs:
+        if g.marker:
+            label += g.text
+            continue
+        if label:
+            markers.append((length, label))
+            label = ""
         if g.text.isspace():
-            if parts and not parts[-1].isspace():
+            if (parts and not parts[-1].isspace()) or not parts:
+                # (a leading full-width space marks an indent; kept for now)
                 parts.append(g.text)
-            elif not parts:
-                parts.append(g.text)  # a leading (full-width) space marks an indent; kept for now
+                length += len(g.text)
             continue
         if prev is not None and parts and not parts[-1].isspace():
             gap = start(g) - prev_end
@@ -59,10 +69,15 @@ def _glyph_run_text(glyphs: list[_Glyph], start, end) -> str:
             latin_pair = not _is_wide(prev.text[-1]) and not _is_wide(g.text[0])
             if gap >= _SPACE_GAP_CJK * size or (latin_pair and gap >= _SPACE_GAP_LATIN * size):
                 parts.append(" ")
+                length += 1
         parts.append(g.text)
+        length += len(g.text)
         prev_end = max(prev_end, end(g)) if prev is not None else end(g)
         prev = g
-    return "".join(parts).rstrip()
+    text = "".join(parts).rstrip()
+    if label:
+        markers.append((len(text), label))
+    return text, [(min(o, len(text)), lab) for o, lab in markers]
 
 
 def _dominant_size(glyphs: list[_Glyph]) -> float:
@@ -76,13 +91,21 @@ def _mostly_bold(glyphs: list[_Glyph]) -> bool:
 
 
 def _make_line(glyphs: list[_Glyph], column: int = 0) -> _Line:
+    # A line ends where its ink ends: a space glyph far out (word processors pad lines) is not
+    # text. It starts at its first glyph, spaces too: a leading full-width space is an indent.
+    ink = [g for g in glyphs if not g.text.isspace()] or glyphs
+    if all(g.marker for g in ink):  # a marker with no text to follow is text itself
+        for g in ink:
+            g.marker = False
     x0 = min(g.x0 for g in glyphs)
     top = min(g.top for g in glyphs)
+    text, markers = _glyph_run_text(glyphs, lambda g: g.x0, lambda g: g.x1)
     return _Line(
         glyphs=glyphs,
-        text=_glyph_run_text(glyphs, lambda g: g.x0, lambda g: g.x1),
+        text=text,
+        markers=markers,
         x0=x0,
-        x1=max(g.x1 for g in glyphs),
+        x1=max(g.x1 for g in ink),
         top=top,
         bottom=max(g.bottom for g in glyphs),
         size=_dominant_size(glyphs),
@@ -90,7 +113,13 @@ def _make_line(glyphs: list[_Glyph], column: int = 0) -> _Line:
         page_x0=x0,
         page_top=top,
         column=column,
+        font=_dominant_font(glyphs),
     )
+
+
+def _dominant_font(glyphs: list[_Glyph]) -> str:
+    fonts = Counter(g.font for g in glyphs if not g.text.isspace())
+    return fonts.most_common(1)[0][0] if fonts else ""
 
 
 def _join_two(left: str, right: str) -> str:
@@ -113,10 +142,45 @@ def _join_lines(texts: list[str]) -> str:
     return joined.strip()
 
 
+def _join_lines_with_markers(lines: list[_Line]) -> tuple[str, list[tuple[int, str]]]:
+    """``_join_lines`` of the lines' texts, with their footnote markers' offsets carried into
+    the joined text."""
+    joined = ""
+    markers: list[tuple[int, str]] = []
+    for line in lines:
+        text = line.text
+        if not joined:
+            new = text.strip()
+        else:
+            new = _join_two(joined, text)
+            kept = len(joined.rstrip())
+            markers = [(min(o, kept), lab) for o, lab in markers]
+        right = text.lstrip() if joined else text.strip()
+        base = len(new) - len(right) if joined else 0
+        lead = len(text) - len(text.lstrip())
+        markers += [(base + min(max(o - lead, 0), len(right)), lab) for o, lab in line.markers]
+        joined = new
+    final = joined.strip()
+    lead = len(joined) - len(joined.lstrip())
+    return final, [(min(max(o - lead, 0), len(final)), lab) for o, lab in markers]
+
+
 # ---------------------------------------------------------------------------------------------
-def _body_size(glyphs: list[_Glyph], default: float) -> float:
-    """The most common font size (rounded to 0.5 pt), weighted by glyph count."""
-    sizes = Counter(round(g.size * 2) / 2 for g in glyphs if not g.text.isspace())
+def _body_size(glyphs: list[_Glyph], default: float, upper_part: tuple[float, float] | None = None) -> float:
+    """The most common font size (rounded to 0.5 pt), weighted by glyph count.
+
+    ``upper_part``: (page top, page height): count only glyphs in the upper 70 % of the page
+    (when it has any), where footnotes do not sit: on a page with long footnotes in 7 pt the
+    footnote glyphs can outnumber the 10.5 pt body glyphs.
+    """
+    visible = [g for g in glyphs if not g.text.isspace()]
+    if upper_part is not None:
+        limit = upper_part[0] + _UPPER_PART * upper_part[1]
+        visible = [g for g in visible if g.cy <= limit] or visible
+    sizes = Counter(round(g.size * 2) / 2 for g in visible)
     return sizes.most_common(1)[0][0] if sizes else default
+
+
+_UPPER_PART = 0.7
 
 

@@ -13,6 +13,8 @@ class ExtractConfig:
     # A page whose glyphs are mostly (cid:N) placeholders is reported as unusable.
     max_unmapped_share: float = 0.3
     extract_tables: bool = True
+    # Text inside figures (images, drawings with labels) is kept apart as figure text.
+    find_figures: bool = True
 
 
 @dataclass(frozen=True)
@@ -27,14 +29,20 @@ class PageInfo:
     # the number of tiers (段). 0 when the page has no text.
     columns: int
     text: str  # cleaned body text of the page, blocks separated by a blank line
-    removed_lines: tuple[str, ...] = ()  # running headers / footers / page numbers removed
+    removed_lines: tuple[str, ...] = ()  # running heads / feet / page numbers / furigana removed
+
+
+# What a block is, as Docling and Unstructured label document elements: downstream code filters on
+# it instead of guessing. Page furniture (running heads and feet, page numbers, furigana) never
+# becomes a block: it is listed in ``PageInfo.removed_lines``.
+BLOCK_KINDS = ("heading", "body", "caption", "footnote", "figure_text")
 
 
 @dataclass(frozen=True)
 class Block:
     page: int
-    kind: str  # "heading" | "paragraph"
-    text: str  # as in the PDF (not NFKC-normalized); wrapped lines joined
+    kind: str  # one of BLOCK_KINDS
+    text: str  # as in the PDF (not NFKC-normalized); wrapped lines joined; footnote markers removed
     level: int = 0  # heading depth: 1 chapter (第1章, 1.), 2 section (1.2), 3 (（1）); 0 otherwise
     font_size: float = 0.0
     bold: bool = False
@@ -43,6 +51,10 @@ class Block:
     # 0: single-column page, or an element spanning the columns; 1..N: column from the left.
     column: int = 0
     vertical: bool = False  # set in vertical writing (縦書き)
+    # Footnote reference markers removed from ``text``: (offset in text where it stood, label).
+    markers: tuple[tuple[int, str], ...] = ()
+    # A footnote's own number (kind "footnote"), as printed: "1", "12", "※2", "注3".
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,7 @@ class Table:
     index: int  # 0-based within the page
     rows: tuple[tuple[str, ...], ...]
     bbox: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # x0, top, x1, bottom
+    caption: str = ""  # its caption (表2-1 …), when one is found next to it
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,7 @@ class _Glyph:
     size: float
     font: str
     bold: bool
+    marker: bool = False  # a footnote reference marker (small raised digits): not body text
 
     @property
     def cx(self) -> float:
@@ -119,6 +133,9 @@ class _Line:
     column: int = 0
     segment: int = 0
     vertical: bool = False
+    # Footnote markers left out of ``text``: (offset in text, label).
+    markers: list[tuple[int, str]] = field(default_factory=list)
+    font: str = ""  # the font most of its glyphs are set in
 
 
 @dataclass
@@ -128,6 +145,7 @@ class _RawPage:
     number: int
     width: float
     height: float
+    top: float  # where the page box starts (pdfplumber's page.bbox[1]; negative in some PDFs)
     glyph_count: int  # non-space glyphs after de-duplication, before dropping unmapped ones
     unmapped: int
     glyphs: list[_Glyph]  # body glyphs (no table text, no unmapped glyphs)
@@ -136,6 +154,9 @@ class _RawPage:
     tables: list[Table]
     removed_lines: list[str] = field(default_factory=list)
     columns: int = 0  # set when blocks are built
+    rotated: list[_Glyph] = field(default_factory=list)  # glyphs set at an angle, content order
+    figures: list[list[_Glyph]] = field(default_factory=list)  # glyphs inside each figure
+    spans: list[tuple[float, float, float, float]] = field(default_factory=list)  # bars across the page
 
 
 @dataclass
@@ -146,6 +167,7 @@ class _BlockDraft:
     numbering: str = ""  # which numbering pattern made it a heading ("" if none)
     number_level: int = 0
     larger: bool = False
+    label: str = ""  # a footnote's number
 
     @property
     def size(self) -> float:
@@ -169,6 +191,8 @@ class _Draft:
     top: float
     column: int
     vertical: bool
+    markers: tuple[tuple[int, str], ...] = ()
+    label: str = ""
 
 
 _SizeStats = dict[float, list[int]]  # glyph size (0.5 pt) -> [count, position of the first glyph]
@@ -195,6 +219,7 @@ class _PageRecord:
     sizes: dict[int, _SizeStats]
     removed_lines: list[str]
     columns: int = 0
+    body_size: float | None = None  # the body size the blocks were built with
     drafts: list[_Draft] = field(default_factory=list)
     pending: _RawPage | None = None  # a page whose blocks wait for the document's body size
 

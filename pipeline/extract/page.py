@@ -1,6 +1,7 @@
 """One page: its glyphs read (pass 1), then its blocks built (pass 2)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pdfplumber
@@ -8,8 +9,10 @@ import pdfplumber
 from pipeline.errors import ExtractError
 from pipeline.extract.blocks import _build_blocks
 from pipeline.extract.constants import _FEW_GLYPHS, _PAGE_NUMBER, _PAGE_NUMBER_ZONE
+from pipeline.extract.figures import assign_captions, caption_lines, figure_regions
 from pipeline.extract.furniture import (
     _drop_rows,
+    _edge_lines,
     _in_zone,
     _running_line_candidates,
     _running_line_keys,
@@ -18,6 +21,7 @@ from pipeline.extract.glyphs import (
     _dedupe_glyphs,
     _drop_unmapped,
     _glyphs_from_chars,
+    _inside,
     _inside_any,
     _page_chars,
 )
@@ -25,7 +29,8 @@ from pipeline.extract.layout import _find_gutters, _reading_order
 from pipeline.extract.lines import (
     _body_size,
     _cluster_rows,
-    _join_lines,
+    _dominant_size,
+    _join_lines_with_markers,
     _make_line,
     _mostly_bold,
 )
@@ -33,9 +38,19 @@ from pipeline.extract.model import (
     ExtractConfig,
     _BlockDraft,
     _Draft,
+    _Glyph,
+    _Line,
     _PageRecord,
     _RawPage,
     _SizeStats,
+)
+from pipeline.extract.notes import (
+    footnote_area,
+    furigana_rows,
+    mark_markers,
+    merge_raised_rows,
+    note_label,
+    strip_written_markers,
 )
 from pipeline.extract.opening import _TODO_REFETCH
 from pipeline.extract.problems import _page_is_usable
@@ -66,7 +81,7 @@ def _page_record(
     )
     bare = frozenset(
         i for i, row in enumerate(raw.rows)
-        if _in_zone(row, raw.height, _PAGE_NUMBER_ZONE) and _PAGE_NUMBER.match(row.text)
+        if _in_zone(row, raw.top, raw.height, _PAGE_NUMBER_ZONE) and _PAGE_NUMBER.match(row.text)
     )
     if assumed is None:
         assumed = frozenset(i for i, _, _ in candidates)
@@ -105,6 +120,9 @@ def _needs_doc_body_size(raw: _RawPage) -> bool:
 
 def _compact_draft(d: _BlockDraft) -> _Draft:
     first = d.lines[0]
+    text, markers = _join_lines_with_markers(d.lines)
+    if d.kind in ("body", "heading"):
+        text, markers = strip_written_markers(text, markers)
     return _Draft(
         page=d.page,
         kind=d.kind,
@@ -112,12 +130,14 @@ def _compact_draft(d: _BlockDraft) -> _Draft:
         number_level=d.number_level,
         larger=d.larger,
         size=d.size,
-        text=_join_lines([line.text for line in d.lines]),
+        text=text,
         bold=_mostly_bold([g for line in d.lines for g in line.glyphs]),
         x0=round(first.page_x0, 2),
         top=round(first.page_top, 2),
         column=first.column,
         vertical=first.vertical,
+        markers=tuple(markers),
+        label=d.label,
     )
 
 
@@ -161,40 +181,158 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig) ->
 
     upright, rotated = _glyphs_from_chars(chars, page.bbox)
     glyphs = _dedupe_glyphs(upright)
-    glyph_count = sum(1 for g in glyphs if not g.text.isspace()) + rotated
+    rotated, _ = _drop_unmapped(_dedupe_glyphs(rotated))
+    glyph_count = sum(1 for g in glyphs if not g.text.isspace()) + sum(1 for g in rotated if not g.text.isspace())
     glyphs, unmapped = _drop_unmapped(glyphs)
 
     tables = _tables(found_tables, glyphs, number)
     table_boxes = [t.bbox for t in tables]
-    body = [g for g in glyphs if not _inside_any(g, table_boxes)]
+    figures: list[tuple[float, float, float, float]] = []
+    if config.find_figures and glyphs and _has_drawings(page):
+        try:
+            size = _body_size(glyphs, 10.0, upper_part=(float(page.bbox[1]), float(page.height)))
+            figures = figure_regions(page, glyphs, size, tables=table_boxes)
+        except Exception as exc:  # a broken drawing: say which page
+            raise ExtractError(
+                f"{path.name}: page {number}'s drawings cannot be read ({type(exc).__name__}: {exc})",
+                _TODO_REFETCH,
+            ) from exc
+    if tables:
+        captions = assign_captions(table_boxes, caption_lines(glyphs))
+        tables = [replace(t, caption=c or "") for t, c in zip(tables, captions)]
+    figure_glyphs: list[list[_Glyph]] = [[] for _ in figures]
+    body = []
+    for g in glyphs:
+        if _inside_any(g, table_boxes):
+            continue
+        k = next((k for k, box in enumerate(figures) if _inside(g, box)), None)
+        if k is None:
+            body.append(g)
+        else:
+            figure_glyphs[k].append(g)
     horizontal, vertical_runs = _split_vertical(body)
-    rows = [_make_line(r) for r in _cluster_rows(horizontal)]
+    row_glyphs = merge_raised_rows(_cluster_rows(horizontal))
+    for row in row_glyphs:
+        mark_markers(row)
+    rows = [_make_line(r) for r in row_glyphs]
     vertical_lines = [_make_vertical_line(run, page.width) for run in vertical_runs]
     return _RawPage(
         number=number,
         width=float(page.width),
         height=float(page.height),
+        top=float(page.bbox[1]),
         glyph_count=glyph_count,
         unmapped=unmapped,
         glyphs=body,
         rows=rows,
         vertical_lines=vertical_lines,
         tables=tables,
+        rotated=rotated,
+        figures=[f for f in figure_glyphs if any(not g.text.isspace() for g in f)],
+        spans=_spans(page),
     )
 
 
+def _spans(page: pdfplumber.page.Page) -> list[tuple[float, float, float, float]]:
+    """Bars and rules drawn across at least half the page's width (under section headings)."""
+    x0, _, x1, _ = page.bbox
+    wide = 0.5 * (x1 - x0)
+    objects = page.objects
+    return [
+        (float(o["x0"]), float(o["top"]), float(o["x1"]), float(o["bottom"]))
+        for kind in ("rect", "line")
+        for o in objects.get(kind, ())
+        if o["x1"] - o["x0"] >= wide and o["bottom"] - o["top"] <= 40
+    ]
+
+
+def _has_drawings(page: pdfplumber.page.Page) -> bool:
+    """Whether the page draws anything a figure is made of (pages of text only skip the search)."""
+    objects = page.objects
+    return any(objects.get(kind) for kind in ("image", "curve", "rect", "line"))
+
+
 def _page_blocks(raw: _RawPage, doc_body_size: float | None) -> list[_BlockDraft]:
-    """Blocks of a page in reading order: horizontal text (by columns) then vertical tiers."""
+    """Blocks of a page in reading order: horizontal text (by columns), vertical tiers, then the
+    page's footnotes. Furigana rows are dropped (listed in ``removed_lines``)."""
     # A page with little text (a form, a title page) has no reliable body size of its own.
-    body_size = _body_size(raw.glyphs, doc_body_size) if len(raw.glyphs) >= 200 else doc_body_size
-    gutters = _find_gutters(raw.rows, body_size, raw.width)
+    if len(raw.glyphs) >= _FEW_GLYPHS:
+        body_size = _body_size(raw.glyphs, doc_body_size, upper_part=(raw.top, raw.height))
+    else:
+        body_size = doc_body_size
+    edge, edge_vertical = _edge_lines(raw.rows, raw.vertical_lines, body_size)
+    drop = furigana_rows(raw.rows, body_size) | edge
+    if drop:
+        _drop_rows(raw, frozenset(drop))
+    if edge_vertical:
+        raw.removed_lines += [v.text for i, v in enumerate(raw.vertical_lines) if i in edge_vertical]
+        raw.vertical_lines = [v for i, v in enumerate(raw.vertical_lines) if i not in edge_vertical]
+    first_note = footnote_area(raw.rows, body_size, raw.top, raw.height)
+    note_rows = raw.rows[first_note:]
+    raw.rows = raw.rows[:first_note]
+    gutters = _find_gutters(raw.rows, body_size)
     tiers = _vertical_tiers(raw.vertical_lines)
-    segments = _reading_order(raw.rows, gutters, body_size) + tiers
+    segments = _reading_order(raw.rows, gutters, body_size, raw.spans) + tiers
     for index, segment in enumerate(segments):
         for line in segment:
             line.segment = index
     raw.columns = max(len(gutters) + 1 if raw.rows else 0, len(tiers))
     lines = [line for segment in segments for line in segment if line.text.strip()]
-    return _build_blocks(raw.number, lines, body_size)
+    blocks = _build_blocks(raw.number, lines, body_size) + _footnote_blocks(raw.number, note_rows)
+    blocks += [_figure_block(raw.number, glyphs) for glyphs in raw.figures]
+    if raw.rotated and any(not g.text.isspace() for g in raw.rotated):
+        blocks.append(_rotated_block(raw.number, raw.rotated))
+    return blocks
 
 
+def _figure_block(page: int, glyphs: list[_Glyph]) -> _BlockDraft:
+    """The text inside a figure (labels, axes, legends) as one block, its rows top to bottom."""
+    lines = [_make_line(row) for row in merge_raised_rows(_cluster_rows(glyphs))]
+    text = ""
+    markers: list[tuple[int, str]] = []
+    for line in lines:
+        if not line.text.strip() and not line.markers:
+            continue
+        if text:
+            text += " "
+        lead = len(line.text) - len(line.text.lstrip())
+        markers += [(len(text) + max(o - lead, 0), label) for o, label in line.markers]
+        text += line.text.strip()
+    first = lines[0]
+    merged = _Line(
+        glyphs=[g for line in lines for g in line.glyphs], text=text, x0=first.x0, x1=first.x1,
+        top=first.top, bottom=first.bottom, size=_dominant_size(glyphs), bold=False,
+        page_x0=first.page_x0, page_top=first.page_top, markers=markers,
+    )
+    return _BlockDraft(page=page, kind="figure_text", lines=[merged])
+
+
+def _rotated_block(page: int, glyphs: list[_Glyph]) -> _BlockDraft:
+    """Rotated text (axis labels, margin notes) as one figure-text block, in content order."""
+    text = "".join(g.text for g in glyphs).strip()
+    first = glyphs[0]
+    line = _Line(
+        glyphs=glyphs, text=text, x0=first.x0, x1=first.x1, top=first.top, bottom=first.bottom,
+        size=_dominant_size(glyphs), bold=False, page_x0=first.x0, page_top=first.top,
+    )
+    return _BlockDraft(page=page, kind="figure_text", lines=[line])
+
+
+def _footnote_blocks(page: int, rows: list[_Line]) -> list[_BlockDraft]:
+    """One block per footnote: a row that starts with a number opens one, rows without a
+    number continue it. The number goes to ``label`` and is taken out of the text."""
+    blocks: list[_BlockDraft] = []
+    for row in rows:
+        found = note_label(row.text)
+        if found is None and blocks:
+            blocks[-1].lines.append(row)
+            continue
+        label, rest = found if found is not None else ("", row.text)
+        cut = len(row.text) - len(rest)
+        line = _Line(
+            glyphs=row.glyphs, text=rest, x0=row.x0, x1=row.x1, top=row.top, bottom=row.bottom,
+            size=row.size, bold=row.bold, page_x0=row.page_x0, page_top=row.page_top,
+            markers=[(max(o - cut, 0), lab) for o, lab in row.markers],
+        )
+        blocks.append(_BlockDraft(page=page, kind="footnote", lines=[line], label=label))
+    return blocks

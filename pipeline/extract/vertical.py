@@ -81,7 +81,7 @@ def _make_vertical_line(glyphs: list[_Glyph], page_width: float) -> _Line:
     top = min(g.top for g in glyphs)
     return _Line(
         glyphs=glyphs,
-        text=_glyph_run_text(glyphs, lambda g: g.top, lambda g: g.bottom),
+        text=_glyph_run_text(glyphs, lambda g: g.top, lambda g: g.bottom)[0],
         x0=top,
         x1=max(g.bottom for g in glyphs),
         top=page_width - x1,
