@@ -4,17 +4,21 @@ Input: a ``Segmented`` document, its mentions and the ``Lexicon``. Output: an ``
 each sentence's subject and each mention with its subject.
 
 The rule, in order:
-1. chapter: a heading that names exactly one country or region (第3章 韓国, 2.4 ドイツ) makes it
-   the subject of everything under it, down to the next heading of the same level;
-2. paragraph topic: otherwise a paragraph whose first sentence opens with a country or region
-   (中国は、… / 韓国では、… / ドイツ政府は、… / ASEAN加盟国では、…) is about that one; 同国 (the
-   said country) refers back to the previous paragraph's subject;
+1. paragraph topic: a paragraph whose first sentence opens with a country or region as its topic
+   (中国は、… / 韓国では、… / ドイツ政府は、… / ASEAN加盟国では、…) is about that one, also inside
+   another country's chapter; a genitive (中国の動向を…) is no topic; 同国 (the said country)
+   refers back to the previous paragraph's subject;
+2. section: otherwise a heading at any level that names exactly one country or region (第3章 韓国,
+   2.4 ドイツ, （1）米国) makes it the subject of everything under it, down to the next heading of
+   the same level or above;
 3. otherwise no subject: general text (introductions, conclusions) is attributed to nobody
-   rather than to a guess.
+   rather than to a guess. Only body text and headings have subjects: captions, footnotes, figure
+   labels, contents entries and references keep their mentions without one.
 A country named inside another's passage (中国 in the US paragraph) stays a mention, not a subject.
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -51,12 +55,21 @@ _LEAD = " 　「『(（【・-–—*●○■□◆◇"
 _BACK_REFERENCES = ("同国", "同地域")
 
 
+# What follows a place for it to be the paragraph's topic: 中国は, 韓国では, ドイツ政府は,
+# ASEAN加盟国では, インド政府が, 米国においては. Not a genitive: 中国の動向を… is about 中国's
+# trends as seen by the passage's subject.
+_TOPIC = re.compile(
+    r"^(?:政府|当局|加盟国|各国|連邦政府|議会)?(?:は|では|でも|には|においては|において|が|も)(?![のな])"
+)
+
+
 def _opening_place(text: str, mentions: list[Mention], lexicon: Lexicon) -> str | None:
+    """The place a paragraph opens with as its topic (中国は、… / 韓国では、…), or None."""
     for m in mentions:
         if text[: m.start].strip(_LEAD):
             return None  # something else comes first
         if m.id in lexicon.places:
-            return m.id
+            return m.id if _TOPIC.match(text[m.end:]) else None
     return None
 
 
@@ -97,10 +110,6 @@ def attribute(seg: Segmented, mentions: list[Mention], lexicon: Lexicon) -> Attr
         if p.kind == "heading":
             paragraph_subject[p.paragraph_id] = (from_heading, "heading" if from_heading else "none")
             continue
-        if from_heading:
-            paragraph_subject[p.paragraph_id] = (from_heading, "heading")
-            previous = from_heading
-            continue
         sid = first_sentence.get(p.paragraph_id)
         topic = None
         if sid is not None:
@@ -108,8 +117,15 @@ def attribute(seg: Segmented, mentions: list[Mention], lexicon: Lexicon) -> Attr
             topic = _opening_place(text, by_sentence[sid], lexicon)
             if topic is None and previous and text.lstrip(_LEAD).startswith(_BACK_REFERENCES):
                 topic = previous
-        paragraph_subject[p.paragraph_id] = (topic, "paragraph" if topic else "none")
-        previous = topic
+        if topic:  # a paragraph's own topic overrides its section's country for that paragraph
+            paragraph_subject[p.paragraph_id] = (topic, "paragraph")
+            previous = topic
+        elif from_heading:
+            paragraph_subject[p.paragraph_id] = (from_heading, "heading")
+            previous = from_heading
+        else:
+            paragraph_subject[p.paragraph_id] = (None, "none")
+            previous = None
 
     subjects = tuple(
         SentenceSubject(s.sentence_id, *paragraph_subject[s.paragraph_id]) for s in seg.sentences

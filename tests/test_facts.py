@@ -357,9 +357,9 @@ def test_count_with_its_counter_after_the_noun(nlp, lexicon):
         "フランスは2023年4月に新しい方針を示した。",  # a date
         "ドイツは2年毎に重点分野を更新している。",  # an interval
         "ドイツは3年おきに技術一覧を改める。",
-        "韓国の詳細は第3章と12ページを参照されたい。",  # chapter and page numbers
+        "韓国は、詳細を第3章と12ページで述べる。",  # chapter and page numbers
         "日本は、3.2節で述べたとおり、研究費の40%を大学に配分した。",  # section number, percentage
-        "EUの詳細はp.12の技術一覧にある。",  # a page number before の
+        "EUは、詳細をp.12の技術一覧に示した。",  # a page number before の
         "中国は100億円の予算で300人の研究者を支援した。",  # money, people
         "インドはAIと量子技術を重視している。",  # a country only mentioned
         "米国は一つの技術に集中した。",  # "one" is not a designated set
