@@ -301,7 +301,7 @@ def _quote(identifier: str) -> str:
 def show(
     table: str = typer.Argument(..., help="Table to print: documents, pages, sections, sentences, tokens, mentions, "
                                           "country_technology, policy_facts, relations, policies, keyterms, "
-                                          "country_similarity, findings_check, pdf_tables, footnotes."),
+                                          "country_similarity, findings_check, pdf_tables, footnotes, contents."),
     edition: str = typer.Option(None, "--edition", "-e", help=EDITION_HELP),
     out: Path = typer.Option(Path("processed"), "--out", help=OUT_HELP),
     where: list[str] = typer.Option(None, "--where", "-w", help="COL=VALUE, case-insensitive; repeat to narrow further. "

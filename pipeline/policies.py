@@ -24,6 +24,9 @@ from pipeline.attribute import Attribution
 from pipeline.lexicon import Lexicon
 from pipeline.segment import Segmented
 
+# Running text and headings name policies; footnotes, captions and references cite them.
+_POLICY_KINDS = ("body", "heading")
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -166,7 +169,7 @@ def extract_policies(
     # first so that the title is skipped wherever it is quoted again.
     titles: set[str] = set()
     for s in seg.sentences:
-        if subject_of.get(s.sentence_id) is None and s.kind != "contents":
+        if subject_of.get(s.sentence_id) is None and s.kind in _POLICY_KINDS:
             quoted = [n for n in names_of[s.sentence_id] if n.bracket == "『"]
             if quoted and _is_title_sentence(s.text, names_of[s.sentence_id], rules.names):
                 titles |= {n.name for n in quoted}
@@ -174,7 +177,7 @@ def extract_policies(
     out: list[Policy] = []
     seen: set[tuple[str | None, str]] = set()
     for s in seg.sentences:
-        if s.kind == "contents":
+        if s.kind not in _POLICY_KINDS:
             continue
         subject = subject_of.get(s.sentence_id)
         for n in names_of[s.sentence_id]:

@@ -110,7 +110,7 @@ def extract_relations(
     for s in seg.sentences:
         subject = subject_of.get(s.sentence_id)
         mentions = sorted(by_sentence.get(s.sentence_id, ()), key=lambda m: (m.start, -m.end))
-        if subject is None or s.kind == "contents" or not mentions:
+        if subject is None or s.kind not in ("body", "heading") or not mentions:
             continue
         text = s.text
         frameworks = [m for m in mentions if m.label == "FRAMEWORK" and m.via != "abbreviation"]

@@ -23,10 +23,11 @@ class Section:
     page: int
 
 
-# What a paragraph or sentence is: the extractor's block kinds, and "contents" for an entry of a
-# table of contents. Only "body" (and "heading") text describes a subject's policy; the other
-# kinds are kept, labelled, for search and evidence.
-SENTENCE_KINDS = ("body", "heading", "caption", "footnote", "figure_text", "contents")
+# What a paragraph or sentence is: the extractor's block kinds, and "reference" for an entry of a
+# reference list (contents entries are no sentences: see ExtractedDocument.contents). Only "body"
+# and "heading" text describes a subject's policy; the other kinds are kept, labelled, for search
+# and evidence.
+SENTENCE_KINDS = ("body", "heading", "caption", "footnote", "figure_text", "reference")
 # Kinds that are read as running text, split into sentences.
 _SPLIT_KINDS = ("body",)
 
@@ -134,6 +135,11 @@ def _drop_blank(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
 _PARAGRAPH_OPEN_END = tuple(_ENDERS + _CLOSE)
 # A table-of-contents entry: a title, a leader of dots, a page number (第2章 中国 . . . . 5).
 _CONTENTS_LINE = re.compile(r"(?:[.．・…‥·]\s?){3,}\s*\d+\s*$")
+# The heading of a reference list: its entries are references, not body text.
+_REFERENCES = re.compile(
+    r"^(?:[0-9.]+\s*|第[0-9]+章\s*)?(?:参考文献|引用文献|参考資料|主要参考文献|文献|出典|references|bibliography)(?:一覧|リスト)?\s*$",
+    re.IGNORECASE,
+)
 
 
 _SIDE_KINDS = ("caption", "footnote", "figure_text")  # may sit between the halves of a body paragraph
@@ -259,8 +265,11 @@ def segment(doc: ExtractedDocument) -> Segmented:
             emit_alone(block, "heading", text)
             last_body = None
             continue
-        if _CONTENTS_LINE.search(text):
-            emit_alone(block, "contents", text)  # not body text: no subject, split as one entry
+        if block.kind == "contents" or _CONTENTS_LINE.search(text):
+            last_body = None  # a contents entry: in ExtractedDocument.contents, never a sentence
+            continue
+        if stack and any(_REFERENCES.match(s.heading) for s in stack):
+            emit_alone(block, "reference", text)  # an entry of a reference list: one each
             last_body = None
             continue
         kind = "body"

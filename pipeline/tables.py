@@ -17,6 +17,7 @@ from pipeline.acquire import Acquired
 from pipeline.attribute import Attribution
 from pipeline.errors import TableValidationError
 from pipeline.extract import ExtractedDocument
+from pipeline.extract.structure import title_key
 from pipeline.lexicon import Lexicon
 from pipeline.segment import Segmented
 from pipeline.tokenize import TOKEN_SCHEMA
@@ -71,7 +72,7 @@ SPECS: dict[str, TableSpec] = {
             "sections",
             pa.schema([ED, _f("section_id", pa.int32()), _f("level", pa.int8()), _f("heading", pa.string()),
                        _f("path", pa.string()), _f("parent_id", pa.int32()), _f("page", pa.int32()),
-                       _f("subject", pa.string())]),
+                       _f("subject", pa.string()), _f("listed", pa.bool_())]),
             required=("edition", "section_id", "level", "heading", "path", "page"),
             key=("edition", "section_id"),
         ),
@@ -187,6 +188,16 @@ SPECS: dict[str, TableSpec] = {
             key=("edition", "page", "table_index", "row", "column"),
         ),
         TableSpec(
+            "contents",
+            pa.schema([ED, _f("entry_id", pa.int32()), _f("source", pa.string()), _f("page", pa.int32()),
+                       _f("level", pa.int8()), _f("title", pa.string()), _f("printed_page", pa.string()),
+                       _f("section_id", pa.int32())]),
+            required=("edition", "entry_id", "source", "level", "title"),
+            key=("edition", "entry_id"),
+            checks=(("source is contents_page or outline",
+                     lambda t: pc.invert(pc.is_in(t["source"], pa.array(["contents_page", "outline"])))),),
+        ),
+        TableSpec(
             "footnotes",
             pa.schema([ED, _f("footnote_id", pa.int32()), _f("page", pa.int32()), _f("number", pa.string()),
                        _f("text", pa.string()), _f("sentence_id", pa.int32()), _f("cited_by", LIST_INT),
@@ -273,6 +284,7 @@ def build_tables(
         "problem": [f"{problems[p.page].kind}: {problems[p.page].detail}" if p.page in problems else None for p in extracted.pages],
         "removed_lines": [list(p.removed_lines) for p in extracted.pages],
     })
+    contents, listed_keys = _contents(edition, extracted, segmented)
     first_subject_of_section = {}
     for s in segmented.sentences:
         if s.kind == "heading":
@@ -286,6 +298,7 @@ def build_tables(
         "parent_id": [s.parent_id for s in segmented.sections],
         "page": [s.page for s in segmented.sections],
         "subject": [first_subject_of_section.get(s.section_id) for s in segmented.sections],
+        "listed": _listed(segmented, listed_keys),
     })
     sentences = _table("sentences", {
         "edition": [edition] * n,
@@ -363,7 +376,7 @@ def build_tables(
     tables = {
         "documents": documents, "pages": pages, "sections": sections, "sentences": sentences,
         "tokens": token_table, "mentions": mentions, "country_technology": country_technology,
-        "pdf_tables": pdf_tables, "footnotes": footnotes,
+        "pdf_tables": pdf_tables, "footnotes": footnotes, "contents": contents,
     }
     return {name: validate(t, SPECS[name]) for name, t in tables.items()}
 
@@ -390,6 +403,36 @@ def _country_technology(edition: str, attribution: Attribution, lexicon: Lexicon
         rows["evidence_page"].append(first.page)
         rows["evidence"].append(text_of[first.mention.sentence_id])
     return _table("country_technology", rows)
+
+
+def _contents(edition: str, extracted: ExtractedDocument, segmented: Segmented) -> tuple[pa.Table, set[str]]:
+    """The contents page's entries and the outline's, each with the section whose heading it
+    names (None: listed but not found in the body); and the set of listed titles."""
+    section_of: dict[str, int] = {}
+    for s in segmented.sections[1:]:
+        section_of.setdefault(title_key(s.heading), s.section_id)
+    entries = [("contents_page", e.page, e.level, e.title, e.printed_page) for e in extracted.contents]
+    top = min((e.level for e in extracted.outline), default=1)
+    entries += [("outline", e.page, e.level - top + 1, e.title, None) for e in extracted.outline]
+    rows: dict[str, list] = defaultdict(list)
+    for i, (source, page, level, title, printed) in enumerate(entries):
+        rows["edition"].append(edition)
+        rows["entry_id"].append(i)
+        rows["source"].append(source)
+        rows["page"].append(page)
+        rows["level"].append(level)
+        rows["title"].append(title)
+        rows["printed_page"].append(printed or None)
+        rows["section_id"].append(section_of.get(title_key(title)))
+    return _table("contents", rows), {title_key(title) for _, _, _, title, _ in entries}
+
+
+def _listed(segmented: Segmented, listed_keys: set[str]) -> list[bool | None]:
+    """Per section: whether the contents or outline lists its heading (None: the document has
+    neither, or it is the implicit section before the first heading)."""
+    if not listed_keys:
+        return [None] * len(segmented.sections)
+    return [None if s.section_id == 0 else title_key(s.heading) in listed_keys for s in segmented.sections]
 
 
 def _pdf_tables(edition: str, extracted: ExtractedDocument) -> pa.Table:

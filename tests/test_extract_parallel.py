@@ -122,8 +122,9 @@ def test_forty_pages_in_worker_processes_equal_one_process(forty_pages, monkeypa
 
 
 def test_pages_whose_assumption_fails_are_read_again(forty_pages, monkeypatch):
-    """Every page is first built as if its candidate rows were running lines; the pages where
-    that is wrong (7, 17, …: the top line is a note, not a running head) are read again."""
+    """Every page is first built as if its candidate rows were running lines, with its own body
+    size; the pages where that is wrong are read again: 7, 17, … (the top line is a note, not a
+    running head) and 3, 13, … (two columns in 10 pt: built again with the document's 10.5 pt)."""
     again = []
     record = extract._page_record
 
@@ -134,7 +135,7 @@ def test_pages_whose_assumption_fails_are_read_again(forty_pages, monkeypatch):
 
     monkeypatch.setattr(extract, "_page_record", spy)
     extract_pdf(forty_pages, workers=1)
-    assert again == [7, 17, 27, 37]
+    assert again == [3, 7, 13, 17, 23, 27, 33, 37]
 
 
 def test_sample_edition_in_worker_processes_equals_one_process(tmp_path, monkeypatch):

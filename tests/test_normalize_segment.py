@@ -70,15 +70,34 @@ def test_paragraph_cut_by_a_page_break_is_joined_and_sentences_get_the_right_pag
     ]
 
 
-def test_table_of_contents_entries_are_kept_apart_from_body_text():
+def test_table_of_contents_entries_never_become_sentences_or_sections():
     doc = _doc(
-        Block(2, "heading", "目次", level=1),
-        Block(2, "body", "第2章 中国 . . . . . . . . 5"),
-        Block(2, "body", "2.1 AI戦略…………12"),
+        Block(2, "contents", "目次"),
+        Block(2, "contents", "第2章 中国 . . . . . . . . 5"),
+        Block(2, "body", "2.1 AI戦略…………12"),  # a leader the extractor did not see as one
+        Block(3, "heading", "第2章 中国", level=1),
         Block(3, "body", "中国は8つの産業を定めた。"),
     )
     seg = segment(doc)
-    assert [p.kind for p in seg.paragraphs] == ["heading", "contents", "contents", "body"]
+    assert [(s.kind, s.text) for s in seg.sentences] == [("heading", "第2章 中国"), ("body", "中国は8つの産業を定めた。")]
+    assert [s.heading for s in seg.sections[1:]] == ["第2章 中国"]
+
+
+def test_a_reference_list_gives_references_not_body_sentences():
+    doc = _doc(
+        Block(3, "heading", "第2章 中国", level=1),
+        Block(3, "body", "中国は8つの産業を定めた。"),
+        Block(4, "heading", "参考文献", level=1),
+        Block(4, "body", "国務院（2021）「第14次5か年計画」。"),
+        Block(4, "body", "U.S. White House (2024), \"Critical and Emerging Technologies List Update\"."),
+        Block(5, "heading", "付録 用語集", level=1),
+        Block(5, "body", "量子技術とは、量子力学を応用する技術である。"),
+    )
+    seg = segment(doc)
+    kinds = [(s.kind, s.text[:8]) for s in seg.sentences]
+    assert kinds == [("heading", "第2章 中国"), ("body", "中国は8つの産業"), ("heading", "参考文献"),
+                     ("reference", "国務院(2021"), ("reference", "U.S. Whi"), ("heading", "付録用語集"),
+                     ("body", "量子技術とは、量")]
 
 
 def test_a_sentence_cut_by_a_figure_footnotes_or_a_page_break_is_joined_and_nothing_else_is():

@@ -170,3 +170,16 @@ def test_footnotes_captions_and_figure_text_give_no_subject_and_keep_their_kind(
     assert (None, "quantum") in by_kind["figure_text"] and (None, "ai") in by_kind["figure_text"]
     [note] = seg.footnotes
     assert note.label == "1" and [seg.sentences[i].text for i in note.cited_by] == ["同国は半導体に投資する。"]
+
+
+def test_a_paragraphs_own_topic_overrides_its_sections_country_and_a_genitive_does_not(nlp, lexicon):
+    att = _attributed(nlp, lexicon, _doc(
+        "同国は量子技術に投資する。",
+        "米国は、韓国との半導体の協力を進める。",  # the US's policy, inside the chapter on Korea
+        "中国の動向を踏まえ、AIを重視する。",  # 中国の: a genitive, so still Korea
+        "インド政府が新たに生成AIの戦略を定めた。",
+        heading="第3章 韓国",
+    ))
+    tech = [(a.subject, a.subject_source, a.mention.id) for a in att.mentions if a.mention.label == "TECHNOLOGY"]
+    assert tech == [("KR", "heading", "quantum"), ("US", "paragraph", "semiconductors"), ("KR", "heading", "ai"),
+                    ("IN", "paragraph", "generative_ai")]

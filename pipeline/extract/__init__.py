@@ -28,13 +28,15 @@ from pathlib import Path
 from pipeline.extract.blocks import _assign_heading_levels
 from pipeline.extract.model import (
     Block,
+    ContentsEntry,
     ExtractConfig,
     ExtractedDocument,
+    OutlineEntry,
     PageInfo,
     PageProblem,
     Table,
 )
-from pipeline.extract.opening import _decode_metadata, _open_pdf
+from pipeline.extract.opening import _decode_metadata, _open_pdf, _read_outline
 from pipeline.extract.problems import _no_usable_text_error, _page_info, _page_problems
 from pipeline.extract.reader import (
     PARALLEL_MIN_PAGES,
@@ -43,10 +45,13 @@ from pipeline.extract.reader import (
     _Reader,
     _worker_count,
 )
+from pipeline.extract.structure import confirm_headings, contents_entries, demote_cover
 
 __all__ = [
     "PARALLEL_MIN_PAGES",
     "Block",
+    "ContentsEntry",
+    "OutlineEntry",
     "ExtractConfig",
     "ExtractedDocument",
     "PageInfo",
@@ -76,6 +81,7 @@ def extract_pdf(
     path = Path(path)
     with _open_pdf(path) as pdf:
         metadata = _decode_metadata(pdf)
+        outline = _read_outline(pdf)
         n_pages = len(pdf.pages)
         n_workers = _worker_count(workers, n_pages)
         reader = _PagePool(pdf, path, config, n_pages, n_workers) if n_workers > 1 else _Reader(pdf, path, config, n_pages)
@@ -83,6 +89,8 @@ def extract_pdf(
             records = _read_document(reader, n_pages, config)
 
     blocks = _assign_heading_levels([d for rec in records for d in rec.drafts])
+    contents = contents_entries(blocks)
+    blocks = demote_cover(confirm_headings(blocks, contents, outline), n_pages)
     by_page: dict[int, list[Block]] = {}
     for block in blocks:
         by_page.setdefault(block.page, []).append(block)
@@ -95,6 +103,8 @@ def extract_pdf(
         tables=tuple(t for rec in records for t in rec.tables),
         problems=tuple(p for rec in records for p in _page_problems(rec, config)),
         metadata=metadata,
+        contents=tuple(contents),
+        outline=tuple(outline),
     )
 
 

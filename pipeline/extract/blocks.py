@@ -5,6 +5,9 @@ import re
 import statistics
 
 from pipeline.extract.constants import (
+    _CONTENTS_BARE_ENTRY,
+    _CONTENTS_ENTRY,
+    _CONTENTS_TITLE,
     _LARGER_FONT,
     _LIST_START,
     _MAX_HEADING_CHARS,
@@ -30,17 +33,20 @@ def _column_edges(lines: list[_Line], body_size: float) -> dict[tuple[bool, int]
     edges = {}
     for key, group in groups.items():
         body = [ln for ln in group if abs(ln.size - body_size) <= 0.6] or group
-        left = -_shared_extreme([-ln.x0 for ln in body])
-        edges[key] = (left, _shared_extreme([ln.x1 for ln in body]))
+        reach = 2 * body_size
+        left = -_shared_extreme([-ln.x0 for ln in body], reach=reach)
+        edges[key] = (left, _shared_extreme([ln.x1 for ln in body], reach=reach))
     return edges
 
 
-def _shared_extreme(values: list[float], tolerance: float = 1.5) -> float:
+def _shared_extreme(values: list[float], tolerance: float = 1.5, reach: float = float("inf")) -> float:
     """The largest value that at least two lines share (justified text ends its lines at the
     same x), so that one line overhanging the margin (a hanging 、) does not move the edge;
-    the plain maximum when no two lines agree (ragged text)."""
+    the plain maximum when no two lines agree within ``reach`` of it (ragged text)."""
     ordered = sorted(values, reverse=True)
     for a, b in zip(ordered, ordered[1:]):
+        if ordered[0] - a > reach:
+            break
         if a - b <= tolerance:
             return a
     return ordered[0]
@@ -104,14 +110,44 @@ def _build_blocks(page: int, lines: list[_Line], body_size: float) -> list[_Bloc
     body_font = _dominant_font([g for line in lines if abs(line.size - body_size) <= 0.25 for g in line.glyphs])
     blocks: list[_BlockDraft] = []
     current: _BlockDraft | None = None
+    entries = _contents_lines(lines)
     for i, line in enumerate(lines):
+        numberless = i in entries and not entries[i] and not _CONTENTS_BARE_ENTRY.search(line.text)
+        if numberless and i + 1 in entries and lines[i + 1].top - line.bottom < 1.5 * line.size \
+                and lines[i + 1].x0 >= line.x0 - 1.0:
+            # the first line of an entry whose title wraps onto the next, which ends in the page number
+            current = _BlockDraft(page=page, kind="contents_title", lines=[line])
+            blocks.append(current)
+            continue
+        if i in entries:
+            # A contents entry is a block of its own, with the wrapped first part of its title.
+            wrapped = current is not None and current.kind == "contents_title" and current.lines[-1] is lines[i - 1]
+            if wrapped:
+                current.kind = "contents"
+                current.lines.append(line)
+            else:
+                current = _BlockDraft(page=page, kind="contents", lines=[line])
+                blocks.append(current)
+            current = None
+            continue
+        if i + 1 in entries and not line.text.rstrip().endswith(_SENTENCE_END) and not _CONTENTS_TITLE.match(line.text) \
+                and (entries[i + 1] or _CONTENTS_ENTRY.search(lines[i + 1].text)) and lines[i + 1].top - line.bottom < 1.5 * line.size:
+            # the first line of an entry whose title wraps onto the line with the leader
+            current = _BlockDraft(page=page, kind="contents_title", lines=[line])
+            blocks.append(current)
+            continue
+        if _CONTENTS_TITLE.match(line.text):
+            current = _BlockDraft(page=page, kind="contents", lines=[line])
+            blocks.append(current)
+            current = None
+            continue
         _, right_edge = edges[_edge_key(line)]
         is_heading, level, kind, larger = _heading_kind(line, body_size, body_bold, right_edge, body_font)
         if current is not None:
             prev = lines[i - 1]
             if current.kind == "heading":
                 # Only an unnumbered line in the same style continues a (wrapped) heading.
-                joins = not level and _continues_heading(current, prev, line, gap, body_font)
+                joins = not level and _continues_heading(current, prev, line, gap, body_font, body_size)
             else:
                 joins = not is_heading and not _starts_paragraph(current, prev, line, edges, gap)
             if joins:
@@ -127,9 +163,29 @@ def _build_blocks(page: int, lines: list[_Line], body_size: float) -> list[_Bloc
         )
         blocks.append(current)
     for block in blocks:
-        if _is_caption(block, body_size):
+        if block.kind == "contents_title":  # its entry line never came: an ordinary line after all
+            block.kind = "body"
+        if block.kind in ("body", "heading") and _is_caption(block, body_size):
             block.kind = "caption"
     return blocks
+
+
+def _contents_lines(lines: list[_Line]) -> dict[int, bool]:
+    """Lines that are entries of a table of contents: a leader of dots and a page number at the
+    end (any page), or, after a 目次 / Contents title on this page, a page number set apart at the
+    end. Index → whether it was found by its leader."""
+    found: dict[int, bool] = {}
+    after_title = False
+    for i, line in enumerate(lines):
+        text = line.text.rstrip()
+        if _CONTENTS_TITLE.match(text):
+            after_title = True
+            continue
+        if _CONTENTS_ENTRY.search(text):
+            found[i] = True
+        elif after_title and not text.endswith(_SENTENCE_END):
+            found[i] = False  # on a contents page, an entry may lack a leader or a page number
+    return found
 
 
 # A figure's or table's credit or note line: 資料：…, 出典：…, （出所）…, 提供：…
@@ -150,7 +206,9 @@ def _is_caption(block: _BlockDraft, body_size: float) -> bool:
 _MAX_CAPTION_CHARS = 120
 
 
-def _continues_heading(current: _BlockDraft, prev: _Line, line: _Line, gap: float, body_font: str = "") -> bool:
+def _continues_heading(
+    current: _BlockDraft, prev: _Line, line: _Line, gap: float, body_font: str = "", body_size: float = 0.0
+) -> bool:
     """A wrapped heading: same style, close below, heading not numbered in body font."""
     first = current.lines[0]
     if not (current.larger or first.bold or (body_font and first.font != body_font)):
@@ -159,9 +217,10 @@ def _continues_heading(current: _BlockDraft, prev: _Line, line: _Line, gap: floa
         return False
     return (
         line.segment == prev.segment
-        and abs(line.size - prev.size) <= 0.5
+        and abs(line.size - prev.size) <= 0.25  # an 11 pt title over 10.5 pt text does not go on
         and line.bold == prev.bold
-        and line.font == prev.font
+        # a title in the text's size and its own face: the text's face ends it
+        and (line.font == prev.font or line.bold or line.size >= body_size + 0.25)
         and line.top - prev.bottom <= gap + 0.5 * line.size
         and not _numbering(line.text.strip())[0]
     )
@@ -201,6 +260,19 @@ def _starts_paragraph(
         return True
     if prev_short and prev_text.endswith(_SENTENCE_END):  # sentence ended before the margin
         return True
+    if prev_short and prev_text.endswith((".", '."', ".”")) and line.text.lstrip()[:1].isupper():
+        return True  # an English sentence (a reference entry) ended before the margin
+    hanging = (  # the second line of an entry set with a hanging indent (a reference, a list item)
+        len(current.lines) == 1 and line.x0 > prev.x0 + indent and prev.x0 <= left + indent
+        and not prev_text.endswith(_SENTENCE_END) and line.top - prev.bottom <= gap + 0.6 * size
+    )
+    if hanging:
+        return False
+    item_end = prev_text.endswith(_ITEM_END) or bool(_LIST_START.match(current.lines[0].text.lstrip()))
+    if item_end and prev.x1 < prev_right - _VERY_SHORT_LINE * size and not _latin_wrap(prev_text, line.text):
+        # A line that stops well before the margin after a closing bracket, or in a list item,
+        # ends the item: a list item, an entry of a reference list (内閣府（2023）「…」).
+        return True
     if _next_list_item(current, prev_short, line):
         return True
     if line.text[:1] in ("\u3000", " "):  # an explicit (full-width) space: first-line indent
@@ -219,6 +291,16 @@ def _starts_paragraph(
         # (a title): a first-line indent would have filled its line.
         return True
     return False
+
+
+_VERY_SHORT_LINE = 3.0
+_ITEM_END = ("」", "』", "）", ")", "\"", "”")
+
+
+def _latin_wrap(prev_text: str, text: str) -> bool:
+    """Whether a Latin word, number or URL was pushed from the end of ``prev_text`` to ``text``."""
+    a, b = prev_text.rstrip()[-1:], text.lstrip()[:1]
+    return bool(a) and bool(b) and a.isascii() and b.isascii() and (a.isalnum() or a in ",-/:(") and b.isalnum()
 
 
 def _next_list_item(current: _BlockDraft, prev_short: bool, line: _Line) -> bool:

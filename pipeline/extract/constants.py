@@ -34,6 +34,9 @@ _NUMBERING = (
     (re.compile(rf"^第[{_DIGITS}{_KANJI_NUMBERS}]+[\s\u3000]"), 1, "chapter"),  # 第１ 基本… (通知)
     (re.compile(rf"^[{_DIGITS}]+[.．][{_DIGITS}]+[.．][{_DIGITS}]+(?![{_DIGITS}])"), 3, "decimal"),
     (re.compile(rf"^[{_DIGITS}]+[.．][{_DIGITS}]+(?![.．]?[{_DIGITS}])"), 2, "decimal"),
+    # 1-1-1 / 1-1. / 1-1 米国 (a hyphenated section number; not 1-2月 or 2020-2024)
+    (re.compile(rf"^[{_DIGITS}]{{1,2}}[-－‐][{_DIGITS}]{{1,2}}[-－‐][{_DIGITS}]{{1,2}}(?![{_DIGITS}年月日])"), 3, "decimal"),
+    (re.compile(rf"^[{_DIGITS}]{{1,2}}[-－‐][{_DIGITS}]{{1,2}}(?:[.．](?![{_DIGITS}])|(?![-－‐{_DIGITS}年月日]))"), 2, "decimal"),
     (re.compile(rf"^[{_DIGITS}]+(?:[.．](?![{_DIGITS}])|[\s\u3000]+)\s*\S"), 1, "bare"),
     (re.compile(rf"^[（(][{_DIGITS}{_KANJI_NUMBERS}]+[)）]"), 3, "paren"),
     (re.compile(r"^[\u2460-\u2473\u3251-\u325f]"), 3, "paren"),  # ①-⑳, ㉑-㉟
@@ -59,3 +62,10 @@ _BOLD_FONT = re.compile(
     re.IGNORECASE,
 )
 _FEW_GLYPHS = 200  # a page with fewer body glyphs takes the document's body size
+
+# A table-of-contents entry: a title, a leader of dots, a page number (第2章 中国 ……… 5, はじめに .... i).
+_CONTENTS_ENTRY = re.compile(rf"(?:[.．・…‥·･_]\s?){{3,}}\s*([{_DIGITS}]+|[ivxlcIVXLC]+)\s*$")
+# On a contents page, an entry may have no leader: the page number stands apart at the line end.
+_CONTENTS_BARE_ENTRY = re.compile(rf"\S(?:\s{{2,}}|\u3000+)([{_DIGITS}]+|[ivxlcIVXLC]+)\s*$")
+# The heading of a table of contents.
+_CONTENTS_TITLE = re.compile(r"^[\s\u3000]*(?:目[\s\u3000]*次|もくじ|contents|table of contents)[\s\u3000]*$", re.IGNORECASE)

@@ -35,7 +35,7 @@ class PageInfo:
 # What a block is, as Docling and Unstructured label document elements: downstream code filters on
 # it instead of guessing. Page furniture (running heads and feet, page numbers, furigana) never
 # becomes a block: it is listed in ``PageInfo.removed_lines``.
-BLOCK_KINDS = ("heading", "body", "caption", "footnote", "figure_text")
+BLOCK_KINDS = ("heading", "body", "caption", "footnote", "figure_text", "contents")
 
 
 @dataclass(frozen=True)
@@ -74,12 +74,33 @@ class PageProblem:
 
 
 @dataclass(frozen=True)
+class ContentsEntry:
+    """An entry of the document's table of contents, as printed."""
+
+    page: int  # the page of the PDF the entry is on
+    level: int  # 1 chapter, 2 section, 3 below: from its numbering, else from its indent
+    title: str  # without the leader and page number
+    printed_page: str  # the page number printed after it ("5", "ii"), "" when there is none
+
+
+@dataclass(frozen=True)
+class OutlineEntry:
+    """An entry of the PDF's outline (bookmarks)."""
+
+    level: int  # 1 for the top entries
+    title: str
+    page: int | None  # the page it points to (1-based), None when it cannot be resolved
+
+
+@dataclass(frozen=True)
 class ExtractedDocument:
     pages: tuple[PageInfo, ...]
     blocks: tuple[Block, ...]  # reading order
     tables: tuple[Table, ...]
     problems: tuple[PageProblem, ...]
     metadata: dict[str, str] = field(default_factory=dict)  # always str, never bytes
+    contents: tuple[ContentsEntry, ...] = ()  # the table of contents, when the document has one
+    outline: tuple[OutlineEntry, ...] = ()  # the PDF's bookmarks, when it has them
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,6 +178,7 @@ class _RawPage:
     rotated: list[_Glyph] = field(default_factory=list)  # glyphs set at an angle, content order
     figures: list[list[_Glyph]] = field(default_factory=list)  # glyphs inside each figure
     spans: list[tuple[float, float, float, float]] = field(default_factory=list)  # bars across the page
+    body_size: float | None = None  # the body size its blocks were built with
 
 
 @dataclass

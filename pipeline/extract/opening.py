@@ -12,6 +12,7 @@ from pdfminer.utils import PDFDocEncoding
 
 from pipeline.errors import ExtractError
 from pipeline.extract.constants import _BOLD_FONT
+from pipeline.extract.model import OutlineEntry
 
 # ---------------------------------------------------------------------------------------------
 # Opening the file, metadata, font names
@@ -155,3 +156,50 @@ def _font_name_and_weight(raw: str | bytes) -> tuple[str, bool]:
     return name, bool(_BOLD_FONT.search(base))
 
 
+
+
+_MAX_OUTLINE_ENTRIES = 10_000
+
+
+def _read_outline(pdf: pdfplumber.PDF) -> list[OutlineEntry]:
+    """The PDF's outline (bookmarks): level, title and the page each entry points to. A broken
+    or hostile outline (cycles, bad references) gives what could be read, never an error."""
+    page_of = {}
+    try:
+        for number, page in enumerate(pdf.pages, start=1):
+            page_of[page.page_obj.pageid] = number
+        outlines = pdf.doc.get_outlines()
+        entries = []
+        for level, title, dest, action, _ in outlines:
+            if len(entries) >= _MAX_OUTLINE_ENTRIES:
+                break
+            entries.append(OutlineEntry(int(level), _to_str(title, fallback="pdfdoc").strip(),
+                                        _outline_page(pdf, dest, action, page_of)))
+        return entries
+    except Exception:  # PDFNoOutlines, broken trees, recursion: no outline
+        return []
+
+
+def _outline_page(pdf: pdfplumber.PDF, dest, action, page_of: dict[int, int]) -> int | None:
+    try:
+        if dest is None and action is not None:
+            action = action.resolve() if hasattr(action, "resolve") else action
+            dest = action.get("D") if isinstance(action, dict) else None
+        dest = dest.resolve() if hasattr(dest, "resolve") else dest
+        if isinstance(dest, (bytes, str)) or hasattr(dest, "name"):
+            name = dest if isinstance(dest, (bytes, str)) else dest.name
+            dest = pdf.doc.get_dest(name)
+            dest = dest.resolve() if hasattr(dest, "resolve") else dest
+        if isinstance(dest, dict):
+            dest = dest.get("D")
+            dest = dest.resolve() if hasattr(dest, "resolve") else dest
+        if isinstance(dest, (list, tuple)) and dest:
+            ref = dest[0]
+            objid = getattr(ref, "objid", None)
+            if objid is not None:
+                return page_of.get(objid)
+            if isinstance(ref, int):
+                return ref + 1
+    except Exception:
+        return None
+    return None

@@ -110,6 +110,7 @@ def _page_record(
 def _finish_page(record: _PageRecord, raw: _RawPage, doc_body_size: float | None) -> None:
     record.drafts = [_compact_draft(d) for d in _page_blocks(raw, doc_body_size)]
     record.columns = raw.columns
+    record.body_size = raw.body_size
     record.pending = None
 
 
@@ -255,11 +256,13 @@ def _has_drawings(page: pdfplumber.page.Page) -> bool:
 def _page_blocks(raw: _RawPage, doc_body_size: float | None) -> list[_BlockDraft]:
     """Blocks of a page in reading order: horizontal text (by columns), vertical tiers, then the
     page's footnotes. Furigana rows are dropped (listed in ``removed_lines``)."""
-    # A page with little text (a form, a title page) has no reliable body size of its own.
-    if len(raw.glyphs) >= _FEW_GLYPHS:
-        body_size = _body_size(raw.glyphs, doc_body_size, upper_part=(raw.top, raw.height))
-    else:
+    # The document's body size once it is known; before, the page's own (a page whose own size
+    # differs from the document's is built again with the document's: see reader._read_document).
+    if doc_body_size is not None or len(raw.glyphs) < _FEW_GLYPHS:
         body_size = doc_body_size
+    else:
+        body_size = _body_size(raw.glyphs, doc_body_size, upper_part=(raw.top, raw.height))
+    raw.body_size = body_size
     edge, edge_vertical = _edge_lines(raw.rows, raw.vertical_lines, body_size)
     drop = furigana_rows(raw.rows, body_size) | edge
     if drop:

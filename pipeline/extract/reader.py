@@ -243,7 +243,13 @@ def _read_document(reader: _Reader, n_pages: int, config: ExtractConfig) -> list
         rec.number: frozenset(i for i, _, _ in rec.candidates if (rec.number, i) in remove) for rec in records
     }
     doc_body_size = _doc_body_size(records, decided)
-    redo = [rec.number for rec in records if rec.bare | rec.assumed != rec.bare | decided[rec.number]]
+    # Pages built on a wrong assumption: their running lines, or a body size of their own that
+    # is not the document's (a page of 9 pt box text over a 10.5 pt report).
+    redo = [
+        rec.number for rec in records
+        if rec.bare | rec.assumed != rec.bare | decided[rec.number]
+        or (rec.body_size is not None and rec.body_size != doc_body_size)
+    ]
     if redo:
         again = {rec.number: rec for rec in reader.read(redo, {n: decided[n] for n in redo}, doc_body_size)}
         records = [again.get(rec.number, rec) for rec in records]
