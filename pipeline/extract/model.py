@@ -242,6 +242,7 @@ class _PageRecord:
     removed_lines: list[str]
     columns: int = 0
     body_size: float | None = None  # the body size the blocks were built with
+    line_sizes: frozenset[float] = frozenset()  # sizes of its lines (0.5 pt), for that decision
     drafts: list[_Draft] = field(default_factory=list)
     pending: _RawPage | None = None  # a page whose blocks wait for the document's body size
 

@@ -111,6 +111,8 @@ def _finish_page(record: _PageRecord, raw: _RawPage, doc_body_size: float | None
     record.drafts = [_compact_draft(d) for d in _page_blocks(raw, doc_body_size)]
     record.columns = raw.columns
     record.body_size = raw.body_size
+    # the sizes of its text (contents entries are never headings, whatever their size)
+    record.line_sizes = frozenset(round(d.size * 2) / 2 for d in record.drafts if d.kind != "contents")
     record.pending = None
 
 
@@ -202,15 +204,19 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig) ->
         captions = assign_captions(table_boxes, caption_lines(glyphs))
         tables = [replace(t, caption=c or "") for t, c in zip(tables, captions)]
     figure_glyphs: list[list[_Glyph]] = [[] for _ in figures]
-    body = []
-    for g in glyphs:
-        if _inside_any(g, table_boxes):
-            continue
-        k = next((k for k, box in enumerate(figures) if _inside(g, box)), None)
-        if k is None:
-            body.append(g)
-        else:
-            figure_glyphs[k].append(g)
+    if not table_boxes and not figures:
+        body = glyphs
+    else:
+        body = []
+        for g in glyphs:
+            if table_boxes and _inside_any(g, table_boxes):
+                continue
+            for k, box in enumerate(figures):
+                if _inside(g, box):
+                    figure_glyphs[k].append(g)
+                    break
+            else:
+                body.append(g)
     horizontal, vertical_runs = _split_vertical(body)
     row_glyphs = merge_raised_rows(_cluster_rows(horizontal))
     for row in row_glyphs:
@@ -248,9 +254,11 @@ def _spans(page: pdfplumber.page.Page) -> list[tuple[float, float, float, float]
 
 
 def _has_drawings(page: pdfplumber.page.Page) -> bool:
-    """Whether the page draws anything a figure is made of (pages of text only skip the search)."""
+    """Whether the page draws anything a figure is made of: an image, a curve, a rectangle, or
+    more than the two rules a running head or a footnote area draws (pages of text and rules
+    skip the search)."""
     objects = page.objects
-    return any(objects.get(kind) for kind in ("image", "curve", "rect", "line"))
+    return any(objects.get(kind) for kind in ("image", "curve", "rect")) or len(objects.get("line", ())) > 2
 
 
 def _page_blocks(raw: _RawPage, doc_body_size: float | None) -> list[_BlockDraft]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pdfplumber
 
 from pipeline.errors import PipelineError
+from pipeline.extract.constants import _LARGER_FONT
 from pipeline.extract.furniture import _running_line_decision
 from pipeline.extract.model import ExtractConfig, _PageRecord
 from pipeline.extract.page import _finish_page, _page_record
@@ -244,11 +245,11 @@ def _read_document(reader: _Reader, n_pages: int, config: ExtractConfig) -> list
     }
     doc_body_size = _doc_body_size(records, decided)
     # Pages built on a wrong assumption: their running lines, or a body size of their own that
-    # is not the document's (a page of 9 pt box text over a 10.5 pt report).
+    # is not the document's where that changes which lines are set larger than the body (a page
+    # of 9 pt box text whose 10.5 pt body lines looked like headings).
     redo = [
         rec.number for rec in records
-        if rec.bare | rec.assumed != rec.bare | decided[rec.number]
-        or (rec.body_size is not None and rec.body_size != doc_body_size)
+        if rec.bare | rec.assumed != rec.bare | decided[rec.number] or _size_matters(rec, doc_body_size)
     ]
     if redo:
         again = {rec.number: rec for rec in reader.read(redo, {n: decided[n] for n in redo}, doc_body_size)}
@@ -258,6 +259,15 @@ def _read_document(reader: _Reader, n_pages: int, config: ExtractConfig) -> list
             _finish_page(rec, rec.pending, doc_body_size)
     return records
 
+
+
+def _size_matters(rec: _PageRecord, doc_body_size: float) -> bool:
+    """Whether building the page with the document's body size instead of its own would change
+    which of its lines count as larger than the body (headings)."""
+    if rec.body_size is None or rec.body_size == doc_body_size:
+        return False
+    low, high = sorted((rec.body_size, doc_body_size))
+    return any(low + _LARGER_FONT <= size < high + _LARGER_FONT for size in rec.line_sizes)
 
 
 def _doc_body_size(records: list[_PageRecord], decided: dict[int, frozenset[int]]) -> float:
