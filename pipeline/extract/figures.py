@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pipeline.extract.lines import _cluster_rows, _join_lines, _mostly_bold
+from pipeline.extract.lines import _cluster_rows, _glyph_run_text, _join_lines, _mostly_bold
 from pipeline.extract.model import _Glyph
 from pipeline.extract.tables import RULING_MAX, trusted_tables
 
@@ -71,25 +71,13 @@ def caption_lines(glyphs: Iterable[_Glyph]) -> list[CaptionLine]:
     or more in fonts the line above uses (a Latin word may be set in another), starts at most
     ``_CAPTION_WRAP_GAP`` of the size below, overlaps it horizontally and is no caption itself
     (■第１-２-７図／さくらインターネット / データセンターの設備)."""
-    runs = _runs(list(glyphs))
-    by_row: dict[int, list[_Run]] = {}
-    for r in runs:
-        by_row.setdefault(r.row, []).append(r)
-    captions: list[CaptionLine] = []
-    for r in runs:
-        if not CAPTION.match(r.text):
-            continue
-        parts, last = [r], r
-        for _ in range(3):
-            nxt = _continuation(last, [x for k in (1, 2, 3) for x in by_row.get(last.row + k, [])])
-            if nxt is None:
-                break
-            parts.append(nxt)
-            last = nxt
+    captions = []
+    for parts in _caption_chains(_runs(list(glyphs))):
+        first, last = parts[0], parts[-1]
         captions.append(CaptionLine(
             text=_join_lines([p.text for p in parts]),
-            x0=min(p.box[0] for p in parts), top=r.box[1],
-            x1=max(p.box[2] for p in parts), bottom=last.box[3], size=r.size,
+            x0=min(p.box[0] for p in parts), top=first.box[1],
+            x1=max(p.box[2] for p in parts), bottom=last.box[3], size=first.size,
         ))
     return sorted(captions, key=lambda c: (c.top, c.x0))
 
@@ -324,40 +312,32 @@ def _make_run(glyphs: list[_Glyph], row: int) -> _Run:
 
 
 def _run_text(glyphs: list[_Glyph]) -> str:
-    """The run's text: a drawn space kept once, a space added where the glyphs leave a gap of
-    about a character."""
-    parts: list[str] = []
-    prev: _Glyph | None = None
-    for g in glyphs:
-        if g.text.isspace():
-            if parts and not parts[-1].isspace():
-                parts.append(" ")
+    """The run's text, spaced as every line's is (``lines._glyph_run_text``)."""
+    return _glyph_run_text(glyphs, lambda g: g.x0, lambda g: g.x1)[0].strip()
+
+
+def _caption_chains(runs: list[_Run]) -> list[list[_Run]]:
+    """Each caption run with the wrapped lines that continue it (at most three)."""
+    by_row: dict[int, list[_Run]] = {}
+    for r in runs:
+        by_row.setdefault(r.row, []).append(r)
+    chains = []
+    for r in runs:
+        if not CAPTION.match(r.text):
             continue
-        gap = g.x0 - prev.x1 if prev is not None else 0.0
-        if prev is not None and parts and not parts[-1].isspace() and gap >= 0.9 * max(g.size, prev.size):
-            parts.append(" ")
-        parts.append(g.text)
-        prev = g
-    return "".join(parts).strip()
+        chain = [r]
+        for _ in range(3):
+            nxt = _continuation(chain[-1], [x for k in (1, 2, 3) for x in by_row.get(chain[-1].row + k, [])])
+            if nxt is None:
+                break
+            chain.append(nxt)
+        chains.append(chain)
+    return chains
 
 
 def _caption_runs(runs: list[_Run]) -> list[_Run]:
     """Caption runs and the wrapped lines that continue them."""
-    by_row: dict[int, list[_Run]] = {}
-    for r in runs:
-        by_row.setdefault(r.row, []).append(r)
-    found = []
-    for r in runs:
-        if CAPTION.match(r.text):
-            found.append(r)
-            last = r
-            for _ in range(3):
-                nxt = _continuation(last, [x for k in (1, 2, 3) for x in by_row.get(last.row + k, [])])
-                if nxt is None:
-                    break
-                found.append(nxt)
-                last = nxt
-    return found
+    return [r for chain in _caption_chains(runs) for r in chain]
 
 
 def _is_label(r: _Run, body: float) -> bool:
