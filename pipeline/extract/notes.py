@@ -58,11 +58,8 @@ def merge_raised_rows(rows: list[list[_Glyph]]) -> list[list[_Glyph]]:
             # smaller than the credit itself)
             trailing = bool(ink) and min(g.x0 for g in ink) + size <= visible[0].x0 <= end + size and all(
                 g.text.isdigit() for g in visible)
-            if (
-                (small or trailing)
-                and max(g.bottom for g in visible) <= top + 0.9 * size
-                and min(g.x0 for g in nxt) <= visible[0].x0 <= end + size
-            ):
+            after_text = bool(ink) and min(g.x0 for g in ink) + 0.5 * size <= visible[0].x0 <= end + size
+            if (small or trailing) and after_text and max(g.bottom for g in visible) <= top + 0.9 * size:
                 for g in visible:
                     g.marker = True
                 merged = sorted(row + nxt, key=lambda g: g.x0)

@@ -173,8 +173,10 @@ def _read_outline(pdf: pdfplumber.PDF) -> list[OutlineEntry]:
         for level, title, dest, action, _ in outlines:
             if len(entries) >= _MAX_OUTLINE_ENTRIES:
                 break
-            entries.append(OutlineEntry(int(level), _to_str(title, fallback="pdfdoc").strip(),
-                                        _outline_page(pdf, dest, action, page_of)))
+            # control and private-use characters (an ESC sequence in a bookmark) are not title text
+            title = _to_str(title, fallback="pdfdoc")
+            text = "".join(ch for ch in title if ch.isspace() or unicodedata.category(ch)[0] != "C").strip()
+            entries.append(OutlineEntry(int(level), text, _outline_page(pdf, dest, action, page_of)))
         return entries
     except Exception:  # PDFNoOutlines, broken trees, recursion: no outline
         return []

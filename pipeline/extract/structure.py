@@ -45,7 +45,8 @@ def contents_entries(blocks: list[Block]) -> list[ContentsEntry]:
             continue
         title = b.text[: found.start(1)]
         title = re.sub(r"[.．・…‥·･_\s\u3000]+$", "", title).strip()
-        raw.append((b, title, found.group(1)))
+        if title:  # a leader and a number alone name nothing
+            raw.append((b, title, found.group(1)))
     indents: list[float] = []  # the entries' left edges over all contents pages
     for b, _, _ in raw:
         if all(abs(b.x0 - x) > 2.0 for x in indents):
