@@ -13,7 +13,7 @@ STAGE_VERSIONS = {
     "segment": "2",
     "tokenize": "1",
     "tag": "1",
-    "attribute": "2",
+    "attribute": "3",
     "facts": "1",
     "relations": "1",
     "policies": "1",

@@ -56,10 +56,12 @@ _BACK_REFERENCES = ("同国", "同地域")
 
 
 # What follows a place for it to be the paragraph's topic: 中国は, 韓国では, ドイツ政府は,
-# ASEAN加盟国では, インド政府が, 米国においては. Not a genitive: 中国の動向を… is about 中国's
+# ASEAN加盟国では, インド政府が, 米国においては, and a possessive that is itself the topic
+# (インドの政策文書には…). Not a genitive inside an object: 中国の動向を踏まえ… is about 中国's
 # trends as seen by the passage's subject.
 _TOPIC = re.compile(
-    r"^(?:政府|当局|加盟国|各国|連邦政府|議会)?(?:は|では|でも|には|においては|において|が|も)(?![のな])"
+    r"^(?:(?:政府|当局|加盟国|各国|連邦政府|議会)?(?:は|では|でも|には|においては|において|が|も)(?![のな])"
+    r"|の[^、。をがにはでも]{1,12}(?:は|では|には|においては)(?![のな]))"
 )
 
 

@@ -343,3 +343,19 @@ def test_cli_writes_pdf_and_listing(tmp_path, capsys):
     soup = BeautifulSoup(listing.read_text(encoding="utf-8"), "html.parser")
     assert soup.find(id=LISTING_FRAGMENT).find("a")["href"] == "sample-report.pdf"
     assert (listing.parent / soup.find(id=LISTING_FRAGMENT).find("a")["href"]).exists()
+
+
+def test_every_summary_paragraph_of_the_sample_has_its_country(sample_pdf, nlp, lexicon):
+    """The sample's summary paragraphs open with their country as topic, also as a possessive
+    (インドの政策文書には…): each gets that subject, so the summary's claims can be checked."""
+    from pipeline.attribute import attribute
+    from pipeline.extract import extract_pdf
+    from pipeline.segment import segment
+    from pipeline.tag import tag_tokens
+    from pipeline.tokenize import tokenize_sentences
+
+    seg = segment(extract_pdf(sample_pdf, workers=1))
+    att = attribute(seg, tag_tokens(nlp, lexicon, tokenize_sentences(seg.sentences)), lexicon)
+    subject = {s.sentence_id: s.subject for s in att.sentences}
+    india = [s for s in seg.sentences if s.text.startswith("インドの政策文書には")]
+    assert india and all(subject[s.sentence_id] == "IN" for s in india)

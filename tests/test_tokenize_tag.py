@@ -178,8 +178,9 @@ def test_a_paragraphs_own_topic_overrides_its_sections_country_and_a_genitive_do
         "米国は、韓国との半導体の協力を進める。",  # the US's policy, inside the chapter on Korea
         "中国の動向を踏まえ、AIを重視する。",  # 中国の: a genitive, so still Korea
         "インド政府が新たに生成AIの戦略を定めた。",
+        "ドイツの政策文書には半導体が挙げられている。",  # a possessive that is the topic: Germany
         heading="第3章 韓国",
     ))
     tech = [(a.subject, a.subject_source, a.mention.id) for a in att.mentions if a.mention.label == "TECHNOLOGY"]
     assert tech == [("KR", "heading", "quantum"), ("US", "paragraph", "semiconductors"), ("KR", "heading", "ai"),
-                    ("IN", "paragraph", "generative_ai")]
+                    ("IN", "paragraph", "generative_ai"), ("DE", "paragraph", "semiconductors")]
