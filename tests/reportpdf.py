@@ -478,13 +478,21 @@ def _wrap(units: list[_Unit], width: float, size: float, marker: str) -> list[li
     for i, w in enumerate(widths):
         if used + w > width + 0.01 and i > start:
             j = i
-            while j > start + 1 and _no_line_start(units[j], marker):
+            while j > start + 1 and (_no_line_start(units[j], marker) or _inside_word(units[j - 1], units[j])):
                 j -= 1
+            if j == start + 1 and _inside_word(units[j - 1], units[j]):
+                j = i  # a word longer than the line: broken after all
             lines.append(units[start:j])
             start, used = j, sum(widths[j:i])
         used += w
     lines.append(units[start:])
     return lines
+
+
+def _inside_word(a: _Unit, b: _Unit) -> bool:
+    """A break between ``a`` and ``b`` would cut a Latin word or a number (AUKUS, 2024): Japanese
+    word processors move the whole word to the next line instead."""
+    return a.kind == b.kind == "c" and a.text.isascii() and b.text.isascii() and a.text.isalnum() and b.text.isalnum()
 
 
 def _no_line_start(u: _Unit, marker: str) -> bool:

@@ -83,6 +83,59 @@ def test_letter_spaced_japanese_gets_no_spurious_spaces(tmp_path):
     assert paragraphs(extract_pdf(path)) == [PARA_2]
 
 
+def _justified(c, paragraphs: list[list[str]], x: float, y: float, size: float, leading: float) -> None:
+    """Paragraphs of pre-broken lines, the first line of each indented by one character (the
+    indent as a word processor sets it: a shift, not a space), each line drawn at its own width."""
+    c.setFont(MIN, size)
+    for lines in paragraphs:
+        for k, line in enumerate(lines):
+            c.drawString(x + (size if k == 0 else 0), y, line)
+            y -= leading
+        y -= 4
+
+
+@pytest.mark.parametrize("size, chars", [(10.5, 40), (9.0, 48)])
+def test_lines_overhanging_the_margin_do_not_move_it(tmp_path, size, chars):
+    # Two lines end in a run of Latin letters the typesetter could not break, past the margin, at
+    # the same x; the margin is still where the other lines end, so no full line looks short.
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    line = "科学技術の国際協力は各国の研究開発戦略と深く結びついている。"
+    full = (line * 3)[:chars]
+    # a run of Latin capitals in place of the last two characters, 1.75 characters past the margin
+    runs = ["CBRN-safety"[:n] for n in range(1, 12)] + ["QUAD and AUKUS"[:n] for n in range(1, 15)]
+    run = min(runs, key=lambda r: abs(stringWidth(r, MIN, size) - 3.75 * size))
+    assert 3.6 * size < stringWidth(run, MIN, size) < 3.9 * size
+    over = full[:-2] + run
+    text = [[full[:-1], full, over, full[:10] + "。"], [full[:-1], over, full, full[:12] + "。"]]
+
+    def page(c):
+        _justified(c, text, 72, HEIGHT - 100, size, size * 1.7)
+
+    doc = extract_pdf(save_pdf(tmp_path / "overhang.pdf", [page]))
+
+    assert paragraphs(doc) == ["".join(p) for p in text]
+
+
+@pytest.mark.parametrize("width", [40, 30])
+def test_a_one_line_paragraph_is_not_joined_to_the_indented_paragraph_after_it(tmp_path, width):
+    # A paragraph of one indented line that ends its sentence near the margin, then another
+    # paragraph whose first line has the same indent: two paragraphs (a paragraph's second line
+    # starts at the left edge).
+    before = ("各国は重要技術の一覧を定期的に見直している。" * 9)[: 4 * width - 2] + "。"
+    one = ("韓国は量子技術の研究拠点を整備している。" * 3)[: width - 2] + "。"
+    two = ("米国は半導体の国内生産を支援している。" * 4)[: 2 * width - 1]
+    lines = [before[: width - 1]] + [before[k : k + width] for k in range(width - 1, len(before), width)]
+    text = [lines, [one], [two[: width - 1], two[width - 1 :] + "。"]]
+
+    def page(c):
+        _justified(c, text, 72, HEIGHT - 100, 10.5, 18)
+
+    doc = extract_pdf(save_pdf(tmp_path / "oneline.pdf", [page]))
+
+    assert paragraphs(doc) == ["".join(p) for p in text]
+
+
 def test_wrapped_latin_words_keep_one_space(tmp_path):
     def page(c):
         c.setFont(MIN, 10.5)

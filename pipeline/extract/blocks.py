@@ -40,16 +40,22 @@ def _column_edges(lines: list[_Line], body_size: float) -> dict[tuple[bool, int]
 
 
 def _shared_extreme(values: list[float], tolerance: float = 1.5, reach: float = float("inf")) -> float:
-    """The largest value that at least two lines share (justified text ends its lines at the
-    same x), so that one line overhanging the margin (a hanging 、) does not move the edge;
-    the plain maximum when no two lines agree within ``reach`` of it (ragged text)."""
+    """The value most lines share (justified text ends its full lines at the same x), so that
+    lines overhanging the margin (a hanging 、, a run of Latin letters the typesetter could not
+    break) do not move the edge, even when two of them happen to agree; of clusters as large as
+    each other, the larger value. The plain maximum when no two lines agree within ``reach`` of
+    it (ragged text)."""
     ordered = sorted(values, reverse=True)
-    for a, b in zip(ordered, ordered[1:]):
-        if ordered[0] - a > reach:
-            break
-        if a - b <= tolerance:
-            return a
-    return ordered[0]
+    near = [v for v in ordered if ordered[0] - v <= reach]
+    best, best_size, i = ordered[0], 1, 0
+    while i < len(near):
+        j = i
+        while j + 1 < len(near) and near[i] - near[j + 1] <= tolerance:
+            j += 1
+        if j - i + 1 > best_size:
+            best, best_size = near[i], j - i + 1
+        i = j + 1
+    return best
 
 
 def _edge_key(line: _Line) -> tuple[bool, int]:
@@ -259,6 +265,12 @@ def _starts_paragraph(
     if line.top - prev.bottom > gap + 0.6 * size:  # blank space clearly larger than leading
         return True
     if prev_short and prev_text.endswith(_SENTENCE_END):  # sentence ended before the margin
+        return True
+    if (len(current.lines) == 1 and prev_text.endswith(_SENTENCE_END) and prev.x0 > left + indent
+            and abs(line.x0 - prev.x0) <= indent):
+        # A one-line paragraph set with a first-line indent, ending its sentence near the margin,
+        # and a line with the same indent: the next paragraph (a second line would start at the
+        # left edge).
         return True
     if prev_short and prev_text.endswith((".", '."', ".”")) and line.text.lstrip()[:1].isupper():
         return True  # an English sentence (a reference entry) ended before the margin
