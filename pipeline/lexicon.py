@@ -1,7 +1,8 @@
 """Lexicon: the TOML data in ``pipeline/data/lexicon.toml`` → entries and spaCy patterns.
 
 Input: a TOML file. Output: a ``Lexicon`` (entries by id, the technology taxonomy, the
-single-character abbreviations) and the EntityRuler patterns built from it.
+single-character abbreviations, the not-a-mention phrases, and the sector and generic words that
+are never aliases) and the EntityRuler patterns built from it.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class Lexicon:
     entries: dict[str, Entry]
     not_mention: tuple[str, ...]
     generic: tuple[str, ...]
+    sectors: tuple[str, ...] = ()  # where technologies are applied (医療, 農業): never aliases
 
     def top(self, entry_id: str) -> str:
         """The broadest ancestor of a technology (itself for anything else)."""
@@ -93,6 +95,7 @@ def load_lexicon(path: Path | None = None) -> Lexicon:
         entries=entries,
         not_mention=tuple(unicodedata.normalize("NFKC", p) for p in nm.get("phrases", [])),
         generic=tuple(nm.get("generic", [])),
+        sectors=tuple(unicodedata.normalize("NFKC", w) for w in nm.get("sectors", [])),
     )
 
 

@@ -6,7 +6,7 @@ The spaCy pipeline is composed of components registered by name:
   entity_ruler                  lexicon aliases matched on NORM (Sudachi normalized form), as
                                 phrase patterns made by the pipeline's tokenizer, which splits
                                 and normalizes text as the tokenize stage does
-  jstmine_drop_not_mentions     removes spans that only look like a mention (国防科学技術戦略)
+  jstmine_drop_not_mentions     removes spans that only look like a mention (欧州グリーン・ディール)
   jstmine_fused_abbreviations   character-level pass: 米日韓 → US, JP, KR (Sudachi fuses these)
 Docs are built from our own Sudachi tokens, so text is tokenized once, by the tokenize stage.
 GiNZA's statistical NER is not in this path: see the README for why and where it runs.

@@ -93,9 +93,32 @@ def test_single_abbreviation_characters_and_ordinary_words_are_not_countries(nlp
     assert [m.id for m in _tag(nlp, lexicon, "米を食べる。中程度の印刷物。")] == []
 
 
-def test_strategy_names_sectors_and_generic_words_are_not_technologies(nlp, lexicon):
-    ms = _tag(nlp, lexicon, "国防科学技術戦略で医療・農業を支え、重要技術と新興技術、データを扱う。")
-    assert [m for m in ms if m.label == "TECHNOLOGY"] == []
+def _aliases(lexicon):
+    return {a for e in lexicon.entries.values() for a in e.aliases}
+
+
+def test_sector_and_generic_words_are_no_aliases_and_give_no_technology_mention(nlp, lexicon):
+    """The lexicon's own lists: a sector (医療) is where technologies are applied, a generic word
+    (重要技術) names none; neither is an alias, and the tagger finds no technology in either."""
+    assert {"医療", "農業", "教育", "金融", "交通"} <= set(lexicon.sectors)
+    assert {"重要技術", "新興技術", "科学技術", "技術", "データ"} <= set(lexicon.generic)
+    aliases = _aliases(lexicon)
+    for word in lexicon.sectors + lexicon.generic:
+        assert word not in aliases, f"{word} is an alias"
+        assert [(m.text, m.id) for m in _tag(nlp, lexicon, f"日本は{word}を重視する。") if m.label == "TECHNOLOGY"] == []
+    ms = _tag(nlp, lexicon, "AIを使った医療と農業、教育を進める。")
+    assert [(m.text, m.id) for m in ms if m.label == "TECHNOLOGY"] == [("AI", "ai")]
+
+
+def test_a_sectors_technology_and_technology_fields_are_technologies(nlp, lexicon):
+    ms = _tag(nlp, lexicon, "医療技術と農業技術、グリーン分野とデジタル分野を重視する。")
+    assert [(m.text, m.id) for m in ms] == [("医療技術", "medtech"), ("農業技術", "agritech"),
+                                            ("グリーン", "green"), ("デジタル分野", "digital")]
+    listed = {a: e.id for e in lexicon.entries.values() for a in e.aliases}
+    sector_technologies = [(s + "技術", listed[s + "技術"]) for s in lexicon.sectors if s + "技術" in listed]
+    assert ("医療技術", "medtech") in sector_technologies and ("農業技術", "agritech") in sector_technologies
+    for alias, entry_id in sector_technologies:
+        assert [(m.text, m.id) for m in _tag(nlp, lexicon, f"日本は{alias}を重視する。")] == [("日本", "JP"), (alias, entry_id)]
 
 
 def _doc(*paragraphs, heading=None):
