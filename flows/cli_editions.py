@@ -21,18 +21,25 @@ WEEKLY = "0 6 * * 1"  # Mondays 06:00
 
 @app.command()
 def discover(sources: Path = typer.Option(DEFAULT_SOURCES, help="The sources file.")) -> None:
-    """List the report PDFs the sources file follows (title, entry id, URL, publication date)."""
+    """List the report PDFs the sources file follows (title, entry id, URL, publication date).
+
+    Reports of announcement sources also show their page, the source to give `jstmine run --source`."""
     from pipeline.sources import discover_all, load_sources
 
     try:
-        reports = discover_all(load_sources(sources))
+        followed = load_sources(sources)
+        reports = discover_all(followed)
     except PipelineError as exc:
         _fail(exc.what, exc.todo)
+    pages = {s.name for s in followed if s.announcements}
     table = Table(title=f"reports followed by {sources}")
-    for col in ("source", "entry", "published", "title", "PDF"):
+    for col in ("source", "entry", "published", "title", "PDF") + (("announcement page",) if pages else ()):
         table.add_column(col, overflow="fold")
     for r in reports:
-        table.add_row(r.source, r.entry_id, r.published or "—", r.title or "—", r.url)
+        row = [r.source, r.entry_id, r.published or "—", r.title or "—", r.url]
+        if pages:
+            row.append(r.listing_url if r.source in pages else "—")
+        table.add_row(*row)
     console.print(table)
 
 

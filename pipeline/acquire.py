@@ -1,4 +1,4 @@
-"""Acquire: a source (PDF URL, listing-page URL with #entry-id, or local path) → a verified PDF in raw/.
+"""Acquire: a source (PDF URL, listing-page URL with #entry-id, announcement page URL, or local path) → a verified PDF in raw/.
 
 Input: a source string and an ``AcquireConfig``. Output: an ``Acquired`` record; every download
 (and every 304 revalidation) is also appended to ``raw/manifest.jsonl``. A download is written to a
@@ -12,17 +12,32 @@ not copied, and not recorded in the manifest.
 * ``TransientAcquireError``: connection refused, DNS failure, timeouts, remote protocol errors
   (connection dropped, body shorter than Content-Length), HTTP 5xx and 429, a PDF without
   ``%%EOF`` near its end (truncated).
-* ``AcquireError``: HTTP 4xx (not 429), a body that is not a PDF (e.g. an HTML page), a body over
-  ``max_bytes``, a redirect loop, an entry id missing from a listing page.
+* ``AcquireError``: HTTP 4xx (not 429), a body that is not a PDF (e.g. an HTML page that is no
+  announcement page), a body over ``max_bytes``, a redirect loop, an entry id missing from a listing
+  page, an announcement page without a usable report link (none, only links to itself, several)
+  or whose link leads to another announcement page.
 * ``SourceError``: an unsupported scheme, a missing/unreadable/non-PDF local file, a listing entry
   without a PDF link.
 
-For a listing-page source, ``Acquired.report_id``, ``title`` and ``published`` (ISO date, or None
-when the entry shows no full date) describe the entry, and the manifest line carries them under the
-same keys; for a PDF URL or a local path they are None and the manifest line does not have them.
+An announcement page (``pipeline.announcement``: title, date, a download link, the executive
+summary) is a source too. A URL without a #fragment is fetched once: a PDF is downloaded, an HTML
+page is read as an announcement page and its report link followed, to the listing page's entry and
+its PDF, or straight to the PDF. At most one announcement page is followed: a report link that
+leads to an announcement page again (another one, or the same) is an ``AcquireError``. An HTML page
+that is no announcement page stays the error it always was (with the entries the page lists).
+``Acquired.announcement`` holds what the page said; the manifest line names the page under
+``announcement``.
+
+For a listing-page source, ``Acquired.report_id``, ``title`` and ``published`` describe the entry,
+and the manifest line carries them under the same keys; for an announcement page they come from the
+listing entry its link goes through (``published`` falling back to the page's date), else from the
+page (``report_id`` is then the PDF's file name, slugged); for a PDF URL or a local path they are
+None and the manifest line does not have them. ``published`` is ISO ``YYYY-MM-DD``, or ``YYYY-MM``
+when only a year and month are given (``parse_date_or_month``), else None.
 ``find_report_links`` lists every entry of a page with its date (``parse_date``: 2025年4月1日,
-令和7年4月1日, 2025/4/1, 2025-04-01, 2025.4.1); ``fetch_listing`` / ``listing_entry`` are the
-network side of it, shared with ``pipeline.sources``.
+令和7年4月1日, 2025/4/1, 2025-04-01, 2025.4.1; else a year and month: 2025年4月, 令和7年4月,
+2025/4, 2025-04); ``fetch_listing`` / ``listing_entry`` and ``fetch_announcement`` /
+``announcement_entry`` are the network side of it, shared with ``pipeline.sources``.
 
 The file name in raw/ is derived by the project, never taken from the server:
 ``<slug>-<sha256[:12]>.pdf``, the slug being the URL's host (plus the listing entry id), restricted
@@ -51,6 +66,7 @@ from urllib.request import url2pathname
 import httpx
 from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 
+from pipeline.announcement import Announcement, AnnouncementScan, scan_announcement
 from pipeline.errors import AcquireError, SourceError, TransientAcquireError
 
 log = logging.getLogger(__name__)
@@ -61,12 +77,15 @@ EOF_MARKER = b"%%EOF"
 EOF_WINDOW = 1024  # %%EOF must appear within this many bytes of the end
 HTML_CAP = 20 * 1024 * 1024  # listing pages larger than this are refused
 PROBE_LIMIT = 5  # non-.pdf links of an entry probed for a PDF response
+_HINT_BYTES = 2 * 1024 * 1024  # of an HTML page searched for report entries to name in the error
 _CHUNK = 64 * 1024
 
 ACCEPTED_FORMS = (
     "an http(s) URL of a PDF (https://host/path/report.pdf), "
     "an http(s) URL of a report listing page with the entry id as fragment "
     "(https://spap.jst.go.jp/investigation/report_2022.html#fy24_rr02), "
+    "an http(s) URL of a report's announcement page "
+    "(https://spap.jst.go.jp/other_asia/experience/2025/topic_et_06.html), "
     "or a local file path (reports/x.pdf, /abs/x.pdf, file:///abs/x.pdf)"
 )
 
@@ -96,10 +115,15 @@ class Acquired:
     fetched_at: str  # ISO 8601, UTC
     not_modified: bool = False  # True when the server answered 304 and the stored copy was used
     # For a listing-page source (…/page.html#entry): the entry's id, title and publication date
-    # (ISO YYYY-MM-DD, None when the entry gives none). None for a PDF URL or a local path.
+    # (ISO YYYY-MM-DD; YYYY-MM when the entry gives only a year and month; None when it gives
+    # neither). For an announcement page: the entry's, when its link goes through one (the date
+    # falling back to the page's), else the PDF's slugged file name and the page's title and date.
+    # None for a PDF URL or a local path.
     report_id: str | None = None
     title: str | None = None
     published: str | None = None
+    # For an announcement-page source: what the page says (title, date, report link, summary).
+    announcement: Announcement | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,15 +140,190 @@ def acquire(source: str, config: AcquireConfig = AcquireConfig()) -> Acquired:
     fragment = unquote(fragment)
     raw_dir = _prepare_raw_dir(config.raw_dir)
     with _make_client(config) as client:
-        entry: ListingEntry | None = None
-        pdf_url = url
         # A fragment on a .pdf URL is a viewer fragment (#page=3), not a listing entry.
         if fragment and not _looks_like_pdf_href(url):
-            entry = _resolve_entry(client, url, fragment, config)
-            if entry is not None:
-                pdf_url = entry.url
-        slug = _slug(pdf_url if entry is None else url, entry.id if entry else None)
-        return _fetch_pdf(client, source, pdf_url, slug, raw_dir, config, entry)
+            page = _read_listing(client, url, config)
+            if page is not None:
+                if _place_on_announcement(page, fragment):
+                    # …/topic_et_06.html#top: an announcement page, the fragment a place on it
+                    scan = scan_announcement(page.soup, url, final_url=page.final_url)
+                    if scan.announcement is not None:
+                        return _acquire_announced(client, source, scan.announcement, raw_dir, config)
+                    if scan.looks_like_announcement and _find_entry(page.soup, fragment) is None:
+                        raise _no_report_link(scan)
+                entry = listing_entry(client, page, fragment, config)
+                try:
+                    return _fetch_pdf(client, source, entry.url, _slug(url, entry.id), raw_dir, config, entry)
+                except _HtmlPage as exc:  # the entry's "PDF" is a web page
+                    html = exc
+                raise html.error()
+            # else the URL serves a PDF: the fragment was a viewer's after all
+        try:
+            return _fetch_pdf(client, source, url, _slug(url, None), raw_dir, config)
+        except _HtmlPage as exc:  # no PDF: an announcement page, or the HTML error it always was
+            html = exc
+        return _acquire_announced(client, source, _announcement_of(html), raw_dir, config)
+
+
+# --------------------------------------------------------------------------------------------
+# Announcement pages
+
+
+class _HtmlPage(Exception):
+    """Internal: the response to a PDF request is an HTML page (read up to a cap)."""
+
+    def __init__(self, url: str, final_url: str, body: bytes, charset: str | None, complete: bool) -> None:
+        super().__init__(url)
+        self.url = url
+        self.final_url = final_url
+        self.body = body
+        self.charset = charset
+        self.complete = complete  # the whole page was read (not cut at the cap)
+
+    def scan(self) -> AnnouncementScan | None:
+        if not self.complete:
+            return None
+        return scan_announcement(self.body, self.url, self.charset, final_url=self.final_url)
+
+    def error(self) -> AcquireError:
+        return _html_error(self.url, self.final_url, self.body)
+
+
+def _place_on_announcement(page: ListingPage, fragment: str) -> bool:
+    """Whether ``#fragment`` cannot name a listing entry of ``page``, so that the page may be an
+    announcement page with the fragment a place on it: no element has that id, or it is the
+    whole page (<body id="top">, <main id="contents">), or its region has no link to a .pdf."""
+    el = _find_entry(page.soup, fragment)
+    if el is None or el.name in ("html", "body", "main"):
+        return True
+    pdfs, _ = _entry_links(page.soup, fragment, page.base)
+    return not pdfs
+
+
+def _announcement_of(html: _HtmlPage) -> Announcement:
+    """The announcement an HTML response is; else the error saying what was wrong."""
+    scan = html.scan()
+    if scan is not None and scan.announcement is not None:
+        return scan.announcement
+    if scan is not None and scan.looks_like_announcement:
+        raise _no_report_link(scan)
+    raise html.error()
+
+
+def _no_report_link(scan: AnnouncementScan) -> AcquireError:
+    todo = ("open the page and give the report's own link to `jstmine run --source`: the listing "
+            "entry (…/report_2022.html#fy24_rr02) or the PDF's URL")
+    if len(scan.preferred) > 1:
+        todo = "give one of those links to `jstmine run --source` (the listing entry's or the PDF's URL)"
+    return AcquireError(f"the announcement page {scan.url} gives no usable report link: {scan.problem}", todo)
+
+
+def _another_announcement(announcement: Announcement, target: str, final_url: str) -> AcquireError:
+    pages = {urldefrag(target)[0], urldefrag(final_url)[0]}
+    what = "back to itself" if urldefrag(announcement.url)[0] in pages else "to another announcement page"
+    return AcquireError(
+        f"the report link of the announcement page {announcement.url} leads {what} ({target}"
+        + (f", final URL {final_url}" if urldefrag(final_url)[0] != urldefrag(target)[0] else "")
+        + "), not to a listing entry or a PDF; jstmine follows one announcement page only",
+        "give the report's listing entry (…/report_2022.html#fy24_rr02) or its PDF URL to `jstmine run --source`",
+    )
+
+
+def _pdf_slug(pdf_url: str) -> str:
+    """A report id from a PDF URL: its file name without .pdf, restricted to [A-Za-z0-9._-]."""
+    name = unquote(urlsplit(pdf_url).path.rstrip("/").rsplit("/", 1)[-1])
+    name = re.sub(r"(?i)\.pdf$", "", name)
+    return _slug_part(name)[:80] or "report"
+
+
+def fetch_announcement(
+    url: str, *, client: httpx.Client | None = None, config: AcquireConfig = AcquireConfig()
+) -> Announcement:
+    """Download and read an announcement page (same timeouts, User-Agent, size cap and error
+    classification as ``acquire``).
+
+    Parameters:
+        url: the page's http(s) URL (a #fragment is ignored).
+        client: an httpx client to borrow (never closed); without one, one is made from ``config``.
+        config: timeouts, User-Agent and size cap.
+
+    Raises AcquireError when the URL serves a PDF, or a page that is no announcement page or gives
+    no usable report link (saying which).
+    """
+    url = urldefrag(url)[0]
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(_make_client(config))
+        page = _read_listing(client, url, config)
+    if page is None:
+        raise AcquireError(
+            f"{url} is a PDF, not an announcement page",
+            "give the PDF URL to `jstmine run --source` directly, or give the report's announcement page URL",
+        )
+    scan = scan_announcement(page.soup, url, final_url=page.final_url)
+    if scan.announcement is not None:
+        return scan.announcement
+    if scan.looks_like_announcement:
+        raise _no_report_link(scan)
+    links = page_report_links(page)
+    hint = (" It lists reports (" + ", ".join(f"#{x['id']}" for x in links[:5]) + "): it looks like a listing page."
+            if links else "")
+    raise AcquireError(
+        f"{url} is not an announcement page: it has no executive summary heading and no single report link"
+        f" ({scan.problem})",
+        "give the report's announcement page (title, date, download link, エグゼクティブ・サマリー); a listing page "
+        "goes under listing = … with entries = [...]." + hint,
+    )
+
+
+def announcement_entry(
+    client: httpx.Client, announcement: Announcement, config: AcquireConfig = AcquireConfig()
+) -> ListingEntry:
+    """The report an announcement page links to, as a listing entry resolved to its PDF (no PDF
+    is downloaded).
+
+    A link to a listing entry is resolved as ``listing_entry`` resolves it; the entry's id, title
+    and date are the report's, the page's title and date filling in what the entry lacks. A link
+    straight to a PDF gives the PDF's slugged file name as id and the page's title and date.
+
+    Parameters:
+        client: the httpx client to fetch the listing page with (borrowed, not closed).
+        announcement: the page, as ``fetch_announcement`` or ``parse_announcement`` gives it.
+        config: timeouts, size cap (and the probing of links that do not end in .pdf).
+
+    Raises AcquireError when the link leads to an announcement page again (another one or the
+    same one), or as ``listing_entry`` does.
+    """
+    target, fragment = urldefrag(announcement.report_url)
+    if fragment and not _looks_like_pdf_href(target):
+        page = _read_listing(client, target, config)
+        if page is not None:
+            entry_id = unquote(fragment)
+            if _find_entry(page.soup, entry_id) is None:
+                scan = scan_announcement(page.soup, target, final_url=page.final_url)
+                if scan.announcement is not None or scan.looks_like_announcement:
+                    raise _another_announcement(announcement, announcement.report_url, page.final_url)
+            entry = listing_entry(client, page, entry_id, config)
+            return ListingEntry(id=entry.id, url=entry.url, title=entry.title or announcement.title,
+                                published=entry.published or announcement.published)
+        # the "listing page" is a PDF: the fragment was a viewer's
+    return ListingEntry(id=_pdf_slug(target), url=target, title=announcement.title, published=announcement.published)
+
+
+def _acquire_announced(
+    client: httpx.Client, source: str, announcement: Announcement, raw_dir: Path, config: AcquireConfig
+) -> Acquired:
+    """Follow an announcement page's report link (one page only) and download the PDF."""
+    entry = announcement_entry(client, announcement, config)
+    slug = _slug(urldefrag(announcement.report_url)[0], entry.id)
+    try:
+        return _fetch_pdf(client, source, entry.url, slug, raw_dir, config, entry, announcement)
+    except _HtmlPage as exc:
+        html = exc
+    scan = html.scan()
+    if scan is not None and (scan.announcement is not None or scan.looks_like_announcement):
+        raise _another_announcement(announcement, entry.url, html.final_url)
+    raise html.error()
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,11 +550,11 @@ def _too_large(url: str, what: str, cap: int) -> AcquireError:
     )
 
 
-def _html_error(url: str, resp: httpx.Response, head: bytes, html: bytes | None) -> AcquireError:
+def _html_error(url: str, final_url: str, html: bytes | None) -> AcquireError:
     hint = ""
     if html:
         try:
-            links = find_report_links(html, str(resp.url))
+            links = find_report_links(html[:_HINT_BYTES], final_url)
         except Exception:  # a hint only; never mask the real error
             links = []
         if links:
@@ -363,9 +562,10 @@ def _html_error(url: str, resp: httpx.Response, head: bytes, html: bytes | None)
             hint = f" This page lists reports, e.g. {ids}."
     return AcquireError(
         f"the server returned an HTML page, not a PDF: {url}"
-        + (f" (final URL {resp.url})" if str(resp.url) != url else ""),
-        "check the URL: give the PDF's own URL, or a report listing page URL with the entry id "
-        "as fragment (…/report_2022.html#fy24_rr02); the page may also need a login." + hint,
+        + (f" (final URL {final_url})" if final_url != url else ""),
+        "check the URL: give the PDF's own URL, a report listing page URL with the entry id "
+        "as fragment (…/report_2022.html#fy24_rr02), or the report's announcement page; the page "
+        "may also need a login." + hint,
     )
 
 
@@ -386,7 +586,8 @@ class ListingEntry:
     id: str
     url: str  # the PDF's absolute URL
     title: str | None
-    published: str | None  # ISO YYYY-MM-DD, or None when the entry gives no full date
+    # ISO YYYY-MM-DD; YYYY-MM when the entry gives only a year and month (2025年4月); else None
+    published: str | None
 
 
 @dataclass(frozen=True)
@@ -687,8 +888,8 @@ def find_report_links(html: str | bytes, base_url: str) -> list[dict]:
 
     An entry is an element with an id (or an ``<a name>``) whose region — the element and its
     following siblings up to the next element with an id — holds a link ending in .pdf.
-    ``date`` is the entry's publication date as ISO ``YYYY-MM-DD`` (see ``parse_date``), or None
-    when its region shows no full date.
+    ``date`` is the entry's publication date as ISO ``YYYY-MM-DD`` (see ``parse_date``), else
+    ``YYYY-MM`` when its region shows only a year and month (``parse_date_or_month``), else None.
     """
     soup = _soup(html)
     return _report_links(soup, _base_url(soup, base_url))
@@ -710,6 +911,15 @@ _DATE_PATTERNS = (
     re.compile(r"(?P<era>令和|平成|昭和)[ \t]*(?P<y>元|\d{1,2})[ \t]*年[ \t]*(?P<m>\d{1,2})[ \t]*月[ \t]*(?P<d>\d{1,2})[ \t]*日"),
     # 2025/4/1, 2025-04-01, 2025.4.1 (one separator throughout)
     re.compile(r"(?<![\d./-])(?P<y>\d{4})(?P<sep>[/.-])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?![\d])"),
+)
+# A year and month without a day (published then, the real listing shows no more)
+_MONTH_PATTERNS = (
+    # 2025年4月
+    re.compile(r"(?<!\d)(?P<y>\d{4})[ \t]*年[ \t]*(?P<m>\d{1,2})[ \t]*月"),
+    # 令和7年4月, 令和元年5月
+    re.compile(r"(?P<era>令和|平成|昭和)[ \t]*(?P<y>元|\d{1,2})[ \t]*年[ \t]*(?P<m>\d{1,2})[ \t]*月"),
+    # 2025/4, 2025-04 (not part of a full date or of a longer number)
+    re.compile(r"(?<![\d./-])(?P<y>\d{4})[/-](?P<m>\d{1,2})(?![\d]|[./-]\d)"),
 )
 _DATE_CLASS = re.compile(r"date|day|time|update|publish|release", re.IGNORECASE)
 _DATE_TEXT_LIMIT = 4000  # characters of an entry's region searched for a date
@@ -736,12 +946,42 @@ def parse_date(text: str | None) -> str | None:
     """The first full date in ``text`` as ISO ``YYYY-MM-DD``, or None (pure).
 
     Understood: 2025年4月1日, 令和7年4月1日 (also 平成, 昭和, 元年), 2025/4/1, 2025-04-01, 2025.4.1,
-    with full-width digits too. A year and month alone (2025年3月) is not a full date: None.
+    with full-width digits too. A year and month alone (2025年3月) is not a full date: None
+    (``parse_date_or_month`` takes it).
     """
     if not text:
         return None
     found = sorted(_date_matches(text))
     return found[0][1] if found else None
+
+
+def _month_matches(text: str) -> Iterator[tuple[int, str]]:
+    """(position, ISO year-month) for every valid year and month in ``text``."""
+    text = unicodedata.normalize("NFKC", text)
+    for pattern in _MONTH_PATTERNS:
+        for m in pattern.finditer(text):
+            y = m.group("y")
+            era = m.groupdict().get("era")
+            year = (_ERAS[era] + (1 if y == "元" else int(y))) if era else int(y)
+            month = int(m.group("m"))
+            if 1900 <= year <= 2100 and 1 <= month <= 12:
+                yield m.start(), f"{year:04d}-{month:02d}"
+
+
+def parse_date_or_month(text: str | None) -> str | None:
+    """The first full date in ``text`` as ISO ``YYYY-MM-DD`` (``parse_date``); when it has none,
+    the first year and month as ``YYYY-MM``; else None (pure).
+
+    Parameters:
+        text: any text; year-month forms understood are 2025年4月, 令和7年4月 (also 平成, 昭和,
+            元年), 2025/4 and 2025-04, with full-width digits too. 2025年度 is no month.
+    """
+    if not text:
+        return None
+    if found := parse_date(text):
+        return found
+    months = sorted(_month_matches(text))
+    return months[0][1] if months else None
 
 
 def _region_nodes(el: Tag) -> Iterator[PageElement]:
@@ -769,34 +1009,50 @@ def _region_nodes(el: Tag) -> Iterator[PageElement]:
 
 
 def _entry_date(el: Tag) -> str | None:
-    """The entry's publication date: a ``<time datetime>`` or an element whose class names a
-    date first, else the first full date in the region's text."""
+    """The entry's publication date: a full date of a ``<time datetime>`` or of an element whose
+    class names a date first, else the first full date in the region's text; only when the region
+    has no full date anywhere, a year and month (2025年4月 → 2025-04), marked dates first."""
     texts: list[str] = []
+    marked: list[str] = []  # <time datetime> values and texts of date-classed elements
     size = 0
     for node in _region_nodes(el):
         if isinstance(node, Tag):
             if node.name == "time" and node.get("datetime"):
                 if found := parse_date(str(node["datetime"])):
                     return found
+                marked.append(str(node["datetime"]))
             classes = " ".join(node.get("class") or [])
-            if (node.name == "time" or _DATE_CLASS.search(classes)) and (found := parse_date(_text(node))):
-                return found
+            if node.name == "time" or _DATE_CLASS.search(classes):
+                text = _text(node)
+                if found := parse_date(text):
+                    return found
+                marked.append(text[:200])
         elif type(node) is NavigableString:  # not comments, scripts or styles
             if size < _DATE_TEXT_LIMIT:
                 texts.append(str(node))
                 size += len(node)
-    return parse_date("\n".join(texts))
+    region = "\n".join(texts)
+    if found := parse_date(region):
+        return found
+    for text in marked:
+        if found := parse_date_or_month(text):
+            return found
+    return parse_date_or_month(region)
 
 
 # --------------------------------------------------------------------------------------------
 # Download
 
 
-def _entry_fields(entry: ListingEntry | None) -> dict:
-    """The listing entry's fields of ``Acquired`` (and of its manifest line); {} for no entry."""
+def _entry_fields(entry: ListingEntry | None, announcement: Announcement | None = None) -> dict:
+    """The listing entry's fields of ``Acquired`` (and of its manifest line); {} for no entry.
+    With ``announcement`` (for the manifest line): its page's URL under ``announcement`` too."""
     if entry is None:
         return {}
-    return {"report_id": entry.id, "title": entry.title, "published": entry.published}
+    fields = {"report_id": entry.id, "title": entry.title, "published": entry.published}
+    if announcement is not None:
+        fields["announcement"] = announcement.url
+    return fields
 
 
 def _fetch_pdf(
@@ -807,7 +1063,10 @@ def _fetch_pdf(
     raw_dir: Path,
     config: AcquireConfig,
     entry: ListingEntry | None = None,
+    announcement: Announcement | None = None,
 ) -> Acquired:
+    """GET the PDF at ``url`` (conditionally, when the manifest has it) into raw/; raises
+    ``_HtmlPage`` when the server answers with an HTML page."""
     prev = _usable_previous(raw_dir, url)
     headers: dict[str, str] = {}
     if prev is not None:
@@ -829,7 +1088,8 @@ def _fetch_pdf(
                             f"HTTP 304 Not Modified from {url} for an unconditional request",
                             "the server misbehaves; try again later or give the PDF another way",
                         )
-                    return _not_modified(source, url, final_url, etag, last_modified, prev, raw_dir, entry)
+                    return _not_modified(source, url, final_url, etag, last_modified, prev, raw_dir, entry,
+                                         announcement)
                 _check_status(resp, url)
                 length = _content_length(resp)
                 if length is not None and length > config.max_bytes:
@@ -867,7 +1127,7 @@ def _fetch_pdf(
         "path": final.name,
         "fetched_at": fetched_at,
         "status": "downloaded",
-        **_entry_fields(entry),
+        **_entry_fields(entry, announcement),
     }
     _append_manifest(raw_dir, record)
     return Acquired(
@@ -881,6 +1141,7 @@ def _fetch_pdf(
         last_modified=last_modified,
         fetched_at=fetched_at,
         **_entry_fields(entry),
+        announcement=announcement,
     )
 
 
@@ -937,13 +1198,18 @@ def _check_pdf_head(
         return
     content_type = resp.headers.get("Content-Type", "")
     if _looks_like_html(head, content_type):
-        rest = b""
-        with contextlib.suppress(httpx.HTTPError):  # read a bounded amount for a helpful hint
-            for chunk in rest_chunks:
-                rest += chunk
-                if len(head) + len(rest) > min(config.max_bytes, 2 * 1024 * 1024):
-                    break
-        raise _html_error(url, resp, head, head + rest)
+        # Read the page (up to the listing cap): it may be an announcement page, and otherwise
+        # the entries it lists make the error's hint. A page cut short by a network fault is
+        # the transient error that fault is (the caller's _http_errors classifies it).
+        cap = min(config.max_bytes, HTML_CAP)
+        body = bytearray(head)
+        complete = True
+        for chunk in rest_chunks:
+            body += chunk
+            if len(body) > cap:
+                complete = False
+                break
+        raise _HtmlPage(url, str(resp.url), bytes(body[:cap]), resp.charset_encoding, complete)
     if not head:
         raise AcquireError(f"the server returned an empty body for {url}", "check the URL")
     raise AcquireError(
@@ -953,7 +1219,7 @@ def _check_pdf_head(
     )
 
 
-def _not_modified(source, url, final_url, etag, last_modified, prev, raw_dir, entry=None) -> Acquired:
+def _not_modified(source, url, final_url, etag, last_modified, prev, raw_dir, entry=None, announcement=None) -> Acquired:
     path = raw_dir / prev["path"]
     fetched_at = _now()
     record = {
@@ -967,7 +1233,7 @@ def _not_modified(source, url, final_url, etag, last_modified, prev, raw_dir, en
         "path": prev["path"],
         "fetched_at": fetched_at,
         "status": "not_modified",
-        **_entry_fields(entry),
+        **_entry_fields(entry, announcement),
     }
     _append_manifest(raw_dir, record)
     return Acquired(
@@ -982,6 +1248,7 @@ def _not_modified(source, url, final_url, etag, last_modified, prev, raw_dir, en
         fetched_at=fetched_at,
         not_modified=True,
         **_entry_fields(entry),
+        announcement=announcement,
     )
 
 

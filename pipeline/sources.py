@@ -1,4 +1,4 @@
-"""Sources: ``sources.toml`` → the report listing pages to watch, and the reports found on them.
+"""Sources: ``sources.toml`` → the report listing and announcement pages to watch, and the reports found on them.
 
 Input: a TOML file of ``[[source]]`` tables (the default is ``sources.toml`` at the project root)::
 
@@ -10,15 +10,26 @@ Input: a TOML file of ``[[source]]`` tables (the default is ``sources.toml`` at 
     expectations = "fy24_rr02"           # optional: pipeline/data/expectations/<name>.yaml, for every
                                          # entry (a string) or per entry id ({fy24_rr02 = "fy24_rr02"})
 
+    [[source]]                           # or: a report's announcement page(s), instead of listing +
+    name = "jst-apr-pages"               # entries/link_pattern
+    announcement = "https://spap.jst.go.jp/other_asia/experience/2025/topic_et_06.html"
+    # announcements = ["https://…/topic_et_06.html", "https://…/topic_et_07.html"]
+
 Output: ``load_sources`` gives one frozen ``Source`` per table; ``discover`` downloads a source's
 listing page (with acquire's client, timeouts, User-Agent, size cap and error classification) and
 returns one ``Report`` per entry followed, each with its PDF URL, title, publication date and the
-``listing_url`` (``<listing>#<entry_id>``) to hand to ``acquire`` or ``jstmine run --source``.
+``listing_url`` (``<listing>#<entry_id>``) to hand to ``acquire`` or ``jstmine run --source``. For
+an announcement source it downloads each page, follows its report link (to the listing page's
+entry, or straight to a PDF; no PDF is downloaded) and returns one ``Report`` per page: the entry
+id (or the PDF's slugged file name), title, PDF URL and date, and as ``listing_url`` the page's own
+URL, which ``acquire`` follows the same way.
 
 Errors: ``SourceError`` for a file that cannot be used (unreadable, not TOML, missing or unknown
-keys, a bad regex, a listing URL that is not http(s), an expectations name without a file);
-``TransientAcquireError`` / ``AcquireError`` for network and HTTP problems, as ``acquire`` raises
-them; ``AcquireError`` also when an entry named in ``entries`` is not on the page.
+keys, a bad regex, a listing or announcement URL that is not http(s), an announcement mixed with
+listing/entries/link_pattern, an expectations name without a file); ``TransientAcquireError`` /
+``AcquireError`` for network and HTTP problems, as ``acquire`` raises them; ``AcquireError`` also
+when an entry named in ``entries`` is not on the page, or an announcement page gives no usable
+report link.
 """
 from __future__ import annotations
 
@@ -37,6 +48,8 @@ from pipeline.acquire import (
     AcquireConfig,
     ListingPage,
     _make_client,
+    announcement_entry,
+    fetch_announcement,
     fetch_listing,
     listing_entry,
     page_report_links,
@@ -49,30 +62,36 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCES = PROJECT_ROOT / "sources.toml"
 EXPECTATIONS_DIR = Path(__file__).resolve().parent / "data" / "expectations"
 
-_KEYS = ("name", "listing", "entries", "link_pattern", "expectations")
+_KEYS = ("name", "listing", "entries", "link_pattern", "announcement", "announcements", "expectations")
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _EXAMPLE = (
     '[[source]]\nname = "jst-apr"\n'
     'listing = "https://spap.jst.go.jp/investigation/report_2022.html"\n'
     'entries = ["fy24_rr02"]'
 )
+_ANNOUNCEMENT_EXAMPLE = 'announcement = "https://spap.jst.go.jp/other_asia/experience/2025/topic_et_06.html"'
 
 
 @dataclass(frozen=True)
 class Source:
     name: str
-    listing: str  # the listing page's http(s) URL, without fragment
+    listing: str | None = None  # the listing page's http(s) URL, without fragment (None: announcements)
     entries: tuple[str, ...] | None = None  # entry ids to follow, in this order
     link_pattern: str | None = None  # or: a regex searched in entry ids, then in PDF URLs
     expectations: str | None = None  # expectations name for every entry …
     expectations_by_entry: tuple[tuple[str, str], ...] = ()  # … or per entry id
+    # Instead of a listing: the reports' announcement pages (http(s) URLs, without fragment).
+    announcements: tuple[str, ...] = ()
 
     @property
     def pattern(self) -> re.Pattern[str] | None:
         return re.compile(self.link_pattern) if self.link_pattern is not None else None
 
     def follows(self, entry_id: str, url: str | None = None) -> bool:
-        """Whether the source follows the entry ``entry_id`` (whose PDF is at ``url``)."""
+        """Whether the source follows the entry ``entry_id`` (whose PDF is at ``url``); an
+        announcement source follows the reports its pages link to, whatever their ids."""
+        if self.announcements:
+            return True
         if self.entries is not None:
             return entry_id in self.entries
         pattern = self.pattern
@@ -93,8 +112,10 @@ class Report:
     entry_id: str
     title: str | None
     url: str  # the PDF's absolute URL
-    published: str | None  # ISO YYYY-MM-DD, or None when the listing gives no full date
-    listing_url: str  # "<listing>#<entry_id>": the source string for acquire / the flow
+    # ISO YYYY-MM-DD; YYYY-MM when only a year and month are given (2025年4月); else None
+    published: str | None
+    # The source string for acquire / the flow: "<listing>#<entry_id>", or the announcement page's URL
+    listing_url: str
     expectations: str | None = None  # expectations name for this entry, if the source gives one
 
 
@@ -162,14 +183,21 @@ def _source(path: Path, n: int, table: dict) -> Source:
             close = difflib.get_close_matches(k, _KEYS, n=1)
             hints.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         raise bad(f"unknown key(s) {', '.join(hints)}", f"the keys of a source are: {', '.join(_KEYS)}")
-    missing = [k for k in ("name", "listing") if k not in table]
+    pages_given = [k for k in ("announcement", "announcements") if k in table]
+    missing = [k for k in ("name",) if k not in table]
+    if "listing" not in table and not pages_given:
+        missing.append("listing")
     if missing:
-        raise bad(f"missing key(s) {', '.join(missing)}", f"every source needs a name and a listing URL, e.g.\n{_EXAMPLE}")
+        raise bad(f"missing key(s) {', '.join(missing)}" + (" (or announcement)" if "listing" in missing else ""),
+                  f"every source needs a name and a listing URL, e.g.\n{_EXAMPLE}\n"
+                  f"or a report's announcement page: {_ANNOUNCEMENT_EXAMPLE}")
 
     name = table["name"]
     if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise bad(f"name {name!r} is not a short name",
                   "use letters, digits, '.', '_' and '-', starting with a letter or digit (e.g. jst-apr)")
+    if pages_given:
+        return _announcement_source(table, name, pages_given, bad)
     listing = _listing_url(table["listing"], bad)
 
     entries = table.get("entries")
@@ -198,6 +226,58 @@ def _source(path: Path, n: int, table: dict) -> Source:
     default, by_entry = _expectations(table.get("expectations"), entries, bad)
     return Source(name=name, listing=listing, entries=entries, link_pattern=link_pattern,
                   expectations=default, expectations_by_entry=by_entry)
+
+
+def _announcement_source(table: dict, name: str, given: list[str], bad) -> Source:
+    if len(given) == 2:
+        raise bad("both announcement and announcements are given",
+                  'give one page as announcement = "URL", or several as announcements = ["URL", …]')
+    mixed = [k for k in ("listing", "entries", "link_pattern") if k in table]
+    if mixed:
+        raise bad(f"{given[0]} is given with {', '.join(mixed)}",
+                  "an announcement page names its report itself: give either announcement(s), or listing with "
+                  "entries or link_pattern, in two [[source]] tables if you want both")
+    value = table[given[0]]
+    if given[0] == "announcement":
+        if isinstance(value, list):
+            raise bad(f"announcement must be one URL string, not a list {value!r}",
+                      'write a list as announcements = ["URL", …]')
+        values = [value]
+    else:
+        if not isinstance(value, list) or not value:
+            raise bad(f"announcements must be a non-empty list of URLs, not {value!r}",
+                      'e.g. announcements = ["https://spap.jst.go.jp/other_asia/experience/2025/topic_et_06.html"]')
+        values = value
+    urls = tuple(dict.fromkeys(_page_url(v, bad, given[0]) for v in values))
+    default, by_entry = _expectations(table.get("expectations"), None, bad)
+    return Source(name=name, announcements=urls, expectations=default, expectations_by_entry=by_entry)
+
+
+def _page_url(value, bad, key: str) -> str:
+    """An announcement page's URL, checked as listing URLs are, and not a PDF."""
+    example = _ANNOUNCEMENT_EXAMPLE if key == "announcement" else 'announcements = ["https://…/topic_et_06.html"]'
+    if not isinstance(value, str) or not value.strip():
+        raise bad(f"{key} must be {'a URL string' if key == 'announcement' else 'a list of URL strings'}, "
+                  f"not {value!r}", f"e.g. {example}")
+    url = value.strip()
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise bad(f"announcement URL {url!r} has {'scheme ' + repr(scheme + ':') if scheme else 'no scheme'}; "
+                  "only http and https pages are supported",
+                  "give the page's https:// URL (a PDF on disk needs no source: jstmine run --source path/to/report.pdf)")
+    if not parts.hostname:
+        raise bad(f"announcement URL {url!r} has no host",
+                  "give the full URL, e.g. https://spap.jst.go.jp/other_asia/experience/2025/topic_et_06.html")
+    if parts.fragment:
+        raise bad(f"announcement URL {url!r} has a #fragment",
+                  f"give the page URL without it: {url.split('#', 1)[0]!r} (a listing entry goes under "
+                  f'listing = "…" with entries = ["{parts.fragment}"])')
+    if parts.path.lower().endswith(".pdf"):
+        raise bad(f"announcement URL {url!r} is a PDF, not an announcement page",
+                  "give the report's announcement page (title, date, download link, summary), or process the PDF "
+                  "directly: jstmine run --source URL")
+    return url
 
 
 def _listing_url(value, bad) -> str:
@@ -255,9 +335,13 @@ def _check_expectations_name(name: str, bad) -> None:
 def discover(
     source: Source, *, client: httpx.Client | None = None, config: AcquireConfig = AcquireConfig()
 ) -> list[Report]:
-    """Download ``source.listing`` and return the reports it follows.
+    """Download ``source.listing`` (or each of ``source.announcements``) and return the reports
+    it follows.
 
-    With ``entries``: one report per id, in the order given; an id missing from the page is an
+    With ``announcements``: one report per page, in the order given, its report link followed
+    (``pipeline.acquire.announcement_entry``: to the listing entry, or straight to the PDF); its
+    ``listing_url`` is the page's URL. A page that gives no usable report link, or links to another
+    announcement page, is an ``AcquireError`` saying so. With ``entries``: one report per id, in the order given; an id missing from the page is an
     ``AcquireError`` naming the ids that are there, an entry without a PDF link a ``SourceError``
     (an entry whose links do not end in .pdf is probed as ``acquire`` does). With
     ``link_pattern``: every entry with a PDF link whose id, or else whose PDF URL, matches, in page
@@ -267,6 +351,11 @@ def discover(
     with contextlib.ExitStack() as stack:
         if client is None:
             client = stack.enter_context(_make_client(config))
+        if source.announcements:
+            return [_announced(source, client, url, config) for url in source.announcements]
+        if source.listing is None:
+            raise SourceError(f"source {source.name!r} has neither a listing nor announcement pages",
+                              f"give it a listing URL, e.g.\n{_EXAMPLE}\nor {_ANNOUNCEMENT_EXAMPLE}")
         page = fetch_listing(source.listing, client=client, config=config)
         if source.entries is not None:
             rows = [_row(listing_entry(client, page, entry_id, config)) for entry_id in source.entries]
@@ -276,6 +365,14 @@ def discover(
                 log.warning("source %s: no entry on %s matches link_pattern %r", source.name,
                             source.listing, source.link_pattern)
     return [_report(source, page, r) for r in rows]
+
+
+def _announced(source: Source, client: httpx.Client, url: str, config: AcquireConfig) -> Report:
+    announcement = fetch_announcement(url, client=client, config=config)
+    entry = announcement_entry(client, announcement, config)
+    return Report(source=source.name, entry_id=entry.id, title=entry.title, url=entry.url,
+                  published=entry.published, listing_url=announcement.url,
+                  expectations=source.expectations_for(entry.id))
 
 
 def _row(entry) -> dict:

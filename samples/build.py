@@ -1,4 +1,4 @@
-"""Render the sample edition (and plain text) to PDF, and write a JST-style listing page.
+"""Render the sample edition (and plain text) to PDF, and write JST-style listing and announcement pages.
 
 Pure functions: each takes its input and an output path, writes one file and returns the path.
 Output is deterministic (reportlab's ``invariant`` mode: fixed dates and document id), so the
@@ -622,8 +622,14 @@ def build_text_pdf(text: str, out: Path, *, title: str | None = None) -> Path:
     return out
 
 
-def listing_entries(pdf_href: str) -> list[dict]:
-    """Entries for a listing page: the sample report under ``fy24_rr02`` among two others."""
+def listing_entries(pdf_href: str, *, month_only: bool = False) -> list[dict]:
+    """Entries for a listing page: the sample report under ``fy24_rr02`` among two others.
+
+    Parameters:
+        pdf_href: the link of the sample report's PDF (relative to the listing page, or absolute).
+        month_only: give the ``fy24_rr02`` entry only a year and month (2025年4月), as the real
+            listing does, instead of its full date.
+    """
     return [
         {
             "id": "fy24_rr03",
@@ -634,7 +640,7 @@ def listing_entries(pdf_href: str) -> list[dict]:
         {
             "id": LISTING_FRAGMENT,
             "title": "【調査報告書】新興技術政策の国際動向（サンプル版）",
-            "date": "2025年4月1日",
+            "date": "2025年4月" if month_only else "2025年4月1日",
             "href": pdf_href,
         },
         {
@@ -681,6 +687,81 @@ def build_listing_html(entries: Sequence[dict], out: Path) -> Path:
         '  <main>\n  <h2>調査報告書</h2>\n  <section class="report-list">\n'
         + "\n".join(items)
         + '\n  </section>\n  <p class="pagetop"><a href="#">上へ戻る</a></p>\n  </main>\n'
+        "</body>\n</html>\n"
+    )
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out
+
+
+def build_announcement_html(
+    title: str,
+    date_line: str,
+    report_url: str,
+    summary_paragraphs: Sequence[str],
+    out: Path,
+    *,
+    heading: str = "h3",
+    link_after: bool = False,
+    wrap: bool = True,
+    summary_heading: str = "エグゼクティブ・サマリー",
+) -> Path:
+    """Write a report's announcement page in the shape of JST's site: a header and navigation
+    with links, then the main content: the title (``<h2>``), the date line, the download
+    paragraph with the report link (its text is the URL itself), the summary's heading and its
+    paragraphs, a 上へ戻る link to #top; then a footer with links.
+
+    Parameters:
+        title: the page's title, e.g. 【調査報告書】『…』.
+        date_line: the date paragraph, e.g. "2025年4月1日 JSTアジア・太平洋総合研究センター".
+        report_url: the report link (a listing entry URL with #fragment, or a PDF URL).
+        summary_paragraphs: the summary's paragraphs, one ``<p>`` each.
+        out: where to write the page (UTF-8).
+        heading: ``"h3"`` for ``<h3>エグゼクティブ・サマリー</h3>``, ``"strong"`` for
+            ``<p><strong>…</strong></p>``.
+        link_after: put the download paragraph after the summary instead of before it.
+        wrap: put the summary's paragraphs in a ``<div class="summary">`` (else bare ``<p>``s).
+        summary_heading: the heading's text.
+    """
+    if heading not in ("h3", "strong"):
+        raise ValueError(f"heading must be 'h3' or 'strong', not {heading!r}")
+    e = lambda text: html.escape(str(text), quote=True)  # noqa: E731
+    link = e(report_url)
+    download = (
+        '    <p class="download">アジア・太平洋総合研究センター（サンプル）の調査報告書です。<br>\n'
+        f'    報告書は次のリンクから入手できます。<br>\n    <a href="{link}">{link}</a></p>\n'
+    )
+    head = (f"    <h3>{e(summary_heading)}</h3>\n" if heading == "h3"
+            else f"    <p><strong>{e(summary_heading)}</strong></p>\n")
+    paras = "".join(f"    <p>{e(p)}</p>\n" for p in summary_paragraphs)
+    if wrap:
+        paras = '    <div class="summary">\n' + paras + "    </div>\n"
+    body = head + paras
+    content = (body + download) if link_after else (download + body)
+    page = (
+        "<!DOCTYPE html>\n"
+        '<html lang="ja">\n<head>\n  <meta charset="utf-8">\n'
+        f"  <title>{e(title)} | JSTアジア・太平洋総合研究センター（サンプル）</title>\n</head>\n"
+        '<body id="top">\n'
+        '  <header id="header">\n'
+        '    <h1 class="site"><a href="/index.html">アジア・太平洋総合研究センター（サンプル）</a></h1>\n'
+        '    <nav class="gnav"><ul>\n'
+        '      <li><a href="/investigation/report_2022.html#fy24_rr01">調査報告書</a></li>\n'
+        '      <li><a href="/other_asia/experience/index.html">トピックス</a></li>\n'
+        '      <li><a href="/pdf/brochure.pdf">パンフレット(PDF)</a></li>\n'
+        "    </ul></nav>\n"
+        "  </header>\n"
+        '  <main id="contents">\n'
+        f"    <h2>{e(title)}</h2>\n"
+        f'    <p class="date">{e(date_line)}</p>\n'
+        + content
+        + '    <p class="pagetop"><a href="#top">上へ戻る</a></p>\n'
+        "  </main>\n"
+        '  <footer id="footer">\n'
+        '    <ul><li><a href="/sitemap.html#all">サイトマップ</a></li><li><a href="/policy.pdf">サイトポリシー</a></li></ul>\n'
+        "    <p>Copyright (c) Japan Science and Technology Agency (sample)</p>\n"
+        "  </footer>\n"
         "</body>\n</html>\n"
     )
     out = Path(out)

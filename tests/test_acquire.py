@@ -199,9 +199,9 @@ def test_resolve_listing_and_find_report_links_are_pure():
 
     links = find_report_links(LISTING, base)
     assert links == [
-        # "2025年3月" names no day: not a full date
+        # "2025年3月" names no day: the year and month
         {"id": "fy24_rr01", "title": "中国の科学技術政策 2024", "url": "https://spap.jst.go.jp/pdf/rr01.pdf",
-         "date": None},
+         "date": "2025-03"},
         {"id": "fy24_rr02", "title": "韓国の研究開発動向", "url": "https://spap.jst.go.jp/pdf/rr02.pdf",
          "date": None},
     ]
