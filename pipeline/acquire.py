@@ -251,15 +251,7 @@ def fetch_announcement(
     no usable report link (saying which).
     """
     url = urldefrag(url)[0]
-    with contextlib.ExitStack() as stack:
-        if client is None:
-            client = stack.enter_context(_make_client(config))
-        page = _read_listing(client, url, config)
-    if page is None:
-        raise AcquireError(
-            f"{url} is a PDF, not an announcement page",
-            "give the PDF URL to `jstmine run --source` directly, or give the report's announcement page URL",
-        )
+    page = _fetch_html_page(url, client, config, "an announcement page", "the report's announcement page URL")
     scan = scan_announcement(page.soup, url, final_url=page.final_url)
     if scan.announcement is not None:
         return scan.announcement
@@ -629,15 +621,20 @@ def fetch_listing(
 ) -> ListingPage:
     """Download and parse a listing page (same timeouts, User-Agent, size cap and error
     classification as ``acquire``). A URL that serves a PDF is an ``AcquireError``."""
+    return _fetch_html_page(url, client, config, "a report listing page", "the listing page's URL")
+
+
+def _fetch_html_page(url: str, client: httpx.Client | None, config: AcquireConfig, what: str,
+                     instead: str) -> ListingPage:
+    """GET an HTML page with a borrowed client (or one of its own); a PDF there is an AcquireError
+    saying the URL is a PDF, not ``what``, and to give ``instead``."""
     with contextlib.ExitStack() as stack:
         if client is None:
             client = stack.enter_context(_make_client(config))
         page = _read_listing(client, url, config)
     if page is None:
-        raise AcquireError(
-            f"{url} is a PDF, not a report listing page",
-            "give the PDF URL to `jstmine run --source` directly, or give the listing page's URL",
-        )
+        raise AcquireError(f"{url} is a PDF, not {what}",
+                           f"give the PDF URL to `jstmine run --source` directly, or give {instead}")
     return page
 
 

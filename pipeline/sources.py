@@ -259,16 +259,8 @@ def _page_url(value, bad, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise bad(f"{key} must be {'a URL string' if key == 'announcement' else 'a list of URL strings'}, "
                   f"not {value!r}", f"e.g. {example}")
-    url = value.strip()
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise bad(f"announcement URL {url!r} has {'scheme ' + repr(scheme + ':') if scheme else 'no scheme'}; "
-                  "only http and https pages are supported",
-                  "give the page's https:// URL (a PDF on disk needs no source: jstmine run --source path/to/report.pdf)")
-    if not parts.hostname:
-        raise bad(f"announcement URL {url!r} has no host",
-                  "give the full URL, e.g. https://spap.jst.go.jp/other_asia/experience/2025/topic_et_06.html")
+    url, parts = _http_url(value, bad, "announcement", "pages",
+                           "https://spap.jst.go.jp/other_asia/experience/2025/topic_et_06.html")
     if parts.fragment:
         raise bad(f"announcement URL {url!r} has a #fragment",
                   f"give the page URL without it: {url.split('#', 1)[0]!r} (a listing entry goes under "
@@ -280,19 +272,25 @@ def _page_url(value, bad, key: str) -> str:
     return url
 
 
-def _listing_url(value, bad) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise bad(f"listing must be a URL string, not {value!r}",
-                  'e.g. listing = "https://spap.jst.go.jp/investigation/report_2022.html"')
+def _http_url(value: str, bad, key: str, pages: str, example: str):
+    """``value`` stripped and split, when it is an http(s) URL with a host; else ``bad(...)``."""
     url = value.strip()
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise bad(f"listing URL {url!r} has {'scheme ' + repr(scheme + ':') if scheme else 'no scheme'}; "
-                  "only http and https listing pages are supported",
+        raise bad(f"{key} URL {url!r} has {'scheme ' + repr(scheme + ':') if scheme else 'no scheme'}; "
+                  f"only http and https {pages} are supported",
                   "give the page's https:// URL (a PDF on disk needs no source: jstmine run --source path/to/report.pdf)")
     if not parts.hostname:
-        raise bad(f"listing URL {url!r} has no host", "give the full URL, e.g. https://spap.jst.go.jp/…/report_2022.html")
+        raise bad(f"{key} URL {url!r} has no host", f"give the full URL, e.g. {example}")
+    return url, parts
+
+
+def _listing_url(value, bad) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise bad(f"listing must be a URL string, not {value!r}",
+                  'e.g. listing = "https://spap.jst.go.jp/investigation/report_2022.html"')
+    url, parts = _http_url(value, bad, "listing", "listing pages", "https://spap.jst.go.jp/…/report_2022.html")
     if parts.fragment:
         raise bad(f"listing URL {url!r} has a #fragment",
                   f'give the page URL without it and the entry as entries = ["{parts.fragment}"]')

@@ -2,13 +2,11 @@
 the page reader on hostile input, year-month dates, and announcement sources in sources.toml."""
 from __future__ import annotations
 
-import io
 import re
 import time
 from pathlib import Path
 
 import pytest
-from reportlab.pdfgen import canvas
 from typer.testing import CliRunner
 
 from httpserver import Reply
@@ -17,6 +15,7 @@ from pipeline.announcement import Announcement, clean_text, is_furniture, parse_
 from pipeline.errors import AcquireError, SourceError, TransientAcquireError
 from pipeline.sources import Report, Source, discover, load_sources
 from samples.build import LISTING_FRAGMENT, build_announcement_html, build_listing_html, listing_entries
+from test_acquire import make_pdf
 
 REFERENCE = "reference/fy2024-rr02-executive-summary.txt"
 PAGE_PATH = "/other_asia/experience/2025/topic_et_06.html"
@@ -25,15 +24,6 @@ PDF_PATH = "/investigation/sample-report.pdf"
 TITLE = "【調査報告書】『新興技術政策の国際動向（サンプル）』"
 DATE_LINE = "2025年4月1日 JSTアジア・太平洋総合研究センター"
 SUMMARY = ("第一段落の本文である。", "中国は、AIを重視している。", "米国は2020年に20の分野を定めた。")
-
-
-def make_pdf(text: str = "report") -> bytes:
-    buf = io.BytesIO()
-    c = canvas.Canvas(buf, invariant=1)
-    c.drawString(72, 720, text)
-    c.showPage()
-    c.save()
-    return buf.getvalue()
 
 
 def cfg(tmp_path: Path) -> AcquireConfig:
