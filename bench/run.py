@@ -25,7 +25,7 @@ memory and its imports are its own):
 6. times ``extract_pdf`` alone in one process and with worker processes, and pdftotext and
    pypdfium2 for context;
 7. compares tagging quality on the executive summary: the country × technology pairs of
-   ``tests/test_acceptance.py`` recovered by the flow and by GiNZA's NER;
+   ``tests/summary_truth.py`` (checked by the acceptance test) recovered by the flow and by GiNZA's NER;
 8. runs the flow cold on the big report for its peak memory;
 9. prints the figures and writes them to ``bench/RESULTS.md`` (``--results``).
 
@@ -715,9 +715,9 @@ def quality(work: Path, env: dict, child) -> dict:
     from samples.build import build_text_pdf
 
     sys.path.insert(0, str(ROOT / "tests"))
-    from test_acceptance import EXPECTED  # the acceptance test's pairs: one source of truth
+    from summary_truth import TECHNOLOGIES  # the acceptance test's pairs: one source of truth
 
-    expected = {(c, t) for c, techs in EXPECTED.items() for t in techs}
+    expected = {(c, t) for c, techs in TECHNOLOGIES.items() for t in techs}
     pdf = build_text_pdf(SUMMARY_TXT.read_text(encoding="utf-8"), work / "summary.pdf", title="エグゼクティブ・サマリー")
     out = work / "summary-run"
     child("flow", dict(env, PREFECT_LOCAL_STORAGE_PATH=str(work / "storage-summary")), pdf=str(pdf),
@@ -890,7 +890,7 @@ def report(res: dict) -> str:
     lines += ["", "## Tagging quality: the executive summary's country × technology pairs", ""]
     if q:
         lines += [
-            f"Expected pairs (tests/test_acceptance.py `EXPECTED`): {q['expected']}.",
+            f"Expected pairs (tests/summary_truth.py `TECHNOLOGIES`, as the acceptance test checks them): {q['expected']}.",
             "",
             "| | pairs recovered | pairs not expected |",
             "|---|---|---|",

@@ -70,7 +70,9 @@ def run(
     mode: str = typer.Option("C", help="Sudachi split mode: A, B or C."),
     lexicon: Path = typer.Option(None, help="A lexicon TOML to use instead of the packaged one."),
     expectations: str = typer.Option(
-        None, help="Findings to check (YAML). Default: the report's own, if the source names a known report; 'none' to skip."),
+        None, help="A file of claims (YAML) that adds to or overrides the claims read from the report's executive summary. "
+                   "Default: the report's own, if the project has one (fy24_rr02); 'none' for none."),
+    rules: Path = typer.Option(None, help="A findings.toml (cue words, item nouns, counters) to use instead of the packaged one."),
     ner_audit: bool = typer.Option(False, "--ner-audit", help="Also run GiNZA's NER to list places the lexicon misses (slow: ~1,300 chars/s)."),
     timeout: float = typer.Option(
         None, min=0.01, help="Seconds to wait for the server to accept the connection or to send more data "
@@ -79,6 +81,7 @@ def run(
 ) -> None:
     """Download (or read) a report, extract, tokenize and tag it, and publish its tables."""
     _check_before_starting(source, edition, out)
+    _check_files_before_starting(lexicon, rules, expectations)
     check_reachable(source)
     with console.status(f"Processing {source} (Prefect is starting; this takes a few seconds)…"):
         from flows.process_report import RunSummary, process_report
@@ -96,6 +99,7 @@ def run(
             ner_audit=ner_audit,
             timeout=timeout,
             max_mb=max_mb,
+            rules=str(rules) if rules else "",
             return_state=True,
         )
     outcome = state.result(raise_on_failure=False)
@@ -129,6 +133,21 @@ def _check_before_starting(source: str, edition: str | None, out: Path) -> None:
     except OSError as exc:
         _die(f"cannot use the output directory {out}: {exc.strerror or exc}",
              "check the path and its permissions, or give another --out DIR")
+
+
+def _check_files_before_starting(lexicon: Path | None, rules: Path | None, expectations: str | None) -> None:
+    """Read the rules and expectations files once, before Prefect starts, so that a mistake in
+    them is reported at once (the flow reads them again, from the same paths)."""
+    from pipeline.claims import load_expectations
+    from pipeline.lexicon import load_lexicon
+    from pipeline.rules import load_rules
+
+    try:
+        load_rules(rules)
+        if expectations not in (None, "none"):
+            load_expectations(expectations, load_lexicon(lexicon))
+    except PipelineError as exc:
+        _die(exc.what, exc.todo)
 
 
 class _NoTracebackForPipelineErrors(logging.Filter):
@@ -175,7 +194,10 @@ def print_summary(summary) -> None:
     console.print(table)
     console.print(f"{summary.facts} policy facts, {summary.relations} relations, {summary.policies} named policies")
     if summary.findings:
-        console.print("findings check: " + ", ".join(f"{n} {s}" for s, n in summary.findings.items()))
+        console.print("findings check (the summary's claims against the body): "
+                      + ", ".join(f"{n} {s}" for s, n in summary.findings.items()))
+    for note in getattr(summary, "notes", []):
+        console.print(f"[cyan]note:[/] {escape(note)}")
     for c in summary.contradicted:
         console.print(f"[red]contradicted:[/] {escape(c)}")
     for p in summary.problems:

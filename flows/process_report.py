@@ -1,7 +1,12 @@
 """The ``process_report`` flow: a report's source → published, validated tables.
 
     acquire → extract → segment → tokenize → tag → attribute → facts, relations, policies,
-    key terms → build tables → check findings → publish
+    key terms → summary claims → build tables → check findings → publish
+
+The summary claims are what the report's executive summary states: read with the same stages
+from the PDF's summary chapter and, when the source is the report's announcement page, from the
+page's summary too; an expectations file adds to them or overrides them. The findings check says
+for each whether the body chapters support it, say nothing about it, or say otherwise.
 
 Each stage is a task over a pure function of ``pipeline``. Only acquire is retried (the network
 is flaky; code is not). Every stage after acquire is cached on the PDF's sha256 plus the stage
@@ -30,19 +35,37 @@ from prefect.utilities.annotations import opaque
 from pipeline import STAGE_VERSIONS, __version__
 from pipeline.acquire import AcquireConfig, Acquired, acquire
 from pipeline.attribute import Attribution, attribute
+from pipeline.claims import (
+    ANNOUNCEMENT_PAGE,
+    SUMMARY_CHAPTER,
+    ClaimSet,
+    announcement_document,
+    compare_summaries,
+    load_expectations,
+    merge_claims,
+    summary_claims,
+    summary_paragraphs,
+)
 from pipeline.editions import edition_name, is_up_to_date, published
 from pipeline.errors import TransientAcquireError
 from pipeline.extract import ExtractConfig, ExtractedDocument, extract_pdf
 from pipeline.facts import PolicyFact, extract_facts
-from pipeline.findings import Finding, check_findings, load_expectations
+from pipeline.findings import Finding, check_claims
 from pipeline.keyterms import KeyTerms, key_terms, load_keyterm_config
 from pipeline.lexicon import default_lexicon_path, load_lexicon
 from pipeline.ner_audit import LexiconGap, lexicon_gaps, load_ner
 from pipeline.policies import Policy, extract_policies
 from pipeline.publish import check_edition_name, output_lock, publish
 from pipeline.relations import Relation, extract_relations
+from pipeline.rules import Rules, default_rules_path, load_rules
 from pipeline.segment import Segmented, segment
-from pipeline.tables import build_analysis_tables, build_tables, findings_check_table, lexicon_gaps_table
+from pipeline.tables import (
+    build_analysis_tables,
+    build_tables,
+    claims_tables,
+    findings_check_table,
+    lexicon_gaps_table,
+)
 from pipeline.tag import Mention, build_tagger, tag_tokens
 from pipeline.tokenize import TokenizeConfig, tokenize_sentences
 
@@ -55,8 +78,8 @@ class RunConfig:
     tokenize: TokenizeConfig = field(default_factory=TokenizeConfig)
     lexicon_path: str = ""  # empty: the lexicon shipped in the package
     keyterms_path: str = ""  # empty: pipeline/data/keyterms.toml
-    findings_rules_path: str = ""  # empty: pipeline/data/findings.toml
-    expectations_path: str = ""  # empty: no findings check
+    rules_path: str = ""  # empty: pipeline/data/findings.toml (jstmine run --rules FILE)
+    expectations_path: str = ""  # empty: only the claims read from the summary are checked
     ner_audit: bool = False  # also run GiNZA's NER to list places the lexicon misses (slow)
 
     def lexicon_file(self) -> Path:
@@ -65,8 +88,8 @@ class RunConfig:
     def keyterms_file(self) -> Path:
         return Path(self.keyterms_path) if self.keyterms_path else _data_file("keyterms.toml")
 
-    def findings_rules_file(self) -> Path:
-        return Path(self.findings_rules_path) if self.findings_rules_path else _data_file("findings.toml")
+    def rules_file(self) -> Path:
+        return Path(self.rules_path) if self.rules_path else default_rules_path()
 
 
 def _data_file(name: str) -> Path:
@@ -99,6 +122,7 @@ class RunSummary:
     findings: dict[str, int] = field(default_factory=dict)  # status → count
     contradicted: list[str] = field(default_factory=list)
     unchanged: bool = False  # already published from the same content and pipeline: nothing was done
+    notes: list[str] = field(default_factory=list)  # what the analyst should know about the check
 
 
 def _digest(*parts: object) -> str:
@@ -113,38 +137,50 @@ def _file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def page_digest(acquired: Acquired) -> str:
+    """The announcement page's summary as a hash ("" when the source gave none): it changes the
+    claims, so it is part of their cache key and of the run key."""
+    announcement = getattr(acquired, "announcement", None)
+    if announcement is None or not announcement.summary:
+        return ""
+    return _digest(announcement.summary_heading, list(announcement.summary))
+
+
 @lru_cache(maxsize=64)
-def stage_keys(sha256: str, config: RunConfig) -> dict[str, str]:
+def stage_keys(sha256: str, config: RunConfig, page: str = "") -> dict[str, str]:
     """Cache key of each stage: the content, plus the version and configuration of it and its upstream.
 
-    ``run`` covers every stage and the expectations: an edition published under the same run
-    key is up to date.
+    ``page`` is the announcement page's summary digest (``page_digest``). ``run`` covers every
+    stage: an edition published under the same run key is up to date.
     """
+    rules = _file_hash(config.rules_file())
+    expectations = _file_hash(Path(config.expectations_path)) if config.expectations_path else ""
     own = {
         "extract": asdict(config.extract),
         "segment": {},
         "tokenize": asdict(config.tokenize),
         "tag": {"lexicon": _file_hash(config.lexicon_file())},
         "attribute": {},
-        "facts": {"rules": _file_hash(config.findings_rules_file())},
-        "relations": {},
-        "policies": {},
+        "facts": {"rules": rules},
+        "relations": {"rules": rules},
+        "policies": {"rules": rules},
         "keyterms": {"settings": _file_hash(config.keyterms_file())},
+        "claims": {"rules": rules, "expectations": expectations, "page": page},
     }
     keys, chain = {}, [sha256, __version__]
     for stage in STAGE_VERSIONS:
         chain += [stage, STAGE_VERSIONS[stage], own[stage]]
         keys[stage] = f"{stage}-{_digest(*chain)}"
-    expectations = _file_hash(Path(config.expectations_path)) if config.expectations_path else ""
-    keys["run"] = _digest(*chain, "expectations", expectations, "ner_audit", config.ner_audit)
+    keys["run"] = _digest(*chain, "ner_audit", config.ner_audit)
     return keys
 
 
 def _cache_key(stage: str):
-    """Key a task on the acquired PDF's sha256 and the run configuration, both among its inputs."""
+    """Key a task on the acquired PDF's sha256 (and page summary) and the run configuration."""
 
     def key(context, parameters) -> str:
-        return stage_keys(parameters["acquired"].sha256, parameters["config"])[stage]
+        acquired = parameters["acquired"]
+        return stage_keys(acquired.sha256, parameters["config"], page_digest(acquired))[stage]
 
     return key
 
@@ -215,19 +251,51 @@ def attribute_task(acquired: Acquired, config: RunConfig, segmented: Segmented, 
     return attribute(segmented, mentions, _lexicon(config))
 
 
+def _rules(config: RunConfig) -> Rules:
+    return load_rules(config.rules_file())
+
+
 @task(**_cached("facts"))
 def facts_task(acquired: Acquired, config: RunConfig, segmented: Segmented, tokens: pa.Table, attribution: Attribution) -> list[PolicyFact]:
-    return extract_facts(segmented, tokens, attribution, _lexicon(config))
+    return extract_facts(segmented, tokens, attribution, _lexicon(config), _rules(config).facts)
 
 
 @task(**_cached("relations"))
 def relations_task(acquired: Acquired, config: RunConfig, segmented: Segmented, attribution: Attribution) -> list[Relation]:
-    return extract_relations(segmented, attribution, _lexicon(config))
+    return extract_relations(segmented, attribution, _lexicon(config), _rules(config).relations)
 
 
 @task(**_cached("policies"))
 def policies_task(acquired: Acquired, config: RunConfig, segmented: Segmented, attribution: Attribution) -> list[Policy]:
-    return extract_policies(segmented, attribution, _lexicon(config))
+    return extract_policies(segmented, attribution, _lexicon(config), _rules(config).policies)
+
+
+@task(**_cached("claims"))
+def claims_task(acquired: Acquired, config: RunConfig, segmented: Segmented, attribution: Attribution,
+                facts: list[PolicyFact], relations: list[Relation]) -> ClaimSet:
+    """What the executive summary states: the PDF's summary chapter, the announcement page's
+    summary (read with the same stages), and the expectations file's claims over them."""
+    lexicon, nlp = _tagger(str(config.lexicon_file()), config.tokenize.mode, config.tokenize.dictionary)
+    rules = _rules(config)
+    chapter = summary_claims(SUMMARY_CHAPTER, segmented, attribution, facts, relations, lexicon, rules.claims)
+    page: list = []
+    differences: list = []
+    announcement = getattr(acquired, "announcement", None)
+    if announcement is not None and announcement.summary:
+        doc = segment(announcement_document(announcement.summary, announcement.summary_heading))
+        tokens = tokenize_sentences(doc.sentences, config.tokenize)
+        attributed = attribute(doc, tag_tokens(nlp, lexicon, tokens), lexicon)
+        page = summary_claims(ANNOUNCEMENT_PAGE, doc, attributed,
+                              extract_facts(doc, tokens, attributed, lexicon, rules.facts),
+                              extract_relations(doc, attributed, lexicon, rules.relations), lexicon, rules.claims,
+                              whole_document=True)
+        in_pdf = summary_paragraphs(segmented)
+        if in_pdf:
+            differences = compare_summaries(list(announcement.summary), in_pdf)
+    file = load_expectations(config.expectations_path, lexicon) if config.expectations_path else []
+    claims = merge_claims(page, chapter, file, rules.claims)
+    return ClaimSet(tuple(claims), tuple(differences), has_chapter=bool(summary_paragraphs(segmented)),
+                    has_page=bool(announcement is not None and announcement.summary))
 
 
 @task(**_cached("keyterms"))
@@ -254,21 +322,25 @@ def build_tables_task(edition: str, acquired: Acquired, config: RunConfig, stage
         processed_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         pipeline_version=__version__,
         config=json.dumps(asdict(config), sort_keys=True, default=str),
-        run_key=stage_keys(acquired.sha256, config)["run"],
+        run_key=stage_keys(acquired.sha256, config, page_digest(acquired))["run"],
     )
     tables.update(build_analysis_tables(edition=edition, facts=stages["facts"], relations=stages["relations"],
                                         policies=stages["policies"], keyterms=stages["keyterms"]))
     tables["lexicon_gaps"] = lexicon_gaps_table(edition, stages.get("lexicon_gaps") or [])
+    tables.update(claims_tables(edition, stages["claims"]))
     return tables
 
 
 @task(name="check-findings")
-def check_findings_task(edition: str, tables: dict[str, pa.Table], expectations_file: str) -> list[Finding]:
-    """The report's stated findings against what was extracted (nothing to check without a file)."""
-    if not expectations_file:
+def check_findings_task(edition: str, tables: dict[str, pa.Table], claim_set: ClaimSet, config: RunConfig) -> list[Finding]:
+    """Each claim of the summary against what the body chapters say."""
+    if not claim_set.claims:
         return []
-    needed = ("sections", "sentences", "country_technology", "policy_facts", "relations")
-    findings = check_findings(load_expectations(Path(expectations_file)), {n: tables[n].to_pylist() for n in needed})
+    needed = ("sentences", "mentions", "country_technology", "policy_facts", "relations")
+    columns = {"sentences": ["sentence_id", "page", "kind", "text", "subject", "in_summary"],
+               "mentions": ["mention_id", "sentence_id", "start", "end", "text", "label", "top", "subject"]}
+    rows = {n: tables[n].select(columns[n]).to_pylist() if n in columns else tables[n].to_pylist() for n in needed}
+    findings = check_claims(claim_set.claims, rows, _rules(config).claims)
     logger = get_run_logger()
     for f in findings:
         if f.status != "matched":
@@ -308,6 +380,7 @@ def submit_stages(acquired, config: RunConfig, *, submit: bool) -> dict:
         "policies": call(policies_task, acquired, config, segmented, attribution),
         "keyterms": call(keyterms_task, acquired, config, tokens, attribution),
     }
+    out["claims"] = call(claims_task, acquired, config, segmented, attribution, out["facts"], out["relations"])
     if config.ner_audit:
         out["lexicon_gaps"] = call(ner_audit_task, acquired, config, segmented, mentions)
     return out
@@ -342,14 +415,15 @@ def _artifact_key(text: str) -> str:
 def prepare(source: str, edition: str | None, out_dir: str, acquired: Acquired, config: RunConfig) -> tuple[str, bool]:
     """The edition's name, and whether it is already published from this content and pipeline."""
     edition = check_edition_name(edition or choose_edition(source, acquired, Path(out_dir)))
-    up_to_date = is_up_to_date(published(Path(out_dir)), edition, acquired.sha256, stage_keys(acquired.sha256, config)["run"])
+    run_key = stage_keys(acquired.sha256, config, page_digest(acquired))["run"]
+    up_to_date = is_up_to_date(published(Path(out_dir)), edition, acquired.sha256, run_key)
     return edition, up_to_date
 
 
 def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, stages: dict) -> tuple[RunSummary, dict, list]:
     """Build, check and publish one report's tables (in the flow's process, under its lock)."""
     tables = build_tables_task(edition, acquired, config, opaque(stages))
-    findings = check_findings_task(edition, opaque(tables), config.expectations_path)
+    findings = check_findings_task(edition, opaque(tables), opaque(stages["claims"]), config)
     tables["findings_check"] = findings_check_table(edition, findings)
     publish_task(edition, out_dir, opaque(tables))
     extracted, segmented = stages["extracted"], stages["segmented"]
@@ -370,6 +444,7 @@ def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, st
         policies=len(stages["policies"]),
         findings={s: sum(f.status == s for f in findings) for s in ("matched", "missing", "contradicted")} if findings else {},
         contradicted=[f"{f.claim}: {f.detail}" for f in findings if f.status == "contradicted"],
+        notes=claim_notes(stages["claims"]),
     )
     return summary, tables, findings
 
@@ -399,13 +474,38 @@ def unchanged_summary(edition: str, out_dir: str, acquired: Acquired) -> RunSumm
     )
 
 
+def claim_notes(claim_set: ClaimSet) -> list[str]:
+    """What the analyst should know about where the checked claims come from."""
+    notes = []
+    if not claim_set.claims and (claim_set.has_chapter or claim_set.has_page):
+        notes.append("the executive summary states no claim the rules read (no technology, designation or relation "
+                     "of a country or region): nothing was checked")
+    elif not claim_set.claims:
+        notes.append("no executive summary was found (no top-level section headed 要旨, エグゼクティブ・サマリー, 要約, "
+                     "概要 or Summary), and no announcement page or expectations file gave claims: nothing was checked")
+    elif claim_set.has_page and not claim_set.has_chapter:
+        notes.append("the PDF has no summary chapter: the claims are those of the announcement page's summary")
+    elif not claim_set.has_chapter:
+        notes.append("no executive summary chapter was found in the PDF (no top-level section headed 要旨, "
+                     "エグゼクティブ・サマリー, 要約, 概要 or Summary): the expectations file's claims are checked "
+                     "against the whole document")
+    if claim_set.differences:
+        by = {s: sum(d.status == s for d in claim_set.differences) for s in ("changed", "only_page", "only_chapter")}
+        page_only = sum(1 for c in claim_set.claims if c.origin == ANNOUNCEMENT_PAGE and SUMMARY_CHAPTER not in c.stated_in)
+        chapter_only = sum(1 for c in claim_set.claims if c.origin == SUMMARY_CHAPTER)
+        notes.append(f"the announcement page's summary differs from the PDF's summary chapter: {by['changed']} paragraphs "
+                     f"changed, {by['only_page']} only on the page, {by['only_chapter']} only in the PDF; "
+                     f"{page_only} claims only on the page, {chapter_only} only in the PDF (see summary_comparison)")
+    return notes
+
+
 def run_config(tokenizer_mode: str, lexicon_path: str, expectations: str | None, source: str,
-               acquired: Acquired | None = None, ner_audit: bool = False) -> RunConfig:
+               acquired: Acquired | None = None, ner_audit: bool = False, rules_path: str = "") -> RunConfig:
     if expectations is None:
         found = default_expectations(source, acquired.report_id if acquired else None)
         expectations = str(found) if found else ""
     return RunConfig(tokenize=TokenizeConfig(mode=tokenizer_mode), lexicon_path=lexicon_path,
-                     expectations_path=expectations, ner_audit=ner_audit)
+                     expectations_path=expectations, ner_audit=ner_audit, rules_path=rules_path)
 
 
 def final_state(summary: RunSummary):
@@ -430,13 +530,16 @@ def process_report(
     ner_audit: bool = False,
     timeout: float | None = None,
     max_mb: float | None = None,
+    rules: str = "",
 ):
     """Acquire a report, extract and tag it, publish its tables under ``out_dir/<edition>``.
 
-    ``edition``: None names it ``<report id>-<publication date>``. ``expectations``: a findings
-    file to check against; None picks the report's own when the project has one (fy24_rr02);
-    "" checks nothing. A contradicted finding fails the run, after the tables and the check are
-    published, so the analyst can see why.
+    ``edition``: None names it ``<report id>-<publication date>``. The claims of the report's
+    executive summary (its summary chapter; its announcement page, when that is the source) are
+    checked against its body chapters. ``expectations``: a file of claims that adds to them or
+    overrides them; None picks the report's own when the project has one (fy24_rr02); "" none.
+    ``rules``: a findings.toml to use instead of the packaged one. A contradicted finding fails
+    the run, after the tables and the check are published, so the analyst can see why.
     """
     if edition:
         check_edition_name(edition)
@@ -448,7 +551,7 @@ def process_report(
             **({} if timeout is None else {"connect_timeout": timeout, "read_timeout": timeout}),
             **({} if max_mb is None else {"max_bytes": int(max_mb * 1024 * 1024)}),
         ))
-        config = run_config(tokenizer_mode, lexicon_path, expectations, source, acquired, ner_audit)
+        config = run_config(tokenizer_mode, lexicon_path, expectations, source, acquired, ner_audit, rules)
         edition, up_to_date = prepare(source, edition, out_dir, acquired, config)
         if up_to_date:
             get_run_logger().info("edition %s is up to date (same content, same pipeline): nothing to do", edition)
@@ -472,8 +575,8 @@ def _publish_artifacts(summary: RunSummary, tables: dict[str, pa.Table], finding
     if findings:
         create_table_artifact(
             key=f"findings-check-{key}",
-            table=[{"status": f.status, "claim": f.claim, "detail": f.detail, "page": f.page,
-                    "body": f.body_support or ""} for f in findings],
+            table=[{"status": f.status, "claim": f.claim, "origin": f.origin, "detail": f.detail,
+                    "summary page": f.summary_page, "body page": f.page} for f in findings],
             description=f"Findings check for edition {summary.edition}",
         )
     create_table_artifact(

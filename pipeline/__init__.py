@@ -1,7 +1,8 @@
 """jstmine: Japanese science-policy reports (PDF) → evidence-backed tables.
 
 One module per stage, each a set of pure functions with its input and output types at the top:
-acquire → extract → segment (normalize) → tokenize → tag → attribute → tables → publish.
+acquire → extract → segment (normalize) → tokenize → tag → attribute → facts, relations,
+policies, key terms → claims → tables → findings check → publish.
 """
 
 __version__ = "0.1.0"
@@ -9,13 +10,14 @@ __version__ = "0.1.0"
 # Bump a stage's version when its output changes for the same input: the Prefect cache keys
 # include it, so a new version re-runs that stage and everything after it.
 STAGE_VERSIONS = {
-    "extract": "2",
-    "segment": "2",
+    "extract": "3",
+    "segment": "3",
     "tokenize": "1",
-    "tag": "1",
+    "tag": "2",
     "attribute": "3",
-    "facts": "1",
-    "relations": "1",
+    "facts": "2",
+    "relations": "2",
     "policies": "1",
     "keyterms": "1",
+    "claims": "1",
 }

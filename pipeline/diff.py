@@ -5,7 +5,8 @@ lists of rows (``diff_tables``) or read from ``<out>/<edition>/<table>.parquet``
 (``diff_editions``; a missing table counts as empty). Output: an ``EditionDiff``:
 
 * technologies: (country, technology) pairs in one edition and not the other, by country;
-* policy facts, matched by (country, item) — the item NFKC-normalized and without whitespace — and,
+* policy facts, matched by (country, item, in_summary) — the item NFKC-normalized and without
+  whitespace — and,
   when a side has several facts with the same key, by count as well: a matched pair whose
   count, year, part_of or policy differ gives one ``facts_changed`` row per field; facts left
   unmatched are added or removed;
@@ -98,8 +99,10 @@ def _technologies(a_rows: list[dict], b_rows: list[dict]) -> tuple[dict[str, lis
     return by_country(new - old), by_country(old - new)
 
 
-def _fact_key(row: dict) -> tuple[str, str]:
-    return (row.get("country") or "", norm(row.get("item")))
+def _fact_key(row: dict) -> tuple[str, str, bool]:
+    # The summary's statement of a fact and the body's are facts of their own (policy_facts.in_summary):
+    # each is compared with its counterpart in the other edition.
+    return (row.get("country") or "", norm(row.get("item")), bool(row.get("in_summary")))
 
 
 def _fact_order(row: dict) -> tuple:

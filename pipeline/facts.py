@@ -28,24 +28,15 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from functools import lru_cache
-from pathlib import Path
 from typing import Iterator, NamedTuple
 
 import pyarrow as pa
 
 from pipeline.attribute import Attribution
 from pipeline.lexicon import Lexicon
-from pipeline.policies import (
-    BracketName,
-    PolicyRules,
-    bracket_names,
-    has_count_inside,
-    load_policy_rules,
-    policy_type,
-    read_findings,
-)
-from pipeline.segment import Segmented
+from pipeline.names import BracketName, bracket_names, has_count_inside, policy_type
+from pipeline.rules import FactRules, load_rules
+from pipeline.segment import Segmented, summary_sentence_ids
 from pipeline.tokenize import sentence_rows
 
 
@@ -65,6 +56,9 @@ class PolicyFact:
     sentence_id: int
     also_in: tuple[int, ...]  # other sentence ids restating the same (country, count, item)
     evidence: str  # the sentence text
+    # Stated in the executive summary (pipeline.segment.summary_sentence_ids). A summary's fact and
+    # the body's statement of it are two facts, so that the one can be checked against the other.
+    in_summary: bool = False
 
 
 # ------------------------------------------------------------------------------ numbers
@@ -127,74 +121,6 @@ def _parse_kanji(s: str) -> int | None:
         else:
             return None
     return total + section + (current or 0)
-
-
-# ------------------------------------------------------------------------------ rules
-
-
-@dataclass(frozen=True)
-class FactRules:
-    items: tuple[str, ...]
-    heads: tuple[str, ...]
-    classifiers: tuple[str, ...]
-    not_after: tuple[str, ...]
-    part_of_markers: tuple[str, ...]
-    relabel_after: tuple[str, ...]
-    np_stop: tuple[str, ...]
-    closing_particles: tuple[str, ...]
-    min_count: int
-    max_gap_tokens: int
-    year_units: tuple[str, ...]
-    since_words: tuple[str, ...]
-    era_first_years: dict[str, int]  # 令和 → 2019
-    era_first_year_word: str  # 元 (令和元年)
-    interval_words: tuple[str, ...]
-    strategy_relators: tuple[str, ...]
-    strategy_heads: tuple[str, ...]
-    designation_verbs: tuple[str, ...]
-    administration_suffix: str
-    sentence_leads: tuple[str, ...]
-    list_anaphors: tuple[str, ...]
-    revision_verbs: tuple[str, ...]
-    part_anaphors: tuple[str, ...]
-    count_counters: tuple[str, ...]
-    relabel_before: tuple[str, ...]
-    quantity_after: tuple[str, ...]
-    policy: PolicyRules
-
-
-@lru_cache(maxsize=8)
-def load_fact_rules(path: Path | None = None) -> FactRules:
-    data = read_findings(path)["facts"]
-    return FactRules(
-        items=tuple(data["items"]),
-        heads=tuple(data["heads"]),
-        classifiers=tuple(data["classifiers"]),
-        not_after=tuple(data["not_after"]),
-        part_of_markers=tuple(data["part_of_markers"]),
-        relabel_after=tuple(data["relabel_after"]),
-        np_stop=tuple(data["np_stop"]),
-        closing_particles=tuple(data["closing_particles"]),
-        min_count=int(data["min_count"]),
-        max_gap_tokens=int(data["max_gap_tokens"]),
-        year_units=tuple(data["year_units"]),
-        since_words=tuple(data["since_words"]),
-        era_first_years={str(k): int(v) for k, v in data.get("era_first_years", {}).items()},
-        era_first_year_word=str(data.get("era_first_year_word", "元")),
-        interval_words=tuple(data["interval_words"]),
-        strategy_relators=tuple(data["strategy_relators"]),
-        strategy_heads=tuple(data["strategy_heads"]),
-        designation_verbs=tuple(data["designation_verbs"]),
-        administration_suffix=str(data["administration_suffix"]),
-        sentence_leads=tuple(data["sentence_leads"]),
-        list_anaphors=tuple(data["list_anaphors"]),
-        revision_verbs=tuple(data["revision_verbs"]),
-        part_anaphors=tuple(data["part_anaphors"]),
-        count_counters=tuple(data["count_counters"]),
-        relabel_before=tuple(data["relabel_before"]),
-        quantity_after=tuple(data["quantity_after"]),
-        policy=load_policy_rules(path),
-    )
 
 
 # ------------------------------------------------------------------------------ tokens
@@ -294,10 +220,11 @@ def _resolve(parts: list[str], rules: FactRules) -> str | None:
 
 def _years(toks: list[_Tok], rules: FactRules) -> list[tuple[int, int, str]]:
     """(token index, year, "in"|"since") for each 2022年 / 2021年以降 / 2021年度から, and era
-    years: 令和4年 (2022), 令和元年度から (2019, since)."""
+    years: 令和4年 (2022), 令和元年度から (2019, since). A year the text sets as a deadline
+    (2030年までの…, 2030年までに) is a target, not the year of a designation: left out."""
     out = []
     for i in range(len(toks) - 1):
-        if toks[i + 1].surface not in rules.year_units:
+        if toks[i + 1].surface not in rules.year_units or _surface(toks, i + 2) in rules.until_words:
             continue
         era = rules.era_first_years.get(_surface(toks, i - 1))
         if era is not None:
@@ -463,6 +390,27 @@ def _anaphoric_part(toks: list[_Tok], text: str, rules: FactRules) -> tuple[int,
         value = _number(toks, m)
         if value is not None and _surface(toks, m + 1) in rules.count_counters:
             return m, value
+        listed = _after_listed_parts(toks, m, rules)  # このうち、A、B、Cの3分野は
+        if listed is not None:
+            return listed
+    return None
+
+
+_LIST_GLUE = ("、", "・", "と", "や", "及び", "および")
+
+
+def _after_listed_parts(toks: list[_Tok], m: int, rules: FactRules) -> tuple[int, int] | None:
+    """The count after a list of the parts' names: A、B、Cの3分野 → (index of 3, 3). Only nouns
+    and list punctuation may stand between the marker and の."""
+    k = m
+    limit = min(len(toks), m + rules.max_gap_tokens)
+    while k < limit and (toks[k].pos in _NOUNISH or toks[k].surface in _LIST_GLUE) and not toks[k].detail.startswith("数詞"):
+        k += 1
+    if k == m or _surface(toks, k) != "の":
+        return None
+    value = _number(toks, k + 1)
+    if value is not None and _surface(toks, k + 2) in rules.count_counters:
+        return k + 1, value
     return None
 
 
@@ -603,7 +551,18 @@ def _policy_name(names: list[BracketName], text: str, count_at: int | None, gene
 def extract_facts(
     seg: Segmented, tokens: pa.Table, attribution: Attribution, lexicon: Lexicon, rules: FactRules | None = None
 ) -> list[PolicyFact]:
-    rules = rules or load_fact_rules()
+    """Every designation the body text states, one per (part, country, count, item).
+
+    Parameters:
+        seg: the segmented document; its summary sections (if any) make the facts stated there
+            facts of their own (``in_summary``), never merged with the body's.
+        tokens: the token table (``pipeline.tokenize``), in sentence order.
+        attribution: each sentence's subject and the technology mentions.
+        lexicon: its ``generic`` words are never a fact's policy name.
+        rules: the ``[facts]`` rules (the packaged ones when None).
+    """
+    rules = rules or load_rules().facts
+    summary = summary_sentence_ids(seg)
     administration = re.compile(rf"[ァ-ヺー・]+{re.escape(rules.administration_suffix)}")
     generic = set(lexicon.generic)
     subject_of = {s.sentence_id: s.subject for s in attribution.sentences}
@@ -673,8 +632,15 @@ def extract_facts(
                 year = own or ((ref.year, ref.year_qualifier) if ref.year is not None else None)
                 year = year or (inherited[-1][1:] if inherited else None)
             else:
-                year = _year_for(years, token) or (inherited[-1][1:] if inherited else None)
-            key = (country, count, item) if count is not None else (country, None, item, technologies)
+                own = _year_for(years, token)
+                year = own or (inherited[-1][1:] if inherited else None)
+            stated_in_summary = s.sentence_id in summary
+            key = ((stated_in_summary, country, count, item) if count is not None
+                   else (stated_in_summary, country, None, item, technologies))
+            if key in index and own is not None and facts[index[key]].year not in (None, own[0]):
+                # The same count and noun with a year of its own, another one: not a restatement
+                # but another statement (which the findings check may find in disagreement).
+                key = (*key, own[0])
             if key in index:
                 at = index[key]
                 f = facts[at]
@@ -702,6 +668,7 @@ def extract_facts(
                         sentence_id=s.sentence_id,
                         also_in=(),
                         evidence=s.text,
+                        in_summary=stated_in_summary,
                     )
                 )
             touched = True

@@ -1,220 +1,214 @@
-"""Findings check: the report's stated findings (an expectations file) against what was extracted.
+"""Findings check: each claim of the executive summary against what the body chapters say.
 
-Input: an ``Expectations`` file (YAML, one per report, in ``expectations/``) and the edition's
-tables as lists of rows. Output: one ``Finding`` per claim: matched, missing or contradicted, with
-the evidence row behind it. Where the document has an executive summary and body chapters, claims
-are checked in the summary, and ``body_support`` says whether the body chapters state them too.
+Input: the ``Claim`` values of a run (``pipeline.claims``: read from the PDF's summary chapter,
+the announcement page, an expectations file) and the edition's tables as lists of rows
+(``sentences``, ``mentions``, ``country_technology``, ``policy_facts``, ``relations``). Output:
+one ``Finding`` per claim, with evidence from both sides (the summary's sentence, the body's row):
+
+* matched: the body chapters state it (a body sentence of the subject names the technology; a
+  body fact of the country has the item, or one of the claim's aliases, with the same count, and
+  no other field says otherwise; the body has the relation);
+* contradicted: the body says otherwise (the technology only in a clause that excludes it; the
+  same item with another count or year; a conflicting relation for the pair);
+* missing: the body says nothing about it (the detail names what comes closest, if anything).
+
+The body is every sentence outside the summary sections (the whole document when it has none).
+Items are compared exactly, after NFKC and without whitespace, or through the claim's aliases
+and the rules' document suffixes (国家戦略文書 names 国家戦略) — never as substrings.
 """
 from __future__ import annotations
 
-import re
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-import yaml
+from pipeline.claims import Claim, item_form, negated, norm
+from pipeline.rules import ClaimRules
 
-from pipeline.errors import PipelineError
+STATUSES = ("matched", "missing", "contradicted")
+_TEXT_KINDS = ("body", "heading")
 
 
 @dataclass(frozen=True)
 class Finding:
-    expectation_id: str
-    kind: str  # technology | no_technology | technology_set | fact | relation
-    subject: str | None
-    claim: str
+    claim_id: str
+    kind: str  # technology | fact | relation
+    country: str
+    claim: str  # the claim in a line
+    origin: str  # where the claim came from
     status: str  # matched | missing | contradicted
     detail: str
-    evidence_table: str | None = None
+    summary_page: int | None = None  # the summary's side: where the claim is stated
+    summary_sentence_id: int | None = None
+    summary_evidence: str | None = None
+    evidence_table: str | None = None  # the body's side: the row that supports or contradicts it
     evidence_row: int | None = None
     page: int | None = None
     sentence_id: int | None = None
     evidence: str | None = None
-    body_support: str | None = None  # supported | not in body | None (no body chapters)
 
 
-SUMMARY_HEADING = re.compile(r"要旨|エグゼクティブ・?サマリー|サマリー|要約|概要|summary", re.IGNORECASE)
-CONFLICTING = {("partner", "competitor"), ("competitor", "partner")}
-FACT_FIELDS = ("count", "year", "year_qualifier", "item", "part_of", "update_every_years")
+def check_claims(claims: Sequence[Claim], tables: dict[str, list[dict]], rules: ClaimRules) -> list[Finding]:
+    """One finding per claim, in the claims' order.
 
-
-class ExpectationsError(PipelineError):
-    """The expectations file cannot be read."""
-
-
-def load_expectations(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ExpectationsError(f"cannot read the expectations file {path}: {exc}",
-                                "fix the file (YAML, see pipeline/data/expectations/fy24_rr02.yaml) or run without --expectations") from exc
-    if not isinstance(data, dict) or "report" not in data:
-        raise ExpectationsError(f"{path} is not an expectations file (no 'report' key)",
-                                "see pipeline/data/expectations/fy24_rr02.yaml for the format")
-    return data
-
-
-def summary_sentence_ids(sections: list[dict], sentences: list[dict]) -> set[int] | None:
-    """Sentences under a summary heading (要旨, エグゼクティブ・サマリー, …), or None if there is none."""
-    summary_sections = {s["section_id"] for s in sections if s["path"] and SUMMARY_HEADING.search(s["path"].split(" > ")[0])}
-    if not summary_sections:
-        return None
-    return {s["sentence_id"] for s in sentences if s["section_id"] in summary_sections}
-
-
-def _norm(text: str | None) -> str:
-    return re.sub(r"\s+", "", text or "")
-
-
-def check_findings(expectations: dict, tables: dict[str, list[dict]]) -> list[Finding]:
-    sentences = tables.get("sentences", [])
-    text_of = {s["sentence_id"]: s["text"] for s in sentences}
-    summary = summary_sentence_ids(tables.get("sections", []), sentences)
-    in_scope = (lambda sids: bool(set(sids) & summary)) if summary is not None else (lambda sids: True)
-    in_body = (lambda sids: bool(set(sids) - summary)) if summary is not None else None
-
-    def support(sids_in_body: bool | None) -> str | None:
-        if in_body is None:
-            return None
-        return "supported" if sids_in_body else "not in body"
-
-    findings: list[Finding] = []
-    findings += _check_technologies(expectations, tables.get("country_technology", []), text_of, in_scope, in_body, support)
-    findings += _check_facts(expectations, tables.get("policy_facts", []), in_scope, in_body, support)
-    findings += _check_relations(expectations, tables.get("relations", []), in_scope, in_body, support)
-    return findings
-
-
-def _evidence(table: str, row_id: int, page: int, sid: int, text: str) -> dict:
-    return dict(evidence_table=table, evidence_row=row_id, page=page, sentence_id=sid, evidence=text)
-
-
-def _check_technologies(expectations, rows, text_of, in_scope, in_body, support) -> list[Finding]:
-    spec = dict(expectations.get("technologies") or {})
-    exact = bool(spec.pop("exact", False))
-    found: dict[tuple[str, str], dict] = {}
-    for i, r in enumerate(rows):
-        sids = [sid for sid in r["sentence_ids"] if in_scope([sid])]
-        if sids:
-            found[(r["country"], r["technology"])] = {**r, "_row": i, "_scope_sids": sids}
-    out: list[Finding] = []
-    for subject, techs in spec.items():
-        for tech in techs:
-            key = (subject, tech)
-            claim = f"{subject} names {tech}"
-            if key in found:
-                r = found[key]
-                sid = r["_scope_sids"][0]
-                body = in_body(r["sentence_ids"]) if in_body else None
-                out.append(Finding(f"tech-{subject}-{tech}", "technology", subject, claim, "matched",
-                                   f"{r['mentions']} mentions on pages {', '.join(map(str, r['pages']))}",
-                                   **_evidence("country_technology", r["_row"], r["evidence_page"], sid, text_of.get(sid, r["evidence"])),
-                                   body_support=support(body)))
-            else:
-                out.append(Finding(f"tech-{subject}-{tech}", "technology", subject, claim, "missing",
-                                   "no technology mention of this id in this subject's passages"))
-        if exact:
-            extra = sorted(t for (c, t) in found if c == subject and t not in techs)
-            status = "contradicted" if extra else "matched"
-            detail = f"also names {', '.join(extra)}" if extra else "names nothing else"
-            ev = {}
-            if extra:
-                r = found[(subject, extra[0])]
-                ev = _evidence("country_technology", r["_row"], r["evidence_page"], r["_scope_sids"][0], text_of.get(r["_scope_sids"][0], r["evidence"]))
-            out.append(Finding(f"techset-{subject}", "technology_set", subject,
-                               f"{subject} names only {', '.join(techs)}", status, detail, **ev))
-    for subject in expectations.get("no_technologies") or []:
-        named = sorted(t for (c, t) in found if c == subject)
-        ev = {}
-        if named:
-            r = found[(subject, named[0])]
-            ev = _evidence("country_technology", r["_row"], r["evidence_page"], r["_scope_sids"][0], text_of.get(r["_scope_sids"][0], r["evidence"]))
-        out.append(Finding(f"notech-{subject}", "no_technology", subject, f"{subject} names no specific technology",
-                           "contradicted" if named else "matched",
-                           f"names {', '.join(named)}" if named else "no technology rows", **ev))
+    Parameters:
+        claims: what the summary (or an expectations file) states.
+        tables: the edition's rows by table name: sentences, mentions, country_technology,
+            policy_facts, relations (a missing table counts as empty).
+        rules: the ``[claims]`` rules (negations, document suffixes, conflicting relations).
+    """
+    body = _Body(tables, rules)
+    out = []
+    for c in claims:
+        check = {"technology": body.technology, "fact": body.fact, "relation": body.relation}[c.kind]
+        status, detail, evidence = check(c)
+        if not body.sentences and status == "missing":
+            detail = "the document has no body text outside its summary to check it against"
+        out.append(Finding(c.claim_id, c.kind, c.country, c.text, c.origin, status, detail,
+                           summary_page=c.page, summary_sentence_id=c.sentence_id, summary_evidence=c.evidence,
+                           **evidence))
     return out
 
 
-def _fact_claim(e: dict) -> str:
-    parts = [e["country"] + ":"]
-    if e.get("count") is not None:
-        parts.append(str(e["count"]) + (f" of {e['part_of']}" if e.get("part_of") else ""))
-    if e.get("item"):
-        parts.append(e["item"])
-    if e.get("year"):
-        parts.append(f"({'since ' if e.get('year_qualifier') == 'since' else ''}{e['year']})")
-    if e.get("update_every_years"):
-        parts.append(f"updated every {e['update_every_years']} years")
-    return " ".join(parts)
+class _Body:
+    """The body chapters' side of the edition's tables, indexed for the checks."""
 
+    def __init__(self, tables: dict[str, list[dict]], rules: ClaimRules):
+        self.rules = rules
+        self.sentences = {s["sentence_id"]: s for s in tables.get("sentences", []) if not s.get("in_summary")}
+        self.ct = {(r["country"], r["technology"]): (i, r) for i, r in enumerate(tables.get("country_technology", []))}
+        self.tech_mentions: dict[str, list[dict]] = defaultdict(list)  # top id → body mentions
+        self.by_sentence: dict[int, list[dict]] = defaultdict(list)  # sentence id → its technology mentions
+        for m in tables.get("mentions", []):
+            s = self.sentences.get(m["sentence_id"])
+            if m["label"] == "TECHNOLOGY" and s is not None and s["kind"] in _TEXT_KINDS:
+                self.tech_mentions[m["top"]].append(m)
+                self.by_sentence[m["sentence_id"]].append(m)
+        self.facts = [r for r in tables.get("policy_facts", []) if not r.get("in_summary")]
+        self.relations = [r for r in tables.get("relations", []) if not r.get("in_summary")]
 
-def _fact_differences(e: dict, r: dict) -> list[str]:
-    diffs = []
-    for f in FACT_FIELDS:
-        if e.get(f) is None:
-            continue
-        want, got = e[f], r.get(f)
-        if f == "item":
-            if _norm(want) not in _norm(got):
-                diffs.append(f"item {got!r}, expected {want!r}")
-        elif want != got:
-            diffs.append(f"{f} {got!r}, expected {want!r}")
-    return diffs
+    def _negated(self, m: dict) -> bool:
+        others = tuple(o["start"] for o in self.by_sentence.get(m["sentence_id"], ()) if o is not m)
+        return negated(self.sentences[m["sentence_id"]]["text"], m["end"], self.rules, others)
 
+    def _row(self, table: str, row: int | None, sentence_id: int, page: int | None = None, text: str | None = None) -> dict:
+        s = self.sentences.get(sentence_id, {})
+        return dict(evidence_table=table, evidence_row=row, page=page if page is not None else s.get("page"),
+                    sentence_id=sentence_id, evidence=text if text is not None else s.get("text"))
 
-def _check_facts(expectations, rows, in_scope, in_body, support) -> list[Finding]:
-    out = []
-    for e in expectations.get("facts") or []:
-        claim = _fact_claim(e)
-        candidates = [(i, r) for i, r in enumerate(rows)
-                      if r["country"] == e["country"] and in_scope([r["sentence_id"], *(r.get("also_in") or [])])]
-        if e.get("count") is not None:
-            same = [(i, r) for i, r in candidates if r["count"] == e["count"] and r.get("part_of") == e.get("part_of")]
-        else:
-            same = [(i, r) for i, r in candidates if r["count"] is None and _norm(e.get("item")) in _norm(r["item"])]
-        exact = [(i, r) for i, r in same if not _fact_differences(e, r)]
-        if exact:
-            i, r = exact[0]
-            status, detail = "matched", "as stated"
-        elif same:
-            i, r = same[0]
-            status, detail = "contradicted", "; ".join(_fact_differences(e, r))
-        else:
-            # The same item counted differently is a contradiction; nothing at all is missing.
-            other = [(i, r) for i, r in candidates if e.get("item") and _norm(r["item"]) == _norm(e["item"])]
-            if other:
-                i, r = other[0]
-                status, detail = "contradicted", f"count {r['count']!r}, expected {e.get('count')!r}"
-            else:
-                out.append(Finding(e["id"], "fact", e["country"], claim, "missing", "no such fact extracted"))
-                continue
-        sids = [r["sentence_id"], *(r.get("also_in") or [])]
-        body = in_body(sids) if in_body else None
-        out.append(Finding(e["id"], "fact", e["country"], claim, status, detail,
-                           **_evidence("policy_facts", r.get("fact_id", i), r["page"], r["sentence_id"], r["evidence"]),
-                           body_support=support(body) if status == "matched" else None))
-    return out
+    # -------------------------------------------------------------------- technology
 
+    def technology(self, c: Claim) -> tuple[str, str, dict]:
+        mine = [m for m in self.tech_mentions.get(c.technology, []) if m["subject"] == c.country]
+        plain = [m for m in mine if not self._negated(m)]
+        if plain:
+            sids = sorted({m["sentence_id"] for m in plain})
+            pages = sorted({self.sentences[s]["page"] for s in sids})
+            row = self.ct.get((c.country, c.technology), (None, None))[0]
+            return "matched", (f"{len(sids)} body sentence{'s' if len(sids) > 1 else ''} of {c.country} name it, "
+                               f"on page{'s' if len(pages) > 1 else ''} {', '.join(map(str, pages))}"), \
+                self._row("country_technology", row, sids[0])
+        if mine:
+            m = mine[0]
+            return "contradicted", f"the body names it only to exclude it ({m['text']})", \
+                self._row("mentions", m.get("mention_id"), m["sentence_id"])
+        others = sorted({m["subject"] for m in self.tech_mentions.get(c.technology, []) if m["subject"]})
+        if others:
+            return "missing", f"the body names {c.technology} for {', '.join(others)}, not for {c.country}", {}
+        return "missing", f"the body does not name {c.technology}", {}
 
-def _check_relations(expectations, rows, in_scope, in_body, support) -> list[Finding]:
-    out = []
-    for e in expectations.get("relations") or []:
-        eid = f"rel-{e['subject']}-{e['relation']}-{e['other']}"
-        claim = f"{e['subject']} {e['relation']} {e['other']}"
-        pair = [(i, r) for i, r in enumerate(rows) if r["subject"] == e["subject"] and r["other"] == e["other"]]
-        scoped = [(i, r) for i, r in pair if in_scope([r["sentence_id"]])]
-        same = [(i, r) for i, r in scoped if r["relation"] == e["relation"]]
-        conflicting = [(i, r) for i, r in scoped if (r["relation"], e["relation"]) in CONFLICTING]
+    # -------------------------------------------------------------------- facts
+
+    def fact(self, c: Claim) -> tuple[str, str, dict]:
+        forms = {item_form(n, self.rules) for n in c.names()}
+        mine = [r for r in self.facts if r["country"] == c.country]
+        named = [r for r in mine if c.item is None or item_form(norm(r["item"]), self.rules) in forms]
+
+        def evidence(r: dict) -> dict:
+            return self._row("policy_facts", r.get("fact_id"), r["sentence_id"], r.get("page"), r.get("evidence"))
+
+        same = [r for r in named if (r["count"], r.get("part_of")) == (c.count, c.part_of)]
+        agree = [r for r in same if not _conflicts(c, r)]
+        if agree:
+            best = min(agree, key=lambda r: (len(_unstated(c, r)), r.get("page") or 0))
+            unstated = _unstated(c, best)
+            detail = "as stated" + (f"; the body does not give its {', '.join(unstated)}" if unstated else "")
+            if norm(best["item"]) != norm(c.item or best["item"]):
+                detail += f" (as {best['item']})"
+            return "matched", detail, evidence(best)
         if same:
-            i, r = same[0]
-            body = in_body([x["sentence_id"] for _, x in pair if x["relation"] == e["relation"]]) if in_body else None
-            out.append(Finding(eid, "relation", e["subject"], claim, "matched", f"cue {r['cue']}",
-                               **_evidence("relations", r.get("relation_id", i), r["page"], r["sentence_id"], r["evidence"]),
-                               body_support=support(body)))
-        elif conflicting:
-            i, r = conflicting[0]
-            out.append(Finding(eid, "relation", e["subject"], claim, "contradicted",
-                               f"the document has {r['relation']} (cue {r['cue']})",
-                               **_evidence("relations", r.get("relation_id", i), r["page"], r["sentence_id"], r["evidence"])))
-        else:
-            out.append(Finding(eid, "relation", e["subject"], claim, "missing", "no such relation extracted"))
+            r = same[0]
+            return "contradicted", "; ".join(_conflicts(c, r)), evidence(r)
+        if c.count is not None:
+            # The same set counted otherwise: same item (or alias), the same year; a generic noun
+            # (技術, 技術分野) names many sets, so for it the years must both be given.
+            generic = any(c.item in group for group in self.rules.equivalent_items) if c.item else True
+            recounted = [r for r in named if r["count"] is not None and r.get("part_of") == c.part_of
+                         and _years_agree(c, r) and not (generic and (c.year is None or r.get("year") is None))]
+            if recounted:
+                r = recounted[0]
+                return "contradicted", f"the body counts {r['count']} {r['item']}, the summary {c.count}", evidence(r)
+            near = [r for r in mine if (r["count"], r.get("part_of")) == (c.count, c.part_of)]
+            if near:
+                r = near[0]
+                return "missing", (f"the body has {c.count} {r['item']}" + (f" ({r['year']})" if r.get("year") else "")
+                                   + f": the same count under another noun (if it is the same set, give {r['item']} "
+                                   "as an alias in an expectations file)"), evidence(r)
+        return "missing", "no such fact in the body" + (f" (the body's facts of {c.country}: "
+                                                         + ", ".join(sorted({_fact_text(r) for r in mine}))[:200] + ")"
+                                                         if mine else ""), {}
+
+    # -------------------------------------------------------------------- relations
+
+    def relation(self, c: Claim) -> tuple[str, str, dict]:
+        pair = [r for r in self.relations if r["subject"] == c.country and r["other"] == c.other]
+
+        def evidence(r: dict) -> dict:
+            return self._row("relations", r.get("relation_id"), r["sentence_id"], r.get("page"), r.get("evidence"))
+
+        same = [r for r in pair if r["relation"] == c.relation]
+        if same:
+            return "matched", f"cue {same[0]['cue']}", evidence(same[0])
+        conflicting = [r for r in pair if any(r["relation"] in g and c.relation in g for g in self.rules.conflicting_relations)]
+        if conflicting:
+            r = conflicting[0]
+            return "contradicted", f"the body has {r['relation']} (cue {r['cue']})", evidence(r)
+        if pair:
+            return "missing", f"the body has {c.country} {' and '.join(sorted({r['relation'] for r in pair}))} {c.other}", {}
+        return "missing", "no such relation in the body", {}
+
+
+def _year_text(year: int | None, qualifier: str | None) -> str:
+    return f"since {year}" if qualifier == "since" else str(year)
+
+
+def _years_agree(c: Claim, r: dict) -> bool:
+    """Whether the body's year can be the claim's: the same year; or, for a claim "since Y",
+    any year from Y on (a strategy of 2023 is one of those since 2021). A year one side does not
+    give agrees with anything."""
+    if c.year is None or r.get("year") is None:
+        return True
+    if c.year_qualifier == "since" and r.get("year_qualifier") != "since":
+        return r["year"] >= c.year
+    return r["year"] == c.year
+
+
+def _conflicts(c: Claim, r: dict) -> list[str]:
+    """The fields the claim states that the body fact states otherwise."""
+    out = []
+    if not _years_agree(c, r):
+        out.append(f"year {_year_text(r['year'], r.get('year_qualifier'))} in the body, "
+                   f"{_year_text(c.year, c.year_qualifier)} in the summary")
+    if c.update_every_years is not None and r.get("update_every_years") not in (None, c.update_every_years):
+        out.append(f"update_every_years {r['update_every_years']!r} in the body, {c.update_every_years!r} in the summary")
     return out
+
+
+def _unstated(c: Claim, r: dict) -> list[str]:
+    """The fields the claim states that the body fact does not give."""
+    return [f.replace("_", " ") for f in ("year", "update_every_years") if getattr(c, f) is not None and r.get(f) is None]
+
+
+def _fact_text(r: dict) -> str:
+    amount = "" if r["count"] is None else (f"{r['count']} of {r['part_of']} " if r.get("part_of") else f"{r['count']} ")
+    return amount + str(r["item"]) + (f" ({r['year']})" if r.get("year") else "")

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 from pipeline.attribute import Attribution
 from pipeline.lexicon import Lexicon
-from pipeline.policies import bracket_names, read_findings
-from pipeline.segment import Segmented
+from pipeline.names import bracket_names
+from pipeline.rules import RelationRules, load_rules
+from pipeline.segment import Segmented, summary_sentence_ids
 from pipeline.tag import Mention
 
 
@@ -40,31 +39,9 @@ class Relation:
     page: int
     sentence_id: int
     evidence: str
-
-
-@dataclass(frozen=True)
-class RelationRules:
-    classes: tuple[tuple[str, tuple[str, ...]], ...]  # (relation, cue words), strongest first
-    partner: tuple[str, ...]
-    grouping_suffixes: tuple[str, ...]
-    connectors: frozenset[str]
-    clause_ends: tuple[str, ...]
-
-
-@lru_cache(maxsize=8)
-def load_relation_rules(path: Path | None = None) -> RelationRules:
-    data = read_findings(path)["relations"]
-    return RelationRules(
-        classes=(
-            ("competitor", tuple(data["competitor"])),
-            ("other", tuple(data["other"])),
-            ("partner", tuple(data["partner"])),
-        ),
-        partner=tuple(data["partner"]),
-        grouping_suffixes=tuple(data["grouping_suffixes"]),
-        connectors=frozenset(data["connectors"]),
-        clause_ends=tuple(data["clause_ends"]),
-    )
+    # Stated in the executive summary: the summary's relations and the body's are kept apart, so
+    # that one can be checked against the other.
+    in_summary: bool = False
 
 
 _PLACES = ("COUNTRY", "REGION", "FRAMEWORK")
@@ -91,7 +68,16 @@ def _clause_end(text: str, start: int, rules: RelationRules) -> int:
 def extract_relations(
     seg: Segmented, attribution: Attribution, lexicon: Lexicon, rules: RelationRules | None = None
 ) -> list[Relation]:
-    rules = rules or load_relation_rules()
+    """Each (subject, other, relation) the body text and headings state, first sentence as evidence.
+
+    Parameters:
+        seg: the segmented document; relations stated in its summary are kept apart (``in_summary``).
+        attribution: sentence subjects and place mentions.
+        lexicon: framework names.
+        rules: the ``[relations]`` rules (the packaged ones when None).
+    """
+    rules = rules or load_rules().relations
+    summary = summary_sentence_ids(seg)
     subject_of = {s.sentence_id: s.subject for s in attribution.sentences}
     by_sentence: dict[int, list[Mention]] = defaultdict(list)
     for a in attribution.mentions:
@@ -99,13 +85,14 @@ def extract_relations(
             by_sentence[a.mention.sentence_id].append(a.mention)
 
     out: list[Relation] = []
-    seen: set[tuple[str, str, str]] = set()
+    seen: set[tuple[bool, str, str, str]] = set()
 
     def add(subject: str, m: Mention, relation: str, cue: str, via: str, s) -> None:
-        if m.id == subject or (subject, m.id, relation) in seen:
+        part = s.sentence_id in summary
+        if m.id == subject or (part, subject, m.id, relation) in seen:
             return
-        seen.add((subject, m.id, relation))
-        out.append(Relation(subject, m.id, m.label, relation, cue, via, s.page, s.sentence_id, s.text))
+        seen.add((part, subject, m.id, relation))
+        out.append(Relation(subject, m.id, m.label, relation, cue, via, s.page, s.sentence_id, s.text, part))
 
     for s in seg.sentences:
         subject = subject_of.get(s.sentence_id)

@@ -325,10 +325,19 @@ def _findings(out_dir: Path, edition: str) -> dict | None:
     if rows is None:
         return None
     counts = {s: sum(1 for r in rows if r["status"] == s) for s in STATUS_ORDER}
-    ordered = sorted(rows, key=lambda r: (STATUS_ORDER.get(r["status"], 9), r["expectation_id"]))
-    return {"rows": [r | {"subject_name": display_name(r.get("subject")) if r.get("subject") else ""}
+    ordered = sorted(rows, key=lambda r: (STATUS_ORDER.get(r["status"], 9), r["claim_id"]))
+    origins = {o: sum(1 for r in rows if r.get("origin") == o) for o in ORIGIN_NAMES}
+    differences = _rows(out_dir, edition, "summary_comparison") or []
+    return {"rows": [r | {"country_name": display_name(r.get("country")) if r.get("country") else "",
+                          "origin_name": ORIGIN_NAMES.get(r.get("origin"), r.get("origin") or "")}
                      for r in ordered],
-            "counts": counts}
+            "counts": counts,
+            "origins": [(ORIGIN_NAMES[o], n) for o, n in origins.items() if n],
+            "differences": differences}
+
+
+ORIGIN_NAMES = {"summary_chapter": "the PDF's executive summary", "announcement_page": "the announcement page's summary",
+                "expectations_file": "the expectations file"}
 
 
 FIELD_NAMES = {"count": "count", "year": "year", "part_of": "part of", "policy": "policy"}

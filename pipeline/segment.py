@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from pipeline.extract import Block, ExtractedDocument
+from pipeline.headings import REFERENCES, SUMMARY, section_role
 from pipeline.normalize import normalize_text
 
 
@@ -21,6 +22,9 @@ class Section:
     path: tuple[str, ...]  # headings from the chapter down to this one
     parent_id: int | None
     page: int
+    # What the section is, from its heading's words or else its parent's (pipeline.headings):
+    # "summary" (要旨, エグゼクティブ・サマリー … and everything under it), "references", or "".
+    role: str = ""
 
 
 # What a paragraph or sentence is: the extractor's block kinds, and "reference" for an entry of a
@@ -71,6 +75,13 @@ class Segmented:
     footnotes: tuple[Footnote, ...] = ()
     # Markers whose footnote was not found: (page, label, citing sentence id).
     unmatched_markers: tuple[tuple[int, str, int], ...] = ()
+
+
+def summary_sentence_ids(seg: Segmented) -> frozenset[int]:
+    """The ids of the sentences in the document's executive summary (sections of role
+    "summary"); empty when the document has none."""
+    summary = {s.section_id for s in seg.sections if s.role == SUMMARY}
+    return frozenset(s.sentence_id for s in seg.sentences if s.section_id in summary)
 
 
 _OPEN = "「『（(【〔［[〈《"
@@ -135,11 +146,6 @@ def _drop_blank(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]
 _PARAGRAPH_OPEN_END = tuple(_ENDERS + _CLOSE)
 # A table-of-contents entry: a title, a leader of dots, a page number (第2章 中国 . . . . 5).
 _CONTENTS_LINE = re.compile(r"(?:[.．・…‥·]\s?){3,}\s*\d+\s*$")
-# The heading of a reference list: its entries are references, not body text.
-_REFERENCES = re.compile(
-    r"^(?:[0-9.]+\s*|第[0-9]+章\s*)?(?:参考文献|引用文献|参考資料|主要参考文献|文献|出典|references|bibliography)(?:一覧|リスト)?\s*$",
-    re.IGNORECASE,
-)
 
 
 _SIDE_KINDS = ("caption", "footnote", "figure_text")  # may sit between the halves of a body paragraph
@@ -259,6 +265,7 @@ def segment(doc: ExtractedDocument) -> Segmented:
                 path=(parent.path if parent else ()) + (text,),
                 parent_id=parent.section_id if parent else None,
                 page=block.page,
+                role=_role(text, parent),
             )
             sections.append(section)
             stack.append(section)
@@ -268,7 +275,7 @@ def segment(doc: ExtractedDocument) -> Segmented:
         if block.kind == "contents" or _CONTENTS_LINE.search(text):
             last_body = None  # a contents entry: in ExtractedDocument.contents, never a sentence
             continue
-        if stack and any(_REFERENCES.match(s.heading) for s in stack):
+        if stack and stack[-1].role == REFERENCES:
             emit_alone(block, "reference", text)  # an entry of a reference list: one each
             last_body = None
             continue
@@ -279,6 +286,16 @@ def segment(doc: ExtractedDocument) -> Segmented:
     release_held()
     footnotes, unmatched = _link_footnotes(notes, cites, sentences)
     return Segmented(tuple(sections), tuple(paragraphs), tuple(sentences), footnotes, unmatched)
+
+
+def _role(heading: str, parent: Section | None) -> str:
+    """A section's role: its own heading's (pipeline.headings), else its parent's. A summary is a
+    part of the document: only a top-level heading makes one (「2.1 概要」 in a chapter is no
+    executive summary)."""
+    own = section_role(heading)
+    if own == SUMMARY and parent is not None:
+        own = ""
+    return own or (parent.role if parent else "")
 
 
 def _clean(text: str) -> str:

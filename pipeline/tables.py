@@ -15,11 +15,12 @@ import pyarrow.compute as pc
 
 from pipeline.acquire import Acquired
 from pipeline.attribute import Attribution
+from pipeline.claims import ORIGINS, ClaimSet
 from pipeline.errors import TableValidationError
 from pipeline.extract import ExtractedDocument
 from pipeline.extract.structure import title_key
 from pipeline.lexicon import Lexicon
-from pipeline.segment import Segmented
+from pipeline.segment import Segmented, summary_sentence_ids
 from pipeline.tokenize import TOKEN_SCHEMA
 
 
@@ -72,16 +73,17 @@ SPECS: dict[str, TableSpec] = {
             "sections",
             pa.schema([ED, _f("section_id", pa.int32()), _f("level", pa.int8()), _f("heading", pa.string()),
                        _f("path", pa.string()), _f("parent_id", pa.int32()), _f("page", pa.int32()),
-                       _f("subject", pa.string()), _f("listed", pa.bool_())]),
-            required=("edition", "section_id", "level", "heading", "path", "page"),
+                       _f("subject", pa.string()), _f("listed", pa.bool_()), _f("role", pa.string())]),
+            required=("edition", "section_id", "level", "heading", "path", "page", "role"),
             key=("edition", "section_id"),
         ),
         TableSpec(
             "sentences",
             pa.schema([ED, _f("sentence_id", pa.int32()), _f("paragraph_id", pa.int32()), _f("section_id", pa.int32()),
                        _f("page", pa.int32()), _f("index", pa.int32()), _f("kind", pa.string()), _f("text", pa.string()),
-                       _f("subject", pa.string()), _f("subject_source", pa.string())]),
-            required=("edition", "sentence_id", "paragraph_id", "section_id", "page", "kind", "text", "subject_source"),
+                       _f("subject", pa.string()), _f("subject_source", pa.string()), _f("in_summary", pa.bool_())]),
+            required=("edition", "sentence_id", "paragraph_id", "section_id", "page", "kind", "text", "subject_source",
+                      "in_summary"),
             key=("edition", "sentence_id"),
             checks=(("text is not empty", lambda t: pc.equal(pc.utf8_length(t["text"]), 0)),),
         ),
@@ -121,8 +123,9 @@ SPECS: dict[str, TableSpec] = {
                        _f("year", pa.int32()), _f("year_qualifier", pa.string()), _f("item", pa.string()),
                        _f("part_of", pa.int32()), _f("policy", pa.string()), _f("administration", pa.string()),
                        _f("update_every_years", pa.int32()), _f("technologies", LIST_STR), _f("page", pa.int32()),
-                       _f("sentence_id", pa.int32()), _f("also_in", LIST_INT), _f("evidence", pa.string())]),
-            required=("edition", "fact_id", "country", "item", "page", "sentence_id", "evidence"),
+                       _f("sentence_id", pa.int32()), _f("also_in", LIST_INT), _f("evidence", pa.string()),
+                       _f("in_summary", pa.bool_())]),
+            required=("edition", "fact_id", "country", "item", "page", "sentence_id", "evidence", "in_summary"),
             key=("edition", "fact_id"),
             checks=(("count >= 1", lambda t: pc.less(t["count"], 1)),
                     ("1900 <= year <= 2100", lambda t: pc.or_(pc.less(t["year"], 1900), pc.greater(t["year"], 2100)))),
@@ -132,8 +135,9 @@ SPECS: dict[str, TableSpec] = {
             pa.schema([ED, _f("relation_id", pa.int32()), _f("subject", pa.string()), _f("other", pa.string()),
                        _f("other_label", pa.string()), _f("relation", pa.string()), _f("cue", pa.string()),
                        _f("via", pa.string()), _f("page", pa.int32()), _f("sentence_id", pa.int32()),
-                       _f("evidence", pa.string())]),
-            required=("edition", "relation_id", "subject", "other", "relation", "page", "sentence_id", "evidence"),
+                       _f("evidence", pa.string()), _f("in_summary", pa.bool_())]),
+            required=("edition", "relation_id", "subject", "other", "relation", "page", "sentence_id", "evidence",
+                      "in_summary"),
             key=("edition", "relation_id"),
             checks=(("relation is partner, competitor, framework or other",
                      lambda t: pc.invert(pc.is_in(t["relation"], pa.array(["partner", "competitor", "framework", "other"])))),
@@ -163,15 +167,44 @@ SPECS: dict[str, TableSpec] = {
             key=("edition", "country", "other"),
         ),
         TableSpec(
+            "summary_claims",
+            pa.schema([ED, _f("claim_id", pa.string()), _f("kind", pa.string()), _f("country", pa.string()),
+                       _f("claim", pa.string()), _f("technology", pa.string()), _f("count", pa.int32()),
+                       _f("year", pa.int32()), _f("year_qualifier", pa.string()), _f("item", pa.string()),
+                       _f("aliases", LIST_STR), _f("part_of", pa.int32()), _f("update_every_years", pa.int32()),
+                       _f("other", pa.string()), _f("relation", pa.string()), _f("origin", pa.string()),
+                       _f("stated_in", LIST_STR), _f("page", pa.int32()), _f("sentence_id", pa.int32()),
+                       _f("evidence", pa.string())]),
+            required=("edition", "claim_id", "kind", "country", "claim", "origin", "stated_in"),
+            key=("edition", "claim_id"),
+            checks=(("kind is technology, fact or relation",
+                     lambda t: pc.invert(pc.is_in(t["kind"], pa.array(["technology", "fact", "relation"])))),
+                    ("origin is summary_chapter, announcement_page or expectations_file",
+                     lambda t: pc.invert(pc.is_in(t["origin"], pa.array(list(ORIGINS)))))),
+        ),
+        TableSpec(
+            "summary_comparison",
+            pa.schema([ED, _f("difference_id", pa.int32()), _f("status", pa.string()), _f("page_text", pa.string()),
+                       _f("chapter_text", pa.string()), _f("chapter_page", pa.int32()), _f("similarity", pa.float32())]),
+            required=("edition", "difference_id", "status", "similarity"),
+            key=("edition", "difference_id"),
+            checks=(("status is changed, only_page or only_chapter",
+                     lambda t: pc.invert(pc.is_in(t["status"], pa.array(["changed", "only_page", "only_chapter"])))),),
+        ),
+        TableSpec(
             "findings_check",
-            pa.schema([ED, _f("expectation_id", pa.string()), _f("kind", pa.string()), _f("subject", pa.string()),
-                       _f("claim", pa.string()), _f("status", pa.string()), _f("detail", pa.string()),
-                       _f("evidence_table", pa.string()), _f("evidence_row", pa.int32()), _f("page", pa.int32()),
-                       _f("sentence_id", pa.int32()), _f("evidence", pa.string()), _f("body_support", pa.string())]),
-            required=("edition", "expectation_id", "kind", "claim", "status"),
-            key=("edition", "expectation_id"),
+            pa.schema([ED, _f("claim_id", pa.string()), _f("kind", pa.string()), _f("country", pa.string()),
+                       _f("claim", pa.string()), _f("origin", pa.string()), _f("status", pa.string()),
+                       _f("detail", pa.string()), _f("summary_page", pa.int32()), _f("summary_sentence_id", pa.int32()),
+                       _f("summary_evidence", pa.string()), _f("evidence_table", pa.string()),
+                       _f("evidence_row", pa.int32()), _f("page", pa.int32()), _f("sentence_id", pa.int32()),
+                       _f("evidence", pa.string())]),
+            required=("edition", "claim_id", "kind", "country", "claim", "origin", "status"),
+            key=("edition", "claim_id"),
             checks=(("status is matched, missing or contradicted",
-                     lambda t: pc.invert(pc.is_in(t["status"], pa.array(["matched", "missing", "contradicted"])))),),
+                     lambda t: pc.invert(pc.is_in(t["status"], pa.array(["matched", "missing", "contradicted"])))),
+                    ("origin is summary_chapter, announcement_page or expectations_file",
+                     lambda t: pc.invert(pc.is_in(t["origin"], pa.array(list(ORIGINS)))))),
         ),
         TableSpec(
             "lexicon_gaps",
@@ -270,6 +303,7 @@ def build_tables(
     kind_of = {s.sentence_id: s.kind for s in segmented.sentences}
     page_of = {s.sentence_id: s.page for s in segmented.sentences}
     problems = {(p.page): p for p in extracted.problems}
+    summary = summary_sentence_ids(segmented)
     n = len(segmented.sentences)
 
     pages = _table("pages", {
@@ -299,6 +333,7 @@ def build_tables(
         "page": [s.page for s in segmented.sections],
         "subject": [first_subject_of_section.get(s.section_id) for s in segmented.sections],
         "listed": _listed(segmented, listed_keys),
+        "role": [s.role for s in segmented.sections],
     })
     sentences = _table("sentences", {
         "edition": [edition] * n,
@@ -311,6 +346,7 @@ def build_tables(
         "text": [s.text for s in segmented.sentences],
         "subject": [subject_of[s.sentence_id].subject for s in segmented.sentences],
         "subject_source": [subject_of[s.sentence_id].subject_source for s in segmented.sentences],
+        "in_summary": [s.sentence_id in summary for s in segmented.sentences],
     })
     token_table = tokens.add_column(0, "edition", pa.repeat(pa.scalar(edition, pa.string()), tokens.num_rows))
     ms = attribution.mentions
@@ -463,11 +499,12 @@ def build_analysis_tables(*, edition: str, facts: list, relations: list, policie
         return out
 
     fact_fields = ["country", "count", "year", "year_qualifier", "item", "part_of", "policy", "administration",
-                   "update_every_years", "technologies", "page", "sentence_id", "also_in", "evidence"]
+                   "update_every_years", "technologies", "page", "sentence_id", "also_in", "evidence", "in_summary"]
     tables = {
         "policy_facts": _table("policy_facts", rows(facts, fact_fields, "fact_id")),
         "relations": _table("relations", rows(relations, ["subject", "other", "other_label", "relation", "cue", "via",
-                                                          "page", "sentence_id", "evidence"], "relation_id")),
+                                                          "page", "sentence_id", "evidence", "in_summary"],
+                                              "relation_id")),
         "policies": _table("policies", rows(policies, ["subject", "name", "type", "page", "sentence_id", "evidence"], "policy_id")),
         "keyterms": _table("keyterms", {
             "edition": [edition] * len(keyterms.terms),
@@ -483,10 +520,29 @@ def build_analysis_tables(*, edition: str, facts: list, relations: list, policie
 
 
 def findings_check_table(edition: str, findings: list) -> pa.Table:
-    fields = ["expectation_id", "kind", "subject", "claim", "status", "detail", "evidence_table", "evidence_row",
-              "page", "sentence_id", "evidence", "body_support"]
+    """The findings check: one row per claim (``pipeline.findings.Finding``), validated."""
+    fields = ["claim_id", "kind", "country", "claim", "origin", "status", "detail", "summary_page",
+              "summary_sentence_id", "summary_evidence", "evidence_table", "evidence_row", "page", "sentence_id",
+              "evidence"]
     rows = {"edition": [edition] * len(findings), **{f: [getattr(x, f) for x in findings] for f in fields}}
     return validate(_table("findings_check", rows), SPECS["findings_check"])
+
+
+def claims_tables(edition: str, claim_set: ClaimSet) -> dict[str, pa.Table]:
+    """summary_claims (one row per claim) and summary_comparison (where the announcement page's
+    summary and the PDF's differ), validated."""
+    claims = claim_set.claims
+    fields = ["claim_id", "kind", "country", "technology", "count", "year", "year_qualifier", "item", "aliases",
+              "part_of", "update_every_years", "other", "relation", "origin", "stated_in", "page", "sentence_id",
+              "evidence"]
+    rows = {"edition": [edition] * len(claims), "claim": [c.text for c in claims],
+            **{f: [list(v) if isinstance(v := getattr(c, f), tuple) else v for c in claims] for f in fields}}
+    diffs = claim_set.differences
+    comparison = {"edition": [edition] * len(diffs), "difference_id": list(range(len(diffs))),
+                  **{f: [getattr(d, f) for d in diffs] for f in ("status", "page_text", "chapter_text", "chapter_page",
+                                                                "similarity")}}
+    return {"summary_claims": validate(_table("summary_claims", rows), SPECS["summary_claims"]),
+            "summary_comparison": validate(_table("summary_comparison", comparison), SPECS["summary_comparison"])}
 
 
 def lexicon_gaps_table(edition: str, gaps: list) -> pa.Table:

@@ -20,6 +20,11 @@ from __future__ import annotations
 from pathlib import Path
 
 SAMPLE_EDITION: Path = Path(__file__).with_name("sample_edition.md")
+#: A second sample report on another subject (AI policy in Asia-Pacific), with its own executive
+#: summary: other countries, other counts. Written after the findings rules, to show the claims
+#: read from a summary working on text they were not written for.
+AI_POLICY_EDITION: Path = Path(__file__).with_name("ai_policy_edition.md")
+AI_POLICY_FRAGMENT = "fy24_rr06"
 
 #: The PDF's fixed metadata and running-header title.
 SAMPLE_TITLE = "新興技術政策の国際動向（サンプル版）"
@@ -83,6 +88,8 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
 }
 
 __all__ = [
+    "AI_POLICY_EDITION",
+    "AI_POLICY_FRAGMENT",
     "COUNTRY_CHAPTERS",
     "EXPECTED_COUNTS",
     "EXPECTED_TECHNOLOGIES",

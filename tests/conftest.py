@@ -49,6 +49,16 @@ def prefect_server(tmp_path_factory):
 
 
 @pytest.fixture
+def fresh_cache(prefect_server, tmp_path):
+    """Task results (the cache) of this test in a directory of its own: a test that processes the
+    sample edition leaves no cached stages for the tests that check a cold run of it."""
+    from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
+
+    with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: tmp_path / "prefect-storage"}):
+        yield
+
+
+@pytest.fixture
 def fast_retries(monkeypatch):
     """The acquire task's retries without the waiting."""
     import flows.process_report as fr

@@ -157,7 +157,7 @@ REPORT_TITLE = "アジア・太平洋主要国の重要技術政策"
 
 
 def build_full_report(path: Path, layout: str = "one_column", *, summary: list[str] | None = None,
-                      seed: int = 0) -> FullTruth:
+                      seed: int = 0, body_edits: dict[str, str] | None = None) -> FullTruth:
     """Draw the whole report at ``path`` in ``layout`` and return what it contains.
 
     ``layout``: one of ``FULL_LAYOUTS`` ("one_column" is taken as "chapters", "white_paper" as
@@ -166,6 +166,8 @@ def build_full_report(path: Path, layout: str = "one_column", *, summary: list[s
         fine); a paragraph's expected subject is the country it opens with (中国は、 / 韓国では、 /
         インド政府が / ASEAN加盟国では …), None when it opens with no country name.
     ``seed``: varies the figure's bars and moves the figure by a paragraph.
+    ``body_edits``: text replaced in the country chapters (not in the summary), e.g. a count
+        changed so that the body disagrees with the summary; each must occur.
     """
     layout = {"one_column": "chapters", "white_paper": "country_sections"}.get(layout, layout)
     if layout not in _LAYOUTS:
@@ -174,7 +176,9 @@ def build_full_report(path: Path, layout: str = "one_column", *, summary: list[s
     summary = [re.sub(r"\s*\n\s*", "", p.strip()) for p in (summary if summary is not None else _SUMMARY) if p.strip()]
     doc = _Doc(lay.style)
     subjects: list[str | None] = []
-    flow = _flow(lay, doc, subjects, summary, rng)
+    edits = dict(body_edits or {})
+    flow = _flow(lay, doc, subjects, summary, rng, edits)
+    assert not edits, f"body_edits that occur in no country chapter: {list(edits)}"
     bars = [(rng.randint(4, 24), rng.randint(14, 46)) for _ in _FIG_COUNTRIES]
 
     # Pass 1 with placeholder numbers finds every heading's page; pass 2 prints the real ones.
@@ -548,7 +552,9 @@ _NAMES = {
 
 
 def _flow(lay: _Layout, doc: _Doc, subjects: list[str | None], summary: list[str],
-          rng: random.Random) -> list[tuple]:
+          rng: random.Random, edits: dict[str, str]) -> list[tuple]:
+    """The report's items in reading order; ``edits`` are applied to the country chapters, and
+    each edit that was applied is taken out of it."""
     flow: list[tuple] = [("cover",), ("newpage", "front")]
 
     def para(text: str, subject: str | None, plain: bool = False) -> None:
@@ -575,6 +581,8 @@ def _flow(lay: _Layout, doc: _Doc, subjects: list[str | None], summary: list[str
     def country(code: str, fmt_topic: str | None, numbers: dict, figure: bool) -> None:
         topic, k = None, 0
         for count, (tkey, text, subject) in enumerate(_COUNTRIES[code][1], 1):
+            for old in [o for o in edits if o in text]:
+                text = text.replace(old, edits.pop(old))
             if fmt_topic and tkey != topic:
                 topic, k = tkey, k + 1
                 title = _LONG_TOPIC if (lay.long_title == "topic" and code == "KR" and tkey == "tech") else _TOPICS[tkey]

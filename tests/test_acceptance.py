@@ -1,23 +1,20 @@
-"""Acceptance on the real text: the report's executive summary, read from ../shared, as a PDF."""
+"""Acceptance on the real text and on the sample edition, through the whole flow.
+
+* The report's executive summary, read from ../shared, as a PDF: country × technology holds exactly
+  the summary's pairs, and the claims read from it are exactly what it states.
+* The sample edition, served as the JST site serves the report (listing page #fy24_rr02, then the
+  PDF), checked with the packaged claims (pipeline/data/expectations/fy24_rr02.yaml) and the claims
+  read from its own summary chapter: nothing missing, nothing contradicted.
+"""
 from __future__ import annotations
 
 import pyarrow.parquet as pq
 import pytest
 
-from samples.build import build_text_pdf
+from samples.build import LISTING_FRAGMENT, build_listing_html, build_sample_pdf, build_text_pdf, listing_entries
+from summary_truth import COUNTS_ONLY, FACTS, RELATIONS, TECHNOLOGIES, by_kind
 
 pytestmark = pytest.mark.slow
-
-# What the executive summary says each government's policy names (subject → technologies).
-EXPECTED = {
-    "IN": {"ai", "quantum", "semiconductors", "ict", "biotechnology"},
-    "AU": {"ai", "quantum", "biotechnology", "clean_energy"},
-    "ASEAN": {"ai", "digital", "green", "biotechnology"},
-    "US": {"ai", "quantum", "biotechnology"},
-    "DE": {"semiconductors", "ai", "green", "biotechnology", "nanotechnology", "defense"},
-    "FR": {"quantum", "ai"},
-}
-COUNTS_ONLY = {"CN", "KR", "GB", "EU"}  # their paragraphs give counts but name no specific technology
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +34,19 @@ def test_country_technology_holds_exactly_the_summarys_pairs(summary_run):
     got: dict[str, set[str]] = {}
     for r in rows:
         got.setdefault(r["country"], set()).add(r["technology"])
-    assert got == EXPECTED
+    assert got == TECHNOLOGIES
     assert not COUNTS_ONLY & set(got)
+
+
+def test_the_claims_read_from_the_summary_are_what_it_states(summary_run):
+    _, out = summary_run
+    claims = pq.read_table(out / "summary_claims.parquet").to_pylist()
+    assert by_kind(claims) == (TECHNOLOGIES, FACTS, RELATIONS)
+    assert {c["origin"] for c in claims} == {"summary_chapter"}  # a local PDF: no page, no packaged file
+    # The PDF is the summary alone: there is no body to support or contradict any claim.
+    findings = pq.read_table(out / "findings_check.parquet").to_pylist()
+    assert len(findings) == len(claims) and {f["status"] for f in findings} == {"missing"}
+    assert all("no body text outside its summary" in f["detail"] for f in findings)
 
 
 def test_every_row_has_page_and_sentence_evidence_that_names_the_technology(summary_run):
@@ -54,11 +62,13 @@ def test_every_row_has_page_and_sentence_evidence_that_names_the_technology(summ
         assert sentences[m["sentence_id"]]["text"][m["start"]:m["end"]] == m["text"]
 
 
-def test_strategy_names_sectors_and_generic_words_are_not_technologies(summary_run):
+def test_sectors_and_generic_words_the_summary_uses_are_no_technologies(summary_run, lexicon):
     _, out = summary_run
+    text = "".join(s["text"] for s in pq.read_table(out / "sentences.parquet").to_pylist())
     tech_text = {m["text"] for m in pq.read_table(out / "mentions.parquet").to_pylist() if m["label"] == "TECHNOLOGY"}
-    for word in ("国防科学技術戦略", "国防", "医療", "農業", "重要技術", "新興技術", "データ"):
-        assert word not in tech_text
+    used = [w for w in (*lexicon.sectors, *lexicon.generic) if w in text]
+    assert {"医療", "農業", "重要技術", "新興技術", "データ"} <= set(used)  # the summary does use them ...
+    assert not tech_text & set(used)  # ... and none is a technology mention
 
 
 def test_countries_inside_another_countrys_paragraph_are_mentions_not_subjects(summary_run):
@@ -84,3 +94,25 @@ def test_ner_audit_lists_only_what_the_lexicon_does_not_cover(shared_dir, prefec
     # (同盟国, 特定国) and the organisation's own name, each with its evidence.
     assert not named & {"中国", "インド", "韓国", "オーストラリア", "米国", "英国", "ドイツ", "フランス", "EU", "ASEAN", "ロシア"}
     assert all(g["evidence"] and g["page"] >= 1 for g in gaps)
+
+
+def test_the_sample_edition_matches_its_packaged_claims_and_its_own_summary(fresh_cache, http_server, tmp_path):
+    from flows.process_report import process_report
+
+    site = tmp_path / "site"
+    pdf = build_sample_pdf(site / "sample-report.pdf")
+    build_listing_html(listing_entries(pdf.name), site / "report_2022.html")
+    http_server.serve_pdf("/investigation/sample-report.pdf", pdf.read_bytes())
+    http_server.serve_html("/investigation/report_2022.html", (site / "report_2022.html").read_text(encoding="utf-8"))
+    source = http_server.url(f"/investigation/report_2022.html#{LISTING_FRAGMENT}")
+    state = process_report(source=source, edition="sample", out_dir=str(tmp_path / "processed"),
+                           raw_dir=str(tmp_path / "raw"), return_state=True)
+    assert state.is_completed(), state.message
+    out = tmp_path / "processed" / "sample"
+    findings = pq.read_table(out / "findings_check.parquet").to_pylist()
+    assert [f for f in findings if f["status"] != "matched"] == []
+    origins = {f["origin"] for f in findings}
+    assert origins == {"expectations_file", "summary_chapter"}  # the packaged claims, and the rest read from the summary
+    packaged = [f for f in findings if f["origin"] == "expectations_file"]
+    assert len(packaged) == 50  # every claim of the packaged file
+    assert all(f["summary_evidence"] and f["evidence"] and f["page"] > f["summary_page"] for f in findings)

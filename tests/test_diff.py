@@ -19,17 +19,17 @@ def tech(country, technology, page=1):
             "evidence": f"{country}は{technology}を重視する。"}
 
 
-def fact(country, item, count=None, year=None, page=1, part_of=None, policy=None, fact_id=0):
+def fact(country, item, count=None, year=None, page=1, part_of=None, policy=None, fact_id=0, in_summary=False):
     return {"fact_id": fact_id, "country": country, "count": count, "year": year, "year_qualifier": None,
             "item": item, "part_of": part_of, "policy": policy, "administration": None,
             "update_every_years": None, "technologies": [], "page": page, "sentence_id": page, "also_in": [],
-            "evidence": f"{country}は{count}の{item}を定めた。"}
+            "evidence": f"{country}は{count}の{item}を定めた。", "in_summary": in_summary}
 
 
 def rel(subject, other, relation="partner", page=1, relation_id=0):
     return {"relation_id": relation_id, "subject": subject, "other": other, "other_label": "COUNTRY",
             "relation": relation, "cue": "協力", "via": "lexicon", "page": page, "sentence_id": page,
-            "evidence": f"{subject}は{other}と協力する。"}
+            "evidence": f"{subject}は{other}と協力する。", "in_summary": False}
 
 
 A = {
@@ -89,6 +89,16 @@ def test_several_facts_with_one_key_are_matched_by_count():
     assert [(c["field"], c["a"], c["b"]) for c in d.facts_changed] == [("year", 2020, 2021)]
     assert [r["count"] for r in d.facts_removed] == [5]
     assert sorted(r["count"] for r in d.facts_added) == [4, 6]
+
+
+def test_a_fact_stated_in_the_summary_and_in_the_body_changes_in_both():
+    old = {"policy_facts": [fact("KR", "国家戦略技術", 12, 2022, page=1, in_summary=True),
+                            fact("KR", "国家戦略技術", 12, 2022, page=9, fact_id=1)]}
+    new = {"policy_facts": [fact("KR", "国家戦略技術", 13, 2022, page=1, in_summary=True),
+                            fact("KR", "国家戦略技術", 13, 2022, page=9, fact_id=1)]}
+    d = diff_tables("e1", old, "e2", new)
+    assert sorted((c["field"], c["a"], c["b"], c["page"]) for c in d.facts_changed) == [("count", 12, 13, 1), ("count", 12, 13, 9)]
+    assert d.facts_added == d.facts_removed == []
 
 
 def test_relations_added_and_removed_with_evidence():

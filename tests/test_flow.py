@@ -38,7 +38,7 @@ def _task_states(flow_state) -> dict[str, str]:
 def _run(tmp_path: Path, source: str, **kw):
     from flows.process_report import process_report
 
-    kw.setdefault("expectations", "")  # the findings check has tests of its own
+    kw.setdefault("expectations", "")  # no claims file: the findings check (tests/test_findings.py) is not this test's subject
     return process_report(source=source, out_dir=str(tmp_path / "processed"), raw_dir=str(tmp_path / "raw"),
                           return_state=True, **kw)
 

@@ -92,7 +92,7 @@ def edition_tables(edition: str, processed_at: str = "2025-04-01T10:00:00+00:00"
              "removed_lines": []} for p in (1, 2, 3, 4)]),
         "sentences": table("sentences", [
             {"edition": edition, "sentence_id": sid, "paragraph_id": sid, "section_id": 1, "page": p, "index": 0,
-             "kind": kind, "text": t, "subject": s, "subject_source": "paragraph" if s else "none"}
+             "kind": kind, "text": t, "subject": s, "subject_source": "paragraph" if s else "none", "in_summary": False}
             for sid, p, kind, t, s in SENTENCES]),
         "mentions": table("mentions", mentions),
         "country_technology": table("country_technology", [
@@ -106,10 +106,11 @@ def edition_tables(edition: str, processed_at: str = "2025-04-01T10:00:00+00:00"
         "policy_facts": table("policy_facts", [{
             "edition": edition, "fact_id": 0, "country": "KR", "count": 12, "year": 2022, "item": "国家戦略技術",
             "policy": "国家戦略技術育成法", "technologies": ["quantum", "ai"], "page": 1, "sentence_id": 1,
-            "also_in": [], "evidence": text[1]}]),
+            "also_in": [], "evidence": text[1], "in_summary": False}]),
         "relations": table("relations", [{
             "edition": edition, "relation_id": 0, "subject": "KR", "other": "US", "other_label": "COUNTRY",
-            "relation": "partner", "cue": "協力", "via": "cue", "page": 3, "sentence_id": 2, "evidence": text[2]}]),
+            "relation": "partner", "cue": "協力", "via": "cue", "page": 3, "sentence_id": 2, "evidence": text[2],
+            "in_summary": False}]),
         "policies": table("policies", [{
             "edition": edition, "policy_id": 0, "subject": "KR", "name": "国家戦略技術育成法", "type": "strategy",
             "page": 1, "sentence_id": 1, "evidence": text[1]}]),
@@ -120,14 +121,15 @@ def edition_tables(edition: str, processed_at: str = "2025-04-01T10:00:00+00:00"
             {"edition": edition, "country": "KR", "other": "CN", "similarity": 0.42},
             {"edition": edition, "country": "CN", "other": "KR", "similarity": 0.42}]),
         "findings_check": table("findings_check", [
-            {"edition": edition, "expectation_id": "F1", "kind": "country_technology", "subject": "KR",
+            {"edition": edition, "claim_id": "F1", "kind": "technology", "country": "KR", "origin": "summary_chapter",
              "claim": "韓国は量子技術を重要技術とする" + hostile, "status": "matched", "evidence_table": "country_technology",
+             "summary_page": 1, "summary_sentence_id": 0, "summary_evidence": text[0],
              "evidence_row": 0, "page": 1, "sentence_id": 1, "evidence": text[1]},
-            {"edition": edition, "expectation_id": "F2", "kind": "country_technology", "subject": "CN",
+            {"edition": edition, "claim_id": "F2", "kind": "technology", "country": "CN", "origin": "expectations_file",
              "claim": "中国はAIを重要技術とする", "status": "missing", "detail": "no CN × ai row"},
-            {"edition": edition, "expectation_id": "F3", "kind": "policy_fact", "subject": "JP",
+            {"edition": edition, "claim_id": "F3", "kind": "fact", "country": "JP", "origin": "announcement_page",
              "claim": "日本は20の技術を指定した", "status": "contradicted", "detail": "the body says 量子コンピュータ only",
-             "page": 4, "sentence_id": 4, "evidence": text[4]}]),
+             "summary_evidence": "日本は20の技術を指定した。", "page": 4, "sentence_id": 4, "evidence": text[4]}]),
     }
     return tables
 
@@ -187,6 +189,15 @@ def test_show_where_columns_and_limit(out):
     # COL= matches empty cells
     r = run("show", "sentences", "--out", str(out), "--where", "subject=", "-c", "sentence_id,text")
     assert r.exit_code == 0 and "本章のまとめである。" in r.text and "1 of 6 rows match" in r.text
+
+
+def test_show_findings_check_as_the_readme_shows_it(out):
+    r = run("show", "findings_check", "--out", str(out), "--columns", "status,claim,origin,detail,summary_page,page")
+    assert r.exit_code == 0, r.text
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in r.text.splitlines() if "│" in line]
+    assert [row[0] for row in rows] == ["matched", "missing", "contradicted"]
+    assert [row[2] for row in rows] == ["summary_chapter", "expectations_file", "announcement_page"]
+    assert "3 rows" in r.text
 
 
 def test_show_prints_japanese_text_literally_and_truncates_wide_cells(out):

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from pipeline.acquire import parse_date
 from pipeline.extract.lines import _join_lines, _join_two
-from pipeline.facts import _Tok, _years, load_fact_rules, parse_number
+from pipeline.facts import _Tok, _years, parse_number
+from pipeline.rules import load_rules
 from pipeline.normalize import normalize_text
 from pipeline.segment import split_sentences
 
@@ -113,7 +114,7 @@ def _year_tokens(surface: str, unit: str, after: str | None) -> list[_Tok]:
     st.sampled_from([None, "以降", "から", "に", "の"]),
 )
 def test_years_are_read_in_every_written_form_with_their_qualifier(year, form, unit, after):
-    rules = load_fact_rules()
+    rules = load_rules().facts
     surface = _year_forms(year)[form]
     found = _years(_year_tokens(surface, unit, after), rules)
     assert found == [(2, year, "since" if after in rules.since_words else "in")]
@@ -123,7 +124,7 @@ def test_years_are_read_in_every_written_form_with_their_qualifier(year, form, u
 @given(st.sampled_from(["令和", "平成", "昭和"]), st.integers(min_value=1, max_value=64), st.integers(min_value=0, max_value=2),
        st.sampled_from(["年", "年度"]), st.sampled_from([None, "以降", "に"]))
 def test_era_years_are_the_eras_first_year_plus_n_minus_1(era, n, form, unit, after):
-    rules = load_fact_rules()
+    rules = load_rules().facts
     first = rules.era_first_years[era]
     surface = "元" if n == 1 and form == 2 else _year_forms(n)[form]
     toks = [_Tok("韓国", "名詞", "固有名詞", 0, 2), _Tok(era, "名詞", "固有名詞", 2, 4), *_year_tokens(surface, unit, after)[2:]]
@@ -135,14 +136,14 @@ def test_era_years_are_the_eras_first_year_plus_n_minus_1(era, n, form, unit, af
 @SETTINGS
 @given(st.one_of(st.integers(min_value=0, max_value=1899), st.integers(min_value=2101, max_value=10**6)))
 def test_numbers_outside_1900_2100_are_not_years(value):
-    assert _years(_year_tokens(str(value), "年", None), load_fact_rules()) == []
+    assert _years(_year_tokens(str(value), "年", None), load_rules().facts) == []
 
 
 @SETTINGS
 @given(st.lists(st.tuples(TEXT, st.sampled_from(["名詞", "助詞", "接尾辞", "動詞", ""])), max_size=12))
 def test_years_never_crash_on_any_tokens(pairs):
     toks = [_Tok(s, p, "", i, i + len(s)) for i, (s, p) in enumerate(pairs)]
-    for i, year, qualifier in _years(toks, load_fact_rules()):
+    for i, year, qualifier in _years(toks, load_rules().facts):
         assert 1900 <= year <= 2100 and qualifier in ("in", "since") and 0 <= i < len(toks)
 
 

@@ -70,6 +70,11 @@ def test_report_shows_heatmap_cards_evidence_and_findings(out):
     assert '<span class="page">p. 4</span><blockquote>[注] 日本は量子コンピュータに投資する。</blockquote>' in findings
     assert '<span class="page">p. 1 · country_technology #0</span>' in findings
     assert "no CN × ai row" in findings and "中国はAIを重要技術とする" in findings
+    # both sides of a claim: where the summary states it, what the body says; and where it came from
+    assert '<span class="page">p. 1</span><blockquote>第1章 韓国</blockquote>' in findings
+    assert "<blockquote>日本は20の技術を指定した。</blockquote>" in findings
+    assert "from the expectations file" in findings and "from the announcement page&#39;s summary" in findings
+    assert "the PDF&#39;s executive summary (1)" in findings
     # autoescape: a value can never become markup
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script" not in html
 
@@ -99,7 +104,7 @@ def test_report_with_absent_and_empty_tables(tmp_path):
     publish(tables, tmp_path, "empty")  # tables there but without rows, and no documents table
     text = _text(render_report(tmp_path, "empty").read_text(encoding="utf-8"))
     assert "No technology was attributed to a country in this edition." in text
-    assert "The findings check has no rows for this edition." in text
+    assert "The findings check has no rows for this edition: no executive summary was found" in text
     assert "No country or region has rows in this edition." in text
     assert "This edition has no documents table" in text
 

@@ -359,3 +359,35 @@ def test_every_summary_paragraph_of_the_sample_has_its_country(sample_pdf, nlp, 
     subject = {s.sentence_id: s.subject for s in att.sentences}
     india = [s for s in seg.sentences if s.text.startswith("インドの政策文書には")]
     assert india and all(subject[s.sentence_id] == "IN" for s in india)
+
+
+# What the second sample's executive summary states (its own facts and figures, as claims).
+AI_POLICY_CLAIMS = {
+    "SG names ai", "SG names quantum", "JP names ai", "JP names semiconductors", "JP names quantum",
+    "KR names ai", "KR names semiconductors", "IN names ai", "VN names ai", "VN names semiconductors",
+    "TH names ai", "TH names biotechnology", "ID names ai", "ID names digital", "AU names ai", "AU names quantum",
+    "SG: 3 重点分野 (2023)", "IN: 5 重点分野 (2018)", "VN: 6 重点技術 (2021)", "ID: 5 優先分野 (2020)",
+    "SG partner US", "SG partner GB", "JP framework G7", "KR partner US", "IN framework QUAD", "VN partner JP",
+    "VN partner KR", "AU framework AUKUS",
+}
+
+
+@pytest.fixture(scope="module")
+def ai_policy_pdf(tmp_path_factory) -> Path:
+    from samples import AI_POLICY_EDITION
+
+    return build_sample_pdf(tmp_path_factory.mktemp("ai-policy") / "ai-policy.pdf", source=AI_POLICY_EDITION)
+
+
+def test_a_second_report_has_its_summarys_claims_read_and_matched_by_its_body(ai_policy_pdf, nlp, lexicon):
+    """Another subject, other countries and counts, written after the rules: the claims read from
+    its summary are exactly what the summary states, and its body chapters support every one."""
+    from stages import check_pdf
+
+    seg, claims, findings = check_pdf(nlp, lexicon, ai_policy_pdf)
+    assert [s.heading for s in seg.sections if s.role == "summary"] == ["第1章 エグゼクティブ・サマリー"]
+    assert {c.text for c in claims} == AI_POLICY_CLAIMS
+    assert [(f.claim, f.status, f.detail) for f in findings if f.status != "matched"] == []
+    # 医療 and 農業 are sectors (India's 5 areas), 15の行動 are actions, 2030年まで is a deadline:
+    # none of them is a claim.
+    assert not [c for c in claims if c.technology in ("medtech", "agritech") or c.count == 15 or c.year == 2030]

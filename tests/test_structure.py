@@ -117,22 +117,90 @@ def test_the_flow_reads_the_summary_after_the_front_matter_and_checks_it(prefect
 
     pdf = tmp_path / "report.pdf"
     build_full_report(pdf, "chapters", summary=real_summary())
-    expectations = Path(__file__).resolve().parents[1] / "pipeline" / "data" / "expectations" / "fy24_rr02.yaml"
     process_report(source=str(pdf), edition="full", out_dir=str(tmp_path / "processed"), raw_dir=str(tmp_path / "raw"),
-                   expectations=str(expectations))
+                   expectations="")
     out = tmp_path / "processed" / "full"
-    findings = pq.read_table(out / "findings_check.parquet").to_pylist()
-    assert findings and [f for f in findings if f["status"] != "matched"] == []
-    facts = {(f["country"], f["count"], f["year"], f["item"]) for f in pq.read_table(out / "policy_facts.parquet").to_pylist()}
-    assert {("KR", 12, 2022, "国家戦略技術"), ("US", 20, 2020, "優先技術分野")} <= facts
+    sentences = {s["sentence_id"]: s for s in pq.read_table(out / "sentences.parquet").to_pylist()}
+    claims = pq.read_table(out / "summary_claims.parquet").to_pylist()
+    # Every claim of the real summary is read (the 50 of the packaged file and the two 西側諸国), from
+    # the summary chapter after the cover, preface and contents, each with its sentence there.
+    assert len(claims) == 52 and all(c["origin"] == "summary_chapter" for c in claims)
+    assert all(sentences[c["sentence_id"]]["in_summary"] and c["evidence"] == sentences[c["sentence_id"]]["text"]
+               for c in claims)
+    findings = {f["claim"]: f for f in pq.read_table(out / "findings_check.parquet").to_pylist()}
+    assert len(findings) == 52 and not [f for f in findings.values() if f["status"] == "contradicted"]
+    # The body chapters of this report were not written from the real summary: they state some of
+    # its claims (those matched) and are silent on others.
+    for claim in ("KR: 12 国家戦略技術 (2022)", "US competitor CN", "IN names ai", "EU: 4 of 10 技術分野 (2023)"):
+        assert findings[claim]["status"] == "matched", findings[claim]
+        assert not sentences[findings[claim]["sentence_id"]]["in_summary"]
+    assert findings["DE names nanotechnology"]["status"] == "missing"
+    facts = {(f["country"], f["count"], f["year"], f["item"], f["in_summary"])
+             for f in pq.read_table(out / "policy_facts.parquet").to_pylist()}
+    assert {("KR", 12, 2022, "国家戦略技術", True), ("KR", 12, 2022, "国家戦略技術", False),
+            ("US", 20, 2020, "優先技術分野", True)} <= facts
     assert not [f for f in facts if f[0] == "EU" and f[1] in (8, 9, 12, 20)]  # the summary's facts stay with their countries
     contents = pq.read_table(out / "contents.parquet").to_pylist()
     # Every entry names a section found in the body (the outline also lists 目次, which is none).
     assert contents and [row["title"] for row in contents if row["section_id"] is None and row["title"] != "目次"] == []
     sections = pq.read_table(out / "sections.parquet").to_pylist()
     assert all(s["listed"] for s in sections if s["section_id"] and s["heading"] != "目次")
-    sentences = pq.read_table(out / "sentences.parquet").to_pylist()
-    assert {"body", "heading", "caption", "footnote", "reference"} <= {s["kind"] for s in sentences}
+    assert [s["heading"] for s in sections if s["role"] == "summary"] == ["エグゼクティブ・サマリー"]
+    assert {s["role"] for s in sections if s["heading"] in ("参考文献", "References")} == {"references"}
+    assert {"body", "heading", "caption", "footnote", "reference"} <= {s["kind"] for s in sentences.values()}
+
+
+# What the report's built-in summary states, as claims (read from it, not written anywhere else).
+BUILTIN_CLAIMS = {
+    "CN names semiconductors", "CN: 8 新興技術産業 (2024)", "CN: 9 未来産業 (2024)", "KR: 12 国家戦略技術 (2022)",
+    "US: 20 優先技術分野 (2020)", "AU names ai", "AU names quantum", "AU: 7 技術分野 (2023)", "AU framework AUKUS",
+    "IN names ai", "IN names quantum", "IN names semiconductors", "IN: 国家戦略 (since 2021)", "EU: 10 技術分野 (2023)",
+    "EU: 4 of 10 技術分野 (2023)", "ASEAN names ai", "ASEAN names digital", "ASEAN names green",
+}
+
+
+def _run(tmp_path, layout: str, **edits):
+    from flows.process_report import process_report
+
+    pdf = tmp_path / f"{layout}.pdf"
+    build_full_report(pdf, layout, **edits)
+    state = process_report(source=str(pdf), edition=layout, out_dir=str(tmp_path / "processed"),
+                           raw_dir=str(tmp_path / "raw"), expectations="", return_state=True)
+    out = tmp_path / "processed" / layout
+    return state, out, {f["claim"]: f for f in pq.read_table(out / "findings_check.parquet").to_pylist()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layout", ["chapters", "country_sections"])
+def test_the_summarys_claims_are_checked_against_the_body_with_no_file(prefect_server, tmp_path, layout):
+    state, out, findings = _run(tmp_path, layout)
+    assert state.is_completed()
+    assert set(findings) == BUILTIN_CLAIMS
+    claims = pq.read_table(out / "summary_claims.parquet").to_pylist()
+    assert {c["claim"] for c in claims} == BUILTIN_CLAIMS and {c["origin"] for c in claims} == {"summary_chapter"}
+    sentences = {s["sentence_id"]: s for s in pq.read_table(out / "sentences.parquet").to_pylist()}
+    near = findings.pop("US: 20 優先技術分野 (2020)")
+    # The body says 「20の技術分野を優先分野に指定」: the same count under another noun is not matched
+    # (items are compared exactly), and the detail says what to do if it is the same set.
+    assert near["status"] == "missing" and "20 優先分野" in near["detail"] and "alias" in near["detail"]
+    for f in findings.values():
+        assert f["status"] == "matched", f
+        assert sentences[f["summary_sentence_id"]]["in_summary"] and f["summary_evidence"]
+        assert not sentences[f["sentence_id"]]["in_summary"] and f["evidence"] == sentences[f["sentence_id"]]["text"]
+
+
+@pytest.mark.slow
+def test_a_count_changed_in_the_body_is_contradicted_with_both_evidence_rows(prefect_server, tmp_path):
+    state, out, findings = _run(tmp_path, "decimal", body_edits={"12の技術を国家戦略技術": "13の技術を国家戦略技術"})
+    assert state.is_failed() and "contradicted" in state.message  # published, then failed: exit 3 in the CLI
+    kr = findings["KR: 12 国家戦略技術 (2022)"]
+    assert kr["status"] == "contradicted" and kr["detail"] == "the body counts 13 国家戦略技術, the summary 12"
+    assert "12の国家戦略技術" in kr["summary_evidence"] and "13の技術を国家戦略技術" in kr["evidence"]
+    fact = pq.read_table(out / "policy_facts.parquet").to_pylist()[kr["evidence_row"]]
+    assert kr["evidence_table"] == "policy_facts" and (fact["count"], fact["in_summary"]) == (13, False)
+    assert fact["sentence_id"] == kr["sentence_id"] and fact["page"] == kr["page"] > kr["summary_page"]
+    others = [f for c, f in findings.items() if c != "KR: 12 国家戦略技術 (2022)"]
+    assert {f["status"] for f in others} == {"matched", "missing"} and sum(f["status"] == "missing" for f in others) == 1
 
 
 # ---------------------------------------------------------------------------------------------
