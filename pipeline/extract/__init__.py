@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipeline.extract import limits
 from pipeline.extract.blocks import _assign_heading_levels
 from pipeline.extract.model import (
     Block,
@@ -39,6 +40,7 @@ from pipeline.extract.model import (
 from pipeline.extract.opening import _decode_metadata, _open_pdf, _read_outline
 from pipeline.extract.problems import _no_usable_text_error, _page_info, _page_problems
 from pipeline.extract.reader import (
+    MAX_AUTO_WORKERS,
     PARALLEL_MIN_PAGES,
     _PagePool,
     _read_document,
@@ -48,6 +50,7 @@ from pipeline.extract.reader import (
 from pipeline.extract.structure import confirm_headings, contents_entries, demote_cover
 
 __all__ = [
+    "MAX_AUTO_WORKERS",
     "PARALLEL_MIN_PAGES",
     "Block",
     "ContentsEntry",
@@ -70,20 +73,27 @@ def extract_pdf(
 ) -> ExtractedDocument:
     """Read ``path`` and return its text as pages, blocks (reading order) and tables.
 
-    ``workers``: processes that read pages in parallel; None uses every CPU (``os.cpu_count()``),
-    1 reads in this process. Documents under ``PARALLEL_MIN_PAGES`` pages, and calls from a
-    daemonic process (a Dask or multiprocessing worker), are read in this process. The result
-    does not depend on it.
+    ``workers``: processes that read pages in parallel, this one included; None uses one per CPU
+    (``os.cpu_count()``), at most ``MAX_AUTO_WORKERS`` (4) and no more than can each take
+    ``config.max_worker_memory_mb`` from the memory available; 1 reads in this process; a number
+    is taken as given. Documents under ``PARALLEL_MIN_PAGES`` pages, and calls from a daemonic
+    process (a Dask or multiprocessing worker), are read in this process. The result does not
+    depend on it.
 
-    Raises ``ExtractError`` when the file cannot be opened as a PDF, and ``NoUsableTextError``
-    when it opens but no page has usable text (scanned, or fonts without Unicode mapping).
+    Resource limits (``pipeline.extract.limits``): no stream may inflate beyond
+    ``config.max_stream_mb``, no process reading pages may take more than
+    ``config.max_worker_memory_mb``, the page tree may be nested at most 500 deep.
+
+    Raises ``ExtractError`` when the file cannot be opened as a PDF or goes beyond a limit (it
+    says which page or object, the limit and what to do), and ``NoUsableTextError`` when it opens
+    but no page has usable text (scanned, or fonts without Unicode mapping).
     """
     path = Path(path)
-    with _open_pdf(path) as pdf:
+    with limits.reading(config), _open_pdf(path) as pdf:
         metadata = _decode_metadata(pdf)
         outline = _read_outline(pdf)
         n_pages = len(pdf.pages)
-        n_workers = _worker_count(workers, n_pages)
+        n_workers = _worker_count(workers, n_pages, config)
         reader = _PagePool(pdf, path, config, n_pages, n_workers) if n_workers > 1 else _Reader(pdf, path, config, n_pages)
         with reader:
             records = _read_document(reader, n_pages, config)

@@ -15,6 +15,19 @@ class ExtractConfig:
     extract_tables: bool = True
     # Text inside figures (images, drawings with labels) is kept apart as figure text.
     find_figures: bool = True
+    # Resource limits (pipeline/extract/limits.py); beyond them extraction stops with an
+    # ExtractError naming the page or object, the limit and this field. They change whether a
+    # PDF is read, never what is read from it.
+    # The most one stream (a page's content, a Form XObject, a font, an object stream) may
+    # inflate to, in MiB: the content streams of real 100-page reports are a few MB at most,
+    # while deflate inflates up to about 1,000 : 1 (a 309 KB file held a 300 MiB page content).
+    max_stream_mb: float = 64
+    # The memory one process reading pages may take on top of what it held when it started, in
+    # MiB: a worker process's address space is limited to that (RLIMIT_AS), and every process
+    # reading pages, the caller included, checks its resident size against it while pdfminer
+    # builds a page. A page of a real report takes a few tens of MB; workers=None starts no more
+    # processes than could all take this much from the memory available.
+    max_worker_memory_mb: float = 1024
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,13 @@ import unicodedata
 from pathlib import Path
 
 import pdfplumber
-from pdfminer.utils import PDFDocEncoding
+from pdfminer.pdftypes import dict_value, str_value
+from pdfminer.utils import PDFDocEncoding, decode_text
 
 from pipeline.errors import ExtractError
+from pipeline.extract import limits  # installs the stream and memory limits (see there)
 from pipeline.extract.constants import _BOLD_FONT
+from pipeline.extract.limits import MemoryLimitReached, StreamTooLarge
 from pipeline.extract.model import OutlineEntry
 
 # ---------------------------------------------------------------------------------------------
@@ -25,7 +28,11 @@ _TODO_REFETCH = (
 
 
 def _open_pdf(path: Path) -> pdfplumber.PDF:
-    """Open with pdfplumber, turning every failure into an ExtractError that says what to do."""
+    """Open with pdfplumber, turning every failure into an ExtractError that says what to do.
+
+    Within ``limits.reading()`` the stream cap holds here too (object and cross-reference streams
+    are inflated as the file is opened). A page tree nested deeper than
+    ``limits.MAX_PAGE_TREE_DEPTH`` is refused before pdfminer walks it by recursion."""
     if not path.is_file():
         raise ExtractError(f"{path}: no such file", "check the path and run again")
     with path.open("rb") as fh:
@@ -44,16 +51,44 @@ def _open_pdf(path: Path) -> pdfplumber.PDF:
     try:
         pdf = pdfplumber.open(path)  # password="" by default: empty user passwords just open
     except Exception as exc:  # pdfminer raises many types; all mean "cannot open"
-        raise _open_error(path, exc, truncated) from exc
+        raise (limits.open_error(exc, path) or _open_error(path, exc, truncated)) from exc
     try:
+        depth = _page_tree_depth(pdf)
+        if depth > limits.MAX_PAGE_TREE_DEPTH:
+            raise limits.page_tree_error(path, depth)
         page_count = len(pdf.pages)
+    except ExtractError:
+        _close_quietly(pdf)
+        raise
     except Exception as exc:
-        pdf.close()
-        raise _open_error(path, exc, truncated) from exc
+        _close_quietly(pdf)
+        raise (limits.open_error(exc, path) or _open_error(path, exc, truncated)) from exc
     if page_count == 0:
         pdf.close()
         raise _no_pages_error(path)
     return pdf
+
+
+def _page_tree_depth(pdf: pdfplumber.PDF) -> int:
+    """The page tree's depth; 0 when it cannot be walked (pdfminer then says what is wrong)."""
+    try:
+        return limits.page_tree_depth(pdf.doc)
+    except (StreamTooLarge, MemoryLimitReached):
+        raise
+    except Exception:
+        return 0
+
+
+def _close_quietly(pdf: pdfplumber.PDF) -> None:
+    """Close a PDF whose pages may not be listed (pdfplumber's close lists them, and would fail
+    again as listing them failed)."""
+    try:
+        if "_pages" in vars(pdf):
+            pdf.close()
+        elif not pdf.stream_is_external:
+            pdf.stream.close()
+    except Exception:
+        pass
 
 
 def _no_pages_error(path: Path) -> ExtractError:
@@ -133,7 +168,9 @@ def _decode_metadata(pdf: pdfplumber.PDF) -> dict[str, str]:
         for key, value in dict(info).items():
             try:
                 metadata[_to_str(key)] = _to_str(value, fallback="pdfdoc")
-            except Exception:
+            except (StreamTooLarge, MemoryLimitReached):
+                raise
+            except Exception:  # RecursionError (arrays nested thousands deep) included
                 continue
     return metadata
 
@@ -163,14 +200,15 @@ _MAX_OUTLINE_ENTRIES = 10_000
 
 def _read_outline(pdf: pdfplumber.PDF) -> list[OutlineEntry]:
     """The PDF's outline (bookmarks): level, title and the page each entry points to. A broken
-    or hostile outline (cycles, bad references) gives what could be read, never an error."""
+    or hostile outline (cycles, bad references) gives what could be read, never an error; a
+    stream over the cap or the memory budget stops extraction as anywhere else."""
     page_of = {}
     try:
         for number, page in enumerate(pdf.pages, start=1):
             page_of[page.page_obj.pageid] = number
-        outlines = pdf.doc.get_outlines()
+        outlines = _outline_items(pdf.doc)
         entries = []
-        for level, title, dest, action, _ in outlines:
+        for level, title, dest, action in outlines:
             if len(entries) >= _MAX_OUTLINE_ENTRIES:
                 break
             # control and private-use characters (an ESC sequence in a bookmark) are not title text
@@ -178,8 +216,36 @@ def _read_outline(pdf: pdfplumber.PDF) -> list[OutlineEntry]:
             text = "".join(ch for ch in title if ch.isspace() or unicodedata.category(ch)[0] != "C").strip()
             entries.append(OutlineEntry(int(level), text, _outline_page(pdf, dest, action, page_of)))
         return entries
-    except Exception:  # PDFNoOutlines, broken trees, recursion: no outline
+    except (StreamTooLarge, MemoryLimitReached):
+        raise
+    except Exception:  # broken trees: no outline
         return []
+
+
+def _outline_items(doc):
+    """(level, title, destination, action) of each outline entry, as pdfminer's
+    ``PDFDocument.get_outlines`` gives them and in its order, but walked without recursion
+    (pdfminer recurses once per entry, siblings included, so an outline of about a thousand
+    entries, or one nested that deep, reached Python's recursion limit and was lost) and each
+    entry once (a cycle of /Next or /First links ends)."""
+    if "Outlines" not in doc.catalog:
+        return
+    seen: set[int] = set()
+    stack = [(doc.catalog["Outlines"], 0)]
+    while stack:
+        ref, level = stack.pop()
+        objid = getattr(ref, "objid", None)
+        if objid is not None:
+            if objid in seen:
+                continue
+            seen.add(objid)
+        entry = dict_value(ref)
+        if "Title" in entry and ("A" in entry or "Dest" in entry):
+            yield level, decode_text(str_value(entry["Title"])), entry.get("Dest"), entry.get("A")
+        if "Next" in entry:  # after the entry's children
+            stack.append((entry["Next"], level))
+        if "First" in entry and "Last" in entry:
+            stack.append((entry["First"], level + 1))
 
 
 def _outline_page(pdf: pdfplumber.PDF, dest, action, page_of: dict[int, int]) -> int | None:

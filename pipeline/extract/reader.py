@@ -5,8 +5,10 @@ import math
 import multiprocessing
 import os
 import pickle
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import traceback
 from collections import Counter
@@ -14,11 +16,14 @@ from pathlib import Path
 
 import pdfplumber
 
-from pipeline.errors import PipelineError
+from pipeline.errors import ExtractError, PipelineError
+from pipeline.extract import limits
 from pipeline.extract.constants import _LARGER_FONT
 from pipeline.extract.furniture import _running_line_decision
 from pipeline.extract.model import ExtractConfig, _PageRecord
+from pipeline.extract.opening import _open_pdf
 from pipeline.extract.page import _finish_page, _page_record
+from pipeline.extract.problems import _page_ranges
 
 # ---------------------------------------------------------------------------------------------
 # Reading the pages: in this process or in worker processes
@@ -34,18 +39,36 @@ from pipeline.extract.page import _finish_page, _page_record
 # as reading everything first and then deciding, however the pages are split among processes.
 
 PARALLEL_MIN_PAGES = 16  # below this, starting worker processes costs more than it saves
+# workers=None reads with one process per CPU, but at most this many (this process included):
+# the cross-page steps run in the caller, so more gain little, and each process may take its
+# memory budget (ExtractConfig.max_worker_memory_mb).
+MAX_AUTO_WORKERS = 4
 
 
-def _worker_count(workers: int | None, n_pages: int) -> int:
+def _worker_count(workers: int | None, n_pages: int, config: ExtractConfig | None = None) -> int:
+    """Processes to read ``n_pages`` pages with, this one included. None: one per CPU, at most
+    ``MAX_AUTO_WORKERS``, and no more than can all take their memory budget at once from the
+    memory available now (at least 1). A number is taken as given."""
+    auto = workers is None
     if workers is None:
-        workers = os.cpu_count() or 1
+        workers = min(os.cpu_count() or 1, MAX_AUTO_WORKERS)
     if workers < 1:
         raise ValueError(f"workers must be at least 1 (or None for every CPU), not {workers}")
     if workers == 1 or n_pages < PARALLEL_MIN_PAGES:
         return 1
     if multiprocessing.current_process().daemon:  # a Dask worker: one task per core already
         return 1
+    if auto:
+        workers = min(workers, _affordable(config or ExtractConfig()))
     return min(workers, n_pages)
+
+
+def _affordable(config: ExtractConfig) -> int:
+    """How many processes can each take ``max_worker_memory_mb`` from the memory available."""
+    available = limits.available_memory()
+    if available is None:
+        return MAX_AUTO_WORKERS
+    return max(1, int(available // (config.max_worker_memory_mb * limits.MIB)))
 
 
 class _Reader:
@@ -119,6 +142,9 @@ class _PagePool(_Reader):
                 chunk_decided = {n: decided[n] for n in chunk} if decided is not None else None
                 try:
                     results[k] = read_chunk(chunk, chunk_decided, doc_body_size)
+                except _WorkerEnded as exc:  # killed (out of memory?) or crashed: say which pages
+                    results[k] = _worker_ended_error(self.path, chunk, exc, self.config)
+                    state["stop"] = True
                 except BaseException as exc:  # kept, and raised below in page order
                     results[k] = exc
                     state["stop"] = True
@@ -142,17 +168,56 @@ class _PagePool(_Reader):
 _WORKER_CODE = "import pipeline.extract.reader as r; r._worker_main()"
 
 
+class _WorkerEnded(RuntimeError):
+    """A worker process ended while it was asked for pages (killed, or crashed)."""
+
+    def __init__(self, code: int | None, last_words: str):
+        if code is None:
+            how = "it closed its pipe"
+        elif code < 0:
+            try:
+                how = f"killed by signal {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"killed by signal {-code}"
+        else:
+            how = f"exit code {code}"
+        self.code, self.how, self.last_words = code, how, last_words
+        said = f"; its last words: {last_words}" if last_words else ""
+        super().__init__(f"an extract worker process ended unexpectedly ({how}{said})")
+
+
+def _worker_ended_error(path: Path, chunk: list[int], exc: _WorkerEnded, config: ExtractConfig) -> ExtractError:
+    budget = config.max_worker_memory_mb
+    said = f"; its last words: {exc.last_words}" if exc.last_words else ""
+    return ExtractError(
+        f"{path.name}: the worker process reading {_page_ranges(chunk)} ended unexpectedly ({exc.how}{said})",
+        "it was probably killed for using too much memory (each process reading pages may take "
+        f"{budget:g} MiB: ExtractConfig.max_worker_memory_mb); check where the file came from, then run "
+        "with fewer workers (extract_pdf(..., workers=N)), a lower limit or on a machine with more memory",
+    )
+
+
 class _WorkerProcess:
-    """One worker process (see ``_PagePool``) and its pipes."""
+    """One worker process (see ``_PagePool``) and its pipes. Its stderr (pdfminer's warnings, a
+    crash's last words) goes to a temporary file, never to the caller's console."""
 
     def __init__(self, path: Path, config: ExtractConfig, n_pages: int):
         env = dict(os.environ)
         package_root = str(Path(__file__).resolve().parents[2])  # import this very pipeline
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-P", "-c", _WORKER_CODE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
-        )
-        self._send((str(path), config, n_pages))
+        self.stderr = tempfile.TemporaryFile()
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-P", "-c", _WORKER_CODE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=self.stderr, env=env,
+            )
+        except BaseException:
+            self.stderr.close()
+            raise
+        try:
+            self._send((str(path), config, n_pages))
+        except OSError:
+            pass  # it died at once: the first read says so
 
     def _send(self, message) -> None:
         pickle.dump(message, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
@@ -163,8 +228,11 @@ class _WorkerProcess:
             self._send((numbers, decided, doc_body_size))
             reply = pickle.load(self.proc.stdout)
         except (OSError, EOFError, pickle.UnpicklingError) as exc:
-            code = self.proc.poll()
-            raise RuntimeError(f"an extract worker process ended unexpectedly (exit code {code})") from exc
+            try:
+                code = self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                code = None
+            raise _WorkerEnded(code, self._last_words()) from exc
         kind, *rest = reply
         if kind == "ok":
             return rest[0]
@@ -187,37 +255,78 @@ class _WorkerProcess:
             self.proc.wait()
         if self.proc.stdout is not None:
             self.proc.stdout.close()
+        self.stderr.close()
+
+    def _last_words(self) -> str:
+        """The last line the worker wrote to stderr (a crash's exception), shortened."""
+        try:
+            self.stderr.seek(0, os.SEEK_END)
+            size = self.stderr.tell()
+            self.stderr.seek(max(0, size - 4096))
+            lines = [ln.strip() for ln in self.stderr.read().decode("utf-8", "replace").splitlines()]
+        except (OSError, ValueError):
+            return ""
+        lines = [ln for ln in lines if ln]
+        return lines[-1][:200] if lines else ""
 
 
 def _worker_main() -> None:
     """A worker process's loop: open the PDF named by the first message, then answer each
-    request (page numbers, decisions, body size) with their records, until None."""
+    request (page numbers, decisions, body size) with their records, until None. The limits of
+    ``config`` hold throughout; once the PDF is open, its address space may grow by the memory
+    budget only (``limits.limit_address_space``)."""
     out = os.fdopen(os.dup(1), "wb")  # the replies; anything printed goes to stderr instead
     os.dup2(2, 1)
     inp = sys.stdin.buffer
     path, config, n_pages = pickle.load(inp)
-    pdf = pdfplumber.open(path)
-    while True:
+    with limits.reading(config):
+        pdf, failure = None, None
         try:
-            request = pickle.load(inp)
-        except EOFError:  # the caller is gone
-            break
-        if request is None:
-            break
-        numbers, decided, doc_body_size = request
-        try:
-            reply = ("ok", _read_pages(pdf, Path(path), config, n_pages, numbers, decided, doc_body_size))
-        except PipelineError as exc:
-            reply = ("error", type(exc), exc.what, exc.todo)
-        except Exception as exc:
+            pdf = _open_pdf(Path(path))
+        except PipelineError as exc:  # answered to every request
+            failure = ("error", type(exc), exc.what, exc.todo)
+        limits.limit_address_space(config.max_worker_memory_mb)
+        while True:
             try:
-                pickle.dumps(exc)
-                reply = ("exception", exc, traceback.format_exc())
-            except Exception:
-                reply = ("exception", None, traceback.format_exc())
-        pickle.dump(reply, out, protocol=pickle.HIGHEST_PROTOCOL)
-        out.flush()
-    pdf.close()
+                request = pickle.load(inp)
+            except EOFError:  # the caller is gone
+                break
+            if request is None:
+                break
+            numbers, decided, doc_body_size = request
+            reply = failure or _answer(pdf, Path(path), config, n_pages, numbers, decided, doc_body_size)
+            try:
+                data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+            except MemoryError:  # the chunk's records do not fit in what is left
+                reply = _memory_reply(Path(path), numbers, config)
+                data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
+            out.write(data)
+            out.flush()
+        if pdf is not None:
+            pdf.close()
+
+
+def _answer(pdf, path: Path, config: ExtractConfig, n_pages: int, numbers, decided, doc_body_size) -> tuple:
+    try:
+        return ("ok", _read_pages(pdf, path, config, n_pages, numbers, decided, doc_body_size))
+    except PipelineError as exc:
+        return ("error", type(exc), exc.what, exc.todo)
+    except MemoryError:  # the address-space limit, outside a page
+        return _memory_reply(path, numbers, config)
+    except Exception as exc:
+        try:
+            pickle.dumps(exc)
+            return ("exception", exc, traceback.format_exc())
+        except Exception:
+            return ("exception", None, traceback.format_exc())
+
+
+def _memory_reply(path: Path, numbers: list[int], config: ExtractConfig) -> tuple:
+    budget = config.max_worker_memory_mb
+    return ("error", limits.MemoryLimitReached,
+            f"{path.name}: {_page_ranges(numbers)} cannot be read: reading them needs more than {budget:g} MiB "
+            "of memory, the limit for one process reading pages (ExtractConfig.max_worker_memory_mb)",
+            limits.memory_todo(budget))
 
 
 def _read_pages(
@@ -234,9 +343,27 @@ def _read_pages(
     for number in numbers:
         page = pages[number - 1]
         assumed = decided[number] if decided is not None else None
-        records.append(_page_record(page, path, config, n_pages, assumed, doc_body_size))
-        page.close()  # frees pdfplumber's cached layout; matters for long documents
+        try:
+            limits.check_memory()
+            record = _page_record(page, path, config, n_pages, assumed, doc_body_size)
+        except Exception as exc:  # a limit reached, or recursion too deep: say so, with the page
+            error = limits.page_error(exc, path, number, config.max_worker_memory_mb, _resources(page))
+            if error is None:
+                raise
+        else:
+            records.append(record)
+            page.close()  # frees pdfplumber's cached layout; matters for long documents
+            continue
+        page.close()  # raised outside the handler: the failed page's objects are freed first
+        raise error
     return records
+
+
+def _resources(page: pdfplumber.page.Page):
+    try:
+        return page.page_obj.resources
+    except Exception:
+        return None
 
 
 def _read_document(reader: _Reader, n_pages: int, config: ExtractConfig) -> list[_PageRecord]:

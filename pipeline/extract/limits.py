@@ -1,0 +1,586 @@
+"""Resource limits of extraction: how far a stream may inflate, how much memory a process reading
+pages may take, how deep a page tree may be nested; and the clear errors when a PDF goes beyond.
+
+A PDF of a few hundred KB can hold a stream that inflates to gigabytes (deflate reaches about
+1,000 : 1, and a content stream drawn by every page is inflated in every process that reads a
+page), or a page whose content draws millions of glyphs, or trees nested so deep that pdfminer's
+recursive walks reach Python's recursion limit. Each of these ends in an ``ExtractError`` that
+says what was too large or too deep, the limit, and what to do.
+
+The limits (``ExtractConfig``):
+
+* ``max_stream_mb`` (64): the most one stream may inflate to (a page's content, a Form XObject,
+  a font, an object stream …). The content streams of real 100-page reports are a few MB at
+  most; 64 MiB leaves a wide margin and still keeps a bomb far below the memory limit.
+* ``max_worker_memory_mb`` (1024): the memory one process reading pages may take on top of what
+  it held when it started reading. A worker process gets it as a hard limit on its address space
+  (``RLIMIT_AS``, a little above the budget, so the worker can still answer); every process that
+  reads pages, the caller included, also compares its resident size with it as pdfminer builds a
+  page's layout and as pdfplumber turns it into objects, and stops with a clear error instead of
+  being killed by the system. A page of a real report takes a few tens of MB.
+* The page tree may be nested at most ``MAX_PAGE_TREE_DEPTH`` (500) levels deep: pdfminer walks
+  it by recursion, which fails somewhere below 1,000 levels depending on how deep the caller's
+  stack already is; real page trees are a few levels deep. Checked without recursion, before
+  pdfminer walks the tree. Other recursion (Form XObjects drawing each other hundreds of levels
+  deep, deeply nested arrays) is caught where the PDF is opened and where each page is read.
+
+What is patched in pdfminer.six and pdfplumber, once, when this module is imported (by
+``pipeline.extract.opening``). Each patch does exactly what the original does when no limit is in
+force, that is outside ``reading()``, which ``extract_pdf`` and its worker processes enter:
+
+* ``pdfminer.pdftypes.zlib``, the module ``PDFStream.decode`` calls ``zlib.decompress`` through, is
+  replaced by a stand-in whose ``decompress`` inflates with ``zlib.decompressobj`` and
+  ``max_length``: never more than the cap (plus one byte) is produced, and the same bytes or the
+  same ``zlib.error`` as ``zlib.decompress`` otherwise;
+* ``pdfminer.pdftypes.decompress_corrupted`` (pdfminer's fallback for a stream with a bad checksum
+  or a cut-off end, which feeds the inflater one byte at a time and copies the output each time:
+  quadratic) inflates in one bounded call, then the last three bytes one by one, as it did;
+* ``pdfminer.pdftypes.lzwdecode`` and ``rldecode``: stop at the cap (LZW inflates over 1,000 : 1,
+  RunLength 64 : 1, and pdfminer's RunLength decoder holds 8 bytes per output byte);
+* ``pdfminer.pdftypes.PDFStream.decode``: a stream that still comes out longer than the cap (other
+  filters) is refused too, and every refusal names the stream's object number and kind;
+* ``pdfminer.layout.LTContainer.add`` and ``pdfplumber.page.Page.process_object``: every 1,024th
+  call compares the process's resident memory with the budget (a counter and, rarely, one read
+  of /proc/self/statm).
+
+Written against the pinned pdfminer.six 20260107 and pdfplumber 0.11.10; tests/test_extract_limits.py
+fails if an upgrade goes around a patch (the bombs would no longer stop at the cap), and checks that
+real PDFs extract exactly as with pdfminer unpatched.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pdfminer.pdftypes as pdftypes
+import pdfplumber.page
+from pdfminer import lzw
+from pdfminer.layout import LTContainer
+
+from pipeline.errors import ExtractError
+
+try:
+    import resource
+except ImportError:  # not POSIX: no address-space limit, the resident-size check only
+    resource = None
+
+MIB = 1 << 20
+MAX_PAGE_TREE_DEPTH = 500
+_CHECK_EVERY = 1024  # layout objects between two looks at the process's memory
+_ANSWER_SLACK = 128 * MIB  # address space a worker has beyond its budget, to report the failure
+
+
+# ---------------------------------------------------------------------------------------------
+# The errors
+# ---------------------------------------------------------------------------------------------
+
+
+class StreamTooLarge(ExtractError):
+    """A stream would inflate beyond ``ExtractConfig.max_stream_mb``."""
+
+    def __init__(self, what: str, todo: str = "", *, objid: int | None = None, kind: str = "a stream",
+                 cap_mb: float = 0.0) -> None:
+        super().__init__(what, todo)
+        self.objid, self.kind, self.cap_mb = objid, kind, cap_mb
+
+
+class MemoryLimitReached(ExtractError):
+    """A process reading pages took more than ``ExtractConfig.max_worker_memory_mb``."""
+
+    def __init__(self, what: str, todo: str = "", *, budget_mb: float = 0.0) -> None:
+        super().__init__(what, todo)
+        self.budget_mb = budget_mb
+
+
+def _mb(value: float) -> str:
+    return f"{value:g} MiB"
+
+
+def _stream_todo(cap_mb: float) -> str:
+    return (
+        "the streams of real reports inflate to a few MB at most, so the file is probably damaged "
+        "or built to exhaust memory (a decompression bomb): check where it came from; if you trust it, "
+        f"raise the limit (now {cap_mb:g}): jstmine run --max-stream-mb N (ExtractConfig.max_stream_mb)"
+    )
+
+
+def _stream_error(objid: int | None, kind: str, cap_mb: float) -> StreamTooLarge:
+    ref = f"PDF object {objid}" if objid is not None else "a stream"
+    return StreamTooLarge(
+        f"{ref} ({kind}) inflates to more than {_mb(cap_mb)}, the limit for one stream",
+        _stream_todo(cap_mb), objid=objid, kind=kind, cap_mb=cap_mb,
+    )
+
+
+def memory_todo(budget_mb: float) -> str:
+    return (
+        "a page of a real report needs a few tens of MB; one that needs more draws millions of glyphs "
+        "or paths, so the file is probably damaged or built to exhaust memory: check where it came "
+        f"from; if you trust it, raise the limit (now {budget_mb:g}): jstmine run --max-worker-memory-mb N "
+        "(ExtractConfig.max_worker_memory_mb), or leave that page out (qpdf IN --pages IN 1-4,6-z -- OUT)"
+    )
+
+
+def _memory_error(budget_mb: float) -> MemoryLimitReached:
+    return MemoryLimitReached(
+        f"reading a page needed more than {_mb(budget_mb)} of memory, the limit for one process "
+        "reading pages", memory_todo(budget_mb), budget_mb=budget_mb,
+    )
+
+
+_DEPTH_TODO = (
+    "real PDFs are nested a few levels deep, so the file is damaged or built to break PDF readers: "
+    "check where it came from; if you need it, rewrite it with a flat page tree "
+    "(qpdf --empty --pages IN -- OUT) and run again with OUT"
+)
+_PAGE_DEPTH_TODO = (
+    "real PDFs are nested a few levels deep, so the file is damaged or built to break PDF readers: "
+    "check where it came from; if you need the rest, leave that page out "
+    "(qpdf IN --pages IN 1-4,6-z -- OUT) and run again with OUT"
+)
+
+
+def limit_cause(exc: BaseException) -> BaseException | None:
+    """The limit error, RecursionError or MemoryError behind ``exc`` (pdfplumber wraps what pdfminer
+    raises in a PdfminerException, our page code in an ExtractError), or None."""
+    seen = set()
+    todo = [exc]
+    while todo:
+        e = todo.pop(0)
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, (StreamTooLarge, MemoryLimitReached, RecursionError, MemoryError)):
+            return e
+        todo += [e.__cause__, e.__context__]
+        todo += [a for a in getattr(e, "args", ()) if isinstance(a, BaseException)]
+    return None
+
+
+def page_error(exc: BaseException, path: Path, number: int, budget_mb: float, resources=None) -> ExtractError | None:
+    """The clear error for page ``number`` when reading it hit a limit, else None. ``resources``:
+    the page's /Resources, to say how deep its Form XObjects are nested."""
+    cause = limit_cause(exc)
+    where = f"{path.name}: page {number}"
+    if isinstance(cause, StreamTooLarge):
+        return StreamTooLarge(f"{where} cannot be read: {cause.what}", cause.todo,
+                              objid=cause.objid, kind=cause.kind, cap_mb=cause.cap_mb)
+    if isinstance(cause, MemoryError) and not _address_space_limited:  # the system ran out first
+        return MemoryLimitReached(
+            f"{where} cannot be read: the process ran out of memory (MemoryError) before it took the "
+            f"{_mb(budget_mb)} it may take (ExtractConfig.max_worker_memory_mb)",
+            "the system has less memory free than the limit allows: free memory, or lower "
+            "ExtractConfig.max_worker_memory_mb or the number of workers, and run again; " + memory_todo(budget_mb),
+            budget_mb=budget_mb,
+        )
+    if isinstance(cause, (MemoryLimitReached, MemoryError)):
+        return MemoryLimitReached(
+            f"{where} cannot be read: it needs more than {_mb(budget_mb)} of memory, the limit for one "
+            "process reading pages (ExtractConfig.max_worker_memory_mb)",
+            memory_todo(budget_mb), budget_mb=budget_mb,
+        )
+    if isinstance(cause, RecursionError):
+        return ExtractError(f"{where} cannot be read: {_nesting(resources)}", _PAGE_DEPTH_TODO)
+    return None
+
+
+def open_error(exc: BaseException, path: Path) -> ExtractError | None:
+    """The clear error when opening the PDF or listing its pages hit a limit, else None."""
+    cause = limit_cause(exc)
+    if isinstance(cause, (StreamTooLarge, MemoryLimitReached)):
+        return type(cause)(f"{path.name} cannot be opened: {cause.what}", cause.todo)
+    if isinstance(cause, MemoryError):
+        return ExtractError(f"{path.name} cannot be opened: it needs more memory than there is",
+                            "check where the file came from; a real report opens in a few tens of MB")
+    if isinstance(cause, RecursionError):
+        return ExtractError(
+            f"{path.name} cannot be opened: its objects are nested too deep to read (pdfminer, which "
+            "reads them by recursion, reached Python's recursion limit)", _DEPTH_TODO)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Limits in force: reading()
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Active:
+    stream_cap: int  # bytes
+    stream_cap_mb: float
+    budget: int  # bytes of resident memory over ``rss_base``
+    budget_mb: float
+    rss_base: int
+
+
+_active: contextvars.ContextVar[_Active | None] = contextvars.ContextVar("jstmine_extract_limits", default=None)
+
+
+def _positive(name: str, value: float) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
+        raise ValueError(f"ExtractConfig.{name} must be a positive number of MiB, not {value!r}")
+    return float(value)
+
+
+@contextlib.contextmanager
+def reading(config) -> Iterator[None]:
+    """Put ``config``'s stream cap and memory budget in force for this thread (context) while
+    extracting. The memory budget counts from the resident size at entry."""
+    stream_mb = _positive("max_stream_mb", config.max_stream_mb)
+    budget_mb = _positive("max_worker_memory_mb", config.max_worker_memory_mb)
+    token = _active.set(_Active(int(stream_mb * MIB), stream_mb, int(budget_mb * MIB), budget_mb, _rss()))
+    try:
+        yield
+    finally:
+        _active.reset(token)
+
+
+_address_space_limited = False  # set in a worker process once RLIMIT_AS is
+
+
+def limit_address_space(budget_mb: float) -> None:
+    """In a worker process: let its address space grow by at most ``budget_mb`` (plus a little to
+    report the failure) from what it is now (RLIMIT_AS; a MemoryError beyond)."""
+    global _address_space_limited
+    size = _vm_size()
+    if size is None or resource is None:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = size + int(budget_mb * MIB) + _ANSWER_SLACK
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    if soft == resource.RLIM_INFINITY or limit < soft:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    _address_space_limited = True
+
+
+def _statm() -> list[int] | None:
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return [int(x) for x in fh.read().split()[:2]]
+    except (OSError, ValueError):
+        return None
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _rss() -> int:
+    """This process's resident memory in bytes (peak resident size where /proc is missing)."""
+    statm = _statm()
+    if statm is not None:
+        return statm[1] * _PAGE
+    if resource is None:
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak * 1024 if os.uname().sysname == "Linux" else peak  # macOS: bytes
+
+
+def _vm_size() -> int | None:
+    statm = _statm()
+    return statm[0] * _PAGE if statm is not None else None
+
+
+def available_memory() -> int | None:
+    """Memory the system can give without swapping (MemAvailable), in bytes; None if unknown."""
+    try:
+        with open("/proc/meminfo", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * _PAGE
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# The memory check, from the layout hooks
+# ---------------------------------------------------------------------------------------------
+
+_countdown = _CHECK_EVERY
+
+
+def _tick() -> None:
+    global _countdown
+    _countdown -= 1
+    if _countdown > 0:
+        return
+    _countdown = _CHECK_EVERY
+    check_memory()
+
+
+def check_memory() -> None:
+    """Raise MemoryLimitReached when this process took more than its budget since reading()."""
+    active = _active.get()
+    if active is not None and _rss() - active.rss_base > active.budget:
+        raise _memory_error(active.budget_mb)
+
+
+_original_add = LTContainer.add
+_original_process_object = pdfplumber.page.Page.process_object
+
+
+def _add(self, obj) -> None:
+    _original_add(self, obj)
+    _tick()
+
+
+def _process_object(self, obj):
+    _tick()
+    return _original_process_object(self, obj)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bounded decoders
+# ---------------------------------------------------------------------------------------------
+
+
+class _Overflow(Exception):
+    """Raised by a bounded decoder; PDFStream.decode turns it into StreamTooLarge."""
+
+
+def _inflate(data: bytes, cap: int) -> bytes:
+    """``zlib.decompress(data)``, but never producing more than ``cap`` + 1 bytes."""
+    d = zlib.decompressobj()
+    out = d.decompress(data, cap + 1)
+    if len(out) > cap or d.unconsumed_tail:
+        raise _Overflow
+    if not d.eof:  # as zlib.decompress says it
+        raise zlib.error("Error -5 while decompressing data: incomplete or truncated stream")
+    return out
+
+
+def _inflate_corrupted(data: bytes, cap: int) -> bytes:
+    """pdfminer's ``decompress_corrupted``: inflate what can be, tolerating an error in the last
+    three bytes (the checksum), in linear time and never beyond the cap."""
+    d = zlib.decompressobj()
+    head, tail = data[: max(len(data) - 3, 0)], data[max(len(data) - 3, 0) :]
+    out = bytearray(d.decompress(head, cap + 1))  # an error here is raised, as pdfminer does
+    if len(out) > cap or d.unconsumed_tail:
+        raise _Overflow
+    for i in range(len(tail)):
+        try:
+            out += d.decompress(tail[i : i + 1], cap + 1 - len(out))
+        except zlib.error:  # in the checksum: what was inflated so far, as pdfminer does
+            break
+        if len(out) > cap or d.unconsumed_tail:
+            raise _Overflow
+    return bytes(out)
+
+
+class _BoundedZlib:
+    """Stands in for the ``zlib`` module inside ``pdfminer.pdftypes``."""
+
+    error = zlib.error
+
+    def __getattr__(self, name: str):
+        return getattr(zlib, name)
+
+    @staticmethod
+    def decompress(data, *args, **kwargs):
+        active = _active.get()
+        if active is None or args or kwargs:
+            return zlib.decompress(data, *args, **kwargs)
+        return _inflate(data, active.stream_cap)
+
+
+_original_decompress_corrupted = pdftypes.decompress_corrupted
+_original_lzwdecode = pdftypes.lzwdecode
+_original_rldecode = pdftypes.rldecode
+_original_decode = pdftypes.PDFStream.decode
+
+
+def _decompress_corrupted(data: bytes) -> bytes:
+    active = _active.get()
+    if active is None:
+        return _original_decompress_corrupted(data)
+    return _inflate_corrupted(data, active.stream_cap)
+
+
+def _lzwdecode(data: bytes) -> bytes:
+    active = _active.get()
+    if active is None:
+        return _original_lzwdecode(data)
+    parts, size = [], 0
+    for part in lzw.LZWDecoder(pdftypes.io.BytesIO(data)).run():
+        size += len(part)
+        if size > active.stream_cap:
+            raise _Overflow
+        parts.append(part)
+    return b"".join(parts)
+
+
+def _rldecode(data: bytes) -> bytes:
+    active = _active.get()
+    if active is None:
+        return _original_rldecode(data)
+    out = bytearray()
+    i, n = 0, len(data)
+    while i < n:
+        length = data[i]
+        i += 1
+        if length == 128:  # end of data
+            break
+        if length < 128:
+            if i + length + 1 > n:  # cut off: pdfminer's own decoder fails as it always did
+                return _original_rldecode(data)
+            out += data[i : i + length + 1]
+            i += length + 1
+        else:
+            if i >= n:
+                return _original_rldecode(data)
+            out += data[i : i + 1] * (257 - length)
+            i += 1
+        if len(out) > active.stream_cap:
+            raise _Overflow
+    return bytes(out)
+
+
+def _stream_kind(attrs: dict) -> str:
+    def name(key: str) -> str:
+        value = pdftypes.resolve1(attrs.get(key))
+        return str(getattr(value, "name", "") or "")
+
+    subtype, kind = name("Subtype"), name("Type")
+    if subtype == "Form":
+        return "a Form XObject"
+    if subtype == "Image":
+        return "an image"
+    if kind == "ObjStm":
+        return "an object stream"
+    if kind == "XRef":
+        return "the cross-reference stream"
+    if kind in ("Metadata", "EmbeddedFile"):
+        return f"a {kind} stream"
+    if "Length1" in attrs or "Length2" in attrs or subtype in ("Type1C", "CIDFontType0C", "OpenType"):
+        return "an embedded font"
+    if "CMapName" in attrs or kind == "CMap":
+        return "a CMap"
+    return "a content stream"
+
+
+def _decode(self) -> None:
+    active = _active.get()
+    if active is None:
+        return _original_decode(self)
+    raw = self.rawdata
+    try:
+        _original_decode(self)
+    except _Overflow:
+        raise _stream_error(self.objid, _stream_kind(self.attrs), active.stream_cap_mb) from None
+    if self.data is not None and len(self.data) > active.stream_cap:  # other filters: too late to
+        self.data, self.rawdata = None, raw  # not hold it, but it is not kept either
+        raise _stream_error(self.objid, _stream_kind(self.attrs), active.stream_cap_mb)
+
+
+def _install() -> None:
+    if getattr(pdftypes, "_jstmine_limits", False):
+        return
+    pdftypes.zlib = _BoundedZlib()
+    pdftypes.decompress_corrupted = _decompress_corrupted
+    pdftypes.lzwdecode = _lzwdecode
+    pdftypes.rldecode = _rldecode
+    pdftypes.PDFStream.decode = _decode
+    LTContainer.add = _add
+    pdfplumber.page.Page.process_object = _process_object
+    pdftypes._jstmine_limits = True
+
+
+_install()
+
+
+# ---------------------------------------------------------------------------------------------
+# Nesting: the page tree's depth (before pdfminer walks it), Form XObjects (for the message)
+# ---------------------------------------------------------------------------------------------
+
+
+def page_tree_depth(doc) -> int:
+    """How many /Pages levels the deepest page is under, walked without recursion (as pdfminer
+    walks it: /Kids of /Pages nodes, each node once)."""
+    root = doc.catalog.get("Pages")
+    if root is None:
+        return 0
+    deepest = 0
+    seen: set[int] = set()
+    stack = [(root, 1)]
+    while stack:
+        ref, depth = stack.pop()
+        objid = getattr(ref, "objid", None)
+        if objid is not None:
+            if objid in seen:
+                continue
+            seen.add(objid)
+        node = pdftypes.resolve1(ref)
+        if not isinstance(node, dict):
+            continue
+        kind = pdftypes.resolve1(node.get("Type", node.get("type")))
+        if getattr(kind, "name", None) != "Pages" or "Kids" not in node:
+            continue
+        deepest = max(deepest, depth)
+        kids = pdftypes.resolve1(node["Kids"])
+        if isinstance(kids, list):
+            stack.extend((kid, depth + 1) for kid in reversed(kids))
+    return deepest
+
+
+def page_tree_error(path: Path, depth: int) -> ExtractError:
+    return ExtractError(
+        f"{path.name} cannot be read: its page tree is nested {depth:,} deep (jstmine reads page trees "
+        f"up to {MAX_PAGE_TREE_DEPTH} deep)", _DEPTH_TODO)
+
+
+def _form_depth(resources, limit: int = 100_000) -> int:
+    """The longest chain of Form XObjects drawing one another from ``resources`` (a page's or a
+    form's /Resources), a cycle counted once; without recursion, at most ``limit`` forms."""
+    def forms_of(res) -> list:
+        res = pdftypes.resolve1(res)
+        xobjects = pdftypes.resolve1(res.get("XObject")) if isinstance(res, dict) else None
+        if not isinstance(xobjects, dict):
+            return []
+        found = []
+        for ref in xobjects.values():
+            stream = pdftypes.resolve1(ref)
+            if isinstance(stream, pdftypes.PDFStream) and getattr(pdftypes.resolve1(stream.get("Subtype")), "name", "") == "Form":
+                found.append(stream)
+        return found
+
+    depth_of: dict[int, int] = {}
+    on_path: set[int] = set()
+    best = 0
+    stack: list[tuple[pdftypes.PDFStream, list | None]] = [(f, None) for f in forms_of(resources)]
+    while stack and len(depth_of) < limit:
+        form, children = stack.pop()
+        key = id(form)
+        if children is None:
+            if key in depth_of or key in on_path:
+                continue
+            on_path.add(key)
+            kids = forms_of(form.get("Resources"))
+            stack.append((form, kids))
+            stack.extend((k, None) for k in kids)
+        else:
+            on_path.discard(key)
+            depth_of[key] = 1 + max((depth_of.get(id(k), 0) for k in children), default=0)
+            best = max(best, depth_of[key])
+    return best
+
+
+def _nesting(resources) -> str:
+    """What is nested too deep on a page, as far as can be told after the fact."""
+    try:
+        depth = _form_depth(resources) if resources is not None else 0
+    except Exception:
+        depth = 0
+    if depth > 50:
+        return (f"it draws Form XObjects nested {depth:,} deep, too deep to read (pdfminer draws them "
+                "by recursion and reached Python's recursion limit)")
+    return ("its content is nested too deep to read (pdfminer reads it by recursion and reached "
+            "Python's recursion limit)")

@@ -1,0 +1,239 @@
+"""Forging hostile PDFs byte by byte: decompression bombs, deep page trees and outlines, Form
+XObjects that draw each other. Each builder writes a small, valid PDF (classic cross-reference
+table) whose objects are as a hostile or broken generator would write them.
+"""
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+MIB = 1 << 20
+FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+TEXT = b"BT /F1 12 Tf 72 720 Td (%s) Tj ET\n"
+
+
+class RawPdf:
+    """Objects by number (1-based), written with a cross-reference table."""
+
+    def __init__(self) -> None:
+        self.objects: list[bytes | None] = []
+
+    def reserve(self) -> int:
+        self.objects.append(None)
+        return len(self.objects)
+
+    def add(self, body: bytes) -> int:
+        self.objects.append(body)
+        return len(self.objects)
+
+    def set(self, number: int, body: bytes) -> None:
+        self.objects[number - 1] = body
+
+    @staticmethod
+    def stream(entries: bytes, data: bytes) -> bytes:
+        return b"<< %s /Length %d >>\nstream\n%s\nendstream" % (entries, len(data), data)
+
+    def write(self, path: Path, root: int, info: int | None = None) -> Path:
+        out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+        offsets = []
+        for number, body in enumerate(self.objects, start=1):
+            assert body is not None, f"object {number} reserved but never set"
+            offsets.append(len(out))
+            out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+        xref = len(out)
+        out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(self.objects) + 1)
+        out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+        trailer = b"/Size %d /Root %d 0 R" % (len(self.objects) + 1, root)
+        if info is not None:
+            trailer += b" /Info %d 0 R" % info
+        out += b"trailer\n<< %s >>\nstartxref\n%d\n%%%%EOF\n" % (trailer, xref)
+        path.write_bytes(bytes(out))
+        return path
+
+
+def deflate_padded(head: bytes, size: int, filler: bytes = b" ") -> bytes:
+    """``head`` followed by ``filler`` up to ``size`` bytes, deflated without ever holding the
+    whole: 300 MiB of spaces deflate to about 300 KB."""
+    packer = zlib.compressobj(9)
+    parts = [packer.compress(head)]
+    chunk = filler * (MIB // len(filler))
+    left = size - len(head)
+    while left > 0:
+        piece = chunk[: min(left, len(chunk))]
+        parts.append(packer.compress(piece))
+        left -= len(piece)
+    parts.append(packer.flush())
+    return b"".join(parts)
+
+
+def _pages_with_contents(pdf: RawPdf, contents: list[int], resources: bytes) -> int:
+    """A /Pages node holding one page per content stream; returns the /Pages object's number."""
+    pages = pdf.reserve()
+    kids = []
+    for c in contents:
+        kids.append(pdf.add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Resources %s "
+                            b"/Contents %d 0 R >>" % (pages, resources, c)))
+    pdf.set(pages, b"<< /Type /Pages /Kids [%s] /Count %d >>"
+            % (b" ".join(b"%d 0 R" % k for k in kids), len(kids)))
+    return pages
+
+
+def bomb_pdf(path: Path, *, pages: int, inflated: int, shared: bool = True, bomb_pages: tuple[int, ...] = ()) -> Path:
+    """``pages`` pages whose content inflates to ``inflated`` bytes (a line of text, then spaces).
+
+    ``shared``: one content stream drawn by every page (as in the issue: 16 pages, 300 MiB);
+    otherwise only the pages in ``bomb_pages`` (1-based) carry a bomb of their own, the others a
+    line of text."""
+    pdf = RawPdf()
+    font = pdf.add(FONT)
+    resources = b"<< /Font << /F1 %d 0 R >> >>" % font
+    if shared:
+        bomb = pdf.add(pdf.stream(b"/Filter /FlateDecode", deflate_padded(TEXT % b"Bomb page", inflated)))
+        contents = [bomb] * pages
+    else:
+        contents = []
+        for n in range(1, pages + 1):
+            if n in bomb_pages:
+                data = deflate_padded(TEXT % b"Bomb page %d" % n, inflated)
+                contents.append(pdf.add(pdf.stream(b"/Filter /FlateDecode", data)))
+            else:
+                contents.append(pdf.add(pdf.stream(b"", TEXT % b"Page %d" % n)))
+    root = pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>" % _pages_with_contents(pdf, contents, resources))
+    return pdf.write(path, root)
+
+
+def deep_page_tree_pdf(path: Path, depth: int) -> Path:
+    """One page under ``depth`` nested /Pages nodes (each with one kid, the next node)."""
+    pdf = RawPdf()
+    font = pdf.add(FONT)
+    content = pdf.add(pdf.stream(b"", TEXT % b"Deep page"))
+    nodes = [pdf.reserve() for _ in range(depth)]
+    for level, node in enumerate(nodes):
+        parent = b" /Parent %d 0 R" % nodes[level - 1] if level else b""
+        kid = nodes[level + 1] if level + 1 < depth else None
+        if kid is None:
+            kid = pdf.add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] "
+                          b"/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>" % (node, font, content))
+        pdf.set(node, b"<< /Type /Pages%s /Kids [%d 0 R] /Count 1 >>" % (parent, kid))
+    root = pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>" % nodes[0])
+    return pdf.write(path, root)
+
+
+def xobject_pdf(path: Path, *, depth: int = 0, cycle: int = 0) -> Path:
+    """A page that draws a Form XObject. ``cycle`` = n: n forms drawing each other in a ring (1: a
+    form that draws itself); ``depth`` = n: a chain of n distinct forms, each drawing the next."""
+    pdf = RawPdf()
+    font = pdf.add(FONT)
+    n = cycle or depth
+    forms = [pdf.reserve() for _ in range(n)]
+    for i, form in enumerate(forms):
+        nxt = forms[(i + 1) % n] if cycle or i + 1 < n else None
+        draw = b"q /X Do Q\n" if nxt is not None else b""
+        xobjects = b" /XObject << /X %d 0 R >>" % nxt if nxt is not None else b""
+        pdf.set(form, pdf.stream(
+            b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] /Resources << /Font << /F1 %d 0 R >>%s >>"
+            % (font, xobjects), (TEXT % b"Form %d" % i) + draw))
+    content = pdf.add(pdf.stream(b"", (TEXT % b"Page text") + b"q /X Do Q\n"))
+    resources = b"<< /Font << /F1 %d 0 R >> /XObject << /X %d 0 R >> >>" % (font, forms[0])
+    root = pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>" % _pages_with_contents(pdf, [content], resources))
+    return pdf.write(path, root)
+
+
+def deep_outline_pdf(path: Path, *, depth: int = 0, flat: int = 0) -> Path:
+    """One page and an outline of ``depth`` entries each nested in the one before, or of ``flat``
+    entries side by side (pdfminer walks both by recursion)."""
+    pdf = RawPdf()
+    font = pdf.add(FONT)
+    content = pdf.add(pdf.stream(b"", TEXT % b"Outlined page"))
+    pages = _pages_with_contents(pdf, [content], b"<< /Font << /F1 %d 0 R >> >>" % font)
+    page = pages + 1  # _pages_with_contents adds the page right after the /Pages node
+    outlines = pdf.reserve()
+    n = depth or flat
+    items = [pdf.reserve() for _ in range(n)]
+    for i, item in enumerate(items):
+        links = b""
+        if depth:
+            links += b" /Parent %d 0 R" % (items[i - 1] if i else outlines)
+            if i + 1 < n:
+                links += b" /First %d 0 R /Last %d 0 R /Count 1" % (items[i + 1], items[i + 1])
+        else:
+            links += b" /Parent %d 0 R" % outlines
+            if i:
+                links += b" /Prev %d 0 R" % items[i - 1]
+            if i + 1 < n:
+                links += b" /Next %d 0 R" % items[i + 1]
+        pdf.set(item, b"<< /Title (Entry %d) /Dest [%d 0 R /Fit]%s >>" % (i + 1, page, links))
+    last = items[0] if depth else items[-1]
+    pdf.set(outlines, b"<< /Type /Outlines /First %d 0 R /Last %d 0 R /Count %d >>" % (items[0], last, n))
+    root = pdf.add(b"<< /Type /Catalog /Pages %d 0 R /Outlines %d 0 R >>" % (pages, outlines))
+    return pdf.write(path, root)
+
+
+def glyph_flood_pdf(path: Path, *, pages: int, glyphs: int) -> Path:
+    """``pages`` pages sharing one small deflated content stream that draws ``glyphs`` glyphs:
+    well under any stream cap, but a layout of ``glyphs`` objects per page (memory, not size)."""
+    line = b"(" + b"x" * 1000 + b") Tj\n"
+    head = b"BT /F1 1 Tf 10 10 Td\n"
+    body = head + line * (glyphs // 1000) + b"ET\n"
+    pdf = RawPdf()
+    font = pdf.add(FONT)
+    data = zlib.compress(body, 9)
+    content = pdf.add(pdf.stream(b"/Filter /FlateDecode", data))
+    resources = b"<< /Font << /F1 %d 0 R >> >>" % font
+    root = pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>"
+                   % _pages_with_contents(pdf, [content] * pages, resources))
+    return pdf.write(path, root)
+
+
+def filtered_pdf(path: Path, filters: bytes, data: bytes) -> Path:
+    """One page whose content stream is ``data``, declared as encoded with ``filters``
+    (e.g. b"/LZWDecode", b"[/FlateDecode /RunLengthDecode]")."""
+    pdf = RawPdf()
+    font = pdf.add(FONT)
+    content = pdf.add(pdf.stream(b"/Filter %s" % filters, data))
+    resources = b"<< /Font << /F1 %d 0 R >> >>" % font
+    root = pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>" % _pages_with_contents(pdf, [content], resources))
+    return pdf.write(path, root)
+
+
+def lzw_run(head: bytes, size: int, byte: int = 0x20) -> bytes:
+    """LZW data (as pdfminer decodes it, early change) for ``head`` then ``byte`` repeated until at
+    least ``size`` bytes. Each byte of the head is a literal after a clear code (so it adds no
+    table entry); the run is the codes for runs of 1, 2, 3 … bytes, each the entry the decoder is
+    about to add, the table cleared when full: about 1,300 : 1."""
+    codes: list[tuple[int, int]] = []  # (code, width)
+    for b in head:
+        codes += [(256, 9), (b, 9)]
+    out = len(head)
+    table = 4095  # start the run with a clear
+    width = 9
+    while out < size:
+        if table >= 4095:
+            codes += [(256, width), (byte, 9)]
+            width, table = 9, 258
+            out += 1
+            continue
+        width = 9 if table < 511 else 10 if table < 1023 else 11 if table < 2047 else 12
+        codes.append((table, width))  # decodes to the previous run and one byte more
+        out += table - 256
+        table += 1
+    codes.append((257, width))
+    bits, nbits, data = 0, 0, bytearray()
+    for code, w in codes:
+        bits, nbits = ((bits << w) | code) & ((1 << 64) - 1), nbits + w
+        while nbits >= 8:
+            nbits -= 8
+            data.append((bits >> nbits) & 0xFF)
+    if nbits:
+        data.append((bits << (8 - nbits)) & 0xFF)
+    return bytes(data)
+
+
+def runlength_run(head: bytes, size: int, byte: int = 0x20) -> bytes:
+    """RunLength data: ``head`` as literal runs, then ``byte`` in runs of 128 up to ``size``."""
+    out = bytearray()
+    for i in range(0, len(head), 128):
+        part = head[i : i + 128]
+        out += bytes([len(part) - 1]) + part
+    out += bytes([129, byte]) * max(0, (size - len(head) + 127) // 128)
+    return bytes(out + b"\x80")
