@@ -27,6 +27,7 @@ from pipeline.acquire import AcquireConfig
 from pipeline.editions import previous_edition, published
 from pipeline.errors import PipelineError, TransientAcquireError
 from pipeline.publish import output_lock
+from pipeline.source import parse_source
 from pipeline.sources import DEFAULT_SOURCES, EXPECTATIONS_DIR, Report, discover_all, load_sources
 
 
@@ -62,12 +63,13 @@ def process_sources(
     with output_lock(Path(out_dir)):
         side_by_side = _stages_side_by_side()
         acquire_config = AcquireConfig(raw_dir=Path(raw_dir))
-        fetched = [(r, acquire_task.submit(r.listing_url, acquire_config)) for r in reports]
+        refs = [(r, parse_source(r.listing_url)) for r in reports]  # URLs the discovery made: parsed once
+        fetched = [(r, ref, acquire_task.submit(ref, r.acquire_config(acquire_config))) for r, ref in refs]
         pending = []
-        for report, future in fetched:
+        for report, ref, future in fetched:
             acquired = future.result()
-            config = run_config(tokenizer_mode, "", _expectations(report), report.listing_url, acquired)
-            edition, up_to_date = prepare(report.listing_url, None, out_dir, acquired, config)
+            config = run_config(tokenizer_mode, "", _expectations(report), ref, acquired)
+            edition, up_to_date = prepare(ref, None, out_dir, acquired, config)
             if up_to_date:
                 logger.info("%s: edition %s is unchanged (same PDF, same pipeline): nothing to do", report.entry_id, edition)
                 summaries.append(unchanged_summary(edition, out_dir, acquired))

@@ -15,7 +15,9 @@ not copied, and not recorded in the manifest.
 * ``AcquireError``: HTTP 4xx (not 429), a body that is not a PDF (e.g. an HTML page that is no
   announcement page), a body over ``max_bytes``, a redirect loop, an entry id missing from a listing
   page, an announcement page without a usable report link (none, only links to itself, several)
-  or whose link leads to another announcement page.
+  or whose link leads to another announcement page; a download that outlasts its deadline
+  (``AcquireConfig.deadline``, see below); a link or redirect to a host it may not go to
+  (``HostNotAllowed``, see below).
 * ``SourceError``: an unsupported scheme, a missing/unreadable/non-PDF local file, a listing entry
   without a PDF link.
 
@@ -41,33 +43,60 @@ when only a year and month are given (``parse_date_or_month``), else None.
 
 The file name in raw/ is derived by the project, never taken from the server:
 ``<slug>-<sha256[:12]>.pdf``, the slug being the URL's host (plus the listing entry id), restricted
-to ``[A-Za-z0-9._-]``.
+to ``[A-Za-z0-9._-]``. PDFs and the manifest are created with mode 0666 less the umask (0644 under
+the usual 022), as a normal file is, so a shared raw/ is readable by other users. A part file
+(``raw/.acquire-*.part``) is locked while its download runs; one left by a process that is gone
+(killed with -9) is removed by the next acquire in that raw/ (``_remove_stale_parts``).
+
+Deadlines. Besides the per-read ``read_timeout`` (a server silent that long), every request has
+a wall-clock deadline covering its connection, redirects, headers and body: ``deadline`` (300 s)
+for the PDF, ``page_deadline`` (60 s, never more than ``deadline``) for each HTML page on the way.
+It is enforced while waiting for bytes, not between chunks: a watchdog shuts the request's
+sockets down when it expires, so a server dripping a byte a second is stopped within a fraction of
+a second. Expiry is an ``AcquireError``, not retried: the deadline is the user's bound on the
+download, a retry would multiply it, and a server that slow for minutes is rarely fast seconds
+later; the message names the deadline and ``jstmine run --deadline``.
+
+Hosts (``host_refusal``). A download reached from a listing or announcement page (its PDF link,
+a link probed for a PDF, the listing page an announcement links to) stays on that page's site,
+its registrable domain (``registrable_domain``: jst.go.jp for spap.jst.go.jp). Redirects are
+followed hop by hop and each hop is checked: for a request reached from a page, against its site;
+for every request after the source's own first one, against the address rule: no loopback,
+private, link-local, multicast, unspecified or other non-global address (an IP literal, a name
+resolving to one, or the address a connection actually reaches), unless the source itself is on
+one. ``AcquireConfig.allowed_hosts`` (hosts, or domains with every host under them) waives both.
+A refusal is ``HostNotAllowed``, an ``AcquireError`` (not retried) naming the host, the link or
+redirect that led there, and ``--allow-host`` / ``allow_hosts``.
 """
 from __future__ import annotations
 
 import contextlib
 import difflib
 import hashlib
+import ipaddress
 import json
 import logging
 import os
 import re
+import secrets
+import socket
 import ssl
-import tempfile
+import stat
+import threading
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
-from urllib.request import url2pathname
 
 import httpx
 from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 
 from pipeline.announcement import Announcement, AnnouncementScan, scan_announcement
-from pipeline.errors import AcquireError, SourceError, TransientAcquireError
+from pipeline.errors import AcquireError, PipelineError, SourceError, TransientAcquireError
+from pipeline.source import SourceRef, check_local_file, looks_like_pdf_href, parse_source
 
 log = logging.getLogger(__name__)
 
@@ -80,26 +109,46 @@ PROBE_LIMIT = 5  # non-.pdf links of an entry probed for a PDF response
 _HINT_BYTES = 2 * 1024 * 1024  # of an HTML page searched for report entries to name in the error
 _CHUNK = 64 * 1024
 
-ACCEPTED_FORMS = (
-    "an http(s) URL of a PDF (https://host/path/report.pdf), "
-    "an http(s) URL of a report listing page with the entry id as fragment "
-    "(https://spap.jst.go.jp/investigation/report_2022.html#fy24_rr02), "
-    "an http(s) URL of a report's announcement page "
-    "(https://spap.jst.go.jp/other_asia/experience/2025/topic_et_06.html), "
-    "or a local file path (reports/x.pdf, /abs/x.pdf, file:///abs/x.pdf)"
-)
 
 
 @dataclass(frozen=True)
 class AcquireConfig:
     raw_dir: Path = Path("raw")
+    # Per connection attempt / per read: a server that sends nothing for this long is given up on.
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     max_bytes: int = 200 * 1024 * 1024
     user_agent: str = "jstmine/0.1 (+science-policy text mining)"
     max_redirects: int = 20
-    # Wall-clock limit for one download (a server dripping bytes never hits read_timeout).
-    total_timeout: float | None = 3600.0
+    # Wall-clock bound on downloading the PDF, in seconds (connecting, every redirect, the headers
+    # and the whole body; None: no bound). A server dripping a byte now and then never trips
+    # read_timeout; this stops it within a fraction of a second of expiring (``jstmine run
+    # --deadline``). 300 s takes a 20 MB report at 70 kB/s; the size cap (200 MB) needs 0.7 MB/s.
+    deadline: float | None = 300.0
+    # The same bound for each HTML page fetched on the way (the listing page, an announcement
+    # page, each probe of an entry's link), never more than ``deadline``: pages are small.
+    page_deadline: float | None = 60.0
+    # Hosts (``www.example.org``) or domains (``example.org``: it and every host under it) that
+    # links and redirects may lead to besides the page's own site, private addresses included
+    # (``jstmine run --allow-host``, ``allow_hosts`` in sources.toml). See ``host_refusal``.
+    allowed_hosts: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("deadline", "page_deadline"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not value > 0 or value != value):
+                raise PipelineError(f"AcquireConfig.{name} must be a positive number of seconds or None, not {value!r}",
+                                    "give the deadline in seconds, e.g. jstmine run --deadline 300")
+        # (the default instance is built before the helpers below exist: () needs none)
+        hosts = normalize_allowed_hosts(self.allowed_hosts) if self.allowed_hosts else ()
+        object.__setattr__(self, "allowed_hosts", hosts)
+
+    @property
+    def page_bound(self) -> float | None:
+        """The deadline of one HTML page: ``page_deadline``, never more than ``deadline``."""
+        bounds = [b for b in (self.page_deadline, self.deadline) if b is not None]
+        return min(bounds) if bounds else None
 
 
 @dataclass(frozen=True)
@@ -130,18 +179,23 @@ class Acquired:
 # Entry point
 
 
-def acquire(source: str, config: AcquireConfig = AcquireConfig()) -> Acquired:
-    """Fetch or verify ``source`` once; see the module docstring for the forms and errors."""
-    kind, value = _classify_source(source)
-    if kind == "local":
-        return _acquire_local(source, Path(value))
+def acquire(source: SourceRef | str, config: AcquireConfig = AcquireConfig()) -> Acquired:
+    """Fetch or verify ``source`` once; see the module docstring for the forms and errors.
 
-    url, fragment = urldefrag(value)
-    fragment = unquote(fragment)
+    Parameters:
+        source: the report, as parsed by ``pipeline.source.parse_source`` (a string is parsed here).
+        config: where downloads go, timeouts, deadlines, size cap, allowed hosts.
+    """
+    ref = source if isinstance(source, SourceRef) else parse_source(source)
+    source = ref.text
+    if ref.kind == "local":
+        return _acquire_local(source, ref.path)
+
+    url, fragment = ref.url, ref.fragment or ""
     raw_dir = _prepare_raw_dir(config.raw_dir)
     with _make_client(config) as client:
         # A fragment on a .pdf URL is a viewer fragment (#page=3), not a listing entry.
-        if fragment and not _looks_like_pdf_href(url):
+        if ref.entry_id:
             page = _read_listing(client, url, config)
             if page is not None:
                 if _place_on_announcement(page, fragment):
@@ -284,11 +338,14 @@ def announcement_entry(
         config: timeouts, size cap (and the probing of links that do not end in .pdf).
 
     Raises AcquireError when the link leads to an announcement page again (another one or the
-    same one), or as ``listing_entry`` does.
+    same one), ``HostNotAllowed`` when it leads off the page's site, or as ``listing_entry`` does.
     """
     target, fragment = urldefrag(announcement.report_url)
+    scope = _Scope.page((announcement.url, announcement.final_url), config)
+    via = f"the report link of the announcement page {announcement.url}"
+    scope.check_link(target, via)  # it stays on the page's site (see host_refusal)
     if fragment and not _looks_like_pdf_href(target):
-        page = _read_listing(client, target, config)
+        page = _read_listing(client, target, config, scope, via)
         if page is not None:
             entry_id = unquote(fragment)
             if _find_entry(page.soup, entry_id) is None:
@@ -297,9 +354,10 @@ def announcement_entry(
                     raise _another_announcement(announcement, announcement.report_url, page.final_url)
             entry = listing_entry(client, page, entry_id, config)
             return ListingEntry(id=entry.id, url=entry.url, title=entry.title or announcement.title,
-                                published=entry.published or announcement.published)
+                                published=entry.published or announcement.published, found_on=entry.found_on)
         # the "listing page" is a PDF: the fragment was a viewer's
-    return ListingEntry(id=_pdf_slug(target), url=target, title=announcement.title, published=announcement.published)
+    return ListingEntry(id=_pdf_slug(target), url=target, title=announcement.title, published=announcement.published,
+                        found_on=scope.origins)
 
 
 def _acquire_announced(
@@ -322,57 +380,18 @@ def _acquire_announced(
 # Sources
 
 
-def _classify_source(source: str) -> tuple[str, str]:
-    """("local", path) or ("http", url); raises SourceError for anything else."""
-    s = (source or "").strip()
-    if not s:
-        raise SourceError("empty source", f"give {ACCEPTED_FORMS}")
-    parts = urlsplit(s)
-    scheme = parts.scheme.lower()
-    if scheme in ("http", "https"):
-        if not parts.hostname:
-            raise SourceError(f"URL without a host: {s!r}", f"give {ACCEPTED_FORMS}")
-        return "http", s
-    if scheme == "file":
-        if parts.netloc not in ("", "localhost"):
-            raise SourceError(
-                f"file:// URL on another host ({parts.netloc!r}) is not supported: {s!r}",
-                "copy the file to this machine and give its local path",
-            )
-        return "local", url2pathname(unquote(parts.path))
-    if scheme == "" or len(scheme) == 1:  # a plain path (or a Windows drive letter)
-        return "local", s
-    if Path(s).exists():  # an odd local name such as "report:2024.pdf"
-        return "local", s
-    raise SourceError(
-        f"unsupported source scheme {scheme + ':'!r} in {s!r}",
-        f"give {ACCEPTED_FORMS}",
-    )
-
-
-def check_source(source: str) -> None:
-    """Raise ``SourceError`` at once, without any network access, for a source ``acquire`` would
-    refuse before fetching anything: an unsupported scheme, a missing or non-regular local file.
-    (The CLI calls it before starting a flow run, so such a mistake costs no Prefect start-up.)"""
-    kind, value = _classify_source(source)
-    if kind == "local":
-        _check_local_path(Path(value).expanduser())
-
-
-def _check_local_path(path: Path) -> None:
-    if not path.exists():
-        todo = "check the path (relative paths are taken from the current directory)"
-        head = str(path).split("/", 1)[0]
-        if "." in head and not str(path).startswith((".", "/")):
-            todo += f"; if this is a web address, write it as https://{path}"
-        raise SourceError(f"local file not found: {path}", todo)
-    if not path.is_file():
-        raise SourceError(f"not a regular file: {path}", "give the path of a PDF file")
+def check_source(source: str) -> SourceRef:
+    """``source`` parsed, with a local file checked to be there, without any network access: what
+    ``acquire`` would refuse before fetching anything. (The CLI calls it before starting a flow
+    run, so such a mistake costs no Prefect start-up.)"""
+    ref = parse_source(source)
+    check_local_file(ref)
+    return ref
 
 
 def _acquire_local(source: str, path: Path) -> Acquired:
     path = path.expanduser()
-    _check_local_path(path)
+    check_local_file(SourceRef(source, "local", path=path))
     try:
         with path.open("rb") as fh:
             head = fh.read(len(PDF_MAGIC))
@@ -410,6 +429,465 @@ def _describe_start(head: bytes) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Hosts: where a listing or announcement page may send the download
+#
+# A download reached from a listing or announcement page stays on that page's site: its
+# registrable domain (``registrable_domain``: jst.go.jp for spap.jst.go.jp, so www.jst.go.jp is
+# the same site). A redirect of any request after the source's own first one (the page, the PDF,
+# a probe) may not lead to a loopback, private, link-local, multicast, unspecified or otherwise
+# not globally routable address, by an IP literal, by a name that resolves to one, or by the
+# address the connection actually reaches (checked when it is made, before the request is sent,
+# so a name that resolves one way for the check and another way for the connection is caught
+# too) — unless the source itself is on such an address (tests serve from 127.0.0.1, an intranet
+# mirror is on 10.x). ``AcquireConfig.allowed_hosts`` lets more hosts or domains through, both
+# rules waived. Each hop of a redirect chain is checked, not only where it ends.
+
+# The public-suffix decision is a small documented rule, not the Public Suffix List: no PSL
+# library is among the project's dependencies (publicsuffixlist would be the one to add), and a
+# system copy of the list is not something the project installs. The rule: a host's registrable
+# domain is its last two labels, or three when the last two are a public second level: a
+# two-letter country code under one of the generic second-level labels below (go.jp, ac.jp,
+# co.jp, or.jp, ne.jp, lg.jp, gov.uk, ac.uk, co.uk, com.au, gov.cn, ac.kr …), or a Japanese
+# prefecture (tokyo.jp). Where it errs, it errs on the side of a smaller site except for
+# country-code suffixes it does not know (two labels are then taken as the site).
+_GENERIC_SLD = frozenset(
+    "ac ad co com ed edu go gob gouv gov govt gr id in lg ltd me mil mod ne net nhs nic or org "
+    "plc police re res sch".split()
+)
+_JP_PREFECTURES = frozenset(
+    "aichi akita aomori chiba ehime fukui fukuoka fukushima gifu gunma hiroshima hokkaido hyogo "
+    "ibaraki ishikawa iwate kagawa kagoshima kanagawa kochi kumamoto kyoto mie miyagi miyazaki "
+    "nagano nagasaki nara niigata oita okayama okinawa osaka saga saitama shiga shimane shizuoka "
+    "tochigi tokushima tokyo tottori toyama wakayama yamagata yamaguchi yamanashi".split()
+)
+# Single labels refused as allowed hosts: they would let a whole top-level domain through.
+_TOP_LEVEL = frozenset("com net org edu gov mil int info biz io app dev xyz site online".split())
+
+
+class HostNotAllowed(AcquireError):
+    """A link or redirect leads to a host the download may not go to. Not retried: the page or
+    the server would send it there again."""
+
+
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def _norm_host(host: str) -> str:
+    """Lower case, without a trailing dot; an IP literal in its canonical form."""
+    host = host.strip().lower().rstrip(".")
+    ip = _ip(host)
+    return ip.compressed if ip is not None else host
+
+
+def _host_of(url: str) -> str | None:
+    """The host a request to ``url`` goes to, as httpx parses it (the same parse the request
+    uses: userinfo dropped, IDN as punycode); None when it is no http(s) URL with a host."""
+    try:
+        parsed = httpx.URL(url)
+        raw = parsed.raw_host.decode("ascii")
+    except Exception:
+        return None
+    if parsed.scheme not in ("http", "https") or not raw:
+        return None
+    return _norm_host(raw)
+
+
+def _is_public_second_level(sld: str, tld: str) -> bool:
+    if len(tld) == 2 and tld.isalpha() and sld in _GENERIC_SLD:
+        return True
+    return tld == "jp" and sld in _JP_PREFECTURES
+
+
+def registrable_domain(host: str) -> str:
+    """The site a host belongs to (pure): an IP literal is its own site; else the last two
+    labels, three under a public second level (see the rule above). ``spap.jst.go.jp`` →
+    ``jst.go.jp``, ``www.whitehouse.gov`` → ``whitehouse.gov``, ``jst.go.jp.evil.com`` →
+    ``evil.com``. ``host`` is a host name (punycode for IDNs) or IP literal, any case, a trailing
+    dot allowed."""
+    host = _norm_host(host)
+    if _ip(host) is not None or "." not in host:
+        return host
+    labels = host.split(".")
+    keep = 3 if len(labels) >= 3 and _is_public_second_level(labels[-2], labels[-1]) else 2
+    return ".".join(labels[-keep:])
+
+
+def _matches_allowed(host: str, allowed: Iterable[str]) -> bool:
+    """Whether ``host`` is one of ``allowed`` or (for a name) under one of them."""
+    is_ip = _ip(host) is not None
+    return any(host == a or (not is_ip and _ip(a) is None and host.endswith("." + a)) for a in allowed)
+
+
+def _non_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """What kind of address ``ip`` is when a download may not be sent to it, else None."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = [ip.ipv4_mapped, ip.sixtofour]
+        if ip in ipaddress.IPv6Network("64:ff9b::/96"):  # NAT64
+            embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        for v4 in embedded:
+            if v4 is not None and (kind := _non_public(v4)):
+                return kind
+    for kind in ("unspecified", "loopback", "link_local", "multicast", "private"):
+        if getattr(ip, f"is_{kind}"):
+            return kind.replace("_", "-")
+    return None if ip.is_global else "not globally routable"
+
+
+def _resolve(host: str) -> list[str]:
+    """The addresses ``host`` resolves to; [] when it does not (the request then fails itself)."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError, ValueError):
+        return []
+    return [str(info[4][0]) for info in infos]
+
+
+def _private_reason(host: str, resolve: Callable[[str], list[str]]) -> str | None:
+    """Why ``host`` is on a non-public address ("127.0.0.1, a loopback address"), else None."""
+    ip = _ip(host)
+    if ip is not None:
+        kind = _non_public(ip)
+        return f"{ip.compressed} is a {kind} address" if kind else None
+    for addr in resolve(host):
+        found = _ip(addr.split("%", 1)[0])
+        if found is not None and (kind := _non_public(found)):
+            return f"{host} resolves to {found.compressed}, a {kind} address"
+    return None
+
+
+def host_refusal(
+    url: str,
+    origin: str | Iterable[str],
+    allowed_hosts: Iterable[str] = (),
+    *,
+    site_limited: bool = True,
+    resolve: Callable[[str], list[str]] | None = None,
+) -> str | None:
+    """Why a request to ``url``, reached from ``origin``, may not be made; None when it may (pure
+    but for name resolution, which ``resolve`` replaces in tests).
+
+    Parameters:
+        url: the link's or the redirect's target.
+        origin: the URL of the page the link is on, or of the source whose redirect it is; several
+            (the page as requested and after its redirects) count as one site.
+        allowed_hosts: hosts or domains let through whatever the rules say (normalized, as
+            ``normalize_allowed_hosts`` gives them).
+        site_limited: whether ``url`` must be on ``origin``'s site (links and redirects reached
+            from a page); False for the redirects of the source's own request, which only the
+            address rule limits.
+        resolve: host name → its addresses (None: the system resolver; [] when unknown).
+
+    The rules (in this order): an allowed host passes; off the site (``registrable_domain`` of
+    the host and of the origin differ) is refused; a host on a non-public address (an IP literal,
+    or a name resolving to one) is refused unless an origin host is on one too.
+    """
+    origins = (origin,) if isinstance(origin, str) else tuple(origin)
+    resolve = resolve or _resolve
+    host = _host_of(url)
+    if host is None:
+        return "it is not an http(s) URL with a host"
+    if _matches_allowed(host, allowed_hosts):
+        return None
+    origin_hosts = [h for h in (_host_of(o) for o in origins) if h is not None]
+    if site_limited:
+        sites = sorted(dict.fromkeys(registrable_domain(h) for h in origin_hosts))
+        if registrable_domain(host) not in sites:
+            return f"{host} is not on the page's site ({', '.join(sites) or 'none'})"
+    reason = _private_reason(host, resolve)
+    if reason is not None and not any(_private_reason(h, resolve) for h in origin_hosts):
+        return reason + ", and the source is not on such an address"
+    return None
+
+
+def _allow_todo(host: str) -> str:
+    return (f"if {host} is meant to serve the report, allow it: jstmine run --allow-host {host} "
+            f"(in sources.toml: allow_hosts = [\"{host}\"] in the source's [[source]] table; "
+            "AcquireConfig.allowed_hosts); else give the PDF's own URL to `jstmine run --source`")
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Where the requests of one step may go: the links of a page and their redirects
+    (``site_limited``), or the redirects of the source's own request (only the address rule)."""
+
+    origins: tuple[str, ...]
+    site_limited: bool
+    allowed: tuple[str, ...]
+
+    @classmethod
+    def source(cls, url: str, config: AcquireConfig) -> _Scope:
+        return cls((url,), False, config.allowed_hosts)
+
+    @classmethod
+    def page(cls, urls: Iterable[str | None], config: AcquireConfig) -> _Scope:
+        return cls(tuple(dict.fromkeys(u for u in urls if u)), True, config.allowed_hosts)
+
+    def refusal(self, url: str) -> str | None:
+        return host_refusal(url, self.origins, self.allowed, site_limited=self.site_limited)
+
+    def check_link(self, url: str, how: str) -> None:
+        """Raise ``HostNotAllowed`` when ``how`` (e.g. "the PDF link of entry #x on the listing
+        page URL") leads off the scope to ``url``."""
+        reason = self.refusal(url)
+        if reason is not None:
+            host = _host_of(url) or url
+            raise HostNotAllowed(f"refusing to download from {host}: {how} leads to {url}, and {reason}",
+                                 _allow_todo(host))
+
+    def check_redirect(self, from_url: str, to_url: str, via: str) -> None:
+        reason = self.refusal(to_url)
+        if reason is not None:
+            host = _host_of(to_url) or to_url
+            raise HostNotAllowed(
+                f"refusing to download from {host}: {from_url}{f' ({via})' if via else ''} redirected to {to_url}, "
+                f"and {reason}", _allow_todo(host))
+
+    def peer_refusal(self, host: str, peer: str) -> str | None:
+        """Why the connection to ``host`` may not go on, having reached the address ``peer``."""
+        if _matches_allowed(host, self.allowed):
+            return None
+        ip = _ip(peer.split("%", 1)[0])
+        kind = _non_public(ip) if ip is not None else None
+        if kind is None or any(_private_reason(h, _resolve) for h in map(_host_of, self.origins) if h):
+            return None
+        return f"{host} was reached at {ip.compressed}, a {kind} address, and the source is not on such an address"
+
+
+def normalize_allowed_host(value: object) -> str:
+    """One allowed host or domain, normalized (lower case, punycode, no trailing dot; ``*.x`` and
+    ``.x`` mean ``x``); raises ValueError saying what is wrong with it (pure).
+
+    Accepted: a host name (``www.example.org``), a domain (``example.org``: it and every host under
+    it), an IPv4 or IPv6 literal (``10.0.0.5``, ``[fd00::1]``). Refused: URLs, ports, paths,
+    userinfo, wildcards inside a name, and public suffixes (``go.jp``, ``co.uk``, ``com``) that
+    would let a whole registry through."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"an allowed host must be a host name, not {value!r}")
+    text = value.strip()
+    if "://" in text:
+        host = _host_of(text)
+        raise ValueError(f"{text!r} is a URL; give the host name only" + (f" ({host})" if host else ""))
+    if any(c in text for c in "/?#@\\ \t") or (text.count(":") == 1 and _ip(text) is None):
+        raise ValueError(f"{text!r} is not a host name (no port, path or user name: e.g. www.example.org)")
+    text = text.removeprefix("*.").removeprefix(".")
+    ip = _ip(text)
+    if ip is not None:
+        return ip.compressed
+    if ":" in text or "[" in text or "]" in text:
+        raise ValueError(f"{text!r} is not a host name (no port, path or user name: e.g. www.example.org)")
+    if "*" in text:
+        raise ValueError(f"{value!r}: a wildcard may only lead the name (*.example.org); "
+                         "example.org alone allows every host under it")
+    host = _host_of(f"http://{text}/")
+    if host is None or not host or host.startswith(".") or ".." in host:
+        raise ValueError(f"{value!r} is not a valid host name")
+    labels = host.split(".")
+    if (len(labels) == 1 and ((len(host) == 2 and host.isalpha()) or host in _TOP_LEVEL)) or (
+            len(labels) == 2 and _is_public_second_level(labels[0], labels[1])):
+        raise ValueError(f"{value!r} is a public suffix: it would allow every site under it; "
+                         "name the site itself (e.g. jst.go.jp)")
+    return host
+
+
+def normalize_allowed_hosts(values: Iterable[str], where: str = "AcquireConfig.allowed_hosts") -> tuple[str, ...]:
+    """``normalize_allowed_host`` for each, duplicates dropped; a ``PipelineError`` naming
+    ``where`` (e.g. ``--allow-host``) and the bad value otherwise."""
+    if isinstance(values, str):
+        values = (values,)
+    out: dict[str, None] = {}
+    for value in values:
+        try:
+            out[normalize_allowed_host(value)] = None
+        except ValueError as exc:
+            raise PipelineError(f"{where}: {exc}",
+                                "give host names (www.example.org) or domains (example.org), e.g. "
+                                "jstmine run --allow-host www.example.org") from None
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Requests: redirects followed hop by hop, under a deadline
+
+
+class _Watchdog:
+    """A deadline for one request and its redirects: when it expires, the sockets of the
+    request's connections are shut down, which ends a read blocked on a server that drips bytes
+    (or sends none) at once; the caller then reports the deadline, not the broken connection."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.end = None if seconds is None else time.monotonic() + seconds
+        self.fired = False
+        self.response: httpx.Response | None = None
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    def __enter__(self) -> _Watchdog:
+        if self.seconds is not None:
+            self._timer = threading.Timer(self.seconds, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        with self._lock:
+            self._sockets.clear()
+
+    def remaining(self) -> float | None:
+        return None if self.end is None else self.end - time.monotonic()
+
+    def watch(self, stream) -> None:
+        """Shut ``stream``'s socket down when the deadline expires (at once if it has)."""
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if not isinstance(sock, socket.socket):
+            return
+        with self._lock:
+            if not self.fired:
+                self._sockets.append(sock)
+                return
+        _shutdown(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            _shutdown(sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    # socket.socket's own shutdown, also for an SSLSocket: it wakes a recv blocked in another
+    # thread (close() would not) and leaves the TLS object to the thread using it.
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _clamped_timeouts(config: AcquireConfig, dog: _Watchdog) -> dict:
+    remaining = dog.remaining()
+    if remaining is not None and remaining <= 0:
+        dog.fired = True
+        raise httpx.ReadTimeout("deadline expired")
+
+    def cap(value: float) -> float:
+        return value if remaining is None else max(0.001, min(value, remaining))
+
+    return httpx.Timeout(connect=cap(config.connect_timeout), read=cap(config.read_timeout),
+                         write=cap(config.read_timeout), pool=cap(config.connect_timeout)).as_dict()
+
+
+def _tracer(dog: _Watchdog, scope: _Scope | None, hop_url: str) -> Callable[[str, dict], None]:
+    """httpcore's ``trace`` extension for one hop: every connection it opens is watched by the
+    deadline, and (with ``scope``) the address it reached is checked before anything is sent.
+    A connection through a proxy reaches the proxy: only the names were checked then."""
+    hop_host = _host_of(hop_url)
+    connecting: dict[str, str] = {}
+
+    def trace(event: str, info: dict) -> None:
+        if event == "connection.connect_tcp.started":
+            connecting["host"] = _norm_host(str(info.get("host") or ""))
+        elif event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            stream = info.get("return_value")
+            dog.watch(stream)
+            if scope is None or event != "connection.connect_tcp.complete" or connecting.get("host") != hop_host:
+                return
+            try:
+                peer = str(stream.get_extra_info("server_addr")[0])
+            except Exception:
+                return
+            reason = scope.peer_refusal(hop_host, peer)
+            if reason is not None:
+                with contextlib.suppress(Exception):
+                    stream.close()
+                raise HostNotAllowed(f"refusing to download from {hop_host}: {hop_url}: {reason}",
+                                     _allow_todo(hop_host))
+
+    return trace
+
+
+def _send(client: httpx.Client, url: str, headers: dict[str, str] | None, config: AcquireConfig,
+          scope: _Scope, dog: _Watchdog, via: str, check_first_peer: bool) -> httpx.Response:
+    """GET ``url``, following redirects hop by hop, each hop checked against ``scope``; the final
+    response is streaming (the caller closes it)."""
+    request = client.build_request("GET", url, headers=headers)
+    hops = 0
+    while True:
+        request.extensions = {
+            **request.extensions,
+            "timeout": _clamped_timeouts(config, dog),
+            "trace": _tracer(dog, scope if (hops or check_first_peer) else None, str(request.url)),
+        }
+        resp = client.send(request, stream=True, follow_redirects=False)
+        dog.response = resp
+        dog.watch(resp.extensions.get("network_stream"))
+        nxt = resp.next_request
+        if nxt is None:
+            return resp
+        resp.close()
+        hops += 1
+        if hops > config.max_redirects:
+            raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
+        scope.check_redirect(str(request.url), str(nxt.url), via)
+        request = nxt
+
+
+@contextlib.contextmanager
+def _request(
+    client: httpx.Client,
+    url: str,
+    config: AcquireConfig,
+    scope: _Scope,
+    *,
+    page: bool,
+    headers: dict[str, str] | None = None,
+    via: str = "",
+) -> Iterator[httpx.Response]:
+    """A streaming GET of ``url`` under a deadline (``config.deadline`` for the PDF,
+    ``config.page_bound`` for a ``page``), redirects checked hop by hop against ``scope``, httpx
+    errors classified. The first hop's address is checked too unless ``scope`` is the source's
+    own (the URL the user gave)."""
+    seconds = config.page_bound if page else config.deadline
+    with _Watchdog(seconds) as dog:
+        try:
+            with _http_errors(url, config):
+                resp = _send(client, url, headers, config, scope, dog, via, check_first_peer=scope.site_limited)
+                try:
+                    yield resp
+                finally:
+                    resp.close()
+        except Exception as exc:
+            if dog.fired:
+                raise _deadline_error(url, page, seconds, dog, config) from exc
+            raise
+
+
+def _deadline_error(url: str, page: bool, seconds: float | None, dog: _Watchdog, config: AcquireConfig) -> AcquireError:
+    """Not retried (an ``AcquireError``, not transient): the deadline is the user's bound on how
+    long a download may take, and a retry would multiply it (four attempts and the waits between
+    them); a server this slow for minutes is rarely fast a few seconds later. Raising the
+    deadline is the fix when the server is just slow."""
+    if dog.response is None:
+        came = "No answer came in that time"
+    else:
+        came = f"{dog.response.num_bytes_downloaded:,} bytes of the body came in that time"
+    why = (f"{came}: the server is too slow or sends its answer a little at a time. Not retried: another "
+           "attempt would take as long. If the server is just slow, give it more time: ")
+    if not page:
+        return AcquireError(f"the download of {url} did not finish within its deadline of {seconds:g} s",
+                            why + "jstmine run --deadline SECONDS (AcquireConfig.deadline)")
+    bound = ("AcquireConfig.page_deadline" + (f", {config.page_deadline:g} s" if config.page_deadline else "")
+             + ", never more than jstmine run --deadline SECONDS (AcquireConfig.deadline)")
+    return AcquireError(f"fetching the page {url} did not finish within its deadline of {seconds:g} s",
+                        why + f"pages get {bound}")
+
+
+# --------------------------------------------------------------------------------------------
 # HTTP
 
 
@@ -422,8 +900,12 @@ def _make_client(config: AcquireConfig) -> httpx.Client:
     )
     return httpx.Client(
         timeout=timeout,
-        follow_redirects=True,
+        # Redirects are followed by ``_send``, one hop at a time, each checked (``_Scope``).
+        follow_redirects=False,
         max_redirects=config.max_redirects,
+        # A new connection per request: every connection is then opened under the deadline of
+        # the request using it, which watches its socket from the start (``_Watchdog``).
+        limits=httpx.Limits(max_keepalive_connections=0),
         headers={
             "User-Agent": config.user_agent,
             "Accept": "application/pdf, text/html;q=0.9, */*;q=0.5",
@@ -580,6 +1062,9 @@ class ListingEntry:
     title: str | None
     # ISO YYYY-MM-DD; YYYY-MM when the entry gives only a year and month (2025年4月); else None
     published: str | None
+    # The page the PDF link is on (as requested, and after its redirects): the PDF's download
+    # stays on its site (see ``host_refusal``). () for a PDF URL given as the source.
+    found_on: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -593,25 +1078,27 @@ class ListingPage:
 
 
 def _read_listing(
-    client: httpx.Client, page_url: str, config: AcquireConfig
+    client: httpx.Client, page_url: str, config: AcquireConfig, scope: _Scope | None = None, via: str = ""
 ) -> ListingPage | None:
-    """GET a listing page (size-capped); None when the URL turns out to serve a PDF."""
+    """GET a listing page (size-capped, under ``config.page_bound``); None when the URL turns out
+    to serve a PDF. ``scope``: where its redirects may go (default: ``page_url`` is the source)."""
     cap = min(config.max_bytes, HTML_CAP)
-    with _http_errors(page_url, config):
-        with client.stream("GET", page_url) as resp:
-            _check_status(resp, page_url)
-            length = _content_length(resp)
-            if length is not None and length > cap:
-                raise _too_large(page_url, f"Content-Length {length:,}", cap)
-            buf = bytearray()
-            for chunk in resp.iter_bytes(_CHUNK):
-                buf += chunk
-                if buf[: len(PDF_MAGIC)] == PDF_MAGIC:
-                    return None
-                if len(buf) > cap:
-                    raise _too_large(page_url, "listing page", cap)
-            final_url = str(resp.url)
-            charset = resp.charset_encoding
+    if scope is None:
+        scope = _Scope.source(page_url, config)
+    with _request(client, page_url, config, scope, page=True, via=via) as resp:
+        _check_status(resp, page_url)
+        length = _content_length(resp)
+        if length is not None and length > cap:
+            raise _too_large(page_url, f"Content-Length {length:,}", cap)
+        buf = bytearray()
+        for chunk in resp.iter_bytes(_CHUNK):
+            buf += chunk
+            if buf[: len(PDF_MAGIC)] == PDF_MAGIC:
+                return None
+            if len(buf) > cap:
+                raise _too_large(page_url, "listing page", cap)
+        final_url = str(resp.url)
+        charset = resp.charset_encoding
     soup = _soup(bytes(buf), charset)
     return ListingPage(url=page_url, final_url=final_url, soup=soup, base=_base_url(soup, final_url))
 
@@ -644,21 +1131,41 @@ def listing_entry(
     """Entry ``entry_id`` of a downloaded listing page, resolved to its PDF: the first link ending
     in .pdf, else the first of its other links (at most PROBE_LIMIT) that serves a PDF.
 
-    Raises AcquireError when no element has that id, SourceError when no link leads to a PDF.
+    Only links on the page's site (or to ``config.allowed_hosts``) are taken or probed, and a
+    probe's redirects are checked hop by hop (``host_refusal``).
+
+    Raises AcquireError when no element has that id, ``HostNotAllowed`` when the entry's PDF link
+    (or the redirect of the only link that could be its PDF) leads off the site, SourceError when
+    no link leads to a PDF.
     """
     el = _find_entry(page.soup, entry_id)
     pdfs, others = _entry_links(page.soup, entry_id, page.base)
-    pdf_url = pdfs[0] if pdfs else None
+    scope = _Scope.page((page.url, page.final_url), config)
+    how = f"the PDF link of entry #{entry_id} on the listing page {page.url}"
+    pdf_url = next((u for u in pdfs if scope.refusal(u) is None), None)
+    if pdfs and pdf_url is None:
+        scope.check_link(pdfs[0], how)  # raises, naming the host and how to allow it
+    skipped: list[str] = []
+    refused: HostNotAllowed | None = None
     if pdf_url is None:
         for link in others[:PROBE_LIMIT]:
-            if _probe_is_pdf(client, link, config):
-                pdf_url = link
-                break
+            if scope.refusal(link) is not None:
+                skipped.append(link)
+                continue
+            try:
+                if _probe_is_pdf(client, link, config, scope, f"a link of entry #{entry_id} on {page.url}"):
+                    pdf_url = link
+                    break
+            except HostNotAllowed as exc:
+                refused = refused or exc
+    if pdf_url is None and refused is not None:
+        raise refused
     if pdf_url is None or el is None:
-        raise _no_pdf_link(entry_id, page.url)
+        raise _no_pdf_link(entry_id, page.url, skipped)
     anchor = next((a for a in _region_anchors(el) if _abs_link(a, page.base) == pdf_url), None)
     title = _entry_title(el, anchor) if anchor is not None else ""
-    return ListingEntry(id=entry_id, url=pdf_url, title=title or None, published=_entry_date(el))
+    return ListingEntry(id=entry_id, url=pdf_url, title=title or None, published=_entry_date(el),
+                        found_on=scope.origins)
 
 
 def _resolve_entry(
@@ -672,19 +1179,18 @@ def _resolve_entry(
     return listing_entry(client, page, entry_id, config)
 
 
-def _probe_is_pdf(client: httpx.Client, url: str, config: AcquireConfig) -> bool:
-    with _http_errors(url, config):
-        with client.stream("GET", url) as resp:
-            if not 200 <= resp.status_code < 300:
-                return False
-            if "application/pdf" in resp.headers.get("Content-Type", "").lower():
-                return True
-            head = b""
-            for chunk in resp.iter_bytes(_CHUNK):
-                head += chunk
-                if len(head) >= len(PDF_MAGIC):
-                    break
-            return head.startswith(PDF_MAGIC)
+def _probe_is_pdf(client: httpx.Client, url: str, config: AcquireConfig, scope: _Scope, via: str) -> bool:
+    with _request(client, url, config, scope, page=True, via=via) as resp:
+        if not 200 <= resp.status_code < 300:
+            return False
+        if "application/pdf" in resp.headers.get("Content-Type", "").lower():
+            return True
+        head = b""
+        for chunk in resp.iter_bytes(_CHUNK):
+            head += chunk
+            if len(head) >= len(PDF_MAGIC):
+                break
+        return head.startswith(PDF_MAGIC)
 
 
 def _soup(html: str | bytes, charset: str | None = None) -> BeautifulSoup:
@@ -700,8 +1206,7 @@ def _base_url(soup: BeautifulSoup, base_url: str) -> str:
     return base_url
 
 
-def _looks_like_pdf_href(href: str) -> bool:
-    return urlsplit(href).path.lower().endswith(".pdf")
+_looks_like_pdf_href = looks_like_pdf_href
 
 
 def _abs_link(a: Tag, base: str) -> str | None:
@@ -781,10 +1286,16 @@ def _entry_not_found(soup: BeautifulSoup, entry_id: str, base: str) -> AcquireEr
     )
 
 
-def _no_pdf_link(entry_id: str, base: str) -> SourceError:
+def _no_pdf_link(entry_id: str, base: str, off_site: list[str] | None = None) -> SourceError:
+    note = ""
+    if off_site:
+        hosts = list(dict.fromkeys(_host_of(u) or u for u in off_site))
+        note = (f"; its links to other sites were not tried ({', '.join(off_site[:3])}"
+                + (" …" if len(off_site) > 3 else "") + "): if one of them is the report, allow its host: "
+                f"jstmine run --allow-host {hosts[0]} (allow_hosts in sources.toml)")
     return SourceError(
         f"entry #{entry_id} on {base} has no PDF link",
-        "open the page, copy the PDF link of the report and give that URL",
+        "open the page, copy the PDF link of the report and give that URL" + note,
     )
 
 
@@ -1063,7 +1574,13 @@ def _fetch_pdf(
     announcement: Announcement | None = None,
 ) -> Acquired:
     """GET the PDF at ``url`` (conditionally, when the manifest has it) into raw/; raises
-    ``_HtmlPage`` when the server answers with an HTML page."""
+    ``_HtmlPage`` when the server answers with an HTML page. A PDF an ``entry`` links to is
+    fetched in the scope of the page the link is on; else ``url`` is the source's own."""
+    if entry is not None and entry.found_on:
+        scope = _Scope.page(entry.found_on, config)
+        via = f"the PDF link on {entry.found_on[0]}"
+    else:
+        scope, via = _Scope.source(url, config), ""
     prev = _usable_previous(raw_dir, url)
     headers: dict[str, str] = {}
     if prev is not None:
@@ -1074,33 +1591,33 @@ def _fetch_pdf(
 
     tmp_path: Path | None = None
     try:
-        with _http_errors(url, config):
-            with client.stream("GET", url, headers=headers) as resp:
-                final_url = str(resp.url)
-                etag = resp.headers.get("ETag")
-                last_modified = resp.headers.get("Last-Modified")
-                if resp.status_code == 304:
-                    if prev is None:
-                        raise AcquireError(
-                            f"HTTP 304 Not Modified from {url} for an unconditional request",
-                            "the server misbehaves; try again later or give the PDF another way",
-                        )
-                    return _not_modified(source, url, final_url, etag, last_modified, prev, raw_dir, entry,
-                                         announcement)
-                _check_status(resp, url)
-                length = _content_length(resp)
-                if length is not None and length > config.max_bytes:
-                    raise _too_large(url, f"Content-Length {length:,}", config.max_bytes)
-                fd, tmp_name = tempfile.mkstemp(dir=raw_dir, prefix=".acquire-", suffix=".part")
-                tmp_path = Path(tmp_name)
-                with os.fdopen(fd, "wb") as out:
-                    digest, size = _stream_body(resp, out, url, length, config)
-                    out.flush()
-                    os.fsync(out.fileno())
-        sha = digest.hexdigest()
-        final = _final_path(raw_dir, slug, sha)
-        os.replace(tmp_path, final)
-        tmp_path = None
+        with _request(client, url, config, scope, page=False, headers=headers, via=via) as resp:
+            final_url = str(resp.url)
+            etag = resp.headers.get("ETag")
+            last_modified = resp.headers.get("Last-Modified")
+            if resp.status_code == 304:
+                if prev is None:
+                    raise AcquireError(
+                        f"HTTP 304 Not Modified from {url} for an unconditional request",
+                        "the server misbehaves; try again later or give the PDF another way",
+                    )
+                return _not_modified(source, url, final_url, etag, last_modified, prev, raw_dir, entry,
+                                     announcement)
+            _check_status(resp, url)
+            length = _content_length(resp)
+            if length is not None and length > config.max_bytes:
+                raise _too_large(url, f"Content-Length {length:,}", config.max_bytes)
+            fd, tmp_path = _create_part(raw_dir)
+            # The part file stays open, and so locked, until it is renamed: a stale-part
+            # clean-up in another process (``_remove_stale_parts``) never takes it.
+            with os.fdopen(fd, "wb") as out:
+                digest, size = _stream_body(resp, out, url, length, config)
+                out.flush()
+                os.fsync(out.fileno())
+                sha = digest.hexdigest()
+                final = _final_path(raw_dir, slug, sha)
+                os.replace(tmp_path, final)
+                tmp_path = None
         _fsync_dir(raw_dir)
     except OSError as e:
         raise AcquireError(
@@ -1149,7 +1666,6 @@ def _stream_body(resp: httpx.Response, out, url: str, length: int | None, config
     head = b""
     tail = b""
     checked_head = False
-    deadline = None if config.total_timeout is None else time.monotonic() + config.total_timeout
     chunks = resp.iter_bytes(_CHUNK)
     for chunk in chunks:
         if not chunk:
@@ -1167,11 +1683,6 @@ def _stream_body(resp: httpx.Response, out, url: str, length: int | None, config
         digest.update(chunk)
         out.write(chunk)
         tail = (tail + chunk)[-EOF_WINDOW:]
-        if deadline is not None and time.monotonic() > deadline:
-            raise TransientAcquireError(
-                f"download of {url} took longer than {config.total_timeout}s",
-                "it may pass on a later attempt; or raise AcquireConfig.total_timeout",
-            )
     if not checked_head:  # body shorter than the magic
         _check_pdf_head(resp, url, head, config, chunks)
     if length is not None and resp.num_bytes_downloaded < length:
@@ -1272,12 +1783,91 @@ def _usable_previous(raw_dir: Path, url: str) -> dict | None:
 
 
 def _prepare_raw_dir(raw_dir: Path) -> Path:
+    """raw/, created if needed, without the partial downloads of runs that are gone."""
     raw = Path(raw_dir).expanduser()
     try:
         raw.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise AcquireError(f"cannot create the raw directory {raw}: {e}", "check the path and permissions") from e
-    return raw.resolve()
+    raw = raw.resolve()
+    _remove_stale_parts(raw)
+    return raw
+
+
+# A download is written to raw/.acquire-<random>.part, created with mode 0666 less the umask (so
+# 0644 under the usual 022: a shared raw/ is readable by Dask workers and colleagues under other
+# users, as a normal file would be) and locked (flock) from the moment it exists until it is
+# renamed into place. A part file nobody holds the lock on was left by a process that is gone
+# (killed with -9, a crash, a machine reset): the next acquire in that raw/ removes it. An empty
+# one is left alone for _PART_GRACE seconds (it may be one that was created an instant ago and is
+# about to be locked); a non-empty one is removed at once (a writer locks before it writes).
+PART_PREFIX = ".acquire-"
+PART_SUFFIX = ".part"
+_PART_GRACE = 10.0
+
+
+def _flock(fd: int) -> bool:
+    """Take the lock of ``fd`` without waiting; False when another process holds it or the file
+    system cannot lock (the caller then treats the file as live)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _create_part(raw_dir: Path) -> tuple[int, Path]:
+    """A new, locked part file in raw/ (mode 0666 less the umask): (fd, path)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        path = raw_dir / f"{PART_PREFIX}{secrets.token_hex(8)}{PART_SUFFIX}"
+        try:
+            fd = os.open(path, flags, 0o666)
+        except FileExistsError:
+            continue
+        if not _flock(fd):
+            log.debug("cannot lock %s: a stale-part clean-up cannot tell it is live", path)
+        return fd, path
+
+
+def _remove_stale_parts(raw: Path) -> list[str]:
+    """Remove the ``.acquire-*.part`` files of raw/ that no live process holds (see above);
+    the names removed. Symlinks, other files and parts this user cannot open are left alone."""
+    removed: list[str] = []
+    try:
+        entries = [e for e in os.scandir(raw) if e.name.startswith(PART_PREFIX) and e.name.endswith(PART_SUFFIX)]
+    except OSError:
+        return removed
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    for entry in entries:
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            fd = os.open(entry.path, flags)
+        except OSError:
+            continue
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or not _flock(fd):
+                continue  # a live download (or a file system without locks): keep it
+            if st.st_size == 0 and time.time() - st.st_mtime < _PART_GRACE:
+                continue
+            now = os.stat(entry.path, follow_symlinks=False)
+            if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+                continue
+            os.unlink(entry.path)
+            removed.append(entry.name)
+            log.warning("removed %s from %s (%s bytes): a partial download left by a run that was killed "
+                        "or crashed", entry.name, raw, f"{st.st_size:,}")
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+    return removed
 
 
 _SLUG_BAD = re.compile(r"[^A-Za-z0-9._-]+")
@@ -1346,7 +1936,8 @@ def _now() -> str:
 def _append_manifest(raw_dir: Path, record: dict) -> None:
     """Append one JSON line to raw/manifest.jsonl: a single write, flushed and fsynced, under a lock."""
     line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
-    fd = os.open(Path(raw_dir) / MANIFEST_NAME, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    # 0666 less the umask, as a normal file (0644 under the usual 022)
+    fd = os.open(Path(raw_dir) / MANIFEST_NAME, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
     try:
         with _locked(fd):
             size = os.fstat(fd).st_size

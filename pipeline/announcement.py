@@ -56,6 +56,9 @@ class Announcement:
     report_url: str  # the report link: a listing-page entry URL with its #fragment, or a PDF URL (absolute)
     summary_heading: str | None  # the summary's heading as printed; None when the page has none
     summary: tuple[str, ...]  # the summary's paragraphs in order, whitespace collapsed; () when none
+    # The page's URL after redirects, when it was fetched and that differs (its links resolve
+    # against it, and a download it leads to stays on its site or ``url``'s); else None.
+    final_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,8 @@ def scan_announcement(
     announcement = None
     if report_url is not None:
         announcement = Announcement(url=url, title=title, published=published, report_url=report_url,
-                                    summary_heading=heading, summary=summary)
+                                    summary_heading=heading, summary=summary,
+                                    final_url=final_url if final_url and final_url != url else None)
     return AnnouncementScan(url=url, announcement=announcement, title=title, published=published,
                             summary_heading=heading, summary=summary, links=tuple(links),
                             preferred=preferred, self_links=tuple(selfs))

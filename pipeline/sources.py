@@ -15,6 +15,10 @@ Input: a TOML file of ``[[source]]`` tables (the default is ``sources.toml`` at 
     announcement = "https://spap.jst.go.jp/other_asia/experience/2025/topic_et_06.html"
     # announcements = ["https://…/topic_et_06.html", "https://…/topic_et_07.html"]
 
+    # in either kind: hosts (or domains: the name and every host under it) besides the page's own
+    # site that its links and redirects may lead to (see pipeline.acquire.host_refusal)
+    allow_hosts = ["www.example.org"]
+
 Output: ``load_sources`` gives one frozen ``Source`` per table; ``discover`` downloads a source's
 listing page (with acquire's client, timeouts, User-Agent, size cap and error classification) and
 returns one ``Report`` per entry followed, each with its PDF URL, title, publication date and the
@@ -26,7 +30,8 @@ URL, which ``acquire`` follows the same way.
 
 Errors: ``SourceError`` for a file that cannot be used (unreadable, not TOML, missing or unknown
 keys, a bad regex, a listing or announcement URL that is not http(s), an announcement mixed with
-listing/entries/link_pattern, an expectations name without a file); ``TransientAcquireError`` /
+listing/entries/link_pattern, an expectations name without a file, an ``allow_hosts`` entry
+that is no host name or is a public suffix); ``TransientAcquireError`` /
 ``AcquireError`` for network and HTTP problems, as ``acquire`` raises them; ``AcquireError`` also
 when an entry named in ``entries`` is not on the page, or an announcement page gives no usable
 report link.
@@ -38,7 +43,7 @@ import difflib
 import logging
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -51,7 +56,9 @@ from pipeline.acquire import (
     announcement_entry,
     fetch_announcement,
     fetch_listing,
+    host_refusal,
     listing_entry,
+    normalize_allowed_host,
     page_report_links,
 )
 from pipeline.errors import SourceError
@@ -62,7 +69,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCES = PROJECT_ROOT / "sources.toml"
 EXPECTATIONS_DIR = Path(__file__).resolve().parent / "data" / "expectations"
 
-_KEYS = ("name", "listing", "entries", "link_pattern", "announcement", "announcements", "expectations")
+_KEYS = ("name", "listing", "entries", "link_pattern", "announcement", "announcements", "expectations",
+         "allow_hosts")
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _EXAMPLE = (
     '[[source]]\nname = "jst-apr"\n'
@@ -82,6 +90,9 @@ class Source:
     expectations_by_entry: tuple[tuple[str, str], ...] = ()  # … or per entry id
     # Instead of a listing: the reports' announcement pages (http(s) URLs, without fragment).
     announcements: tuple[str, ...] = ()
+    # Hosts or domains (normalized) its pages' links and redirects may lead to besides their own
+    # site: added to AcquireConfig.allowed_hosts for its discovery and downloads.
+    allow_hosts: tuple[str, ...] = ()
 
     @property
     def pattern(self) -> re.Pattern[str] | None:
@@ -117,6 +128,18 @@ class Report:
     # The source string for acquire / the flow: "<listing>#<entry_id>", or the announcement page's URL
     listing_url: str
     expectations: str | None = None  # expectations name for this entry, if the source gives one
+    allow_hosts: tuple[str, ...] = ()  # the source's allow_hosts: give them to acquire (acquire_config)
+
+    def acquire_config(self, base: AcquireConfig) -> AcquireConfig:
+        """``base`` with the source's ``allow_hosts`` added to its ``allowed_hosts``: the
+        configuration to acquire this report with."""
+        return with_allowed_hosts(base, self.allow_hosts)
+
+
+def with_allowed_hosts(config: AcquireConfig, hosts: tuple[str, ...]) -> AcquireConfig:
+    """``config`` allowing ``hosts`` too (``config`` itself when there are none to add)."""
+    extra = tuple(h for h in hosts if h not in config.allowed_hosts)
+    return replace(config, allowed_hosts=config.allowed_hosts + extra) if extra else config
 
 
 # --------------------------------------------------------------------------------------------
@@ -196,8 +219,9 @@ def _source(path: Path, n: int, table: dict) -> Source:
     if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
         raise bad(f"name {name!r} is not a short name",
                   "use letters, digits, '.', '_' and '-', starting with a letter or digit (e.g. jst-apr)")
+    allow_hosts = _allow_hosts(table.get("allow_hosts", []), bad)
     if pages_given:
-        return _announcement_source(table, name, pages_given, bad)
+        return replace(_announcement_source(table, name, pages_given, bad), allow_hosts=allow_hosts)
     listing = _listing_url(table["listing"], bad)
 
     entries = table.get("entries")
@@ -225,7 +249,21 @@ def _source(path: Path, n: int, table: dict) -> Source:
 
     default, by_entry = _expectations(table.get("expectations"), entries, bad)
     return Source(name=name, listing=listing, entries=entries, link_pattern=link_pattern,
-                  expectations=default, expectations_by_entry=by_entry)
+                  expectations=default, expectations_by_entry=by_entry, allow_hosts=allow_hosts)
+
+
+def _allow_hosts(value, bad) -> tuple[str, ...]:
+    """``allow_hosts``: a list of host names or domains, normalized (lower case, punycode)."""
+    example = 'e.g. allow_hosts = ["www.example.org"] (a domain, example.org, allows every host under it)'
+    if not isinstance(value, list):
+        raise bad(f"allow_hosts must be a list of host names, not {value!r}", example)
+    hosts: dict[str, None] = {}
+    for item in value:
+        try:
+            hosts[normalize_allowed_host(item)] = None
+        except ValueError as exc:
+            raise bad(f"allow_hosts: {exc}", example) from None
+    return tuple(hosts)
 
 
 def _announcement_source(table: dict, name: str, given: list[str], bad) -> Source:
@@ -345,7 +383,14 @@ def discover(
     ``link_pattern``: every entry with a PDF link whose id, or else whose PDF URL, matches, in page
     order (none is not an error). ``client`` is borrowed, never closed; without one, a client is
     made from ``config`` as ``acquire`` makes it.
+
+    Links and redirects stay on the page's site, as in ``acquire`` (``host_refusal``), with the
+    source's ``allow_hosts`` added to ``config.allowed_hosts``: an entry named in ``entries``
+    whose PDF link leads elsewhere is a ``pipeline.acquire.HostNotAllowed`` (an ``AcquireError``),
+    one matched by ``link_pattern`` is left out with a warning. Each ``Report`` carries the
+    source's ``allow_hosts``; acquire it with ``report.acquire_config(config)``.
     """
+    config = with_allowed_hosts(config, source.allow_hosts)
     with contextlib.ExitStack() as stack:
         if client is None:
             client = stack.enter_context(_make_client(config))
@@ -359,6 +404,7 @@ def discover(
             rows = [_row(listing_entry(client, page, entry_id, config)) for entry_id in source.entries]
         else:
             rows = [r for r in page_report_links(page) if source.follows(r["id"], r["url"])]
+            rows = [r for r in rows if _on_site(source, page, r, config)]
             if not rows:
                 log.warning("source %s: no entry on %s matches link_pattern %r", source.name,
                             source.listing, source.link_pattern)
@@ -370,7 +416,20 @@ def _announced(source: Source, client: httpx.Client, url: str, config: AcquireCo
     entry = announcement_entry(client, announcement, config)
     return Report(source=source.name, entry_id=entry.id, title=entry.title, url=entry.url,
                   published=entry.published, listing_url=announcement.url,
-                  expectations=source.expectations_for(entry.id))
+                  expectations=source.expectations_for(entry.id), allow_hosts=source.allow_hosts)
+
+
+def _on_site(source: Source, page: ListingPage, row: dict, config: AcquireConfig) -> bool:
+    """Whether a matching entry's PDF link may be followed (``host_refusal``); one that leads off
+    the page's site is left out with a warning (an entry named in ``entries`` is an error)."""
+    reason = host_refusal(row["url"], (page.url, page.final_url), config.allowed_hosts)
+    if reason is None:
+        return True
+    host = urlsplit(row["url"]).hostname or row["url"]
+    log.warning("source %s: entry #%s is not followed: its PDF link %s leads off the listing page's site (%s); "
+                "allow the host with allow_hosts = [\"%s\"] in its [[source]] table", source.name, row["id"],
+                row["url"], reason, host)
+    return False
 
 
 def _row(entry) -> dict:
@@ -386,6 +445,7 @@ def _report(source: Source, page: ListingPage, row: dict) -> Report:
         published=row.get("date"),
         listing_url=f"{page.url}#{row['id']}",
         expectations=source.expectations_for(row["id"]),
+        allow_hosts=source.allow_hosts,
     )
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import httpserver as _httpserver
 from httpserver import HTTPTestServer
 
 
@@ -17,6 +18,28 @@ def http_server(monkeypatch):
         current = os.environ.get(var, "")
         monkeypatch.setenv(var, ",".join(x for x in (current, "127.0.0.1,localhost") if x))
     server = HTTPTestServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def second_host(monkeypatch):
+    """The scripted server bound to 127.0.0.2: another host, as far as the site rule goes."""
+
+    class _Other(_httpserver._Server):
+        def __init__(self, address, handler):
+            super().__init__(("127.0.0.2", address[1]), handler)
+
+    monkeypatch.setattr(_httpserver, "_Server", _Other)
+    try:
+        server = HTTPTestServer()
+    except OSError as exc:  # pragma: no cover - a loopback without 127.0.0.2
+        pytest.skip(f"cannot bind 127.0.0.2: {exc}")
+    monkeypatch.undo()
+    server.base_url = f"http://127.0.0.2:{server.port}"
+    server.start()
     try:
         yield server
     finally:

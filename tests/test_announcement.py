@@ -361,8 +361,8 @@ def test_a_listing_page_is_no_announcement(tmp_path):
 
 
 def test_page_without_summary_but_one_report_link_and_title_from_title_tag():
-    ann = parse_announcement(f'<html><head><title> 報告書\n公開 </title></head><body><p>2025/4 公開</p>'
-                             f'<a href="/pdf/fy24_rr02.pdf#page=2">PDF</a></body></html>', BASE)
+    ann = parse_announcement('<html><head><title> 報告書\n公開 </title></head><body><p>2025/4 公開</p>'
+                             '<a href="/pdf/fy24_rr02.pdf#page=2">PDF</a></body></html>', BASE)
     assert ann.summary_heading is None and ann.summary == ()
     assert ann.title == "報告書公開" and ann.published == "2025-04"
     assert ann.report_url == "https://spap.jst.go.jp/pdf/fy24_rr02.pdf"  # the viewer fragment dropped
