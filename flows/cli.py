@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline.errors import PipelineError
+from pipeline.normalize import printable
 
 DEFAULT_SOURCE = "https://spap.jst.go.jp/investigation/report_2022.html#fy24_rr02"
 
@@ -37,23 +38,27 @@ def _main() -> None:
 
 def _fail(what: str, todo: str = "", code: int = 1) -> None:
     # Messages quote paths and text from documents: never read them as rich markup.
-    err.print(f"[bold red]error:[/] {escape(what)}", soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(printable(what))}", soft_wrap=True)
     if todo:
-        err.print(f"[yellow]what to do:[/] {escape(todo)}", soft_wrap=True)
+        err.print(f"[yellow]what to do:[/] {escape(printable(todo))}", soft_wrap=True)
     raise typer.Exit(code)
 
 
-def check_reachable(source: str, timeout: float = 5.0) -> None:
-    """Fail fast, before Prefect starts, when a URL's host cannot even be resolved (offline)."""
-    parsed = urlparse(source)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+def check_reachable(ref, timeout: float = 5.0) -> None:
+    """Fail fast, before Prefect starts, when a URL's host cannot even be resolved (offline).
+
+    Parameters:
+        ref: the parsed source (``pipeline.source.SourceRef``); a local one is not checked.
+    """
+    if ref.kind != "http" or not ref.host:
         return
+    parsed = urlparse(ref.url)
     socket.setdefaulttimeout(timeout)
     try:
-        socket.getaddrinfo(parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80))
+        socket.getaddrinfo(ref.host, parsed.port or (443 if parsed.scheme == "https" else 80))
     except OSError as exc:
         _die(
-            f"cannot reach {parsed.hostname} to download {source} ({exc.strerror or exc}); this machine seems offline",
+            f"cannot reach {ref.host} to download {ref.text} ({exc.strerror or exc}); this machine seems offline",
             "connect to the network and run again, or process a PDF you already have: "
             "jstmine run --source PATH/TO/report.pdf (make demo runs the offline sample edition)",
         )
@@ -78,12 +83,24 @@ def run(
         None, min=0.01, help="Seconds to wait for the server to accept the connection or to send more data "
                              "(default: 10 to connect, 60 between reads)."),
     max_mb: float = typer.Option(None, "--max-mb", min=0.001, help="Refuse a download larger than this many MiB (default: 200)."),
+    deadline: float = typer.Option(
+        None, min=0.01, help="Seconds a whole download may take, however steadily the server sends (default: 300; "
+                             "listing and announcement pages 60 or this, whichever is less)."),
+    allow_host: list[str] = typer.Option(
+        None, "--allow-host", help="Also download from this host or domain when a listing or announcement page links "
+                                   "or redirects there (default: only the page's own site); repeatable."),
+    max_stream_mb: float = typer.Option(
+        None, "--max-stream-mb", min=0.001, help="The most one PDF stream may inflate to, in MiB (default: 64)."),
+    max_worker_memory_mb: float = typer.Option(
+        None, "--max-worker-memory-mb", min=16,
+        help="The most memory one process reading pages may take, in MiB (default: 1024)."),
 ) -> None:
     """Download (or read) a report, extract, tokenize and tag it, and publish its tables."""
-    _check_before_starting(source, edition, out)
-    _check_files_before_starting(lexicon, rules, expectations)
-    check_reachable(source)
-    with console.status(f"Processing {source} (Prefect is starting; this takes a few seconds)…"):
+    ref = _check_before_starting(source, edition, out)
+    _check_files_before_starting(lexicon, rules, expectations, mode)
+    hosts = _check_hosts(allow_host or [])
+    check_reachable(ref)
+    with console.status(f"Processing {escape(printable(ref.text))} (Prefect is starting; this takes a few seconds)…"):
         from flows.process_report import RunSummary, process_report
 
         _quiet_console()
@@ -100,6 +117,10 @@ def run(
             timeout=timeout,
             max_mb=max_mb,
             rules=str(rules) if rules else "",
+            deadline=deadline,
+            allow_hosts=list(hosts),
+            max_stream_mb=max_stream_mb,
+            max_worker_memory_mb=max_worker_memory_mb,
             return_state=True,
         )
     outcome = state.result(raise_on_failure=False)
@@ -115,19 +136,21 @@ def run(
     _die(f"unexpected {type(outcome).__name__}: {outcome}", "this is a bug in jstmine; report it with the command you ran", code=2)
 
 
-def _check_before_starting(source: str, edition: str | None, out: Path) -> None:
+def _check_before_starting(source: str, edition: str | None, out: Path):
     """Refuse at once, before Prefect starts, what the flow would refuse anyway: a source with an
-    unsupported scheme, a missing local file, an edition name that is not a directory name, an
-    output directory another run is writing to. (The flow checks again; this only saves time.)"""
+    unsupported scheme, a missing local file, an edition name that is not a directory name (or
+    too long, or one of jstmine's own files), an output directory another run is writing to.
+    Returns the parsed source."""
     from pipeline.acquire import check_source
     from pipeline.publish import check_edition_name, output_lock
 
     try:
-        check_source(source)
+        ref = check_source(source)
         if edition:
             check_edition_name(edition)
         with output_lock(out):
             pass
+        return ref
     except PipelineError as exc:
         _die(exc.what, exc.todo)
     except OSError as exc:
@@ -135,18 +158,33 @@ def _check_before_starting(source: str, edition: str | None, out: Path) -> None:
              "check the path and its permissions, or give another --out DIR")
 
 
-def _check_files_before_starting(lexicon: Path | None, rules: Path | None, expectations: str | None) -> None:
-    """Read the rules and expectations files once, before Prefect starts, so that a mistake in
-    them is reported at once (the flow reads them again, from the same paths)."""
-    from pipeline.claims import load_expectations
-    from pipeline.lexicon import load_lexicon
-    from pipeline.rules import load_rules
+def _check_hosts(values: list[str]) -> tuple[str, ...]:
+    """The --allow-host values, normalized; a bad one stops here, before Prefect starts."""
+    from pipeline.acquire import normalize_allowed_hosts
 
     try:
+        return normalize_allowed_hosts(values, "--allow-host")
+    except PipelineError as exc:
+        _die(exc.what, exc.todo)
+
+
+def _check_files_before_starting(lexicon: Path | None, rules: Path | None, expectations: str | None,
+                                 mode: str = "C") -> None:
+    """Check the options and read the lexicon, rules and expectations files once, before Prefect
+    starts, so that a mistake in them is reported at once (the flow reads them again, from the
+    same paths)."""
+    from pipeline.claims import load_expectations
+    from pipeline.lexicon import LexiconError, load_lexicon
+    from pipeline.rules import load_rules
+
+    if mode not in ("A", "B", "C"):
+        _die(f"--mode {mode!r} is not a Sudachi split mode", "give A (short units), B (middle) or C (long units, the default)")
+    try:
+        words = load_lexicon(lexicon)
         load_rules(rules)
         if expectations not in (None, "none"):
-            load_expectations(expectations, load_lexicon(lexicon))
-    except PipelineError as exc:
+            load_expectations(expectations, words)
+    except (PipelineError, LexiconError) as exc:
         _die(exc.what, exc.todo)
 
 
@@ -179,7 +217,7 @@ def _quiet_console() -> None:
 
 
 def print_summary(summary) -> None:
-    console.print(f"[bold green]done:[/] edition [bold]{summary.edition}[/] — {summary.pages} pages, "
+    console.print(f"[bold green]done:[/] edition [bold]{escape(summary.edition)}[/] — {summary.pages} pages, "
                   f"{summary.sentences} sentences, {summary.tokens} tokens, {summary.mentions} mentions")
     if summary.not_modified:
         console.print("the server said the PDF is unchanged: the stored copy was used")
@@ -197,11 +235,11 @@ def print_summary(summary) -> None:
         console.print("findings check (the summary's claims against the body): "
                       + ", ".join(f"{n} {s}" for s, n in summary.findings.items()))
     for note in getattr(summary, "notes", []):
-        console.print(f"[cyan]note:[/] {escape(note)}")
+        console.print(f"[cyan]note:[/] {escape(printable(note))}")
     for c in summary.contradicted:
-        console.print(f"[red]contradicted:[/] {escape(c)}")
+        console.print(f"[red]contradicted:[/] {escape(printable(c))}")
     for p in summary.problems:
-        console.print(f"[yellow]warning:[/] {escape(p)}")
+        console.print(f"[yellow]warning:[/] {escape(printable(p))}")
     console.print(f"tables:   {summary.output}/  (Parquet and CSV)")
     console.print(f"database: {summary.database}")
 
@@ -237,8 +275,18 @@ def _stdout(min_width: int = 0) -> Console:
     return Console(width=max(width, min_width))
 
 
+def _settle(out: Path) -> None:
+    """Before reading an output directory: settle what a killed run left (pipeline.publish)."""
+    from pipeline.publish import settle_before_reading
+
+    for note in settle_before_reading(out):
+        err.print(f"[cyan]note:[/] {escape(printable(note))}", soft_wrap=True)
+
+
 def _resolve(out: Path, edition: str | None) -> str:
     from pipeline.report import resolve_edition
+
+    _settle(out)
 
     try:
         return resolve_edition(out, edition)
@@ -275,7 +323,7 @@ def _cell_text(value, max_width: int) -> Text:
         s = ", ".join(f"{k}: {v}" for k, v in value.items())
     else:
         s = str(value)
-    return Text(_clip(" ".join(s.split("\n")), max_width))
+    return Text(_clip(printable(" ".join(s.split("\n"))), max_width))
 
 
 def _print_rows(console: Console, columns: list[str], rows: list[tuple], *, title: str, caption: str,
@@ -293,7 +341,7 @@ def _print_rows(console: Console, columns: list[str], rows: list[tuple], *, titl
             block = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 0))
             block.add_column(style="bold", no_wrap=True)
             block.add_column(overflow="fold")
-            for name, value in zip(columns, row):
+            for name, value in zip(columns, row, strict=True):
                 block.add_row(name, value)
             console.print(Text(f"─── row {n} ───", style="dim"))
             console.print(block)
@@ -478,8 +526,8 @@ def kwic(
             if start < last_end:  # the same place found as text and as a mention: once
                 continue
             last_end = end
-            lines.append((r["subject"] or "—", r["page"], _clip(text[:start], width, keep="end"),
-                          text[start:end], _clip(text[end:], width)))
+            lines.append((r["subject"] or "—", r["page"], _clip(printable(text[:start]), width, keep="end"),
+                          printable(text[start:end]), _clip(printable(text[end:]), width)))
     if not lines:
         narrowed = " with " + " and ".join(filter(None, [f"label {', '.join(sorted(labels))}" if labels else "",
                                                           f"subject {subject}" if subject else ""])) if labels or subject else ""
@@ -517,12 +565,16 @@ def sql(
     from pipeline.publish import DATABASE_NAME, published_editions
     from pipeline.report import NO_EDITIONS_TODO
 
+    _settle(out)
     db = out / DATABASE_NAME
     if not db.is_file():
         what = f"no editions in {out}/ yet" if not published_editions(out) else f"there is no database {db}"
         _die(f"{what} (no {DATABASE_NAME} to query)", NO_EDITIONS_TODO)
     try:
-        con = duckdb.connect(str(db), read_only=True)
+        # Read-only, and no file access of its own (COPY … TO, read_csv, ATTACH, extensions), with the
+        # configuration locked so that a query cannot turn it back on: only the database is queried.
+        con = duckdb.connect(str(db), read_only=True,
+                             config={"enable_external_access": False, "lock_configuration": True})
     except duckdb.Error as exc:
         _die(f"could not open {db} read-only: {exc}",
              "if a run is publishing to it right now, wait for it to finish and try again")
@@ -532,7 +584,7 @@ def sql(
             names = [d[0] for d in con.description or []]
             rows = (con.fetchmany(limit + 1) if limit else con.fetchall()) if names else []
         except duckdb.Error as exc:
-            err.print(f"[bold red]SQL error:[/] {_escape(str(exc))}", soft_wrap=True)
+            err.print(f"[bold red]error:[/] the SQL query failed: {_escape(printable(str(exc)))}", soft_wrap=True)
             tables = con.execute(
                 "SELECT table_name, string_agg(column_name, ', ' ORDER BY ordinal_position) "
                 "FROM information_schema.columns WHERE table_schema = 'main' GROUP BY 1 ORDER BY 1").fetchall()
@@ -541,7 +593,7 @@ def sql(
                 err.print(f"  [bold]{_escape(name)}[/]: {_escape(cols)}", soft_wrap=True, highlight=False)
             if not tables:
                 err.print("  (none)")
-            raise typer.Exit(1)
+            raise typer.Exit(1) from None
     finally:
         con.close()
     if not names:

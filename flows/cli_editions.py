@@ -11,9 +11,11 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from flows.cli import _fail, app, console, print_summary
+from flows.cli import _fail, _settle, app, console, print_summary
 from pipeline.errors import PipelineError
+from pipeline.normalize import printable
 from pipeline.sources import DEFAULT_SOURCES
 
 WEEKLY = "0 6 * * 1"  # Mondays 06:00
@@ -39,7 +41,7 @@ def discover(sources: Path = typer.Option(DEFAULT_SOURCES, help="The sources fil
         row = [r.source, r.entry_id, r.published or "—", r.title or "—", r.url]
         if pages:
             row.append(r.listing_url if r.source in pages else "—")
-        table.add_row(*row)
+        table.add_row(*(Text(printable(v)) for v in row))  # page titles: no markup, no control characters
     console.print(table)
 
 
@@ -54,11 +56,23 @@ def update(
 ) -> None:
     """Discover the followed reports and process every new edition (what `serve` schedules)."""
     from flows.process_sources import process_sources, task_runner
+    from pipeline.publish import output_lock
+    from pipeline.sources import find_source, load_sources
 
     try:
+        # Before Prefect starts: the task runner asked for, the sources file, the names asked
+        # for, then the output directory (the only check that creates anything).
         runner = task_runner(dask_address, workers)
+        followed = load_sources(sources)
+        for name in only or []:
+            find_source(followed, name)
+        with output_lock(out):
+            pass
     except PipelineError as exc:
         _fail(exc.what, exc.todo)
+    except OSError as exc:
+        _fail(f"cannot use the output directory {out}: {exc.strerror or exc}",
+              "check the path and its permissions, or give another --out DIR")
     flow = process_sources.with_options(task_runner=runner) if runner else process_sources
     state = flow(sources_file=str(sources), out_dir=str(out), raw_dir=str(raw), only=only or None, return_state=True)
     outcome = state.result(raise_on_failure=False)
@@ -68,7 +82,8 @@ def update(
         _fail(f"unexpected {type(outcome).__name__}: {outcome}", "this is a bug in jstmine; report it with the command you ran", code=2)
     for summary in outcome:
         if summary.unchanged:
-            console.print(f"[dim]{summary.edition}: unchanged (same PDF, same pipeline), nothing was processed[/]")
+            console.print(Text(f"{printable(summary.edition)}: unchanged (same PDF, same pipeline), nothing was processed",
+                               style="dim"))
         else:
             print_summary(summary)
     if any(s.contradicted for s in outcome):
@@ -85,6 +100,7 @@ def diff(
     from pipeline.diff import diff_editions, render_diff
 
     try:
+        _settle(out)
         render_diff(diff_editions(out, a, b), console)
     except PipelineError as exc:
         _fail(exc.what, exc.todo)

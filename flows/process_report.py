@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -33,7 +32,7 @@ from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import opaque
 
 from pipeline import STAGE_VERSIONS, __version__
-from pipeline.acquire import AcquireConfig, Acquired, acquire
+from pipeline.acquire import AcquireConfig, Acquired, acquire, normalize_allowed_hosts
 from pipeline.attribute import Attribution, attribute
 from pipeline.claims import (
     ANNOUNCEMENT_PAGE,
@@ -46,7 +45,7 @@ from pipeline.claims import (
     summary_claims,
     summary_paragraphs,
 )
-from pipeline.editions import edition_name, is_up_to_date, published
+from pipeline.editions import edition_name, is_up_to_date, published, slug
 from pipeline.errors import TransientAcquireError
 from pipeline.extract import ExtractConfig, ExtractedDocument, extract_pdf
 from pipeline.facts import PolicyFact, extract_facts
@@ -59,6 +58,7 @@ from pipeline.publish import check_edition_name, output_lock, publish
 from pipeline.relations import Relation, extract_relations
 from pipeline.rules import Rules, default_rules_path, load_rules
 from pipeline.segment import Segmented, segment
+from pipeline.source import SourceRef, parse_source
 from pipeline.tables import (
     build_analysis_tables,
     build_tables,
@@ -96,9 +96,9 @@ def _data_file(name: str) -> Path:
     return default_lexicon_path().with_name(name)
 
 
-def default_expectations(source: str, report_id: str | None = None) -> Path | None:
+def default_expectations(source: SourceRef, report_id: str | None = None) -> Path | None:
     """The expectations file of the report a source names (#fy24_rr02), if the project has one."""
-    name = report_id or urlparse(source).fragment
+    name = report_id or source.entry_id
     candidate = _data_file("expectations") / f"{name}.yaml"
     return candidate if name and candidate.is_file() else None
 
@@ -137,6 +137,9 @@ def _file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+EXTRACT_LIMITS = ("max_stream_mb", "max_worker_memory_mb")
+
+
 def page_digest(acquired: Acquired) -> str:
     """The announcement page's summary as a hash ("" when the source gave none): it changes the
     claims, so it is part of their cache key and of the run key."""
@@ -156,7 +159,8 @@ def stage_keys(sha256: str, config: RunConfig, page: str = "") -> dict[str, str]
     rules = _file_hash(config.rules_file())
     expectations = _file_hash(Path(config.expectations_path)) if config.expectations_path else ""
     own = {
-        "extract": asdict(config.extract),
+        # Resource limits never change what is extracted, only whether it can be: not in the key.
+        "extract": {k: v for k, v in asdict(config.extract).items() if k not in EXTRACT_LIMITS},
         "segment": {},
         "tokenize": asdict(config.tokenize),
         "tag": {"lexicon": _file_hash(config.lexicon_file())},
@@ -202,7 +206,7 @@ ACQUIRE_RETRY_DELAYS: list[float] = exponential_backoff(backoff_factor=3)(ACQUIR
     retry_jitter_factor=0.5,
     retry_condition_fn=_is_transient,
 )
-def acquire_task(source: str, config: AcquireConfig) -> Acquired:
+def acquire_task(source: SourceRef, config: AcquireConfig) -> Acquired:
     return acquire(source, config)
 
 
@@ -214,9 +218,42 @@ def _cached(stage: str) -> dict:
 def extract_task(acquired: Acquired, config: RunConfig) -> ExtractedDocument:
     doc = extract_pdf(Path(acquired.path), config.extract)
     logger = get_run_logger()
-    for p in doc.problems:
-        logger.warning("page %d: %s (%s)", p.page, p.kind, p.detail)
+    for line in problem_lines([(p.page, p.kind, p.detail) for p in doc.problems]):
+        logger.warning("%s", line)
     return doc
+
+
+def page_ranges(pages: list[int]) -> str:
+    """``[2, 3, 4, 7, 9, 10]`` → ``"2–4, 7, 9–10"``."""
+    runs: list[list[int]] = []  # [first, last] of each run of consecutive pages
+    for page in sorted(set(pages)):
+        if runs and page == runs[-1][1] + 1:
+            runs[-1][1] = page
+        else:
+            runs.append([page, page])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in runs)
+
+
+def problem_lines(problems: list[tuple[int, str, str]], *, spell_out: int = 3) -> list[str]:
+    """One line per kind of page problem: the pages as ranges, and the first page's detail. A
+    kind on no more than ``spell_out`` pages keeps a line per page (its details differ).
+
+    Parameters:
+        problems: (page, kind, detail) of each page problem.
+        spell_out: up to this many pages of a kind are listed one by one.
+    """
+    by_kind: dict[str, list[tuple[int, str]]] = {}
+    for page, kind, detail in problems:
+        by_kind.setdefault(kind, []).append((page, detail))
+    lines = []
+    for kind, found in by_kind.items():
+        found.sort()
+        if len(found) <= spell_out:
+            lines += [f"page {page}: {kind} ({detail})" for page, detail in found]
+        else:
+            lines.append(f"{len(found)} pages {page_ranges([p for p, _ in found])}: {kind} "
+                         f"(page {found[0][0]}: {found[0][1]})")
+    return lines
 
 
 @task(**_cached("segment"))
@@ -390,18 +427,12 @@ def resolve(stages: dict) -> dict:
     return {k: (v.result() if hasattr(v, "result") and hasattr(v, "wait") else v) for k, v in stages.items()}
 
 
-def default_edition(source: str) -> str:
+def default_edition(source: SourceRef) -> str:
     """A readable report id from the source: the listing entry id, else the file name."""
-    parsed = urlparse(source)
-    if parsed.scheme in ("http", "https") and parsed.fragment:
-        name = parsed.fragment
-    else:
-        name = Path(parsed.path if parsed.scheme else source).stem or "report"
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-") or "report"
-    return name
+    return slug(source.name())
 
 
-def choose_edition(source: str, acquired: Acquired, out_dir: Path) -> str:
+def choose_edition(source: SourceRef, acquired: Acquired, out_dir: Path) -> str:
     """``<report id>-<publication date>`` (else the fetch date); same content, same edition."""
     report_id = acquired.report_id or default_edition(source)
     date = acquired.published or acquired.fetched_at[:10]
@@ -412,7 +443,7 @@ def _artifact_key(text: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:60] or "report"
 
 
-def prepare(source: str, edition: str | None, out_dir: str, acquired: Acquired, config: RunConfig) -> tuple[str, bool]:
+def prepare(source: SourceRef, edition: str | None, out_dir: str, acquired: Acquired, config: RunConfig) -> tuple[str, bool]:
     """The edition's name, and whether it is already published from this content and pipeline."""
     edition = check_edition_name(edition or choose_edition(source, acquired, Path(out_dir)))
     run_key = stage_keys(acquired.sha256, config, page_digest(acquired))["run"]
@@ -437,7 +468,7 @@ def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, st
         tokens=stages["tokens"].num_rows,
         mentions=len(stages["mentions"]),
         country_technology=_ct_rows(tables["country_technology"].to_pylist()),
-        problems=[f"page {p.page}: {p.kind} ({p.detail})" for p in extracted.problems],
+        problems=problem_lines([(p.page, p.kind, p.detail) for p in extracted.problems]),
         not_modified=acquired.not_modified,
         facts=len(stages["facts"]),
         relations=len(stages["relations"]),
@@ -465,7 +496,8 @@ def unchanged_summary(edition: str, out_dir: str, acquired: Acquired) -> RunSumm
         edition=edition, output=str(d), database=str(Path(out_dir) / "jstmine.duckdb"), sha256=acquired.sha256,
         pages=doc["pages"], sentences=doc["sentences"], tokens=doc["tokens"], mentions=doc["mentions"],
         country_technology=_ct_rows(pq.read_table(d / "country_technology.parquet").to_pylist()),
-        problems=[f"page {p['page']}: {p['problem']}" for p in problems if p["problem"]],
+        problems=problem_lines([(p["page"], p["problem"].partition(": ")[0], p["problem"].partition(": ")[2])
+                                for p in problems if p["problem"]]),
         not_modified=acquired.not_modified, facts=counts.get("policy_facts", 0),
         relations=counts.get("relations", 0), policies=counts.get("policies", 0),
         findings={s: sum(f["status"] == s for f in findings) for s in ("matched", "missing", "contradicted")} if findings else {},
@@ -499,13 +531,15 @@ def claim_notes(claim_set: ClaimSet) -> list[str]:
     return notes
 
 
-def run_config(tokenizer_mode: str, lexicon_path: str, expectations: str | None, source: str,
-               acquired: Acquired | None = None, ner_audit: bool = False, rules_path: str = "") -> RunConfig:
+def run_config(tokenizer_mode: str, lexicon_path: str, expectations: str | None, source: SourceRef,
+               acquired: Acquired | None = None, ner_audit: bool = False, rules_path: str = "",
+               extract_limits: dict | None = None) -> RunConfig:
     if expectations is None:
         found = default_expectations(source, acquired.report_id if acquired else None)
         expectations = str(found) if found else ""
-    return RunConfig(tokenize=TokenizeConfig(mode=tokenizer_mode), lexicon_path=lexicon_path,
-                     expectations_path=expectations, ner_audit=ner_audit, rules_path=rules_path)
+    return RunConfig(extract=ExtractConfig(**(extract_limits or {})), tokenize=TokenizeConfig(mode=tokenizer_mode),
+                     lexicon_path=lexicon_path, expectations_path=expectations, ner_audit=ner_audit,
+                     rules_path=rules_path)
 
 
 def final_state(summary: RunSummary):
@@ -531,6 +565,10 @@ def process_report(
     timeout: float | None = None,
     max_mb: float | None = None,
     rules: str = "",
+    deadline: float | None = None,
+    allow_hosts: list[str] | None = None,
+    max_stream_mb: float | None = None,
+    max_worker_memory_mb: float | None = None,
 ):
     """Acquire a report, extract and tag it, publish its tables under ``out_dir/<edition>``.
 
@@ -538,21 +576,31 @@ def process_report(
     executive summary (its summary chapter; its announcement page, when that is the source) are
     checked against its body chapters. ``expectations``: a file of claims that adds to them or
     overrides them; None picks the report's own when the project has one (fy24_rr02); "" none.
-    ``rules``: a findings.toml to use instead of the packaged one. A contradicted finding fails
-    the run, after the tables and the check are published, so the analyst can see why.
+    ``rules``: a findings.toml to use instead of the packaged one. ``deadline``: seconds a whole
+    download may take (None: AcquireConfig's default). ``allow_hosts``: hosts or domains a listing
+    or announcement page may send the download to besides its own site. ``max_stream_mb``,
+    ``max_worker_memory_mb``: extraction's resource limits (None: ExtractConfig's). A contradicted finding
+    fails the run, after the tables and the check are published, so the analyst can see why.
     """
+    ref = parse_source(source)  # the flow is an entry point too (deployments): read its inputs here
     if edition:
         check_edition_name(edition)
     # One run at a time per output directory: a second one stops at once with a clear message.
     with output_lock(Path(out_dir)):
-        acquired = acquire_task(source, AcquireConfig(
+        acquired = acquire_task(ref, AcquireConfig(
             raw_dir=Path(raw_dir),
-            # download limits (``jstmine run --timeout / --max-mb``); None keeps AcquireConfig's defaults
+            # download limits (``jstmine run --timeout / --max-mb / --deadline / --allow-host``);
+            # None keeps AcquireConfig's defaults
             **({} if timeout is None else {"connect_timeout": timeout, "read_timeout": timeout}),
             **({} if max_mb is None else {"max_bytes": int(max_mb * 1024 * 1024)}),
+            **({} if deadline is None else {"deadline": deadline}),
+            allowed_hosts=normalize_allowed_hosts(allow_hosts or [], "allow_hosts"),
         ))
-        config = run_config(tokenizer_mode, lexicon_path, expectations, source, acquired, ner_audit, rules)
-        edition, up_to_date = prepare(source, edition, out_dir, acquired, config)
+        config = run_config(tokenizer_mode, lexicon_path, expectations, ref, acquired, ner_audit, rules,
+                            extract_limits={k: v for k, v in (("max_stream_mb", max_stream_mb),
+                                                              ("max_worker_memory_mb", max_worker_memory_mb))
+                                            if v is not None})
+        edition, up_to_date = prepare(ref, edition, out_dir, acquired, config)
         if up_to_date:
             get_run_logger().info("edition %s is up to date (same content, same pipeline): nothing to do", edition)
             return Completed(data=unchanged_summary(edition, out_dir, acquired), message="up to date")
@@ -600,7 +648,7 @@ def summary_markdown(summary: RunSummary) -> str:
         f"- PDF sha256 `{summary.sha256[:16]}…`{' (unchanged on the server: stored copy used)' if summary.not_modified else ''}",
         f"- {summary.pages} pages, {summary.sentences} sentences, {summary.tokens} tokens, {summary.mentions} mentions",
         f"- {summary.facts} policy facts, {summary.relations} relations, {summary.policies} named policies",
-        *([f"- findings check: " + ", ".join(f"{n} {s}" for s, n in summary.findings.items())] if summary.findings else []),
+        *(["- findings check: " + ", ".join(f"{n} {s}" for s, n in summary.findings.items())] if summary.findings else []),
         f"- tables: `{summary.output}/` (Parquet and CSV); database: `{summary.database}`",
         "",
         "| country | technologies |",

@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from pipeline.errors import PipelineError
+from pipeline.normalize import printable
 from pipeline.publish import published_editions
 
 TABLES = ("country_technology", "policy_facts", "relations")
@@ -229,27 +230,32 @@ def _page(r: dict) -> str:
     return f"  [dim]p. {r['page']}[/dim]" if r.get("page") is not None else ""
 
 
+def _shown(value: object) -> str:
+    """A value from a document, for the console: no markup, no control characters."""
+    return escape(printable(value))
+
+
 def render_diff(diff: EditionDiff, console: Console) -> None:
     """Per country: technologies added (+) and removed (−), facts changed (count 12 → 13), facts
     and relations added and removed; "no differences" when there are none."""
-    console.print(f"[bold]{escape(diff.a)} → {escape(diff.b)}[/bold]")
+    console.print(f"[bold]{_shown(diff.a)} → {_shown(diff.b)}[/bold]")
     if diff.is_empty():
         console.print("no differences")
         return
     for country in diff.countries():
-        console.print(f"[bold]{escape(str(country))}[/bold]")
+        console.print(f"[bold]{_shown(str(country))}[/bold]")
         for tech in diff.technologies_added.get(country, []):
-            console.print(f"  [green]+ technology {escape(tech)}[/green]")
+            console.print(f"  [green]+ technology {_shown(tech)}[/green]")
         for tech in diff.technologies_removed.get(country, []):
-            console.print(f"  [red]− technology {escape(tech)}[/red]")
+            console.print(f"  [red]− technology {_shown(tech)}[/red]")
         for c in (c for c in diff.facts_changed if c["country"] == country):
-            console.print(f"  [yellow]~ fact {escape(str(c['item']))}: {c['field']} "
-                          f"{escape(str(c['a']))} → {escape(str(c['b']))}[/yellow]{_page(c)}")
+            console.print(f"  [yellow]~ fact {_shown(str(c['item']))}: {c['field']} "
+                          f"{_shown(str(c['a']))} → {_shown(str(c['b']))}[/yellow]{_page(c)}")
         for r in (r for r in diff.facts_added if r["country"] == country):
-            console.print(f"  [green]+ fact {escape(fact_text(r))}[/green]{_page(r)}")
+            console.print(f"  [green]+ fact {_shown(fact_text(r))}[/green]{_page(r)}")
         for r in (r for r in diff.facts_removed if r["country"] == country):
-            console.print(f"  [red]− fact {escape(fact_text(r))}[/red]{_page(r)}")
+            console.print(f"  [red]− fact {_shown(fact_text(r))}[/red]{_page(r)}")
         for r in (r for r in diff.relations_added if r["subject"] == country):
-            console.print(f"  [green]+ {escape(str(r['relation']))} {escape(str(r['other']))}[/green]{_page(r)}")
+            console.print(f"  [green]+ {_shown(str(r['relation']))} {_shown(str(r['other']))}[/green]{_page(r)}")
         for r in (r for r in diff.relations_removed if r["subject"] == country):
-            console.print(f"  [red]− {escape(str(r['relation']))} {escape(str(r['other']))}[/red]{_page(r)}")
+            console.print(f"  [red]− {_shown(str(r['relation']))} {_shown(str(r['other']))}[/red]{_page(r)}")

@@ -7,6 +7,7 @@ always the same edition, and changed content behind the same URL becomes a new o
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +27,18 @@ class PublishedEdition:
     published: str | None = None  # the listing's publication date (ISO), when it gave one
 
 
+MAX_REPORT_ID_CHARS = 80  # of an edition name's report id: the date and a hash still fit after it
+
+
 def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip(".-") or "report"
+    """``text`` as the report-id part of an edition name: [A-Za-z0-9._-], at most
+    ``MAX_REPORT_ID_CHARS`` (a longer id, from a listing page, is cut and given a hash of the whole
+    so that two long ids stay apart), never empty."""
+    out = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip(".-") or "report"
+    if len(out) > MAX_REPORT_ID_CHARS:
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+        out = out[: MAX_REPORT_ID_CHARS - 9].rstrip(".-") + "-" + digest
+    return out
 
 
 def published(out_dir: Path) -> dict[str, PublishedEdition]:

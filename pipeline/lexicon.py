@@ -13,6 +13,8 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
+from pipeline.errors import PipelineError
+
 LABELS = {"country": "COUNTRY", "region": "REGION", "framework": "FRAMEWORK", "technology": "TECHNOLOGY"}
 NOT_MENTION = "NOT_MENTION"
 
@@ -64,9 +66,35 @@ def default_lexicon_path() -> Path:
     return Path(str(resources.files("pipeline") / "data" / "lexicon.toml"))
 
 
+class LexiconError(PipelineError):
+    """A lexicon file cannot be used."""
+
+
 def load_lexicon(path: Path | None = None) -> Lexicon:
-    path = path or default_lexicon_path()
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    """The lexicon in ``path`` (the packaged one when None); ``LexiconError`` saying what is wrong
+    when the file is missing, not TOML, or its entries are not as this module reads them."""
+    path = Path(path) if path else default_lexicon_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return _lexicon(path, data)
+    except FileNotFoundError:
+        raise LexiconError(f"lexicon file not found: {path}",
+                           f"give the path of a lexicon TOML (the packaged one is {default_lexicon_path()})") from None
+    except UnicodeDecodeError:
+        raise LexiconError(f"the lexicon {path} is not UTF-8 text (is it a lexicon at all?)",
+                           "give a lexicon TOML file, saved as UTF-8") from None
+    except OSError as exc:
+        raise LexiconError(f"cannot read the lexicon {path}: {exc.strerror or exc}", "check the file and its permissions") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise LexiconError(f"the lexicon {path} is not valid TOML: {exc}", "fix the syntax at the place named") from exc
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        what = f"an entry without {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise LexiconError(f"the lexicon {path} cannot be read: {what}",
+                           f"every [[country]], [[region]], [[framework]] and [[technology]] needs an id and a list of "
+                           f"aliases; see {default_lexicon_path()}") from exc
+
+
+def _lexicon(path: Path, data: dict) -> Lexicon:
     entries: dict[str, Entry] = {}
     for section, label in LABELS.items():
         for raw in data.get(section, []):

@@ -52,3 +52,17 @@ def _clean_line(line: str) -> str:
     rest = line[number.end():] if number else line
     rest = _SPACE_BETWEEN_CJK.sub("", rest)
     return f"{number.group(1)} {rest}" if number else rest
+
+
+# C0 and C1 control characters (but tab and newline), DEL, and the bidirectional overrides and
+# isolates that reorder what a terminal shows (U+202A–202E, U+2066–2069).
+_UNPRINTABLE = re.compile("[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object) -> str:
+    """``text`` safe to print on a terminal: control characters (ESC starts the sequences that
+    clear a screen, set its title or make hyperlinks) and bidirectional overrides are shown as
+    ``\\x1b``-style escapes instead of being sent. Text read from PDFs and web pages goes through
+    this before it reaches a console; the tables keep the text as it was."""
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+                            str(text))

@@ -39,27 +39,84 @@ JOURNAL_SUFFIX = ".publishing"
 PUBLISH_LOG = "publish_log"  # edition, run directory, published at: which run the database holds
 log = logging.getLogger(__name__)
 _EDITION_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+# The longest edition name: its run directory, journal and temporary link names add up to ~40
+# characters to it, and a file name may have 255 bytes at most (ext4, XFS, APFS).
+MAX_EDITION_CHARS = 120
 
 
 class PublishError(PipelineError):
     """The outputs could not be written (disk full, permissions); nothing was published."""
 
 
+class EditionNameError(PublishError):
+    """An edition name that cannot be a directory of the output directory."""
+
+
+def _reserved_names() -> tuple[str, ...]:
+    """Names in the output directory that are not editions: the database (and its WAL), the lock."""
+    return (DATABASE_NAME, DATABASE_NAME + ".wal", RUNS_DIR, LOCK_NAME, LOCK_NAME + ".holder")
+
+
 def check_edition_name(edition: str) -> str:
-    if not edition or edition.startswith(".") or not set(edition) <= _EDITION_CHARS:
-        raise PublishError(
-            f"edition name {edition!r} is not usable as a directory name",
-            "use letters, digits, '.', '_' and '-' only, not starting with '.' (e.g. fy24_rr02-2025-04)",
+    """``edition`` when it can name an edition: a directory name of letters, digits, '.', '_' and
+    '-', at most ``MAX_EDITION_CHARS`` long, not starting with '.', not one of the output
+    directory's own files (jstmine.duckdb …). Called where a name enters: the command line, the
+    flow's parameters, a name made from a listing page's entry id, a journal read back from disk.
+
+    Raises ``EditionNameError`` saying what is wrong and what to do.
+    """
+    example = "e.g. fy24_rr02-2025-04"
+    if not isinstance(edition, str) or not edition:
+        raise EditionNameError("the edition name is empty", f"give a name, {example}, or leave --edition out")
+    shown = edition if len(edition) <= 60 else edition[:57] + "…"
+    if len(edition) > MAX_EDITION_CHARS:
+        raise EditionNameError(f"edition name {shown!r} is {len(edition)} characters long, more than {MAX_EDITION_CHARS}",
+                               f"give a shorter name, {example}")
+    if edition.startswith(".") or not set(edition) <= _EDITION_CHARS:
+        raise EditionNameError(
+            f"edition name {shown!r} is not usable as a directory name",
+            f"use letters, digits, '.', '_' and '-' only, not starting with '.' ({example})",
         )
+    if edition.lower() in {n.lower() for n in _reserved_names()} or edition.endswith((".tmp", JOURNAL_SUFFIX)):
+        raise EditionNameError(f"edition name {shown!r} is the name of one of jstmine's own files in the output directory",
+                               f"give another name, {example}")
     return edition
 
 
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (=HYPERLINK…,
+# +cmd|…, -2+3, @SUM…; a tab or carriage return first hides it): CSV injection.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _neutralised(text: str | None) -> str | None:
+    """``text`` as a CSV cell a spreadsheet shows as text: a leading ' before a formula's start
+    (OWASP's advice; spreadsheets hide the quote). Parquet and the database keep the text as is."""
+    return "'" + text if text and text.startswith(FORMULA_STARTS) else text
+
+
+def _neutralised_column(col) -> pa.ChunkedArray | pa.Array:
+    """``_neutralised`` over a whole string column, in Arrow (a token table has 10^5 rows)."""
+    import pyarrow.compute as pc
+
+    starts = None
+    for prefix in FORMULA_STARTS:
+        hit = pc.starts_with(col, prefix)
+        starts = hit if starts is None else pc.or_(starts, hit)
+    if not pc.any(starts).as_py():
+        return col
+    quoted = pc.binary_join_element_wise(pa.scalar("'"), col, "")
+    return pc.if_else(pc.fill_null(starts, False), quoted, col)
+
+
 def _csv_ready(table: pa.Table) -> pa.Table:
-    """CSV has no lists: write list cells as 'a;b;c'."""
+    """CSV has no lists: write list cells as 'a;b;c'; text cells that would start a formula get a
+    leading ' (``_neutralised``)."""
     cols = []
-    for name, col in zip(table.column_names, table.columns):
+    for _name, col in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_list(col.type):
             col = pa.array([None if v is None else ";".join(str(x) for x in v) for v in col.to_pylist()], pa.string())
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            col = _neutralised_column(col)
         cols.append(col)
     return pa.table(cols, names=table.column_names)
 
@@ -80,7 +137,8 @@ def _fsync_dir(path: Path) -> None:
 
 
 def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str) -> Path:
-    check_edition_name(edition)
+    """Write ``tables`` as edition ``edition`` of ``out_dir`` (a name ``check_edition_name``
+    accepted), atomically; returns the edition's link. Raises ``PublishError``."""
     out_dir = Path(out_dir)
     link = out_dir / edition
     if link.exists() and not link.is_symlink():
@@ -100,6 +158,8 @@ def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str) -> Path:
         _fsync_dir(run_dir)
     except OSError as exc:
         shutil.rmtree(run_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            run_dir.parent.rmdir()  # the edition's runs directory, if this was its first run
         # os.strerror: pyarrow's OSError carries the errno but a long message of its own
         raise PublishError(
             f"could not write the outputs of edition {edition!r} under {out_dir}: "
@@ -143,17 +203,64 @@ def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str) -> Path:
             "nothing was changed; fix the cause (disk space, permissions, another process) and run again",
         ) from exc
     finally:
-        con.close()
+        _close(con, db_path)
     if previous:
         _remove_run_dir(out_dir, previous, keep=run_dir)
     journal.unlink(missing_ok=True)
     return link
 
 
+def _close(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
+    """Close the database after a checkpoint, saying so when the checkpoint fails (a full disk):
+    the committed rows are then in the write-ahead log, which DuckDB applies the next time it
+    opens the database, and the user should free space before that."""
+    try:
+        con.execute("CHECKPOINT")
+    except duckdb.Error as exc:
+        log.warning("the database %s could not be checkpointed (%s): its last changes are kept in %s.wal and "
+                    "applied when it is next opened; free disk space before the next run", db_path,
+                    str(exc).splitlines()[0], db_path.name)
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.close()
+
+
 def _remove_run_dir(out_dir: Path, rel: str, keep: Path | None = None) -> None:
-    old = (out_dir / rel).resolve()
-    if (keep is None or old != keep.resolve()) and (out_dir / RUNS_DIR).resolve() in old.parents:
-        shutil.rmtree(old, ignore_errors=True)
+    old = out_dir / rel
+    if keep is not None and old.resolve() == keep.resolve():
+        return
+    _remove_inside(out_dir / RUNS_DIR, old)
+
+
+def _remove_inside(root: Path, target: Path) -> bool:
+    """Remove ``target`` if it lies inside ``root`` with no symbolic link on the way (a symlink
+    itself is removed as a link, never followed): cleanup never deletes outside the directories
+    the runs created, whatever someone planted in a shared output directory. True if removed."""
+    try:
+        rel = target.relative_to(root)
+    except ValueError:
+        rel = None
+    if rel is None or not rel.parts or ".." in rel.parts or root.is_symlink():
+        log.warning("not removing %s: it is not inside %s", target, root)
+        return False
+    path = root
+    for part in rel.parts[:-1]:
+        path = path / part
+        if path.is_symlink() or not path.is_dir():
+            log.warning("not removing %s: %s on the way is a symbolic link or no directory", target, path)
+            return False
+    if target.is_symlink() or target.is_file():
+        target.unlink(missing_ok=True)
+    elif target.is_dir():
+        shutil.rmtree(target, ignore_errors=True)  # rmtree removes links inside as links
+    return not os.path.lexists(target)
+
+
+def _is_run_path(rel: str, edition: str) -> bool:
+    """Whether ``rel`` is a run directory path as publish writes it: .runs/<edition>/<run id>."""
+    parts = Path(rel).parts
+    return (isinstance(rel, str) and len(parts) == 3 and parts[0] == RUNS_DIR and parts[1] == edition
+            and not parts[2].startswith(".") and set(parts[2]) <= _EDITION_CHARS)
 
 
 def _journal_path(out_dir: Path, edition: str) -> Path:
@@ -205,7 +312,10 @@ def recover_interrupted(out_dir: Path) -> list[str]:
         try:
             record = json.loads(journal.read_text(encoding="utf-8"))
             edition, new, previous = record["edition"], record["run"], record.get("previous")
-            check_edition_name(edition)
+            check_edition_name(edition)  # read back from disk: checked like any name that enters
+            for run in (new, previous):
+                if run is not None and not _is_run_path(run, edition):
+                    raise ValueError(f"not a run directory of {edition}: {run!r}")
         except (ValueError, KeyError, TypeError, PublishError):
             journal.unlink(missing_ok=True)  # cut short while being written: nothing was switched yet
             continue
@@ -231,23 +341,37 @@ def recover_interrupted(out_dir: Path) -> list[str]:
 
 
 def _remove_stale_runs(out_dir: Path) -> list[str]:
-    """Remove run directories that no edition link points to, and leftover temporary links."""
+    """Remove run directories that no edition link points to, and leftover temporary links.
+
+    Only what a run creates is removed: ``.runs/<edition>/<run>`` directories, found without
+    following symbolic links (a link planted under ``.runs`` is removed as a link, never followed).
+    What cannot be removed is reported and skipped, so a later run is never stopped by it."""
     notes = []
     for tmp in out_dir.glob(".*.tmp"):  # a link or journal being written when the run was killed
-        if tmp.is_symlink() or tmp.name.endswith(JOURNAL_SUFFIX + ".tmp"):
+        if tmp.is_symlink() or (tmp.name.endswith(JOURNAL_SUFFIX + ".tmp") and tmp.is_file()):
             tmp.unlink(missing_ok=True)
     runs = out_dir / RUNS_DIR
+    if runs.is_symlink():
+        notes.append(f"{runs.relative_to(out_dir)} is a symbolic link, not a directory jstmine made: left alone")
+        return notes
     if not runs.is_dir():
         return notes
-    for edition_dir in runs.iterdir():
-        if not edition_dir.is_dir() or _journal_path(out_dir, edition_dir.name).exists():
+    for edition_dir in sorted(runs.iterdir()):
+        if edition_dir.is_symlink() or not edition_dir.is_dir():
+            if _remove_inside(runs, edition_dir):
+                notes.append(f"removed {edition_dir.relative_to(out_dir)}, which is no run directory (a symbolic link or a file)")
+            continue
+        if _journal_path(out_dir, edition_dir.name).exists():
             continue  # an unsettled journal keeps its runs until it is settled
         link = out_dir / edition_dir.name
         live = link.resolve() if link.is_symlink() else None
-        for run in edition_dir.iterdir():
-            if run.resolve() != live:
-                shutil.rmtree(run, ignore_errors=True) if run.is_dir() else run.unlink(missing_ok=True)
-                notes.append(f"removed {run.relative_to(out_dir)}, left by an interrupted run")
+        for run in sorted(edition_dir.iterdir()):
+            if run.is_symlink() or run.resolve() != live:
+                if _remove_inside(runs, run):
+                    notes.append(f"removed {run.relative_to(out_dir)}, left by an interrupted run")
+                else:
+                    notes.append(f"could not remove {run.relative_to(out_dir)}, left by an interrupted run; "
+                                 "remove it by hand")
         with contextlib.suppress(OSError):
             edition_dir.rmdir()  # only when empty (an edition never published)
     return notes
@@ -289,6 +413,28 @@ def published_editions(out_dir: Path) -> list[str]:
     return sorted(p.name for p in out_dir.iterdir() if p.is_symlink() and not p.name.startswith("."))
 
 
+def settle_before_reading(out_dir: Path) -> list[str]:
+    """For the commands that read an output directory (show, sql, kwic, report, diff): when a
+    killed run left a journal (its files switched, its rows not committed, or the other way round),
+    settle it now, as the next run would, so that files and rows agree before they are read and a
+    report is not written into a run directory about to be removed. Does nothing when there is no
+    journal; says so, and reads as things are, when a run is writing now or the directory is
+    read-only. Returns notes for the user."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir() or not any(out_dir.glob(".*" + JOURNAL_SUFFIX)):
+        return []
+    try:
+        with output_lock(out_dir, settle_notes=(notes := [])):
+            pass
+    except OutputLockedError:
+        return [f"a jstmine run is publishing to {out_dir} right now: what is read may change when it ends"]
+    except (OSError, PublishError) as exc:
+        return [f"an interrupted run left {out_dir} unsettled and it cannot be settled now "
+                f"({getattr(exc, 'what', None) or getattr(exc, 'strerror', None) or exc}): files and database may disagree "
+                "until the next run"]
+    return notes
+
+
 LOCK_NAME = ".jstmine.lock"
 
 
@@ -297,7 +443,7 @@ class OutputLockedError(PublishError):
 
 
 @contextlib.contextmanager
-def output_lock(out_dir: Path, timeout: float = 0.0):
+def output_lock(out_dir: Path, timeout: float = 0.0, settle_notes: list[str] | None = None):
     """Hold the output directory for one run; a second run gets a clear message instead of a race.
 
     The lock is an OS file lock (released by the kernel if the holder dies, so a killed run
@@ -322,6 +468,8 @@ def output_lock(out_dir: Path, timeout: float = 0.0):
         try:
             for note in recover_interrupted(out_dir):
                 log.warning("%s", note)
+                if settle_notes is not None:
+                    settle_notes.append(note)
         except OSError as exc:
             raise PublishError(
                 f"could not clean up after an interrupted run in {out_dir}: {exc.strerror or exc}",

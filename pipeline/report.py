@@ -12,6 +12,8 @@ commands (``show``, ``kwic``, ``report``).
 """
 from __future__ import annotations
 
+import contextlib
+
 import math
 import os
 import uuid
@@ -153,7 +155,7 @@ def heat_style(count: int, maximum: int) -> str:
     """Background and text colour for a heatmap cell, on a log scale from the palest blue."""
     t = math.log1p(count) / math.log1p(maximum) if maximum > 0 else 0.0
     t = 0.15 + 0.85 * t if count > 0 else 0.0
-    rgb = tuple(round(a + (b - a) * t) for a, b in zip(LOW, HIGH))
+    rgb = tuple(round(a + (b - a) * t) for a, b in zip(LOW, HIGH, strict=True))
     text = "#ffffff" if t > 0.55 else "#102a43"
     return "background-color:#{:02x}{:02x}{:02x};color:{}".format(*rgb, text)
 
@@ -362,7 +364,7 @@ def _changes(out_dir: Path, edition: str, previous: str, ct: list[dict]) -> dict
 
     countries = []
     for c in diff.countries():
-        mine = lambda rows, key="country": [r for r in rows if r.get(key) == c]  # noqa: E731
+        mine = lambda rows, key="country", c=c: [r for r in rows if r.get(key) == c]  # noqa: E731
         countries.append({
             "id": c, "name": display_name(c),
             "tech_added": techs(diff.technologies_added.get(c, [])),
@@ -440,7 +442,10 @@ def render_report(out_dir: Path, edition: str, previous: str | None = None) -> P
             os.fsync(fh.fileno())
         os.replace(tmp, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # on a read-only disk the temporary file never came to be
+            tmp.unlink(missing_ok=True)
         raise EditionError(f"could not write {target}: {exc.strerror or exc}",
-                           "free disk space or fix permissions, then run again") from exc
+                           "the output directory must be writable (free disk space or fix permissions), then run "
+                           "again; or copy the edition elsewhere and write the report there: jstmine report --out DIR"
+                           ) from exc
     return target

@@ -122,6 +122,43 @@ CASES: dict[str, tuple[str, str, str]] = {
                                   "the server's name is ignored; the file lands in raw/ under the project's name"),
     "input-dotdot-url": ("input", "URL paths with `../` and `..%2F`",
                          "the file lands in raw/ under the project's name"),
+    # Round two: a shared output directory, hostile PDFs and pages, inputs checked once.
+    "input-edition-too-long": ("input", "`--edition` of 250 characters",
+                               "refused before Prefect starts; nothing written; later runs unaffected"),
+    "input-edition-reserved": ("input", "`--edition jstmine.duckdb`", "refused before Prefect starts; nothing written"),
+    "input-long-entry-id": ("input", "a listing entry id of 240 characters (no `--edition`)",
+                            "published under a name cut to 80 characters plus a hash of the id, and the date"),
+    "input-mode-bad": ("input", "`--mode X`", "refused before Prefect starts"),
+    "input-lexicon-missing": ("input", "`--lexicon` naming no file", "refused before Prefect starts"),
+    "input-lexicon-not-toml": ("input", "`--lexicon` naming a file that is not TOML", "refused before Prefect starts"),
+    "input-sources-bad": ("input", "`jstmine update --sources` with a source that lacks its listing",
+                          "refused before Prefect starts"),
+    "input-control-chars": ("input", "ESC sequences (clear screen, window title, hyperlink) in the PDF's title "
+                                     "and the listing page's title",
+                            "published; `jstmine show documents` prints them as \\x1b escapes, the tables keep them"),
+    "input-formula-cells": ("input", "sentences starting with =, +, - and @",
+                            "published; the CSV cells start with ', the Parquet and the database keep the text"),
+    "out-symlink-under-runs": ("output", "symbolic links planted under processed/.runs/ pointing at another directory",
+                               "the links are removed as links; the directory they point to is untouched"),
+    "out-sql-writes-a-file": ("output", "`jstmine sql \"COPY (…) TO '…/sample/country_technology.parquet'\"`",
+                              "refused by DuckDB (no file access); the published file unchanged"),
+    "out-read-only-report": ("output", "`jstmine report` on a read-only output directory (a read-only mount)",
+                             "nothing written; no traceback"),
+    "out-killed-then-read": ("output", "SIGKILL between the switch and the commit, then `jstmine show` (not a run)",
+                             "the reading command settles it first: the previous outputs are back, files and rows agree"),
+    "file-stream-bomb": ("file", "16 pages sharing one content stream that inflates to 300 MiB (309 KB file)",
+                         "stopped at the 64 MiB stream limit, peak memory ~0.2 GB; nothing written"),
+    "file-deep-page-tree": ("file", "a page tree nested 5,000 deep", "refused without recursion; nothing written"),
+    "file-mostly-blank": ("file", "301 pages of which one has text",
+                          "published; one warning line naming pages 2–301, not 300"),
+    "net-drip": ("network", "a server sending the PDF one byte every 0.5 s (`--timeout 2 --deadline 2`)",
+                 "stopped at the deadline; not retried; nothing written"),
+    "net-off-site-link": ("network", "a listing entry whose PDF link is on another host (127.0.0.2)",
+                          "refused before anything is sent there; with `--allow-host 127.0.0.2` it is published"),
+    "proc-killed-download": ("process", "SIGKILL while the PDF downloads",
+                             "the partial file is left; the next download removes it"),
+    "proc-disk-full-database": ("process", "the output disk has room for the files but not for the database rows (tmpfs)",
+                                "the run fails clearly or says the database could not be checkpointed; nothing lost"),
 }
 
 OBSERVED: dict[str, tuple[str, int]] = {}  # case id → (first line, exit code), normalized
@@ -165,7 +202,10 @@ class Outcome:
         """What the user sees first: the error line, or the start of the summary."""
         if self.code == 0:
             m = re.search(r"^done: edition \S+", self.stdout, re.M)
-            return m.group(0) if m else ""
+            if m:
+                return m.group(0)
+            note = next((line for line in self.stderr.splitlines() if line.startswith("note: ")), "")
+            return note or next((line for line in self.stdout.splitlines() if line.strip()), "")
         return self.error_line()
 
     def __str__(self) -> str:
@@ -179,11 +219,16 @@ def run_subprocess(api, args: list[str], *, timeout: float = 240) -> Outcome:
 
 
 def run_inprocess(args: list[str]) -> Outcome:
+    return cli_inprocess(["run", *args])
+
+
+def cli_inprocess(argv: list[str]) -> Outcome:
+    """Any jstmine command in this process (CliRunner), its output unwrapped (200 columns)."""
     from typer.testing import CliRunner
 
     from flows.cli import app
 
-    result = CliRunner().invoke(app, ["run", *args], catch_exceptions=False)
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, argv, catch_exceptions=False)
     return Outcome(result.exit_code, result.stdout, result.stderr)
 
 
@@ -470,7 +515,7 @@ def acquire_attempts(monkeypatch):
     real = fr.acquire
 
     def counting(source, config):
-        calls.append(source)
+        calls.append(getattr(source, "text", source))
         return real(source, config)
 
     monkeypatch.setattr(fr, "acquire", counting)
@@ -734,7 +779,7 @@ def _documents_row(world: World, edition: str = EDITION) -> tuple[dict, dict]:
     try:
         cur = con.execute("SELECT * FROM documents WHERE edition = ?", [edition])
         names = [d[0] for d in cur.description]
-        rows = [dict(zip(names, r)) for r in cur.fetchall()]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     finally:
         con.close()
     assert len(rows) == 1
@@ -947,6 +992,297 @@ def test_dot_dot_in_url_never_escapes_raw(world, inproc, http_server):
     assert http_server.count("/evil.pdf") + http_server.count("/a/..%2F..%2F..%2Fevil.pdf") == 2
     observe("input-dotdot-url", outcome, world.root)
     world.assert_intact(downloaded=True)
+
+
+# ==================================================================================== round two
+# A shared output directory, hostile PDFs and listing pages, inputs checked once (issue 12).
+
+
+def test_an_edition_name_too_long_is_refused_before_anything(world, inproc):
+    outcome = run_inprocess(world.args(str(world.golden.pdf), edition="e" * 250))
+    assert_clear_failure(outcome, cause=["250 characters long, more than 120"], todo=["shorter name"])
+    assert "Beginning flow run" not in outcome.stdout + outcome.stderr  # before Prefect
+    observe("input-edition-too-long", outcome, world.root)
+    world.assert_intact()
+    assert run_inprocess(world.args(str(world.golden.pdf), edition=EDITION)).code == 0  # the directory still works
+
+
+def test_an_edition_named_like_the_database_is_refused_before_anything(world, inproc):
+    outcome = run_inprocess(world.args(str(world.golden.pdf), edition="jstmine.duckdb"))
+    assert_clear_failure(outcome, cause=["jstmine.duckdb", "jstmine's own files"], todo=["another name"])
+    assert "Beginning flow run" not in outcome.stdout + outcome.stderr
+    observe("input-edition-reserved", outcome, world.root)
+    world.assert_intact()
+
+
+def test_a_listing_entry_id_too_long_for_a_file_name_is_cut(world, inproc, http_server):
+    long_id = "fy24_" + "r" * 235
+    other = world.root / "other.pdf"
+    build_sample_pdf(other, edition_note="long id")
+    pdf = http_server.serve_pdf("/reports/other.pdf", other.read_bytes())
+    listing = http_server.serve_html("/list.html", f'<div id="{long_id}"><h3>報告書</h3><p>2025年4月1日</p>'
+                                                   f'<a href="{pdf}">PDF</a></div>')
+    outcome = run_inprocess(world.args(f"{listing}#{long_id}"))
+    assert outcome.code == 0, str(outcome)
+    [edition] = [e for e in published_editions(world.out) if e != EDITION]
+    assert len(edition) <= 120 and edition.startswith("fy24_rrr") and edition.endswith("-2025-04-01")
+    assert outcome.first_line() == f"done: edition {edition}"
+    observe("input-long-entry-id", outcome, world.root)
+    assert os.readlink(world.out / EDITION) == world.golden.target and _edition_files(world.out) == world.golden.files
+
+
+@pytest.mark.parametrize("case, option, cause", [
+    ("input-mode-bad", ["--mode", "X"], ["--mode 'X' is not a Sudachi split mode"]),
+    ("input-lexicon-missing", ["--lexicon", "nowhere.toml"], ["lexicon file not found"]),
+    ("input-lexicon-not-toml", ["--lexicon", "{root}/lexicon.toml"], ["is not valid TOML"]),
+])
+def test_bad_options_are_refused_before_prefect_starts(world, inproc, case, option, cause):
+    (world.root / "lexicon.toml").write_text("[[country]\nid = 'JP'\n", encoding="utf-8")
+    option = [o.format(root=world.root) for o in option]
+    outcome = run_inprocess(world.args(str(world.golden.pdf), *option))
+    assert_clear_failure(outcome, cause=cause, todo=["give" if case == "input-mode-bad" else ""])
+    assert "Beginning flow run" not in outcome.stdout + outcome.stderr and "bug" not in outcome.stderr
+    observe(case, outcome, world.root)
+    world.assert_intact()
+
+
+def test_update_with_a_bad_sources_file_is_refused_before_prefect_starts(world, prefect_api):
+    bad = world.root / "sources.toml"
+    bad.write_text('[[source]]\nname = "x"\nentries = ["a"]\n', encoding="utf-8")
+    proc = subprocess.run([*JSTMINE, "update", "--sources", str(bad), "--out", str(world.out), "--raw", str(world.raw)],
+                          cwd=ROOT, env=_env(prefect_api), capture_output=True, text=True, timeout=120)
+    outcome = Outcome(proc.returncode, proc.stdout, proc.stderr)
+    assert_clear_failure(outcome, cause=["missing key(s) listing"], todo=["listing URL"], subprocess_run=True)
+    assert "flow run" not in proc.stdout + proc.stderr
+    observe("input-sources-bad", outcome, world.root)
+    world.assert_intact()
+
+
+HOSTILE_TITLE = "報告書\x1b[2J\x1b]0;owned\x07\x1b]8;;http://evil/\x1b\\click\x1b]8;;\x1b\\"
+
+
+def test_control_characters_from_a_pdf_and_a_listing_page_never_reach_the_terminal(world, inproc, http_server):
+    path = _japanese_pdf(world.root / "titled.pdf", title=HOSTILE_TITLE)
+    pdf = http_server.serve_pdf("/titled.pdf", path.read_bytes())
+    listing = http_server.serve_html("/list.html", f'<div id="t1"><h3>{HOSTILE_TITLE}</h3><p>2025年4月1日</p>'
+                                                   f'<a href="{pdf}">PDF</a></div>')
+    outcome = run_inprocess(world.args(f"{listing}#t1", edition="titled"))
+    assert outcome.code == 0, str(outcome)
+    observe("input-control-chars", outcome, world.root)
+    shown = cli_inprocess(["show", "documents", "--edition", "titled", "--out", str(world.out), "--columns",
+                           "title,report_title", "--max-width", "400"])
+    assert shown.code == 0, str(shown)
+    assert "\x1b" not in shown.stdout + shown.stderr and "\x07" not in shown.stdout
+    assert shown.stdout.count("報告書\\x1b[2J") == 2  # both titles, as visible escapes
+    doc = pq.read_table(world.out / "titled" / "documents.parquet").to_pylist()[0]
+    assert doc["title"] == HOSTILE_TITLE  # the table keeps the text as it was
+    assert os.readlink(world.out / EDITION) == world.golden.target
+
+
+def test_csv_cells_that_would_start_a_formula_are_neutralised(world, inproc):
+    from samples.build import build_text_pdf
+
+    lines = ["=HYPERLINK(\"http://evil/\",\"クリック\")で始まる文である。", "+1+2で始まる文である。",
+             "-3+4で始まる文である。", "@SUM(A1)で始まる文である。", "韓国は量子技術を重視する。"]
+    pdf = build_text_pdf("\n\n".join(lines), world.root / "formula.pdf")
+    outcome = run_inprocess(world.args(str(pdf), edition="formula"))
+    assert outcome.code == 0, str(outcome)
+    observe("input-formula-cells", outcome, world.root)
+    import csv
+
+    with open(world.out / "formula" / "sentences.csv", encoding="utf-8-sig", newline="") as fh:
+        csv_text = [r["text"] for r in csv.DictReader(fh)]
+    parquet_text = pq.read_table(world.out / "formula" / "sentences.parquet")["text"].to_pylist()
+    starts = [t for t in parquet_text if t[:1] in "=+-@"]
+    assert len(starts) == 4  # the Parquet keeps the text exactly ...
+    assert sorted(t for t in csv_text if t.startswith("'")) == sorted("'" + t for t in starts)  # ... the CSV neutralises
+    assert not [t for t in csv_text if t[:1] in "=+-@"]
+
+
+def test_symbolic_links_planted_under_runs_are_never_followed(world, inproc):
+    victim = world.root / "victim"
+    victim.mkdir()
+    (victim / "precious.txt").write_text("keep me", encoding="utf-8")
+    (world.out / RUNS_DIR / "planted").symlink_to(victim, target_is_directory=True)
+    (world.out / RUNS_DIR / EDITION / "planted-run").symlink_to(victim, target_is_directory=True)
+    outcome = run_inprocess(world.args(str(world.golden.pdf), edition=EDITION))
+    assert outcome.code == 0, str(outcome)
+    observe("out-symlink-under-runs", outcome, world.root)
+    assert (victim / "precious.txt").read_text(encoding="utf-8") == "keep me"
+    assert not os.path.lexists(world.out / RUNS_DIR / "planted")
+    assert not os.path.lexists(world.out / RUNS_DIR / EDITION / "planted-run")
+    world.assert_intact()
+
+
+def test_sql_cannot_write_a_file(world, inproc):
+    target = world.out / EDITION / "country_technology.parquet"
+    outcome = cli_inprocess(["sql", f"COPY (SELECT 1 AS x) TO '{target}' (FORMAT parquet)", "--out", str(world.out)])
+    assert outcome.code == 1 and outcome.error_line().startswith("error: the SQL query failed:"), str(outcome)
+    assert "disabled by configuration" in outcome.stderr
+    observe("out-sql-writes-a-file", outcome, world.root)
+    world.assert_intact()
+
+
+def test_report_on_a_read_only_output_directory(world, inproc, monkeypatch):
+    mount = world.root / "ro"
+    mount.mkdir()
+    bound = subprocess.run(["mount", "--bind", str(world.out), str(mount)], capture_output=True).returncode == 0
+    try:
+        if bound and subprocess.run(["mount", "-o", "remount,bind,ro", str(mount)], capture_output=True).returncode == 0:
+            out = mount
+        else:  # not root: the report's file cannot be created, as on a read-only disk
+            import builtins
+
+            real_open = builtins.open
+
+            def read_only(path, mode="r", *args, **kwargs):
+                if "w" in mode and str(path).startswith(str(world.out)):
+                    raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+                return real_open(path, mode, *args, **kwargs)
+
+            monkeypatch.setattr(builtins, "open", read_only)
+            out = world.out
+        outcome = cli_inprocess(["report", "--out", str(out)])
+    finally:
+        if bound:
+            subprocess.run(["umount", str(mount)], capture_output=True)
+    assert_clear_failure(outcome, cause=["could not write", "Read-only file system"], todo=["writable"])
+    assert "Traceback" not in outcome.stderr
+    outcome.stderr = outcome.stderr.replace(str(mount), str(world.out))
+    observe("out-read-only-report", outcome, world.root)
+    world.assert_intact()
+
+
+def test_a_stream_bomb_is_stopped_at_the_stream_limit(world, inproc):
+    import hostilepdf
+
+    path = hostilepdf.bomb_pdf(world.root / "bomb.pdf", pages=16, inflated=300 * hostilepdf.MIB)
+    assert path.stat().st_size < 400_000
+    outcome = run_inprocess(world.args(str(path)))
+    assert_clear_failure(outcome, cause=["bomb.pdf", "page 1", "64 MiB"], todo=["--max-stream-mb"])
+    observe("file-stream-bomb", outcome, world.root)
+    world.assert_intact()
+
+
+def test_a_page_tree_nested_5000_deep_is_refused(world, prefect_api):
+    import hostilepdf
+
+    path = hostilepdf.deep_page_tree_pdf(world.root / "deep.pdf", 5000)
+    outcome = run_subprocess(prefect_api, world.args(str(path)))
+    assert_clear_failure(outcome, cause=["deep.pdf", "page tree", "5,000 deep"], todo=["qpdf"], subprocess_run=True)
+    observe("file-deep-page-tree", outcome, world.root)
+    world.assert_intact()
+
+
+def test_many_pages_without_text_are_one_warning(world, inproc):
+    from reportlab.pdfgen import canvas
+
+    register_fonts()
+    path = world.root / "blank.pdf"
+    c = canvas.Canvas(str(path), invariant=1)
+    c.setFont("HeiseiMin-W3", 11)
+    c.drawString(60, 780, "韓国政府は、2024年に量子技術を国家戦略技術に指定した。")
+    c.showPage()
+    for _ in range(300):
+        c.rect(100, 100, 50, 50)  # a drawing, no text
+        c.showPage()
+    c.save()
+    outcome = run_inprocess(world.args(str(path), edition="blank"))
+    assert outcome.code == 0, str(outcome)
+    warnings = [line for line in (outcome.stdout + outcome.stderr).splitlines() if "no_text_layer" in line]
+    assert warnings and all("300 pages 2–301: no_text_layer" in line for line in warnings), warnings
+    assert len(warnings) <= 3  # the run's log line and the summary's, not one per page
+    observe("file-mostly-blank", outcome, world.root)
+    assert os.readlink(world.out / EDITION) == world.golden.target
+
+
+def test_a_dripping_server_is_stopped_at_the_deadline(world, inproc):
+    from test_acquire_limits import DripServer, pdf_head
+
+    body = world.golden.pdf.read_bytes()
+    server = DripServer(pdf_head(body), body, interval=0.5, drip_from=len(pdf_head(body)))
+    try:
+        started = time.monotonic()
+        outcome = run_inprocess(world.args(server.url("/drip.pdf"), "--timeout", "2", "--deadline", "2"))
+        took = time.monotonic() - started
+    finally:
+        server.stop()
+    assert_clear_failure(outcome, cause=["did not finish within its deadline of 2 s"], todo=["--deadline"])
+    assert took < 30  # not retried: one attempt and the flow's own start
+    observe("net-drip", outcome, world.root)
+    world.assert_intact()
+
+
+def test_a_pdf_link_to_another_host_is_refused_unless_allowed(world, inproc, http_server, second_host):
+    other = world.root / "other.pdf"
+    build_sample_pdf(other, edition_note="another host")
+    pdf = second_host.serve_pdf("/report.pdf", other.read_bytes())
+    listing = http_server.serve_html("/list.html", f'<div id="fy24_rr02"><h3>報告書</h3><p>2025年4月1日</p>'
+                                                   f'<a href="{pdf}">PDF</a></div>')
+    outcome = run_inprocess(world.args(f"{listing}#fy24_rr02"))
+    assert_clear_failure(outcome, cause=["refusing to download from 127.0.0.2", "not on the page's site"],
+                         todo=["--allow-host 127.0.0.2"])
+    assert second_host.count("/report.pdf") == 0
+    outcome.stderr = re.sub(r"127\.0\.0\.2:\d+", "127.0.0.2:PORT2", outcome.stderr)
+    observe("net-off-site-link", outcome, world.root)
+    world.assert_intact()
+    allowed = run_inprocess(world.args(f"{listing}#fy24_rr02", "--allow-host", "127.0.0.2", edition="elsewhere"))
+    assert allowed.code == 0, str(allowed)
+
+
+def test_a_download_killed_leaves_a_part_file_the_next_download_removes(world, prefect_api, inproc, http_server):
+    from test_acquire_limits import DripServer, pdf_head
+
+    body = b"%PDF-1.4\n" + b"0" * 300_000
+    server = DripServer(pdf_head(body), body, interval=0.05, drip_from=len(pdf_head(body)) + 200_000)
+    try:
+        proc = subprocess.Popen([*JSTMINE, "run", *world.args(server.url("/slow.pdf"))], cwd=ROOT, env=_env(prefect_api),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while not any(p.stat().st_size for p in world.raw.glob(".acquire-*.part")):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                _kill(proc)
+                pytest.fail("the download did not start")
+            time.sleep(0.05)
+        _kill(proc)
+    finally:
+        server.stop()
+    assert list(world.raw.glob(".acquire-*.part"))  # what kill -9 leaves
+    observe("proc-killed-download", Outcome(128 + signal.SIGKILL, "", ""), world.root)
+    pdf = http_server.serve_pdf("/reports/sample-report.pdf", world.golden.pdf.read_bytes())
+    outcome = run_inprocess(world.args(pdf, edition=EDITION))
+    assert outcome.code == 0, str(outcome)
+    assert list(world.raw.glob(".acquire-*.part")) == []
+    assert all(p.stat().st_mode & 0o044 for p in world.raw.iterdir() if p.suffix == ".pdf" and p.name not in world.golden.raw)
+
+
+def test_a_reading_command_settles_a_run_killed_between_the_switch_and_the_commit(world, prefect_api, inproc):
+    args = world.args(str(world.golden.pdf), edition=EDITION, expectations=_tiny_expectations(world))
+    proc = _start_paused(prefect_api, world, args, "after-switch")
+    _kill(proc)
+    assert os.readlink(world.out / EDITION) != world.golden.target  # new files, old rows: they disagree
+    outcome = cli_inprocess(["show", "documents", "--out", str(world.out), "--columns", "edition,sha256"])
+    assert outcome.code == 0, str(outcome)
+    assert "an interrupted run was undone; the previous outputs are back" in outcome.stderr
+    observe("out-killed-then-read", outcome, world.root)
+    world.assert_intact()  # files and rows agree again, the killed run's directory is gone
+
+
+def test_disk_full_while_the_database_is_written(world, inproc, tiny_disk):
+    # Room for the new edition's files (about 1.1 MB) but not for its rows in the database.
+    files_kb = _disk_kb(world.out / RUNS_DIR / EDITION)
+    if not _onto_tiny_disk(tiny_disk, world.out, files_kb + 200):
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    outcome = run_inprocess(world.args(str(world.golden.pdf), edition="second", expectations=_tiny_expectations(world)))
+    text = outcome.stdout + outcome.stderr
+    if outcome.code == 0:  # committed to the write-ahead log; the checkpoint failed: said so
+        assert "could not be checkpointed" in text and "free disk space" in text, str(outcome)
+    else:
+        assert_clear_failure(outcome, cause=["could not"], todo=["disk space"])
+        assert "second" not in published_editions(world.out)
+    observe("proc-disk-full-database", outcome, world.root)
+    assert os.readlink(world.out / EDITION) == world.golden.target
+    assert db_digest(world.out / DATABASE_NAME, EDITION) == db_digest(world.golden.root / "processed" / DATABASE_NAME, EDITION)
 
 
 # ==================================================================================== the doc

@@ -85,10 +85,71 @@ def test_a_database_failure_rolls_back_and_keeps_the_old_link(tmp_path, monkeypa
     assert con.execute("select count(*) from pages").fetchone() == (2,)
 
 
-@pytest.mark.parametrize("bad", ["", "../x", ".hidden", "a/b", "名前"])
-def test_edition_names_that_are_not_safe_directory_names_are_refused(tmp_path, bad):
-    with pytest.raises(PublishError, match="edition name"):
-        publish({"pages": _pages("x")}, tmp_path, bad)
+@pytest.mark.parametrize("bad, message", [
+    ("", "the edition name is empty"), ("../x", "not usable as a directory name"),
+    (".hidden", "not usable as a directory name"), ("a/b", "not usable"), ("名前", "not usable"),
+    ("e" * 121, "is 121 characters long, more than 120"), ("jstmine.duckdb", "one of jstmine's own files"),
+    ("JSTMINE.DUCKDB", "one of jstmine's own files"), ("jstmine.duckdb.wal", "one of jstmine's own files"),
+    ("x.publishing", "one of jstmine's own files"), ("x.tmp", "one of jstmine's own files"),
+])
+def test_edition_names_that_are_not_safe_directory_names_are_refused(bad, message):
+    from pipeline.publish import check_edition_name
+
+    with pytest.raises(PublishError) as caught:
+        check_edition_name(bad)
+    assert message in caught.value.what and caught.value.todo
+    assert check_edition_name("e" * 120) == "e" * 120
+
+
+def test_cleanup_never_follows_a_symbolic_link_planted_under_runs(tmp_path):
+    from pipeline.publish import output_lock
+
+    publish({"pages": _pages("x")}, tmp_path / "out", "fy24")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("precious")
+    runs = tmp_path / "out" / ".runs"
+    (runs / "planted").symlink_to(victim, target_is_directory=True)  # .runs/<edition> as a link
+    (runs / "fy24" / "run-link").symlink_to(victim, target_is_directory=True)  # .runs/<edition>/<run> as a link
+    with output_lock(tmp_path / "out"):
+        pass
+    assert (victim / "keep.txt").read_text() == "precious"
+    assert not (runs / "planted").exists() and not (runs / "fy24" / "run-link").is_symlink()
+    assert (tmp_path / "out" / "fy24" / "pages.parquet").is_file()  # the edition itself is kept
+
+
+def test_a_journal_pointing_outside_the_runs_is_ignored(tmp_path):
+    import json
+
+    from pipeline.publish import output_lock
+
+    publish({"pages": _pages("x")}, tmp_path / "out", "fy24")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("precious")
+    journal = tmp_path / "out" / ".fy24.publishing"
+    journal.write_text(json.dumps({"edition": "fy24", "run": "../victim", "previous": "../victim"}))
+    with output_lock(tmp_path / "out"):
+        pass
+    assert (victim / "keep.txt").is_file() and not journal.exists()
+    assert (tmp_path / "out" / "fy24" / "pages.parquet").is_file()
+
+
+def test_a_failed_first_publish_leaves_nothing_that_stops_a_later_run(tmp_path, monkeypatch):
+    import errno
+
+    from pipeline.publish import output_lock
+
+    def too_long(*args, **kwargs):
+        raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
+
+    monkeypatch.setattr("pipeline.publish.pq.write_table", too_long)
+    with pytest.raises(PublishError, match="File name too long"):
+        publish({"pages": _pages("x")}, tmp_path / "out", "fy24")
+    monkeypatch.undo()
+    assert not (tmp_path / "out" / ".runs" / "fy24").exists()
+    with output_lock(tmp_path / "out"):
+        publish({"pages": _pages("x")}, tmp_path / "out", "fy24")
 
 
 def test_a_second_run_on_the_same_outputs_is_refused_with_a_clear_message(tmp_path):
@@ -128,3 +189,22 @@ def test_a_newer_schema_adds_columns_to_the_database_and_keeps_older_editions(tm
     con = duckdb.connect(str(tmp_path / "jstmine.duckdb"))
     rows = con.execute("select edition, removed_lines from pages order by edition, page").fetchall()
     assert rows == [("new", ["- 1 -"]), ("new", ["- 1 -"]), ("old", None), ("old", None)]
+
+
+def test_csv_cells_that_would_start_a_formula_are_neutralised_in_the_csv_only(tmp_path):
+    import pyarrow as pa
+
+    texts = ["=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx=1", "普通の文。", None, "a=b"]
+    table = pa.table({"edition": ["x"] * len(texts), "text": texts, "ids": [[1, 2]] * len(texts)})
+    publish({"cells": table}, tmp_path, "x")
+    import csv
+
+    with open(tmp_path / "x" / "cells.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["text"] for r in rows] == ["'=HYPERLINK(\"http://x\")", "'+cmd|' /C calc'!A0", "'-2+3", "'@SUM(A1)",
+                                         "'\tx=1", "普通の文。", "", "a=b"]
+    assert rows[0]["ids"] == "1;2"
+    assert pq.read_table(tmp_path / "x" / "cells.parquet")["text"].to_pylist() == texts  # kept exactly
+    con = duckdb.connect(str(tmp_path / "jstmine.duckdb"), read_only=True)
+    assert [r[0] for r in con.execute("select text from cells").fetchall()] == texts
+    con.close()

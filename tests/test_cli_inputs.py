@@ -1,0 +1,155 @@
+"""The command line's boundary: options and files checked before any work (and before Prefect
+starts), the inspection commands' output safe for a terminal, `jstmine sql` unable to touch files,
+problem pages summarised as ranges."""
+from __future__ import annotations
+
+import gc
+import os
+import subprocess
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from conftest import BIN
+from flows.cli import app
+from pipeline.publish import publish
+from test_inspect import edition_tables, table
+
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage():
+    yield
+    gc.collect()  # CliRunner keeps frames that hold DuckDB objects (see test_inspect)
+
+
+def run(*args: str):
+    result = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"}).invoke(app, list(args))
+    result.text = " ".join(result.output.split())
+    return result
+
+
+@pytest.fixture
+def pdf(tmp_path) -> Path:
+    path = tmp_path / "r.pdf"
+    path.write_bytes(PDF)
+    return path
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--edition", "jstmine.duckdb"], "is the name of one of jstmine's own files in the output directory"),
+    (["--edition", "e" * 250], "is 250 characters long, more than 120"),
+    (["--edition", "../escape"], "is not usable as a directory name"),
+    (["--mode", "X"], "--mode 'X' is not a Sudachi split mode"),
+    (["--lexicon", "missing.toml"], "lexicon file not found: missing.toml"),
+])
+def test_bad_options_are_refused_before_any_work(pdf, tmp_path, option, message):
+    r = run("run", "--source", str(pdf), "--out", str(tmp_path / "out"), "--raw", str(tmp_path / "raw"), *option)
+    assert r.exit_code == 1 and message in r.text, r.text
+    assert "bug" not in r.text and "Traceback" not in r.output
+    assert not (tmp_path / "out" / ".runs").exists() and not (tmp_path / "raw").exists()
+
+
+def test_a_lexicon_that_is_not_toml_or_lacks_ids_is_refused(pdf, tmp_path):
+    bad = tmp_path / "lexicon.toml"
+    bad.write_text("[[country]\nname = 'x'\n", encoding="utf-8")
+    r = run("run", "--source", str(pdf), "--out", str(tmp_path / "out"), "--lexicon", str(bad))
+    assert r.exit_code == 1 and "is not valid TOML" in r.text
+    bad.write_text("[[country]]\nname = 'x'\n", encoding="utf-8")
+    r = run("run", "--source", str(pdf), "--out", str(tmp_path / "out"), "--lexicon", str(bad))
+    assert r.exit_code == 1 and "an entry without 'id'" in r.text
+
+
+def test_update_with_a_bad_sources_file_is_refused_before_prefect_starts(tmp_path):
+    bad = tmp_path / "sources.toml"
+    bad.write_text('[[source]]\nname = "x"\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    proc = subprocess.run([str(BIN / "jstmine"), "update", "--sources", str(bad), "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, env=env, timeout=120, cwd=Path(__file__).resolve().parents[1])
+    text = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode == 1 and "missing key(s) listing" in text and "Traceback" not in text, text
+    assert "Prefect" not in text and "temporary server" not in text  # no flow was started
+    good = tmp_path / "good.toml"
+    good.write_text('[[source]]\nname = "x"\nlisting = "https://e.org/l.html"\nentries = ["a"]\n', encoding="utf-8")
+    r = run("update", "--sources", str(good), "--only", "y", "--out", str(tmp_path / "o"))
+    assert r.exit_code == 1 and "no source named 'y'" in r.text
+
+
+# ------------------------------------------------------------------------------- reading safely
+
+HOSTILE = "題名\x1b[2J\x1b]0;owned\x07\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\\x9b31m\u202eevil"
+
+
+@pytest.fixture
+def out(tmp_path):
+    tables = edition_tables("new")
+    doc = tables["documents"].to_pylist()
+    doc[0]["title"] = HOSTILE
+    tables["documents"] = table("documents", doc)
+    publish(tables, tmp_path / "processed", "new")
+    return tmp_path / "processed"
+
+
+@pytest.mark.parametrize("command", [
+    ["show", "documents", "--columns", "title", "--max-width", "400"],
+    ["sql", "select title from documents", "--max-width", "400"],
+])
+def test_control_characters_from_a_document_never_reach_the_terminal(out, command):
+    r = CliRunner(env={"COLUMNS": "400"}).invoke(app, [*command, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert not any(c in r.output for c in "\x1b\x07\x9b\u202e")
+    assert "題名\\x1b[2J" in r.output and "\\u202eevil" in r.output  # shown, harmlessly
+    assert pq.read_table(out / "new" / "documents.parquet")["title"].to_pylist() == [HOSTILE]  # kept as it was
+
+
+@pytest.mark.parametrize("query", [
+    "COPY (SELECT 1) TO '{out}/new/country_technology.parquet' (FORMAT parquet)",
+    "COPY (SELECT 1) TO '{tmp}/planted.csv'",
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM read_parquet('{out}/new/pages.parquet')",
+    "ATTACH '{tmp}/other.duckdb' AS other",
+    "SET enable_external_access = true",
+    "CREATE TABLE x AS SELECT 1",
+    "INSTALL httpfs",
+])
+def test_sql_can_only_query_the_database(out, tmp_path, query):
+    before = (out / "new" / "country_technology.parquet").read_bytes()
+    r = run("sql", query.format(out=out, tmp=tmp_path), "--out", str(out))
+    assert r.exit_code == 1 and "error: the SQL query failed" in r.text, r.text
+    assert (out / "new" / "country_technology.parquet").read_bytes() == before
+    assert not (tmp_path / "planted.csv").exists() and not (tmp_path / "other.duckdb").exists()
+    assert run("sql", "select count(*) from pages", "--out", str(out)).exit_code == 0
+
+
+def test_report_on_a_read_only_output_directory_says_so(out, monkeypatch):
+    import builtins
+    import errno
+
+    real_open = builtins.open
+
+    def read_only(path, mode="r", *args, **kwargs):
+        if "w" in mode and str(path).startswith(str(out)):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", read_only)
+    r = run("report", "--out", str(out))
+    assert r.exit_code == 1, r.output
+    assert "could not write" in r.text and "Read-only file system" in r.text and "Traceback" not in r.output
+
+
+# ------------------------------------------------------------------------------- problem pages
+
+
+def test_problem_pages_are_summarised_as_ranges():
+    from flows.process_report import page_ranges, problem_lines
+
+    assert page_ranges([9, 2, 3, 4, 7, 10, 4]) == "2–4, 7, 9–10"
+    many = [(p, "no_text_layer", f"page {p} has no text layer") for p in range(2, 5001)]
+    few = [(3, "unmapped_glyphs", "page 3: 4 of 10 glyphs"), (8, "unmapped_glyphs", "page 8: 2 of 9 glyphs")]
+    lines = problem_lines(many + few)
+    assert lines == ["4999 pages 2–5000: no_text_layer (page 2: page 2 has no text layer)",
+                     "page 3: unmapped_glyphs (page 3: 4 of 10 glyphs)", "page 8: unmapped_glyphs (page 8: 2 of 9 glyphs)"]
