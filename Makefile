@@ -28,7 +28,8 @@ demo: setup  ## the full flow, offline, on the sample edition served from a loop
 system-deps:  ## Debian packages some tests and the report need (Chromium, Japanese fonts, poppler)
 	bash scripts/install-system-deps.sh
 
-test: setup system-deps  ## the whole test suite, offline
+test: setup system-deps  ## the linter, then the whole test suite, offline
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 run: setup  ## the flow on the real report (needs the network)

@@ -909,7 +909,7 @@ def report(res: dict) -> str:
         big = res["cold_big"]
         lines += [
             "",
-            f"## Memory with document size",
+            "## Memory with document size",
             "",
             "| report | flow run (tasks + Prefect between them) | peak memory, flow (process and extract worker) | `ru_maxrss` of the flow process | flow process at the end: own memory + mapped files | peak memory, `extract_pdf` alone (process and worker) |",
             "|---|---|---|---|---|---|",
@@ -924,10 +924,10 @@ def report(res: dict) -> str:
             )
         lines += [
             "",
-            f"Extraction keeps only small per-page records (no glyphs of other pages) in every process; "
-            f"what grows with the document is its text, tokens and tables, which every later stage holds. "
-            f"Mapped files are mostly SudachiPy's dictionary (a 217 MB file whose pages count once touched: "
-            f"bounded by its size, and shared between processes) and the libraries.",
+            "Extraction keeps only small per-page records (no glyphs of other pages) in every process; "
+            "what grows with the document is its text, tokens and tables, which every later stage holds. "
+            "Mapped files are mostly SudachiPy's dictionary (a 217 MB file whose pages count once touched: "
+            "bounded by its size, and shared between processes) and the libraries.",
         ]
     lines += [
         "",

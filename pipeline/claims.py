@@ -381,7 +381,7 @@ def compare_summaries(page: list[str], chapter: list[tuple[int, str]]) -> list[S
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
             continue
-        pairs = list(zip(range(i1, i2), range(j1, j2)))
+        pairs = list(zip(range(i1, i2), range(j1, j2), strict=False))
         for i, j in pairs:
             ratio = difflib.SequenceMatcher(a=a[i], b=b[j], autojunk=False).ratio()
             out.append(SummaryDifference("changed", page[i], chapter[j][1], chapter[j][0], round(ratio, 3)))

@@ -68,7 +68,7 @@ def content_terms_by_subject(tokens: pa.Table, attribution: Attribution, config:
         if subject is None:
             continue
         terms = docs[subject]
-        for norm, pos, detail in zip(rows["normalized"], rows["pos"], rows["pos_detail"]):
+        for norm, pos, detail in zip(rows["normalized"], rows["pos"], rows["pos_detail"], strict=True):
             if pos not in config.keep_pos:
                 continue
             if any(d in detail for d in config.drop_pos_detail):
@@ -93,7 +93,7 @@ def key_terms(tokens: pa.Table, attribution: Attribution, config: KeyTermConfig)
         counts = docs[subject]
         row = matrix.getrow(i).tocoo()
         # Highest score first; ties broken by frequency, then the term, so runs are reproducible.
-        ranked = sorted(zip(row.col, row.data), key=lambda cd: (-round(cd[1], 9), -counts[vocabulary[cd[0]]], vocabulary[cd[0]]))
+        ranked = sorted(zip(row.col, row.data, strict=True), key=lambda cd: (-round(cd[1], 9), -counts[vocabulary[cd[0]]], vocabulary[cd[0]]))
         for rank, (col, score) in enumerate(ranked[: config.top_n], start=1):
             term = str(vocabulary[col])
             out.append(KeyTerm(subject, rank, term, float(score), counts[term]))

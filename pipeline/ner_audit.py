@@ -49,7 +49,7 @@ def lexicon_gaps(nlp, sentences: Iterable[Sentence], mentions: list[Mention], ba
             covered[m.sentence_id].append((m.start, m.end))
     sentences = [s for s in sentences if s.kind == "body"]
     found: dict[tuple[str, str], list[Sentence]] = defaultdict(list)
-    for sentence, doc in zip(sentences, nlp.pipe((s.text for s in sentences), batch_size=batch_size)):
+    for sentence, doc in zip(sentences, nlp.pipe((s.text for s in sentences), batch_size=batch_size), strict=True):
         for ent in doc.ents:
             if ent.label_ not in AUDITED_LABELS:
                 continue

@@ -112,7 +112,7 @@ def extract_relations(
         # A country inside a quoted name (「英国国際技術戦略」) is part of the name, not a relation.
         quoted = [(b.start, b.end) for b in bracket_names(text)]
 
-        def in_quote(m: Mention) -> bool:
+        def in_quote(m: Mention, quoted: list[tuple[int, int]] = quoted) -> bool:
             return m.label != "FRAMEWORK" and any(a < m.start and m.end < b for a, b in quoted)
 
         # Lists of coordinated mentions: 中国とロシア, EU、豪州、韓国, EUを含む西側諸国.

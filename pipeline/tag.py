@@ -116,7 +116,7 @@ class SudachiNormTokenizer:
     def __call__(self, text: str) -> Doc:
         morphemes = list(load_tokenizer(self.mode, self.dictionary).tokenize(text)) if text else []
         doc = Doc(self.vocab, words=[m.surface() for m in morphemes], spaces=[False] * len(morphemes))
-        for token, m in zip(doc, morphemes):
+        for token, m in zip(doc, morphemes, strict=True):
             token.norm_ = token_norm(m.normalized_form())
         return doc
 
@@ -153,7 +153,7 @@ def docs_from_tokens(nlp: Language, tokens: pa.Table):
         words, starts, ends = rows["surface"], rows["start"], rows["end"]
         spaces = [ends[k] < starts[k + 1] for k in range(len(words) - 1)] + [False]
         doc = Doc(vocab, words=words, spaces=spaces)
-        for token, norm in zip(doc, rows["normalized"]):
+        for token, norm in zip(doc, rows["normalized"], strict=True):
             token.norm_ = token_norm(norm)
         yield sid, doc, starts
 
@@ -167,7 +167,7 @@ def tag_tokens(nlp: Language, lexicon: Lexicon, tokens: pa.Table) -> list[Mentio
             doc = proc(doc)
 
         # Doc character offsets differ from sentence offsets only where spaces were dropped.
-        def to_sentence(char: int, token_i: int) -> int:
+        def to_sentence(char: int, token_i: int, starts=starts, doc=doc) -> int:
             return starts[token_i] + (char - doc[token_i].idx)
 
         for ent in doc.ents:

@@ -210,14 +210,14 @@ def build_full_report(path: Path, layout: str = "one_column", *, summary: list[s
 
     headings = [Heading(level, text, page + 1, labels[page]) for level, text, page, _ in setter.heads]
     contents = [ContentsEntry(level, text, _value(printed), printed, headings[i].page, on + 1)
-                for i, (level, text, printed), on in zip(listed, toc, setter.toc_on)]
+                for i, (level, text, printed), on in zip(listed, toc, setter.toc_on, strict=True)]
     sentences = doc.sentences
     assert len(subjects) == len(sentences)
     return FullTruth(
         headings=headings,
         contents=contents,
         summary_paragraphs=list(summary),
-        sentence_subjects=list(zip(sentences, subjects)),
+        sentence_subjects=list(zip(sentences, subjects, strict=True)),
         references=list(setter.refs),
         footnotes=list(doc.notes),
         captions=list(setter.captions),
@@ -768,14 +768,14 @@ class _FullSetter(_Setter):
         width = _body_width(self.s)
         blocks = [self._toc_entry(level, title, printed, width, size) for level, title, printed in entries]
         heights = [len(b) * leading + (gap if level == 1 and k else 0)
-                   for k, ((level, _, _), b) in enumerate(zip(entries, blocks))]
+                   for k, ((level, _, _), b) in enumerate(zip(entries, blocks, strict=True))]
         room = self.y - self.bottom()
         fit, used = 0, 0.0
         while fit < len(blocks) and used + heights[fit] <= room:
             used, fit = used + heights[fit], fit + 1
         cut = fit if fit < len(blocks) else math.ceil(len(blocks) * 0.6)
         self.toc_pages.append(self.page)
-        for k, ((level, _, _), block) in enumerate(zip(entries, blocks)):
+        for k, ((level, _, _), block) in enumerate(zip(entries, blocks, strict=True)):
             if k == cut:
                 self.next_region()
                 self.toc_pages.append(self.page)
@@ -825,7 +825,7 @@ class _FullSetter(_Setter):
     # --- page furniture and footnotes ---------------------------------------------------------
     def finish(self) -> list[str]:
         s, width, furniture = self.s, _body_width(self.s), []
-        for p, (ops, label) in enumerate(zip(self.pages, self.labels())):
+        for p, (ops, label) in enumerate(zip(self.pages, self.labels(), strict=True)):
             if not label:  # the cover
                 continue
             odd = _value(label) % 2 == 1

@@ -508,7 +508,7 @@ def _line_ops(line: list[_Unit], x: float, y: float, width: float, size: float, 
     extra = (width - sum(widths)) / len(gaps) if justify and gaps else 0.0
     stretch = set(gaps)
     ops = []
-    for k, (u, w) in enumerate(zip(line, widths)):
+    for k, (u, w) in enumerate(zip(line, widths, strict=True)):
         if k in stretch:
             x += extra
         if u.kind == "m" and marker == "super":
@@ -768,7 +768,7 @@ class _Setter:
             labels.append((lx + k * 38 + 10, top - 15, year))
         # bars
         group = (px1 - px0) / len(_FIG_COUNTRIES)
-        for g, (country, (v20, v24)) in enumerate(zip(_FIG_COUNTRIES, self.bars)):
+        for g, (country, (v20, v24)) in enumerate(zip(_FIG_COUNTRIES, self.bars, strict=True)):
             gx = px0 + g * group + group / 2
             bw = min(11.0, group / 3)
             ops.append(("r", gx - bw, py0, bw, v20 * scale, 0.4, 0.75))

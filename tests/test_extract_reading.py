@@ -76,7 +76,7 @@ def test_footnotes_are_exact_and_linked_to_the_sentences_that_cite_them(report):
 
 def test_markers_are_gone_from_the_text(report):
     truth, doc, seg, _ = report
-    for n, sentence in truth.markers:
+    for _n, sentence in truth.markers:
         cited = next(s for s in seg.sentences if squash(s.text) == squash(sentence))
         assert not re.search(r"(注\d|※\d|\d。$)", cited.text), cited.text
     body_blocks = [b for b in doc.blocks if b.kind == "body"]

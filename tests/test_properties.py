@@ -55,7 +55,7 @@ def test_sentence_spans_cover_the_text_in_order_without_overlap_or_empty_sentenc
         assert spans == []
         return
     assert spans[0][0] == 0 and spans[-1][1] == len(text)  # nothing lost at either end
-    for (s1, e1), (s2, e2) in zip(spans, spans[1:]):
+    for (_s1, e1), (s2, _e2) in zip(spans, spans[1:], strict=False):
         assert e1 == s2  # contiguous: no gap, no overlap
     for s, e in spans:
         assert s < e and text[s:e].strip()  # no empty (or blank) sentence

@@ -66,7 +66,7 @@ def _typical_gap(lines: list[_Line], body_size: float) -> float:
     """Median blank space between consecutive body lines of the same segment."""
     gaps = [
         b.top - a.bottom
-        for a, b in zip(lines, lines[1:])
+        for a, b in zip(lines, lines[1:], strict=False)
         if a.segment == b.segment and abs(a.size - body_size) <= 0.6 and abs(b.size - body_size) <= 0.6
         and -0.5 * body_size <= b.top - a.bottom <= 2 * body_size
     ]

@@ -703,7 +703,7 @@ def _run_overlaps(r: _Run, box: Box) -> bool:
 def _crosses(r: _Run, box: Box) -> bool:
     """A run with glyphs inside and outside the box and an ordinary gap (under 1.5 characters:
     a double space after a heading number included) where it leaves it."""
-    for a, b in zip(r.glyphs, r.glyphs[1:]):
+    for a, b in zip(r.glyphs, r.glyphs[1:], strict=False):
         if _centre_in(a, box) != _centre_in(b, box) and b.x0 - a.x1 <= 1.5 * max(a.size, b.size):
             return True
     return False

@@ -99,7 +99,7 @@ def _running_line_keys(row: _Line) -> set[str]:
     keys = {_mask_digits(row.text)}
     visible = [g for g in row.glyphs if not g.text.isspace()]
     parts: list[list[_Glyph]] = [[visible[0]]] if visible else []
-    for a, b in zip(visible, visible[1:]):
+    for a, b in zip(visible, visible[1:], strict=False):
         if b.x0 - a.x1 >= 2 * max(a.size, b.size):
             parts.append([])
         parts[-1].append(b)

@@ -177,9 +177,9 @@ def _drop_unmapped(glyphs: list[_Glyph]) -> tuple[list[_Glyph], int]:
     unmapped = [_is_unmapped(g.text) for g in glyphs]
     if not any(unmapped):
         return glyphs, 0
-    broken_fonts = {g.font for g, bad in zip(glyphs, unmapped) if bad}
+    broken_fonts = {g.font for g, bad in zip(glyphs, unmapped, strict=True) if bad}
     kept, dropped = [], 0
-    for g, bad in zip(glyphs, unmapped):
+    for g, bad in zip(glyphs, unmapped, strict=True):
         text = g.text
         if bad:
             cleaned = "".join(ch for ch in _CID_PLACEHOLDER.sub("", text) if not _is_garbage_char(ch))

@@ -202,7 +202,7 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig) ->
             ) from exc
     if tables:
         captions = assign_captions(table_boxes, caption_lines(glyphs))
-        tables = [replace(t, caption=c or "") for t, c in zip(tables, captions)]
+        tables = [replace(t, caption=c or "") for t, c in zip(tables, captions, strict=True)]
     figure_glyphs: list[list[_Glyph]] = [[] for _ in figures]
     if not table_boxes and not figures:
         body = glyphs

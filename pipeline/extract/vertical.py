@@ -20,7 +20,7 @@ def _split_vertical(glyphs: list[_Glyph]) -> tuple[list[_Glyph], list[list[_Glyp
     Returns (horizontal glyphs, vertical lines as glyph lists).
     """
     visible = [g for g in glyphs if not g.text.isspace()]
-    linked = [_stacked(a, b) for a, b in zip(visible, visible[1:])]
+    linked = [_stacked(a, b) for a, b in zip(visible, visible[1:], strict=False)]
     if not any(linked):
         return glyphs, []
     runs: list[list[_Glyph]] = []
