@@ -36,10 +36,11 @@ listing entry its link goes through (``published`` falling back to the page's da
 page (``report_id`` is then the PDF's file name, slugged); for a PDF URL or a local path they are
 None and the manifest line does not have them. ``published`` is ISO ``YYYY-MM-DD``, or ``YYYY-MM``
 when only a year and month are given (``parse_date_or_month``), else None.
-``find_report_links`` lists every entry of a page with its date (``parse_date``: 2025年4月1日,
-令和7年4月1日, 2025/4/1, 2025-04-01, 2025.4.1; else a year and month: 2025年4月, 令和7年4月,
-2025/4, 2025-04); ``fetch_listing`` / ``listing_entry`` and ``fetch_announcement`` /
-``announcement_entry`` are the network side of it, shared with ``pipeline.sources``.
+``find_report_links`` (``pipeline.listing``) lists every entry of a page with its date
+(``parse_date``, ``pipeline.dates``: 2025年4月1日, 令和7年4月1日, 2025/4/1, 2025-04-01, 2025.4.1;
+else a year and month: 2025年4月, 令和7年4月, 2025/4, 2025-04); ``fetch_listing`` /
+``listing_entry`` and ``fetch_announcement`` / ``announcement_entry`` are the network side of it,
+shared with ``pipeline.sources``.
 
 The file name in raw/ is derived by the project, never taken from the server:
 ``<slug>-<sha256[:12]>.pdf``, the slug being the URL's host (plus the listing entry id), restricted
@@ -48,7 +49,7 @@ the usual 022), as a normal file is, so a shared raw/ is readable by other users
 (``raw/.acquire-*.part``) is locked while its download runs; one left by a process that is gone
 (killed with -9) is removed by the next acquire in that raw/ (``_remove_stale_parts``).
 
-Deadlines. Besides the per-read ``read_timeout`` (a server silent that long), every request has
+Deadlines (``pipeline.fetch``). Besides the per-read ``read_timeout`` (a server silent that long), every request has
 a wall-clock deadline covering its connection, redirects, headers and body: ``deadline`` (300 s)
 for the PDF, ``page_deadline`` (60 s, never more than ``deadline``) for each HTML page on the way.
 It is enforced while waiting for bytes, not between chunks: a watchdog shuts the request's
@@ -57,7 +58,7 @@ a second. Expiry is an ``AcquireError``, not retried: the deadline is the user's
 download, a retry would multiply it, and a server that slow for minutes is rarely fast seconds
 later; the message names the deadline and ``jstmine run --deadline``.
 
-Hosts (``host_refusal``). A download reached from a listing or announcement page (its PDF link,
+Hosts (``pipeline.hosts.host_refusal``). A download reached from a listing or announcement page (its PDF link,
 a link probed for a PDF, the listing page an announcement links to) stays on that page's site,
 its registrable domain (``registrable_domain``: jst.go.jp for spap.jst.go.jp). Redirects are
 followed hop by hop and each hop is checked: for a request reached from a page, against its site;
@@ -67,88 +68,93 @@ resolving to one, or the address a connection actually reaches), unless the sour
 one. ``AcquireConfig.allowed_hosts`` (hosts, or domains with every host under them) waives both.
 A refusal is ``HostNotAllowed``, an ``AcquireError`` (not retried) naming the host, the link or
 redirect that led there, and ``--allow-host`` / ``allow_hosts``.
+
+The code: this module follows the source (a listing entry, an announcement page) and downloads
+the PDF into raw/ with its manifest; ``pipeline.hosts`` is the host policy, ``pipeline.fetch`` the
+httpx client, ``AcquireConfig``, deadlines and error classification, ``pipeline.listing`` the
+listing pages, ``pipeline.dates`` the dates. The public names of those modules that callers used
+to import from here are re-exported (``__all__``).
 """
 from __future__ import annotations
 
 import contextlib
-import difflib
 import hashlib
-import ipaddress
 import json
 import logging
 import os
 import re
 import secrets
-import socket
-import ssl
 import stat
-import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+from urllib.parse import unquote, urldefrag, urlsplit
 
 import httpx
-from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 
 from pipeline.announcement import Announcement, AnnouncementScan, scan_announcement
-from pipeline.errors import AcquireError, PipelineError, SourceError, TransientAcquireError
-from pipeline.source import SourceRef, check_local_file, looks_like_pdf_href, parse_source
+from pipeline.dates import parse_date, parse_date_or_month
+from pipeline.errors import AcquireError, SourceError, TransientAcquireError
+from pipeline.fetch import (
+    _CHUNK,
+    DEFAULT_CONFIG,
+    HTML_CAP,
+    PDF_MAGIC,
+    AcquireConfig,
+    _check_status,
+    _content_length,
+    _make_client,
+    _request,
+    _too_large,
+)
+from pipeline.hosts import (
+    HostNotAllowed,
+    _Scope,
+    host_refusal,
+    normalize_allowed_host,
+    normalize_allowed_hosts,
+    registrable_domain,
+)
+from pipeline.listing import (
+    PROBE_LIMIT,
+    ListingEntry,
+    ListingPage,
+    _entry_links,
+    _fetch_html_page,
+    _find_entry,
+    _looks_like_pdf_href,
+    _read_listing,
+    fetch_listing,
+    find_report_links,
+    listing_entry,
+    page_report_links,
+    resolve_listing,
+)
+from pipeline.source import SourceRef, check_local_file, parse_source
+
+__all__ = [
+    # defined here
+    "EOF_MARKER", "EOF_WINDOW", "MANIFEST_NAME", "PART_PREFIX", "PART_SUFFIX",
+    "Acquired", "acquire", "announcement_entry", "check_source", "fetch_announcement", "latest_entry",
+    "load_manifest",
+    # re-exported: callers import them from here
+    "DEFAULT_CONFIG", "HTML_CAP", "PDF_MAGIC", "AcquireConfig",  # pipeline.fetch
+    "HostNotAllowed", "host_refusal", "normalize_allowed_host", "normalize_allowed_hosts",  # pipeline.hosts
+    "registrable_domain",
+    "PROBE_LIMIT", "ListingEntry", "ListingPage", "fetch_listing", "find_report_links",  # pipeline.listing
+    "listing_entry", "page_report_links", "resolve_listing",
+    "parse_date", "parse_date_or_month",  # pipeline.dates
+]
 
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.jsonl"
-PDF_MAGIC = b"%PDF-"
 EOF_MARKER = b"%%EOF"
 EOF_WINDOW = 1024  # %%EOF must appear within this many bytes of the end
-HTML_CAP = 20 * 1024 * 1024  # listing pages larger than this are refused
-PROBE_LIMIT = 5  # non-.pdf links of an entry probed for a PDF response
 _HINT_BYTES = 2 * 1024 * 1024  # of an HTML page searched for report entries to name in the error
-_CHUNK = 64 * 1024
-
-
-
-@dataclass(frozen=True)
-class AcquireConfig:
-    raw_dir: Path = Path("raw")
-    # Per connection attempt / per read: a server that sends nothing for this long is given up on.
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    max_bytes: int = 200 * 1024 * 1024
-    user_agent: str = "jstmine/0.1 (+science-policy text mining)"
-    max_redirects: int = 20
-    # Wall-clock bound on downloading the PDF, in seconds (connecting, every redirect, the headers
-    # and the whole body; None: no bound). A server dripping a byte now and then never trips
-    # read_timeout; this stops it within a fraction of a second of expiring (``jstmine run
-    # --deadline``). 300 s takes a 20 MB report at 70 kB/s; the size cap (200 MB) needs 0.7 MB/s.
-    deadline: float | None = 300.0
-    # The same bound for each HTML page fetched on the way (the listing page, an announcement
-    # page, each probe of an entry's link), never more than ``deadline``: pages are small.
-    page_deadline: float | None = 60.0
-    # Hosts (``www.example.org``) or domains (``example.org``: it and every host under it) that
-    # links and redirects may lead to besides the page's own site, private addresses included
-    # (``jstmine run --allow-host``, ``allow_hosts`` in sources.toml). See ``host_refusal``.
-    allowed_hosts: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        for name in ("deadline", "page_deadline"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                      or not value > 0 or value != value):
-                raise PipelineError(f"AcquireConfig.{name} must be a positive number of seconds or None, not {value!r}",
-                                    "give the deadline in seconds, e.g. jstmine run --deadline 300")
-        # (the default instance is built before the helpers below exist: () needs none)
-        hosts = normalize_allowed_hosts(self.allowed_hosts) if self.allowed_hosts else ()
-        object.__setattr__(self, "allowed_hosts", hosts)
-
-    @property
-    def page_bound(self) -> float | None:
-        """The deadline of one HTML page: ``page_deadline``, never more than ``deadline``."""
-        bounds = [b for b in (self.page_deadline, self.deadline) if b is not None]
-        return min(bounds) if bounds else None
 
 
 @dataclass(frozen=True)
@@ -179,7 +185,7 @@ class Acquired:
 # Entry point
 
 
-def acquire(source: SourceRef | str, config: AcquireConfig = AcquireConfig()) -> Acquired:
+def acquire(source: SourceRef | str, config: AcquireConfig = DEFAULT_CONFIG) -> Acquired:
     """Fetch or verify ``source`` once; see the module docstring for the forms and errors.
 
     Parameters:
@@ -291,7 +297,7 @@ def _pdf_slug(pdf_url: str) -> str:
 
 
 def fetch_announcement(
-    url: str, *, client: httpx.Client | None = None, config: AcquireConfig = AcquireConfig()
+    url: str, *, client: httpx.Client | None = None, config: AcquireConfig = DEFAULT_CONFIG
 ) -> Announcement:
     """Download and read an announcement page (same timeouts, User-Agent, size cap and error
     classification as ``acquire``).
@@ -323,7 +329,7 @@ def fetch_announcement(
 
 
 def announcement_entry(
-    client: httpx.Client, announcement: Announcement, config: AcquireConfig = AcquireConfig()
+    client: httpx.Client, announcement: Announcement, config: AcquireConfig = DEFAULT_CONFIG
 ) -> ListingEntry:
     """The report an announcement page links to, as a listing entry resolved to its PDF (no PDF
     is downloaded).
@@ -341,7 +347,7 @@ def announcement_entry(
     same one), ``HostNotAllowed`` when it leads off the page's site, or as ``listing_entry`` does.
     """
     target, fragment = urldefrag(announcement.report_url)
-    scope = _Scope.page((announcement.url, announcement.final_url), config)
+    scope = _Scope.page((announcement.url, announcement.final_url), config.allowed_hosts)
     via = f"the report link of the announcement page {announcement.url}"
     scope.check_link(target, via)  # it stays on the page's site (see host_refusal)
     if fragment and not _looks_like_pdf_href(target):
@@ -429,1126 +435,6 @@ def _describe_start(head: bytes) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Hosts: where a listing or announcement page may send the download
-#
-# A download reached from a listing or announcement page stays on that page's site: its
-# registrable domain (``registrable_domain``: jst.go.jp for spap.jst.go.jp, so www.jst.go.jp is
-# the same site). A redirect of any request after the source's own first one (the page, the PDF,
-# a probe) may not lead to a loopback, private, link-local, multicast, unspecified or otherwise
-# not globally routable address, by an IP literal, by a name that resolves to one, or by the
-# address the connection actually reaches (checked when it is made, before the request is sent,
-# so a name that resolves one way for the check and another way for the connection is caught
-# too) — unless the source itself is on such an address (tests serve from 127.0.0.1, an intranet
-# mirror is on 10.x). ``AcquireConfig.allowed_hosts`` lets more hosts or domains through, both
-# rules waived. Each hop of a redirect chain is checked, not only where it ends.
-
-# The public-suffix decision is a small documented rule, not the Public Suffix List: no PSL
-# library is among the project's dependencies (publicsuffixlist would be the one to add), and a
-# system copy of the list is not something the project installs. The rule: a host's registrable
-# domain is its last two labels, or three when the last two are a public second level: a
-# two-letter country code under one of the generic second-level labels below (go.jp, ac.jp,
-# co.jp, or.jp, ne.jp, lg.jp, gov.uk, ac.uk, co.uk, com.au, gov.cn, ac.kr …), or a Japanese
-# prefecture (tokyo.jp). Where it errs, it errs on the side of a smaller site except for
-# country-code suffixes it does not know (two labels are then taken as the site).
-_GENERIC_SLD = frozenset(
-    "ac ad co com ed edu go gob gouv gov govt gr id in lg ltd me mil mod ne net nhs nic or org "
-    "plc police re res sch".split()
-)
-_JP_PREFECTURES = frozenset(
-    "aichi akita aomori chiba ehime fukui fukuoka fukushima gifu gunma hiroshima hokkaido hyogo "
-    "ibaraki ishikawa iwate kagawa kagoshima kanagawa kochi kumamoto kyoto mie miyagi miyazaki "
-    "nagano nagasaki nara niigata oita okayama okinawa osaka saga saitama shiga shimane shizuoka "
-    "tochigi tokushima tokyo tottori toyama wakayama yamagata yamaguchi yamanashi".split()
-)
-# Single labels refused as allowed hosts: they would let a whole top-level domain through.
-_TOP_LEVEL = frozenset("com net org edu gov mil int info biz io app dev xyz site online".split())
-
-
-class HostNotAllowed(AcquireError):
-    """A link or redirect leads to a host the download may not go to. Not retried: the page or
-    the server would send it there again."""
-
-
-def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return None
-
-
-def _norm_host(host: str) -> str:
-    """Lower case, without a trailing dot; an IP literal in its canonical form."""
-    host = host.strip().lower().rstrip(".")
-    ip = _ip(host)
-    return ip.compressed if ip is not None else host
-
-
-def _host_of(url: str) -> str | None:
-    """The host a request to ``url`` goes to, as httpx parses it (the same parse the request
-    uses: userinfo dropped, IDN as punycode); None when it is no http(s) URL with a host."""
-    try:
-        parsed = httpx.URL(url)
-        raw = parsed.raw_host.decode("ascii")
-    except Exception:
-        return None
-    if parsed.scheme not in ("http", "https") or not raw:
-        return None
-    return _norm_host(raw)
-
-
-def _is_public_second_level(sld: str, tld: str) -> bool:
-    if len(tld) == 2 and tld.isalpha() and sld in _GENERIC_SLD:
-        return True
-    return tld == "jp" and sld in _JP_PREFECTURES
-
-
-def registrable_domain(host: str) -> str:
-    """The site a host belongs to (pure): an IP literal is its own site; else the last two
-    labels, three under a public second level (see the rule above). ``spap.jst.go.jp`` →
-    ``jst.go.jp``, ``www.whitehouse.gov`` → ``whitehouse.gov``, ``jst.go.jp.evil.com`` →
-    ``evil.com``. ``host`` is a host name (punycode for IDNs) or IP literal, any case, a trailing
-    dot allowed."""
-    host = _norm_host(host)
-    if _ip(host) is not None or "." not in host:
-        return host
-    labels = host.split(".")
-    keep = 3 if len(labels) >= 3 and _is_public_second_level(labels[-2], labels[-1]) else 2
-    return ".".join(labels[-keep:])
-
-
-def _matches_allowed(host: str, allowed: Iterable[str]) -> bool:
-    """Whether ``host`` is one of ``allowed`` or (for a name) under one of them."""
-    is_ip = _ip(host) is not None
-    return any(host == a or (not is_ip and _ip(a) is None and host.endswith("." + a)) for a in allowed)
-
-
-def _non_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """What kind of address ``ip`` is when a download may not be sent to it, else None."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = [ip.ipv4_mapped, ip.sixtofour]
-        if ip in ipaddress.IPv6Network("64:ff9b::/96"):  # NAT64
-            embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-        for v4 in embedded:
-            if v4 is not None and (kind := _non_public(v4)):
-                return kind
-    for kind in ("unspecified", "loopback", "link_local", "multicast", "private"):
-        if getattr(ip, f"is_{kind}"):
-            return kind.replace("_", "-")
-    return None if ip.is_global else "not globally routable"
-
-
-def _resolve(host: str) -> list[str]:
-    """The addresses ``host`` resolves to; [] when it does not (the request then fails itself)."""
-    try:
-        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError, ValueError):
-        return []
-    return [str(info[4][0]) for info in infos]
-
-
-def _private_reason(host: str, resolve: Callable[[str], list[str]]) -> str | None:
-    """Why ``host`` is on a non-public address ("127.0.0.1, a loopback address"), else None."""
-    ip = _ip(host)
-    if ip is not None:
-        kind = _non_public(ip)
-        return f"{ip.compressed} is a {kind} address" if kind else None
-    for addr in resolve(host):
-        found = _ip(addr.split("%", 1)[0])
-        if found is not None and (kind := _non_public(found)):
-            return f"{host} resolves to {found.compressed}, a {kind} address"
-    return None
-
-
-def host_refusal(
-    url: str,
-    origin: str | Iterable[str],
-    allowed_hosts: Iterable[str] = (),
-    *,
-    site_limited: bool = True,
-    resolve: Callable[[str], list[str]] | None = None,
-) -> str | None:
-    """Why a request to ``url``, reached from ``origin``, may not be made; None when it may (pure
-    but for name resolution, which ``resolve`` replaces in tests).
-
-    Parameters:
-        url: the link's or the redirect's target.
-        origin: the URL of the page the link is on, or of the source whose redirect it is; several
-            (the page as requested and after its redirects) count as one site.
-        allowed_hosts: hosts or domains let through whatever the rules say (normalized, as
-            ``normalize_allowed_hosts`` gives them).
-        site_limited: whether ``url`` must be on ``origin``'s site (links and redirects reached
-            from a page); False for the redirects of the source's own request, which only the
-            address rule limits.
-        resolve: host name → its addresses (None: the system resolver; [] when unknown).
-
-    The rules (in this order): an allowed host passes; off the site (``registrable_domain`` of
-    the host and of the origin differ) is refused; a host on a non-public address (an IP literal,
-    or a name resolving to one) is refused unless an origin host is on one too.
-    """
-    origins = (origin,) if isinstance(origin, str) else tuple(origin)
-    resolve = resolve or _resolve
-    host = _host_of(url)
-    if host is None:
-        return "it is not an http(s) URL with a host"
-    if _matches_allowed(host, allowed_hosts):
-        return None
-    origin_hosts = [h for h in (_host_of(o) for o in origins) if h is not None]
-    if site_limited:
-        sites = sorted(dict.fromkeys(registrable_domain(h) for h in origin_hosts))
-        if registrable_domain(host) not in sites:
-            return f"{host} is not on the page's site ({', '.join(sites) or 'none'})"
-    reason = _private_reason(host, resolve)
-    if reason is not None and not any(_private_reason(h, resolve) for h in origin_hosts):
-        return reason + ", and the source is not on such an address"
-    return None
-
-
-def _allow_todo(host: str) -> str:
-    return (f"if {host} is meant to serve the report, allow it: jstmine run --allow-host {host} "
-            f"(in sources.toml: allow_hosts = [\"{host}\"] in the source's [[source]] table; "
-            "AcquireConfig.allowed_hosts); else give the PDF's own URL to `jstmine run --source`")
-
-
-@dataclass(frozen=True)
-class _Scope:
-    """Where the requests of one step may go: the links of a page and their redirects
-    (``site_limited``), or the redirects of the source's own request (only the address rule)."""
-
-    origins: tuple[str, ...]
-    site_limited: bool
-    allowed: tuple[str, ...]
-
-    @classmethod
-    def source(cls, url: str, config: AcquireConfig) -> _Scope:
-        return cls((url,), False, config.allowed_hosts)
-
-    @classmethod
-    def page(cls, urls: Iterable[str | None], config: AcquireConfig) -> _Scope:
-        return cls(tuple(dict.fromkeys(u for u in urls if u)), True, config.allowed_hosts)
-
-    def refusal(self, url: str) -> str | None:
-        return host_refusal(url, self.origins, self.allowed, site_limited=self.site_limited)
-
-    def check_link(self, url: str, how: str) -> None:
-        """Raise ``HostNotAllowed`` when ``how`` (e.g. "the PDF link of entry #x on the listing
-        page URL") leads off the scope to ``url``."""
-        reason = self.refusal(url)
-        if reason is not None:
-            host = _host_of(url) or url
-            raise HostNotAllowed(f"refusing to download from {host}: {how} leads to {url}, and {reason}",
-                                 _allow_todo(host))
-
-    def check_redirect(self, from_url: str, to_url: str, via: str) -> None:
-        reason = self.refusal(to_url)
-        if reason is not None:
-            host = _host_of(to_url) or to_url
-            raise HostNotAllowed(
-                f"refusing to download from {host}: {from_url}{f' ({via})' if via else ''} redirected to {to_url}, "
-                f"and {reason}", _allow_todo(host))
-
-    def peer_refusal(self, host: str, peer: str) -> str | None:
-        """Why the connection to ``host`` may not go on, having reached the address ``peer``."""
-        if _matches_allowed(host, self.allowed):
-            return None
-        ip = _ip(peer.split("%", 1)[0])
-        kind = _non_public(ip) if ip is not None else None
-        if kind is None or any(_private_reason(h, _resolve) for h in map(_host_of, self.origins) if h):
-            return None
-        return f"{host} was reached at {ip.compressed}, a {kind} address, and the source is not on such an address"
-
-
-def normalize_allowed_host(value: object) -> str:
-    """One allowed host or domain, normalized (lower case, punycode, no trailing dot; ``*.x`` and
-    ``.x`` mean ``x``); raises ValueError saying what is wrong with it (pure).
-
-    Accepted: a host name (``www.example.org``), a domain (``example.org``: it and every host under
-    it), an IPv4 or IPv6 literal (``10.0.0.5``, ``[fd00::1]``). Refused: URLs, ports, paths,
-    userinfo, wildcards inside a name, and public suffixes (``go.jp``, ``co.uk``, ``com``) that
-    would let a whole registry through."""
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"an allowed host must be a host name, not {value!r}")
-    text = value.strip()
-    if "://" in text:
-        host = _host_of(text)
-        raise ValueError(f"{text!r} is a URL; give the host name only" + (f" ({host})" if host else ""))
-    if any(c in text for c in "/?#@\\ \t") or (text.count(":") == 1 and _ip(text) is None):
-        raise ValueError(f"{text!r} is not a host name (no port, path or user name: e.g. www.example.org)")
-    text = text.removeprefix("*.").removeprefix(".")
-    ip = _ip(text)
-    if ip is not None:
-        return ip.compressed
-    if ":" in text or "[" in text or "]" in text:
-        raise ValueError(f"{text!r} is not a host name (no port, path or user name: e.g. www.example.org)")
-    if "*" in text:
-        raise ValueError(f"{value!r}: a wildcard may only lead the name (*.example.org); "
-                         "example.org alone allows every host under it")
-    host = _host_of(f"http://{text}/")
-    if host is None or not host or host.startswith(".") or ".." in host:
-        raise ValueError(f"{value!r} is not a valid host name")
-    labels = host.split(".")
-    if (len(labels) == 1 and ((len(host) == 2 and host.isalpha()) or host in _TOP_LEVEL)) or (
-            len(labels) == 2 and _is_public_second_level(labels[0], labels[1])):
-        raise ValueError(f"{value!r} is a public suffix: it would allow every site under it; "
-                         "name the site itself (e.g. jst.go.jp)")
-    return host
-
-
-def normalize_allowed_hosts(values: Iterable[str], where: str = "AcquireConfig.allowed_hosts") -> tuple[str, ...]:
-    """``normalize_allowed_host`` for each, duplicates dropped; a ``PipelineError`` naming
-    ``where`` (e.g. ``--allow-host``) and the bad value otherwise."""
-    if isinstance(values, str):
-        values = (values,)
-    out: dict[str, None] = {}
-    for value in values:
-        try:
-            out[normalize_allowed_host(value)] = None
-        except ValueError as exc:
-            raise PipelineError(f"{where}: {exc}",
-                                "give host names (www.example.org) or domains (example.org), e.g. "
-                                "jstmine run --allow-host www.example.org") from None
-    return tuple(out)
-
-
-# --------------------------------------------------------------------------------------------
-# Requests: redirects followed hop by hop, under a deadline
-
-
-class _Watchdog:
-    """A deadline for one request and its redirects: when it expires, the sockets of the
-    request's connections are shut down, which ends a read blocked on a server that drips bytes
-    (or sends none) at once; the caller then reports the deadline, not the broken connection."""
-
-    def __init__(self, seconds: float | None) -> None:
-        self.seconds = seconds
-        self.end = None if seconds is None else time.monotonic() + seconds
-        self.fired = False
-        self.response: httpx.Response | None = None
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
-
-    def __enter__(self) -> _Watchdog:
-        if self.seconds is not None:
-            self._timer = threading.Timer(self.seconds, self._fire)
-            self._timer.daemon = True
-            self._timer.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        with self._lock:
-            self._sockets.clear()
-
-    def remaining(self) -> float | None:
-        return None if self.end is None else self.end - time.monotonic()
-
-    def watch(self, stream) -> None:
-        """Shut ``stream``'s socket down when the deadline expires (at once if it has)."""
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if not isinstance(sock, socket.socket):
-            return
-        with self._lock:
-            if not self.fired:
-                self._sockets.append(sock)
-                return
-        _shutdown(sock)
-
-    def _fire(self) -> None:
-        with self._lock:
-            self.fired = True
-            sockets, self._sockets = self._sockets, []
-        for sock in sockets:
-            _shutdown(sock)
-
-
-def _shutdown(sock: socket.socket) -> None:
-    # socket.socket's own shutdown, also for an SSLSocket: it wakes a recv blocked in another
-    # thread (close() would not) and leaves the TLS object to the thread using it.
-    with contextlib.suppress(OSError, ValueError, TypeError):
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-def _clamped_timeouts(config: AcquireConfig, dog: _Watchdog) -> dict:
-    remaining = dog.remaining()
-    if remaining is not None and remaining <= 0:
-        dog.fired = True
-        raise httpx.ReadTimeout("deadline expired")
-
-    def cap(value: float) -> float:
-        return value if remaining is None else max(0.001, min(value, remaining))
-
-    return httpx.Timeout(connect=cap(config.connect_timeout), read=cap(config.read_timeout),
-                         write=cap(config.read_timeout), pool=cap(config.connect_timeout)).as_dict()
-
-
-def _tracer(dog: _Watchdog, scope: _Scope | None, hop_url: str) -> Callable[[str, dict], None]:
-    """httpcore's ``trace`` extension for one hop: every connection it opens is watched by the
-    deadline, and (with ``scope``) the address it reached is checked before anything is sent.
-    A connection through a proxy reaches the proxy: only the names were checked then."""
-    hop_host = _host_of(hop_url)
-    connecting: dict[str, str] = {}
-
-    def trace(event: str, info: dict) -> None:
-        if event == "connection.connect_tcp.started":
-            connecting["host"] = _norm_host(str(info.get("host") or ""))
-        elif event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
-            stream = info.get("return_value")
-            dog.watch(stream)
-            if scope is None or event != "connection.connect_tcp.complete" or connecting.get("host") != hop_host:
-                return
-            try:
-                peer = str(stream.get_extra_info("server_addr")[0])
-            except Exception:
-                return
-            reason = scope.peer_refusal(hop_host, peer)
-            if reason is not None:
-                with contextlib.suppress(Exception):
-                    stream.close()
-                raise HostNotAllowed(f"refusing to download from {hop_host}: {hop_url}: {reason}",
-                                     _allow_todo(hop_host))
-
-    return trace
-
-
-def _send(client: httpx.Client, url: str, headers: dict[str, str] | None, config: AcquireConfig,
-          scope: _Scope, dog: _Watchdog, via: str, check_first_peer: bool) -> httpx.Response:
-    """GET ``url``, following redirects hop by hop, each hop checked against ``scope``; the final
-    response is streaming (the caller closes it)."""
-    request = client.build_request("GET", url, headers=headers)
-    hops = 0
-    while True:
-        request.extensions = {
-            **request.extensions,
-            "timeout": _clamped_timeouts(config, dog),
-            "trace": _tracer(dog, scope if (hops or check_first_peer) else None, str(request.url)),
-        }
-        resp = client.send(request, stream=True, follow_redirects=False)
-        dog.response = resp
-        dog.watch(resp.extensions.get("network_stream"))
-        nxt = resp.next_request
-        if nxt is None:
-            return resp
-        resp.close()
-        hops += 1
-        if hops > config.max_redirects:
-            raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
-        scope.check_redirect(str(request.url), str(nxt.url), via)
-        request = nxt
-
-
-@contextlib.contextmanager
-def _request(
-    client: httpx.Client,
-    url: str,
-    config: AcquireConfig,
-    scope: _Scope,
-    *,
-    page: bool,
-    headers: dict[str, str] | None = None,
-    via: str = "",
-) -> Iterator[httpx.Response]:
-    """A streaming GET of ``url`` under a deadline (``config.deadline`` for the PDF,
-    ``config.page_bound`` for a ``page``), redirects checked hop by hop against ``scope``, httpx
-    errors classified. The first hop's address is checked too unless ``scope`` is the source's
-    own (the URL the user gave)."""
-    seconds = config.page_bound if page else config.deadline
-    with _Watchdog(seconds) as dog:
-        try:
-            with _http_errors(url, config):
-                resp = _send(client, url, headers, config, scope, dog, via, check_first_peer=scope.site_limited)
-                try:
-                    yield resp
-                finally:
-                    resp.close()
-        except Exception as exc:
-            if dog.fired:
-                raise _deadline_error(url, page, seconds, dog, config) from exc
-            raise
-
-
-def _deadline_error(url: str, page: bool, seconds: float | None, dog: _Watchdog, config: AcquireConfig) -> AcquireError:
-    """Not retried (an ``AcquireError``, not transient): the deadline is the user's bound on how
-    long a download may take, and a retry would multiply it (four attempts and the waits between
-    them); a server this slow for minutes is rarely fast a few seconds later. Raising the
-    deadline is the fix when the server is just slow."""
-    if dog.response is None:
-        came = "No answer came in that time"
-    else:
-        came = f"{dog.response.num_bytes_downloaded:,} bytes of the body came in that time"
-    why = (f"{came}: the server is too slow or sends its answer a little at a time. Not retried: another "
-           "attempt would take as long. If the server is just slow, give it more time: ")
-    if not page:
-        return AcquireError(f"the download of {url} did not finish within its deadline of {seconds:g} s",
-                            why + "jstmine run --deadline SECONDS (AcquireConfig.deadline)")
-    bound = ("AcquireConfig.page_deadline" + (f", {config.page_deadline:g} s" if config.page_deadline else "")
-             + ", never more than jstmine run --deadline SECONDS (AcquireConfig.deadline)")
-    return AcquireError(f"fetching the page {url} did not finish within its deadline of {seconds:g} s",
-                        why + f"pages get {bound}")
-
-
-# --------------------------------------------------------------------------------------------
-# HTTP
-
-
-def _make_client(config: AcquireConfig) -> httpx.Client:
-    timeout = httpx.Timeout(
-        connect=config.connect_timeout,
-        read=config.read_timeout,
-        write=config.read_timeout,
-        pool=config.connect_timeout,
-    )
-    return httpx.Client(
-        timeout=timeout,
-        # Redirects are followed by ``_send``, one hop at a time, each checked (``_Scope``).
-        follow_redirects=False,
-        max_redirects=config.max_redirects,
-        # A new connection per request: every connection is then opened under the deadline of
-        # the request using it, which watches its socket from the start (``_Watchdog``).
-        limits=httpx.Limits(max_keepalive_connections=0),
-        headers={
-            "User-Agent": config.user_agent,
-            "Accept": "application/pdf, text/html;q=0.9, */*;q=0.5",
-            # identity keeps byte counts equal to Content-Length and rules out compression bombs
-            "Accept-Encoding": "identity",
-        },
-    )
-
-
-def _is_cert_error(exc: BaseException) -> bool:
-    seen = set()
-    e: BaseException | None = exc
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        if isinstance(e, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(e):
-            return True
-        e = e.__cause__ or e.__context__
-    return False
-
-
-@contextlib.contextmanager
-def _http_errors(url: str, config: AcquireConfig) -> Iterator[None]:
-    """Turn httpx exceptions into classified pipeline errors."""
-    retry = "it may pass on a later attempt; if it keeps failing, check the network and the host"
-    try:
-        yield
-    except httpx.TooManyRedirects as e:
-        raise AcquireError(
-            f"too many redirects (more than {config.max_redirects}) fetching {url}: "
-            "the server redirects in a loop",
-            "open the URL in a browser to see where it leads and give the final PDF URL "
-            "(or raise AcquireConfig.max_redirects if the chain is genuinely long)",
-        ) from e
-    except httpx.UnsupportedProtocol as e:
-        raise AcquireError(
-            f"{url} redirected to an unsupported URL ({e})",
-            "give the PDF's http(s) URL directly",
-        ) from e
-    except httpx.ConnectTimeout as e:
-        raise TransientAcquireError(
-            f"timed out connecting to {url} (connect_timeout={config.connect_timeout}s)",
-            retry + "; or give it more time: jstmine run --timeout SECONDS (AcquireConfig.connect_timeout)",
-        ) from e
-    except httpx.ReadTimeout as e:
-        raise TransientAcquireError(
-            f"the server stopped sending data for {config.read_timeout}s: {url}",
-            retry + "; or give it more time: jstmine run --timeout SECONDS (AcquireConfig.read_timeout)",
-        ) from e
-    except httpx.TimeoutException as e:
-        raise TransientAcquireError(f"timed out fetching {url} ({type(e).__name__})", retry) from e
-    except httpx.ConnectError as e:
-        if _is_cert_error(e):
-            raise AcquireError(
-                f"TLS certificate verification failed for {url}: {e}",
-                "check the URL (host name) and the system's CA certificates",
-            ) from e
-        raise TransientAcquireError(f"could not connect for {url}: {e}", retry) from e
-    except httpx.RemoteProtocolError as e:
-        raise TransientAcquireError(
-            f"the connection broke while fetching {url} (download incomplete): {e}", retry
-        ) from e
-    except (httpx.NetworkError, httpx.ProxyError, httpx.DecodingError) as e:
-        raise TransientAcquireError(f"network error fetching {url}: {e}", retry) from e
-    except httpx.LocalProtocolError as e:
-        raise AcquireError(f"could not send the request for {url}: {e}", "check the URL") from e
-    except httpx.TransportError as e:
-        raise TransientAcquireError(f"transport error fetching {url}: {e}", retry) from e
-    except httpx.InvalidURL as e:
-        raise AcquireError(f"invalid URL while fetching {url}: {e}", "check the URL") from e
-    except httpx.HTTPError as e:
-        raise AcquireError(f"HTTP error fetching {url}: {e}", "check the URL") from e
-
-
-def _check_status(resp: httpx.Response, url: str) -> None:
-    code = resp.status_code
-    where = f"{url}" if str(resp.url) == url else f"{url} (final URL {resp.url})"
-    if code == 429 or code >= 500:
-        retry_after = resp.headers.get("Retry-After")
-        extra = f"; the server asks to wait {retry_after}" if retry_after else ""
-        raise TransientAcquireError(
-            f"HTTP {code} {resp.reason_phrase} from {where}",
-            "the server is busy or failing; it may pass on a later attempt" + extra,
-        )
-    if 400 <= code < 500:
-        if code in (401, 403, 407):
-            todo = "the page may need a login or block automated downloads; download it in a browser and give the local path"
-        elif code in (404, 410):
-            todo = "check the URL; the report may have moved — open the listing page and copy the current PDF link"
-        else:
-            todo = "check the URL"
-        raise AcquireError(f"HTTP {code} {resp.reason_phrase} from {where}", todo)
-    if code >= 300:
-        raise AcquireError(
-            f"HTTP {code} {resp.reason_phrase} from {where} was not followed"
-            + (" (no Location header)" if "location" not in resp.headers else ""),
-            "open the URL in a browser and give the final PDF URL",
-        )
-
-
-def _content_length(resp: httpx.Response) -> int | None:
-    value = resp.headers.get("Content-Length")
-    if value is None:
-        return None
-    try:
-        n = int(value.split(",")[0].strip())
-    except ValueError:
-        return None
-    return n if n >= 0 else None
-
-
-def _too_large(url: str, what: str, cap: int) -> AcquireError:
-    return AcquireError(
-        f"{url} is larger than the cap of {cap:,} bytes ({what})",
-        "check the URL; if the file is expected to be that large, raise the cap: "
-        "jstmine run --max-mb N (AcquireConfig.max_bytes)",
-    )
-
-
-def _html_error(url: str, final_url: str, html: bytes | None) -> AcquireError:
-    hint = ""
-    if html:
-        try:
-            links = find_report_links(html[:_HINT_BYTES], final_url)
-        except Exception:  # a hint only; never mask the real error
-            links = []
-        if links:
-            ids = ", ".join(f"#{x['id']}" for x in links[:5])
-            hint = f" This page lists reports, e.g. {ids}."
-    return AcquireError(
-        f"the server returned an HTML page, not a PDF: {url}"
-        + (f" (final URL {final_url})" if final_url != url else ""),
-        "check the URL: give the PDF's own URL, a report listing page URL with the entry id "
-        "as fragment (…/report_2022.html#fy24_rr02), or the report's announcement page; the page "
-        "may also need a login." + hint,
-    )
-
-
-def _looks_like_html(head: bytes, content_type: str) -> bool:
-    if "html" in content_type.lower():
-        return True
-    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")  # HTML, XHTML or an XML error page
-
-
-# --------------------------------------------------------------------------------------------
-# Listing pages
-
-
-@dataclass(frozen=True)
-class ListingEntry:
-    """One report entry of a listing page, resolved to its PDF."""
-
-    id: str
-    url: str  # the PDF's absolute URL
-    title: str | None
-    # ISO YYYY-MM-DD; YYYY-MM when the entry gives only a year and month (2025年4月); else None
-    published: str | None
-    # The page the PDF link is on (as requested, and after its redirects): the PDF's download
-    # stays on its site (see ``host_refusal``). () for a PDF URL given as the source.
-    found_on: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ListingPage:
-    """A downloaded listing page: parsed, with the base URL its links resolve against."""
-
-    url: str  # as requested
-    final_url: str  # after redirects
-    soup: BeautifulSoup
-    base: str  # final URL, or the page's <base href>
-
-
-def _read_listing(
-    client: httpx.Client, page_url: str, config: AcquireConfig, scope: _Scope | None = None, via: str = ""
-) -> ListingPage | None:
-    """GET a listing page (size-capped, under ``config.page_bound``); None when the URL turns out
-    to serve a PDF. ``scope``: where its redirects may go (default: ``page_url`` is the source)."""
-    cap = min(config.max_bytes, HTML_CAP)
-    if scope is None:
-        scope = _Scope.source(page_url, config)
-    with _request(client, page_url, config, scope, page=True, via=via) as resp:
-        _check_status(resp, page_url)
-        length = _content_length(resp)
-        if length is not None and length > cap:
-            raise _too_large(page_url, f"Content-Length {length:,}", cap)
-        buf = bytearray()
-        for chunk in resp.iter_bytes(_CHUNK):
-            buf += chunk
-            if buf[: len(PDF_MAGIC)] == PDF_MAGIC:
-                return None
-            if len(buf) > cap:
-                raise _too_large(page_url, "listing page", cap)
-        final_url = str(resp.url)
-        charset = resp.charset_encoding
-    soup = _soup(bytes(buf), charset)
-    return ListingPage(url=page_url, final_url=final_url, soup=soup, base=_base_url(soup, final_url))
-
-
-def fetch_listing(
-    url: str, *, client: httpx.Client | None = None, config: AcquireConfig = AcquireConfig()
-) -> ListingPage:
-    """Download and parse a listing page (same timeouts, User-Agent, size cap and error
-    classification as ``acquire``). A URL that serves a PDF is an ``AcquireError``."""
-    return _fetch_html_page(url, client, config, "a report listing page", "the listing page's URL")
-
-
-def _fetch_html_page(url: str, client: httpx.Client | None, config: AcquireConfig, what: str,
-                     instead: str) -> ListingPage:
-    """GET an HTML page with a borrowed client (or one of its own); a PDF there is an AcquireError
-    saying the URL is a PDF, not ``what``, and to give ``instead``."""
-    with contextlib.ExitStack() as stack:
-        if client is None:
-            client = stack.enter_context(_make_client(config))
-        page = _read_listing(client, url, config)
-    if page is None:
-        raise AcquireError(f"{url} is a PDF, not {what}",
-                           f"give the PDF URL to `jstmine run --source` directly, or give {instead}")
-    return page
-
-
-def listing_entry(
-    client: httpx.Client, page: ListingPage, entry_id: str, config: AcquireConfig = AcquireConfig()
-) -> ListingEntry:
-    """Entry ``entry_id`` of a downloaded listing page, resolved to its PDF: the first link ending
-    in .pdf, else the first of its other links (at most PROBE_LIMIT) that serves a PDF.
-
-    Only links on the page's site (or to ``config.allowed_hosts``) are taken or probed, and a
-    probe's redirects are checked hop by hop (``host_refusal``).
-
-    Raises AcquireError when no element has that id, ``HostNotAllowed`` when the entry's PDF link
-    (or the redirect of the only link that could be its PDF) leads off the site, SourceError when
-    no link leads to a PDF.
-    """
-    el = _find_entry(page.soup, entry_id)
-    pdfs, others = _entry_links(page.soup, entry_id, page.base)
-    scope = _Scope.page((page.url, page.final_url), config)
-    how = f"the PDF link of entry #{entry_id} on the listing page {page.url}"
-    pdf_url = next((u for u in pdfs if scope.refusal(u) is None), None)
-    if pdfs and pdf_url is None:
-        scope.check_link(pdfs[0], how)  # raises, naming the host and how to allow it
-    skipped: list[str] = []
-    refused: HostNotAllowed | None = None
-    if pdf_url is None:
-        for link in others[:PROBE_LIMIT]:
-            if scope.refusal(link) is not None:
-                skipped.append(link)
-                continue
-            try:
-                if _probe_is_pdf(client, link, config, scope, f"a link of entry #{entry_id} on {page.url}"):
-                    pdf_url = link
-                    break
-            except HostNotAllowed as exc:
-                refused = refused or exc
-    if pdf_url is None and refused is not None:
-        raise refused
-    if pdf_url is None or el is None:
-        raise _no_pdf_link(entry_id, page.url, skipped)
-    anchor = next((a for a in _region_anchors(el) if _abs_link(a, page.base) == pdf_url), None)
-    title = _entry_title(el, anchor) if anchor is not None else ""
-    return ListingEntry(id=entry_id, url=pdf_url, title=title or None, published=_entry_date(el),
-                        found_on=scope.origins)
-
-
-def _resolve_entry(
-    client: httpx.Client, page_url: str, entry_id: str, config: AcquireConfig
-) -> ListingEntry | None:
-    """Fetch the listing page and resolve the entry; None if the URL is itself a PDF (the
-    fragment was then a viewer fragment)."""
-    page = _read_listing(client, page_url, config)
-    if page is None:
-        return None
-    return listing_entry(client, page, entry_id, config)
-
-
-def _probe_is_pdf(client: httpx.Client, url: str, config: AcquireConfig, scope: _Scope, via: str) -> bool:
-    with _request(client, url, config, scope, page=True, via=via) as resp:
-        if not 200 <= resp.status_code < 300:
-            return False
-        if "application/pdf" in resp.headers.get("Content-Type", "").lower():
-            return True
-        head = b""
-        for chunk in resp.iter_bytes(_CHUNK):
-            head += chunk
-            if len(head) >= len(PDF_MAGIC):
-                break
-        return head.startswith(PDF_MAGIC)
-
-
-def _soup(html: str | bytes, charset: str | None = None) -> BeautifulSoup:
-    if isinstance(html, bytes):
-        return BeautifulSoup(html, "html.parser", from_encoding=charset)
-    return BeautifulSoup(html, "html.parser")
-
-
-def _base_url(soup: BeautifulSoup, base_url: str) -> str:
-    base = soup.find("base", href=True)
-    if isinstance(base, Tag):
-        return urljoin(base_url, str(base["href"]).strip())
-    return base_url
-
-
-_looks_like_pdf_href = looks_like_pdf_href
-
-
-def _abs_link(a: Tag, base: str) -> str | None:
-    href = str(a.get("href") or "").strip()
-    if not href or href.startswith("#"):
-        return None
-    url = urldefrag(urljoin(base, href))[0]
-    if urlsplit(url).scheme.lower() not in ("http", "https"):
-        return None
-    return url
-
-
-def _find_entry(soup: BeautifulSoup, entry_id: str) -> Tag | None:
-    el = soup.find(id=entry_id)
-    if el is None:
-        el = soup.find("a", attrs={"name": entry_id})
-    return el if isinstance(el, Tag) else None
-
-
-def _region_anchors(el: Tag) -> Iterator[Tag]:
-    """The <a href> tags that belong to the entry ``el``, in document order.
-
-    First those inside ``el``; then, walking its following siblings (and, when ``el`` is the last
-    thing in its parent, the parent's following siblings), those up to the next element that has
-    an id, which starts the next entry.
-    """
-    if el.name == "a" and el.get("href"):
-        yield el
-    yield from el.find_all("a", href=True)
-    cur: Tag = el
-    for _ in range(4):  # climb a few levels at most
-        for sib in cur.find_next_siblings():
-            if sib.get("id"):
-                return
-            if sib.name == "a" and sib.get("href"):
-                yield sib
-            for node in sib.descendants:
-                if isinstance(node, Tag):
-                    if node.get("id"):
-                        return  # the next entry starts inside this sibling
-                    if node.name == "a" and node.get("href"):
-                        yield node
-        parent = cur.parent
-        if not isinstance(parent, Tag) or parent.name in ("body", "html", "[document]"):
-            return
-        if parent.get("id"):  # a container of its own entry: stay inside it
-            return
-        cur = parent
-
-
-def _entry_links(soup: BeautifulSoup, entry_id: str, base: str) -> tuple[list[str], list[str]]:
-    el = _find_entry(soup, entry_id)
-    if el is None:
-        raise _entry_not_found(soup, entry_id, base)
-    pdfs: list[str] = []
-    others: list[str] = []
-    for a in _region_anchors(el):
-        url = _abs_link(a, base)
-        if url is None:
-            continue
-        target = pdfs if _looks_like_pdf_href(url) else others
-        if url not in target:
-            target.append(url)
-    return pdfs, others
-
-
-def _entry_not_found(soup: BeautifulSoup, entry_id: str, base: str) -> AcquireError:
-    entries = [x["id"] for x in _report_links(soup, base)]
-    ids = entries or [str(t["id"]) for t in soup.find_all(id=True)]
-    close = difflib.get_close_matches(entry_id, ids, n=3, cutoff=0.6)
-    shown = close + [i for i in ids if i not in close]
-    listing = ", ".join(f"#{i}" for i in shown[:8]) + (" …" if len(shown) > 8 else "")
-    return AcquireError(
-        f"entry #{entry_id} not found on the listing page {base}",
-        (f"ids on the page {'with a PDF ' if entries else ''}include: {listing}"
-         if ids else "the page has no element ids; give the PDF's URL directly"),
-    )
-
-
-def _no_pdf_link(entry_id: str, base: str, off_site: list[str] | None = None) -> SourceError:
-    note = ""
-    if off_site:
-        hosts = list(dict.fromkeys(_host_of(u) or u for u in off_site))
-        note = (f"; its links to other sites were not tried ({', '.join(off_site[:3])}"
-                + (" …" if len(off_site) > 3 else "") + "): if one of them is the report, allow its host: "
-                f"jstmine run --allow-host {hosts[0]} (allow_hosts in sources.toml)")
-    return SourceError(
-        f"entry #{entry_id} on {base} has no PDF link",
-        "open the page, copy the PDF link of the report and give that URL" + note,
-    )
-
-
-def resolve_listing(html: str | bytes, base_url: str, entry_id: str) -> str:
-    """The absolute URL of the PDF linked from entry ``entry_id`` of a listing page (pure).
-
-    Raises AcquireError when no element has that id (naming some that do), SourceError when the
-    entry has no link ending in .pdf.
-    """
-    soup = _soup(html)
-    base = _base_url(soup, base_url)
-    pdfs, _ = _entry_links(soup, entry_id, base)
-    if not pdfs:
-        raise _no_pdf_link(entry_id, base_url)
-    return pdfs[0]
-
-
-_TITLE_TAGS = ("h1", "h2", "h3", "h4", "h5", "h6", "dt", "caption")
-
-
-def _text(node: Tag) -> str:
-    return " ".join(node.get_text(" ", strip=True).split())
-
-
-def _is_title_node(node: Tag) -> bool:
-    if node.name in _TITLE_TAGS:
-        return True
-    classes = " ".join(node.get("class") or []).lower()
-    return "title" in classes or "ttl" in classes
-
-
-def _entry_title(el: Tag, pdf_anchor: Tag) -> str:
-    # Walk the entry's region as _region_anchors does (the element, its following siblings, and
-    # when the element is an anchor inside a heading, that heading) up to the PDF link.
-    candidates: list[Tag] = [el, *el.find_all(True)]
-    cur = el
-    reached = any(n is pdf_anchor for n in candidates)
-    for _ in range(4):
-        if reached:
-            break
-        for sib in cur.find_next_siblings():
-            if sib.get("id"):
-                reached = True
-                break
-            candidates.append(sib)
-            candidates.extend(sib.find_all(True))
-            if sib is pdf_anchor or any(d is pdf_anchor for d in sib.descendants):
-                reached = True
-                break
-        parent = cur.parent
-        if reached or not isinstance(parent, Tag) or parent.get("id") or parent.name in (
-            "body", "html", "[document]"
-        ):
-            break
-        candidates.append(parent)  # e.g. <h3><a id=x></a>Title</h3>
-        cur = parent
-    for node in candidates:
-        if _is_title_node(node) and _text(node):
-            return _text(node)
-    own = _text(el)
-    link_text = _text(pdf_anchor)
-    if own and own != link_text:
-        return own.replace(link_text, "").strip() if link_text and link_text in own else own
-    return link_text or str(pdf_anchor.get("title") or "")
-
-
-def _report_links(soup: BeautifulSoup, base: str) -> list[dict]:
-    found: list[tuple[Tag, dict]] = []
-    seen_ids: set[str] = set()
-    for el in soup.find_all(lambda t: t.has_attr("id") or (t.name == "a" and t.has_attr("name"))):
-        entry_id = str(el.get("id") or el.get("name"))
-        if not entry_id or entry_id in seen_ids:
-            continue
-        for a in _region_anchors(el):
-            url = _abs_link(a, base)
-            if url and _looks_like_pdf_href(url):
-                seen_ids.add(entry_id)
-                found.append((el, {"id": entry_id, "title": _entry_title(el, a), "url": url,
-                                   "date": _entry_date(el)}))
-                break
-    # A container (a section with an id around several entries) would claim its first entry's
-    # PDF: keep the innermost element for a given URL.
-    result = []
-    for el, item in found:
-        inner = any(
-            other is not el
-            and other_item["url"] == item["url"]
-            and any(p is el for p in other.parents)
-            for other, other_item in found
-        )
-        if not inner:
-            result.append(item)
-    return result
-
-
-def find_report_links(html: str | bytes, base_url: str) -> list[dict]:
-    """Reports on a listing page: ``[{"id", "title", "url", "date"}]`` in page order (pure).
-
-    An entry is an element with an id (or an ``<a name>``) whose region — the element and its
-    following siblings up to the next element with an id — holds a link ending in .pdf.
-    ``date`` is the entry's publication date as ISO ``YYYY-MM-DD`` (see ``parse_date``), else
-    ``YYYY-MM`` when its region shows only a year and month (``parse_date_or_month``), else None.
-    """
-    soup = _soup(html)
-    return _report_links(soup, _base_url(soup, base_url))
-
-
-def page_report_links(page: ListingPage) -> list[dict]:
-    """``find_report_links`` for a page already downloaded with ``fetch_listing``."""
-    return _report_links(page.soup, page.base)
-
-
-# --------------------------------------------------------------------------------------------
-# Dates of listing entries
-
-_ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925}  # era year n is western year base + n
-_DATE_PATTERNS = (
-    # 2025年4月1日
-    re.compile(r"(?<!\d)(?P<y>\d{4})[ \t]*年[ \t]*(?P<m>\d{1,2})[ \t]*月[ \t]*(?P<d>\d{1,2})[ \t]*日"),
-    # 令和7年4月1日, 令和元年5月1日
-    re.compile(r"(?P<era>令和|平成|昭和)[ \t]*(?P<y>元|\d{1,2})[ \t]*年[ \t]*(?P<m>\d{1,2})[ \t]*月[ \t]*(?P<d>\d{1,2})[ \t]*日"),
-    # 2025/4/1, 2025-04-01, 2025.4.1 (one separator throughout)
-    re.compile(r"(?<![\d./-])(?P<y>\d{4})(?P<sep>[/.-])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})(?![\d])"),
-)
-# A year and month without a day (published then, the real listing shows no more)
-_MONTH_PATTERNS = (
-    # 2025年4月
-    re.compile(r"(?<!\d)(?P<y>\d{4})[ \t]*年[ \t]*(?P<m>\d{1,2})[ \t]*月"),
-    # 令和7年4月, 令和元年5月
-    re.compile(r"(?P<era>令和|平成|昭和)[ \t]*(?P<y>元|\d{1,2})[ \t]*年[ \t]*(?P<m>\d{1,2})[ \t]*月"),
-    # 2025/4, 2025-04 (not part of a full date or of a longer number)
-    re.compile(r"(?<![\d./-])(?P<y>\d{4})[/-](?P<m>\d{1,2})(?![\d]|[./-]\d)"),
-)
-_DATE_CLASS = re.compile(r"date|day|time|update|publish|release", re.IGNORECASE)
-_DATE_TEXT_LIMIT = 4000  # characters of an entry's region searched for a date
-
-
-def _date_matches(text: str) -> Iterator[tuple[int, str]]:
-    """(position, ISO date) for every valid full date in ``text``."""
-    text = unicodedata.normalize("NFKC", text)
-    for pattern in _DATE_PATTERNS:
-        for m in pattern.finditer(text):
-            y = m.group("y")
-            era = m.groupdict().get("era")
-            year = (_ERAS[era] + (1 if y == "元" else int(y))) if era else int(y)
-            if not 1900 <= year <= 2100:
-                continue
-            try:
-                day = date(year, int(m.group("m")), int(m.group("d")))
-            except ValueError:  # 2025/13/40 and the like
-                continue
-            yield m.start(), day.isoformat()
-
-
-def parse_date(text: str | None) -> str | None:
-    """The first full date in ``text`` as ISO ``YYYY-MM-DD``, or None (pure).
-
-    Understood: 2025年4月1日, 令和7年4月1日 (also 平成, 昭和, 元年), 2025/4/1, 2025-04-01, 2025.4.1,
-    with full-width digits too. A year and month alone (2025年3月) is not a full date: None
-    (``parse_date_or_month`` takes it).
-    """
-    if not text:
-        return None
-    found = sorted(_date_matches(text))
-    return found[0][1] if found else None
-
-
-def _month_matches(text: str) -> Iterator[tuple[int, str]]:
-    """(position, ISO year-month) for every valid year and month in ``text``."""
-    text = unicodedata.normalize("NFKC", text)
-    for pattern in _MONTH_PATTERNS:
-        for m in pattern.finditer(text):
-            y = m.group("y")
-            era = m.groupdict().get("era")
-            year = (_ERAS[era] + (1 if y == "元" else int(y))) if era else int(y)
-            month = int(m.group("m"))
-            if 1900 <= year <= 2100 and 1 <= month <= 12:
-                yield m.start(), f"{year:04d}-{month:02d}"
-
-
-def parse_date_or_month(text: str | None) -> str | None:
-    """The first full date in ``text`` as ISO ``YYYY-MM-DD`` (``parse_date``); when it has none,
-    the first year and month as ``YYYY-MM``; else None (pure).
-
-    Parameters:
-        text: any text; year-month forms understood are 2025年4月, 令和7年4月 (also 平成, 昭和,
-            元年), 2025/4 and 2025-04, with full-width digits too. 2025年度 is no month.
-    """
-    if not text:
-        return None
-    if found := parse_date(text):
-        return found
-    months = sorted(_month_matches(text))
-    return months[0][1] if months else None
-
-
-def _region_nodes(el: Tag) -> Iterator[PageElement]:
-    """The tags and strings of entry ``el``'s region in document order: the element, then its
-    following siblings (climbing as ``_region_anchors`` does) up to the next element with an id."""
-    yield el
-    yield from el.descendants
-    cur: Tag = el
-    for _ in range(4):
-        for sib in cur.next_siblings:
-            if isinstance(sib, Tag):
-                if sib.get("id"):
-                    return
-                yield sib
-                for node in sib.descendants:
-                    if isinstance(node, Tag) and node.get("id"):
-                        return
-                    yield node
-            elif isinstance(sib, NavigableString):
-                yield sib
-        parent = cur.parent
-        if not isinstance(parent, Tag) or parent.name in ("body", "html", "[document]") or parent.get("id"):
-            return
-        cur = parent
-
-
-def _entry_date(el: Tag) -> str | None:
-    """The entry's publication date: a full date of a ``<time datetime>`` or of an element whose
-    class names a date first, else the first full date in the region's text; only when the region
-    has no full date anywhere, a year and month (2025年4月 → 2025-04), marked dates first."""
-    texts: list[str] = []
-    marked: list[str] = []  # <time datetime> values and texts of date-classed elements
-    size = 0
-    for node in _region_nodes(el):
-        if isinstance(node, Tag):
-            if node.name == "time" and node.get("datetime"):
-                if found := parse_date(str(node["datetime"])):
-                    return found
-                marked.append(str(node["datetime"]))
-            classes = " ".join(node.get("class") or [])
-            if node.name == "time" or _DATE_CLASS.search(classes):
-                text = _text(node)
-                if found := parse_date(text):
-                    return found
-                marked.append(text[:200])
-        elif type(node) is NavigableString:  # not comments, scripts or styles
-            if size < _DATE_TEXT_LIMIT:
-                texts.append(str(node))
-                size += len(node)
-    region = "\n".join(texts)
-    if found := parse_date(region):
-        return found
-    for text in marked:
-        if found := parse_date_or_month(text):
-            return found
-    return parse_date_or_month(region)
-
-
-# --------------------------------------------------------------------------------------------
 # Download
 
 
@@ -1577,10 +463,10 @@ def _fetch_pdf(
     ``_HtmlPage`` when the server answers with an HTML page. A PDF an ``entry`` links to is
     fetched in the scope of the page the link is on; else ``url`` is the source's own."""
     if entry is not None and entry.found_on:
-        scope = _Scope.page(entry.found_on, config)
+        scope = _Scope.page(entry.found_on, config.allowed_hosts)
         via = f"the PDF link on {entry.found_on[0]}"
     else:
-        scope, via = _Scope.source(url, config), ""
+        scope, via = _Scope.source(url, config.allowed_hosts), ""
     prev = _usable_previous(raw_dir, url)
     headers: dict[str, str] = {}
     if prev is not None:
@@ -1725,6 +611,31 @@ def _check_pdf_head(
         f"starts with {head[:16]!r})",
         "check the URL: it must lead to the PDF itself; the page may need a login",
     )
+
+
+def _html_error(url: str, final_url: str, html: bytes | None) -> AcquireError:
+    hint = ""
+    if html:
+        try:
+            links = find_report_links(html[:_HINT_BYTES], final_url)
+        except Exception:  # a hint only; never mask the real error
+            links = []
+        if links:
+            ids = ", ".join(f"#{x['id']}" for x in links[:5])
+            hint = f" This page lists reports, e.g. {ids}."
+    return AcquireError(
+        f"the server returned an HTML page, not a PDF: {url}"
+        + (f" (final URL {final_url})" if final_url != url else ""),
+        "check the URL: give the PDF's own URL, a report listing page URL with the entry id "
+        "as fragment (…/report_2022.html#fy24_rr02), or the report's announcement page; the page "
+        "may also need a login." + hint,
+    )
+
+
+def _looks_like_html(head: bytes, content_type: str) -> bool:
+    if "html" in content_type.lower():
+        return True
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")  # HTML, XHTML or an XML error page
 
 
 def _not_modified(source, url, final_url, etag, last_modified, prev, raw_dir, entry=None, announcement=None) -> Acquired:

@@ -29,7 +29,7 @@ header/footer/nav/breadcrumb …):
   looked for make the page ambiguous: no announcement;
 * the title is the main heading (the first ``<h1>``, else ``<h2>``, that is not the summary's),
   else ``<title>``; the date the first full date before the summary (a ``<time datetime>``
-  first), else the first year and month (``pipeline.acquire.parse_date_or_month``).
+  first), else the first year and month (``pipeline.dates.parse_date_or_month``).
 
 Every text loses control characters and terminal escape sequences. The walk over the page is
 iterative and linear, so deeply nested or huge markup costs time in proportion to its size.
@@ -43,6 +43,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
+from pipeline.dates import parse_date, parse_date_or_month
 from pipeline.headings import is_summary_heading
 
 
@@ -452,8 +453,6 @@ _DATE_TEXT_LIMIT = 20000
 
 
 def _date(items: list[_Item], times: list[tuple[int, str]], title: str | None) -> str | None:
-    from pipeline.acquire import parse_date, parse_date_or_month  # acquire imports this module
-
     limit = len(items)
     for index, value in times:
         if index <= limit and (found := parse_date_or_month(value)):

@@ -16,7 +16,7 @@ Input: a TOML file of ``[[source]]`` tables (the default is ``sources.toml`` at 
     # announcements = ["https://…/topic_et_06.html", "https://…/topic_et_07.html"]
 
     # in either kind: hosts (or domains: the name and every host under it) besides the page's own
-    # site that its links and redirects may lead to (see pipeline.acquire.host_refusal)
+    # site that its links and redirects may lead to (see pipeline.hosts.host_refusal)
     allow_hosts = ["www.example.org"]
 
 Output: ``load_sources`` gives one frozen ``Source`` per table; ``discover`` downloads a source's
@@ -49,18 +49,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from pipeline.acquire import (
-    AcquireConfig,
-    ListingPage,
-    _make_client,
-    announcement_entry,
-    fetch_announcement,
-    fetch_listing,
-    host_refusal,
-    listing_entry,
-    normalize_allowed_host,
-    page_report_links,
-)
+from pipeline.acquire import announcement_entry, fetch_announcement
+from pipeline.fetch import DEFAULT_CONFIG, AcquireConfig, _make_client
+from pipeline.hosts import host_refusal, normalize_allowed_host
+from pipeline.listing import ListingPage, fetch_listing, listing_entry, page_report_links
 from pipeline.errors import SourceError
 
 log = logging.getLogger(__name__)
@@ -369,7 +361,7 @@ def _check_expectations_name(name: str, bad) -> None:
 
 
 def discover(
-    source: Source, *, client: httpx.Client | None = None, config: AcquireConfig = AcquireConfig()
+    source: Source, *, client: httpx.Client | None = None, config: AcquireConfig = DEFAULT_CONFIG
 ) -> list[Report]:
     """Download ``source.listing`` (or each of ``source.announcements``) and return the reports
     it follows.
@@ -386,7 +378,7 @@ def discover(
 
     Links and redirects stay on the page's site, as in ``acquire`` (``host_refusal``), with the
     source's ``allow_hosts`` added to ``config.allowed_hosts``: an entry named in ``entries``
-    whose PDF link leads elsewhere is a ``pipeline.acquire.HostNotAllowed`` (an ``AcquireError``),
+    whose PDF link leads elsewhere is a ``pipeline.hosts.HostNotAllowed`` (an ``AcquireError``),
     one matched by ``link_pattern`` is left out with a warning. Each ``Report`` carries the
     source's ``allow_hosts``; acquire it with ``report.acquire_config(config)``.
     """
@@ -450,7 +442,7 @@ def _report(source: Source, page: ListingPage, row: dict) -> Report:
 
 
 def discover_all(
-    sources: list[Source], *, client: httpx.Client | None = None, config: AcquireConfig = AcquireConfig()
+    sources: list[Source], *, client: httpx.Client | None = None, config: AcquireConfig = DEFAULT_CONFIG
 ) -> list[Report]:
     """``discover`` for each source in turn, sharing one client."""
     with contextlib.ExitStack() as stack:

@@ -449,7 +449,7 @@ def test_a_name_checked_as_public_but_connected_to_loopback_is_refused_before_se
     # DNS rebinding: the check resolves localhost to a public address, the connection reaches
     # 127.0.0.1. The source (http://localhost…) then counts as public, and the address the PDF's
     # connection reached is checked before the request is sent.
-    import pipeline.acquire as acq
+    import pipeline.hosts as acq
 
     monkeypatch.setattr(acq, "_resolve", lambda host: ["93.184.216.34"] if host == "localhost" else [])
     http_server.serve_pdf("/r.pdf", make_pdf("rebound"))
