@@ -240,8 +240,8 @@ def print_summary(summary) -> None:
         console.print(f"[red]contradicted:[/] {escape(printable(c))}")
     for p in summary.problems:
         console.print(f"[yellow]warning:[/] {escape(printable(p))}")
-    console.print(f"tables:   {summary.output}/  (Parquet and CSV)")
-    console.print(f"database: {summary.database}")
+    console.print(Text(f"tables:   {printable(summary.output)}/  (Parquet and CSV)"))
+    console.print(Text(f"database: {printable(summary.database)}"))
 
 
 # ------------------------------------------------------------------ inspecting published editions
@@ -342,7 +342,7 @@ def _print_rows(console: Console, columns: list[str], rows: list[tuple], *, titl
             block.add_column(style="bold", no_wrap=True)
             block.add_column(overflow="fold")
             for name, value in zip(columns, row, strict=True):
-                block.add_row(name, value)
+                block.add_row(Text(printable(name)), value)
             console.print(Text(f"─── row {n} ───", style="dim"))
             console.print(block)
         caption += "; one block per row, as the columns do not fit (pick some with --columns)"
@@ -351,7 +351,7 @@ def _print_rows(console: Console, columns: list[str], rows: list[tuple], *, titl
         for i, name in enumerate(columns):
             values = [r[i] for r in rows if r[i] is not None]
             numeric = bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-            table.add_column(name, justify="right" if numeric else "left", overflow="fold")
+            table.add_column(Text(printable(name)), justify="right" if numeric else "left", overflow="fold")
         for row in cells:
             table.add_row(*row)
         console.print(table)
@@ -562,7 +562,7 @@ def sql(
     """Run SQL over every edition's rows in the database (read-only; each table has an edition column)."""
     import duckdb
 
-    from pipeline.publish import DATABASE_NAME, published_editions
+    from pipeline.publish import DATABASE_NAME, connect_database, published_editions
     from pipeline.report import NO_EDITIONS_TODO
 
     _settle(out)
@@ -573,8 +573,9 @@ def sql(
     try:
         # Read-only, and no file access of its own (COPY … TO, read_csv, ATTACH, extensions), with the
         # configuration locked so that a query cannot turn it back on: only the database is queried.
-        con = duckdb.connect(str(db), read_only=True,
-                             config={"enable_external_access": False, "lock_configuration": True})
+        con = connect_database(db, read_only=True)
+    except PipelineError as exc:
+        _die(exc.what, exc.todo)
     except duckdb.Error as exc:
         _die(f"could not open {db} read-only: {exc}",
              "if a run is publishing to it right now, wait for it to finish and try again")
@@ -590,7 +591,8 @@ def sql(
                 "FROM information_schema.columns WHERE table_schema = 'main' GROUP BY 1 ORDER BY 1").fetchall()
             err.print("tables (every one has an edition column):", soft_wrap=True)
             for name, cols in tables:
-                err.print(f"  [bold]{_escape(name)}[/]: {_escape(cols)}", soft_wrap=True, highlight=False)
+                err.print(f"  [bold]{_escape(printable(name))}[/]: {_escape(printable(cols))}", soft_wrap=True,
+                          highlight=False)
             if not tables:
                 err.print("  (none)")
             raise typer.Exit(1) from None

@@ -78,6 +78,7 @@ to import from here are re-exported (``__all__``).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -806,6 +807,8 @@ def _slug(url: str, entry_id: str | None) -> str:
 def _final_path(raw_dir: Path, slug: str, sha: str) -> Path:
     name = f"{slug}-{sha[:12]}.pdf"
     final = raw_dir / name
+    if final.is_symlink():  # planted in a shared raw/: replaced by the download itself (os.replace), never followed
+        return final
     if not _inside(raw_dir, final) or final.resolve().parent != raw_dir:
         raise AcquireError(f"refusing to write outside {raw_dir}: {name!r}", "report this as a bug")
     return final
@@ -848,7 +851,14 @@ def _append_manifest(raw_dir: Path, record: dict) -> None:
     """Append one JSON line to raw/manifest.jsonl: a single write, flushed and fsynced, under a lock."""
     line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
     # 0666 less the umask, as a normal file (0644 under the usual 022)
-    fd = os.open(Path(raw_dir) / MANIFEST_NAME, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+    path = Path(raw_dir) / MANIFEST_NAME
+    try:  # never through a symbolic link planted in a shared raw/
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise AcquireError(f"{path} is a symbolic link, not the manifest jstmine writes",
+                               "remove the link (someone with write access to raw/ made it), then run again") from None
+        raise
     try:
         with _locked(fd):
             size = os.fstat(fd).st_size

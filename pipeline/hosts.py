@@ -120,10 +120,15 @@ def _non_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None
         for v4 in embedded:
             if v4 is not None and (kind := _non_public(v4)):
                 return kind
-    for kind in ("unspecified", "loopback", "link_local", "multicast", "private"):
-        if getattr(ip, f"is_{kind}"):
+    for kind in ("unspecified", "loopback", "link_local", "site_local", "multicast", "private", "reserved"):
+        if getattr(ip, f"is_{kind}", False):
             return kind.replace("_", "-")
+    if isinstance(ip, ipaddress.IPv4Address) and ip in _IETF_PROTOCOL_ASSIGNMENTS:
+        return "special-purpose"  # 192.0.0.0/24 (RFC 6890): not for hosts on the Internet
     return None if ip.is_global else "not globally routable"
+
+
+_IETF_PROTOCOL_ASSIGNMENTS = ipaddress.IPv4Network("192.0.0.0/24")
 
 
 def _resolve(host: str) -> list[str]:

@@ -365,18 +365,17 @@ def _report_links(soup: BeautifulSoup, base: str) -> list[dict]:
                                    "date": _entry_date(el)}))
                 break
     # A container (a section with an id around several entries) would claim its first entry's
-    # PDF: keep the innermost element for a given URL.
-    result = []
+    # PDF: keep the innermost element for a given URL. Each element's ancestors are looked up among
+    # the elements found with its URL (linear in the page, not in the square of its entries).
+    by_url: dict[str, set[int]] = {}
     for el, item in found:
-        inner = any(
-            other is not el
-            and other_item["url"] == item["url"]
-            and any(p is el for p in other.parents)
-            for other, other_item in found
-        )
-        if not inner:
-            result.append(item)
-    return result
+        by_url.setdefault(item["url"], set()).add(id(el))
+    containers: set[int] = set()
+    for el, item in found:
+        same = by_url[item["url"]]
+        if len(same) > 1:
+            containers.update(id(p) for p in el.parents if id(p) in same)
+    return [item for el, item in found if id(el) not in containers]
 
 
 def find_report_links(html: str | bytes, base_url: str) -> list[dict]:

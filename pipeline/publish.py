@@ -18,10 +18,12 @@ files and rows always agree. Run directories no link points to are removed at th
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
 import shutil
+import tempfile
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,6 +34,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from pipeline.errors import PipelineError
+from pipeline.normalize import printable
 
 DATABASE_NAME = "jstmine.duckdb"
 RUNS_DIR = ".runs"
@@ -77,31 +80,35 @@ def check_edition_name(edition: str) -> str:
             f"edition name {shown!r} is not usable as a directory name",
             f"use letters, digits, '.', '_' and '-' only, not starting with '.' ({example})",
         )
-    if edition.lower() in {n.lower() for n in _reserved_names()} or edition.endswith((".tmp", JOURNAL_SUFFIX)):
+    if (edition.lower() in {n.lower() for n in _reserved_names()} or edition.endswith((".tmp", JOURNAL_SUFFIX))
+            or edition.lower().startswith((DATABASE_NAME + ".", LOCK_NAME.lstrip(".")))):
         raise EditionNameError(f"edition name {shown!r} is the name of one of jstmine's own files in the output directory",
                                f"give another name, {example}")
     return edition
 
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (=HYPERLINK…,
-# +cmd|…, -2+3, @SUM…; a tab or carriage return first hides it): CSV injection.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# +cmd|…, -2+3, @SUM…; a tab or carriage return first hides it), also after spaces and in the
+# full-width forms a Japanese spreadsheet may read as the same: CSV injection.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+_LEADING_SPACE = " \u3000"
 
 
 def _neutralised(text: str | None) -> str | None:
     """``text`` as a CSV cell a spreadsheet shows as text: a leading ' before a formula's start
     (OWASP's advice; spreadsheets hide the quote). Parquet and the database keep the text as is."""
-    return "'" + text if text and text.startswith(FORMULA_STARTS) else text
+    return "'" + text if text and text.lstrip(_LEADING_SPACE).startswith(FORMULA_STARTS) else text
 
 
 def _neutralised_column(col) -> pa.ChunkedArray | pa.Array:
     """``_neutralised`` over a whole string column, in Arrow (a token table has 10^5 rows)."""
     import pyarrow.compute as pc
 
-    starts = None
+    col = col.cast(pa.string())  # large or dictionary-encoded strings too
+    stripped = pc.utf8_ltrim(col, characters=_LEADING_SPACE)
+    starts = pc.starts_with(col, "\t")
     for prefix in FORMULA_STARTS:
-        hit = pc.starts_with(col, prefix)
-        starts = hit if starts is None else pc.or_(starts, hit)
+        starts = pc.or_(starts, pc.starts_with(stripped, prefix))
     if not pc.any(starts).as_py():
         return col
     quoted = pc.binary_join_element_wise(pa.scalar("'"), col, "")
@@ -115,7 +122,8 @@ def _csv_ready(table: pa.Table) -> pa.Table:
     for _name, col in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_list(col.type):
             col = pa.array([None if v is None else ";".join(str(x) for x in v) for v in col.to_pylist()], pa.string())
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        if (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+                or (pa.types.is_dictionary(col.type) and pa.types.is_string(col.type.value_type))):
             col = _neutralised_column(col)
         cols.append(col)
     return pa.table(cols, names=table.column_names)
@@ -168,16 +176,25 @@ def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str) -> Path:
         ) from exc
 
     previous = os.readlink(link) if link.is_symlink() else None
+    if previous is not None and not _is_run_path(previous, edition):
+        # a link someone re-pointed (at another edition's run, or anywhere): replaced, never cleaned up after
+        log.warning("%s pointed at %s, not at a run of its own: it is replaced, and that directory left alone",
+                    printable(str(link)), printable(previous))
+        previous = None
     new = str(Path(RUNS_DIR) / edition / run_id)
     journal = _journal_path(out_dir, edition)
     db_path = out_dir / DATABASE_NAME
     try:
         # Before anything is switched: what a killed run leaves for the next one to settle.
         _write_journal(journal, {"edition": edition, "run": new, "previous": previous})
-        con = duckdb.connect(str(db_path))
-    except (duckdb.Error, OSError) as exc:
+        con = connect_database(db_path)
+    except (duckdb.Error, OSError, PublishError) as exc:
         shutil.rmtree(run_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            run_dir.parent.rmdir()
         journal.unlink(missing_ok=True)
+        if isinstance(exc, PublishError):
+            raise
         what = f"could not open the database {db_path}: {exc}" if isinstance(exc, duckdb.Error) else \
             f"could not write {journal}: {exc.strerror or exc}"
         raise PublishError(what, "check that no other program holds the database open for writing, that the "
@@ -241,13 +258,13 @@ def _remove_inside(root: Path, target: Path) -> bool:
     except ValueError:
         rel = None
     if rel is None or not rel.parts or ".." in rel.parts or root.is_symlink():
-        log.warning("not removing %s: it is not inside %s", target, root)
+        log.warning("not removing %s: it is not inside %s", printable(target), printable(root))
         return False
     path = root
     for part in rel.parts[:-1]:
         path = path / part
         if path.is_symlink() or not path.is_dir():
-            log.warning("not removing %s: %s on the way is a symbolic link or no directory", target, path)
+            log.warning("not removing %s: %s on the way is a symbolic link or no directory", printable(target), printable(path))
             return False
     if target.is_symlink() or target.is_file():
         target.unlink(missing_ok=True)
@@ -263,13 +280,30 @@ def _is_run_path(rel: str, edition: str) -> bool:
             and not parts[2].startswith(".") and set(parts[2]) <= _EDITION_CHARS)
 
 
+_JOURNAL_MAX_BYTES = 64 * 1024  # a journal holds three short strings
+
+
 def _journal_path(out_dir: Path, edition: str) -> Path:
     return out_dir / f".{edition}{JOURNAL_SUFFIX}"
 
 
+def connect_database(db_path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """The output directory's database, opened as jstmine opens it everywhere: with DuckDB's file
+    access off and its configuration locked (a database planted in a shared directory cannot make
+    a query read or write files), and never through a symbolic link (the database or its WAL)."""
+    for path in (db_path, db_path.with_name(db_path.name + ".wal")):
+        if path.is_symlink():
+            raise PublishError(f"{path} is a symbolic link, not a file jstmine made",
+                               "remove the link (someone with write access to the output directory made it) and run again")
+    return duckdb.connect(str(db_path), read_only=read_only,
+                          config={"enable_external_access": False, "lock_configuration": True})
+
+
 def _write_journal(path: Path, record: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    # A fresh temporary file (O_EXCL): never written through a name someone planted.
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    tmp = Path(tmp_name)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(record, fh)
         fh.flush()
         os.fsync(fh.fileno())
@@ -289,7 +323,7 @@ def _committed_run(out_dir: Path, edition: str) -> str | None:
     db_path = out_dir / DATABASE_NAME
     if not db_path.exists():
         return None
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = connect_database(db_path, read_only=True)
     try:
         row = con.execute(f'SELECT run FROM "{PUBLISH_LOG}" WHERE edition = ?', [edition]).fetchone()
     except duckdb.CatalogException:  # a database from before publish_log, or none committed yet
@@ -309,6 +343,10 @@ def recover_interrupted(out_dir: Path) -> list[str]:
     out_dir = Path(out_dir)
     notes: list[str] = []
     for journal in sorted(out_dir.glob(".*" + JOURNAL_SUFFIX)):
+        if journal.is_symlink() or not journal.is_file() or journal.stat().st_size > _JOURNAL_MAX_BYTES:
+            notes.append(f"removed {printable(journal.name)}: no journal jstmine wrote (a link, a special file or too large)")
+            journal.unlink(missing_ok=True)
+            continue
         try:
             record = json.loads(journal.read_text(encoding="utf-8"))
             edition, new, previous = record["edition"], record["run"], record.get("previous")
@@ -321,8 +359,9 @@ def recover_interrupted(out_dir: Path) -> list[str]:
             continue
         try:
             committed = _committed_run(out_dir, edition)
-        except duckdb.Error as exc:  # held by another program: settle it next time
-            log.warning("cannot read %s to settle an interrupted run of %s: %s", DATABASE_NAME, edition, exc)
+        except (duckdb.Error, PublishError) as exc:  # held by another program, or a planted link: settle it next time
+            log.warning("cannot read %s to settle an interrupted run of %s: %s", DATABASE_NAME, edition,
+                        printable(str(exc).splitlines()[0] if str(exc) else exc))
             continue
         link = out_dir / edition
         current = os.readlink(link) if link.is_symlink() else None
@@ -348,7 +387,7 @@ def _remove_stale_runs(out_dir: Path) -> list[str]:
     What cannot be removed is reported and skipped, so a later run is never stopped by it."""
     notes = []
     for tmp in out_dir.glob(".*.tmp"):  # a link or journal being written when the run was killed
-        if tmp.is_symlink() or (tmp.name.endswith(JOURNAL_SUFFIX + ".tmp") and tmp.is_file()):
+        if tmp.is_symlink() or (JOURNAL_SUFFIX + "." in tmp.name and tmp.is_file()):
             tmp.unlink(missing_ok=True)
     runs = out_dir / RUNS_DIR
     if runs.is_symlink():
@@ -359,7 +398,8 @@ def _remove_stale_runs(out_dir: Path) -> list[str]:
     for edition_dir in sorted(runs.iterdir()):
         if edition_dir.is_symlink() or not edition_dir.is_dir():
             if _remove_inside(runs, edition_dir):
-                notes.append(f"removed {edition_dir.relative_to(out_dir)}, which is no run directory (a symbolic link or a file)")
+                notes.append(f"removed {printable(edition_dir.relative_to(out_dir))}, which is no run directory "
+                             "(a symbolic link or a file)")
             continue
         if _journal_path(out_dir, edition_dir.name).exists():
             continue  # an unsettled journal keeps its runs until it is settled
@@ -368,9 +408,9 @@ def _remove_stale_runs(out_dir: Path) -> list[str]:
         for run in sorted(edition_dir.iterdir()):
             if run.is_symlink() or run.resolve() != live:
                 if _remove_inside(runs, run):
-                    notes.append(f"removed {run.relative_to(out_dir)}, left by an interrupted run")
+                    notes.append(f"removed {printable(run.relative_to(out_dir))}, left by an interrupted run")
                 else:
-                    notes.append(f"could not remove {run.relative_to(out_dir)}, left by an interrupted run; "
+                    notes.append(f"could not remove {printable(run.relative_to(out_dir))}, left by an interrupted run; "
                                  "remove it by hand")
         with contextlib.suppress(OSError):
             edition_dir.rmdir()  # only when empty (an edition never published)
@@ -410,7 +450,16 @@ def published_editions(out_dir: Path) -> list[str]:
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         return []
-    return sorted(p.name for p in out_dir.iterdir() if p.is_symlink() and not p.name.startswith("."))
+    return sorted(p.name for p in out_dir.iterdir() if p.is_symlink() and _is_edition_name(p.name))
+
+
+def _is_edition_name(name: str) -> bool:
+    """Whether ``name`` is one ``check_edition_name`` accepts (a link of another name is no edition)."""
+    try:
+        check_edition_name(name)
+    except EditionNameError:
+        return False
+    return True
 
 
 def settle_before_reading(out_dir: Path) -> list[str]:
@@ -433,6 +482,22 @@ def settle_before_reading(out_dir: Path) -> list[str]:
                 f"({getattr(exc, 'what', None) or getattr(exc, 'strerror', None) or exc}): files and database may disagree "
                 "until the next run"]
     return notes
+
+
+def _write_holder(holder: Path) -> None:
+    """Who holds the lock, for the message a second run prints; never written through a link."""
+    text = f"pid {os.getpid()}, since {datetime.now(timezone.utc).isoformat(timespec='seconds')}".encode()
+    for _ in range(2):
+        try:
+            fd = os.open(holder, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            holder.unlink()  # a link planted in its place: removed as a link
+            continue
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text)
+        return
 
 
 LOCK_NAME = ".jstmine.lock"
@@ -464,7 +529,11 @@ def output_lock(out_dir: Path, timeout: float = 0.0, settle_notes: list[str] | N
             "wait for it to finish and run again, or write elsewhere with --out DIR",
         ) from None
     try:
-        holder.write_text(f"pid {os.getpid()}, since {datetime.now(timezone.utc).isoformat(timespec='seconds')}", encoding="utf-8")
+        _write_holder(holder)
+        runs = out_dir / RUNS_DIR
+        if os.path.lexists(runs) and (runs.is_symlink() or not runs.is_dir()):
+            raise PublishError(f"{runs} is not a directory jstmine made (a symbolic link or a file)",
+                               f"move it away (e.g. mv {runs} {runs}.old) and run again")
         try:
             for note in recover_interrupted(out_dir):
                 log.warning("%s", note)

@@ -153,3 +153,22 @@ def test_problem_pages_are_summarised_as_ranges():
     lines = problem_lines(many + few)
     assert lines == ["4999 pages 2–5000: no_text_layer (page 2: page 2 has no text layer)",
                      "page 3: unmapped_glyphs (page 3: 4 of 10 glyphs)", "page 8: unmapped_glyphs (page 8: 2 of 9 glyphs)"]
+
+
+def test_sql_column_names_are_no_markup_and_no_escapes(out):
+    r = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["sql", 'select 1 as "[bold]x\x1b[2J"', "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "[bold]x\\x1b[2J" in r.output and "\x1b" not in r.output
+
+
+def test_a_listing_page_of_thousands_of_entries_is_read_in_linear_time():
+    import time
+
+    from pipeline.listing import find_report_links
+
+    html = "<div id='all'>" + "".join(f"<div id='e{i}'><h3>T{i}</h3><a href='/same.pdf'>PDF</a></div>"
+                                      for i in range(8000)) + "</div>"
+    started = time.monotonic()
+    found = find_report_links(html, "https://spap.jst.go.jp/list.html")
+    assert len(found) == 8000 and "all" not in {f["id"] for f in found}  # the container claims nothing
+    assert time.monotonic() - started < 15  # was 50 s: every pair of entries compared

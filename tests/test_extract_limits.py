@@ -336,3 +336,44 @@ def test_a_generated_report_extracts_exactly_as_before(tmp_path):
     assert _as_data(extract_pdf(path)) == before
     assert _as_data(extract_pdf(path, workers=2)) == before
     assert before["blocks"] and before["tables"]
+
+
+def _one_page_of_streams(path: Path, streams: list[bytes]) -> Path:
+    """One page whose content is the given streams, in order (the first holds the text)."""
+    pdf = forge.RawPdf()
+    font = pdf.add(forge.FONT)
+    ids = [pdf.add(s) for s in streams]
+    pages = pdf.reserve()
+    page = pdf.add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 %d 0 R >> >> "
+                   b"/Contents [%s] >>" % (pages, font, b" ".join(b"%d 0 R" % i for i in ids)))
+    pdf.set(pages, b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % page)
+    return pdf.write(path, pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>" % pages))
+
+
+def test_many_streams_each_under_the_cap_count_against_the_memory_budget(tmp_path):
+    # 24 content streams of 40 MiB each on one page: every one is under the 64 MiB cap, together
+    # 960 MiB; the budget of 256 MiB stops them long before that.
+    text = forge.TEXT % b"Hello world this is text"
+    streams = [forge.RawPdf.stream(b"/Filter /FlateDecode", forge.deflate_padded(text if i == 0 else b"", 40 * MIB))
+               for i in range(24)]
+    path = _one_page_of_streams(tmp_path / "many.pdf", streams)
+    assert path.stat().st_size < 2_000_000
+    before = psutil.Process().memory_info().rss
+    with pytest.raises(MemoryLimitReached) as info:
+        extract_pdf(path, ExtractConfig(max_worker_memory_mb=256), workers=1)
+    assert "256 MiB" in _message(info) and "--max-worker-memory-mb" in _message(info)
+    assert psutil.Process().memory_info().rss - before < 600 * MIB
+
+
+def test_a_ccitt_stream_is_not_decoded_while_reading(tmp_path):
+    # pdfminer's CCITT decoder is pure Python: 256 bytes at 8,000 columns took it 6 s, 1 KB 46 s.
+    text = forge.RawPdf.stream(b"", forge.TEXT % b"Hello ccitt world text")
+    fax = forge.RawPdf.stream(b"/Filter /CCITTFaxDecode /DecodeParms << /K -1 /Columns 8000 /BlackIs1 true >>",
+                              b"\xff" * 1024)
+    path = _one_page_of_streams(tmp_path / "fax.pdf", [text, fax])
+    started = time.monotonic()
+    doc = extract_pdf(path, workers=1)
+    assert time.monotonic() - started < 5
+    assert "Hello ccitt world text" in "".join(b.text for b in doc.blocks)
+    assert pdftypes.ccittfaxdecode is limits._ccittfaxdecode  # outside reading() it calls pdfminer's own
+    assert limits._original_ccittfaxdecode is not limits._ccittfaxdecode

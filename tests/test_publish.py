@@ -194,7 +194,8 @@ def test_a_newer_schema_adds_columns_to_the_database_and_keeps_older_editions(tm
 def test_csv_cells_that_would_start_a_formula_are_neutralised_in_the_csv_only(tmp_path):
     import pyarrow as pa
 
-    texts = ["=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx=1", "普通の文。", None, "a=b"]
+    texts = ["=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx=1", "普通の文。", None, "a=b",
+             " =1+1", "\u3000=1+1", "＝SUM(A1)", "＋1"]
     table = pa.table({"edition": ["x"] * len(texts), "text": texts, "ids": [[1, 2]] * len(texts)})
     publish({"cells": table}, tmp_path, "x")
     import csv
@@ -202,7 +203,7 @@ def test_csv_cells_that_would_start_a_formula_are_neutralised_in_the_csv_only(tm
     with open(tmp_path / "x" / "cells.csv", encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["text"] for r in rows] == ["'=HYPERLINK(\"http://x\")", "'+cmd|' /C calc'!A0", "'-2+3", "'@SUM(A1)",
-                                         "'\tx=1", "普通の文。", "", "a=b"]
+                                         "'\tx=1", "普通の文。", "", "a=b", "' =1+1", "'\u3000=1+1", "'＝SUM(A1)", "'＋1"]
     assert rows[0]["ids"] == "1;2"
     assert pq.read_table(tmp_path / "x" / "cells.parquet")["text"].to_pylist() == texts  # kept exactly
     con = duckdb.connect(str(tmp_path / "jstmine.duckdb"), read_only=True)

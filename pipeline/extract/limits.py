@@ -479,6 +479,19 @@ def _decode(self) -> None:
     if self.data is not None and len(self.data) > active.stream_cap:  # other filters: too late to
         self.data, self.rawdata = None, raw  # not hold it, but it is not kept either
         raise _stream_error(self.objid, _stream_kind(self.attrs), active.stream_cap_mb)
+    # Many streams each under the cap add up (pdfminer keeps what it decoded): the budget counts them.
+    check_memory()
+
+
+_original_ccittfaxdecode = pdftypes.ccittfaxdecode
+
+
+def _ccittfaxdecode(data: bytes, params: dict) -> bytes:
+    """While reading: CCITT fax images are left encoded. Text extraction needs none of an image's
+    pixels, and pdfminer's pure-Python decoder takes minutes on a stream of a few KB built for it."""
+    if _active.get() is not None:
+        return data
+    return _original_ccittfaxdecode(data, params)
 
 
 def _install() -> None:
@@ -488,6 +501,7 @@ def _install() -> None:
     pdftypes.decompress_corrupted = _decompress_corrupted
     pdftypes.lzwdecode = _lzwdecode
     pdftypes.rldecode = _rldecode
+    pdftypes.ccittfaxdecode = _ccittfaxdecode
     pdftypes.PDFStream.decode = _decode
     LTContainer.add = _add
     pdfplumber.page.Page.process_object = _process_object
