@@ -488,7 +488,7 @@ def kwic(
     sentences = read_table(out, edition, "sentences", ["sentence_id", "page", "text", "subject"])
     if sentences is None:
         _die(f"edition {edition!r} has no sentences table", "run the flow again to produce it")
-    mentions = read_table(out, edition, "mentions", ["sentence_id", "start", "end", "text", "label", "id", "top"])
+    mentions = read_table(out, edition, "mentions", ["sentence_id", "char_start", "char_end", "text", "label", "id", "top"])
     if labels and mentions is None:
         _die(f"edition {edition!r} has no mentions table, so --label cannot be used", "drop --label, or run the flow again")
 
@@ -513,10 +513,10 @@ def kwic(
         if m["sentence_id"] not in by_id or (labels and m["label"] not in labels):
             continue
         if folded in ((m["id"] or "").casefold(), (m["top"] or "").casefold()):
-            spans.setdefault(m["sentence_id"], []).append((m["start"], m["end"]))
+            spans.setdefault(m["sentence_id"], []).append((m["char_start"], m["char_end"]))
             as_ids.add(m["id"] if (m["id"] or "").casefold() == folded else m["top"])
         elif labels and (i := (m["text"] or "").casefold().find(folded)) >= 0:
-            spans.setdefault(m["sentence_id"], []).append((m["start"] + i, m["start"] + i + len(needle)))
+            spans.setdefault(m["sentence_id"], []).append((m["char_start"] + i, m["char_start"] + i + len(needle)))
 
     lines = []
     for sid in sorted(spans):

@@ -375,7 +375,7 @@ def check_findings_task(edition: str, tables: dict[str, pa.Table], claim_set: Cl
         return []
     needed = ("sentences", "mentions", "country_technology", "policy_facts", "relations")
     columns = {"sentences": ["sentence_id", "page", "kind", "text", "subject", "in_summary"],
-               "mentions": ["mention_id", "sentence_id", "start", "end", "text", "label", "top", "subject"]}
+               "mentions": ["mention_id", "sentence_id", "char_start", "char_end", "text", "label", "top", "subject"]}
     rows = {n: tables[n].select(columns[n]).to_pylist() if n in columns else tables[n].to_pylist() for n in needed}
     findings = check_claims(claim_set.claims, rows, _rules(config).claims)
     logger = get_run_logger()
@@ -617,7 +617,7 @@ def _publish_artifacts(summary: RunSummary, tables: dict[str, pa.Table], finding
     if facts:
         create_table_artifact(
             key=f"policy-facts-{key}",
-            table=[{k: r[k] for k in ("country", "count", "year", "item", "policy", "administration", "page")} for r in facts],
+            table=[{k: r[k] for k in ("country", "item_count", "year", "item", "policy", "administration", "page")} for r in facts],
             description=f"Policy facts for edition {summary.edition}",
         )
     if findings:

@@ -31,10 +31,12 @@ from rich.markup import escape
 from pipeline.errors import PipelineError
 from pipeline.normalize import printable
 from pipeline.publish import published_editions
+from pipeline.schema_history import upgrade_columns
 
 TABLES = ("country_technology", "policy_facts", "relations")
-FACT_FIELDS = ("count", "year", "part_of", "policy")  # compared between matched facts
-FACT_ROW = ("country", "count", "item", "year", "page", "evidence")  # facts_added / facts_removed
+FACT_FIELDS = ("item_count", "year", "part_of", "policy")  # compared between matched facts
+FIELD_LABELS = {"item_count": "count", "part_of": "part of"}  # how a changed field is named to a reader
+FACT_ROW = ("country", "item_count", "item", "year", "page", "evidence")  # facts_added / facts_removed
 RELATION_ROW = ("subject", "other", "relation", "page", "evidence")
 
 
@@ -49,7 +51,7 @@ class EditionDiff:
     technologies_added: dict[str, list[str]] = field(default_factory=dict)  # country → ids in b, not in a
     technologies_removed: dict[str, list[str]] = field(default_factory=dict)  # country → ids in a, not in b
     facts_changed: list[dict] = field(default_factory=list)  # {country, item, field, a, b, page, evidence}
-    facts_added: list[dict] = field(default_factory=list)  # {country, count, item, year, page, evidence}
+    facts_added: list[dict] = field(default_factory=list)  # {country, item_count, item, year, page, evidence}
     facts_removed: list[dict] = field(default_factory=list)
     relations_added: list[dict] = field(default_factory=list)  # {subject, other, relation, page, evidence}
     relations_removed: list[dict] = field(default_factory=list)
@@ -107,7 +109,7 @@ def _fact_key(row: dict) -> tuple[str, str, bool]:
 
 
 def _fact_order(row: dict) -> tuple:
-    return (_sort_text(row.get("page")), _sort_text(row.get("fact_id")), _sort_text(row.get("count")))
+    return (_sort_text(row.get("page")), _sort_text(row.get("fact_id")), _sort_text(row.get("item_count")))
 
 
 def _match_facts(old: list[dict], new: list[dict]) -> tuple[list[tuple[dict, dict]], list[dict], list[dict]]:
@@ -117,7 +119,7 @@ def _match_facts(old: list[dict], new: list[dict]) -> tuple[list[tuple[dict, dic
     pairs: list[tuple[dict, dict]] = []
     for same in (
         lambda x, y: all(_same(f, x.get(f), y.get(f)) for f in FACT_FIELDS),
-        lambda x, y: x.get("count") == y.get("count"),
+        lambda x, y: x.get("item_count") == y.get("item_count"),
     ):
         for x in list(old):
             y = next((y for y in new if same(x, y)), None)
@@ -198,7 +200,7 @@ def read_edition(out_dir: Path, edition: str) -> dict[str, list[dict]]:
             tables[name] = []
             continue
         try:
-            tables[name] = pq.read_table(path).to_pylist()
+            tables[name] = upgrade_columns(name, pq.read_table(path)).to_pylist()
         except (OSError, pa.ArrowException) as exc:
             raise PipelineError(f"cannot read {path}: {exc}",
                                 f"publish edition {edition!r} again (jstmine run … --edition {edition})") from exc
@@ -221,7 +223,7 @@ def diff_to_dict(diff: EditionDiff) -> dict:
 
 def fact_text(r: dict) -> str:
     """A fact as one label: 12 国家戦略技術 (2022)."""
-    count = f"{r['count']} " if r.get("count") is not None else ""
+    count = f"{r['item_count']} " if r.get("item_count") is not None else ""
     year = f" ({r['year']})" if r.get("year") is not None else ""
     return f"{count}{r.get('item')}{year}"
 
@@ -249,7 +251,7 @@ def render_diff(diff: EditionDiff, console: Console) -> None:
         for tech in diff.technologies_removed.get(country, []):
             console.print(f"  [red]− technology {_shown(tech)}[/red]")
         for c in (c for c in diff.facts_changed if c["country"] == country):
-            console.print(f"  [yellow]~ fact {_shown(str(c['item']))}: {c['field']} "
+            console.print(f"  [yellow]~ fact {_shown(str(c['item']))}: {FIELD_LABELS.get(c['field'], c['field'])} "
                           f"{_shown(str(c['a']))} → {_shown(str(c['b']))}[/yellow]{_page(c)}")
         for r in (r for r in diff.facts_added if r["country"] == country):
             console.print(f"  [green]+ fact {_shown(fact_text(r))}[/green]{_page(r)}")

@@ -136,9 +136,9 @@ class _Tok(NamedTuple):
 
 def _tokens_by_sentence(tokens: pa.Table) -> Iterator[tuple[int, list[_Tok]]]:
     """(sentence_id, its tokens) in table order, read in windows (``sentence_rows``)."""
-    columns = ("token_index", "surface", "pos", "pos_detail", "start", "end")
+    columns = ("token_index", "surface", "pos", "pos_detail", "char_start", "char_end")
     for sid, r in sentence_rows(tokens, columns):
-        rows = zip(r["token_index"], r["surface"], r["pos"], r["pos_detail"], r["start"], r["end"], strict=True)
+        rows = zip(r["token_index"], r["surface"], r["pos"], r["pos_detail"], r["char_start"], r["char_end"], strict=True)
         ordered = sorted(rows, key=lambda row: row[0])
         yield sid, [_Tok(surface, pos or "", detail or "", start, end) for _, surface, pos, detail, start, end in ordered]
 

@@ -88,8 +88,8 @@ class _Body:
         self.relations = [r for r in tables.get("relations", []) if not r.get("in_summary")]
 
     def _negated(self, m: dict) -> bool:
-        others = tuple(o["start"] for o in self.by_sentence.get(m["sentence_id"], ()) if o is not m)
-        return negated(self.sentences[m["sentence_id"]]["text"], m["end"], self.rules, others)
+        others = tuple(o["char_start"] for o in self.by_sentence.get(m["sentence_id"], ()) if o is not m)
+        return negated(self.sentences[m["sentence_id"]]["text"], m["char_end"], self.rules, others)
 
     def _row(self, table: str, row: int | None, sentence_id: int, page: int | None = None, text: str | None = None) -> dict:
         s = self.sentences.get(sentence_id, {})
@@ -127,7 +127,7 @@ class _Body:
         def evidence(r: dict) -> dict:
             return self._row("policy_facts", r.get("fact_id"), r["sentence_id"], r.get("page"), r.get("evidence"))
 
-        same = [r for r in named if (r["count"], r.get("part_of")) == (c.count, c.part_of)]
+        same = [r for r in named if (r["item_count"], r.get("part_of")) == (c.count, c.part_of)]
         agree = [r for r in same if not _conflicts(c, r)]
         if agree:
             best = min(agree, key=lambda r: (len(_unstated(c, r)), r.get("page") or 0))
@@ -143,12 +143,12 @@ class _Body:
             # The same set counted otherwise: same item (or alias), the same year; a generic noun
             # (技術, 技術分野) names many sets, so for it the years must both be given.
             generic = any(c.item in group for group in self.rules.equivalent_items) if c.item else True
-            recounted = [r for r in named if r["count"] is not None and r.get("part_of") == c.part_of
+            recounted = [r for r in named if r["item_count"] is not None and r.get("part_of") == c.part_of
                          and _years_agree(c, r) and not (generic and (c.year is None or r.get("year") is None))]
             if recounted:
                 r = recounted[0]
-                return "contradicted", f"the body counts {r['count']} {r['item']}, the summary {c.count}", evidence(r)
-            near = [r for r in mine if (r["count"], r.get("part_of")) == (c.count, c.part_of)]
+                return "contradicted", f"the body counts {r['item_count']} {r['item']}, the summary {c.count}", evidence(r)
+            near = [r for r in mine if (r["item_count"], r.get("part_of")) == (c.count, c.part_of)]
             if near:
                 r = near[0]
                 return "missing", (f"the body has {c.count} {r['item']}" + (f" ({r['year']})" if r.get("year") else "")
@@ -210,5 +210,5 @@ def _unstated(c: Claim, r: dict) -> list[str]:
 
 
 def _fact_text(r: dict) -> str:
-    amount = "" if r["count"] is None else (f"{r['count']} of {r['part_of']} " if r.get("part_of") else f"{r['count']} ")
+    amount = "" if r["item_count"] is None else (f"{r['item_count']} of {r['part_of']} " if r.get("part_of") else f"{r['item_count']} ")
     return amount + str(r["item"]) + (f" ({r['year']})" if r.get("year") else "")

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from pipeline.errors import PipelineError
 from pipeline.normalize import printable
+from pipeline.schema_history import RENAMED
 
 DATABASE_NAME = "jstmine.duckdb"
 RUNS_DIR = ".runs"
@@ -441,6 +442,10 @@ def _add_new_columns(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """A newer pipeline may publish more columns than the database has: add them (older
     editions' rows get NULL there), so the database keeps holding every edition."""
     have = {r[0] for r in con.execute(f'DESCRIBE "{name}"').fetchall()}
+    for old, new in RENAMED.get(name, {}).items():  # a database made by an older jstmine
+        if old in have and new not in have:
+            con.execute(f'ALTER TABLE "{name}" RENAME COLUMN "{old}" TO "{new}"')
+            have = (have - {old}) | {new}
     for column, column_type, *_ in con.execute("DESCRIBE _incoming").fetchall():
         if column not in have:
             con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" {column_type}')

@@ -29,6 +29,7 @@ from pipeline.diff import TABLES as DIFF_TABLES
 from pipeline.diff import diff_tables, fact_text, read_edition
 from pipeline.errors import PipelineError
 from pipeline.publish import published_editions
+from pipeline.schema_history import old_columns, upgrade_columns
 from pipeline.tables import SPECS
 
 REPORT_NAME = "report.html"
@@ -116,8 +117,8 @@ def read_table(out_dir: Path, edition: str, name: str, columns: list[str] | None
         return None
     if columns is not None:
         present = set(pq.read_schema(path).names)
-        columns = [c for c in columns if c in present]
-    return pq.read_table(path, columns=columns)
+        columns = [c for c in old_columns(name, columns) if c in present]
+    return upgrade_columns(name, pq.read_table(path, columns=columns))
 
 
 def _rows(out_dir: Path, edition: str, name: str) -> list[dict] | None:
@@ -255,7 +256,7 @@ def _cards(out_dir: Path, edition: str, ct: list[dict]) -> list[dict]:
     spans: dict[tuple[int, str], list[tuple[int, int]]] = defaultdict(list)
     for m in mentions:
         if m.get("label") == "TECHNOLOGY":
-            spans[(m["sentence_id"], m["top"])].append((m["start"], m["end"]))
+            spans[(m["sentence_id"], m["top"])].append((m["char_start"], m["char_end"]))
     facts = _rows(out_dir, edition, "policy_facts")
     relations = _rows(out_dir, edition, "relations")
     policies = _rows(out_dir, edition, "policies")
@@ -342,7 +343,7 @@ ORIGIN_NAMES = {"summary_chapter": "the PDF's executive summary", "announcement_
                 "expectations_file": "the expectations file"}
 
 
-FIELD_NAMES = {"count": "count", "year": "year", "part_of": "part of", "policy": "policy"}
+FIELD_NAMES = {"item_count": "count", "year": "year", "part_of": "part of", "policy": "policy"}
 
 
 def _changes(out_dir: Path, edition: str, previous: str, ct: list[dict]) -> dict:

@@ -63,7 +63,7 @@ SPECS: dict[str, TableSpec] = {
             "pages",
             pa.schema([ED, _f("page", pa.int32()), _f("width", pa.float32()), _f("height", pa.float32()),
                        _f("chars", pa.int32()), _f("has_text_layer", pa.bool_()), _f("unmapped_share", pa.float32()),
-                       _f("columns", pa.int8()), _f("problem", pa.string()), _f("removed_lines", LIST_STR)]),
+                       _f("column_count", pa.int8()), _f("problem", pa.string()), _f("removed_lines", LIST_STR)]),
             required=("edition", "page", "chars", "has_text_layer", "unmapped_share"),
             key=("edition", "page"),
             checks=(("page >= 1", lambda t: pc.less(t["page"], 1)),
@@ -80,7 +80,7 @@ SPECS: dict[str, TableSpec] = {
         TableSpec(
             "sentences",
             pa.schema([ED, _f("sentence_id", pa.int32()), _f("paragraph_id", pa.int32()), _f("section_id", pa.int32()),
-                       _f("page", pa.int32()), _f("index", pa.int32()), _f("kind", pa.string()), _f("text", pa.string()),
+                       _f("page", pa.int32()), _f("position_in_paragraph", pa.int32()), _f("kind", pa.string()), _f("text", pa.string()),
                        _f("subject", pa.string()), _f("subject_source", pa.string()), _f("in_summary", pa.bool_())]),
             required=("edition", "sentence_id", "paragraph_id", "section_id", "page", "kind", "text", "subject_source",
                       "in_summary"),
@@ -90,21 +90,21 @@ SPECS: dict[str, TableSpec] = {
         TableSpec(
             "tokens",
             pa.schema([ED, *TOKEN_SCHEMA]),
-            required=("edition", "sentence_id", "token_index", "surface", "normalized", "pos", "start", "end"),
+            required=("edition", "sentence_id", "token_index", "surface", "normalized", "pos", "char_start", "char_end"),
             key=("edition", "sentence_id", "token_index"),
-            checks=(("start < end", lambda t: pc.greater_equal(t["start"], t["end"])),),
+            checks=(("char_start < char_end", lambda t: pc.greater_equal(t["char_start"], t["char_end"])),),
         ),
         TableSpec(
             "mentions",
             pa.schema([ED, _f("mention_id", pa.int32()), _f("sentence_id", pa.int32()), _f("paragraph_id", pa.int32()),
-                       _f("section_id", pa.int32()), _f("page", pa.int32()), _f("start", pa.int32()), _f("end", pa.int32()),
+                       _f("section_id", pa.int32()), _f("page", pa.int32()), _f("char_start", pa.int32()), _f("char_end", pa.int32()),
                        _f("text", pa.string()), _f("label", pa.string()), _f("id", pa.string()), _f("top", pa.string()),
                        _f("via", pa.string()), _f("subject", pa.string()), _f("subject_source", pa.string()),
                        _f("kind", pa.string())]),
-            required=("edition", "mention_id", "sentence_id", "page", "start", "end", "text", "label", "id", "top", "via",
+            required=("edition", "mention_id", "sentence_id", "page", "char_start", "char_end", "text", "label", "id", "top", "via",
                       "kind"),
             key=("edition", "mention_id"),
-            checks=(("start < end", lambda t: pc.greater_equal(t["start"], t["end"])),
+            checks=(("char_start < char_end", lambda t: pc.greater_equal(t["char_start"], t["char_end"])),
                     ("label is known", lambda t: pc.invert(pc.is_in(t["label"], pa.array(["COUNTRY", "REGION", "FRAMEWORK", "TECHNOLOGY"]))))),
         ),
         TableSpec(
@@ -119,7 +119,7 @@ SPECS: dict[str, TableSpec] = {
         ),
         TableSpec(
             "policy_facts",
-            pa.schema([ED, _f("fact_id", pa.int32()), _f("country", pa.string()), _f("count", pa.int32()),
+            pa.schema([ED, _f("fact_id", pa.int32()), _f("country", pa.string()), _f("item_count", pa.int32()),
                        _f("year", pa.int32()), _f("year_qualifier", pa.string()), _f("item", pa.string()),
                        _f("part_of", pa.int32()), _f("policy", pa.string()), _f("administration", pa.string()),
                        _f("update_every_years", pa.int32()), _f("technologies", LIST_STR), _f("page", pa.int32()),
@@ -127,7 +127,7 @@ SPECS: dict[str, TableSpec] = {
                        _f("in_summary", pa.bool_())]),
             required=("edition", "fact_id", "country", "item", "page", "sentence_id", "evidence", "in_summary"),
             key=("edition", "fact_id"),
-            checks=(("count >= 1", lambda t: pc.less(t["count"], 1)),
+            checks=(("item_count >= 1", lambda t: pc.less(t["item_count"], 1)),
                     ("1900 <= year <= 2100", lambda t: pc.or_(pc.less(t["year"], 1900), pc.greater(t["year"], 2100)))),
         ),
         TableSpec(
@@ -156,8 +156,8 @@ SPECS: dict[str, TableSpec] = {
         TableSpec(
             "keyterms",
             pa.schema([ED, _f("country", pa.string()), _f("rank", pa.int32()), _f("term", pa.string()),
-                       _f("score", pa.float32()), _f("count", pa.int32())]),
-            required=("edition", "country", "rank", "term", "score", "count"),
+                       _f("score", pa.float32()), _f("frequency", pa.int32())]),
+            required=("edition", "country", "rank", "term", "score", "frequency"),
             key=("edition", "country", "rank"),
         ),
         TableSpec(
@@ -169,7 +169,7 @@ SPECS: dict[str, TableSpec] = {
         TableSpec(
             "summary_claims",
             pa.schema([ED, _f("claim_id", pa.string()), _f("kind", pa.string()), _f("country", pa.string()),
-                       _f("claim", pa.string()), _f("technology", pa.string()), _f("count", pa.int32()),
+                       _f("claim", pa.string()), _f("technology", pa.string()), _f("item_count", pa.int32()),
                        _f("year", pa.int32()), _f("year_qualifier", pa.string()), _f("item", pa.string()),
                        _f("aliases", LIST_STR), _f("part_of", pa.int32()), _f("update_every_years", pa.int32()),
                        _f("other", pa.string()), _f("relation", pa.string()), _f("origin", pa.string()),
@@ -208,17 +208,17 @@ SPECS: dict[str, TableSpec] = {
         ),
         TableSpec(
             "lexicon_gaps",
-            pa.schema([ED, _f("text", pa.string()), _f("ner_label", pa.string()), _f("count", pa.int32()),
+            pa.schema([ED, _f("text", pa.string()), _f("ner_label", pa.string()), _f("occurrences", pa.int32()),
                        _f("sentence_ids", LIST_INT), _f("page", pa.int32()), _f("evidence", pa.string())]),
-            required=("edition", "text", "ner_label", "count", "sentence_ids", "page", "evidence"),
+            required=("edition", "text", "ner_label", "occurrences", "sentence_ids", "page", "evidence"),
             key=("edition", "text", "ner_label"),
         ),
         TableSpec(
             "pdf_tables",
-            pa.schema([ED, _f("page", pa.int32()), _f("table_index", pa.int32()), _f("row", pa.int32()),
-                       _f("column", pa.int32()), _f("text", pa.string()), _f("caption", pa.string())]),
-            required=("edition", "page", "table_index", "row", "column", "text"),
-            key=("edition", "page", "table_index", "row", "column"),
+            pa.schema([ED, _f("page", pa.int32()), _f("table_index", pa.int32()), _f("table_row", pa.int32()),
+                       _f("table_column", pa.int32()), _f("text", pa.string()), _f("caption", pa.string())]),
+            required=("edition", "page", "table_index", "table_row", "table_column", "text"),
+            key=("edition", "page", "table_index", "table_row", "table_column"),
         ),
         TableSpec(
             "contents",
@@ -278,6 +278,12 @@ def validate(table: pa.Table, spec: TableSpec) -> pa.Table:
     return table
 
 
+# Attributes of the stages' values whose column has another name: a column is never an SQL
+# keyword or the name of an SQL function (``select count from policy_facts`` would not say what it
+# seems to).
+COLUMN_OF = {"count": "item_count"}
+
+
 def _table(name: str, rows: dict[str, list]) -> pa.Table:
     spec = SPECS[name]
     return pa.table({f.name: pa.array(rows.get(f.name, []), type=f.type) for f in spec.schema}, schema=spec.schema)
@@ -314,7 +320,7 @@ def build_tables(
         "chars": [p.chars for p in extracted.pages],
         "has_text_layer": [p.has_text_layer for p in extracted.pages],
         "unmapped_share": [p.unmapped_share for p in extracted.pages],
-        "columns": [p.columns for p in extracted.pages],
+        "column_count": [p.columns for p in extracted.pages],
         "problem": [f"{problems[p.page].kind}: {problems[p.page].detail}" if p.page in problems else None for p in extracted.pages],
         "removed_lines": [list(p.removed_lines) for p in extracted.pages],
     })
@@ -341,7 +347,7 @@ def build_tables(
         "paragraph_id": [s.paragraph_id for s in segmented.sentences],
         "section_id": [s.section_id for s in segmented.sentences],
         "page": [s.page for s in segmented.sentences],
-        "index": [s.index for s in segmented.sentences],
+        "position_in_paragraph": [s.index for s in segmented.sentences],
         "kind": [s.kind for s in segmented.sentences],
         "text": [s.text for s in segmented.sentences],
         "subject": [subject_of[s.sentence_id].subject for s in segmented.sentences],
@@ -357,8 +363,8 @@ def build_tables(
         "paragraph_id": [a.paragraph_id for a in ms],
         "section_id": [a.section_id for a in ms],
         "page": [a.page for a in ms],
-        "start": [a.mention.start for a in ms],
-        "end": [a.mention.end for a in ms],
+        "char_start": [a.mention.start for a in ms],
+        "char_end": [a.mention.end for a in ms],
         "text": [a.mention.text for a in ms],
         "label": [a.mention.label for a in ms],
         "id": [a.mention.id for a in ms],
@@ -479,8 +485,8 @@ def _pdf_tables(edition: str, extracted: ExtractedDocument) -> pa.Table:
                 rows["edition"].append(edition)
                 rows["page"].append(table.page)
                 rows["table_index"].append(table.index)
-                rows["row"].append(r)
-                rows["column"].append(c)
+                rows["table_row"].append(r)
+                rows["table_column"].append(c)
                 rows["text"].append(cell or "")
                 rows["caption"].append(table.caption or None)
     return _table("pdf_tables", rows)
@@ -495,7 +501,7 @@ def build_analysis_tables(*, edition: str, facts: list, relations: list, policie
             out[id_field].append(i)
             for f in fields:
                 value = getattr(item, f)
-                out[f].append(list(value) if isinstance(value, tuple) else value)
+                out[COLUMN_OF.get(f, f)].append(list(value) if isinstance(value, tuple) else value)
         return out
 
     fact_fields = ["country", "count", "year", "year_qualifier", "item", "part_of", "policy", "administration",
@@ -510,7 +516,7 @@ def build_analysis_tables(*, edition: str, facts: list, relations: list, policie
             "edition": [edition] * len(keyterms.terms),
             "country": [t.country for t in keyterms.terms], "rank": [t.rank for t in keyterms.terms],
             "term": [t.term for t in keyterms.terms], "score": [t.score for t in keyterms.terms],
-            "count": [t.count for t in keyterms.terms]}),
+            "frequency": [t.count for t in keyterms.terms]}),
         "country_similarity": _table("country_similarity", {
             "edition": [edition] * len(keyterms.similarity),
             "country": [a for a, _, _ in keyterms.similarity], "other": [b for _, b, _ in keyterms.similarity],
@@ -536,7 +542,8 @@ def claims_tables(edition: str, claim_set: ClaimSet) -> dict[str, pa.Table]:
               "part_of", "update_every_years", "other", "relation", "origin", "stated_in", "page", "sentence_id",
               "evidence"]
     rows = {"edition": [edition] * len(claims), "claim": [c.text for c in claims],
-            **{f: [list(v) if isinstance(v := getattr(c, f), tuple) else v for c in claims] for f in fields}}
+            **{COLUMN_OF.get(f, f): [list(v) if isinstance(v := getattr(c, f), tuple) else v for c in claims]
+               for f in fields}}
     diffs = claim_set.differences
     comparison = {"edition": [edition] * len(diffs), "difference_id": list(range(len(diffs))),
                   **{f: [getattr(d, f) for d in diffs] for f in ("status", "page_text", "chapter_text", "chapter_page",
@@ -548,5 +555,5 @@ def claims_tables(edition: str, claim_set: ClaimSet) -> dict[str, pa.Table]:
 def lexicon_gaps_table(edition: str, gaps: list) -> pa.Table:
     fields = ["text", "ner_label", "count", "sentence_ids", "page", "evidence"]
     rows = {"edition": [edition] * len(gaps),
-            **{f: [list(v) if isinstance(v := getattr(g, f), tuple) else v for g in gaps] for f in fields}}
+            **{("occurrences" if f == "count" else f): [list(v) if isinstance(v := getattr(g, f), tuple) else v for g in gaps] for f in fields}}
     return validate(_table("lexicon_gaps", rows), SPECS["lexicon_gaps"])

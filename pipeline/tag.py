@@ -149,8 +149,8 @@ def docs_from_tokens(nlp: Language, tokens: pa.Table):
     objects at once.
     """
     vocab = nlp.vocab
-    for sid, rows in sentence_rows(tokens, ("surface", "normalized", "start", "end")):
-        words, starts, ends = rows["surface"], rows["start"], rows["end"]
+    for sid, rows in sentence_rows(tokens, ("surface", "normalized", "char_start", "char_end")):
+        words, starts, ends = rows["surface"], rows["char_start"], rows["char_end"]
         spaces = [ends[k] < starts[k + 1] for k in range(len(words) - 1)] + [False]
         doc = Doc(vocab, words=words, spaces=spaces)
         for token, norm in zip(doc, rows["normalized"], strict=True):

@@ -32,8 +32,8 @@ TOKEN_SCHEMA = pa.schema(
         ("pos", pa.string()),  # 名詞, 動詞, ...
         ("pos_detail", pa.string()),  # the remaining POS fields joined with '-', '*' dropped
         ("reading", pa.string()),
-        ("start", pa.int32()),  # character offsets within the sentence text
-        ("end", pa.int32()),
+        ("char_start", pa.int32()),  # character offsets within the sentence text
+        ("char_end", pa.int32()),
     ]
 )
 
@@ -98,7 +98,7 @@ def tokenize_sentences(sentences: Iterable[Sentence], config: TokenizeConfig = T
     add_surface, add_normalized = cols["surface"].append, cols["normalized"].append
     add_dictionary_form, add_pos = cols["dictionary_form"].append, cols["pos"].append
     add_pos_detail, add_reading = cols["pos_detail"].append, cols["reading"].append
-    add_start, add_end = cols["start"].append, cols["end"].append
+    add_start, add_end = cols["char_start"].append, cols["char_end"].append
     pos_fields: dict[int, tuple[str, str]] = {}  # POS id -> (pos, pos_detail)
     for sentence in sentences:
         sentence_id = sentence.sentence_id

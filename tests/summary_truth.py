@@ -37,7 +37,7 @@ def by_kind(claims) -> tuple[dict[str, set[str]], set[tuple], set[tuple]]:
     """Claims (``Claim`` values or summary_claims rows) as (technologies, facts, relations) in
     the shapes above."""
     def get(c, name):
-        return c[name] if isinstance(c, dict) else getattr(c, name)
+        return c[{"count": "item_count"}.get(name, name)] if isinstance(c, dict) else getattr(c, name)
 
     tech: dict[str, set[str]] = {}
     for c in claims:

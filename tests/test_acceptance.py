@@ -59,7 +59,7 @@ def test_every_row_has_page_and_sentence_evidence_that_names_the_technology(summ
             assert sentences[sid]["subject"] == row["country"]
             assert any(m["sentence_id"] == sid and m["top"] == row["technology"] for m in mentions)
     for m in mentions:  # offsets point at the mention's text in its sentence
-        assert sentences[m["sentence_id"]]["text"][m["start"]:m["end"]] == m["text"]
+        assert sentences[m["sentence_id"]]["text"][m["char_start"]:m["char_end"]] == m["text"]
 
 
 def test_sectors_and_generic_words_the_summary_uses_are_no_technologies(summary_run, lexicon):

@@ -101,7 +101,7 @@ def test_workers_give_the_same_tables_as_a_serial_run(prefect_api_server, listin
     assert "Creating a new Dask cluster" in output, output
     assert_same_tables(tmp_path / "processed", serial)
     kr = {e: pq.read_table(serial / e / "policy_facts.parquet").to_pylist() for e in EDITIONS}
-    counts = {e: [f["count"] for f in rows if f["country"] == "KR" and f["item"] == "国家戦略技術" and not f["in_summary"]]
+    counts = {e: [f["item_count"] for f in rows if f["country"] == "KR" and f["item"] == "国家戦略技術" and not f["in_summary"]]
               for e, rows in kr.items()}
     assert counts == {"fy24_rr02-2025-04-01": [12], "fy24_rr03-2025-05-12": [13]}  # really two different reports
 

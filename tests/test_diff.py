@@ -20,7 +20,7 @@ def tech(country, technology, page=1):
 
 
 def fact(country, item, count=None, year=None, page=1, part_of=None, policy=None, fact_id=0, in_summary=False):
-    return {"fact_id": fact_id, "country": country, "count": count, "year": year, "year_qualifier": None,
+    return {"fact_id": fact_id, "country": country, "item_count": count, "year": year, "year_qualifier": None,
             "item": item, "part_of": part_of, "policy": policy, "administration": None,
             "update_every_years": None, "technologies": [], "page": page, "sentence_id": page, "also_in": [],
             "evidence": f"{country}は{count}の{item}を定めた。", "in_summary": in_summary}
@@ -62,13 +62,13 @@ def test_technologies_added_and_removed_by_country():
 def test_fact_count_and_year_changes_are_matched_by_country_and_item():
     d = diff_tables("e1", A, "e2", B)
     assert [(c["country"], c["field"], c["a"], c["b"]) for c in d.facts_changed] == [
-        ("KR", "count", 12, 13),
+        ("KR", "item_count", 12, 13),
         ("US", "year", 2022, 2024),
     ]
     assert d.facts_changed[0]["item"] == "国家 戦略 技術" and d.facts_changed[0]["page"] == 5
-    assert d.facts_added == [{"country": "JP", "count": 20, "item": "重要技術", "year": None, "page": 2,
+    assert d.facts_added == [{"country": "JP", "item_count": 20, "item": "重要技術", "year": None, "page": 2,
                               "evidence": "JPは20の重要技術を定めた。"}]
-    assert [(r["country"], r["count"], r["item"]) for r in d.facts_removed] == [("CN", 7, "重点分野")]
+    assert [(r["country"], r["item_count"], r["item"]) for r in d.facts_removed] == [("CN", 7, "重点分野")]
 
 
 def test_part_of_and_policy_changes_and_policy_spacing():
@@ -87,8 +87,8 @@ def test_several_facts_with_one_key_are_matched_by_count():
     d = diff_tables("a", a, "b", b)
     # 9 ↔ 9 is the same fact with a new year; 5 has no partner, nor do 4 and 6
     assert [(c["field"], c["a"], c["b"]) for c in d.facts_changed] == [("year", 2020, 2021)]
-    assert [r["count"] for r in d.facts_removed] == [5]
-    assert sorted(r["count"] for r in d.facts_added) == [4, 6]
+    assert [r["item_count"] for r in d.facts_removed] == [5]
+    assert sorted(r["item_count"] for r in d.facts_added) == [4, 6]
 
 
 def test_a_fact_stated_in_the_summary_and_in_the_body_changes_in_both():
@@ -97,7 +97,7 @@ def test_a_fact_stated_in_the_summary_and_in_the_body_changes_in_both():
     new = {"policy_facts": [fact("KR", "国家戦略技術", 13, 2022, page=1, in_summary=True),
                             fact("KR", "国家戦略技術", 13, 2022, page=9, fact_id=1)]}
     d = diff_tables("e1", old, "e2", new)
-    assert sorted((c["field"], c["a"], c["b"], c["page"]) for c in d.facts_changed) == [("count", 12, 13, 1), ("count", 12, 13, 9)]
+    assert sorted((c["field"], c["a"], c["b"], c["page"]) for c in d.facts_changed) == [("item_count", 12, 13, 1), ("item_count", 12, 13, 9)]
     assert d.facts_added == d.facts_removed == []
 
 
@@ -186,7 +186,7 @@ def test_diff_editions_reads_published_parquet(tmp_path):
 
     assert d == diff_tables("e1", with_ids(A), "e2", with_ids(B))
     assert d.technologies_added == {"KR": ["semiconductors"], "JP": ["quantum"]}
-    assert [(c["field"], c["a"], c["b"]) for c in d.facts_changed] == [("count", 12, 13), ("year", 2022, 2024)]
+    assert [(c["field"], c["a"], c["b"]) for c in d.facts_changed] == [("item_count", 12, 13), ("year", 2022, 2024)]
     assert diff_editions(out, "e2", "e2").is_empty()
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.facts import PolicyFact, extract_facts, parse_number
-from pipeline.tables import SPECS, validate
+from pipeline.tables import COLUMN_OF, SPECS, validate
 from stages import run_paragraphs
 
 
@@ -424,8 +424,8 @@ def test_facts_fit_the_policy_facts_table(summary, lexicon):
     facts = extract_facts(seg, tokens, att, lexicon)
     spec = SPECS["policy_facts"]
     names = [f.name for f in fields(PolicyFact)]
-    assert ["edition", "fact_id", *names] == spec.schema.names
-    rows = {n: [getattr(f, n) for f in facts] for n in names}
+    assert ["edition", "fact_id", *(COLUMN_OF.get(n, n) for n in names)] == spec.schema.names
+    rows = {COLUMN_OF.get(n, n): [getattr(f, n) for f in facts] for n in names}
     rows["technologies"] = [list(t) for t in rows["technologies"]]
     rows["also_in"] = [list(t) for t in rows["also_in"]]
     table = pa.table({"edition": ["summary"] * len(facts), "fact_id": list(range(len(facts))), **rows})

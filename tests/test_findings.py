@@ -28,15 +28,15 @@ class Edition:
                                "in_summary": summary})
         for surface, top in techs:
             start = text.index(surface)
-            self.mentions.append({"mention_id": len(self.mentions), "sentence_id": sid, "start": start,
-                                  "end": start + len(surface), "text": surface, "label": "TECHNOLOGY", "top": top,
+            self.mentions.append({"mention_id": len(self.mentions), "sentence_id": sid, "char_start": start,
+                                  "char_end": start + len(surface), "text": surface, "label": "TECHNOLOGY", "top": top,
                                   "subject": subject})
         return sid
 
     def fact(self, sid: int, country: str, count: int | None, item: str, year: int | None = None, *,
              qualifier: str | None = None, part_of: int | None = None, every: int | None = None) -> None:
         s = self.sentences[sid]
-        self.facts.append({"fact_id": len(self.facts), "country": country, "count": count, "year": year,
+        self.facts.append({"fact_id": len(self.facts), "country": country, "item_count": count, "year": year,
                            "year_qualifier": qualifier or ("in" if year else None), "item": item, "part_of": part_of,
                            "update_every_years": every, "page": s["page"], "sentence_id": sid, "evidence": s["text"],
                            "in_summary": s["in_summary"]})

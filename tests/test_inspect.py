@@ -74,7 +74,7 @@ def edition_tables(edition: str, processed_at: str = "2025-04-01T10:00:00+00:00"
     for i, (sid, surface, label, mid, top) in enumerate(MENTIONS):
         start = text[sid].index(surface)
         mentions.append({"edition": edition, "mention_id": i, "sentence_id": sid, "paragraph_id": sid, "section_id": 1,
-                         "page": page[sid], "start": start, "end": start + len(surface), "text": surface,
+                         "page": page[sid], "char_start": start, "char_end": start + len(surface), "text": surface,
                          "label": label, "id": mid, "top": top, "via": "lexicon", "subject": subject[sid],
                          "subject_source": "paragraph" if subject[sid] else "none", "kind": kind[sid]})
     tables = {
@@ -87,11 +87,11 @@ def edition_tables(edition: str, processed_at: str = "2025-04-01T10:00:00+00:00"
             "config": "{}"}]),
         "pages": table("pages", [
             {"edition": edition, "page": p, "width": 595.0, "height": 842.0, "chars": 0 if p == 2 else 300,
-             "has_text_layer": p != 2, "unmapped_share": 0.0, "columns": 1,
+             "has_text_layer": p != 2, "unmapped_share": 0.0, "column_count": 1,
              "problem": "no_text_layer: page 2 has no text layer (scanned or drawn as paths): run OCR on it" if p == 2 else None,
              "removed_lines": []} for p in (1, 2, 3, 4)]),
         "sentences": table("sentences", [
-            {"edition": edition, "sentence_id": sid, "paragraph_id": sid, "section_id": 1, "page": p, "index": 0,
+            {"edition": edition, "sentence_id": sid, "paragraph_id": sid, "section_id": 1, "page": p, "position_in_paragraph": 0,
              "kind": kind, "text": t, "subject": s, "subject_source": "paragraph" if s else "none", "in_summary": False}
             for sid, p, kind, t, s in SENTENCES]),
         "mentions": table("mentions", mentions),
@@ -104,7 +104,7 @@ def edition_tables(edition: str, processed_at: str = "2025-04-01T10:00:00+00:00"
         return tables
     tables |= {
         "policy_facts": table("policy_facts", [{
-            "edition": edition, "fact_id": 0, "country": "KR", "count": 12, "year": 2022, "item": "国家戦略技術",
+            "edition": edition, "fact_id": 0, "country": "KR", "item_count": 12, "year": 2022, "item": "国家戦略技術",
             "policy": "国家戦略技術育成法", "technologies": ["quantum", "ai"], "page": 1, "sentence_id": 1,
             "also_in": [], "evidence": text[1], "in_summary": False}]),
         "relations": table("relations", [{
@@ -115,8 +115,8 @@ def edition_tables(edition: str, processed_at: str = "2025-04-01T10:00:00+00:00"
             "edition": edition, "policy_id": 0, "subject": "KR", "name": "国家戦略技術育成法", "type": "strategy",
             "page": 1, "sentence_id": 1, "evidence": text[1]}]),
         "keyterms": table("keyterms", [
-            {"edition": edition, "country": "KR", "rank": 1, "term": "国家戦略技術", "score": 0.5, "count": 3},
-            {"edition": edition, "country": "CN", "rank": 1, "term": "研究開発", "score": 0.4, "count": 2}]),
+            {"edition": edition, "country": "KR", "rank": 1, "term": "国家戦略技術", "score": 0.5, "frequency": 3},
+            {"edition": edition, "country": "CN", "rank": 1, "term": "研究開発", "score": 0.4, "frequency": 2}]),
         "country_similarity": table("country_similarity", [
             {"edition": edition, "country": "KR", "other": "CN", "similarity": 0.42},
             {"edition": edition, "country": "CN", "other": "KR", "similarity": 0.42}]),

@@ -138,7 +138,7 @@ def test_changes_since_a_previous_edition(out):
 def test_changes_show_facts_changed_and_relations_removed_as_jstmine_diff_does(out):
     tables = edition_tables("newer", "2025-06-01T10:00:00+00:00")
     facts = tables["policy_facts"].to_pylist()
-    facts[0] |= {"edition": "newer", "count": 13, "year": 2024}
+    facts[0] |= {"edition": "newer", "item_count": 13, "year": 2024}
     relations = tables["relations"].to_pylist()
     relations[0] |= {"edition": "newer", "other": "CN", "evidence": "韓国は中国と協力する。"}
     tables |= {"policy_facts": table("policy_facts", facts), "relations": table("relations", relations)}

@@ -135,7 +135,7 @@ def test_the_flow_reads_the_summary_after_the_front_matter_and_checks_it(prefect
         assert findings[claim]["status"] == "matched", findings[claim]
         assert not sentences[findings[claim]["sentence_id"]]["in_summary"]
     assert findings["DE names nanotechnology"]["status"] == "missing"
-    facts = {(f["country"], f["count"], f["year"], f["item"], f["in_summary"])
+    facts = {(f["country"], f["item_count"], f["year"], f["item"], f["in_summary"])
              for f in pq.read_table(out / "policy_facts.parquet").to_pylist()}
     assert {("KR", 12, 2022, "国家戦略技術", True), ("KR", 12, 2022, "国家戦略技術", False),
             ("US", 20, 2020, "優先技術分野", True)} <= facts
@@ -197,7 +197,7 @@ def test_a_count_changed_in_the_body_is_contradicted_with_both_evidence_rows(pre
     assert kr["status"] == "contradicted" and kr["detail"] == "the body counts 13 国家戦略技術, the summary 12"
     assert "12の国家戦略技術" in kr["summary_evidence"] and "13の技術を国家戦略技術" in kr["evidence"]
     fact = pq.read_table(out / "policy_facts.parquet").to_pylist()[kr["evidence_row"]]
-    assert kr["evidence_table"] == "policy_facts" and (fact["count"], fact["in_summary"]) == (13, False)
+    assert kr["evidence_table"] == "policy_facts" and (fact["item_count"], fact["in_summary"]) == (13, False)
     assert fact["sentence_id"] == kr["sentence_id"] and fact["page"] == kr["page"] > kr["summary_page"]
     others = [f for c, f in findings.items() if c != "KR: 12 国家戦略技術 (2022)"]
     assert {f["status"] for f in others} == {"matched", "missing"} and sum(f["status"] == "missing" for f in others) == 1

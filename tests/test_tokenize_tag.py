@@ -32,7 +32,7 @@ def test_token_table_has_forms_pos_and_offsets_that_slice_the_sentence():
     assert [r["surface"] for r in t][:3] == ["韓国", "は", "人工知能"]  # mode C keeps 人工知能 whole
     assert t[0]["pos"] == "名詞" and "固有名詞" in t[0]["pos_detail"]
     assert t[0]["reading"] == "カンコク"
-    assert all(s[0].text[r["start"]:r["end"]] == r["surface"] for r in t)
+    assert all(s[0].text[r["char_start"]:r["char_end"]] == r["surface"] for r in t)
 
 
 def test_mode_is_configurable():
@@ -50,19 +50,19 @@ def test_input_over_sudachis_byte_limit_is_chunked_and_nothing_is_lost():
     assert "".join(c for _, c in chunks) == text
     rows = tokenize_sentences(_sentences(text)).to_pylist()
     assert "".join(r["surface"] for r in rows) == text
-    assert all(text[r["start"]:r["end"]] == r["surface"] for r in rows)
+    assert all(text[r["char_start"]:r["char_end"]] == r["surface"] for r in rows)
 
 
 @pytest.mark.parametrize("window", [1, 2, 3, 7, 10_000])
 def test_sentence_rows_gives_each_sentence_whole_in_order_whatever_the_window(window):
     texts = ("韓国は人工知能に投資する。", "量子。", "", "米国と日本は半導体で協力する。", "AI")
     table = tokenize_sentences(_sentences(*texts))
-    rows = list(sentence_rows(table, ("surface", "start"), window=window))
+    rows = list(sentence_rows(table, ("surface", "char_start"), window=window))
     expected = table.to_pylist()
     assert [sid for sid, _ in rows] == sorted({r["sentence_id"] for r in expected})  # each sentence once, in order
     assert [s for _, r in rows for s in r["surface"]] == [r["surface"] for r in expected]  # no token lost or repeated
     for sid, r in rows:
-        assert "".join(r["surface"]) == texts[sid] and set(r) == {"surface", "start"}
+        assert "".join(r["surface"]) == texts[sid] and set(r) == {"surface", "char_start"}
 
 
 def test_lexicon_maps_aliases_to_canonical_ids_on_sudachis_normalized_form(nlp, lexicon):
