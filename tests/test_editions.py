@@ -234,7 +234,7 @@ def test_new_editions_are_found_processed_kept_and_compared(prefect_server, site
     con = duckdb.connect(str(out / "jstmine.duckdb"), read_only=True)
     try:
         assert sorted(r[0] for r in con.execute("select edition from documents").fetchall()) == [first, second]
-        kr = dict(con.execute("select edition, count from policy_facts where country='KR' and item='国家戦略技術'").fetchall())
+        kr = dict(con.execute("select edition, item_count from policy_facts where country='KR' and item='国家戦略技術'").fetchall())
         assert kr == {first: 12, second: 13}
         fr = {r[0] for r in con.execute("select edition from country_technology where country='FR' and technology='semiconductors'").fetchall()}
         assert fr == {second}
