@@ -1,48 +1,30 @@
-"""``jstmine``: the command line over the flows.
+"""``jstmine`` commands that run the flow on one report and inspect what it published.
 
     jstmine run --source URL|PATH [--edition NAME] [--out DIR]
     jstmine show TABLE | kwic TERM | sql "SELECT …" | report   (inspect what run published)
+
+The app and what commands share are in ``flows.app``; ``flows.main`` is the ``jstmine`` command.
 """
 from __future__ import annotations
 
 import flows  # noqa: F401  (sets Prefect's environment before Prefect is imported)
 
 import logging
-import os
 import socket
-import sys
 from pathlib import Path
-from typing import NoReturn
 from urllib.parse import urlparse
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from flows.app import (app, clip, console, die, err, escape_markup, plural, print_rows, print_summary,
+                       quote_identifier, resolve_or_die, settle, stdout_console)
 from pipeline.errors import PipelineError
 from pipeline.normalize import printable
 
 DEFAULT_SOURCE = "https://spap.jst.go.jp/investigation/report_2022.html#fy24_rr02"
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Japanese science-policy reports → evidence-backed tables.")
-console = Console()
-err = Console(stderr=True)
-
-
-@app.callback()
-def _main() -> None:
-    """Japanese science-policy reports → evidence-backed tables."""
-
-
-def _fail(what: str, todo: str = "", code: int = 1) -> None:
-    # Messages quote paths and text from documents: never read them as rich markup.
-    err.print(f"[bold red]error:[/] {escape(printable(what))}", soft_wrap=True)
-    if todo:
-        err.print(f"[yellow]what to do:[/] {escape(printable(todo))}", soft_wrap=True)
-    raise typer.Exit(code)
-
 
 def check_reachable(ref, timeout: float = 5.0) -> None:
     """Fail fast, before Prefect starts, when a URL's host cannot even be resolved (offline).
@@ -57,7 +39,7 @@ def check_reachable(ref, timeout: float = 5.0) -> None:
     try:
         socket.getaddrinfo(ref.host, parsed.port or (443 if parsed.scheme == "https" else 80))
     except OSError as exc:
-        _die(
+        die(
             f"cannot reach {ref.host} to download {ref.text} ({exc.strerror or exc}); this machine seems offline",
             "connect to the network and run again, or process a PDF you already have: "
             "jstmine run --source PATH/TO/report.pdf (make demo runs the offline sample edition)",
@@ -127,13 +109,13 @@ def run(
     if isinstance(outcome, RunSummary):
         print_summary(outcome)
         if state.is_failed():  # published, but the findings check found contradictions
-            _die(f"{len(outcome.contradicted)} findings of the report are contradicted by the extracted tables",
+            die(f"{len(outcome.contradicted)} findings of the report are contradicted by the extracted tables",
                  f"see the findings_check table in {outcome.output}/ (jstmine show findings_check)", code=3)
         return
     # _die, not _fail: messages quote URLs, paths and server text, which must not be read as markup
     if isinstance(outcome, PipelineError):
-        _die(outcome.what, outcome.todo)
-    _die(f"unexpected {type(outcome).__name__}: {outcome}", "this is a bug in jstmine; report it with the command you ran", code=2)
+        die(outcome.what, outcome.todo)
+    die(f"unexpected {type(outcome).__name__}: {outcome}", "this is a bug in jstmine; report it with the command you ran", code=2)
 
 
 def _check_before_starting(source: str, edition: str | None, out: Path):
@@ -152,9 +134,9 @@ def _check_before_starting(source: str, edition: str | None, out: Path):
             pass
         return ref
     except PipelineError as exc:
-        _die(exc.what, exc.todo)
+        die(exc.what, exc.todo)
     except OSError as exc:
-        _die(f"cannot use the output directory {out}: {exc.strerror or exc}",
+        die(f"cannot use the output directory {out}: {exc.strerror or exc}",
              "check the path and its permissions, or give another --out DIR")
 
 
@@ -165,7 +147,7 @@ def _check_hosts(values: list[str]) -> tuple[str, ...]:
     try:
         return normalize_allowed_hosts(values, "--allow-host")
     except PipelineError as exc:
-        _die(exc.what, exc.todo)
+        die(exc.what, exc.todo)
 
 
 def _check_files_before_starting(lexicon: Path | None, rules: Path | None, expectations: str | None,
@@ -178,14 +160,14 @@ def _check_files_before_starting(lexicon: Path | None, rules: Path | None, expec
     from pipeline.rules import load_rules
 
     if mode not in ("A", "B", "C"):
-        _die(f"--mode {mode!r} is not a Sudachi split mode", "give A (short units), B (middle) or C (long units, the default)")
+        die(f"--mode {mode!r} is not a Sudachi split mode", "give A (short units), B (middle) or C (long units, the default)")
     try:
         words = load_lexicon(lexicon)
         load_rules(rules)
         if expectations not in (None, "none"):
             load_expectations(expectations, words)
     except (PipelineError, LexiconError) as exc:
-        _die(exc.what, exc.todo)
+        die(exc.what, exc.todo)
 
 
 class _NoTracebackForPipelineErrors(logging.Filter):
@@ -216,34 +198,6 @@ def _quiet_console() -> None:
             handler.addFilter(_NoTracebackForPipelineErrors())
 
 
-def print_summary(summary) -> None:
-    console.print(f"[bold green]done:[/] edition [bold]{escape(summary.edition)}[/] — {summary.pages} pages, "
-                  f"{summary.sentences} sentences, {summary.tokens} tokens, {summary.mentions} mentions")
-    if summary.not_modified:
-        console.print("the server said the PDF is unchanged: the stored copy was used")
-    table = Table(title="country × technology (mentions)")
-    table.add_column("country")
-    table.add_column("technologies")
-    by_country: dict[str, list[str]] = {}
-    for r in summary.country_technology:
-        by_country.setdefault(r["country"], []).append(f"{r['technology']} ({r['mentions']})")
-    for country, techs in sorted(by_country.items()):
-        table.add_row(country, ", ".join(techs))
-    console.print(table)
-    console.print(f"{summary.facts} policy facts, {summary.relations} relations, {summary.policies} named policies")
-    if summary.findings:
-        console.print("findings check (the summary's claims against the body): "
-                      + ", ".join(f"{n} {s}" for s, n in summary.findings.items()))
-    for note in getattr(summary, "notes", []):
-        console.print(f"[cyan]note:[/] {escape(printable(note))}")
-    for c in summary.contradicted:
-        console.print(f"[red]contradicted:[/] {escape(printable(c))}")
-    for p in summary.problems:
-        console.print(f"[yellow]warning:[/] {escape(printable(p))}")
-    console.print(Text(f"tables:   {printable(summary.output)}/  (Parquet and CSV)"))
-    console.print(Text(f"database: {printable(summary.database)}"))
-
-
 # ------------------------------------------------------------------ inspecting published editions
 #
 #   jstmine show TABLE [--edition E] [--where COL=VALUE ...] [--columns a,b] [--limit N]
@@ -257,114 +211,6 @@ def print_summary(summary) -> None:
 OUT_HELP = "Output directory that `jstmine run` published to."
 EDITION_HELP = "Edition to read. Default: the one processed most recently."
 MENTION_LABELS = ("COUNTRY", "REGION", "FRAMEWORK", "TECHNOLOGY")
-
-
-def _die(what: str, todo: str = "", code: int = 1) -> NoReturn:
-    _fail(what, todo, code)
-    raise AssertionError("unreachable")  # _fail always raises
-
-
-def _stdout(min_width: int = 0) -> Console:
-    """The terminal's width; when piped or captured, a wide page so rows are not folded."""
-    if sys.stdout.isatty():
-        return Console()
-    try:
-        width = int(os.environ.get("COLUMNS") or 200)
-    except ValueError:
-        width = 200
-    return Console(width=max(width, min_width))
-
-
-def _settle(out: Path) -> None:
-    """Before reading an output directory: settle what a killed run left (pipeline.publish)."""
-    from pipeline.publish import settle_before_reading
-
-    for note in settle_before_reading(out):
-        err.print(f"[cyan]note:[/] {escape(printable(note))}", soft_wrap=True)
-
-
-def _resolve(out: Path, edition: str | None) -> str:
-    from pipeline.report import resolve_edition
-
-    _settle(out)
-
-    try:
-        return resolve_edition(out, edition)
-    except PipelineError as exc:
-        _die(exc.what, exc.todo)
-
-
-def _clip(text: str, cells: int, *, keep: str = "start") -> str:
-    """``text`` cut to ``cells`` terminal cells with an ellipsis (Japanese characters are two cells)."""
-    from rich.cells import cell_len
-
-    if cell_len(text) <= cells:
-        return text
-    chars = list(text) if keep == "start" else list(reversed(text))
-    out, used = [], 1  # the ellipsis
-    for ch in chars:
-        used += cell_len(ch)
-        if used > cells:
-            break
-        out.append(ch)
-    return "".join(out) + "…" if keep == "start" else "…" + "".join(reversed(out))
-
-
-def _cell_text(value, max_width: int) -> Text:
-    if value is None:
-        return Text("")
-    if isinstance(value, bool):
-        s = "true" if value else "false"
-    elif isinstance(value, float):
-        s = f"{value:.4g}"
-    elif isinstance(value, (list, tuple)):
-        s = ", ".join("" if v is None else str(v) for v in value)
-    elif isinstance(value, dict):
-        s = ", ".join(f"{k}: {v}" for k, v in value.items())
-    else:
-        s = str(value)
-    return Text(_clip(printable(" ".join(s.split("\n"))), max_width))
-
-
-def _print_rows(console: Console, columns: list[str], rows: list[tuple], *, title: str, caption: str,
-                max_width: int) -> None:
-    """A table; when it is far too wide for the console, one block of column: value lines per row."""
-    from rich.cells import cell_len
-
-    cells = [[_cell_text(v, max_width) for v in row] for row in rows]
-    natural = sum(max([cell_len(name)] + [min(t.cell_len, max_width) for t in (r[i] for r in cells)]) + 3
-                  for i, name in enumerate(columns))
-    if title:
-        console.print(Text(title, style="bold"))
-    if rows and natural > console.width:
-        for n, row in enumerate(cells, 1):
-            block = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 0))
-            block.add_column(style="bold", no_wrap=True)
-            block.add_column(overflow="fold")
-            for name, value in zip(columns, row, strict=True):
-                block.add_row(Text(printable(name)), value)
-            console.print(Text(f"─── row {n} ───", style="dim"))
-            console.print(block)
-        caption += "; one block per row, as the columns do not fit (pick some with --columns)"
-    else:
-        table = Table(header_style="bold")
-        for i, name in enumerate(columns):
-            values = [r[i] for r in rows if r[i] is not None]
-            numeric = bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-            table.add_column(Text(printable(name)), justify="right" if numeric else "left", overflow="fold")
-        for row in cells:
-            table.add_row(*row)
-        console.print(table)
-    if caption:
-        console.print(Text(caption, style="dim"), soft_wrap=True)
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 @app.command()
@@ -390,14 +236,14 @@ def show(
     try:
         require_editions(out)
     except PipelineError as exc:
-        _die(exc.what, exc.todo)
+        die(exc.what, exc.todo)
     if table not in SPECS:
-        _die(f"unknown table {table!r}; the tables are: {', '.join(SPECS)}",
+        die(f"unknown table {table!r}; the tables are: {', '.join(SPECS)}",
              "pass one of them, e.g. jstmine show country_technology")
-    edition = _resolve(out, edition)
+    edition = resolve_or_die(out, edition)
     path = table_path(out, edition, table)
     if not path.is_file():
-        _die(f"edition {edition!r} has no {table} table (it was not produced by the run that published it); "
+        die(f"edition {edition!r} has no {table} table (it was not produced by the run that published it); "
              f"it has: {', '.join(edition_tables(out, edition)) or 'no tables'}",
              "show another table, or run the flow again (jstmine run --source …) to produce it")
 
@@ -410,17 +256,17 @@ def show(
             picked = [c.strip() for c in columns.split(",") if c.strip()]
             unknown = [c for c in picked if c not in names]
             if unknown or not picked:
-                _die(f"{table} has no column {', '.join(map(repr, unknown)) or '(none given)'}; its columns are: {', '.join(names)}",
+                die(f"{table} has no column {', '.join(map(repr, unknown)) or '(none given)'}; its columns are: {', '.join(names)}",
                      "pass some of them to --columns, comma-separated")
         conditions, params = [], []
         for item in where or []:
             col, sep, value = item.partition("=")
             col = col.strip()
             if not sep or not col:
-                _die(f"--where {item!r} is not COL=VALUE", f"e.g. --where {names[1] if len(names) > 1 else names[0]}=VALUE")
+                die(f"--where {item!r} is not COL=VALUE", f"e.g. --where {names[1] if len(names) > 1 else names[0]}=VALUE")
             if col not in names:
-                _die(f"{table} has no column {col!r}; its columns are: {', '.join(names)}", "fix the --where column")
-            q, typ = _quote(col), types[names.index(col)]
+                die(f"{table} has no column {col!r}; its columns are: {', '.join(names)}", "fix the --where column")
+            q, typ = quote_identifier(col), types[names.index(col)]
             value = normalize_text(value)
             is_list = typ.endswith("[]")
             if value == "":
@@ -435,18 +281,18 @@ def show(
         clause = (" WHERE " + " AND ".join(conditions)) if conditions else ""
         total = con.execute(f"SELECT count(*) FROM {source}", []).fetchone()[0]
         matched = con.execute(f"SELECT count(*) FROM {source}{clause}", params).fetchone()[0]
-        query = f"SELECT {', '.join(map(_quote, picked))} FROM {source}{clause}" + (f" LIMIT {limit}" if limit else "")
+        query = f"SELECT {', '.join(map(quote_identifier, picked))} FROM {source}{clause}" + (f" LIMIT {limit}" if limit else "")
         rows = con.execute(query, params).fetchall()
     except duckdb.Error as exc:
-        _die(f"could not read {path}: {exc}", "run the flow again to rewrite the edition's tables")
+        die(f"could not read {path}: {exc}", "run the flow again to rewrite the edition's tables")
     finally:
         con.close()
 
-    what = f"{matched} of {_n(total, 'row')} match" if conditions else _n(total, "row")
+    what = f"{matched} of {plural(total, 'row')} match" if conditions else plural(total, "row")
     caption = f"{what}; showing {len(rows)}" + (" (--limit N for more, 0 for all)" if len(rows) < matched else "")
     if conditions and not matched:
         caption = f"no row of {total} matches {' and '.join(where)}"
-    _print_rows(_stdout(), picked, rows, title=f"{table} — edition {edition}", caption=caption, max_width=max_width)
+    print_rows(stdout_console(), picked, rows, title=f"{table} — edition {edition}", caption=caption, max_width=max_width)
 
 
 def _sql_string(s: str) -> str:
@@ -476,28 +322,28 @@ def kwic(
 
     needle = " ".join(normalize_text(term).split())
     if not needle:
-        _die(f"the term {term!r} is empty after normalization", "pass a word, e.g. jstmine kwic 量子")
+        die(f"the term {term!r} is empty after normalization", "pass a word, e.g. jstmine kwic 量子")
     labels: set[str] = set()
     for item in label or []:
         for part in re.split(r"[,|\s]+", item.strip()):
             if part and part.upper() not in MENTION_LABELS:
-                _die(f"unknown label {part!r}; the labels are: {', '.join(MENTION_LABELS)}", "e.g. --label TECHNOLOGY")
+                die(f"unknown label {part!r}; the labels are: {', '.join(MENTION_LABELS)}", "e.g. --label TECHNOLOGY")
             if part:
                 labels.add(part.upper())
-    edition = _resolve(out, edition)
+    edition = resolve_or_die(out, edition)
     sentences = read_table(out, edition, "sentences", ["sentence_id", "page", "text", "subject"])
     if sentences is None:
-        _die(f"edition {edition!r} has no sentences table", "run the flow again to produce it")
+        die(f"edition {edition!r} has no sentences table", "run the flow again to produce it")
     mentions = read_table(out, edition, "mentions", ["sentence_id", "char_start", "char_end", "text", "label", "id", "top"])
     if labels and mentions is None:
-        _die(f"edition {edition!r} has no mentions table, so --label cannot be used", "drop --label, or run the flow again")
+        die(f"edition {edition!r} has no mentions table, so --label cannot be used", "drop --label, or run the flow again")
 
     by_id = {r["sentence_id"]: r for r in sentences.to_pylist()}
     if subject:
         subjects = sorted({r["subject"] for r in by_id.values() if r["subject"]})
         wanted = {s for s in subjects if s.casefold() == subject.casefold()}
         if not wanted:
-            _die(f"no sentence in edition {edition!r} has the subject {subject!r}; subjects: {', '.join(subjects) or 'none'}",
+            die(f"no sentence in edition {edition!r} has the subject {subject!r}; subjects: {', '.join(subjects) or 'none'}",
                  "pass one of them to --subject")
         by_id = {sid: r for sid, r in by_id.items() if r["subject"] in wanted}
 
@@ -526,17 +372,17 @@ def kwic(
             if start < last_end:  # the same place found as text and as a mention: once
                 continue
             last_end = end
-            lines.append((r["subject"] or "—", r["page"], _clip(printable(text[:start]), width, keep="end"),
-                          printable(text[start:end]), _clip(printable(text[end:]), width)))
+            lines.append((r["subject"] or "—", r["page"], clip(printable(text[:start]), width, keep="end"),
+                          printable(text[start:end]), clip(printable(text[end:]), width)))
     if not lines:
         narrowed = " with " + " and ".join(filter(None, [f"label {', '.join(sorted(labels))}" if labels else "",
                                                           f"subject {subject}" if subject else ""])) if labels or subject else ""
-        _die(f"no occurrence of {needle!r} in edition {edition!r}{narrowed}",
+        die(f"no occurrence of {needle!r} in edition {edition!r}{narrowed}",
              "try another spelling or a canonical id (quantum, ai, KR), or drop --label / --subject")
 
     shown = lines[:limit] if limit else lines
     hit_width = max(len(h) * 2 for _, _, _, h, _ in shown)
-    console = _stdout(min_width=2 * width + hit_width + 24)
+    console = stdout_console(min_width=2 * width + hit_width + 24)
     table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1))
     table.add_column("subject", no_wrap=True)
     table.add_column("page", justify="right", no_wrap=True)
@@ -548,7 +394,7 @@ def kwic(
     console.print(table)
     also = f" (including mentions of the canonical id{'s' if len(as_ids) > 1 else ''} {', '.join(sorted(as_ids))})" if as_ids else ""
     more = f"; showing {len(shown)} (--limit 0 for all)" if len(shown) < len(lines) else ""
-    console.print(f"{_n(len(lines), 'occurrence')} of {needle!r} in {_n(len(spans), 'sentence')}, edition {edition}{also}{more}",
+    console.print(f"{plural(len(lines), 'occurrence')} of {needle!r} in {plural(len(spans), 'sentence')}, edition {edition}{also}{more}",
                   markup=False, highlight=False)
 
 
@@ -565,19 +411,19 @@ def sql(
     from pipeline.publish import DATABASE_NAME, connect_database, published_editions
     from pipeline.report import NO_EDITIONS_TODO
 
-    _settle(out)
+    settle(out)
     db = out / DATABASE_NAME
     if not db.is_file():
         what = f"no editions in {out}/ yet" if not published_editions(out) else f"there is no database {db}"
-        _die(f"{what} (no {DATABASE_NAME} to query)", NO_EDITIONS_TODO)
+        die(f"{what} (no {DATABASE_NAME} to query)", NO_EDITIONS_TODO)
     try:
         # Read-only, and no file access of its own (COPY … TO, read_csv, ATTACH, extensions), with the
         # configuration locked so that a query cannot turn it back on: only the database is queried.
         con = connect_database(db, read_only=True)
     except PipelineError as exc:
-        _die(exc.what, exc.todo)
+        die(exc.what, exc.todo)
     except duckdb.Error as exc:
-        _die(f"could not open {db} read-only: {exc}",
+        die(f"could not open {db} read-only: {exc}",
              "if a run is publishing to it right now, wait for it to finish and try again")
     try:
         try:
@@ -585,13 +431,13 @@ def sql(
             names = [d[0] for d in con.description or []]
             rows = (con.fetchmany(limit + 1) if limit else con.fetchall()) if names else []
         except duckdb.Error as exc:
-            err.print(f"[bold red]error:[/] the SQL query failed: {_escape(printable(str(exc)))}", soft_wrap=True)
+            err.print(f"[bold red]error:[/] the SQL query failed: {escape_markup(printable(str(exc)))}", soft_wrap=True)
             tables = con.execute(
                 "SELECT table_name, string_agg(column_name, ', ' ORDER BY ordinal_position) "
                 "FROM information_schema.columns WHERE table_schema = 'main' GROUP BY 1 ORDER BY 1").fetchall()
             err.print("tables (every one has an edition column):", soft_wrap=True)
             for name, cols in tables:
-                err.print(f"  [bold]{_escape(printable(name))}[/]: {_escape(printable(cols))}", soft_wrap=True,
+                err.print(f"  [bold]{escape_markup(printable(name))}[/]: {escape_markup(printable(cols))}", soft_wrap=True,
                           highlight=False)
             if not tables:
                 err.print("  (none)")
@@ -599,18 +445,12 @@ def sql(
     finally:
         con.close()
     if not names:
-        _stdout().print("ok (the statement returned no rows)")
+        stdout_console().print("ok (the statement returned no rows)")
         return
     more = bool(limit) and len(rows) > limit
     rows = rows[:limit] if limit else rows
-    caption = _n(len(rows), "row") + ("; more not shown (--limit N, 0 for all)" if more else "")
-    _print_rows(_stdout(), names, rows, title="", caption=caption, max_width=max_width)
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+    caption = plural(len(rows), "row") + ("; more not shown (--limit N, 0 for all)" if more else "")
+    print_rows(stdout_console(), names, rows, title="", caption=caption, max_width=max_width)
 
 
 @app.command()
@@ -625,7 +465,7 @@ def report(
     from pipeline.editions import previous_edition, published
     from pipeline.report import render_report
 
-    edition = _resolve(out, edition)
+    edition = resolve_or_die(out, edition)
     if no_changes:
         previous = None
     elif previous is None:
@@ -633,17 +473,7 @@ def report(
     try:
         path = render_report(out, edition, previous)
     except PipelineError as exc:
-        _die(exc.what, exc.todo)
+        die(exc.what, exc.todo)
     typer.echo(str(path))
 
 
-# Commands for followed reports, editions and schedules live in their own module.
-from flows import cli_editions  # noqa: E402,F401
-
-
-def main() -> None:  # pragma: no cover
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())

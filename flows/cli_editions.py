@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from flows.cli import _fail, _settle, app, console, print_summary
+from flows.app import app, console, fail, print_summary, settle
 from pipeline.errors import PipelineError
 from pipeline.normalize import printable
 from pipeline.sources import DEFAULT_SOURCES
@@ -32,7 +32,7 @@ def discover(sources: Path = typer.Option(DEFAULT_SOURCES, help="The sources fil
         followed = load_sources(sources)
         reports = discover_all(followed)
     except PipelineError as exc:
-        _fail(exc.what, exc.todo)
+        fail(exc.what, exc.todo)
     pages = {s.name for s in followed if s.announcements}
     table = Table(title=f"reports followed by {sources}")
     for col in ("source", "entry", "published", "title", "PDF") + (("announcement page",) if pages else ()):
@@ -69,17 +69,17 @@ def update(
         with output_lock(out):
             pass
     except PipelineError as exc:
-        _fail(exc.what, exc.todo)
+        fail(exc.what, exc.todo)
     except OSError as exc:
-        _fail(f"cannot use the output directory {out}: {exc.strerror or exc}",
+        fail(f"cannot use the output directory {out}: {exc.strerror or exc}",
               "check the path and its permissions, or give another --out DIR")
     flow = process_sources.with_options(task_runner=runner) if runner else process_sources
     state = flow(sources_file=str(sources), out_dir=str(out), raw_dir=str(raw), only=only or None, return_state=True)
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, PipelineError):
-        _fail(outcome.what, outcome.todo)
+        fail(outcome.what, outcome.todo)
     if isinstance(outcome, BaseException):
-        _fail(f"unexpected {type(outcome).__name__}: {outcome}", "this is a bug in jstmine; report it with the command you ran", code=2)
+        fail(f"unexpected {type(outcome).__name__}: {outcome}", "this is a bug in jstmine; report it with the command you ran", code=2)
     for summary in outcome:
         if summary.unchanged:
             console.print(Text(f"{printable(summary.edition)}: unchanged (same PDF, same pipeline), nothing was processed",
@@ -87,7 +87,7 @@ def update(
         else:
             print_summary(summary)
     if any(s.contradicted for s in outcome):
-        _fail("some findings are contradicted by the extracted tables", f"see the findings_check tables under {out}/", code=3)
+        fail("some findings are contradicted by the extracted tables", f"see the findings_check tables under {out}/", code=3)
 
 
 @app.command()
@@ -100,10 +100,10 @@ def diff(
     from pipeline.diff import diff_editions, render_diff
 
     try:
-        _settle(out)
+        settle(out)
         render_diff(diff_editions(out, a, b), console)
     except PipelineError as exc:
-        _fail(exc.what, exc.todo)
+        fail(exc.what, exc.todo)
 
 
 @app.command()
@@ -118,7 +118,7 @@ def serve(
     from flows.process_sources import configured_api_url
 
     if not configured_api_url():
-        _fail(
+        fail(
             "no Prefect server is configured: a temporary server registers the deployment but never runs its schedule",
             "start one and point at it: prefect server start --host 127.0.0.1 --port 4200 & "
             "export PREFECT_API_URL=http://127.0.0.1:4200/api (or: make server), then run jstmine serve again",
@@ -128,7 +128,7 @@ def serve(
     try:
         CronSchedule(cron=cron)
     except ValueError:
-        _fail(f"{cron!r} is not a cron expression", "give five fields, e.g. '0 6 * * 1' for Mondays at 06:00")
+        fail(f"{cron!r} is not a cron expression", "give five fields, e.g. '0 6 * * 1' for Mondays at 06:00")
     from flows.process_sources import process_sources
 
     console.print(f"serving deployment [bold]process-sources/{name}[/] on schedule {cron!r}; Ctrl-C stops it")

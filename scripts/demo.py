@@ -28,7 +28,7 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 
 def main() -> int:
-    from flows.cli import app
+    from flows.main import app
 
     with tempfile.TemporaryDirectory(prefix="jstmine-demo-") as site:
         site_dir = Path(site)

@@ -539,7 +539,7 @@ def test_discover_says_what_is_wrong_with_a_page(site, tmp_path):
 
 def test_jstmine_discover_lists_an_announcement_source(site, tmp_path):
     import flows  # noqa: F401  (Prefect's environment before Prefect is imported)
-    from flows.cli import app
+    from flows.main import app
 
     page_url = site.announce()
     sources = write(tmp_path, f'[[source]]\nname = "loopback-page"\nannouncement = "{page_url}"\n')

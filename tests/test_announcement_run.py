@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 import flows.process_report  # noqa: F401  (Prefect's logging set up now, not inside CliRunner: see test_faults)
-from flows.cli import app
+from flows.main import app
 from samples import AI_POLICY_EDITION, AI_POLICY_FRAGMENT
 from samples.build import (
     LISTING_FRAGMENT,

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import BIN
-from flows.cli import app
+from flows.main import app
 from pipeline.publish import publish
 from test_inspect import edition_tables, table
 

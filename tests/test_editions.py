@@ -87,7 +87,7 @@ def site(http_server, tmp_path) -> Site:
 
 
 def cli(*args: str):
-    from flows.cli import app
+    from flows.main import app
 
     return CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1", "FORCE_COLOR": None}).invoke(app, list(args))
 

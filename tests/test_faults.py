@@ -55,7 +55,7 @@ SHARED_PDFS = ROOT.parent / "shared" / "pdfs"
 DOC = ROOT / "docs" / "faults.md"
 EDITION = "sample"
 BIN = Path(sys.executable).parent
-JSTMINE = [str(BIN / "jstmine")] if (BIN / "jstmine").exists() else [sys.executable, "-m", "flows.cli"]
+JSTMINE = [str(BIN / "jstmine")] if (BIN / "jstmine").exists() else [sys.executable, "-m", "flows.main"]
 
 # ------------------------------------------------------------------------------------ the cases
 # id → (category, how the test makes the fault, what happens besides the message). The first line
@@ -226,7 +226,7 @@ def cli_inprocess(argv: list[str]) -> Outcome:
     """Any jstmine command in this process (CliRunner), its output unwrapped (200 columns)."""
     from typer.testing import CliRunner
 
-    from flows.cli import app
+    from flows.main import app
 
     result = CliRunner(env={"COLUMNS": "200"}).invoke(app, argv, catch_exceptions=False)
     return Outcome(result.exit_code, result.stdout, result.stderr)
@@ -257,7 +257,7 @@ if when:
         if when == "before-switch":
             real_switch(link, target)
     publish._switch_link = paused_switch
-from flows.cli import app
+from flows.main import app
 sys.argv[0] = "jstmine"
 app()
 """

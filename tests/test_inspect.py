@@ -14,7 +14,7 @@ import pytest
 from rich.cells import cell_len
 from typer.testing import CliRunner
 
-from flows.cli import app
+from flows.main import app
 from pipeline.publish import publish
 from pipeline.tables import SPECS, validate
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from flows.cli import app
+from flows.main import app
 from pipeline.rules import RulesError, default_rules_path, load_rules
 from stages import run_sections
 

@@ -1,0 +1,183 @@
+"""The ``jstmine`` Typer app and what its commands share: the consoles, failing with a message and
+advice, settling an output directory before reading it, printing rows and a run's summary.
+
+The commands live in ``flows.cli`` (run and inspect) and ``flows.cli_editions`` (followed reports,
+editions, schedules); both import this module and never each other. ``flows.main`` puts them
+together as the ``jstmine`` command.
+"""
+from __future__ import annotations
+
+import flows  # noqa: F401  (sets Prefect's environment before Prefect is imported)
+
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from pipeline.errors import PipelineError
+from pipeline.normalize import printable
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Japanese science-policy reports → evidence-backed tables.")
+console = Console()
+err = Console(stderr=True)
+
+
+@app.callback()
+def _main() -> None:
+    """Japanese science-policy reports → evidence-backed tables."""
+
+
+def fail(what: str, todo: str = "", code: int = 1) -> None:
+    # Messages quote paths and text from documents: never read them as rich markup.
+    err.print(f"[bold red]error:[/] {escape(printable(what))}", soft_wrap=True)
+    if todo:
+        err.print(f"[yellow]what to do:[/] {escape(printable(todo))}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def die(what: str, todo: str = "", code: int = 1) -> NoReturn:
+    fail(what, todo, code)
+    raise AssertionError("unreachable")  # _fail always raises
+
+
+def stdout_console(min_width: int = 0) -> Console:
+    """The terminal's width; when piped or captured, a wide page so rows are not folded."""
+    if sys.stdout.isatty():
+        return Console()
+    try:
+        width = int(os.environ.get("COLUMNS") or 200)
+    except ValueError:
+        width = 200
+    return Console(width=max(width, min_width))
+
+
+def settle(out: Path) -> None:
+    """Before reading an output directory: settle what a killed run left (pipeline.publish)."""
+    from pipeline.publish import settle_before_reading
+
+    for note in settle_before_reading(out):
+        err.print(f"[cyan]note:[/] {escape(printable(note))}", soft_wrap=True)
+
+
+def resolve_or_die(out: Path, edition: str | None) -> str:
+    from pipeline.report import resolve_edition
+
+    settle(out)
+
+    try:
+        return resolve_edition(out, edition)
+    except PipelineError as exc:
+        die(exc.what, exc.todo)
+
+
+def clip(text: str, cells: int, *, keep: str = "start") -> str:
+    """``text`` cut to ``cells`` terminal cells with an ellipsis (Japanese characters are two cells)."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= cells:
+        return text
+    chars = list(text) if keep == "start" else list(reversed(text))
+    out, used = [], 1  # the ellipsis
+    for ch in chars:
+        used += cell_len(ch)
+        if used > cells:
+            break
+        out.append(ch)
+    return "".join(out) + "…" if keep == "start" else "…" + "".join(reversed(out))
+
+
+def cell_text(value, max_width: int) -> Text:
+    if value is None:
+        return Text("")
+    if isinstance(value, bool):
+        s = "true" if value else "false"
+    elif isinstance(value, float):
+        s = f"{value:.4g}"
+    elif isinstance(value, (list, tuple)):
+        s = ", ".join("" if v is None else str(v) for v in value)
+    elif isinstance(value, dict):
+        s = ", ".join(f"{k}: {v}" for k, v in value.items())
+    else:
+        s = str(value)
+    return Text(clip(printable(" ".join(s.split("\n"))), max_width))
+
+
+def print_rows(console: Console, columns: list[str], rows: list[tuple], *, title: str, caption: str,
+                max_width: int) -> None:
+    """A table; when it is far too wide for the console, one block of column: value lines per row."""
+    from rich.cells import cell_len
+
+    cells = [[cell_text(v, max_width) for v in row] for row in rows]
+    natural = sum(max([cell_len(name)] + [min(t.cell_len, max_width) for t in (r[i] for r in cells)]) + 3
+                  for i, name in enumerate(columns))
+    if title:
+        console.print(Text(title, style="bold"))
+    if rows and natural > console.width:
+        for n, row in enumerate(cells, 1):
+            block = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2, 0, 0))
+            block.add_column(style="bold", no_wrap=True)
+            block.add_column(overflow="fold")
+            for name, value in zip(columns, row, strict=True):
+                block.add_row(Text(printable(name)), value)
+            console.print(Text(f"─── row {n} ───", style="dim"))
+            console.print(block)
+        caption += "; one block per row, as the columns do not fit (pick some with --columns)"
+    else:
+        table = Table(header_style="bold")
+        for i, name in enumerate(columns):
+            values = [r[i] for r in rows if r[i] is not None]
+            numeric = bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+            table.add_column(Text(printable(name)), justify="right" if numeric else "left", overflow="fold")
+        for row in cells:
+            table.add_row(*row)
+        console.print(table)
+    if caption:
+        console.print(Text(caption, style="dim"), soft_wrap=True)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def quote_identifier(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def escape_markup(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def print_summary(summary) -> None:
+    console.print(f"[bold green]done:[/] edition [bold]{escape(summary.edition)}[/] — {summary.pages} pages, "
+                  f"{summary.sentences} sentences, {summary.tokens} tokens, {summary.mentions} mentions")
+    if summary.not_modified:
+        console.print("the server said the PDF is unchanged: the stored copy was used")
+    table = Table(title="country × technology (mentions)")
+    table.add_column("country")
+    table.add_column("technologies")
+    by_country: dict[str, list[str]] = {}
+    for r in summary.country_technology:
+        by_country.setdefault(r["country"], []).append(f"{r['technology']} ({r['mentions']})")
+    for country, techs in sorted(by_country.items()):
+        table.add_row(country, ", ".join(techs))
+    console.print(table)
+    console.print(f"{summary.facts} policy facts, {summary.relations} relations, {summary.policies} named policies")
+    if summary.findings:
+        console.print("findings check (the summary's claims against the body): "
+                      + ", ".join(f"{n} {s}" for s, n in summary.findings.items()))
+    for note in getattr(summary, "notes", []):
+        console.print(f"[cyan]note:[/] {escape(printable(note))}")
+    for c in summary.contradicted:
+        console.print(f"[red]contradicted:[/] {escape(printable(c))}")
+    for p in summary.problems:
+        console.print(f"[yellow]warning:[/] {escape(printable(p))}")
+    console.print(Text(f"tables:   {printable(summary.output)}/  (Parquet and CSV)"))
+    console.print(Text(f"database: {printable(summary.database)}"))
