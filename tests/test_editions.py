@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 import flows  # noqa: F401  (Prefect's environment before Prefect is imported)
+import prefect_runs
 from conftest import BIN
 from pipeline.editions import PublishedEdition, edition_name, previous_edition
 from samples import SAMPLE_EDITION
@@ -105,14 +106,7 @@ def diff_blocks(output: str) -> dict[str, list[str]]:
 
 
 def task_states(flow_state) -> dict[str, str]:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_state.state_details.flow_run_id]))
-        )
-    return {r.name.rsplit("-", 1)[0]: r.state.name for r in runs}
+    return prefect_runs.task_states(flow_state)
 
 
 def update(tmp_path: Path, sources: Path):

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import flows  # noqa: F401
+import prefect_runs
 from httpserver import Reply
 from pipeline.errors import AcquireError, TransientAcquireError
 from samples.build import LISTING_FRAGMENT, build_listing_html, build_sample_pdf, listing_entries
@@ -25,14 +26,7 @@ def sample_pdf(tmp_path_factory) -> bytes:
 
 
 def _task_states(flow_state) -> dict[str, str]:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_state.state_details.flow_run_id]))
-        )
-    return {r.name.rsplit("-", 1)[0]: r.state.name for r in runs}
+    return prefect_runs.task_states(flow_state)
 
 
 def _run(tmp_path: Path, source: str, **kw):
