@@ -30,7 +30,7 @@ CONVENTIONS = f"""\
 - **ids are per edition**: numeric ids (`sentence_id`, `paragraph_id`, `section_id`, `mention_id`,
   `fact_id`, `relation_id`, `policy_id`, `footnote_id`, `entry_id`, `difference_id`, `token_index` …)
   are numbered from 0 in document order each time an edition is processed. They are stable only
-  within an edition: the same sentence has another id in another edition. Join on
+  within an edition: the same sentence may have another id in another edition. Join on
   (`edition`, id), and compare editions by content (country, technology, item, text), never by id.
   `claim_id` is the exception: it is made from the claim itself (`tech-KR-ai`, `fact-KR-12-国家戦略技術`).
 - **pages** are the PDF's pages counted from 1 (what a PDF viewer's page box shows), not the
@@ -39,7 +39,9 @@ CONVENTIONS = f"""\
   sentence's text as published (NFKC), from 0; the end is exclusive (`text[char_start:char_end]`).
 - **times** are text, {TIMESTAMP_FORMAT} (`2026-12-06T17:30:00+00:00`); **dates** are text, {DATE_FORMAT}.
   Editions written by an older jstmine (`fetched_at` ending in `Z`, `last_modified` as the HTTP
-  header) are read in this format (`pipeline/schema_history.py`).
+  header): the database's rows are rewritten in this format at the next publish, the report and
+  `jstmine diff` read their files in it (`pipeline/schema_history.py`); the files themselves keep
+  what was written.
 - **countries and regions** are the lexicon's ids (`pipeline/data/lexicon.toml`): ISO 3166-1 alpha-2
   for countries (`KR`, `US`, `JP`), the lexicon's ids for regions (`EU`, `ASEAN`) and frameworks
   (`QUAD`, `G7`); **technologies** are the lexicon's ids (`quantum`, `ai`, finer ones such as `generative_ai`).
@@ -445,7 +447,9 @@ def markdown(table: str | None = None, specs: dict[str, TableSpec] | None = None
                 f"`pipeline/dictionary.py` by `{REGENERATE}`; do not edit by hand. The same is "
                 "printed by `jstmine schema [TABLE] [--format table|markdown|json]`.", "",
                 "Every table is in `processed/<edition>/<table>.parquet` and `.csv`, and in "
-                "`processed/jstmine.duckdb` with every edition's rows.", "",
+                "`processed/jstmine.duckdb` with every edition's rows. The database also has "
+                "`publish_log` (`edition`, `run`, `published_at`, a time as below): which run "
+                "directory's rows it holds for each edition, bookkeeping for publishing.", "",
                 "## Conventions", "", CONVENTIONS.rstrip(), "", "## Tables", ""]
         out += [f"- [`{name}`](#{name}): {_cell(TABLES.get(name, ''))}" for name in specs]
         out.append("")
@@ -477,6 +481,6 @@ def as_json(table: str | None = None, specs: dict[str, TableSpec] | None = None)
 
 if __name__ == "__main__":  # pragma: no cover
     # Regenerate docs/data-dictionary.md (from the repository's root).
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else DOCS_PATH
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / DOCS_PATH
     target.write_text(markdown(), encoding="utf-8")
     print(f"wrote {target}")
