@@ -212,3 +212,23 @@ def test_sample_edition_similarity_has_shared_terms(sample_keyterms):
     assert all(0 < p.similarity <= 1 for p in pairs)
     best = max(result.similarity, key=lambda p: p.similarity)
     assert len(best.shared_terms) == 5
+
+
+# ------------------------------------------------------------------------------------ the report
+
+def test_the_report_shows_the_shared_terms_and_what_the_similarity_is(tmp_path):
+    import gc
+
+    from pipeline.publish import publish
+    from pipeline.report import render_report
+    from test_inspect import edition_tables, table
+
+    tables = edition_tables("e")
+    tables["country_similarity"] = table("country_similarity", [
+        {"edition": "e", "country": "KR", "other": "CN", "similarity": 0.24, "shared_terms": ["半導体", "人材<b>"]},
+        {"edition": "e", "country": "CN", "other": "KR", "similarity": 0.24, "shared_terms": ["半導体", "人材<b>"]}])
+    publish(tables, tmp_path, "e")
+    html = render_report(tmp_path, "e").read_text(encoding="utf-8")
+    gc.collect()
+    assert "0.24 (半導体・人材&lt;b&gt;)" in html  # escaped: terms come from the document
+    assert "コサイン類似度" in html and "0＝共通語なし" in html
