@@ -38,6 +38,7 @@ from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import TfidfTransformer
 
 from pipeline.attribute import Attribution
+from pipeline.errors import PipelineError
 from pipeline.lexicon import Lexicon, load_lexicon, token_norm
 from pipeline.tokenize import sentence_rows
 
@@ -80,24 +81,51 @@ class KeyTerms:
     similarity: tuple[Similarity, ...]  # every ordered pair of subjects (both orders)
 
 
+class KeyTermConfigError(PipelineError):
+    """A key-term settings file cannot be used."""
+
+
+def _strings(data: dict, key: str, required: bool = False) -> tuple[str, ...]:
+    value = data[key] if required else data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{key} must be a list of strings")
+    return tuple(value)
+
+
 def load_keyterm_config(path: Path | None = None) -> KeyTermConfig:
-    """The key-term settings in ``path`` (the packaged ``pipeline/data/keyterms.toml`` when None).
+    """The key-term settings in ``path`` (the packaged ``pipeline/data/keyterms.toml`` when None);
+    ``KeyTermConfigError`` saying what is wrong when the file is missing, not TOML, or not as read here.
 
     Parameters:
         path: a TOML file with ``keep_pos`` and optionally ``drop_pos_detail``, ``stop_words``,
             ``min_length``, ``top_n``, ``max_unknown_latin`` and a ``[predicate_after]`` table.
     """
-    path = path or Path(str(resources.files("pipeline") / "data" / "keyterms.toml"))
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return KeyTermConfig(
-        keep_pos=tuple(data["keep_pos"]),
-        drop_pos_detail=tuple(data.get("drop_pos_detail", [])),
-        stop_words=frozenset(data.get("stop_words", [])),
-        min_length=int(data.get("min_length", 2)),
-        top_n=int(data.get("top_n", 15)),
-        predicate_after=tuple((detail, tuple(forms)) for detail, forms in data.get("predicate_after", {}).items()),
-        max_unknown_latin=int(data.get("max_unknown_latin", 3)),
-    )
+    packaged = Path(str(resources.files("pipeline") / "data" / "keyterms.toml"))
+    path = path or packaged
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        predicate_after = data.get("predicate_after", {})
+        if not isinstance(predicate_after, dict):
+            raise TypeError("predicate_after must be a table of POS detail = [dictionary forms]")
+        return KeyTermConfig(
+            keep_pos=_strings(data, "keep_pos", required=True),
+            drop_pos_detail=_strings(data, "drop_pos_detail"),
+            stop_words=frozenset(_strings(data, "stop_words")),
+            min_length=int(data.get("min_length", 2)),
+            top_n=int(data.get("top_n", 15)),
+            predicate_after=tuple((detail, _strings(predicate_after, detail)) for detail in predicate_after),
+            max_unknown_latin=int(data.get("max_unknown_latin", 3)),
+        )
+    except OSError as exc:
+        raise KeyTermConfigError(f"cannot read the key-term settings {path}: {exc.strerror or exc}",
+                                 f"give a readable TOML file (the packaged one is {packaged})") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise KeyTermConfigError(f"the key-term settings {path} are not valid TOML: {exc}",
+                                 "fix the syntax at the place named") from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        what = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise KeyTermConfigError(f"the key-term settings {path} cannot be used: {what}",
+                                 f"see the packaged {packaged} for every setting and its form") from exc
 
 
 def place_names(lexicon: Lexicon) -> frozenset[str]:

@@ -2,6 +2,7 @@
 and on the sample edition."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -232,3 +233,22 @@ def test_the_report_shows_the_shared_terms_and_what_the_similarity_is(tmp_path):
     gc.collect()
     assert "0.24 (半導体・人材&lt;b&gt;)" in html  # escaped: terms come from the document
     assert "コサイン類似度" in html and "0＝共通語なし" in html
+
+
+@pytest.mark.parametrize("text, said", [
+    ("keep_pos = [", "not valid TOML"),
+    ("top_n = 3", "no 'keep_pos'"),
+    ('keep_pos = "名詞"', "keep_pos must be a list of strings"),
+    ('keep_pos = ["名詞"]\ntop_n = "many"', "invalid literal"),
+    ('keep_pos = ["名詞"]\n[predicate_after]\n"サ変可能" = "する"', "サ変可能 must be a list of strings"),
+])
+def test_a_bad_settings_file_says_what_is_wrong(tmp_path, text, said):
+    from pipeline.keyterms import KeyTermConfigError
+
+    path = tmp_path / "keyterms.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(KeyTermConfigError, match=re.escape(said)) as info:
+        load_keyterm_config(path)
+    assert str(path) in info.value.what and info.value.todo
+    with pytest.raises(KeyTermConfigError, match="cannot read"):
+        load_keyterm_config(tmp_path / "missing.toml")
