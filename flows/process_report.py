@@ -337,7 +337,7 @@ def claims_task(acquired: Acquired, config: RunConfig, segmented: Segmented, att
 
 @task(**_cached("keyterms"))
 def keyterms_task(acquired: Acquired, config: RunConfig, tokens: pa.Table, attribution: Attribution) -> KeyTerms:
-    return key_terms(tokens, attribution, load_keyterm_config(config.keyterms_file()))
+    return key_terms(tokens, attribution, load_keyterm_config(config.keyterms_file()), load_lexicon(config.lexicon_file()))
 
 
 @task(name="ner-audit", persist_result=True,

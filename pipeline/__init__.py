@@ -18,6 +18,6 @@ STAGE_VERSIONS = {
     "facts": "2",
     "relations": "2",
     "policies": "1",
-    "keyterms": "1",
+    "keyterms": "2",
     "claims": "1",
 }

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from pipeline.errors import PipelineError
 from pipeline.normalize import printable
-from pipeline.schema_history import RENAMED
+from pipeline.schema_history import RENAMED, upgrade_rows
 
 DATABASE_NAME = "jstmine.duckdb"
 RUNS_DIR = ".runs"
@@ -430,6 +430,7 @@ def _replace_edition_rows(con: duckdb.DuckDBPyConnection, name: str, table: pa.T
     try:
         con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" AS SELECT * FROM _incoming WHERE false')
         _add_new_columns(con, name)
+        upgrade_rows(con, name)  # times an older jstmine wrote in another format
         con.execute(f'DELETE FROM "{name}" WHERE edition = ?', [edition])
         con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _incoming')
     finally:

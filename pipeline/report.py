@@ -319,7 +319,8 @@ def _cards(out_dir: Path, edition: str, ct: list[dict]) -> list[dict]:
     for s in sorted(similarity or [], key=lambda s: -(s["similarity"] or 0)):
         if s["country"] in cards and s["country"] != s["other"] and len(cards[s["country"]]["similar"]) < 3:
             cards[s["country"]]["similar"].append({"id": s["other"], "name": display_name(s["other"]),
-                                                   "similarity": s["similarity"]})
+                                                   "similarity": s["similarity"],
+                                                   "shared_terms": s.get("shared_terms") or []})
     return sorted(cards.values(), key=lambda c: (-c["mentions"], c["id"]))
 
 

@@ -21,6 +21,7 @@ from pipeline.extract import ExtractedDocument
 from pipeline.extract.structure import title_key
 from pipeline.lexicon import Lexicon
 from pipeline.segment import Segmented, summary_sentence_ids
+from pipeline.timestamps import DATE_FORMAT, DATE_PATTERN, TIMESTAMP_FORMAT, TIMESTAMP_PATTERN, iso_timestamp
 from pipeline.tokenize import TOKEN_SCHEMA
 
 
@@ -35,6 +36,11 @@ class TableSpec:
 
 def _f(name: str, typ: pa.DataType) -> pa.Field:
     return pa.field(name, typ)
+
+
+def _not_matching(column: str, pattern: str) -> Callable[[pa.Table], pa.Array]:
+    """A check: the rows whose ``column`` is not null and does not match ``pattern``."""
+    return lambda t: pc.invert(pc.match_substring_regex(t[column], pattern))
 
 
 ED = _f("edition", pa.string())
@@ -58,6 +64,9 @@ SPECS: dict[str, TableSpec] = {
                        _f("config", pa.string())]),
             required=("edition", "sha256", "source", "raw_path", "bytes", "fetched_at", "processed_at", "pages"),
             key=("edition",),
+            checks=tuple((f"{c} is {TIMESTAMP_FORMAT}", _not_matching(c, TIMESTAMP_PATTERN))
+                         for c in ("fetched_at", "processed_at", "last_modified"))
+            + ((f"published is {DATE_FORMAT}", _not_matching("published", DATE_PATTERN)),),
         ),
         TableSpec(
             "pages",
@@ -162,7 +171,8 @@ SPECS: dict[str, TableSpec] = {
         ),
         TableSpec(
             "country_similarity",
-            pa.schema([ED, _f("country", pa.string()), _f("other", pa.string()), _f("similarity", pa.float32())]),
+            pa.schema([ED, _f("country", pa.string()), _f("other", pa.string()), _f("similarity", pa.float32()),
+                       _f("shared_terms", LIST_STR)]),
             required=("edition", "country", "other", "similarity"),
             key=("edition", "country", "other"),
         ),
@@ -401,9 +411,11 @@ def build_tables(
         "raw_path": [str(acquired.path)],
         "bytes": [acquired.bytes],
         "etag": [acquired.etag],
-        "last_modified": [acquired.last_modified],
-        "fetched_at": [acquired.fetched_at],
-        "processed_at": [processed_at],
+        # Every time in one format (pipeline.timestamps); the HTTP Last-Modified header as sent
+        # stays in raw/manifest.jsonl, for the next request's If-Modified-Since.
+        "last_modified": [iso_timestamp(acquired.last_modified)],
+        "fetched_at": [iso_timestamp(acquired.fetched_at)],
+        "processed_at": [iso_timestamp(processed_at)],
         "title": [extracted.metadata.get("Title") or extracted.metadata.get("title")],
         "pages": [len(extracted.pages)],
         "pages_without_text": [[p.page for p in extracted.problems if p.kind == "no_text_layer"]],
@@ -519,8 +531,9 @@ def build_analysis_tables(*, edition: str, facts: list, relations: list, policie
             "frequency": [t.count for t in keyterms.terms]}),
         "country_similarity": _table("country_similarity", {
             "edition": [edition] * len(keyterms.similarity),
-            "country": [a for a, _, _ in keyterms.similarity], "other": [b for _, b, _ in keyterms.similarity],
-            "similarity": [s for _, _, s in keyterms.similarity]}),
+            "country": [p.country for p in keyterms.similarity], "other": [p.other for p in keyterms.similarity],
+            "similarity": [p.similarity for p in keyterms.similarity],
+            "shared_terms": [list(p.shared_terms) for p in keyterms.similarity]}),
     }
     return {name: validate(t, SPECS[name]) for name, t in tables.items()}
 

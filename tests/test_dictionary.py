@@ -1,0 +1,138 @@
+"""The data dictionary: complete, committed as generated, printed by ``jstmine schema``; and
+no column is an SQL keyword."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+from flows.main import app
+from pipeline.dictionary import (DESCRIPTIONS, DOCS_PATH, REGENERATE, TABLES, described_but_absent, dictionary,
+                                 markdown, missing_descriptions)
+from pipeline.tables import SPECS, TableSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def run(*args: str):
+    result = CliRunner(env={"COLUMNS": "120", "NO_COLOR": "1", "FORCE_COLOR": None}).invoke(app, list(args))
+    result.text = ANSI.sub("", result.output)
+    return result
+
+
+def test_every_table_and_column_has_a_description():
+    missing = missing_descriptions()
+    assert not missing, (
+        "these tables or columns have no description: " + ", ".join(missing)
+        + " — add them to TABLES / DESCRIPTIONS in pipeline/dictionary.py (keyed by table, then column), "
+        f"then run {REGENERATE}")
+
+
+def test_no_description_is_left_for_a_column_that_no_longer_exists():
+    assert not described_but_absent(), "remove or rename these descriptions in pipeline/dictionary.py"
+
+
+def test_missing_descriptions_names_the_table_and_column():
+    spec = TableSpec("word_frequencies", pa.schema([pa.field("edition", pa.string()), pa.field("pos", pa.string())]),
+                     required=("edition",), key=("edition",))
+    specs = {"keyterms": SPECS["keyterms"], "word_frequencies": spec}
+    assert missing_descriptions(specs) == ["word_frequencies", "word_frequencies.edition", "word_frequencies.pos"]
+    partial = {**DESCRIPTIONS, "word_frequencies": {"edition": "the edition"}}
+    assert missing_descriptions(specs, partial, {**TABLES, "word_frequencies": "one row per word"}) == [
+        "word_frequencies.pos"]
+    blank = {**DESCRIPTIONS, "keyterms": {**DESCRIPTIONS["keyterms"], "score": "  "}}
+    assert missing_descriptions(specs, blank, {**TABLES, "word_frequencies": "x"}) == [
+        "keyterms.score", "word_frequencies.edition", "word_frequencies.pos"]
+
+
+def test_ids_dates_and_units_are_explained():
+    text = markdown()
+    assert "stable only\n  within an edition" in text
+    for column in ("sentence_id", "section_id", "paragraph_id", "mention_id"):
+        assert f"`{column}`" in text.split("## Tables")[0], column
+    docs = {(c.table, c.name): c.description for c in dictionary()}
+    assert "+00:00" in docs[("documents", "fetched_at")] and "+00:00" in docs[("documents", "last_modified")]
+    assert "YYYY-MM-DD" in docs[("documents", "published")]
+    assert "points" in docs[("pages", "width")]
+    assert "exclusive" in docs[("tokens", "char_end")]
+    assert "cosine" in docs[("country_similarity", "similarity")].lower()
+
+
+def test_the_committed_dictionary_is_the_generated_one():
+    committed = (ROOT / DOCS_PATH).read_text(encoding="utf-8")
+    assert committed == markdown(), f"docs/data-dictionary.md is stale: run {REGENERATE} and commit it"
+
+
+def test_markdown_has_one_row_per_column_with_type_and_required():
+    text = markdown("footnotes")
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert [r.split("`")[1] for r in rows] == SPECS["footnotes"].schema.names
+    cited_by = next(r for r in rows if r.startswith("| `cited_by`"))
+    assert "| list<int32> | yes |" in cited_by
+    citing_page = next(r for r in rows if r.startswith("| `citing_page`"))
+    assert "| int32 |  |" in citing_page
+
+
+def test_no_table_or_column_is_a_reserved_duckdb_keyword():
+    reserved = {r[0] for r in duckdb.sql(
+        "select keyword_name from duckdb_keywords() where keyword_category = 'reserved'").fetchall()}
+    assert {"end", "select", "order"} <= reserved  # the query reads what it should
+    clashes = [f"{t}.{c}" for t, spec in SPECS.items() for c in spec.schema.names if c.lower() in reserved]
+    clashes += [t for t in SPECS if t.lower() in reserved]
+    assert not clashes, f"rename these (and add the old names to pipeline/schema_history.py): {clashes}"
+
+
+def test_every_column_can_be_selected_without_quotes():
+    con = duckdb.connect()
+    for name, spec in SPECS.items():
+        con.register(name, pa.table({f.name: pa.array([], f.type) for f in spec.schema}, schema=spec.schema))
+        con.execute(f"select {', '.join(spec.schema.names)} from {name}").fetchall()
+    con.close()
+
+
+# ------------------------------------------------------------------------------------- the CLI
+
+
+def test_schema_prints_every_table_with_its_columns():
+    r = run("schema")
+    assert r.exit_code == 0, r.text
+    for name in SPECS:
+        assert f"{name}: " in r.text
+    assert "stable only" in r.text  # the conventions come first
+    assert r.text.index("documents: ") < r.text.index("footnotes: ")
+
+
+def test_schema_of_one_table_as_a_table():
+    r = run("schema", "country_similarity")
+    assert r.exit_code == 0, r.text
+    assert "shared_terms" in r.text and "cosine" in r.text.lower()
+    assert "documents:" not in r.text
+
+
+def test_schema_as_markdown_is_the_committed_file():
+    r = run("schema", "--format", "markdown")
+    assert r.exit_code == 0
+    assert r.output == (ROOT / DOCS_PATH).read_text(encoding="utf-8") + "\n"
+
+
+def test_schema_as_json():
+    r = run("schema", "keyterms", "-f", "json")
+    data = json.loads(r.output)
+    [table] = data["tables"]
+    assert table["name"] == "keyterms" and table["key"] == list(SPECS["keyterms"].key)
+    assert [c["name"] for c in table["columns"]] == SPECS["keyterms"].schema.names
+    assert all(c["description"] for c in table["columns"])
+    assert {c["name"]: c["type"] for c in table["columns"]}["score"] == "float32"
+
+
+@pytest.mark.parametrize("args", [("schema", "mention"), ("schema", "keyterms", "--format", "csv")])
+def test_schema_refuses_what_it_does_not_know(args):
+    r = run(*args)
+    assert r.exit_code != 0
+    assert "mention" in r.text or "csv" in r.text
