@@ -348,3 +348,42 @@ def test_a_closed_pipe_stops_json_lines_quietly(out):
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0, stderr
     assert json.loads(first) == {"i": 0, "t": "量子" * 50} and "Traceback" not in stderr
+
+
+# ---------------------------------------------------------------------------- the sample edition
+
+
+@pytest.fixture(scope="module")
+def sample_out(prefect_server, tmp_path_factory):
+    """The sample edition (samples/build.py) through the whole flow, published once for the module."""
+    from flows.process_report import process_report
+    from samples.build import build_sample_pdf
+
+    tmp = tmp_path_factory.mktemp("sample-formats")
+    pdf = build_sample_pdf(tmp / "sample.pdf", edition_note="test_cli_formats")
+    process_report(source=str(pdf), edition="sample", out_dir=str(tmp / "processed"), raw_dir=str(tmp / "raw"))
+    return tmp / "processed"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", MACHINE)
+def test_the_sample_edition_in_each_format(sample_out, fmt):
+    for name in ("country_technology", "findings_check", "policy_facts"):
+        r = run("show", name, "-o", str(sample_out), "-f", fmt)
+        assert r.exit_code == 0, r.output
+        rows = show_rows(sample_out, "sample", name)
+        assert rows.rows, name
+        assert_rows(fmt, r.stdout, rows.columns, rows.rows)
+    # the evidence sentences whole, however long: here longer than a table cell shows (60 cells)
+    r = run("show", "country_technology", "-o", str(sample_out), "-f", fmt, "-c", "evidence")
+    evidence = [row[0] for row in parse(fmt, r.stdout)[1]]
+    assert evidence == [e for (e,) in show_rows(sample_out, None, "country_technology", columns=["evidence"]).rows]
+    assert max(map(len, evidence)) > 30
+    sentences = {s["sentence_id"]: s["text"].replace("\n", " ")
+                 for s in show_rows(sample_out, None, "sentences", columns=["sentence_id", "text"]).records()}
+    r = run("kwic", "量子", "-o", str(sample_out), "-f", fmt)
+    assert r.exit_code == 0, r.output
+    lines = kwic_lines(sample_out, None, "量子").lines
+    assert len(lines) > 3
+    assert_rows(fmt, r.stdout, KWIC_COLUMNS, [line.row() for line in lines])
+    assert all(line.left + line.hit + line.right == sentences[line.sentence_id] for line in lines)
