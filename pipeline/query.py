@@ -107,6 +107,13 @@ def _sql_string(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
+def _select(column: str, typ: str) -> str:
+    """The column as selected: a 32-bit float as the decimal it was written as (0.4, not the
+    double nearest to its binary value, 0.4000000059604645), through DuckDB's shortest text for it."""
+    q = _quote_identifier(column)
+    return f"CAST(CAST({q} AS VARCHAR) AS DOUBLE) AS {q}" if typ == "FLOAT" else q
+
+
 def parse_where(item: str, names: list[str], table: str) -> tuple[str, str]:
     """``COL=VALUE`` → (column, NFKC-normalized value); the column must be one of ``names``.
 
@@ -183,7 +190,8 @@ def show_rows(out_dir: Path, edition: str | None, table: str, where: list[str] |
         clause = (" WHERE " + " AND ".join(conditions)) if conditions else ""
         total = con.execute(f"SELECT count(*) FROM {source}", []).fetchone()[0]
         matched = con.execute(f"SELECT count(*) FROM {source}{clause}", params).fetchone()[0]
-        query = f"SELECT {', '.join(map(_quote_identifier, picked))} FROM {source}{clause}" + (f" LIMIT {limit}" if limit else "")
+        query = f"SELECT {', '.join(_select(c, types[names.index(c)]) for c in picked)} FROM {source}{clause}" + (
+            f" LIMIT {limit}" if limit else "")
         rows = con.execute(query, params).fetchall()
     except duckdb.Error as exc:
         raise QueryError(f"could not read {path}: {exc}", "run the flow again to rewrite the edition's tables") from exc

@@ -65,6 +65,12 @@ def test_show_rows_where_columns_and_limit(out):
     assert len(limited.rows) == 2 and limited.matched == 6 and limited.more
 
 
+def test_show_rows_give_32_bit_floats_as_the_decimals_they_were_written_as(out):
+    # keyterms.score is a 32-bit float: 0.4 is stored as 0.4000000059604645 …
+    assert show_rows(out, None, "keyterms", where=["country=CN"], columns=["score"]).rows == [(0.4,)]
+    assert show_rows(out, None, "country_similarity", columns=["similarity"]).rows == [(0.42,), (0.42,)]
+
+
 @pytest.mark.parametrize("kwargs, what, todo", [
     ({"table": "countries"}, "unknown table 'countries'", "jstmine show country_technology"),
     ({"table": "sentences", "where": ["colour=red"]}, "sentences has no column 'colour'", "--where"),
