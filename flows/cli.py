@@ -3,6 +3,9 @@
     jstmine run --source URL|PATH [--edition NAME] [--out DIR]
     jstmine show TABLE | kwic TERM | sql "SELECT …" | report   (inspect what run published)
 
+show, kwic and sql get their rows from ``pipeline.query`` and print them as a table or, with
+``--format csv|tsv|json``, for other programs (``flows.output``).
+
 The app and what commands share are in ``flows.app``; ``flows.main`` is the ``jstmine`` command.
 """
 from __future__ import annotations
