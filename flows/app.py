@@ -177,14 +177,14 @@ def print_unbroken(columns: list[str], rows: list[list], *, title: str, unbroken
     natural = sum(max([cell_len(name)] + [cell_len(r[i]) for r in texts]) + 3 for i, name in enumerate(columns)) + 1
     out = stdout_console(min_width=natural)
     if natural <= out.width:
-        table = Table(title=Text(title), header_style="bold")
+        table = Table(title=Text(printable(title)), header_style="bold")
         for name in columns:
             table.add_column(Text(name), no_wrap=name in unbroken, overflow="ignore" if name in unbroken else "fold")
         for row in texts:
             table.add_row(*(Text(v) for v in row))
         out.print(table)
         return
-    out.print(Text(title, style="bold"))
+    out.print(Text(printable(title), style="bold"))
     for n, row in enumerate(texts, 1):
         out.print(Text(f"─── {n} ───", style="dim"))
         for name, value in zip(columns, row, strict=True):
