@@ -28,8 +28,27 @@ console = Console()
 err = Console(stderr=True)
 
 
+def package_version() -> str:
+    """jstmine's version, from the installed package's metadata (pyproject.toml's version)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("jstmine")
+    except PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"jstmine {package_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _main() -> None:
+def _main(
+    version: bool = typer.Option(False, "--version", "-V", callback=_print_version, is_eager=True,
+                                 help="Print jstmine's version and exit."),
+) -> None:
     """Japanese science-policy reports → evidence-backed tables."""
 
 
@@ -139,6 +158,37 @@ def print_rows(console: Console, columns: list[str], rows: list[tuple], *, title
         console.print(table)
     if caption:
         console.print(Text(caption, style="dim"), soft_wrap=True)
+
+
+def print_unbroken(columns: list[str], rows: list[list], *, title: str, unbroken: tuple[str, ...] = ()) -> None:
+    """A table on stdout whose ``unbroken`` columns (URLs) are never folded over lines: piped, the
+    page is as wide as the table; on a terminal too narrow for it, one block per row, each value
+    on a line of its own (the terminal may wrap it, but the text is not broken).
+
+    Parameters:
+        columns: the column names.
+        rows: the rows, one value per column (text from documents: made printable here).
+        title: a line above the table.
+        unbroken: the columns never to fold.
+    """
+    from rich.cells import cell_len
+
+    texts = [["" if v is None else printable(v) for v in row] for row in rows]
+    natural = sum(max([cell_len(name)] + [cell_len(r[i]) for r in texts]) + 3 for i, name in enumerate(columns)) + 1
+    out = stdout_console(min_width=natural)
+    if natural <= out.width:
+        table = Table(title=Text(printable(title)), header_style="bold")
+        for name in columns:
+            table.add_column(Text(name), no_wrap=name in unbroken, overflow="ignore" if name in unbroken else "fold")
+        for row in texts:
+            table.add_row(*(Text(v) for v in row))
+        out.print(table)
+        return
+    out.print(Text(printable(title), style="bold"))
+    for n, row in enumerate(texts, 1):
+        out.print(Text(f"─── {n} ───", style="dim"))
+        for name, value in zip(columns, row, strict=True):
+            out.print(Text.assemble((f"{name}: ", "bold"), value), soft_wrap=True)
 
 
 def plural(count: int, noun: str) -> str:

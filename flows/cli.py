@@ -3,6 +3,9 @@
     jstmine run --source URL|PATH [--edition NAME] [--out DIR]
     jstmine show TABLE | kwic TERM | sql "SELECT …" | report   (inspect what run published)
 
+show, kwic and sql get their rows from ``pipeline.query`` and print them as a table or, with
+``--format csv|tsv|json``, for other programs (``flows.output``).
+
 The app and what commands share are in ``flows.app``; ``flows.main`` is the ``jstmine`` command.
 """
 from __future__ import annotations
@@ -20,7 +23,8 @@ from rich.table import Table
 from rich.text import Text
 
 from flows.app import (app, clip, console, die, err, escape_markup, plural, print_rows, print_summary,
-                       quote_identifier, resolve_or_die, settle, stdout_console)
+                       resolve_or_die, settle, stdout_console)
+from flows.output import Format, emit, format_option, is_machine
 from pipeline.errors import PipelineError
 from pipeline.normalize import printable
 
@@ -210,7 +214,19 @@ def _quiet_console() -> None:
 
 OUT_HELP = "Output directory that `jstmine run` published to."
 EDITION_HELP = "Edition to read. Default: the one processed most recently."
-MENTION_LABELS = ("COUNTRY", "REGION", "FRAMEWORK", "TECHNOLOGY")
+LIMIT_HELP = "Rows to print (0: all). Default: {n} in a table, all in csv, tsv and json."
+
+
+def _limit(limit: int | None, fmt: Format, default: int) -> int:
+    """--limit as given, or its default: ``default`` rows in a table, all of them for other programs."""
+    if limit is not None:
+        return limit
+    return 0 if is_machine(fmt) else default
+
+
+def _note(text: str) -> None:
+    """A note beside machine output: on stderr, never mixed into the rows."""
+    err.print(Text(f"note: {text}", style="dim"), soft_wrap=True)
 
 
 @app.command()
@@ -219,84 +235,34 @@ def show(
                                           "country_technology, policy_facts, relations, policies, keyterms, "
                                           "country_similarity, findings_check, pdf_tables, footnotes, contents."),
     edition: str = typer.Option(None, "--edition", "-e", help=EDITION_HELP),
-    out: Path = typer.Option(Path("processed"), "--out", help=OUT_HELP),
+    out: Path = typer.Option(Path("processed"), "--out", "-o", help=OUT_HELP),
     where: list[str] = typer.Option(None, "--where", "-w", help="COL=VALUE, case-insensitive; repeat to narrow further. "
                                     "A list column matches when it contains VALUE; COL= matches empty cells."),
     columns: str = typer.Option(None, "--columns", "-c", help="Columns to print, comma-separated (default: all)."),
-    limit: int = typer.Option(20, "--limit", "-n", min=0, help="Rows to print (0: all)."),
-    max_width: int = typer.Option(60, "--max-width", min=8, help="Cut longer cells to this many terminal cells."),
+    limit: int = typer.Option(None, "--limit", "-n", min=0, help=LIMIT_HELP.format(n=20), show_default=False),
+    max_width: int = typer.Option(60, "--max-width", min=8, help="In a table, cut longer cells to this many terminal cells."),
+    fmt: Format = format_option(),
 ) -> None:
-    """Print a published table, e.g. `jstmine show country_technology --where country=KR`."""
-    import duckdb
+    """Print a published table, e.g. `jstmine show country_technology --where country=KR` (or `-f csv`)."""
+    from pipeline.query import show_rows
 
-    from pipeline.normalize import normalize_text
-    from pipeline.report import edition_tables, require_editions, table_path
-    from pipeline.tables import SPECS
-
+    settle(out)
     try:
-        require_editions(out)
+        result = show_rows(out, edition, table, where=where or [], limit=_limit(limit, fmt, 20),
+                           columns=None if columns is None else columns.split(","))
     except PipelineError as exc:
         die(exc.what, exc.todo)
-    if table not in SPECS:
-        die(f"unknown table {table!r}; the tables are: {', '.join(SPECS)}",
-             "pass one of them, e.g. jstmine show country_technology")
-    edition = resolve_or_die(out, edition)
-    path = table_path(out, edition, table)
-    if not path.is_file():
-        die(f"edition {edition!r} has no {table} table (it was not produced by the run that published it); "
-             f"it has: {', '.join(edition_tables(out, edition)) or 'no tables'}",
-             "show another table, or run the flow again (jstmine run --source …) to produce it")
-
-    con = duckdb.connect()
-    try:
-        rel = con.read_parquet(str(path))
-        names, types = rel.columns, [str(t) for t in rel.types]
-        picked = names
-        if columns:
-            picked = [c.strip() for c in columns.split(",") if c.strip()]
-            unknown = [c for c in picked if c not in names]
-            if unknown or not picked:
-                die(f"{table} has no column {', '.join(map(repr, unknown)) or '(none given)'}; its columns are: {', '.join(names)}",
-                     "pass some of them to --columns, comma-separated")
-        conditions, params = [], []
-        for item in where or []:
-            col, sep, value = item.partition("=")
-            col = col.strip()
-            if not sep or not col:
-                die(f"--where {item!r} is not COL=VALUE", f"e.g. --where {names[1] if len(names) > 1 else names[0]}=VALUE")
-            if col not in names:
-                die(f"{table} has no column {col!r}; its columns are: {', '.join(names)}", "fix the --where column")
-            q, typ = quote_identifier(col), types[names.index(col)]
-            value = normalize_text(value)
-            is_list = typ.endswith("[]")
-            if value == "":
-                conditions.append(f"({q} IS NULL OR " + (f"len({q}) = 0)" if is_list else f"CAST({q} AS VARCHAR) = '')"))
-            elif is_list:
-                conditions.append(f"list_contains(list_transform(CAST({q} AS VARCHAR[]), lambda x: lower(x)), lower(?))")
-                params.append(value)
-            else:
-                conditions.append(f"lower(CAST({q} AS VARCHAR)) = lower(?)")
-                params.append(value)
-        source = f"read_parquet({_sql_string(str(path))})"
-        clause = (" WHERE " + " AND ".join(conditions)) if conditions else ""
-        total = con.execute(f"SELECT count(*) FROM {source}", []).fetchone()[0]
-        matched = con.execute(f"SELECT count(*) FROM {source}{clause}", params).fetchone()[0]
-        query = f"SELECT {', '.join(map(quote_identifier, picked))} FROM {source}{clause}" + (f" LIMIT {limit}" if limit else "")
-        rows = con.execute(query, params).fetchall()
-    except duckdb.Error as exc:
-        die(f"could not read {path}: {exc}", "run the flow again to rewrite the edition's tables")
-    finally:
-        con.close()
-
-    what = f"{matched} of {plural(total, 'row')} match" if conditions else plural(total, "row")
-    caption = f"{what}; showing {len(rows)}" + (" (--limit N for more, 0 for all)" if len(rows) < matched else "")
-    if conditions and not matched:
-        caption = f"no row of {total} matches {' and '.join(where)}"
-    print_rows(stdout_console(), picked, rows, title=f"{table} — edition {edition}", caption=caption, max_width=max_width)
-
-
-def _sql_string(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
+    if is_machine(fmt):
+        emit(fmt, result.columns, result.rows)
+        if result.more:
+            _note(f"{len(result.rows)} of {plural(result.matched, 'row')} written (--limit 0 for all)")
+        return
+    what = f"{result.matched} of {plural(result.total, 'row')} match" if where else plural(result.total, "row")
+    caption = f"{what}; showing {len(result.rows)}" + (" (--limit N for more, 0 for all)" if result.more else "")
+    if where and not result.matched:
+        caption = f"no row of {result.total} matches {' and '.join(where)}"
+    print_rows(stdout_console(), result.columns, result.rows, title=f"{table} — edition {result.edition}", caption=caption,
+               max_width=max_width)
 
 
 @app.command()
@@ -304,76 +270,32 @@ def kwic(
     term: str = typer.Argument(..., help="Word or phrase (NFKC-normalized before matching), or a canonical id "
                                          "such as quantum, ai, KR, which finds its mentions (量子, 人工知能, 韓国…)."),
     edition: str = typer.Option(None, "--edition", "-e", help=EDITION_HELP),
-    out: Path = typer.Option(Path("processed"), "--out", help=OUT_HELP),
-    width: int = typer.Option(30, "--width", "-w", min=4, help="Context on each side, in terminal cells (a Japanese character is two)."),
+    out: Path = typer.Option(Path("processed"), "--out", "-o", help=OUT_HELP),
+    width: int = typer.Option(30, "--width", min=4, help="In a table, context on each side, in terminal cells "
+                                                         "(a Japanese character is two); csv, tsv and json have the whole sentence."),
     label: list[str] = typer.Option(None, "--label", "-l", help="Only tagged mentions with this label: TECHNOLOGY, COUNTRY, "
                                     "REGION or FRAMEWORK (repeatable)."),
     subject: str = typer.Option(None, "--subject", "-s", help="Only sentences whose subject is this country or region id (KR, EU…)."),
     limit: int = typer.Option(0, "--limit", "-n", min=0, help="Lines to print (0: all)."),
+    fmt: Format = format_option(),
 ) -> None:
-    """Keyword in context over the sentences: every occurrence with its subject and page.
+    """Keyword in context over the sentences: every occurrence with its subject, page and sentence id.
 
-    Exits 1 when nothing matches (like grep).
+    csv, tsv and json give one row per occurrence: subject, page, sentence_id, char_start, char_end,
+    left, hit, right (left + hit + right is the whole sentence). Exits 1 when nothing matches (like grep).
     """
-    import re
+    from pipeline.query import kwic_lines, parse_labels
 
-    from pipeline.normalize import normalize_text
-    from pipeline.report import read_table
-
-    needle = " ".join(normalize_text(term).split())
-    if not needle:
-        die(f"the term {term!r} is empty after normalization", "pass a word, e.g. jstmine kwic 量子")
-    labels: set[str] = set()
-    for item in label or []:
-        for part in re.split(r"[,|\s]+", item.strip()):
-            if part and part.upper() not in MENTION_LABELS:
-                die(f"unknown label {part!r}; the labels are: {', '.join(MENTION_LABELS)}", "e.g. --label TECHNOLOGY")
-            if part:
-                labels.add(part.upper())
+    try:
+        labels = parse_labels(label)
+    except PipelineError as exc:
+        die(exc.what, exc.todo)
     edition = resolve_or_die(out, edition)
-    sentences = read_table(out, edition, "sentences", ["sentence_id", "page", "text", "subject"])
-    if sentences is None:
-        die(f"edition {edition!r} has no sentences table", "run the flow again to produce it")
-    mentions = read_table(out, edition, "mentions", ["sentence_id", "char_start", "char_end", "text", "label", "id", "top"])
-    if labels and mentions is None:
-        die(f"edition {edition!r} has no mentions table, so --label cannot be used", "drop --label, or run the flow again")
-
-    by_id = {r["sentence_id"]: r for r in sentences.to_pylist()}
-    if subject:
-        subjects = sorted({r["subject"] for r in by_id.values() if r["subject"]})
-        wanted = {s for s in subjects if s.casefold() == subject.casefold()}
-        if not wanted:
-            die(f"no sentence in edition {edition!r} has the subject {subject!r}; subjects: {', '.join(subjects) or 'none'}",
-                 "pass one of them to --subject")
-        by_id = {sid: r for sid, r in by_id.items() if r["subject"] in wanted}
-
-    folded = needle.casefold()
-    spans: dict[int, list[tuple[int, int]]] = {}
-    as_ids: set[str] = set()
-    if not labels:
-        pattern = re.compile(re.escape(needle), re.IGNORECASE)
-        for sid, r in by_id.items():
-            for m in pattern.finditer(r["text"]):
-                spans.setdefault(sid, []).append((m.start(), m.end()))
-    for m in (mentions.to_pylist() if mentions is not None else []):
-        if m["sentence_id"] not in by_id or (labels and m["label"] not in labels):
-            continue
-        if folded in ((m["id"] or "").casefold(), (m["top"] or "").casefold()):
-            spans.setdefault(m["sentence_id"], []).append((m["char_start"], m["char_end"]))
-            as_ids.add(m["id"] if (m["id"] or "").casefold() == folded else m["top"])
-        elif labels and (i := (m["text"] or "").casefold().find(folded)) >= 0:
-            spans.setdefault(m["sentence_id"], []).append((m["char_start"] + i, m["char_start"] + i + len(needle)))
-
-    lines = []
-    for sid in sorted(spans):
-        r, last_end = by_id[sid], -1
-        text = " ".join(r["text"].split("\n"))
-        for start, end in sorted(set(spans[sid])):
-            if start < last_end:  # the same place found as text and as a mention: once
-                continue
-            last_end = end
-            lines.append((r["subject"] or "—", r["page"], clip(printable(text[:start]), width, keep="end"),
-                          printable(text[start:end]), clip(printable(text[end:]), width)))
+    try:
+        found = kwic_lines(out, edition, term, labels=labels, subject=subject)
+    except PipelineError as exc:
+        die(exc.what, exc.todo)
+    needle, lines = found.needle, found.lines
     if not lines:
         narrowed = " with " + " and ".join(filter(None, [f"label {', '.join(sorted(labels))}" if labels else "",
                                                           f"subject {subject}" if subject else ""])) if labels or subject else ""
@@ -381,7 +303,12 @@ def kwic(
              "try another spelling or a canonical id (quantum, ai, KR), or drop --label / --subject")
 
     shown = lines[:limit] if limit else lines
-    hit_width = max(len(h) * 2 for _, _, _, h, _ in shown)
+    if is_machine(fmt):
+        from pipeline.query import KWIC_COLUMNS
+
+        emit(fmt, KWIC_COLUMNS, (line.row() for line in shown))
+        return
+    hit_width = max(len(line.hit) * 2 for line in shown)
     console = stdout_console(min_width=2 * width + hit_width + 24)
     table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1))
     table.add_column("subject", no_wrap=True)
@@ -389,68 +316,54 @@ def kwic(
     table.add_column("left", justify="right", no_wrap=True, min_width=width)
     table.add_column("term", no_wrap=True, style="bold yellow")
     table.add_column("right", no_wrap=True, min_width=width)
-    for subj, page, left, hit, right in shown:
-        table.add_row(Text(subj), f"p.{page}", Text(left), Text(hit), Text(right))
+    for line in shown:
+        table.add_row(Text(printable(line.subject or "—")), f"p.{line.page}",
+                      Text(clip(printable(line.left), width, keep="end")), Text(printable(line.hit)),
+                      Text(clip(printable(line.right), width)))
     console.print(table)
-    also = f" (including mentions of the canonical id{'s' if len(as_ids) > 1 else ''} {', '.join(sorted(as_ids))})" if as_ids else ""
+    ids = found.canonical_ids
+    also = f" (including mentions of the canonical id{'s' if len(ids) > 1 else ''} {', '.join(ids)})" if ids else ""
     more = f"; showing {len(shown)} (--limit 0 for all)" if len(shown) < len(lines) else ""
-    console.print(f"{plural(len(lines), 'occurrence')} of {needle!r} in {plural(len(spans), 'sentence')}, edition {edition}{also}{more}",
-                  markup=False, highlight=False)
+    console.print(f"{plural(len(lines), 'occurrence')} of {needle!r} in {plural(found.sentences, 'sentence')}, "
+                  f"edition {edition}{also}{more}", markup=False, highlight=False)
 
 
 @app.command()
 def sql(
     query: str = typer.Argument(..., help="SQL for DuckDB, e.g. \"SELECT country, technology, mentions FROM country_technology\"."),
-    out: Path = typer.Option(Path("processed"), "--out", help=OUT_HELP),
-    limit: int = typer.Option(100, "--limit", "-n", min=0, help="Rows to print (0: all)."),
-    max_width: int = typer.Option(60, "--max-width", min=8, help="Cut longer cells to this many terminal cells."),
+    out: Path = typer.Option(Path("processed"), "--out", "-o", help=OUT_HELP),
+    limit: int = typer.Option(None, "--limit", "-n", min=0, help=LIMIT_HELP.format(n=100), show_default=False),
+    max_width: int = typer.Option(60, "--max-width", min=8, help="In a table, cut longer cells to this many terminal cells."),
+    fmt: Format = format_option(),
 ) -> None:
     """Run SQL over every edition's rows in the database (read-only; each table has an edition column)."""
-    import duckdb
-
-    from pipeline.publish import DATABASE_NAME, connect_database, published_editions
-    from pipeline.report import NO_EDITIONS_TODO
+    from pipeline.query import SqlQueryError, sql_rows
 
     settle(out)
-    db = out / DATABASE_NAME
-    if not db.is_file():
-        what = f"no editions in {out}/ yet" if not published_editions(out) else f"there is no database {db}"
-        die(f"{what} (no {DATABASE_NAME} to query)", NO_EDITIONS_TODO)
     try:
-        # Read-only, and no file access of its own (COPY … TO, read_csv, ATTACH, extensions), with the
-        # configuration locked so that a query cannot turn it back on: only the database is queried.
-        con = connect_database(db, read_only=True)
+        result = sql_rows(out, query, limit=_limit(limit, fmt, 100))
+    except SqlQueryError as exc:
+        err.print(f"[bold red]error:[/] {escape_markup(printable(exc.what))}", soft_wrap=True)
+        err.print("tables (every one has an edition column):", soft_wrap=True)
+        for name, cols in exc.tables:
+            err.print(f"  [bold]{escape_markup(printable(name))}[/]: {escape_markup(printable(cols))}", soft_wrap=True,
+                      highlight=False)
+        if not exc.tables:
+            err.print("  (none)")
+        raise typer.Exit(1) from None
     except PipelineError as exc:
         die(exc.what, exc.todo)
-    except duckdb.Error as exc:
-        die(f"could not open {db} read-only: {exc}",
-             "if a run is publishing to it right now, wait for it to finish and try again")
-    try:
-        try:
-            con.execute(query)
-            names = [d[0] for d in con.description or []]
-            rows = (con.fetchmany(limit + 1) if limit else con.fetchall()) if names else []
-        except duckdb.Error as exc:
-            err.print(f"[bold red]error:[/] the SQL query failed: {escape_markup(printable(str(exc)))}", soft_wrap=True)
-            tables = con.execute(
-                "SELECT table_name, string_agg(column_name, ', ' ORDER BY ordinal_position) "
-                "FROM information_schema.columns WHERE table_schema = 'main' GROUP BY 1 ORDER BY 1").fetchall()
-            err.print("tables (every one has an edition column):", soft_wrap=True)
-            for name, cols in tables:
-                err.print(f"  [bold]{escape_markup(printable(name))}[/]: {escape_markup(printable(cols))}", soft_wrap=True,
-                          highlight=False)
-            if not tables:
-                err.print("  (none)")
-            raise typer.Exit(1) from None
-    finally:
-        con.close()
-    if not names:
+    if is_machine(fmt):
+        if result.columns:
+            emit(fmt, result.columns, result.rows)
+        if result.more:
+            _note(f"{plural(len(result.rows), 'row')} written; the query has more (--limit 0 for all)")
+        return
+    if not result.columns:
         stdout_console().print("ok (the statement returned no rows)")
         return
-    more = bool(limit) and len(rows) > limit
-    rows = rows[:limit] if limit else rows
-    caption = plural(len(rows), "row") + ("; more not shown (--limit N, 0 for all)" if more else "")
-    print_rows(stdout_console(), names, rows, title="", caption=caption, max_width=max_width)
+    caption = plural(len(result.rows), "row") + ("; more not shown (--limit N, 0 for all)" if result.more else "")
+    print_rows(stdout_console(), result.columns, result.rows, title="", caption=caption, max_width=max_width)
 
 
 @app.command()

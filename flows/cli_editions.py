@@ -1,8 +1,8 @@
 """``jstmine`` commands for followed reports, editions and schedules.
 
-    jstmine discover [--sources FILE]
+    jstmine discover [--sources FILE] [-f table|csv|tsv|json]
     jstmine update   [--sources FILE] [--only NAME] [--dask-address tcp://HOST:PORT | --workers N]
-    jstmine diff A B
+    jstmine diff A B [-f table|csv|tsv|json]
     jstmine serve    [--cron "0 6 * * 1"]
 """
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
-from flows.app import app, console, fail, print_summary, settle
+from flows.app import app, console, fail, print_summary, print_unbroken, settle, stdout_console
+from flows.output import Format, emit, format_option, is_machine
 from pipeline.errors import PipelineError
 from pipeline.normalize import printable
 from pipeline.sources import DEFAULT_SOURCES
@@ -21,11 +21,19 @@ from pipeline.sources import DEFAULT_SOURCES
 WEEKLY = "0 6 * * 1"  # Mondays 06:00
 
 
+DISCOVER_COLUMNS = ("source", "entry_id", "published", "title", "url", "listing_url")
+
+
 @app.command()
-def discover(sources: Path = typer.Option(DEFAULT_SOURCES, help="The sources file.")) -> None:
+def discover(
+    sources: Path = typer.Option(DEFAULT_SOURCES, help="The sources file."),
+    fmt: Format = format_option(),
+) -> None:
     """List the report PDFs the sources file follows (title, entry id, URL, publication date).
 
-    Reports of announcement sources also show their page, the source to give `jstmine run --source`."""
+    Reports of announcement sources also show their page, the source to give `jstmine run --source`.
+    csv, tsv and json have the columns source, entry_id, published, title, url (the PDF) and
+    listing_url (what `jstmine run --source` takes: the listing page with #entry, or the announcement page)."""
     from pipeline.sources import discover_all, load_sources
 
     try:
@@ -33,16 +41,19 @@ def discover(sources: Path = typer.Option(DEFAULT_SOURCES, help="The sources fil
         reports = discover_all(followed)
     except PipelineError as exc:
         fail(exc.what, exc.todo)
+    if is_machine(fmt):
+        emit(fmt, DISCOVER_COLUMNS, ((r.source, r.entry_id, r.published, r.title, r.url, r.listing_url) for r in reports))
+        return
     pages = {s.name for s in followed if s.announcements}
-    table = Table(title=f"reports followed by {sources}")
-    for col in ("source", "entry", "published", "title", "PDF") + (("announcement page",) if pages else ()):
-        table.add_column(col, overflow="fold")
+    columns = ["source", "entry", "published", "title", "PDF"] + (["announcement page"] if pages else [])
+    rows = []
     for r in reports:
         row = [r.source, r.entry_id, r.published or "—", r.title or "—", r.url]
         if pages:
             row.append(r.listing_url if r.source in pages else "—")
-        table.add_row(*(Text(printable(v)) for v in row))  # page titles: no markup, no control characters
-    console.print(table)
+        rows.append(row)
+    # URLs whole, never folded over lines (a folded URL cannot be copied or clicked)
+    print_unbroken(columns, rows, title=f"reports followed by {sources}", unbroken=("PDF", "announcement page"))
 
 
 @app.command()
@@ -94,16 +105,27 @@ def update(
 def diff(
     a: str = typer.Argument(..., help="The older edition."),
     b: str = typer.Argument(..., help="The newer edition."),
-    out: Path = typer.Option(Path("processed"), help="Output directory."),
+    out: Path = typer.Option(Path("processed"), "--out", "-o", help="Output directory."),
+    fmt: Format = format_option(),
 ) -> None:
-    """Per country: technologies added and removed, facts changed, relations added and removed."""
+    """Per country: technologies added and removed, facts changed, relations added and removed.
+
+    csv, tsv and json give one row per change: country, part (technology, fact, relation), change
+    (added, removed, changed), item, field (a fact's changed column, or the relation), before, after,
+    page, evidence."""
     from pipeline.diff import diff_editions, render_diff
+    from pipeline.query import diff_rows
 
     try:
         settle(out)
-        render_diff(diff_editions(out, a, b), console)
+        found = diff_editions(out, a, b)
     except PipelineError as exc:
         fail(exc.what, exc.todo)
+    if is_machine(fmt):
+        rows = diff_rows(found)
+        emit(fmt, rows.columns, rows.rows)
+        return
+    render_diff(found, stdout_console())
 
 
 @app.command()

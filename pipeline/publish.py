@@ -101,6 +101,16 @@ def _neutralised(text: str | None) -> str | None:
     return "'" + text if text and text.lstrip(_LEADING_SPACE).startswith(FORMULA_STARTS) else text
 
 
+def spreadsheet_safe(text: str | None) -> str | None:
+    """``text`` as a CSV cell a spreadsheet shows as text (``_neutralised``): for other writers of
+    CSV, such as ``jstmine show --format csv``.
+
+    Parameters:
+        text: a text cell, or None.
+    """
+    return _neutralised(text)
+
+
 def _neutralised_column(col) -> pa.ChunkedArray | pa.Array:
     """``_neutralised`` over a whole string column, in Arrow (a token table has 10^5 rows)."""
     import pyarrow.compute as pc

@@ -1,7 +1,10 @@
-"""The inspection commands over published editions: show, kwic, sql (and the edition helpers).
+"""The inspection commands over published editions: show, kwic, sql, as tables for reading.
 
-Every test publishes its own small tables (with the specs' schemas) under tmp_path; nothing here
-needs the demo outputs. ``edition_tables`` is also used by tests/test_report.py.
+The rows behind them come from pipeline/query.py (tested directly in tests/test_query.py); here
+the commands render them (``--format table``, the default); tests/test_cli_formats.py checks the
+csv, tsv and json formats. Every test publishes its own small tables (with the specs' schemas)
+under tmp_path; nothing here needs the demo outputs. ``edition_tables`` is also used by
+tests/test_report.py, tests/test_query.py and tests/test_cli_formats.py.
 """
 from __future__ import annotations
 
@@ -169,7 +172,7 @@ def test_show_defaults_to_the_most_recently_processed_edition(out):
     assert r.exit_code == 0, r.text
     assert "country_technology — edition new" in r.text
     assert "JP" in r.text and "cybersecurity" not in r.text and "5 rows" in r.text
-    r = run("show", "country_technology", "--out", str(out), "--edition", "old")
+    r = run("show", "country_technology", "-o", str(out), "-e", "old")
     assert r.exit_code == 0 and "cybersecurity" in r.text and "JP" not in r.text
 
 

@@ -1,0 +1,199 @@
+"""pipeline/query.py: the rows behind show, kwic, sql and diff, read from published editions.
+
+The editions are the small ones of tests/test_inspect.py ('new' with every table, 'old' with a
+few), published under tmp_path; the CLI's rendering of these rows is tested in
+tests/test_inspect.py (table) and tests/test_cli_formats.py (csv, tsv, json).
+"""
+from __future__ import annotations
+
+import gc
+
+import duckdb
+import pytest
+
+from pipeline.diff import diff_editions, diff_tables
+from pipeline.publish import publish
+from pipeline.query import (DIFF_COLUMNS, KWIC_COLUMNS, QueryError, SqlQueryError, diff_rows, kwic_lines,
+                            parse_labels, show_rows, sql_rows)
+from pipeline.report import EditionError
+from test_inspect import CT_OLD, SENTENCES, edition_tables
+
+TEXT = {sid: text for sid, _, _, text, _ in SENTENCES}
+
+
+@pytest.fixture
+def out(tmp_path):
+    publish(edition_tables("new", "2025-04-01T10:00:00+00:00"), tmp_path, "new")
+    publish(edition_tables("old", "2025-01-15T10:00:00+00:00", ct=CT_OLD, extras=False), tmp_path, "old")
+    return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage():
+    yield
+    gc.collect()  # DuckDB objects in reference cycles: freed now, not in a later test's child
+
+
+# ------------------------------------------------------------------------------------ show_rows
+
+
+def test_show_rows_reads_the_latest_edition_with_every_column(out):
+    result = show_rows(out, None, "country_technology")
+    assert result.edition == "new" and result.table == "country_technology"
+    assert result.columns[:4] == ["edition", "country", "technology", "technology_name"]
+    assert result.total == result.matched == len(result.rows) == 5 and not result.more
+    records = result.records()
+    assert {(r["country"], r["technology"]) for r in records} == {
+        ("KR", "quantum"), ("KR", "ai"), ("KR", "semiconductors"), ("CN", "quantum"), ("JP", "quantum")}
+    cn = next(r for r in records if r["country"] == "CN")
+    assert cn["evidence"] == TEXT[3] and cn["pages"] == [3] and cn["sentence_ids"] == [3]  # lists stay lists
+    assert show_rows(out, "old", "country_technology").total == 2
+
+
+def test_show_rows_where_columns_and_limit(out):
+    result = show_rows(out, None, "country_technology", where=["country=kr"], columns=["technology", "mentions"])
+    assert result.columns == ["technology", "mentions"]
+    assert sorted(result.rows) == [("ai", 1), ("quantum", 1), ("semiconductors", 1)]
+    assert (result.total, result.matched) == (5, 3)
+    # a list column matches when it contains the value; conditions narrow together
+    result = show_rows(out, None, "country_technology", where=["pages=3", "technology=quantum"], columns=["country"])
+    assert result.rows == [("CN",)] and result.matched == 1
+    # COL= matches empty cells; the value is NFKC-normalized (full-width Ｋ Ｒ)
+    assert show_rows(out, None, "sentences", where=["subject="], columns=["sentence_id"]).rows == [(5,)]
+    assert show_rows(out, None, "sentences", where=["subject=ＫＲ"], columns=["sentence_id"]).matched == 3
+    limited = show_rows(out, None, "sentences", limit=2, columns=["sentence_id"])
+    assert len(limited.rows) == 2 and limited.matched == 6 and limited.more
+
+
+def test_show_rows_give_32_bit_floats_as_the_decimals_they_were_written_as(out):
+    # keyterms.score is a 32-bit float: 0.4 is stored as 0.4000000059604645 …
+    assert show_rows(out, None, "keyterms", where=["country=CN"], columns=["score"]).rows == [(0.4,)]
+    assert show_rows(out, None, "country_similarity", columns=["similarity"]).rows == [(0.42,), (0.42,)]
+
+
+@pytest.mark.parametrize("kwargs, what, todo", [
+    ({"table": "countries"}, "unknown table 'countries'", "jstmine show country_technology"),
+    ({"table": "sentences", "where": ["colour=red"]}, "sentences has no column 'colour'", "--where"),
+    ({"table": "sentences", "where": ["subject"]}, "--where 'subject' is not COL=VALUE", "--where"),
+    ({"table": "sentences", "columns": ["text", "nope"]}, "no column 'nope'", "--columns"),
+    ({"table": "sentences", "columns": [" "]}, "(none given)", "--columns"),
+    ({"table": "policy_facts", "edition": "old"}, "edition 'old' has no policy_facts table", "run the flow again"),
+])
+def test_show_rows_errors_say_what_and_what_to_do(out, kwargs, what, todo):
+    kwargs = {"edition": None} | kwargs
+    with pytest.raises(QueryError) as info:
+        show_rows(out, **kwargs)
+    assert what in info.value.what and todo in info.value.todo
+
+
+def test_show_rows_without_the_edition_or_any_edition(out, tmp_path):
+    with pytest.raises(EditionError, match="no edition 'fy99'"):
+        show_rows(out, "fy99", "documents")
+    with pytest.raises(EditionError, match="no editions in"):
+        show_rows(tmp_path / "nothing", None, "documents")
+
+
+# ----------------------------------------------------------------------------------- kwic_lines
+
+
+def test_kwic_lines_cut_the_whole_sentence_around_each_occurrence(out):
+    found = kwic_lines(out, None, "量子")
+    assert found.edition == "new" and found.needle == "量子" and found.sentences == 3 and found.canonical_ids == []
+    assert [(line.subject, line.page, line.sentence_id) for line in found.lines] == [
+        ("KR", 1, 1), ("CN", 3, 3), ("CN", 3, 3), ("JP", 4, 4)]
+    for line in found.lines:
+        assert line.left + line.hit + line.right == TEXT[line.sentence_id]  # nothing clipped
+        assert line.hit == "量子" and TEXT[line.sentence_id][line.char_start:line.char_end] == "量子"
+        assert len(line.row()) == len(KWIC_COLUMNS)
+    second = found.lines[2]  # 量子通信, the second in sentence 3: its left is everything before it
+    assert second.left == "中国は、量子情報の研究開発を強化しており、" and second.right == "通信も重視する。"
+
+
+def test_kwic_lines_find_canonical_ids_labels_and_subjects(out):
+    found = kwic_lines(out, None, "quantum")
+    assert [line.hit for line in found.lines] == ["量子技術", "量子情報", "量子通信", "量子コンピュータ"]
+    assert found.canonical_ids == ["quantum"]
+    assert [line.hit for line in kwic_lines(out, None, "ＡＩ").lines] == ["AI"]  # NFKC
+    assert [line.hit for line in kwic_lines(out, None, "米国", labels={"COUNTRY"}).lines] == ["米国"]
+    assert kwic_lines(out, None, "韓国", labels={"TECHNOLOGY"}).lines == []  # nothing found is no error
+    assert {line.subject for line in kwic_lines(out, None, "量子", subject="cn").lines} == {"CN"}
+
+
+def test_kwic_lines_errors(out):
+    with pytest.raises(QueryError, match="empty after normalization"):
+        kwic_lines(out, None, "   ")
+    with pytest.raises(QueryError, match="unknown label 'PLANET'") as info:
+        kwic_lines(out, None, "量子", labels=["PLANET"])
+    assert "TECHNOLOGY" in info.value.todo
+    with pytest.raises(QueryError, match="subject 'XX'; subjects: CN, JP, KR") as info:
+        kwic_lines(out, None, "量子", subject="XX")
+    assert "--subject" in info.value.todo
+    assert parse_labels(["country, region", "Technology"]) == {"COUNTRY", "REGION", "TECHNOLOGY"}
+
+
+# ------------------------------------------------------------------------------------- sql_rows
+
+
+def test_sql_rows_over_every_edition(out):
+    result = sql_rows(out, "SELECT edition, count(*) AS pairs FROM country_technology GROUP BY 1 ORDER BY 1")
+    assert result.columns == ["edition", "pairs"] and result.rows == [("new", 5), ("old", 2)] and not result.more
+    limited = sql_rows(out, "SELECT sentence_id FROM sentences WHERE edition = 'new' ORDER BY 1", limit=4)
+    assert limited.rows == [(0,), (1,), (2,), (3,)] and limited.more
+    assert not sql_rows(out, "SELECT sentence_id FROM sentences WHERE edition = 'new'", limit=6).more
+    assert sql_rows(out, "SELECT sentence_id FROM sentences WHERE false").rows == []
+
+
+def test_sql_rows_refuse_bad_sql_and_writing_and_list_the_tables(out, tmp_path):
+    with pytest.raises(SqlQueryError, match="the SQL query failed: Catalog Error") as info:
+        sql_rows(out, "SELECT * FROM countries")
+    tables = dict(info.value.tables)
+    assert tables["country_technology"].startswith("edition, country, technology") and "sentences" in tables
+    with pytest.raises(SqlQueryError, match="read-only"):
+        sql_rows(out, "DELETE FROM country_technology")
+    con = duckdb.connect(str(out / "jstmine.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM country_technology").fetchone() == (7,)
+    con.close()
+    with pytest.raises(QueryError, match="no editions in") as info:
+        sql_rows(tmp_path / "nothing", "SELECT 1")
+    assert "make demo" in info.value.todo
+
+
+# ------------------------------------------------------------------------------------ diff_rows
+
+
+def test_diff_rows_one_row_per_change():
+    fact = {"country": "KR", "item": "国家戦略技術", "item_count": 12, "year": 2022, "page": 1, "evidence": "12の国家戦略技術"}
+    a = {"country_technology": [{"country": "KR", "technology": "ai"}, {"country": "KR", "technology": "6g"}],
+         "policy_facts": [fact, {"country": "US", "item": "重要技術", "item_count": 3, "page": 9, "evidence": "旧"}],
+         "relations": [{"subject": "KR", "other": "US", "relation": "partner", "page": 2, "evidence": "協力"}]}
+    b = {"country_technology": [{"country": "KR", "technology": "ai"}, {"country": "KR", "technology": "quantum"}],
+         "policy_facts": [fact | {"item_count": 13, "evidence": "13の国家戦略技術"}],
+         "relations": [{"subject": "KR", "other": "CN", "relation": "competitor", "page": 5, "evidence": "競争"}]}
+    result = diff_rows(diff_tables("a", a, "b", b))
+    assert result.columns == list(DIFF_COLUMNS)
+    assert result.records() == [
+        {"country": "KR", "part": "technology", "change": "added", "item": "quantum", "field": None,
+         "before": None, "after": None, "page": None, "evidence": None},
+        {"country": "KR", "part": "technology", "change": "removed", "item": "6g", "field": None,
+         "before": None, "after": None, "page": None, "evidence": None},
+        {"country": "KR", "part": "fact", "change": "changed", "item": "国家戦略技術", "field": "item_count",
+         "before": 12, "after": 13, "page": 1, "evidence": "13の国家戦略技術"},
+        {"country": "KR", "part": "relation", "change": "added", "item": "CN", "field": "competitor",
+         "before": None, "after": "competitor CN", "page": 5, "evidence": "競争"},
+        {"country": "KR", "part": "relation", "change": "removed", "item": "US", "field": "partner",
+         "before": "partner US", "after": None, "page": 2, "evidence": "協力"},
+        {"country": "US", "part": "fact", "change": "removed", "item": "重要技術", "field": None,
+         "before": "3 重要技術", "after": None, "page": 9, "evidence": "旧"},
+    ]
+    assert diff_rows(diff_tables("a", a, "b", a)).rows == []
+
+
+def test_diff_rows_of_published_editions_count_every_change(out):
+    diff = diff_editions(out, "old", "new")
+    rows = diff_rows(diff).records()
+    changes = (sum(map(len, diff.technologies_added.values())) + sum(map(len, diff.technologies_removed.values()))
+               + len(diff.facts_changed) + len(diff.facts_added) + len(diff.facts_removed)
+               + len(diff.relations_added) + len(diff.relations_removed))
+    assert len(rows) == changes > 0
+    assert {"country": "KR", "part": "technology", "change": "removed", "item": "cybersecurity"}.items() <= rows[
+        next(i for i, r in enumerate(rows) if r["item"] == "cybersecurity")].items()
