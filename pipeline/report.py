@@ -211,6 +211,31 @@ def fact_label(row: dict) -> str:
     return f"{count}{row.get('item') or ''}" + (f"（{year}）" if year else "")
 
 
+def claim_label(claim: dict, tech_names: dict[str, str]) -> str:
+    """A claim of the summary in Japanese, from its fields in ``summary_claims``: 要旨はインドについて
+    人工知能(AI)を挙げる; インド: 国家戦略（2021年以降）; インド → 西側諸国: 協力. The claim's own line
+    (``claim``, in English) is what is left when the fields are missing.
+
+    Args:
+        claim: a summary_claims row (or a findings_check row, which has only the claim's line).
+        tech_names: technology id → display name (from country_technology).
+    """
+    kind, country = claim.get("kind"), display_name(claim.get("country"))
+    if kind == "technology" and claim.get("technology"):
+        tech = claim["technology"]
+        return f"要旨は{country}について{tech_names.get(tech) or display_name(tech)}を挙げる"
+    if kind == "fact" and (claim.get("item") or claim.get("item_count") is not None):
+        label = fact_label(claim)
+        if claim.get("part_of"):
+            label += f"（全 {claim['part_of']} のうち）"
+        if claim.get("update_every_years"):
+            label += f"、{claim['update_every_years']} 年ごとに更新"
+        return f"{country}: {label}"
+    if kind == "relation" and claim.get("other") and claim.get("relation"):
+        return f"{country} → {display_name(claim['other'])}: {RELATION_NAMES.get(claim['relation'], claim['relation'])}"
+    return str(claim.get("claim") or "")
+
+
 def _header(out_dir: Path, edition: str) -> dict:
     docs = _rows(out_dir, edition, "documents") or []
     doc = docs[0] if docs else None
@@ -353,15 +378,18 @@ def finding_anchor(claim_id: str) -> str:
     return "finding-" + re.sub(r"[^A-Za-z0-9_-]", "_", str(claim_id))
 
 
-def _findings(out_dir: Path, edition: str, pdf_href: str | None) -> dict | None:
+def _findings(out_dir: Path, edition: str, pdf_href: str | None, ct: list[dict]) -> dict | None:
     rows = _rows(out_dir, edition, "findings_check")
     if rows is None:
         return None
+    claims = {c["claim_id"]: c for c in _rows(out_dir, edition, "summary_claims") or []}
+    tech_names = {r["technology"]: r.get("technology_name") or display_name(r["technology"]) for r in ct}
     counts = {s: sum(1 for r in rows if r["status"] == s) for s in STATUS_ORDER}
     ordered = sorted(rows, key=lambda r: (STATUS_ORDER.get(r["status"], 9), r["claim_id"]))
     origins = {o: sum(1 for r in rows if r.get("origin") == o) for o in ORIGIN_NAMES}
     differences = _rows(out_dir, edition, "summary_comparison") or []
     shown = [r | {"anchor": finding_anchor(r["claim_id"]),
+                  "claim_ja": claim_label(claims.get(r["claim_id"]) or r, tech_names),
                   "country_name": display_name(r.get("country")) if r.get("country") else "",
                   "status_name": STATUS_NAMES.get(r["status"], r["status"]),
                   "kind_name": CLAIM_KIND_NAMES.get(r.get("kind"), r.get("kind") or ""),
@@ -447,7 +475,7 @@ def report_context(out_dir: Path, edition: str, previous: str | None = None) -> 
         "has_country_technology": ct_rows is not None,
         "heatmap": _heatmap(ct),
         "cards": _cards(out_dir, edition, ct, sentences, pdf_href),
-        "findings": _findings(out_dir, edition, pdf_href),
+        "findings": _findings(out_dir, edition, pdf_href, ct),
         "changes": _changes(out_dir, edition, previous, ct) if previous else None,
         "kwic": {"json": kwic_json(sentence_rows or []), "count": len(sentences), "pdf_href": pdf_href or "",
                  "subjects": sorted({(s.get("subject"), display_name(s.get("subject")))

@@ -95,6 +95,19 @@ def marked(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool]]:
     return parts
 
 
+def preview(parts: list[tuple[str, bool]], before: int = 12) -> list[tuple[str, bool]]:
+    """A sentence's parts for a one-line preview: the text before the first highlight cut to its
+    last ``before`` characters (after "…"), so the highlight is in view.
+
+    Args:
+        parts: ``marked``'s (piece, highlighted) parts.
+        before: how many characters before the first highlight to keep.
+    """
+    if not parts or parts[0][1] or len(parts) == 1 or len(parts[0][0]) <= before + 1:
+        return parts
+    return [("…" + parts[0][0][-before:], False), *parts[1:]]
+
+
 def technology_spans(mentions: list[dict]) -> dict[tuple[int, str], list[tuple[int, int]]]:
     """(sentence id, broad technology) → the character spans of its technology mentions.
 
@@ -122,7 +135,8 @@ def cell_evidence(row: dict, sentences: dict[int, dict], spans: dict[tuple[int, 
         The cell's anchor, technology, counts and pages, and ``sentences``: each with its id, page,
         kind, whether it is in the executive summary, a link to its page and its text cut into
         highlighted parts. A sentence the sentences table lacks keeps its id and says so
-        (``missing``), except the first, whose text and page the row itself carries.
+        (``missing``), except the first, whose text and page the row itself carries. ``preview``
+        is the first sentence's parts for the collapsed block's one line.
     """
     tech = row["technology"]
     sids = list(row.get("sentence_ids") or [])
@@ -144,8 +158,10 @@ def cell_evidence(row: dict, sentences: dict[int, dict], spans: dict[tuple[int, 
         page = row.get("evidence_page")
         shown.append({"id": None, "page": page, "href": page_href(pdf_href, page), "kind": None, "kind_name": "",
                       "in_summary": False, "missing": False, "parts": [(row["evidence"], False)]})
+    first = next((s for s in shown if not s["missing"]), None)
     return {"anchor": evidence_anchor(row["country"], tech), "id": tech, "mentions": row.get("mentions") or 0,
-            "pages": row.get("pages") or [], "finer": row.get("items") or [], "sentences": shown}
+            "pages": row.get("pages") or [], "finer": row.get("items") or [], "sentences": shown,
+            "preview": preview(first["parts"]) if first else []}
 
 
 def kwic_json(sentences: list[dict]) -> str:

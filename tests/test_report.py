@@ -2,6 +2,7 @@
 render in headless Chromium (screenshot not blank, DOM as expected, Japanese glyphs not boxes)."""
 from __future__ import annotations
 
+import html as html_module
 import json
 import os
 import re
@@ -406,9 +407,9 @@ def test_report_renders_in_headless_chromium_with_japanese_glyphs(out, tmp_path)
     assert dark > 0.02 * 1280 * 2000, f"the screenshot is almost blank ({dark} non-white pixels)"
 
     dom = _chromium(tmp_path, report.as_uri(), "--dump-dom").stdout
-    assert '<table class="heat">' in dom and 'id="country-KR"' in dom and 'id="country-CN"' in dom
-    assert '<span class="badge contradicted">contradicted</span>' in dom
-    assert "<mark>量子コンピュータ</mark>" in dom and "Changes since old" in dom
+    assert '<table class="jm-heat">' in dom and 'id="country-KR"' in dom and 'id="country-CN"' in dom
+    assert '<span class="jm-badge jm-contradicted">矛盾</span>' in dom
+    assert "<mark>量子コンピュータ</mark>" in dom and "前版 <code>old</code> からの変更" in dom
 
     # Real glyphs, not tofu: two different kanji drawn with the report's own font list must differ
     # (a missing font draws both as the same empty box) and must not be blank.
@@ -443,3 +444,201 @@ def test_install_script_is_idempotent_and_quiet_when_installed():
     assert result.returncode == 0
     assert "already installed: chromium fonts-ipaexfont poppler-utils" in result.stdout
     assert "apt-get" not in result.stdout  # nothing run
+
+
+# ------------------------------------------------------------------------- in a browser, scripted
+#
+# Headless Chromium lays a page out at least 500 px wide whatever --window-size says (a 390 px
+# screenshot is a crop of a 500 px layout), so the report is loaded into an <iframe> of the width
+# to test: inside it the viewport, media queries and window.innerWidth are that width. A copy of the
+# report, next to it (so its relative links hold), has a test script appended that runs after the
+# page's own script, fills ``out`` and posts it to the frame's parent, which writes it into its DOM
+# as JSON; chromium --dump-dom prints that DOM (after a virtual time budget, so messages and timers
+# have run), and the JSON is read back from it.
+
+PROBE_OUT = re.compile(r'<pre id="jm-test-out">(.*?)</pre>', re.S)
+
+
+def _framed(report: Path, width: int, height: int, fragment: str = "", script: str | None = None) -> Path:
+    """A page holding ``report`` (or a copy with ``script`` appended) in a frame ``width`` × ``height``."""
+    n = len(list(report.parent.glob("frame-*.html")))
+    target = report
+    if script is not None:
+        target = report.with_name(f"probe-{n}.html")
+        target.write_text(report.read_text(encoding="utf-8").replace(
+            "</body>", "<script>(function () { var out = {};\n"
+            "function done() { parent.postMessage(JSON.stringify(out), '*'); }\n" + script +
+            "\nif (!out.deferred) { done(); } })();</script></body>"), encoding="utf-8")
+    frame = report.with_name(f"frame-{n}.html")
+    frame.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body style='margin:0;background:#fff'>"
+        "<script>addEventListener('message', function (e) { var pre = document.createElement('pre');"
+        " pre.id = 'jm-test-out'; pre.textContent = e.data; document.body.appendChild(pre); });</script>"
+        f"<iframe src='{target.name}{fragment}' style='border:0;display:block;width:{width}px;height:{height}px'>"
+        "</iframe></body></html>", encoding="utf-8")
+    return frame
+
+
+def _in_page(tmp_path: Path, report: Path, script: str, width: int, fragment: str = "") -> dict:
+    """Run ``script`` (JavaScript that fills the object ``out``; it may set ``out.deferred`` and call
+    ``done()`` later) in ``report`` shown ``width`` px wide in headless Chromium; ``out`` as a dict."""
+    frame = _framed(report, width, 900, fragment, script)
+    dom = _chromium(tmp_path, frame.as_uri(), "--dump-dom", "--virtual-time-budget=5000",
+                    f"--window-size={max(width, 500)},900").stdout
+    found = PROBE_OUT.search(dom)
+    assert found, f"the test script wrote nothing: {dom[-2000:]}"
+    return json.loads(html_module.unescape(found.group(1)))
+
+
+def _wide_edition(out: Path) -> Path:
+    """An edition as wide as a real one: 27 technologies with long names, long findings, a long URL
+    in a sentence; its report."""
+    tables = edition_tables("wide", "2025-05-01T10:00:00+00:00")
+    ct = tables["country_technology"].to_pylist()
+    for i in range(27):
+        ct.append({"edition": "wide", "country": "KR", "technology": f"tech{i:02d}", "technology_name": f"長い名前の技術その{i:02d}",
+                   "mentions": i + 1, "sentences": 1, "pages": [1], "items": [], "sentence_ids": [1], "evidence_page": 1,
+                   "evidence": "韓国は、量子技術とAIを国家戦略技術に指定した。"})
+    sentences = tables["sentences"].to_pylist()
+    sentences[5]["text"] = "本章のまとめである。詳細は https://example.org/" + "a" * 160 + " を参照。"
+    findings = tables["findings_check"].to_pylist()
+    for f in findings:
+        f |= {"claim": f["claim"] + "、そして長い説明が続く" * 6, "evidence": (f.get("evidence") or "") + "本文の長い記述。" * 10}
+    tables |= {"country_technology": table("country_technology", ct), "sentences": table("sentences", sentences),
+               "findings_check": table("findings_check", findings)}
+    publish(tables, out, "wide")
+    return render_report(out, "wide")
+
+
+MEASURE = """
+var de = document.documentElement;
+out.scrollWidth = de.scrollWidth; out.bodyScrollWidth = document.body.scrollWidth; out.innerWidth = window.innerWidth;
+function box(sel) {
+  var e = document.querySelector(sel), r = e.getBoundingClientRect();
+  return {left: r.left, right: r.right, width: r.width, scrollWidth: e.scrollWidth, clientWidth: e.clientWidth};
+}
+out.boxes = {};
+["#findings-banner", "header.jm-top", "#heatmap-scroll", ".jm-cards", "#country-KR", "table.jm-findings",
+ "#kwic-form", "#kwic-q"].forEach(function (s) { out.boxes[s] = box(s); });
+out.claim = box('table.jm-findings td[data-label="主張（範囲: 要旨）"]');
+out.body = box('table.jm-findings td[data-label="本文の記述"]');
+out.hint = getComputedStyle(document.querySelector(".jm-scroll-hint")).display;
+out.sticky = getComputedStyle(document.querySelector("table.jm-heat tbody th")).position;
+out.outside = [];  // elements outside the viewport that are not inside a scrolling box
+document.querySelectorAll("body *").forEach(function (e) {
+  var r = e.getBoundingClientRect();
+  if (r.width && (r.right > window.innerWidth + 0.5 || r.left < -0.5) && !e.closest(".jm-scroll")) {
+    out.outside.push(e.tagName + "." + e.className + " " + Math.round(r.left) + ".." + Math.round(r.right));
+  }
+});
+"""
+
+
+def test_report_fits_a_phone_390_px_wide(tmp_path):
+    _need_chromium()
+    report = _wide_edition(tmp_path)
+    m = _in_page(tmp_path, report, MEASURE, 390)
+    assert m["innerWidth"] == 390
+    assert m["scrollWidth"] <= 390 and m["bodyScrollWidth"] <= 390, m  # the page itself never scrolls sideways
+    assert m["outside"] == [], m["outside"]
+    for name, b in m["boxes"].items():
+        assert b["left"] >= 0 and b["right"] <= 390, (name, b)
+    # the heatmap scrolls inside its own box, says so, and keeps the country names in view
+    heat = m["boxes"]["#heatmap-scroll"]
+    assert heat["scrollWidth"] > heat["clientWidth"] + 300, heat  # 27 technologies are wider than a phone
+    assert m["hint"] == "block" and m["sticky"] == "sticky"
+    # the findings table reflows: claim and evidence each get (nearly) the whole width
+    assert m["claim"]["width"] > 300 and m["body"]["width"] > 300, (m["claim"], m["body"])
+    assert m["boxes"]["table.jm-findings"]["scrollWidth"] <= m["boxes"]["table.jm-findings"]["clientWidth"] + 1
+
+    png = tmp_path / "phone.png"
+    _chromium(tmp_path, _framed(report, 390, 844).as_uri(), f"--screenshot={png}", "--window-size=390,844",
+              "--virtual-time-budget=2000")
+    with Image.open(png) as shot:
+        assert shot.size == (390, 844)
+        dark = _non_white(shot)
+    assert dark > 0.02 * 390 * 844, f"the screenshot at 390 px is almost blank ({dark} non-white pixels)"
+
+    # at 1280 px the same page needs no sideways scrolling either, and the heatmap fits
+    wide = _in_page(tmp_path, report, MEASURE, 1280)
+    assert wide["scrollWidth"] <= 1280 and wide["outside"] == []
+    assert wide["hint"] == "none"  # nothing to scroll, nothing said
+
+
+KWIC = """
+var q = document.getElementById("kwic-q"), subject = document.getElementById("kwic-subject");
+function rows() {
+  return Array.prototype.map.call(document.querySelectorAll("#kwic-results tr"), function (tr) {
+    return Array.prototype.map.call(tr.cells, function (td) { return td.textContent; });
+  });
+}
+function search(term, only) {
+  q.value = term; subject.value = only || "";
+  q.dispatchEvent(new Event("input"));
+  return {rows: rows(), status: document.getElementById("kwic-status").textContent,
+          marks: Array.prototype.map.call(document.querySelectorAll("#kwic-results mark"), function (m) { return m.textContent; }),
+          links: Array.prototype.map.call(document.querySelectorAll("#kwic-results a"), function (a) { return a.getAttribute("href"); }),
+          elements: document.querySelectorAll("#kwic-results img, #kwic-results script, #kwic-results b").length};
+}
+out.quantum = search("量子");
+out.cn = search("量子", "CN");
+out.ai = search("ai");
+out.hostile = search("<img");
+out.none = search("存在しない語");
+out.empty = search("");
+"""
+
+
+def test_kwic_search_box_works_offline_in_the_page(tmp_path):
+    _need_chromium()
+    tables = edition_tables("kwic", "2025-05-01T10:00:00+00:00")
+    sentences = tables["sentences"].to_pylist()
+    sentences[5]["text"] = "本章では<img src=x onerror=alert(1)>と<b>太字</b>も文字として扱う。"
+    tables["sentences"] = table("sentences", sentences)
+    docs = tables["documents"].to_pylist()
+    pdf = tmp_path / "raw" / "x.pdf"
+    pdf.parent.mkdir()
+    pdf.write_bytes(b"%PDF-1.4\n")
+    docs[0]["raw_path"] = str(pdf)
+    tables["documents"] = table("documents", docs)
+    out = tmp_path / "processed"
+    publish(tables, out, "kwic")
+    report = render_report(out, "kwic")
+
+    r = _in_page(tmp_path, report, KWIC, 1280)
+    # 量子 four times in three sentences: each with its sentence id, page, subject and both contexts
+    quantum = r["quantum"]
+    assert quantum["status"] == "「量子」: 4 件"
+    assert quantum["marks"] == ["量子"] * 4
+    assert [row[0] for row in quantum["rows"]] == ["s1 p. 1 韓国 (KR)", "s3 p. 3 中国 (CN)", "s3 p. 3 中国 (CN)",
+                                                     "s4 p. 4 日本 (JP)"]
+    assert quantum["rows"][0][1:] == ["韓国は、", "量子", "技術とAIを国家戦略技術に指定した。"]
+    assert quantum["rows"][2][1:] == ["中国は、量子情報の研究開発を強化しており、", "量子", "通信も重視する。"]
+    assert quantum["links"] == ["../../raw/x.pdf#page=1", "../../raw/x.pdf#page=3", "../../raw/x.pdf#page=3",
+                                "../../raw/x.pdf#page=4"]
+    assert [row[0] for row in r["cn"]["rows"]] == ["s3 p. 3 中国 (CN)"] * 2  # only the subject asked for
+    assert r["ai"]["marks"] == ["AI"]  # Latin letters match in either case
+    # markup in a sentence is text: found as text, never made into elements
+    hostile = r["hostile"]
+    assert hostile["status"] == "「<img」: 1 件" and hostile["elements"] == 0
+    assert hostile["rows"][0] == ["s5 p. 4 主語なし", "本章では", "<img", " src=x onerror=alert(1)>と<b>太字…"]  # 30 characters of context
+    assert r["none"]["rows"] == [] and r["none"]["status"] == "「存在しない語」: 0 件"
+    assert r["empty"]["rows"] == [] and "全 6 文" in r["empty"]["status"]
+
+
+OPENED = """
+out.open = Array.prototype.filter.call(document.querySelectorAll("details.jm-ev"), function (d) { return d.open; })
+  .map(function (d) { return d.id; });
+"""
+
+
+def test_a_heatmap_cell_opens_its_evidence(out, tmp_path):
+    _need_chromium()
+    report = render_report(out, "new")
+    assert _in_page(tmp_path, report, OPENED, 1280)["open"] == []  # collapsed at first
+    # a link to a cell's evidence (the heatmap's, or one shared) opens the block it names, and only it
+    assert _in_page(tmp_path, report, OPENED, 1280, fragment="#ev-CN-quantum")["open"] == ["ev-CN-quantum"]
+    # clicking a cell: the hash changes and the block opens
+    click = ("out.deferred = true; document.querySelector('#heatmap a[href=\"#ev-KR-ai\"]').click();"
+             "setTimeout(function () { delete out.deferred;" + OPENED + " done(); }, 100);")
+    assert _in_page(tmp_path, report, click, 1280)["open"] == ["ev-KR-ai"]
