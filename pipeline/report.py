@@ -36,6 +36,7 @@ from pipeline.diff import diff_tables, read_edition
 from pipeline.errors import PipelineError
 from pipeline.publish import published_editions
 from pipeline.report_evidence import (
+    KIND_NAMES,
     cell_evidence,
     evidence_anchor,
     kwic_json,
@@ -478,6 +479,7 @@ def report_context(out_dir: Path, edition: str, previous: str | None = None) -> 
         "findings": _findings(out_dir, edition, pdf_href, ct),
         "changes": _changes(out_dir, edition, previous, ct) if previous else None,
         "kwic": {"json": kwic_json(sentence_rows or []), "count": len(sentences), "pdf_href": pdf_href or "",
+                 "kinds": KIND_NAMES,
                  "subjects": sorted({(s.get("subject"), display_name(s.get("subject")))
                                      for s in sentences.values() if s.get("subject")}, key=lambda x: x[1])},
         "tables": edition_tables(out_dir, edition),

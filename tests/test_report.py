@@ -136,6 +136,30 @@ def test_claims_say_their_scope_the_summary_and_the_body_they_are_checked_agains
     assert "12 国家戦略技術 2022年 quantum ai 本文 s1 p. 1" in items[0]
 
 
+def test_claims_are_shown_in_japanese_from_their_fields_with_the_english_line_kept_small(out):
+    tables = edition_tables("claims", "2025-05-01T10:00:00+00:00")
+    claims = [
+        {"claim_id": "F1", "kind": "technology", "country": "KR", "claim": "KR names quantum", "technology": "quantum"},
+        {"claim_id": "F2", "kind": "fact", "country": "IN", "claim": "IN: 国家戦略 (since 2021)", "item": "国家戦略",
+         "year": 2021, "year_qualifier": "since"},
+        {"claim_id": "F3", "kind": "relation", "country": "US", "claim": "US competitor CN", "other": "CN",
+         "relation": "competitor"},
+        {"claim_id": "F4", "kind": "fact", "country": "EU", "claim": "EU: 4 of 10", "item_count": 4, "part_of": 10,
+         "item": "技術分野", "year": 2023, "year_qualifier": "in", "update_every_years": 2},
+    ]
+    tables["summary_claims"] = table("summary_claims", [c | {"edition": "claims", "origin": "summary_chapter",
+                                                             "stated_in": ["summary_chapter"]} for c in claims])
+    findings = tables["findings_check"].to_pylist()
+    findings.append(findings[0] | {"claim_id": "F4", "country": "EU", "kind": "fact", "claim": "EU: 4 of 10"})
+    tables["findings_check"] = table("findings_check", [f | {"claim": c["claim"]} for f, c in zip(findings, claims, strict=True)])
+    publish(tables, out, "claims")
+    rows = _findings_rows(render_report(out, "claims").read_text(encoding="utf-8"))
+    assert "要旨の主張 要旨は韓国について量子技術を挙げる KR names quantum" in rows["F1"]
+    assert "要旨の主張 インド: 国家戦略（2021年以降） IN: 国家戦略 (since 2021)" in rows["F2"]
+    assert "要旨の主張 米国 → 中国: 競合 US competitor CN" in rows["F3"]
+    assert "要旨の主張 EU: 4 技術分野（2023年）（全 10 のうち）、2 年ごとに更新 EU: 4 of 10" in rows["F4"]
+
+
 def test_a_banner_at_the_top_names_the_contradicted_and_missing_claims(out):
     html = render_report(out, "new").read_text(encoding="utf-8")
     banner = _between(html, '<div class="jm-banner" id="findings-banner"', "</div>")
@@ -586,6 +610,7 @@ out.ai = search("ai");
 out.hostile = search("<img");
 out.none = search("存在しない語");
 out.empty = search("");
+out.heading = search("第1章");
 """
 
 
@@ -624,6 +649,7 @@ def test_kwic_search_box_works_offline_in_the_page(tmp_path):
     assert hostile["rows"][0] == ["s5 p. 4 主語なし", "本章では", "<img", " src=x onerror=alert(1)>と<b>太字…"]  # 30 characters of context
     assert r["none"]["rows"] == [] and r["none"]["status"] == "「存在しない語」: 0 件"
     assert r["empty"]["rows"] == [] and "全 6 文" in r["empty"]["status"]
+    assert r["heading"]["rows"] == [["s0 p. 1 韓国 (KR) · 見出し", "", "第1章", " 韓国"]]  # the kind in Japanese
 
 
 OPENED = """
