@@ -583,6 +583,11 @@ def test_report_fits_a_phone_390_px_wide(tmp_path):
         dark = _non_white(shot)
     assert dark > 0.02 * 390 * 844, f"the screenshot at 390 px is almost blank ({dark} non-white pixels)"
 
+    # a tablet: the findings table as a table, within the page
+    tablet = _in_page(tmp_path, report, MEASURE, 760)
+    assert tablet["scrollWidth"] <= 760 and tablet["outside"] == [], tablet["outside"]
+    findings = tablet["boxes"]["table.jm-findings"]
+    assert findings["right"] <= 760 and tablet["claim"]["width"] < 400  # columns side by side
     # at 1280 px the same page needs no sideways scrolling either, and the heatmap fits
     wide = _in_page(tmp_path, report, MEASURE, 1280)
     assert wide["scrollWidth"] <= 1280 and wide["outside"] == []
