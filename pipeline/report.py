@@ -244,9 +244,9 @@ def _header(out_dir: Path, edition: str) -> dict:
     problems: dict[int, dict[str, str]] = defaultdict(dict)  # page -> kind -> what
     if doc:
         for p in doc.get("pages_without_text") or []:
-            problems[p]["no_text_layer"] = "no text layer"
+            problems[p]["no_text_layer"] = "テキスト層がない"
         for p in doc.get("pages_with_unmapped_glyphs") or []:
-            problems[p]["unmapped_glyphs"] = "unmapped glyphs"
+            problems[p]["unmapped_glyphs"] = "文字に対応づけられないグリフ"
     for row in pages:
         if row.get("problem"):  # "kind: detail", the detail says more than the kind
             kind, _, detail = str(row["problem"]).partition(": ")
