@@ -272,9 +272,12 @@ def test_report_is_self_contained(out):
     for font in ('"IPAexGothic"', '"IPAexMincho"', '"Noto Sans CJK JP"', '"Hiragino Sans"', '"Yu Gothic"', "sans-serif"):
         assert font in family
     assert '<meta charset="utf-8">' in html and '<html lang="ja">' in html
-    # every class of the page is prefixed, so another section can sit beside it
+    # every class the report's CSS styles is prefixed, so another section can sit beside it
+    css = _between(html, "<style>", "</style>")
+    styled = set(re.findall(r"\.([A-Za-z][\w-]*)", css))
+    assert len(styled) > 50 and all(c.startswith("jm-") for c in styled), sorted(c for c in styled if not c.startswith("jm-"))
     classes = {c for attr in re.findall(r'class="([^"]*)"', html) for c in attr.split()}
-    assert classes and all(c.startswith("jm-") for c in classes), sorted(c for c in classes if not c.startswith("jm-"))
+    assert all(c.startswith("jm-") for c in classes), sorted(c for c in classes if not c.startswith("jm-"))
 
 
 def test_report_with_absent_and_empty_tables(tmp_path):
@@ -616,6 +619,8 @@ out.hostile = search("<img");
 out.none = search("存在しない語");
 out.empty = search("");
 out.heading = search("第1章");
+search("量子");
+out.resolved = document.querySelector("#kwic-results a").href;  // as the browser resolves the link
 """
 
 
@@ -654,6 +659,7 @@ def test_kwic_search_box_works_offline_in_the_page(tmp_path):
     assert hostile["rows"][0] == ["s5 p. 4 主語なし", "本章では", "<img", " src=x onerror=alert(1)>と<b>太字…"]  # 30 characters of context
     assert r["none"]["rows"] == [] and r["none"]["status"] == "「存在しない語」: 0 件"
     assert r["empty"]["rows"] == [] and "全 6 文" in r["empty"]["status"]
+    assert r["resolved"] == pdf.as_uri() + "#page=1"  # from processed/kwic/, the path the report is opened by
     assert r["heading"]["rows"] == [["s0 p. 1 韓国 (KR) · 見出し", "", "第1章", " 韓国"]]  # the kind in Japanese
 
 
