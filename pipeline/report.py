@@ -1,11 +1,16 @@
 """Report: a published edition's tables → one self-contained HTML page.
 
 Input: ``processed/<edition>/*.parquet`` (any of the tables may be absent or empty). Output:
-``processed/<edition>/report.html`` with a country × technology heatmap, one card per country
-(technologies, policy facts, relations, policies, key terms, evidence sentences with their pages),
-the findings check and the document's metadata. The page works offline: CSS is inline, there is
-no script and no external asset, and the font list names the Japanese fonts found on Linux, macOS
-and Windows. The template is ``pipeline/templates/report.html.j2`` (Jinja2, autoescaped).
+``processed/<edition>/report.html``, in Japanese: a banner when claims of the executive summary
+are contradicted or missing in the body, a country × technology heatmap whose cells link to their
+evidence, one card per country (technologies, every evidence sentence of each cell with its id,
+page and a link to that page of the PDF when the PDF is at hand, policy facts, relations,
+policies, key terms), the findings check with each claim's scope (the summary states it, the body
+is checked), a keyword-in-context search over every sentence, and the document's metadata. The page
+works offline: CSS and one small script are inline (a Content-Security-Policy forbids loading
+anything), the sentences for the search are inline JSON, and the font list names the Japanese
+fonts found on Linux, macOS and Windows. The template is ``pipeline/templates/report.html.j2``
+(Jinja2, autoescaped); the evidence and search data come from ``pipeline/report_evidence.py``.
 
 The helpers that find editions and read their tables are shared with the ``jstmine`` inspection
 commands (``show``, ``kwic``, ``report``).
@@ -16,6 +21,7 @@ import contextlib
 
 import math
 import os
+import re
 import uuid
 from collections import defaultdict
 from datetime import datetime, timezone
@@ -26,9 +32,18 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.diff import TABLES as DIFF_TABLES
-from pipeline.diff import diff_tables, fact_text, read_edition
+from pipeline.diff import diff_tables, read_edition
 from pipeline.errors import PipelineError
 from pipeline.publish import published_editions
+from pipeline.report_evidence import (
+    KIND_NAMES,
+    cell_evidence,
+    evidence_anchor,
+    kwic_json,
+    locate_pdf,
+    page_href,
+    technology_spans,
+)
 from pipeline.schema_history import old_columns, upgrade_columns
 from pipeline.tables import SPECS
 
@@ -161,24 +176,65 @@ def heat_style(count: int, maximum: int) -> str:
     return "background-color:#{:02x}{:02x}{:02x};color:{}".format(*rgb, text)
 
 
-def _marked(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool]]:
-    """``text`` cut into (piece, highlighted) parts; overlapping spans are merged."""
-    parts: list[tuple[str, bool]] = []
-    pos = 0
-    for start, end in sorted(spans):
-        start, end = max(start, pos), min(end, len(text))
-        if start >= end:
-            continue
-        if start > pos:
-            parts.append((text[pos:start], False))
-        parts.append((text[start:end], True))
-        pos = end
-    if pos < len(text):
-        parts.append((text[pos:], False))
-    return parts
-
-
 # ------------------------------------------------------------------ the report's content
+
+
+# Japanese labels of the tables' English values (the ids stay visible in small type).
+STATUS_NAMES = {"matched": "一致", "missing": "本文に記載なし", "contradicted": "矛盾"}
+CLAIM_KIND_NAMES = {"technology": "技術", "fact": "事実", "relation": "関係"}
+RELATION_NAMES = {"partner": "協力", "competitor": "競合", "framework": "枠組み", "other": "その他"}
+POLICY_TYPE_NAMES = {"strategy": "戦略", "framework": "枠組み", "concept": "構想", "list": "リスト"}
+ORIGIN_NAMES = {"summary_chapter": "PDF のエグゼクティブ・サマリー", "announcement_page": "公表ページの要旨",
+                "expectations_file": "期待値ファイル（手書き）"}
+FIELD_NAMES = {"item_count": "数", "year": "年", "part_of": "全体の数", "policy": "政策"}
+
+
+def year_text(year: int | None, qualifier: str | None) -> str:
+    """A fact's year in Japanese: 2022年, 2021年以降 (qualifier "since"); "" without a year.
+
+    Args:
+        year: policy_facts.year.
+        qualifier: policy_facts.year_qualifier ("in", "since" or None).
+    """
+    if year is None:
+        return ""
+    return f"{year}年以降" if qualifier == "since" else f"{year}年"
+
+
+def fact_label(row: dict) -> str:
+    """A fact as one Japanese label: 12 国家戦略技術（2022年）.
+
+    Args:
+        row: a policy_facts row (or a diff's fact row).
+    """
+    count = f"{row['item_count']} " if row.get("item_count") is not None else ""
+    year = year_text(row.get("year"), row.get("year_qualifier"))
+    return f"{count}{row.get('item') or ''}" + (f"（{year}）" if year else "")
+
+
+def claim_label(claim: dict, tech_names: dict[str, str]) -> str:
+    """A claim of the summary in Japanese, from its fields in ``summary_claims``: 要旨はインドについて
+    人工知能(AI)を挙げる; インド: 国家戦略（2021年以降）; インド → 西側諸国: 協力. The claim's own line
+    (``claim``, in English) is what is left when the fields are missing.
+
+    Args:
+        claim: a summary_claims row (or a findings_check row, which has only the claim's line).
+        tech_names: technology id → display name (from country_technology).
+    """
+    kind, country = claim.get("kind"), display_name(claim.get("country"))
+    if kind == "technology" and claim.get("technology"):
+        tech = claim["technology"]
+        return f"要旨は{country}について{tech_names.get(tech) or display_name(tech)}を挙げる"
+    if kind == "fact" and (claim.get("item") or claim.get("item_count") is not None):
+        label = fact_label(claim)
+        if claim.get("part_of"):
+            label += f"（全 {claim['part_of']} のうち）"
+        if claim.get("update_every_years"):
+            label += f"、{claim['update_every_years']} 年ごとに更新"
+        return f"{country}: {label}"
+    if kind == "relation" and claim.get("other") and claim.get("relation"):
+        return f"{country} → {display_name(claim['other'])}: {RELATION_NAMES.get(claim['relation'], claim['relation'])}"
+    return str(claim.get("claim") or "")
 
 
 def _header(out_dir: Path, edition: str) -> dict:
@@ -188,21 +244,24 @@ def _header(out_dir: Path, edition: str) -> dict:
     problems: dict[int, dict[str, str]] = defaultdict(dict)  # page -> kind -> what
     if doc:
         for p in doc.get("pages_without_text") or []:
-            problems[p]["no_text_layer"] = "no text layer"
+            problems[p]["no_text_layer"] = "テキスト層がない"
         for p in doc.get("pages_with_unmapped_glyphs") or []:
-            problems[p]["unmapped_glyphs"] = "unmapped glyphs"
+            problems[p]["unmapped_glyphs"] = "文字に対応づけられないグリフ"
     for row in pages:
         if row.get("problem"):  # "kind: detail", the detail says more than the kind
             kind, _, detail = str(row["problem"]).partition(": ")
             problems[row["page"]][kind] = detail or kind.replace("_", " ")
     source = (doc or {}).get("source") or ""
+    pdf = locate_pdf((doc or {}).get("raw_path"), out_dir, edition)
     return {
         "doc": doc,
         "title": (doc or {}).get("title") or "",
         "source": source,
         "source_is_url": source.startswith(("http://", "https://")),
         "sha256": ((doc or {}).get("sha256") or "")[:12],
-        "problems": [{"page": p, "what": "; ".join(w.values())} for p, w in sorted(problems.items())],
+        "pdf": pdf,
+        "problems": [{"page": p, "what": "; ".join(w.values()), "href": page_href(pdf["href"], p)}
+                     for p, w in sorted(problems.items())],
     }
 
 
@@ -230,9 +289,10 @@ def _heatmap(ct: list[dict]) -> dict:
             pages = ", ".join(str(p) for p in (r.get("pages") or []))
             row.append({
                 "count": r["mentions"],
+                "anchor": evidence_anchor(c, t),
                 "style": heat_style(r["mentions"] or 0, maximum),
-                "title": f"{display_name(c)} × {tech_names[t]}: {r['mentions']} mentions in "
-                         f"{r['sentences']} sentences, pp. {pages}",
+                "title": f"{display_name(c)} × {tech_names[t]}: 言及 {r['mentions']} 回、{r['sentences']} 文"
+                         f"（p. {pages}）",
             })
         rows.append({"id": c, "name": display_name(c), "total": by_country[c], "cells": row})
     return {
@@ -251,12 +311,8 @@ def _legend_steps(maximum: int) -> list[int]:
     return steps
 
 
-def _cards(out_dir: Path, edition: str, ct: list[dict]) -> list[dict]:
-    mentions = _rows(out_dir, edition, "mentions") or []
-    spans: dict[tuple[int, str], list[tuple[int, int]]] = defaultdict(list)
-    for m in mentions:
-        if m.get("label") == "TECHNOLOGY":
-            spans[(m["sentence_id"], m["top"])].append((m["char_start"], m["char_end"]))
+def _cards(out_dir: Path, edition: str, ct: list[dict], sentences: dict[int, dict], pdf_href: str | None) -> list[dict]:
+    spans = technology_spans(_rows(out_dir, edition, "mentions") or [])
     facts = _rows(out_dir, edition, "policy_facts")
     relations = _rows(out_dir, edition, "relations")
     policies = _rows(out_dir, edition, "policies")
@@ -269,42 +325,32 @@ def _cards(out_dir: Path, edition: str, ct: list[dict]) -> list[dict]:
         if not cid:
             return None
         if cid not in cards:
-            cards[cid] = {"id": cid, "name": display_name(cid), "technologies": [], "evidence": [],
-                          "facts": [], "relations": [], "policies": [], "keyterms": [], "similar": [],
-                          "mentions": 0}
+            cards[cid] = {"id": cid, "name": display_name(cid), "technologies": [], "facts": [], "relations": [],
+                          "policies": [], "keyterms": [], "similar": [], "mentions": 0, "sentences": 0}
         return cards[cid]
 
-    evidence: dict[str, dict] = defaultdict(dict)  # country -> sentence -> shown once, every technology marked
     for r in sorted(ct, key=lambda r: (-(r["mentions"] or 0), r["technology"])):
         c = card(r["country"])
-        name = r.get("technology_name") or display_name(r["technology"])
         c["mentions"] += r["mentions"] or 0
-        c["technologies"].append({"id": r["technology"], "name": name, "mentions": r["mentions"],
-                                  "pages": r.get("pages") or [], "finer": r.get("items") or []})
-        sids = r.get("sentence_ids") or []
-        text = r.get("evidence") or ""
-        key = f"s{sids[0]}" if sids else f"t{text}"
-        e = evidence[c["id"]].setdefault(key, {"page": r.get("evidence_page"), "text": text,
-                                               "technologies": [], "marks": []})
-        e["technologies"].append({"name": name, "more": max(0, len(sids) - 1)})
-        if sids:
-            e["marks"] += spans.get((sids[0], r["technology"]), [])
-    for cid, sentences in evidence.items():
-        cards[cid]["evidence"] = [
-            {"page": e["page"], "technologies": e["technologies"], "parts": _marked(e["text"], e["marks"])}
-            for e in sentences.values()
-        ]
+        cell = cell_evidence(r, sentences, spans, pdf_href)
+        c["sentences"] += len(cell["sentences"])
+        c["technologies"].append(cell | {"name": r.get("technology_name") or display_name(r["technology"])})
     for f in sorted(facts or [], key=lambda f: (f.get("page") or 0, f["fact_id"])):
         if c := card(f["country"]):
-            c["facts"].append(f)
+            c["facts"].append(f | {"year_text": year_text(f.get("year"), f.get("year_qualifier")),
+                                   "href": page_href(pdf_href, f.get("page"))})
     by_sentence: dict[tuple[str, object], dict] = {}  # one entry per evidence sentence, its relations grouped
     for r in sorted(relations or [], key=lambda r: (r.get("page") or 0, r["relation_id"])):
         if c := card(r["subject"]):
             key = (c["id"], r.get("sentence_id") if r.get("sentence_id") is not None else r.get("evidence"))
             if key not in by_sentence:
-                by_sentence[key] = {"page": r.get("page"), "evidence": r.get("evidence") or "", "kinds": {}}
+                by_sentence[key] = {"page": r.get("page"), "sentence_id": r.get("sentence_id"),
+                                    "href": page_href(pdf_href, r.get("page")), "in_summary": bool(r.get("in_summary")),
+                                    "evidence": r.get("evidence") or "", "kinds": {}}
                 c["relations"].append(by_sentence[key])
-            kind = by_sentence[key]["kinds"].setdefault(r["relation"], {"relation": r["relation"], "others": [], "cues": []})
+            kind = by_sentence[key]["kinds"].setdefault(r["relation"], {
+                "relation": r["relation"], "name": RELATION_NAMES.get(r["relation"], r["relation"]),
+                "others": [], "cues": []})
             kind["others"].append({"id": r["other"], "name": display_name(r["other"])})
             if r.get("cue") and r["cue"] not in kind["cues"]:
                 kind["cues"].append(r["cue"])
@@ -312,7 +358,8 @@ def _cards(out_dir: Path, edition: str, ct: list[dict]) -> list[dict]:
         c["relations"] = [g | {"kinds": list(g["kinds"].values())} for g in c["relations"]]
     for p in sorted(policies or [], key=lambda p: (p.get("page") or 0, p["policy_id"])):
         if c := card(p.get("subject")):
-            c["policies"].append(p)
+            c["policies"].append(p | {"type_name": POLICY_TYPE_NAMES.get(p.get("type"), p.get("type") or ""),
+                                      "href": page_href(pdf_href, p.get("page"))})
     for k in sorted(keyterms or [], key=lambda k: k["rank"]):
         if c := card(k["country"]):
             c["keyterms"].append(k)
@@ -324,27 +371,39 @@ def _cards(out_dir: Path, edition: str, ct: list[dict]) -> list[dict]:
     return sorted(cards.values(), key=lambda c: (-c["mentions"], c["id"]))
 
 
-def _findings(out_dir: Path, edition: str) -> dict | None:
+def finding_anchor(claim_id: str) -> str:
+    """The HTML id of a findings-check row: ``finding-F1`` (unsafe characters become ``_``).
+
+    Args:
+        claim_id: findings_check.claim_id.
+    """
+    return "finding-" + re.sub(r"[^A-Za-z0-9_-]", "_", str(claim_id))
+
+
+def _findings(out_dir: Path, edition: str, pdf_href: str | None, ct: list[dict]) -> dict | None:
     rows = _rows(out_dir, edition, "findings_check")
     if rows is None:
         return None
+    claims = {c["claim_id"]: c for c in _rows(out_dir, edition, "summary_claims") or []}
+    tech_names = {r["technology"]: r.get("technology_name") or display_name(r["technology"]) for r in ct}
     counts = {s: sum(1 for r in rows if r["status"] == s) for s in STATUS_ORDER}
     ordered = sorted(rows, key=lambda r: (STATUS_ORDER.get(r["status"], 9), r["claim_id"]))
     origins = {o: sum(1 for r in rows if r.get("origin") == o) for o in ORIGIN_NAMES}
     differences = _rows(out_dir, edition, "summary_comparison") or []
-    return {"rows": [r | {"country_name": display_name(r.get("country")) if r.get("country") else "",
-                          "origin_name": ORIGIN_NAMES.get(r.get("origin"), r.get("origin") or "")}
-                     for r in ordered],
+    shown = [r | {"anchor": finding_anchor(r["claim_id"]),
+                  "claim_ja": claim_label(claims.get(r["claim_id"]) or r, tech_names),
+                  "country_name": display_name(r.get("country")) if r.get("country") else "",
+                  "status_name": STATUS_NAMES.get(r["status"], r["status"]),
+                  "kind_name": CLAIM_KIND_NAMES.get(r.get("kind"), r.get("kind") or ""),
+                  "origin_name": ORIGIN_NAMES.get(r.get("origin"), r.get("origin") or ""),
+                  "summary_href": page_href(pdf_href, r.get("summary_page")),
+                  "body_href": page_href(pdf_href, r.get("page"))}
+             for r in ordered]
+    return {"rows": shown,
             "counts": counts,
+            "problems": [r for r in shown if r["status"] in ("contradicted", "missing")],
             "origins": [(ORIGIN_NAMES[o], n) for o, n in origins.items() if n],
             "differences": differences}
-
-
-ORIGIN_NAMES = {"summary_chapter": "the PDF's executive summary", "announcement_page": "the announcement page's summary",
-                "expectations_file": "the expectations file"}
-
-
-FIELD_NAMES = {"item_count": "count", "year": "year", "part_of": "part of", "policy": "policy"}
 
 
 def _changes(out_dir: Path, edition: str, previous: str, ct: list[dict]) -> dict:
@@ -362,7 +421,8 @@ def _changes(out_dir: Path, edition: str, previous: str, ct: list[dict]) -> dict
         return [{"id": t, "name": names.get(t) or display_name(t)} for t in ids]
 
     def others(rows: list[dict]) -> list[dict]:
-        return [r | {"other_name": display_name(r["other"])} for r in rows]
+        return [r | {"other_name": display_name(r["other"]), "relation_name": RELATION_NAMES.get(r["relation"], r["relation"])}
+                for r in rows]
 
     countries = []
     for c in diff.countries():
@@ -374,8 +434,8 @@ def _changes(out_dir: Path, edition: str, previous: str, ct: list[dict]) -> dict
             "facts_changed": [r | {"field_name": FIELD_NAMES.get(r["field"], r["field"]),
                                    "a": "—" if r["a"] is None else r["a"], "b": "—" if r["b"] is None else r["b"]}
                               for r in mine(diff.facts_changed)],
-            "facts_added": [r | {"text": fact_text(r)} for r in mine(diff.facts_added)],
-            "facts_removed": [r | {"text": fact_text(r)} for r in mine(diff.facts_removed)],
+            "facts_added": [r | {"text": fact_label(r)} for r in mine(diff.facts_added)],
+            "facts_removed": [r | {"text": fact_label(r)} for r in mine(diff.facts_removed)],
             "relations_added": others(mine(diff.relations_added, "subject")),
             "relations_removed": others(mine(diff.relations_removed, "subject")),
         })
@@ -392,7 +452,13 @@ def _changes(out_dir: Path, edition: str, previous: str, ct: list[dict]) -> dict
 
 
 def report_context(out_dir: Path, edition: str, previous: str | None = None) -> dict:
-    """Everything the template shows, as plain data."""
+    """Everything the template shows, as plain data.
+
+    Args:
+        out_dir: the output directory holding the editions (``processed``).
+        edition: the edition to show (the latest one if None).
+        previous: an edition to show the changes since, or None for none.
+    """
     out_dir = Path(out_dir)
     edition = resolve_edition(out_dir, edition)
     if previous is not None and previous not in published_editions(out_dir):
@@ -400,15 +466,23 @@ def report_context(out_dir: Path, edition: str, previous: str | None = None) -> 
                            "pass one of them with --previous, or leave --previous out")
     ct_rows = _rows(out_dir, edition, "country_technology")
     ct = ct_rows or []
+    sentence_rows = _rows(out_dir, edition, "sentences")
+    sentences = {s["sentence_id"]: s for s in sentence_rows or []}
+    header = _header(out_dir, edition)
+    pdf_href = header["pdf"]["href"]
     return {
         "edition": edition,
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "header": _header(out_dir, edition),
+        "header": header,
         "has_country_technology": ct_rows is not None,
         "heatmap": _heatmap(ct),
-        "cards": _cards(out_dir, edition, ct),
-        "findings": _findings(out_dir, edition),
+        "cards": _cards(out_dir, edition, ct, sentences, pdf_href),
+        "findings": _findings(out_dir, edition, pdf_href, ct),
         "changes": _changes(out_dir, edition, previous, ct) if previous else None,
+        "kwic": {"json": kwic_json(sentence_rows or []), "count": len(sentences), "pdf_href": pdf_href or "",
+                 "kinds": KIND_NAMES,
+                 "subjects": sorted({(s.get("subject"), display_name(s.get("subject")))
+                                     for s in sentences.values() if s.get("subject")}, key=lambda x: x[1])},
         "tables": edition_tables(out_dir, edition),
         "absent": [n for n in CARD_TABLES if not table_path(out_dir, edition, n).is_file()],
     }
@@ -428,6 +502,11 @@ def _environment():
 
 
 def render_html(context: dict) -> str:
+    """The report page for ``context`` (``report_context``'s data).
+
+    Args:
+        context: everything the template shows.
+    """
     return _environment().get_template(TEMPLATE_NAME).render(**context)
 
 

@@ -190,7 +190,7 @@ def test_new_editions_are_found_processed_kept_and_compared(prefect_server, site
     assert {s: states.get(s) for s in STAGES} == {s: "Completed" for s in STAGES}
     assert (out / first / "country_technology.parquet").is_file()
     assert (out / first / "report.html").is_file()  # no previous edition: a report without changes
-    assert "Changes since" not in (out / first / "report.html").read_text(encoding="utf-8")
+    assert 'id="changes"' not in (out / first / "report.html").read_text(encoding="utf-8")
     published_run = (out / first).readlink()
     written = (out / first / "country_technology.parquet").stat().st_mtime_ns
 
@@ -246,18 +246,18 @@ def test_new_editions_are_found_processed_kept_and_compared(prefect_server, site
 
     # The second edition's HTML report shows what changed since the first.
     html = (out / second / "report.html").read_text(encoding="utf-8")
-    assert f"Changes since {first}" in html
+    assert f"前版 <code>{first}</code> からの変更" in html
     changes = html.split('<section id="changes">', 1)[1].split("</section>", 1)[0]
     fr = changes.split('id="changes-FR"', 1)[1].split("</div>", 1)[0]
-    assert re.search(r'class="added">\+ technology [^<]*<span class="muted">\(semiconductors\)</span>', fr), changes
+    assert re.search(r'class="jm-added">\+ 技術 [^<]*<span class="jm-id">semiconductors</span>', fr), changes
     kr = re.sub(r"<[^>]+>", "", changes.split('id="changes-KR"', 1)[1].split("</div>", 1)[0])
-    assert "~ fact 国家戦略技術: count 12 → 13" in kr and re.search(r"− partner \S+ \(EUROPE\)", kr), kr
+    assert "~ 事実 国家戦略技術: 数 12 → 13" in kr and re.search(r"− 協力 \S+ EUROPE partner", kr), kr
 
     # `jstmine report` compares with the report's previous edition unless told otherwise.
     (out / second / "report.html").unlink()
     result = cli("report", "--edition", second, "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert f"Changes since {first}" in (out / second / "report.html").read_text(encoding="utf-8")
+    assert f"前版 <code>{first}</code> からの変更" in (out / second / "report.html").read_text(encoding="utf-8")
     assert cli("report", "--edition", second, "--out", str(out), "--no-changes").exit_code == 0
     assert 'id="changes"' not in (out / second / "report.html").read_text(encoding="utf-8")
     assert cli("report", "--edition", first, "--out", str(out)).exit_code == 0  # the first edition: nothing before it
@@ -269,7 +269,7 @@ def test_new_editions_are_found_processed_kept_and_compared(prefect_server, site
     third = f"{second}-{hashlib.sha256(pdfs['third']).hexdigest()[:8]}"
     assert summary.edition == third and not summary.unchanged
     assert {p.name for p in out.iterdir() if p.is_symlink()} == {first, second, third}
-    assert f"Changes since {second}" in (out / third / "report.html").read_text(encoding="utf-8")
+    assert f"前版 <code>{second}</code> からの変更" in (out / third / "report.html").read_text(encoding="utf-8")
     for edition, sha in shas.items():  # earlier editions untouched
         assert pq.read_table(out / edition / "documents.parquet").to_pylist()[0]["sha256"] == sha
 
