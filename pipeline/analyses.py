@@ -73,6 +73,7 @@ class FrequencySettings:
     stop_words: frozenset[str] = frozenset()
     min_length: int = 1
     top_n: int = 15
+    order: tuple[str, ...] = ()  # the report's order of the groups (empty: the rules' order)
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,8 @@ def load_analysis_settings(path: Path | None = None) -> AnalysisSettings:
             kinds=tuple(data.get("kinds", ("body", "heading"))),
             network=network,
             frequencies=FrequencySettings(groups=groups, stop_words=frozenset(freq.get("stop_words", ())),
-                                          min_length=int(freq.get("min_length", 1)), top_n=int(freq.get("top_n", 15))),
+                                          min_length=int(freq.get("min_length", 1)), top_n=int(freq.get("top_n", 15)),
+                                          order=tuple(str(g) for g in freq.get("order", ()))),
         )
     except FileNotFoundError:
         raise AnalysisSettingsError(f"analyses settings not found: {path}",
@@ -226,14 +228,20 @@ def crosstab(country_technology: pa.Table, value: str = "sentences") -> pd.DataF
     if df.empty:
         return pd.DataFrame(dtype="int64")
     table = df.pivot_table(index="country", columns="technology", values=value, aggfunc="sum", fill_value=0)
-    table = table.loc[(table > 0).any(axis=1), (table > 0).any(axis=0)]
-    return table.sort_index().sort_index(axis=1).astype("int64")
+    return nonzero(table).sort_index().sort_index(axis=1).astype("int64")
+
+
+def nonzero(table: pd.DataFrame) -> pd.DataFrame:
+    """The crosstab without rows and columns that hold no count."""
+    if not table.size:
+        return table
+    return table.loc[(table > 0).any(axis=1), (table > 0).any(axis=0)]
 
 
 def degenerate(table: pd.DataFrame) -> str | None:
     """Why the crosstab cannot be analysed (Japanese, for the report), or None when it can:
     fewer than two countries or technologies with counts."""
-    rows, cols = int((table > 0).any(axis=1).sum()) if table.size else 0, int((table > 0).any(axis=0).sum()) if table.size else 0
+    rows, cols = nonzero(table).shape if table.size else (0, 0)
     if rows < 2 or cols < 2:
         return (f"クロス表が {rows} 国 × {cols} 技術しかなく、分析できません"
                 "(2 か国以上・2 技術以上が必要です)。")
@@ -263,6 +271,7 @@ def correspondence(table: pd.DataFrame, names: dict[str, str], random_state: int
     why = degenerate(table)
     if why:
         return Correspondence([], (), why)
+    table = nonzero(table)
     observed = table.to_numpy(dtype=float)
     p = observed / observed.sum()
     r, c = p.sum(axis=1), p.sum(axis=0)
@@ -274,8 +283,8 @@ def correspondence(table: pd.DataFrame, names: dict[str, str], random_state: int
     k = min(2, min(table.shape) - 1)
     ca = prince.CA(n_components=k, random_state=random_state, engine="sklearn").fit(table.astype(float))
     shares = tuple(float(e) / float(ca.total_inertia_) for e in ca.eigenvalues_[:k])
-    rows_xy = ca.row_coordinates(table.astype(float)).to_numpy()[:, :k]
-    cols_xy = ca.column_coordinates(table.astype(float)).to_numpy()[:, :k]
+    rows_xy = np.array(ca.row_coordinates(table.astype(float)), dtype=float)[:, :k]
+    cols_xy = np.array(ca.column_coordinates(table.astype(float)), dtype=float)[:, :k]
     for d in range(k):  # the sign of an axis is arbitrary: fix it
         both = np.concatenate([rows_xy[:, d], cols_xy[:, d]])
         if both[np.argmax(np.abs(both))] < 0:
@@ -315,6 +324,7 @@ def adjusted_residuals(table: pd.DataFrame, names: dict[str, str]) -> Residuals:
     why = degenerate(table)
     if why:
         return Residuals([], note=why)
+    table = nonzero(table)
     observed = table.to_numpy(dtype=float)
     result = chi2_contingency(observed, correction=False)
     expected = result.expected_freq
@@ -381,8 +391,8 @@ def word_frequencies(tokens: pa.Table, sentences: pa.Table, settings: AnalysisSe
 
 
 def group_order(settings: AnalysisSettings) -> list[str]:
-    """The POS groups in the settings' order, each once (for the report)."""
-    return list(dict.fromkeys(g.name for g in settings.frequencies.groups))
+    """The POS groups in the report's order (``order``, then the rules' order), each once."""
+    return list(dict.fromkeys([*settings.frequencies.order, *(g.name for g in settings.frequencies.groups)]))
 
 
 def is_significant(residual: float | None) -> bool:

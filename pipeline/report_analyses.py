@@ -105,6 +105,7 @@ def _residuals(rows: list[dict] | None) -> dict | None:
         "columns": [{"id": t, "name": names[t], "total": col_total[t]} for t in techs],
         "rows": [{"id": c, "name": names[c], "total": row_total[c], "cells": [
             {"observed": (x := cell[(c, t)])["observed"], "expected": x["expected"], "residual": x["residual"],
+             "text": f"{x['residual']:.1f}".replace("-0.0", "0.0"),
              "style": residual_style(x["residual"]), "significant": abs(x["residual"]) >= SIGNIFICANT,
              "title": f"{names[c]} × {names[t]}: 観測 {x['observed']}、期待 {x['expected']:.2f}、調整済み残差 {x['residual']:+.2f}"}
             for t in techs]} for c in countries],
