@@ -107,13 +107,13 @@ def network_svg(graph: nx.Graph, *, seed: int = 7, title: str = "共起ネット
     top = max(d["frequency"] for _, d in ordered.nodes(data=True))
     nodes = list(ordered.nodes)
     with rc_context(_rc()):
-        fig = Figure(figsize=(7.2, 6.0))
+        fig = Figure(figsize=(6.0, 5.0))
         ax = fig.subplots()
         nx.draw_networkx_edges(ordered, pos, ax=ax, edge_color="#8a99a8", alpha=0.75,
                                width=[0.6 + 5.0 * d["jaccard"] for _, _, d in ordered.edges(data=True)])
         nx.draw_networkx_nodes(
             ordered, pos, ax=ax, nodelist=nodes,
-            node_size=[180 + 1400 * ordered.nodes[n]["frequency"] / top for n in nodes],
+            node_size=[120 + 1000 * ordered.nodes[n]["frequency"] / top for n in nodes],
             node_color=[COUNTRY_COLOUR if ordered.nodes[n]["kind"] == "country" else TECHNOLOGY_COLOUR for n in nodes],
             edgecolors=[COUNTRY_EDGE if ordered.nodes[n]["kind"] == "country" else TECHNOLOGY_EDGE for n in nodes],
             linewidths=0.8)
@@ -143,7 +143,7 @@ def biplot_svg(rows: list[dict], *, title: str = "対応分析") -> str:
         return ""
     one_dim = all(r["dim2"] is None for r in rows)
     with rc_context(_rc()):
-        fig = Figure(figsize=(7.2, 6.0 if not one_dim else 2.6))
+        fig = Figure(figsize=(6.0, 5.0 if not one_dim else 2.4))
         ax = fig.subplots()
         ax.axhline(0, color="#c0c8d0", linewidth=0.8, linestyle="--", zorder=0)
         ax.axvline(0, color="#c0c8d0", linewidth=0.8, linestyle="--", zorder=0)

@@ -355,3 +355,29 @@ def test_the_analyses_section_renders_from_the_published_tables(sample_edition):
     assert all(abs(c["residual"]) >= 1.96 for c in significant)
     assert env.get_template("analyses.html.j2").render(analyses=None).strip() == ""
     assert analyses_context(sample_edition.parent, "sample") is None  # no tables: no section
+
+
+def test_the_section_says_why_when_the_crosstab_cannot_be_analysed(tmp_path, lexicon):
+    """One country: no biplot and no residuals, each with the reason; the network is still drawn."""
+    from pipeline.report_analyses import analyses_context
+
+    def table(name: str, rows: list[dict]) -> pa.Table:
+        schema = SPECS[name].schema
+        return pa.table({f.name: pa.array([r.get(f.name) for r in rows], f.type) for f in schema}, schema=schema)
+
+    ct_rows = [{"edition": "one", "country": "KR", "technology": t, "sentences": n, "mentions": n}
+               for t, n in (("ai", 1), ("quantum", 1))]
+    m_rows = [{"sentence_id": s, "kind": k, "label": lab, "id": i, "top": i}
+              for s, k, lab, i in ((1, "body", "COUNTRY", "KR"), (1, "body", "TECHNOLOGY", "ai"),
+                                   (2, "body", "COUNTRY", "KR"), (2, "body", "TECHNOLOGY", "quantum"),
+                                   (3, "body", "TECHNOLOGY", "ai"), (3, "body", "TECHNOLOGY", "quantum"))]
+    published = {"mentions": table("mentions", m_rows), "country_technology": table("country_technology", ct_rows),
+                 "tokens": SPECS["tokens"].schema.empty_table(), "sentences": SPECS["sentences"].schema.empty_table()}
+    (tmp_path / "one").mkdir()
+    for name, t in (published | khcoder_tables("one", published, lexicon)).items():
+        pq.write_table(t, tmp_path / "one" / f"{name}.parquet")
+    ctx = analyses_context(tmp_path, "one")
+    assert ctx["correspondence"]["svg"] is None and "1 国 × 2 技術" in ctx["correspondence"]["note"]
+    assert ctx["residuals"]["rows"] == [] and ctx["residuals"]["note"]
+    assert JAPANESE_TEXT.search(str(ctx["network"]["svg"]))  # 韓国, 人工知能(AI), 量子技術
+    assert ctx["frequencies"] == []
