@@ -61,6 +61,7 @@ class PosGroup:
     detail: tuple[str, ...] = ()
 
     def takes(self, pos: str, detail: str) -> bool:
+        """Whether a token with Sudachi POS ``pos`` and detail ``detail`` belongs to this group."""
         return pos == self.pos and (not self.detail or any(detail.startswith(d) for d in self.detail))
 
 

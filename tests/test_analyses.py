@@ -3,6 +3,7 @@ frequency lists, checked against values computed by hand; their tables; their ch
 section on the published sample edition."""
 from __future__ import annotations
 
+import html
 import math
 import re
 from dataclasses import replace
@@ -381,3 +382,48 @@ def test_the_section_says_why_when_the_crosstab_cannot_be_analysed(tmp_path, lex
     assert ctx["residuals"]["rows"] == [] and ctx["residuals"]["note"]
     assert JAPANESE_TEXT.search(str(ctx["network"]["svg"]))  # 韓国, 人工知能(AI), 量子技術
     assert ctx["frequencies"] == []
+
+
+@pytest.mark.slow
+def test_the_section_fits_a_phone_and_its_charts_draw_japanese_glyphs(sample_edition, tmp_path):
+    """In headless Chromium at 390 px: nothing wider than the screen but the residual table's own
+    scroller, the charts scaled to the width; and the charts' font stack draws kanji, not boxes."""
+    import jinja2
+    from PIL import Image, ImageChops
+
+    from pipeline.report_analyses import analyses_context
+    from test_report import _chromium, _need_chromium, _non_white
+
+    _need_chromium()
+    env = jinja2.Environment(loader=jinja2.PackageLoader("pipeline", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    # Headless Chromium lays out no window narrower than 500 px: the page goes into a 390 px frame,
+    # measured from its parent once loaded.
+    inner = env.from_string(
+        '<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+        '</head><body style="margin:0;padding:8px">{% include "analyses.html.j2" %}</body></html>'
+    ).render(analyses=analyses_context(sample_edition, "sample"))
+    measure = ("const d = this.contentDocument, w = s => Math.round(d.querySelector(s).getBoundingClientRect().width);"
+               "document.body.dataset.page = d.documentElement.scrollWidth;"
+               "document.body.dataset.net = w('#an-network svg'); document.body.dataset.ca = w('#an-correspondence svg');")
+    page = tmp_path / "analyses.html"
+    page.write_text(f'<!DOCTYPE html><html><body style="margin:0"><iframe style="border:0" width="390" height="800" '
+                    f'onload="{html.escape(measure)}" srcdoc="{html.escape(inner)}"></iframe></body></html>', encoding="utf-8")
+    dom = _chromium(tmp_path, page.as_uri(), "--window-size=800,1000", "--dump-dom").stdout
+    sizes = {k: int(v) for k, v in re.findall(r'data-(page|net|ca)="(\d+)"', dom)}
+    assert sizes["page"] <= 390, sizes
+    assert 300 <= sizes["net"] <= 374 and 300 <= sizes["ca"] <= 374, sizes
+
+    glyphs = tmp_path / "glyphs.html"
+    glyphs.write_text(
+        "<!DOCTYPE html><html lang='ja'><meta charset='utf-8'><body style='margin:0;background:#fff'>"
+        "<svg xmlns='http://www.w3.org/2000/svg' width='400' height='200'>"
+        f"<text x='0' y='160' style=\"font-size: 160px; font-family: {charts.SVG_FONT_STACK}\">量</text>"
+        f"<text x='200' y='160' style=\"font-size: 160px; font-family: {charts.SVG_FONT_STACK}\">子</text>"
+        "</svg></body></html>", encoding="utf-8")
+    png = tmp_path / "glyphs.png"
+    _chromium(tmp_path, glyphs.as_uri(), f"--screenshot={png}", "--window-size=400,200")
+    with Image.open(png) as shot:
+        left, right = shot.crop((0, 0, 200, 200)).convert("L"), shot.crop((200, 0, 400, 200)).convert("L")
+    assert _non_white(left) > 500 and _non_white(right) > 500, "the kanji were not drawn"
+    assert sum(ImageChops.difference(left, right).histogram()[64:]) > 500, "量 and 子 look alike: boxes (tofu)"
