@@ -76,9 +76,11 @@ def _correspondence(out_dir: Path, edition: str, rows: list[dict] | None) -> dic
         ct = _rows(out_dir, edition, "country_technology") or []
         table = analyses.crosstab(pa.Table.from_pylist(ct, schema=SPECS["country_technology"].schema))
         note = analyses.correspondence(table, {}).note or "対応分析の結果がありません。"
-        return {"svg": None, "note": note, "shares": []}
+        return {"svg": None, "note": note, "shares": [], "points": []}
     shares = [rows[0]["share_dim1"]] + ([rows[0]["share_dim2"]] if rows[0]["share_dim2"] is not None else [])
-    return {"svg": Markup(charts.biplot_svg(rows)), "shares": shares,
+    points = [{"label": r["point_label"], "kind": charts.KIND_NAMES[r["point_kind"]], "dim1": r["dim1"], "dim2": r["dim2"]}
+              for r in sorted(rows, key=lambda r: (r["point_kind"], -r["dim1"], r["point_id"]))]
+    return {"svg": Markup(charts.biplot_svg(rows)), "shares": shares, "points": points,
             "note": None if len(shares) > 1 else "2 か国または 2 技術だけのため、次元は 1 つです。"}
 
 
@@ -130,7 +132,7 @@ def analyses_context(out_dir: Path, edition: str) -> dict | None:
     has none of the analyses' tables (published before them).
 
     Keys: ``network`` (svg, note, nodes, edges, top ten edges), ``correspondence`` (svg, shares,
-    note), ``residuals`` (columns, rows of coloured cells, chi-square, dof, p-value, legend, note),
+    points with their coordinates, note), ``residuals`` (columns, rows of coloured cells, chi-square, dof, p-value, legend, note),
     ``frequencies`` (per POS group its top terms), ``settings`` (top_edges, min_sentences, kinds,
     top_n); a part is None when its table is absent.
     """

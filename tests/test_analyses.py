@@ -349,6 +349,9 @@ def test_the_analyses_section_renders_from_the_published_tables(sample_edition):
     html = env.get_template("analyses.html.j2").render(analyses=ctx)
     for label in ("共起ネットワーク", "対応分析", "調整済み残差", "品詞別頻度"):
         assert label in html
+    points = ctx["correspondence"]["points"]  # every point's coordinates, for labels the biplot overlaps
+    assert len(points) == pq.read_table(sample_edition / "sample" / "correspondence.parquet").num_rows
+    assert all(f"<td>{p['label']}</td>" in html for p in points)
     classes = {c for attr in re.findall(r'class="([^"]+)"', html) for c in attr.split()}
     assert classes and all(c.startswith("an-") for c in classes)
     significant = [c for r in ctx["residuals"]["rows"] for c in r["cells"] if c["significant"]]
