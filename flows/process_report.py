@@ -33,6 +33,7 @@ from prefect.utilities.annotations import opaque
 
 from pipeline import STAGE_VERSIONS, __version__
 from pipeline.acquire import AcquireConfig, Acquired, acquire, normalize_allowed_hosts
+from pipeline.analyses import default_settings_path
 from pipeline.attribute import Attribution, attribute
 from pipeline.claims import (
     ANNOUNCEMENT_PAGE,
@@ -64,6 +65,7 @@ from pipeline.tables import (
     build_tables,
     claims_tables,
     findings_check_table,
+    khcoder_tables,
     lexicon_gaps_table,
 )
 from pipeline.tag import Mention, build_tagger, tag_tokens
@@ -170,6 +172,7 @@ def stage_keys(sha256: str, config: RunConfig, page: str = "") -> dict[str, str]
         "policies": {"rules": rules},
         "keyterms": {"settings": _file_hash(config.keyterms_file())},
         "claims": {"rules": rules, "expectations": expectations, "page": page},
+        "analyses": {"settings": _file_hash(default_settings_path())},
     }
     keys, chain = {}, [sha256, __version__]
     for stage in STAGE_VERSIONS:
@@ -365,6 +368,7 @@ def build_tables_task(edition: str, acquired: Acquired, config: RunConfig, stage
                                         policies=stages["policies"], keyterms=stages["keyterms"]))
     tables["lexicon_gaps"] = lexicon_gaps_table(edition, stages.get("lexicon_gaps") or [])
     tables.update(claims_tables(edition, stages["claims"]))
+    tables.update(khcoder_tables(edition, tables, _lexicon(config)))
     return tables
 
 

@@ -20,4 +20,5 @@ STAGE_VERSIONS = {
     "policies": "1",
     "keyterms": "2",
     "claims": "1",
+    "analyses": "1",  # KH Coder's analyses (pipeline/analyses.py), in the build-tables step
 }

@@ -13,7 +13,9 @@ from typing import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline import analyses
 from pipeline.acquire import Acquired
+from pipeline.analyses import AnalysisSettings, load_analysis_settings
 from pipeline.attribute import Attribution
 from pipeline.claims import ORIGINS, ClaimSet
 from pipeline.errors import TableValidationError
@@ -250,6 +252,76 @@ SPECS: dict[str, TableSpec] = {
         ),
     ]
 }
+
+
+def _outside(column: str, low: float, high: float | None = None) -> Callable[[pa.Table], pa.Array]:
+    """Rows whose ``column`` is below ``low`` or above ``high``."""
+    def failing(t: pa.Table) -> pa.Array:
+        below = pc.less(t[column], low)
+        return below if high is None else pc.or_(below, pc.greater(t[column], high))
+    return failing
+
+
+# KH Coder's analyses (pipeline/analyses.py), built by ``khcoder_tables``.
+SPECS.update({spec.name: spec for spec in [
+    TableSpec(
+        "cooccurrence_nodes",
+        pa.schema([ED, _f("node_id", pa.string()), _f("node_label", pa.string()), _f("node_kind", pa.string()),
+                   _f("frequency", pa.int32()), _f("degree", pa.int32())]),
+        required=("edition", "node_id", "node_label", "node_kind", "frequency", "degree"),
+        key=("edition", "node_id"),
+        checks=(("node_kind is country or technology",
+                 lambda t: pc.invert(pc.is_in(t["node_kind"], pa.array(["country", "technology"])))),
+                ("frequency >= 1", _outside("frequency", 1)), ("degree >= 0", _outside("degree", 0))),
+    ),
+    TableSpec(
+        "cooccurrence_edges",
+        pa.schema([ED, _f("node_a", pa.string()), _f("node_b", pa.string()), _f("cooccurrences", pa.int32()),
+                   _f("jaccard_index", pa.float64()), _f("edge_rank", pa.int32())]),
+        required=("edition", "node_a", "node_b", "cooccurrences", "jaccard_index", "edge_rank"),
+        key=("edition", "node_a", "node_b"),
+        checks=(("0 < jaccard_index <= 1", lambda t: pc.or_(pc.less_equal(t["jaccard_index"], 0),
+                                                             pc.greater(t["jaccard_index"], 1))),
+                ("node_a < node_b", lambda t: pc.greater_equal(t["node_a"], t["node_b"])),
+                ("cooccurrences >= 1", _outside("cooccurrences", 1)), ("edge_rank >= 1", _outside("edge_rank", 1))),
+    ),
+    TableSpec(
+        "correspondence",
+        pa.schema([ED, _f("point_kind", pa.string()), _f("point_id", pa.string()), _f("point_label", pa.string()),
+                   _f("dim1", pa.float64()), _f("dim2", pa.float64()), _f("mass", pa.float64()),
+                   _f("share_dim1", pa.float64()), _f("share_dim2", pa.float64())]),
+        required=("edition", "point_kind", "point_id", "point_label", "dim1", "mass", "share_dim1"),
+        key=("edition", "point_kind", "point_id"),
+        checks=(("point_kind is country or technology",
+                 lambda t: pc.invert(pc.is_in(t["point_kind"], pa.array(["country", "technology"])))),
+                ("0 < mass <= 1", lambda t: pc.or_(pc.less_equal(t["mass"], 0), pc.greater(t["mass"], 1))),
+                ("0 <= share_dim1 <= 1", _outside("share_dim1", 0, 1)), ("0 <= share_dim2 <= 1", _outside("share_dim2", 0, 1)),
+                ("share_dim1 + share_dim2 <= 1", lambda t: pc.greater(pc.add(t["share_dim1"], t["share_dim2"]), 1 + 1e-9))),
+    ),
+    TableSpec(
+        "crosstab_residuals",
+        pa.schema([ED, _f("country", pa.string()), _f("country_name", pa.string()), _f("technology", pa.string()),
+                   _f("technology_name", pa.string()), _f("observed", pa.int32()), _f("expected", pa.float64()),
+                   _f("residual", pa.float64()), _f("chi_square", pa.float64()), _f("dof", pa.int32()),
+                   _f("p_value", pa.float64())]),
+        required=("edition", "country", "country_name", "technology", "technology_name", "observed", "expected",
+                  "residual", "chi_square", "dof", "p_value"),
+        key=("edition", "country", "technology"),
+        checks=(("observed >= 0", _outside("observed", 0)), ("expected > 0", lambda t: pc.less_equal(t["expected"], 0)),
+                ("chi_square >= 0", _outside("chi_square", 0)), ("dof >= 1", _outside("dof", 1)),
+                ("0 <= p_value <= 1", _outside("p_value", 0, 1))),
+    ),
+    TableSpec(
+        "word_frequencies",
+        pa.schema([ED, _f("pos_group", pa.string()), _f("term", pa.string()), _f("frequency", pa.int32()),
+                   _f("sentences", pa.int32()), _f("term_rank", pa.int32())]),
+        required=("edition", "pos_group", "term", "frequency", "sentences", "term_rank"),
+        key=("edition", "pos_group", "term"),
+        checks=(("frequency >= sentences >= 1", lambda t: pc.or_(pc.less(t["sentences"], 1),
+                                                                 pc.less(t["frequency"], t["sentences"]))),
+                ("term_rank >= 1", _outside("term_rank", 1))),
+    ),
+]})
 
 
 def validate(table: pa.Table, spec: TableSpec) -> pa.Table:
@@ -570,3 +642,27 @@ def lexicon_gaps_table(edition: str, gaps: list) -> pa.Table:
     rows = {"edition": [edition] * len(gaps),
             **{("occurrences" if f == "count" else f): [list(v) if isinstance(v := getattr(g, f), tuple) else v for g in gaps] for f in fields}}
     return validate(_table("lexicon_gaps", rows), SPECS["lexicon_gaps"])
+
+
+def khcoder_tables(edition: str, tables: dict[str, pa.Table], lexicon: Lexicon,
+                   settings: AnalysisSettings | None = None) -> dict[str, pa.Table]:
+    """KH Coder's analyses of the edition's published tables (``mentions``, ``country_technology``,
+    ``tokens``, ``sentences``), validated: cooccurrence_nodes, cooccurrence_edges, correspondence,
+    crosstab_residuals and word_frequencies. ``settings``: ``pipeline/data/analyses.toml`` when None."""
+    settings = settings or load_analysis_settings()
+    names = {e.id: e.name for e in lexicon.entries.values()}
+    nodes, edges = analyses.network_rows(analyses.cooccurrence_network(tables["mentions"], names, settings))
+    table = analyses.crosstab(tables["country_technology"])
+    rows = {
+        "cooccurrence_nodes": nodes,
+        "cooccurrence_edges": edges,
+        "correspondence": analyses.correspondence(table, names).rows,
+        "crosstab_residuals": analyses.adjusted_residuals(table, names).rows,
+        "word_frequencies": analyses.word_frequencies(tables["tokens"], tables["sentences"], settings),
+    }
+    out = {}
+    for name, items in rows.items():
+        columns = {f.name: [edition] * len(items) if f.name == "edition" else [r[f.name] for r in items]
+                   for f in SPECS[name].schema}
+        out[name] = validate(_table(name, columns), SPECS[name])
+    return out

@@ -82,9 +82,9 @@ def test_another_rules_file_changes_the_cache_keys_of_the_stages_that_use_it(tmp
     other = _variant(tmp_path, "min_count = 2", "min_count = 3")
     a = stage_keys("0" * 64, RunConfig())
     b = stage_keys("0" * 64, RunConfig(rules_path=str(other)))
-    assert [s for s in a if a[s] != b[s]] == ["facts", "relations", "policies", "keyterms", "claims", "run"]
+    assert [s for s in a if a[s] != b[s]] == ["facts", "relations", "policies", "keyterms", "claims", "analyses", "run"]
     c = stage_keys("0" * 64, RunConfig(), "page-digest")  # the announcement page's summary
-    assert [s for s in a if a[s] != c[s]] == ["claims", "run"]
+    assert [s for s in a if a[s] != c[s]] == ["claims", "analyses", "run"]
 
 
 def test_jstmine_run_refuses_a_bad_rules_or_expectations_file_before_starting(tmp_path):

@@ -1,0 +1,401 @@
+"""KH Coder's analyses over the published stage outputs: co-occurrence network, correspondence
+analysis, chi-square residuals of the crosstab, frequency lists by part of speech.
+
+Input: pyarrow tables as published (``mentions`` with their sentence ids and kinds,
+``country_technology``, ``tokens`` and ``sentences``), display names by id, and the settings in
+``pipeline/data/analyses.toml`` (``load_analysis_settings``). Output: rows (lists of dicts) for the
+tables ``cooccurrence_nodes``, ``cooccurrence_edges``, ``correspondence``, ``crosstab_residuals``
+and ``word_frequencies`` (``pipeline/tables.py`` turns them into validated tables), or a note
+saying why an analysis has nothing to show. Only sentences of the configured kinds (body text and
+headings) are read: captions, footnotes, figure text and references would count the body twice.
+
+The methods are KH Coder's (Higuchi, 『社会調査のための計量テキスト分析』): a co-occurrence network
+whose edges are the strongest Jaccard coefficients between sentence sets; a correspondence analysis
+(``prince.CA``) of the code × document crosstab; adjusted (standardised) residuals of its chi-square
+test (``scipy.stats.chi2_contingency``); and word frequencies by POS group.
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from importlib import resources
+from itertools import combinations
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from pipeline.errors import PipelineError
+
+# ------------------------------------------------------------------------------------ settings
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """Which mentions are nodes and how much of the network is kept.
+
+    labels: mention label (COUNTRY, REGION, TECHNOLOGY, …) → node kind (``country``, ``technology``).
+    min_sentences: a node occurs in at least this many sentences.
+    top_edges: keep at most this many edges, strongest Jaccard first (KH Coder: 60).
+    min_jaccard: and only edges with at least this Jaccard coefficient.
+    """
+
+    labels: dict[str, str] = field(default_factory=lambda: {"COUNTRY": "country", "REGION": "country",
+                                                             "TECHNOLOGY": "technology"})
+    min_sentences: int = 1
+    top_edges: int = 60
+    min_jaccard: float = 0.0
+
+
+@dataclass(frozen=True)
+class PosGroup:
+    """A frequency-list group: tokens whose ``pos`` is ``pos`` and whose ``pos_detail`` starts
+    with one of ``detail`` (any detail when empty)."""
+
+    name: str
+    pos: str
+    detail: tuple[str, ...] = ()
+
+    def takes(self, pos: str, detail: str) -> bool:
+        """Whether a token with Sudachi POS ``pos`` and detail ``detail`` belongs to this group."""
+        return pos == self.pos and (not self.detail or any(detail.startswith(d) for d in self.detail))
+
+
+@dataclass(frozen=True)
+class FrequencySettings:
+    """POS groups (first matching rule wins), words never counted, minimum term length, and how
+    many terms per group the report shows."""
+
+    groups: tuple[PosGroup, ...]
+    stop_words: frozenset[str] = frozenset()
+    min_length: int = 1
+    top_n: int = 15
+    order: tuple[str, ...] = ()  # the report's order of the groups (empty: the rules' order)
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """Sentence kinds read, network settings, frequency settings."""
+
+    kinds: tuple[str, ...]
+    network: NetworkSettings
+    frequencies: FrequencySettings
+
+
+class AnalysisSettingsError(PipelineError):
+    """The analyses settings file cannot be used."""
+
+
+def default_settings_path() -> Path:
+    return Path(str(resources.files("pipeline") / "data" / "analyses.toml"))
+
+
+def load_analysis_settings(path: Path | None = None) -> AnalysisSettings:
+    """The settings in ``path`` (the packaged ``pipeline/data/analyses.toml`` when None); an
+    ``AnalysisSettingsError`` saying what is wrong when the file is missing, not TOML, or not as
+    described in the packaged file's comments."""
+    path = Path(path) if path else default_settings_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        net, freq = data.get("network", {}), data["frequencies"]
+        network = NetworkSettings(
+            labels={str(k): str(v) for k, v in net.get("labels", NetworkSettings().labels).items()},
+            min_sentences=int(net.get("min_sentences", 1)),
+            top_edges=int(net.get("top_edges", 60)),
+            min_jaccard=float(net.get("min_jaccard", 0.0)),
+        )
+        groups = tuple(PosGroup(str(g["name"]), str(g["pos"]), tuple(g.get("detail", ()))) for g in freq["group"])
+        settings = AnalysisSettings(
+            kinds=tuple(data.get("kinds", ("body", "heading"))),
+            network=network,
+            frequencies=FrequencySettings(groups=groups, stop_words=frozenset(freq.get("stop_words", ())),
+                                          min_length=int(freq.get("min_length", 1)), top_n=int(freq.get("top_n", 15)),
+                                          order=tuple(str(g) for g in freq.get("order", ()))),
+        )
+    except FileNotFoundError:
+        raise AnalysisSettingsError(f"analyses settings not found: {path}",
+                                    f"give the path of a settings TOML (the packaged one is {default_settings_path()})") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise AnalysisSettingsError(f"cannot read the analyses settings {path}: {exc}",
+                                    "give a UTF-8 TOML file like the packaged one") from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AnalysisSettingsError(f"the analyses settings {path} lack or mistype {exc}",
+                                    f"every [[frequencies.group]] needs a name and a pos; see {default_settings_path()}") from exc
+    if network.top_edges < 0 or not 0.0 <= network.min_jaccard <= 1.0 or not groups:
+        raise AnalysisSettingsError(f"the analyses settings {path} are out of range",
+                                    "top_edges >= 0, 0 <= min_jaccard <= 1, and at least one [[frequencies.group]]")
+    return settings
+
+
+# ------------------------------------------------------------------- co-occurrence network
+
+
+def node_sentences(mentions: pa.Table, kinds: tuple[str, ...], labels: dict[str, str]) -> dict[str, tuple[str, set[int]]]:
+    """Each node's kind and the set of sentences it occurs in.
+
+    mentions: the ``mentions`` table (``sentence_id``, ``kind``, ``label``, ``id``, ``top``).
+    kinds: sentence kinds read (others are skipped).
+    labels: mention label → node kind; a technology is its broad technology (``top``), anything
+    else its canonical ``id``.
+    """
+    out: dict[str, tuple[str, set[int]]] = {}
+    cols = mentions.select(["sentence_id", "kind", "label", "id", "top"]).to_pydict()
+    for sid, kind, label, eid, top in zip(*cols.values(), strict=True):
+        if kind not in kinds or label not in labels:
+            continue
+        node = top if label == "TECHNOLOGY" else eid
+        out.setdefault(node, (labels[label], set()))[1].add(sid)
+    return out
+
+
+def jaccard(a: set, b: set) -> float:
+    """|a ∩ b| / |a ∪ b| (0 when both are empty)."""
+    union = len(a | b)
+    return len(a & b) / union if union else 0.0
+
+
+def cooccurrence_network(mentions: pa.Table, names: dict[str, str], settings: AnalysisSettings) -> nx.Graph:
+    """The co-occurrence network of countries and technologies by sentence, as KH Coder draws it.
+
+    mentions: the ``mentions`` table. names: display name by id (the id itself when absent).
+    settings: kinds read and ``settings.network``.
+
+    Returns an undirected ``networkx.Graph``: every node occurring in at least ``min_sentences``
+    sentences (attributes ``label``, ``kind``, ``frequency`` = sentences, ``degree`` = kept
+    edges), and the strongest edges (``cooccurrences`` = sentences with both, ``jaccard`` =
+    sentences with both / sentences with either, ``rank`` from 1), at most ``top_edges`` with
+    ``jaccard >= min_jaccard``; ties broken by co-occurrences, then ids, so the result is stable.
+    """
+    net = settings.network
+    sets = {n: v for n, v in node_sentences(mentions, settings.kinds, net.labels).items() if len(v[1]) >= net.min_sentences}
+    by_sentence: dict[int, list[str]] = defaultdict(list)
+    for node, (_, sids) in sets.items():
+        for sid in sids:
+            by_sentence[sid].append(node)
+    both: Counter[tuple[str, str]] = Counter()
+    for nodes in by_sentence.values():
+        both.update(combinations(sorted(nodes), 2))
+    scored = []
+    for (a, b), n in both.items():
+        j = n / (len(sets[a][1]) + len(sets[b][1]) - n)
+        if j >= net.min_jaccard and j > 0:
+            scored.append((-j, -n, a, b))
+    scored.sort()
+    graph = nx.Graph()
+    for node in sorted(sets):
+        kind, sids = sets[node]
+        graph.add_node(node, label=names.get(node, node), kind=kind, frequency=len(sids))
+    for rank, (j, n, a, b) in enumerate(scored[:net.top_edges], start=1):
+        graph.add_edge(a, b, cooccurrences=-n, jaccard=-j, rank=rank)
+    for node in graph.nodes:
+        graph.nodes[node]["degree"] = graph.degree(node)
+    return graph
+
+
+def network_rows(graph: nx.Graph) -> tuple[list[dict], list[dict]]:
+    """The graph as rows of ``cooccurrence_nodes`` (node_id, node_label, node_kind, frequency,
+    degree) and ``cooccurrence_edges`` (node_a < node_b, cooccurrences, jaccard_index, edge_rank)."""
+    nodes = [{"node_id": n, "node_label": d["label"], "node_kind": d["kind"], "frequency": d["frequency"],
+              "degree": d["degree"]} for n, d in sorted(graph.nodes(data=True))]
+    edges = [{"node_a": min(a, b), "node_b": max(a, b), "cooccurrences": d["cooccurrences"],
+              "jaccard_index": d["jaccard"], "edge_rank": d["rank"]}
+             for a, b, d in sorted(graph.edges(data=True), key=lambda e: e[2]["rank"])]
+    return nodes, edges
+
+
+def graph_from_rows(nodes: list[dict], edges: list[dict]) -> nx.Graph:
+    """The network back from its published rows (the report draws it from the tables)."""
+    graph = nx.Graph()
+    for n in sorted(nodes, key=lambda r: r["node_id"]):
+        graph.add_node(n["node_id"], label=n["node_label"], kind=n["node_kind"], frequency=n["frequency"],
+                       degree=n["degree"])
+    for e in sorted(edges, key=lambda r: r["edge_rank"]):
+        graph.add_edge(e["node_a"], e["node_b"], cooccurrences=e["cooccurrences"], jaccard=e["jaccard_index"],
+                       rank=e["edge_rank"])
+    return graph
+
+
+# ------------------------------------------------------------------------------- crosstab
+
+
+def crosstab(country_technology: pa.Table, value: str = "sentences") -> pd.DataFrame:
+    """Country × broad technology counts (``value``: ``sentences`` or ``mentions`` of
+    ``country_technology``), 0 where a pair has no row; rows and columns sorted by id."""
+    df = country_technology.select(["country", "technology", value]).to_pandas()
+    if df.empty:
+        return pd.DataFrame(dtype="int64")
+    table = df.pivot_table(index="country", columns="technology", values=value, aggfunc="sum", fill_value=0)
+    return nonzero(table).sort_index().sort_index(axis=1).astype("int64")
+
+
+def nonzero(table: pd.DataFrame) -> pd.DataFrame:
+    """The crosstab without rows and columns that hold no count."""
+    if not table.size:
+        return table
+    return table.loc[(table > 0).any(axis=1), (table > 0).any(axis=0)]
+
+
+def degenerate(table: pd.DataFrame) -> str | None:
+    """Why the crosstab cannot be analysed (Japanese, for the report), or None when it can:
+    fewer than two countries or technologies with counts."""
+    rows, cols = nonzero(table).shape if table.size else (0, 0)
+    if rows < 2 or cols < 2:
+        return (f"クロス表が {rows} 国 × {cols} 技術しかなく、分析できません"
+                "(2 か国以上・2 技術以上が必要です)。")
+    return None
+
+
+@dataclass(frozen=True)
+class Correspondence:
+    """Correspondence analysis: rows of the ``correspondence`` table, the share of inertia of
+    each kept dimension, and a note when there is nothing (or less than two dimensions) to show."""
+
+    rows: list[dict]
+    shares: tuple[float, ...]
+    note: str | None = None
+
+
+def correspondence(table: pd.DataFrame, names: dict[str, str], random_state: int = 0) -> Correspondence:
+    """``prince.CA`` of the crosstab: principal coordinates of countries (rows) and technologies
+    (columns) on the first two dimensions, with their masses and each dimension's share of the
+    total inertia.
+
+    table: the crosstab (``crosstab``). names: display names by id. random_state: prince's seed.
+    A crosstab with fewer than two non-empty rows or columns, or whose rows are all proportional
+    (no inertia), gives no rows and a note; one with two rows or columns has one dimension only
+    (``dim2`` empty). Each axis's sign is fixed so that its largest coordinate is positive.
+    """
+    why = degenerate(table)
+    if why:
+        return Correspondence([], (), why)
+    table = nonzero(table)
+    observed = table.to_numpy(dtype=float)
+    p = observed / observed.sum()
+    r, c = p.sum(axis=1), p.sum(axis=0)
+    inertia = float((((p - np.outer(r, c)) ** 2) / np.outer(r, c)).sum())
+    if inertia <= 1e-12:
+        return Correspondence([], (), "どの国も技術の構成比が同じで、対応分析で分けるものがありません(総慣性 0)。")
+    import prince
+
+    k = min(2, min(table.shape) - 1)
+    ca = prince.CA(n_components=k, random_state=random_state, engine="sklearn").fit(table.astype(float))
+    shares = tuple(float(e) / float(ca.total_inertia_) for e in ca.eigenvalues_[:k])
+    rows_xy = np.array(ca.row_coordinates(table.astype(float)), dtype=float)[:, :k]
+    cols_xy = np.array(ca.column_coordinates(table.astype(float)), dtype=float)[:, :k]
+    for d in range(k):  # the sign of an axis is arbitrary: fix it
+        both = np.concatenate([rows_xy[:, d], cols_xy[:, d]])
+        if both[np.argmax(np.abs(both))] < 0:
+            rows_xy[:, d] *= -1
+            cols_xy[:, d] *= -1
+    out = []
+    for kind, ids, xy, masses in (("country", table.index, rows_xy, r), ("technology", table.columns, cols_xy, c)):
+        for i, pid in enumerate(ids):
+            out.append({"point_kind": kind, "point_id": str(pid), "point_label": names.get(pid, pid),
+                        "dim1": float(xy[i, 0]), "dim2": float(xy[i, 1]) if k > 1 else None,
+                        "mass": float(masses[i]), "share_dim1": shares[0], "share_dim2": shares[1] if k > 1 else None})
+    note = "2 か国または 2 技術だけのため、次元は 1 つです。" if k < 2 else None
+    return Correspondence(out, shares, note)
+
+
+@dataclass(frozen=True)
+class Residuals:
+    """Chi-square test of the crosstab: one row per cell (observed, expected, adjusted residual)
+    and the statistic, degrees of freedom and p-value; a note when the test cannot be done."""
+
+    rows: list[dict]
+    chi_square: float | None = None
+    dof: int | None = None
+    p_value: float | None = None
+    note: str | None = None
+
+
+def adjusted_residuals(table: pd.DataFrame, names: dict[str, str]) -> Residuals:
+    """Haberman's adjusted residuals of the crosstab, (O − E) / sqrt(E (1 − row share)(1 − column
+    share)), with E from ``scipy.stats.chi2_contingency`` (no continuity correction, so the
+    statistic is Σ (O − E)² / E). |r| ≥ 1.96 is significant at 5 %.
+
+    table: the crosstab (``crosstab``). names: display names by id.
+    """
+    from scipy.stats import chi2_contingency
+
+    why = degenerate(table)
+    if why:
+        return Residuals([], note=why)
+    table = nonzero(table)
+    observed = table.to_numpy(dtype=float)
+    result = chi2_contingency(observed, correction=False)
+    expected = result.expected_freq
+    n = observed.sum()
+    row_share, col_share = observed.sum(axis=1) / n, observed.sum(axis=0) / n
+    adjusted = (observed - expected) / np.sqrt(expected * np.outer(1 - row_share, 1 - col_share))
+    chi, dof, p = float(result.statistic), int(result.dof), float(result.pvalue)
+    rows = []
+    for i, country in enumerate(table.index):
+        for j, tech in enumerate(table.columns):
+            rows.append({"country": str(country), "country_name": names.get(country, country),
+                         "technology": str(tech), "technology_name": names.get(tech, tech),
+                         "observed": int(observed[i, j]), "expected": float(expected[i, j]),
+                         "residual": float(adjusted[i, j]), "chi_square": chi, "dof": dof, "p_value": p})
+    return Residuals(rows, chi, dof, p)
+
+
+# ---------------------------------------------------------------------- frequency lists
+
+
+def pos_group(pos: str, detail: str | None, groups: tuple[PosGroup, ...]) -> str | None:
+    """The group of the first rule that takes (pos, detail), or None (not counted)."""
+    for g in groups:
+        if g.takes(pos, detail or ""):
+            return g.name
+    return None
+
+
+def word_frequencies(tokens: pa.Table, sentences: pa.Table, settings: AnalysisSettings) -> list[dict]:
+    """Frequency lists by POS group, KH Coder style.
+
+    tokens: the ``tokens`` table (``sentence_id``, ``normalized``, ``pos``, ``pos_detail``).
+    sentences: the ``sentences`` table (``sentence_id``, ``kind``): only the configured kinds count.
+    settings: kinds and ``settings.frequencies`` (POS groups, stop words, minimum length).
+
+    Returns rows of ``word_frequencies``: ``pos_group``, ``term`` (Sudachi normalized form),
+    ``frequency`` (tokens), ``sentences`` (sentences containing it), ``term_rank`` within the group
+    (most frequent first, ties by term). Tokens no group takes (particles, auxiliaries, symbols,
+    numerals, pronouns, affixes), stop words, terms shorter than ``min_length`` and terms without a
+    letter (numbers, symbols) are left out.
+    """
+    freq = settings.frequencies
+    kinds = sentences.select(["sentence_id", "kind"]).to_pandas()
+    keep = set(kinds.loc[kinds["kind"].isin(settings.kinds), "sentence_id"])
+    df = tokens.select(["sentence_id", "normalized", "pos", "pos_detail"]).to_pandas()
+    df = df[df["sentence_id"].isin(keep)]
+    if df.empty:
+        return []
+    pairs = df[["pos", "pos_detail"]].drop_duplicates()
+    group_of = {(p, d): pos_group(p, d, freq.groups) for p, d in pairs.itertuples(index=False)}
+    df = df.assign(pos_group=[group_of[(p, d)] for p, d in zip(df["pos"], df["pos_detail"], strict=True)])
+    term_ok = df["normalized"].map(lambda t: len(t) >= freq.min_length and t not in freq.stop_words
+                                   and any(ch.isalpha() for ch in t))
+    df = df[df["pos_group"].notna() & term_ok]
+    if df.empty:
+        return []
+    counted = (df.groupby(["pos_group", "normalized"])
+               .agg(frequency=("sentence_id", "size"), sentences=("sentence_id", "nunique")).reset_index())
+    counted = counted.sort_values(["pos_group", "frequency", "sentences", "normalized"], ascending=[True, False, False, True])
+    counted["term_rank"] = counted.groupby("pos_group").cumcount() + 1
+    columns = ["pos_group", "normalized", "frequency", "sentences", "term_rank"]
+    return [{"pos_group": g, "term": t, "frequency": int(f), "sentences": int(n), "term_rank": int(k)}
+            for g, t, f, n, k in counted[columns].itertuples(index=False)]
+
+
+def group_order(settings: AnalysisSettings) -> list[str]:
+    """The POS groups in the report's order (``order``, then the rules' order), each once."""
+    return list(dict.fromkeys([*settings.frequencies.order, *(g.name for g in settings.frequencies.groups)]))
+
+
+def is_significant(residual: float | None) -> bool:
+    """|r| ≥ 1.96: the cell differs from independence at the 5 % level."""
+    return residual is not None and not math.isnan(residual) and abs(residual) >= 1.96

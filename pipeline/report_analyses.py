@@ -1,0 +1,152 @@
+"""The report's analyses section: KH Coder's analyses of an edition, from its published tables.
+
+Input: ``processed/<edition>/`` with the tables ``cooccurrence_nodes``, ``cooccurrence_edges``,
+``correspondence``, ``crosstab_residuals`` and ``word_frequencies`` (any may be absent: an edition
+published before them has none). Output: the context of ``pipeline/templates/analyses.html.j2``
+(``analyses_context``): the co-occurrence network and the correspondence-analysis biplot as
+inline SVG (``pipeline/charts.py``), the adjusted residuals as a table coloured by sign and size,
+and the top terms of each POS group. The report includes the partial with
+``{% include "analyses.html.j2" %}`` and this context as ``analyses``.
+
+Reads the Parquet files itself (not through ``pipeline.report``), so that the report module can
+import this one without a cycle.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from markupsafe import Markup
+
+from pipeline import analyses, charts
+from pipeline.tables import SPECS
+
+TABLES = ("cooccurrence_nodes", "cooccurrence_edges", "correspondence", "crosstab_residuals", "word_frequencies")
+SIGNIFICANT = 1.96  # |adjusted residual| at the 5 % level
+POSITIVE, NEGATIVE, WHITE = (0xC0, 0x39, 0x2B), (0x21, 0x66, 0xAC), (0xFF, 0xFF, 0xFF)
+SCALE = 4.0  # |residual| at which a cell has the full colour
+
+
+def _rows(out_dir: Path, edition: str, name: str) -> list[dict] | None:
+    """The table's rows with every column of its spec (None where absent), or None when the
+    edition has no such file."""
+    path = Path(out_dir) / edition / f"{name}.parquet"
+    if not path.is_file():
+        return None
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException):
+        return None
+    columns = SPECS[name].schema.names
+    return [{c: r.get(c) for c in columns} for r in table.to_pylist()]
+
+
+def residual_style(residual: float) -> str:
+    """Background and text colour of a residual cell: red above independence, blue below, the
+    deeper the larger |residual| (full colour at 4)."""
+    t = min(abs(residual) / SCALE, 1.0)
+    end = POSITIVE if residual > 0 else NEGATIVE
+    rgb = tuple(round(w + (e - w) * t) for w, e in zip(WHITE, end, strict=True))
+    ink = "#ffffff" if t > 0.55 else "#1f2933"
+    return "background-color:#{:02x}{:02x}{:02x};color:{}".format(*rgb, ink)
+
+
+def _network(nodes: list[dict] | None, edges: list[dict] | None) -> dict | None:
+    if nodes is None or edges is None:
+        return None
+    graph = analyses.graph_from_rows(nodes, edges)
+    svg = charts.network_svg(graph)
+    shown = [n for n in nodes if n["degree"] > 0]
+    return {
+        "svg": Markup(svg) if svg else None,
+        "note": None if svg else "共起する国・技術の組がありません(文が少ないか、どの語も 1 文にしか出てきません)。",
+        "nodes": len(shown),
+        "edges": len(edges),
+        "top": [{"a": graph.nodes[e["node_a"]]["label"], "b": graph.nodes[e["node_b"]]["label"],
+                 "jaccard": e["jaccard_index"], "both": e["cooccurrences"]}
+                for e in sorted(edges, key=lambda e: e["edge_rank"])[:10]],
+    }
+
+
+def _correspondence(out_dir: Path, edition: str, rows: list[dict] | None) -> dict | None:
+    if rows is None:
+        return None
+    if not rows:
+        ct = _rows(out_dir, edition, "country_technology") or []
+        table = analyses.crosstab(pa.Table.from_pylist(ct, schema=SPECS["country_technology"].schema))
+        note = analyses.correspondence(table, {}).note or "対応分析の結果がありません。"
+        return {"svg": None, "note": note, "shares": [], "points": []}
+    shares = [rows[0]["share_dim1"]] + ([rows[0]["share_dim2"]] if rows[0]["share_dim2"] is not None else [])
+    points = [{"label": r["point_label"], "kind": charts.KIND_NAMES[r["point_kind"]], "dim1": r["dim1"], "dim2": r["dim2"]}
+              for r in sorted(rows, key=lambda r: (r["point_kind"], -r["dim1"], r["point_id"]))]
+    return {"svg": Markup(charts.biplot_svg(rows)), "shares": shares, "points": points,
+            "note": None if len(shares) > 1 else "2 か国または 2 技術だけのため、次元は 1 つです。"}
+
+
+def _residuals(rows: list[dict] | None) -> dict | None:
+    if rows is None:
+        return None
+    if not rows:
+        return {"note": "クロス表が 2 か国 × 2 技術に満たないため、カイ二乗検定はできません。", "columns": [], "rows": []}
+    row_total: dict[str, int] = {}
+    col_total: dict[str, int] = {}
+    names = {}
+    for r in rows:
+        row_total[r["country"]] = row_total.get(r["country"], 0) + r["observed"]
+        col_total[r["technology"]] = col_total.get(r["technology"], 0) + r["observed"]
+        names[r["country"]], names[r["technology"]] = r["country_name"], r["technology_name"]
+    countries = sorted(row_total, key=lambda c: (-row_total[c], c))
+    techs = sorted(col_total, key=lambda t: (-col_total[t], t))
+    cell = {(r["country"], r["technology"]): r for r in rows}
+    small = sum(1 for r in rows if r["expected"] < 5)
+    return {
+        "note": None,
+        "chi_square": rows[0]["chi_square"], "dof": rows[0]["dof"], "p_value": rows[0]["p_value"],
+        "small_expected": small, "cells": len(rows),
+        "columns": [{"id": t, "name": names[t], "total": col_total[t]} for t in techs],
+        "rows": [{"id": c, "name": names[c], "total": row_total[c], "cells": [
+            {"observed": (x := cell[(c, t)])["observed"], "expected": x["expected"], "residual": x["residual"],
+             "text": f"{x['residual']:.1f}".replace("-0.0", "0.0"),
+             "style": residual_style(x["residual"]), "significant": abs(x["residual"]) >= SIGNIFICANT,
+             "title": f"{names[c]} × {names[t]}: 観測 {x['observed']}、期待 {x['expected']:.2f}、調整済み残差 {x['residual']:+.2f}"}
+            for t in techs]} for c in countries],
+        "legend": [{"value": v, "style": residual_style(v)} for v in (-4, -2, -1, 0.001, 1, 2, 4)],
+    }
+
+
+def _frequencies(rows: list[dict] | None, top_n: int, order: list[str]) -> list[dict] | None:
+    if rows is None:
+        return None
+    groups: dict[str, list[dict]] = {}
+    for r in sorted(rows, key=lambda r: (r["pos_group"], r["term_rank"])):
+        if r["term_rank"] <= top_n:
+            groups.setdefault(r["pos_group"], []).append(r)
+    rank = {g: i for i, g in enumerate(order)}
+    return [{"group": g, "terms": terms, "distinct": sum(1 for r in rows if r["pos_group"] == g)}
+            for g, terms in sorted(groups.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))]
+
+
+def analyses_context(out_dir: Path, edition: str) -> dict | None:
+    """What ``analyses.html.j2`` needs for ``edition`` in ``out_dir``, or None when the edition
+    has none of the analyses' tables (published before them).
+
+    Keys: ``network`` (svg, note, nodes, edges, top ten edges), ``correspondence`` (svg, shares,
+    points with their coordinates, note), ``residuals`` (columns, rows of coloured cells, chi-square, dof, p-value, legend, note),
+    ``frequencies`` (per POS group its top terms), ``settings`` (top_edges, min_sentences, kinds,
+    top_n); a part is None when its table is absent.
+    """
+    out_dir = Path(out_dir)
+    found = {name: _rows(out_dir, edition, name) for name in TABLES}
+    if all(v is None for v in found.values()):
+        return None
+    settings = analyses.load_analysis_settings()
+    return {
+        "network": _network(found["cooccurrence_nodes"], found["cooccurrence_edges"]),
+        "correspondence": _correspondence(out_dir, edition, found["correspondence"]),
+        "residuals": _residuals(found["crosstab_residuals"]),
+        "frequencies": _frequencies(found["word_frequencies"], settings.frequencies.top_n, analyses.group_order(settings)),
+        "settings": {"top_edges": settings.network.top_edges, "min_sentences": settings.network.min_sentences,
+                     "min_jaccard": settings.network.min_jaccard, "kinds": list(settings.kinds),
+                     "top_n": settings.frequencies.top_n},
+    }

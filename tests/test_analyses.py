@@ -1,0 +1,432 @@
+"""KH Coder's analyses: the co-occurrence network, correspondence analysis, adjusted residuals and
+frequency lists, checked against values computed by hand; their tables; their charts and report
+section on the published sample edition."""
+from __future__ import annotations
+
+import html
+import math
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from scipy.stats import chi2
+
+from pipeline import analyses, charts
+from pipeline.analyses import (
+    AnalysisSettingsError,
+    adjusted_residuals,
+    cooccurrence_network,
+    correspondence,
+    crosstab,
+    load_analysis_settings,
+    network_rows,
+    word_frequencies,
+)
+from pipeline.tables import SPECS, khcoder_tables, validate
+
+NAMES = {"KR": "韓国", "CN": "中国", "JP": "日本", "US": "米国", "ai": "人工知能(AI)", "quantum": "量子技術",
+         "semiconductors": "半導体", "space": "宇宙技術"}
+JAPANESE_TEXT = re.compile(r"<text\b[^>]*>[^<]*[\u3040-\u30ff\u4e00-\u9fff][^<]*</text>")
+KHCODER_TABLES = ("cooccurrence_nodes", "cooccurrence_edges", "correspondence", "crosstab_residuals", "word_frequencies")
+
+
+def settings(**network):
+    s = load_analysis_settings()
+    return replace(s, network=replace(s.network, **{"min_sentences": 1, **network}))
+
+
+def mentions(rows: list[tuple[int, str, str, str, str]]) -> pa.Table:
+    """(sentence_id, sentence kind, label, id, top) rows as a mentions table."""
+    cols = list(zip(*rows, strict=True))
+    return pa.table({"sentence_id": pa.array(cols[0], pa.int32()), "kind": list(cols[1]), "label": list(cols[2]),
+                     "id": list(cols[3]), "top": list(cols[4])})
+
+
+# Sentence 1: KR, ai; 2: KR, quantum; 3: CN, generative AI (→ ai), semiconductors; 4 (a heading):
+# ai; 7: a framework and ai. Sentences 5 (a caption) and 6 (a footnote) do not count.
+SMALL = mentions([
+    (1, "body", "COUNTRY", "KR", "KR"), (1, "body", "TECHNOLOGY", "ai", "ai"),
+    (2, "body", "COUNTRY", "KR", "KR"), (2, "body", "TECHNOLOGY", "quantum", "quantum"),
+    (3, "body", "COUNTRY", "CN", "CN"), (3, "body", "TECHNOLOGY", "generative_ai", "ai"),
+    (3, "body", "TECHNOLOGY", "semiconductors", "semiconductors"),
+    (3, "body", "TECHNOLOGY", "ai", "ai"),  # twice in one sentence: still one sentence
+    (4, "heading", "TECHNOLOGY", "ai", "ai"),
+    (5, "caption", "COUNTRY", "KR", "KR"), (5, "caption", "TECHNOLOGY", "ai", "ai"),
+    (6, "footnote", "COUNTRY", "CN", "CN"), (6, "footnote", "TECHNOLOGY", "quantum", "quantum"),
+    (7, "body", "FRAMEWORK", "G7", "G7"), (7, "body", "TECHNOLOGY", "ai", "ai"),
+])
+
+
+# ------------------------------------------------------------------------------ network
+
+
+def test_jaccard_edges_and_node_frequencies_by_hand():
+    # KR {1,2}, ai {1,3,4,7}, quantum {2}, CN {3}, semiconductors {3}
+    nodes, edges = network_rows(cooccurrence_network(SMALL, NAMES, settings()))
+    assert {n["node_id"]: (n["node_kind"], n["frequency"]) for n in nodes} == {
+        "KR": ("country", 2), "CN": ("country", 1), "ai": ("technology", 4), "quantum": ("technology", 1),
+        "semiconductors": ("technology", 1)}
+    assert "G7" not in {n["node_id"] for n in nodes}  # frameworks are no nodes
+    assert [n["node_label"] for n in nodes if n["node_id"] == "ai"] == ["人工知能(AI)"]
+    got = [(e["node_a"], e["node_b"], e["cooccurrences"], e["jaccard_index"], e["edge_rank"]) for e in edges]
+    assert got == [
+        ("CN", "semiconductors", 1, 1 / (1 + 1 - 1), 1),
+        ("KR", "quantum", 1, 1 / (2 + 1 - 1), 2),
+        ("CN", "ai", 1, 1 / (1 + 4 - 1), 3),  # tie with ai–semiconductors, broken by ids
+        ("ai", "semiconductors", 1, 1 / (4 + 1 - 1), 4),
+        ("KR", "ai", 1, 1 / (2 + 4 - 1), 5),  # sentence 5 is a caption: not 2 / 2
+    ]
+    assert analyses.jaccard({1, 2}, {1, 3, 4, 7}) == pytest.approx(0.2)
+
+
+def test_only_the_strongest_edges_are_kept_and_degrees_follow():
+    nodes, edges = network_rows(cooccurrence_network(SMALL, NAMES, settings(top_edges=3)))
+    assert [(e["node_a"], e["node_b"]) for e in edges] == [("CN", "semiconductors"), ("KR", "quantum"), ("CN", "ai")]
+    assert {n["node_id"]: n["degree"] for n in nodes} == {"CN": 2, "semiconductors": 1, "KR": 1, "quantum": 1, "ai": 1}
+    _, strong = network_rows(cooccurrence_network(SMALL, NAMES, settings(min_jaccard=0.3)))
+    assert [e["jaccard_index"] for e in strong] == [1.0, 0.5]
+    rare, _ = network_rows(cooccurrence_network(SMALL, NAMES, settings(min_sentences=2)))
+    assert {n["node_id"] for n in rare} == {"KR", "ai"}
+
+
+# ------------------------------------------------------------------- crosstab and residuals
+
+
+def ct(rows: list[tuple[str, str, int]]) -> pa.Table:
+    return pa.table({"country": [r[0] for r in rows], "technology": [r[1] for r in rows],
+                     "sentences": pa.array([r[2] for r in rows], pa.int32())})
+
+
+def test_adjusted_residuals_and_chi_square_by_hand():
+    # O = [[10, 0], [5, 5]]: n = 20, row totals 10/10, column totals 15/5, E = [[7.5, 2.5], [7.5, 2.5]]
+    table = crosstab(ct([("KR", "ai", 10), ("US", "ai", 5), ("US", "quantum", 5)]))
+    assert table.to_numpy().tolist() == [[10, 0], [5, 5]]
+    res = adjusted_residuals(table, NAMES)
+    cell = {(r["country"], r["technology"]): r for r in res.rows}
+    assert cell[("KR", "quantum")]["observed"] == 0 and cell[("KR", "quantum")]["expected"] == pytest.approx(2.5)
+    # (O − E) / sqrt(E (1 − row share)(1 − column share))
+    assert cell[("KR", "ai")]["residual"] == pytest.approx((10 - 7.5) / math.sqrt(7.5 * (1 - 10 / 20) * (1 - 15 / 20)))
+    assert cell[("KR", "quantum")]["residual"] == pytest.approx((0 - 2.5) / math.sqrt(2.5 * (1 - 10 / 20) * (1 - 5 / 20)))
+    stat = 2 * 2.5 ** 2 / 7.5 + 2 * 2.5 ** 2 / 2.5  # Σ (O − E)² / E, no continuity correction
+    assert res.chi_square == pytest.approx(stat) and res.dof == 1
+    assert res.p_value == pytest.approx(chi2.sf(stat, 1))
+    assert cell[("KR", "ai")]["residual"] ** 2 == pytest.approx(stat)  # 2 × 2: r² is the statistic
+    assert cell[("KR", "ai")]["country_name"] == "韓国" and cell[("US", "quantum")]["technology_name"] == "量子技術"
+    assert analyses.is_significant(cell[("KR", "ai")]["residual"]) and not analyses.is_significant(1.5)
+
+
+# --------------------------------------------------------------------- correspondence
+
+
+def direct_ca(matrix: np.ndarray):
+    """Principal coordinates and inertia shares from the SVD of the standardized residuals."""
+    p = matrix / matrix.sum()
+    r, c = p.sum(axis=1), p.sum(axis=0)
+    s = (p - np.outer(r, c)) / np.sqrt(np.outer(r, c))
+    u, sigma, vt = np.linalg.svd(s, full_matrices=False)
+    rows = u * sigma / np.sqrt(r)[:, None]
+    cols = vt.T * sigma / np.sqrt(c)[:, None]
+    return rows, cols, sigma ** 2 / (sigma ** 2).sum()
+
+
+def test_correspondence_matches_a_direct_svd_of_the_standardized_residuals():
+    data = [("CN", "ai", 2), ("CN", "semiconductors", 4), ("JP", "quantum", 5), ("JP", "ai", 1), ("KR", "ai", 3),
+            ("KR", "quantum", 1), ("KR", "space", 2), ("US", "ai", 1), ("US", "semiconductors", 1), ("US", "space", 4)]
+    table = crosstab(ct(data))
+    result = correspondence(table, NAMES)
+    rows_ref, cols_ref, shares_ref = direct_ca(table.to_numpy(dtype=float))
+    assert result.note is None and len(result.shares) == 2
+    assert result.shares == pytest.approx(tuple(shares_ref[:2]))
+    assert sum(result.shares) < 1  # a 4 × 4 table has 3 dimensions
+    got_rows = np.array([[r["dim1"], r["dim2"]] for r in result.rows if r["point_kind"] == "country"])
+    got_cols = np.array([[r["dim1"], r["dim2"]] for r in result.rows if r["point_kind"] == "technology"])
+    for d in range(2):  # an axis's sign is arbitrary
+        sign = np.sign(got_rows[:, d] @ rows_ref[:, d])
+        assert got_rows[:, d] == pytest.approx(sign * rows_ref[:, d], abs=1e-6)
+        assert got_cols[:, d] == pytest.approx(sign * cols_ref[:, d], abs=1e-6)
+    masses = [r["mass"] for r in result.rows if r["point_kind"] == "country"]
+    assert masses == pytest.approx(table.sum(axis=1).to_numpy() / table.to_numpy().sum())
+    assert [r["point_label"] for r in result.rows][:4] == ["中国", "日本", "韓国", "米国"]
+    spec = SPECS["correspondence"]
+    validate(pa.Table.from_pylist([{"edition": "t", **r} for r in result.rows], schema=spec.schema), spec)
+
+
+def test_degenerate_crosstabs_give_a_note_not_a_crash():
+    one_country = crosstab(ct([("KR", "ai", 3), ("KR", "quantum", 1)]))
+    for result in (correspondence(one_country, NAMES), adjusted_residuals(one_country, NAMES)):
+        assert result.rows == [] and "1 国 × 2 技術" in result.note
+    empty = crosstab(ct([]))
+    assert correspondence(empty, NAMES).rows == [] and "0 国 × 0 技術" in correspondence(empty, NAMES).note
+    # a second row with no counts is no second country
+    zero_row = pd.DataFrame([[3, 1], [0, 0]], index=["KR", "US"], columns=["ai", "quantum"])
+    assert correspondence(zero_row, NAMES).rows == [] and adjusted_residuals(zero_row, NAMES).rows == []
+    # proportional rows: no inertia to show
+    same = crosstab(ct([("KR", "ai", 2), ("KR", "quantum", 1), ("US", "ai", 4), ("US", "quantum", 2)]))
+    assert correspondence(same, NAMES).rows == [] and "総慣性 0" in correspondence(same, NAMES).note
+    # two countries: one dimension
+    two = correspondence(crosstab(ct([("KR", "ai", 3), ("KR", "quantum", 1), ("US", "ai", 1), ("US", "space", 4)])), NAMES)
+    assert two.rows and all(r["dim2"] is None for r in two.rows) and two.shares == pytest.approx((1.0,))
+    assert charts.biplot_svg(two.rows).count("<text") > 0
+
+
+def test_empty_inputs_give_valid_empty_tables(lexicon):
+    empty = {
+        "mentions": SPECS["mentions"].schema.empty_table(),
+        "country_technology": SPECS["country_technology"].schema.empty_table(),
+        "tokens": SPECS["tokens"].schema.empty_table(),
+        "sentences": SPECS["sentences"].schema.empty_table(),
+    }
+    tables = khcoder_tables("e", empty, lexicon)
+    assert set(tables) == set(KHCODER_TABLES) and all(t.num_rows == 0 for t in tables.values())
+
+
+# ---------------------------------------------------------------------- frequency lists
+
+
+def tokens(rows: list[tuple[int, str, str, str]]) -> pa.Table:
+    """(sentence_id, normalized, pos, pos_detail) rows."""
+    cols = list(zip(*rows, strict=True))
+    return pa.table({"sentence_id": pa.array(cols[0], pa.int32()), "normalized": list(cols[1]), "pos": list(cols[2]),
+                     "pos_detail": list(cols[3])})
+
+
+def test_frequencies_group_pos_and_leave_out_function_words_symbols_and_numbers():
+    toks = tokens([
+        (1, "韓国", "名詞", "固有名詞-地名-国"), (1, "は", "助詞", "係助詞"), (1, "量子", "名詞", "普通名詞-一般"),
+        (1, "研究", "名詞", "普通名詞-サ変可能"), (1, "を", "助詞", "格助詞"), (1, "進める", "動詞", "一般"),
+        (1, "。", "補助記号", "句点"), (2, "量子", "名詞", "普通名詞-一般"), (2, "量子", "名詞", "普通名詞-一般"),
+        (2, "2022", "名詞", "数詞"), (2, "重要", "形状詞", "一般"), (2, "だ", "助動詞", ""), (2, "する", "動詞", "非自立可能"),
+        (2, "こと", "名詞", "普通名詞-一般"), (2, "高い", "形容詞", "一般"), (2, "バイデン", "名詞", "固有名詞-人名-姓"),
+        (2, "これ", "代名詞", ""), (2, "%", "名詞", "普通名詞-助数詞可能"), (2, "ASEAN", "名詞", "固有名詞-一般"),
+        (3, "量子", "名詞", "普通名詞-一般"),  # a caption: not counted
+    ])
+    sents = pa.table({"sentence_id": pa.array([1, 2, 3], pa.int32()), "kind": ["body", "heading", "caption"]})
+    rows = word_frequencies(toks, sents, load_analysis_settings())
+    got = {(r["pos_group"], r["term"]): (r["frequency"], r["sentences"], r["term_rank"]) for r in rows}
+    assert got == {
+        ("名詞", "量子"): (3, 2, 1), ("地名", "韓国"): (1, 1, 1), ("サ変名詞", "研究"): (1, 1, 1),
+        ("動詞", "進める"): (1, 1, 1), ("形容動詞", "重要"): (1, 1, 1), ("形容詞", "高い"): (1, 1, 1),
+        ("人名", "バイデン"): (1, 1, 1), ("固有名詞", "ASEAN"): (1, 1, 1),
+    }
+    spec = SPECS["word_frequencies"]
+    validate(pa.Table.from_pylist([{"edition": "t", **r} for r in rows], schema=spec.schema), spec)
+
+
+def test_frequencies_of_real_sudachi_tokens_have_no_particles_or_symbols():
+    from pipeline.extract import Block, ExtractedDocument, PageInfo
+    from pipeline.segment import segment
+    from pipeline.tokenize import tokenize_sentences
+
+    text = "韓国は2022年に12の国家戦略技術を指定し、量子技術の研究を進めている。量子技術は重要である。"
+    doc = ExtractedDocument((PageInfo(1, 595, 842, 1, True, 0, 1, ""),), (Block(1, "body", text),), (), ())
+    seg = segment(doc)
+    toks = tokenize_sentences(seg.sentences)
+    sents = pa.table({"sentence_id": pa.array([s.sentence_id for s in seg.sentences], pa.int32()),
+                      "kind": [s.kind for s in seg.sentences]})
+    rows = word_frequencies(toks, sents, load_analysis_settings())
+    terms = {r["term"]: r for r in rows}
+    assert not {"は", "に", "を", "の", "、", "。", "2022", "12", "する", "ある", "て", "いる", "た"} & set(terms)
+    assert terms["韓国"]["pos_group"] == "地名"
+    assert terms["研究"]["pos_group"] == "サ変名詞" and terms["進める"]["pos_group"] == "動詞"
+    assert terms["重要"]["pos_group"] == "形容動詞"
+    counted = [r for r in rows if r["term"] in ("量子技術", "量子")]
+    assert counted and all(r["frequency"] == 2 and r["sentences"] == 2 for r in counted)
+
+
+def test_settings_errors_say_what_is_wrong(tmp_path):
+    with pytest.raises(AnalysisSettingsError, match="not found"):
+        load_analysis_settings(tmp_path / "none.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[frequencies\n", encoding="utf-8")
+    with pytest.raises(AnalysisSettingsError, match="cannot read"):
+        load_analysis_settings(bad)
+    no_groups = tmp_path / "no_groups.toml"
+    no_groups.write_text("[network]\ntop_edges = 10\n", encoding="utf-8")
+    with pytest.raises(AnalysisSettingsError, match="frequencies"):
+        load_analysis_settings(no_groups)
+
+
+def test_the_run_key_follows_the_analyses_settings(tmp_path, monkeypatch):
+    import flows.process_report as fr
+
+    before = fr.stage_keys("0" * 64, fr.RunConfig())
+    other = tmp_path / "analyses.toml"
+    other.write_text(analyses.default_settings_path().read_text(encoding="utf-8").replace("top_edges = 60", "top_edges = 30"),
+                     encoding="utf-8")
+    monkeypatch.setattr(fr, "default_settings_path", lambda: other)
+    fr.stage_keys.cache_clear()
+    try:
+        after = fr.stage_keys("0" * 64, fr.RunConfig())
+    finally:
+        fr.stage_keys.cache_clear()
+    assert after["run"] != before["run"] and after["analyses"] != before["analyses"]
+    assert after["claims"] == before["claims"]  # nothing upstream is recomputed
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def test_charts_are_scalable_deterministic_svg_with_japanese_text():
+    graph = cooccurrence_network(SMALL, NAMES, settings())
+    svg = charts.network_svg(graph)
+    assert svg.startswith("<svg") and 'width="100%"' in svg and re.search(r'viewBox="0 0 [\d.]+ [\d.]+"', svg)
+    assert not re.search(r'<svg[^>]*\sheight="', svg)  # the height follows the width
+    labels = set(re.findall(r"<text\b[^>]*>([^<]*)</text>", svg))
+    assert {"韓国", "中国", "人工知能(AI)", "量子技術", "半導体", "国・地域", "技術"} <= labels
+    assert "IPAexGothic" in svg and "<dc:date>" not in svg
+    assert charts.network_svg(graph) == svg  # same input, same bytes
+    ids = re.findall(r'\bid="([^"]+)"', svg)
+    assert ids and all(i.startswith("an-net-") for i in ids)
+    assert charts.network_svg(cooccurrence_network(mentions([(1, "body", "COUNTRY", "KR", "KR")]), NAMES, settings())) == ""
+
+
+# ------------------------------------------------------------ the published sample edition
+
+
+@pytest.fixture(scope="module")
+def sample_edition(prefect_server, tmp_path_factory) -> Path:
+    """The sample edition through the whole flow (a local PDF), published."""
+    from flows.process_report import process_report
+    from samples.build import build_sample_pdf
+
+    tmp = tmp_path_factory.mktemp("analyses")
+    pdf = build_sample_pdf(tmp / "sample.pdf", edition_note="test_analyses")
+    process_report(source=str(pdf), edition="sample", out_dir=str(tmp / "processed"), raw_dir=str(tmp / "raw"),
+                   expectations="")
+    return tmp / "processed"
+
+
+@pytest.mark.slow
+def test_the_published_sample_edition_has_the_analyses(sample_edition):
+    out = sample_edition / "sample"
+    tables = {name: pq.read_table(out / f"{name}.parquet") for name in KHCODER_TABLES}
+    for name, table in tables.items():
+        validate(table, SPECS[name])
+        assert table.num_rows > 0, name
+    # every edge's Jaccard recomputed from the published mentions, body and heading sentences only
+    m = pq.read_table(out / "mentions.parquet").to_pylist()
+    sets: dict[str, set[int]] = {}
+    for r in m:
+        if r["kind"] in ("body", "heading") and r["label"] in ("COUNTRY", "REGION", "TECHNOLOGY"):
+            sets.setdefault(r["top"] if r["label"] == "TECHNOLOGY" else r["id"], set()).add(r["sentence_id"])
+    edges = tables["cooccurrence_edges"].to_pylist()
+    assert len(edges) <= 60
+    for e in edges:
+        a, b = sets[e["node_a"]], sets[e["node_b"]]
+        assert e["cooccurrences"] == len(a & b) and e["jaccard_index"] == pytest.approx(len(a & b) / len(a | b))
+    # the residuals cover the whole crosstab of country_technology
+    ct_rows = pq.read_table(out / "country_technology.parquet").to_pylist()
+    countries, techs = {r["country"] for r in ct_rows}, {r["technology"] for r in ct_rows}
+    assert tables["crosstab_residuals"].num_rows == len(countries) * len(techs)
+    observed = {(r["country"], r["technology"]): r["sentences"] for r in ct_rows}
+    for r in tables["crosstab_residuals"].to_pylist():
+        assert r["observed"] == observed.get((r["country"], r["technology"]), 0)
+    kinds = {r["point_kind"] for r in tables["correspondence"].to_pylist()}
+    assert kinds == {"country", "technology"}
+    groups = set(tables["word_frequencies"].column("pos_group").to_pylist())
+    assert {"名詞", "サ変名詞", "地名", "動詞"} <= groups
+
+
+@pytest.mark.slow
+def test_the_analyses_section_renders_from_the_published_tables(sample_edition):
+    import jinja2
+
+    from pipeline.report_analyses import analyses_context
+
+    ctx = analyses_context(sample_edition, "sample")
+    for svg in (ctx["network"]["svg"], ctx["correspondence"]["svg"]):
+        assert len(JAPANESE_TEXT.findall(str(svg))) >= 5  # labels are text, in Japanese
+        assert 'width="100%"' in svg and "viewBox=" in svg
+    assert "成分1(慣性の" in str(ctx["correspondence"]["svg"])
+    assert analyses_context(sample_edition, "sample") == ctx  # deterministic
+    env = jinja2.Environment(loader=jinja2.PackageLoader("pipeline", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    html = env.get_template("analyses.html.j2").render(analyses=ctx)
+    for label in ("共起ネットワーク", "対応分析", "調整済み残差", "品詞別頻度"):
+        assert label in html
+    points = ctx["correspondence"]["points"]  # every point's coordinates, for labels the biplot overlaps
+    assert len(points) == pq.read_table(sample_edition / "sample" / "correspondence.parquet").num_rows
+    assert all(f"<td>{p['label']}</td>" in html for p in points)
+    classes = {c for attr in re.findall(r'class="([^"]+)"', html) for c in attr.split()}
+    assert classes and all(c.startswith("an-") for c in classes)
+    significant = [c for r in ctx["residuals"]["rows"] for c in r["cells"] if c["significant"]]
+    assert html.count('class="an-sig"') == len(significant) > 0
+    assert all(abs(c["residual"]) >= 1.96 for c in significant)
+    assert env.get_template("analyses.html.j2").render(analyses=None).strip() == ""
+    assert analyses_context(sample_edition.parent, "sample") is None  # no tables: no section
+
+
+def test_the_section_says_why_when_the_crosstab_cannot_be_analysed(tmp_path, lexicon):
+    """One country: no biplot and no residuals, each with the reason; the network is still drawn."""
+    from pipeline.report_analyses import analyses_context
+
+    def table(name: str, rows: list[dict]) -> pa.Table:
+        schema = SPECS[name].schema
+        return pa.table({f.name: pa.array([r.get(f.name) for r in rows], f.type) for f in schema}, schema=schema)
+
+    ct_rows = [{"edition": "one", "country": "KR", "technology": t, "sentences": n, "mentions": n}
+               for t, n in (("ai", 1), ("quantum", 1))]
+    m_rows = [{"sentence_id": s, "kind": k, "label": lab, "id": i, "top": i}
+              for s, k, lab, i in ((1, "body", "COUNTRY", "KR"), (1, "body", "TECHNOLOGY", "ai"),
+                                   (2, "body", "COUNTRY", "KR"), (2, "body", "TECHNOLOGY", "quantum"),
+                                   (3, "body", "TECHNOLOGY", "ai"), (3, "body", "TECHNOLOGY", "quantum"))]
+    published = {"mentions": table("mentions", m_rows), "country_technology": table("country_technology", ct_rows),
+                 "tokens": SPECS["tokens"].schema.empty_table(), "sentences": SPECS["sentences"].schema.empty_table()}
+    (tmp_path / "one").mkdir()
+    for name, t in (published | khcoder_tables("one", published, lexicon)).items():
+        pq.write_table(t, tmp_path / "one" / f"{name}.parquet")
+    ctx = analyses_context(tmp_path, "one")
+    assert ctx["correspondence"]["svg"] is None and "1 国 × 2 技術" in ctx["correspondence"]["note"]
+    assert ctx["residuals"]["rows"] == [] and ctx["residuals"]["note"]
+    assert JAPANESE_TEXT.search(str(ctx["network"]["svg"]))  # 韓国, 人工知能(AI), 量子技術
+    assert ctx["frequencies"] == []
+
+
+@pytest.mark.slow
+def test_the_section_fits_a_phone_and_its_charts_draw_japanese_glyphs(sample_edition, tmp_path):
+    """In headless Chromium at 390 px: nothing wider than the screen but the residual table's own
+    scroller, the charts scaled to the width; and the charts' font stack draws kanji, not boxes."""
+    import jinja2
+    from PIL import Image, ImageChops
+
+    from pipeline.report_analyses import analyses_context
+    from test_report import _chromium, _need_chromium, _non_white
+
+    _need_chromium()
+    env = jinja2.Environment(loader=jinja2.PackageLoader("pipeline", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    # Headless Chromium lays out no window narrower than 500 px: the page goes into a 390 px frame,
+    # measured from its parent once loaded.
+    inner = env.from_string(
+        '<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+        '</head><body style="margin:0;padding:8px">{% include "analyses.html.j2" %}</body></html>'
+    ).render(analyses=analyses_context(sample_edition, "sample"))
+    measure = ("const d = this.contentDocument, w = s => Math.round(d.querySelector(s).getBoundingClientRect().width);"
+               "document.body.dataset.page = d.documentElement.scrollWidth;"
+               "document.body.dataset.net = w('#an-network svg'); document.body.dataset.ca = w('#an-correspondence svg');")
+    page = tmp_path / "analyses.html"
+    page.write_text(f'<!DOCTYPE html><html><body style="margin:0"><iframe style="border:0" width="390" height="800" '
+                    f'onload="{html.escape(measure)}" srcdoc="{html.escape(inner)}"></iframe></body></html>', encoding="utf-8")
+    dom = _chromium(tmp_path, page.as_uri(), "--window-size=800,1000", "--dump-dom").stdout
+    sizes = {k: int(v) for k, v in re.findall(r'data-(page|net|ca)="(\d+)"', dom)}
+    assert sizes["page"] <= 390, sizes
+    assert 300 <= sizes["net"] <= 374 and 300 <= sizes["ca"] <= 374, sizes
+
+    glyphs = tmp_path / "glyphs.html"
+    glyphs.write_text(
+        "<!DOCTYPE html><html lang='ja'><meta charset='utf-8'><body style='margin:0;background:#fff'>"
+        "<svg xmlns='http://www.w3.org/2000/svg' width='400' height='200'>"
+        f"<text x='0' y='160' style=\"font-size: 160px; font-family: {charts.SVG_FONT_STACK}\">量</text>"
+        f"<text x='200' y='160' style=\"font-size: 160px; font-family: {charts.SVG_FONT_STACK}\">子</text>"
+        "</svg></body></html>", encoding="utf-8")
+    png = tmp_path / "glyphs.png"
+    _chromium(tmp_path, glyphs.as_uri(), f"--screenshot={png}", "--window-size=400,200")
+    with Image.open(png) as shot:
+        left, right = shot.crop((0, 0, 200, 200)).convert("L"), shot.crop((200, 0, 400, 200)).convert("L")
+    assert _non_white(left) > 500 and _non_white(right) > 500, "the kanji were not drawn"
+    assert sum(ImageChops.difference(left, right).histogram()[64:]) > 500, "量 and 子 look alike: boxes (tofu)"
