@@ -71,6 +71,11 @@ TABLES: dict[str, str] = {
     "pdf_tables": "One row per cell of a table found in the PDF.",
     "contents": "One row per entry of the contents page (目次) or the PDF's outline (bookmarks).",
     "footnotes": "One row per footnote, with the sentences that cite it.",
+    "cooccurrence_nodes": "One row per node of the co-occurrence network (KH Coder's 共起ネットワーク): a country or region, or a broad technology.",
+    "cooccurrence_edges": "One row per kept edge of the co-occurrence network: two nodes named in the same sentences, weighted by the Jaccard index.",
+    "correspondence": "One row per point of the correspondence analysis (対応分析) of the country × technology crosstab: a country (row) or a technology (column).",
+    "crosstab_residuals": "One row per cell of the country × technology crosstab (sentences), with its adjusted residual against independence (χ² test).",
+    "word_frequencies": "One row per (part-of-speech group, term): frequency lists by part of speech (品詞別頻度), as KH Coder gives them.",
 }
 
 _ED = "The edition the row belongs to (see the conventions above)."
@@ -332,6 +337,54 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "printed_page": "The page number printed after the entry (`5`, `ii`), as text; empty when none (and for the outline).",
         "section_id": "The section whose heading the entry names (`sections.section_id`); empty: listed but not found in the body.",
     },
+    "cooccurrence_nodes": {
+        "edition": _ED,
+        "node_id": "The lexicon id of the country, region or broad technology (KR, quantum).",
+        "node_label": "Its display name (韓国, 量子技術).",
+        "node_kind": "`country` (a country or region) or `technology` (a broad technology).",
+        "frequency": "Sentences of kind body or heading that name it (pipeline/data/analyses.toml says which kinds count).",
+        "degree": "How many kept edges (cooccurrence_edges) touch this node.",
+    },
+    "cooccurrence_edges": {
+        "edition": _ED,
+        "node_a": "One node's id (node_a < node_b, so each pair appears once).",
+        "node_b": "The other node's id.",
+        "cooccurrences": "Sentences (of the counted kinds) that name both.",
+        "jaccard_index": "Sentences with both ÷ sentences with either, 0 < value ≤ 1.",
+        "edge_rank": "1 for the strongest edge (by Jaccard index, ties broken by co-occurrences, then ids); only the strongest edges are kept (analyses.toml).",
+    },
+    "correspondence": {
+        "edition": _ED,
+        "point_kind": "`country` (a row of the crosstab) or `technology` (a column).",
+        "point_id": "The lexicon id of the country or technology.",
+        "point_label": "Its display name.",
+        "dim1": "Principal coordinate on the first dimension (prince.CA).",
+        "dim2": "Principal coordinate on the second dimension; empty when the crosstab has only one dimension.",
+        "mass": "The point's share of all counts (its row or column total ÷ the grand total).",
+        "share_dim1": "Share of the total inertia the first dimension explains (0–1, the same on every row).",
+        "share_dim2": "Share of the total inertia the second dimension explains; empty with one dimension.",
+    },
+    "crosstab_residuals": {
+        "edition": _ED,
+        "country": "The subject's lexicon id (a row of the crosstab).",
+        "country_name": "Its display name.",
+        "technology": "The broad technology's lexicon id (a column).",
+        "technology_name": "Its display name.",
+        "observed": "Sentences of the subject's passages naming the technology (country_technology.sentences; 0 when none).",
+        "expected": "The count expected if subject and technology were independent (row total × column total ÷ grand total).",
+        "residual": "Adjusted (standardised) residual (O−E)/√(E(1−row share)(1−column share)); |value| ≥ 1.96 is significant at 5 %.",
+        "chi_square": "The χ² statistic of the whole crosstab (no continuity correction; the same on every row).",
+        "dof": "Its degrees of freedom, (rows − 1) × (columns − 1).",
+        "p_value": "Its p-value; weak when many expected counts are below 5 (the report says so).",
+    },
+    "word_frequencies": {
+        "edition": _ED,
+        "pos_group": "The part-of-speech group (名詞, サ変名詞, 固有名詞, 地名, 人名, 動詞, 形容詞 …) from Sudachi's POS, by the rules of pipeline/data/analyses.toml.",
+        "term": "The term: the token's Sudachi normalized form.",
+        "frequency": "Its occurrences in the counted sentences.",
+        "sentences": "Sentences containing it.",
+        "term_rank": "Its rank within the group, 1 for the most frequent.",
+    },
     "footnotes": {
         "edition": _ED,
         "footnote_id": "The footnote's id (per edition, from 0).",
@@ -481,6 +534,8 @@ def as_json(table: str | None = None, specs: dict[str, TableSpec] | None = None)
 
 if __name__ == "__main__":  # pragma: no cover
     # Regenerate docs/data-dictionary.md (from the repository's root).
+    if len(sys.argv) > 2 or (len(sys.argv) == 2 and sys.argv[1].startswith("-")):
+        sys.exit(f"usage: {REGENERATE} [OUTPUT.md]  (default: {DOCS_PATH}, from the repository's root)")
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / DOCS_PATH
     target.write_text(markdown(), encoding="utf-8")
     print(f"wrote {target}")

@@ -35,6 +35,7 @@ from pipeline.diff import TABLES as DIFF_TABLES
 from pipeline.diff import diff_tables, read_edition
 from pipeline.errors import PipelineError
 from pipeline.publish import published_editions
+from pipeline.report_analyses import analyses_context
 from pipeline.report_evidence import (
     KIND_NAMES,
     cell_evidence,
@@ -485,6 +486,7 @@ def report_context(out_dir: Path, edition: str, previous: str | None = None) -> 
                                      for s in sentences.values() if s.get("subject")}, key=lambda x: x[1])},
         "tables": edition_tables(out_dir, edition),
         "absent": [n for n in CARD_TABLES if not table_path(out_dir, edition, n).is_file()],
+        "analyses": analyses_context(out_dir, edition),
     }
 
 
