@@ -137,9 +137,12 @@ class RichProgress(Progress):
         self.reports: dict[str, int] = {}  # label → its stage bar
         self.page_bar: int | None = None
         self.active = ""
-        self.bars.start()
+        self.started = False  # drawn from the first bar on (nothing to draw while Prefect starts)
 
     def _report(self, label: str) -> int:
+        if not self.started:
+            self.bars.start()
+            self.started = True
         if label not in self.reports:
             self.reports[label] = self.bars.add_task(self._text(label, "waiting"), total=len(STAGES))
         return self.reports[label]
@@ -183,7 +186,8 @@ class RichProgress(Progress):
         self.bars.console.print(Text(text, style="dim"))
 
     def close(self) -> None:
-        self.bars.stop()
+        if self.started:
+            self.bars.stop()
 
 
 def for_console(console, write: Callable[[str], None] | None = None) -> Progress:
