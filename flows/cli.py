@@ -85,7 +85,7 @@ def run(
     Exit codes: 0 done (or the edition is already published from the same PDF and pipeline:
     nothing processed, whatever its findings check says); 1 bad input or the run failed;
     3 the findings check of the edition processed has contradicted findings (everything is
-    published). The Prefect flow run is Failed exactly when the exit code is 1 or 3.
+    published). The Prefect flow run (when one started) is Failed exactly when the exit code is 1 or 3.
     """
     ref = _check_before_starting(source, edition, out)
     _check_files_before_starting(lexicon, rules, expectations, mode)

@@ -62,7 +62,7 @@ def update(
     Exit codes: 0 done, including when nothing was new (an unchanged edition never counts,
     whatever its findings check says); 1 bad input or the run failed; 3 the findings check of
     an edition processed now has contradicted findings (everything is published). The Prefect
-    flow run is Failed exactly when the exit code is 1 or 3.
+    flow run (when one started) is Failed exactly when the exit code is 1 or 3.
     """
     from flows.progress import for_console, showing
     from flows.quiet import quiet_internals
