@@ -106,7 +106,7 @@ def update(
         else:
             print_summary(summary)
             console.print(Text(f"report:   {printable(summary.report)}" if summary.report else
-                               f"no HTML report; write it with: jstmine report --edition {printable(summary.edition)}",
+                               f"no HTML report; write it with: jstmine report --edition {printable(summary.edition)} --out {printable(str(out))}",
                                style="" if summary.report else "yellow"))
     contradicted = [s for s in outcome if s.contradicted and not s.unchanged]
     if state.is_failed():  # exactly when an edition processed now has contradicted findings

@@ -138,11 +138,13 @@ class RichProgress(Progress):
         self.page_bar: int | None = None
         self.active = ""
         self.started = False  # drawn from the first bar on (nothing to draw while Prefect starts)
+        self.rerouted: list[tuple[object, object]] = []  # (Prefect console, its file) while drawing
 
     def _report(self, label: str) -> int:
         if not self.started:
             self.bars.start()
             self.started = True
+            self._reroute_logging()
         if label not in self.reports:
             self.reports[label] = self.bars.add_task(self._text(label, "waiting"), total=len(STAGES))
         return self.reports[label]
@@ -185,8 +187,25 @@ class RichProgress(Progress):
 
         self.bars.console.print(Text(text, style="dim"))
 
+    def _reroute_logging(self) -> None:
+        """Prefect's console handlers write to the stderr they found when Prefect started, under
+        the display; while it is drawn, they write through the display (which rich put in
+        ``sys.stderr``), so their warnings appear above it."""
+        import sys
+
+        from flows.quiet import _prefect_console_handlers
+
+        for handler in _prefect_console_handlers():
+            console = getattr(handler, "console", None)
+            if console is not None and sys.stderr is not console.file:
+                self.rerouted.append((console, console.file))
+                console.file = sys.stderr
+
     def close(self) -> None:
         if self.started:
+            for console, file in self.rerouted:
+                console.file = file
+            self.rerouted.clear()
             self.bars.stop()
 
 

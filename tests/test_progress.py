@@ -86,3 +86,30 @@ def test_nobody_watching_means_no_callback_and_showing_restores_the_previous_rep
             current().stage("r", name)
     assert type(current()) is Progress and page_callback() is None
     assert lines == ["r: acquire", "r: extract", "r: segment"]
+
+
+def test_on_a_terminal_a_bar_per_report_and_one_of_pages_while_extracting():
+    import io
+
+    from rich.console import Console
+
+    from flows.progress import RichProgress, for_console
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100, color_system=None)
+    shown = for_console(console)
+    assert isinstance(shown, RichProgress)
+    assert isinstance(for_console(Console(file=io.StringIO(), force_terminal=False)), PlainProgress)
+    with showing(shown):
+        shown.start("fy24_rr02")
+        shown.stage("fy24_rr02", "extract")
+        shown.pages(0, 300)
+        shown.pages(120, 300)
+        assert [t.completed for t in shown.bars.tasks] == [STAGES.index("extract"), 120]
+        shown.bars.refresh()
+        shown.stage("fy24_rr02", "segment")  # the pages' bar goes once extraction is over
+        assert len(shown.bars.tasks) == 1
+        shown.finish("fy24_rr02", "done")
+        assert shown.bars.tasks[0].completed == len(STAGES)
+    drawn = screen.getvalue()
+    assert "fy24_rr02: pages extracted" in drawn and "120/300" in drawn and "fy24_rr02: done" in drawn
