@@ -1,7 +1,7 @@
 """The ``process_report`` flow: a report's source → published, validated tables.
 
     acquire → extract → segment → tokenize → tag → attribute → facts, relations, policies,
-    key terms → summary claims → build tables → check findings → publish
+    key terms → summary claims → build tables → check findings → publish → HTML report
 
 The summary claims are what the report's executive summary states: read with the same stages
 from the PDF's summary chapter and, when the source is the report's announcement page, from the
@@ -12,6 +12,9 @@ Each stage is a task over a pure function of ``pipeline``. Only acquire is retri
 is flaky; code is not). Every stage after acquire is cached on the PDF's sha256 plus the stage
 versions and configuration of it and everything upstream, so an unchanged re-run reuses them;
 and a PDF whose edition is already published with the same pipeline is not processed at all.
+
+The flows say how far they have got to ``flows.progress.current()`` (what ``jstmine run`` and
+``update`` show); nothing of it is a task parameter, so it changes no cache key.
 """
 from __future__ import annotations
 
