@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import flows  # noqa: F401  (sets Prefect's environment before Prefect is imported)
 
-import logging
 import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from flows.app import (app, clip, console, die, err, escape_markup, plural, print_rows, print_summary,
                        resolve_or_die, settle, stdout_console)
 from flows.output import Format, emit, format_option, is_machine
+from flows.progress import for_console, showing
+from flows.quiet import quiet_internals
 from pipeline.errors import PipelineError
 from pipeline.normalize import printable
 
@@ -80,16 +80,27 @@ def run(
     max_worker_memory_mb: float = typer.Option(
         None, "--max-worker-memory-mb", min=16,
         help="The most memory one process reading pages may take, in MiB (default: 1024)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="Also show Prefect's own logging (task runs, its temporary server)."),
 ) -> None:
-    """Download (or read) a report, extract, tokenize and tag it, and publish its tables."""
+    """Download (or read) a report, extract, tokenize and tag it, publish its tables and write its
+    HTML report (report.html in the edition's directory; its path is printed).
+
+    Exit codes: 0 done (or the edition is already published from the same PDF and pipeline:
+    nothing processed, whatever its findings check says); 1 bad input or the run failed;
+    3 the findings check of the edition processed has contradicted findings (everything is
+    published). The Prefect flow run (when one started) is Failed exactly when the exit code is 1 or 3.
+    """
     ref = _check_before_starting(source, edition, out)
     _check_files_before_starting(lexicon, rules, expectations, mode)
     hosts = _check_hosts(allow_host or [])
     check_reachable(ref)
-    with console.status(f"Processing {escape(printable(ref.text))} (Prefect is starting; this takes a few seconds)…"):
+    quiet_internals(verbose)  # before Prefect is imported: it configures its logging then
+    with showing(for_console(err)) as progress:
+        progress.note(f"processing {printable(ref.text)} (Prefect is starting; this takes a few seconds)")
         from flows.process_report import RunSummary, process_report
 
-        _quiet_console()
+        quiet_internals(verbose)  # and once it is, in case it was already
 
         state = process_report(
             source=source,
@@ -112,14 +123,34 @@ def run(
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, RunSummary):
         print_summary(outcome)
+        print_outcome(outcome, out)
         if state.is_failed():  # published, but the findings check found contradictions
             die(f"{len(outcome.contradicted)} findings of the report are contradicted by the extracted tables",
-                 f"see the findings_check table in {outcome.output}/ (jstmine show findings_check)", code=3)
+                 f"see the findings_check table in {outcome.output}/ (jstmine show findings_check) "
+                 "and the report's findings", code=3)
         return
     # _die, not _fail: messages quote URLs, paths and server text, which must not be read as markup
     if isinstance(outcome, PipelineError):
         die(outcome.what, outcome.todo)
-    die(f"unexpected {type(outcome).__name__}: {outcome}", "this is a bug in jstmine; report it with the command you ran", code=2)
+    die(f"unexpected {type(outcome).__name__}: {outcome}", "this is a bug in jstmine; report it with the command you ran")
+
+
+def print_outcome(summary, out: Path) -> None:
+    """After the summary: whether anything was processed, and where the HTML report is.
+
+    Parameters:
+        summary: the run's ``RunSummary``.
+        out: the output directory (for the command that writes a missing report).
+    """
+    if summary.unchanged:
+        earlier = "; the contradicted findings above come from the run that published it" if summary.contradicted else ""
+        console.print(Text(f"{printable(summary.edition)} is unchanged (same PDF, same pipeline): nothing was "
+                           f"processed{earlier}", style="dim"))
+    if summary.report:
+        console.print(Text(f"report:   {printable(summary.report)}"))
+    else:
+        console.print(Text(f"no HTML report; write it with: jstmine report --edition {printable(summary.edition)} "
+                           f"--out {printable(str(out))}", style="yellow"))
 
 
 def _check_before_starting(source: str, edition: str | None, out: Path):
@@ -172,34 +203,6 @@ def _check_files_before_starting(lexicon: Path | None, rules: Path | None, expec
             load_expectations(expectations, words)
     except (PipelineError, LexiconError) as exc:
         die(exc.what, exc.todo)
-
-
-class _NoTracebackForPipelineErrors(logging.Filter):
-    """Prefect logs a failed task or flow run with its traceback. For a ``PipelineError`` (an
-    expected fault that carries its own message and advice, printed by ``run`` at the end) the
-    traceback only buries that message, so the console leaves it out. The Prefect API's log
-    handlers sit on Prefect's own loggers and run before this root handler: the UI keeps it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, PipelineError):
-            record.exc_info = None
-            record.exc_text = None
-        return True
-
-
-def _quiet_console() -> None:
-    """Keep the console readable when a run fails: no traceback for expected faults, and no
-    pdfminer warnings (a damaged PDF yields one per object; the error message says what matters)."""
-    from prefect.logging.handlers import PrefectConsoleHandler
-
-    logging.getLogger("pdfminer").setLevel(logging.ERROR)
-
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler, PrefectConsoleHandler) and not any(
-            isinstance(f, _NoTracebackForPipelineErrors) for f in handler.filters
-        ):
-            handler.addFilter(_NoTracebackForPipelineErrors())
 
 
 # ------------------------------------------------------------------ inspecting published editions

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 from rich.text import Text
 
-from flows.app import app, console, fail, print_summary, print_unbroken, settle, stdout_console
+from flows.app import app, console, err, fail, print_summary, print_unbroken, settle, stdout_console
 from flows.output import Format, emit, format_option, is_machine
 from pipeline.errors import PipelineError
 from pipeline.normalize import printable
@@ -64,12 +64,26 @@ def update(
     raw: Path = typer.Option(Path("raw"), help="Where downloaded PDFs and their manifest are kept."),
     dask_address: str = typer.Option(None, help="Run the stages on this Dask scheduler (tcp://HOST:PORT)."),
     workers: int = typer.Option(0, help="Run the stages on a local Dask cluster of this many processes."),
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="Also show Prefect's and Dask's own logging (task runs, Dask's INFO lines)."),
 ) -> None:
-    """Discover the followed reports and process every new edition (what `serve` schedules)."""
+    """Discover the followed reports and process every new edition (what `serve` schedules); each
+    edition processed gets its HTML report (report.html; its path is printed).
+
+    Exit codes: 0 done, including when nothing was new (an unchanged edition never counts,
+    whatever its findings check says); 1 bad input or the run failed; 3 the findings check of
+    an edition processed now has contradicted findings (everything is published). The Prefect
+    flow run (when one started) is Failed exactly when the exit code is 1 or 3.
+    """
+    from flows.progress import for_console, showing
+    from flows.quiet import quiet_internals
+
+    quiet_internals(verbose)  # before Prefect and Dask are imported: they configure their logging then
     from flows.process_sources import process_sources, task_runner
     from pipeline.publish import output_lock
     from pipeline.sources import find_source, load_sources
 
+    quiet_internals(verbose)  # and once they are, in case they were already
     try:
         # Before Prefect starts: the task runner asked for, the sources file, the names asked
         # for, then the output directory (the only check that creates anything).
@@ -85,20 +99,31 @@ def update(
         fail(f"cannot use the output directory {out}: {exc.strerror or exc}",
               "check the path and its permissions, or give another --out DIR")
     flow = process_sources.with_options(task_runner=runner) if runner else process_sources
-    state = flow(sources_file=str(sources), out_dir=str(out), raw_dir=str(raw), only=only or None, return_state=True)
+    with showing(for_console(err)) as progress:
+        if dask_address:
+            progress.note(f"the stages run on the Dask scheduler at {dask_address}")
+        elif workers:
+            progress.note(f"the stages run on a local Dask cluster of {workers} worker processes")
+        state = flow(sources_file=str(sources), out_dir=str(out), raw_dir=str(raw), only=only or None, return_state=True)
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, PipelineError):
         fail(outcome.what, outcome.todo)
     if isinstance(outcome, BaseException):
-        fail(f"unexpected {type(outcome).__name__}: {outcome}", "this is a bug in jstmine; report it with the command you ran", code=2)
+        fail(f"unexpected {type(outcome).__name__}: {outcome}", "this is a bug in jstmine; report it with the command you ran")
     for summary in outcome:
         if summary.unchanged:
             console.print(Text(f"{printable(summary.edition)}: unchanged (same PDF, same pipeline), nothing was processed",
                                style="dim"))
         else:
             print_summary(summary)
-    if any(s.contradicted for s in outcome):
-        fail("some findings are contradicted by the extracted tables", f"see the findings_check tables under {out}/", code=3)
+            console.print(Text(f"report:   {printable(summary.report)}" if summary.report else
+                               f"no HTML report; write it with: jstmine report --edition {printable(summary.edition)} --out {printable(str(out))}",
+                               style="" if summary.report else "yellow"))
+    contradicted = [s for s in outcome if s.contradicted and not s.unchanged]
+    if state.is_failed():  # exactly when an edition processed now has contradicted findings
+        fail(f"findings are contradicted by the extracted tables in {', '.join(s.edition for s in contradicted)}",
+             f"see the findings_check tables under {out}/ (jstmine show findings_check --edition EDITION) "
+             "and the editions' reports", code=3)
 
 
 @app.command()

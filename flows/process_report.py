@@ -1,7 +1,7 @@
 """The ``process_report`` flow: a report's source → published, validated tables.
 
     acquire → extract → segment → tokenize → tag → attribute → facts, relations, policies,
-    key terms → summary claims → build tables → check findings → publish
+    key terms → summary claims → build tables → check findings → publish → HTML report
 
 The summary claims are what the report's executive summary states: read with the same stages
 from the PDF's summary chapter and, when the source is the report's announcement page, from the
@@ -12,6 +12,9 @@ Each stage is a task over a pure function of ``pipeline``. Only acquire is retri
 is flaky; code is not). Every stage after acquire is cached on the PDF's sha256 plus the stage
 versions and configuration of it and everything upstream, so an unchanged re-run reuses them;
 and a PDF whose edition is already published with the same pipeline is not processed at all.
+
+The flows say how far they have got to ``flows.progress.current()`` (what ``jstmine run`` and
+``update`` show); nothing of it is a task parameter, so it changes no cache key.
 """
 from __future__ import annotations
 
@@ -31,6 +34,8 @@ from prefect.states import Completed, Failed
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import opaque
 
+from flows.progress import current as current_progress
+from flows.progress import page_callback
 from pipeline import STAGE_VERSIONS, __version__
 from pipeline.acquire import AcquireConfig, Acquired, acquire, normalize_allowed_hosts
 from pipeline.analyses import default_settings_path
@@ -46,7 +51,7 @@ from pipeline.claims import (
     summary_claims,
     summary_paragraphs,
 )
-from pipeline.editions import edition_name, is_up_to_date, published, slug
+from pipeline.editions import edition_name, is_up_to_date, previous_edition, published, slug
 from pipeline.errors import TransientAcquireError
 from pipeline.extract import ExtractConfig, ExtractedDocument, extract_pdf
 from pipeline.facts import PolicyFact, extract_facts
@@ -125,6 +130,7 @@ class RunSummary:
     contradicted: list[str] = field(default_factory=list)
     unchanged: bool = False  # already published from the same content and pipeline: nothing was done
     notes: list[str] = field(default_factory=list)  # what the analyst should know about the check
+    report: str = ""  # the edition's report.html; "" when it could not be written (or is not there)
 
 
 def _digest(*parts: object) -> str:
@@ -219,7 +225,9 @@ def _cached(stage: str) -> dict:
 
 @task(**_cached("extract"))
 def extract_task(acquired: Acquired, config: RunConfig) -> ExtractedDocument:
-    doc = extract_pdf(Path(acquired.path), config.extract)
+    # The page callback is the process's progress display (flows.progress), not a parameter: it
+    # never enters the cache key, and on a Dask worker it is None.
+    doc = extract_pdf(Path(acquired.path), config.extract, progress=page_callback())
     logger = get_run_logger()
     for line in problem_lines([(p.page, p.kind, p.detail) for p in doc.problems]):
         logger.warning("%s", line)
@@ -394,13 +402,17 @@ def publish_task(edition: str, out_dir: str, tables: dict[str, pa.Table]) -> str
     return str(publish(tables, Path(out_dir), edition))
 
 
-def submit_stages(acquired, config: RunConfig, *, submit: bool) -> dict:
+def submit_stages(acquired, config: RunConfig, *, submit: bool, label: str = "") -> dict:
     """The stages of one report. ``submit=True`` hands them to the flow's task runner as futures
-    (several reports then run side by side, e.g. on Dask); otherwise they run here, in order."""
+    (several reports then run side by side, e.g. on Dask); otherwise they run here, in order.
+    ``label``: the report's name in the progress display (``flows.progress``)."""
+    if submit:
+        current_progress().stage(label, "stages submitted to the task runner")
 
     def call(t, acquired, config, *stage_outputs):
         if submit:  # futures must stay visible, so the runner can order the tasks
             return t.submit(acquired, config, *stage_outputs)
+        current_progress().stage(label, t.name)
         # Values, not futures: opaque() spares Prefect walking every object inside them before
         # each task (seconds on a long report); they reach the task unchanged.
         return t(acquired, config, *(opaque(o) for o in stage_outputs))
@@ -455,12 +467,20 @@ def prepare(source: SourceRef, edition: str | None, out_dir: str, acquired: Acqu
     return edition, up_to_date
 
 
-def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, stages: dict) -> tuple[RunSummary, dict, list]:
-    """Build, check and publish one report's tables (in the flow's process, under its lock)."""
+def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, stages: dict,
+           label: str = "") -> tuple[RunSummary, dict, list]:
+    """Build, check and publish one report's tables, then write its HTML report (in the flow's
+    process, under its lock). ``label``: the report's name in the progress display."""
+    progress = current_progress()
+    progress.stage(label, "build-tables")
     tables = build_tables_task(edition, acquired, config, opaque(stages))
+    progress.stage(label, "check-findings")
     findings = check_findings_task(edition, opaque(tables), opaque(stages["claims"]), config)
     tables["findings_check"] = findings_check_table(edition, findings)
+    progress.stage(label, "publish")
     publish_task(edition, out_dir, opaque(tables))
+    progress.stage(label, "report")
+    report = write_report(out_dir, edition)
     extracted, segmented = stages["extracted"], stages["segmented"]
     summary = RunSummary(
         edition=edition,
@@ -480,8 +500,34 @@ def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, st
         findings={s: sum(f.status == s for f in findings) for s in ("matched", "missing", "contradicted")} if findings else {},
         contradicted=[f"{f.claim}: {f.detail}" for f in findings if f.status == "contradicted"],
         notes=claim_notes(stages["claims"]),
+        report=str(report) if report else "",
     )
     return summary, tables, findings
+
+
+def write_report(out_dir: str, edition: str) -> Path | None:
+    """The new edition's HTML report, showing what changed since the report's previous edition
+    when there is one. A report that cannot be written is a warning: the tables are published."""
+    logger = get_run_logger()
+    try:
+        from pipeline.report import render_report
+
+        previous = previous_edition(published(Path(out_dir)), edition)
+        path = render_report(Path(out_dir), edition, previous=previous)
+    except Exception as exc:  # noqa: BLE001 (the report is a by-product: never fail the run for it)
+        logger.warning("%s: could not write the HTML report (%s: %s); the tables are published; "
+                       "write it later with: jstmine report --edition %s --out %s",
+                       edition, type(exc).__name__, exc, edition, out_dir)
+        return None
+    logger.info("%s: report %s%s", edition, path, f" (changes since {previous})" if previous else "")
+    return path
+
+
+def outcome_text(summary: RunSummary) -> str:
+    """How a report ended, for the progress display."""
+    if summary.unchanged:
+        return "unchanged, nothing processed"
+    return f"{len(summary.contradicted)} findings contradicted" if summary.contradicted else "done"
 
 
 def _ct_rows(rows: list[dict]) -> list[dict]:
@@ -507,6 +553,7 @@ def unchanged_summary(edition: str, out_dir: str, acquired: Acquired) -> RunSumm
         findings={s: sum(f["status"] == s for f in findings) for s in ("matched", "missing", "contradicted")} if findings else {},
         contradicted=[f"{f['claim']}: {f['detail']}" for f in findings if f["status"] == "contradicted"],
         unchanged=True,
+        report=str(d / "report.html") if (d / "report.html").is_file() else "",
     )
 
 
@@ -584,13 +631,19 @@ def process_report(
     download may take (None: AcquireConfig's default). ``allow_hosts``: hosts or domains a listing
     or announcement page may send the download to besides its own site. ``max_stream_mb``,
     ``max_worker_memory_mb``: extraction's resource limits (None: ExtractConfig's). A contradicted finding
-    fails the run, after the tables and the check are published, so the analyst can see why.
+    fails the run, after the tables, the check and the HTML report are published, so the analyst can
+    see why. An edition already published from the same content and pipeline is not processed
+    again: the run is Completed ("up to date"), whatever its published findings check says.
     """
     ref = parse_source(source)  # the flow is an entry point too (deployments): read its inputs here
     if edition:
         check_edition_name(edition)
+    label = edition or default_edition(ref)
+    progress = current_progress()
+    progress.start(label)
     # One run at a time per output directory: a second one stops at once with a clear message.
     with output_lock(Path(out_dir)):
+        progress.stage(label, "acquire")
         acquired = acquire_task(ref, AcquireConfig(
             raw_dir=Path(raw_dir),
             # download limits (``jstmine run --timeout / --max-mb / --deadline / --allow-host``);
@@ -607,10 +660,13 @@ def process_report(
         edition, up_to_date = prepare(ref, edition, out_dir, acquired, config)
         if up_to_date:
             get_run_logger().info("edition %s is up to date (same content, same pipeline): nothing to do", edition)
-            return Completed(data=unchanged_summary(edition, out_dir, acquired), message="up to date")
-        stages = submit_stages(acquired, config, submit=False)
-        summary, tables, findings = finish(edition, out_dir, acquired, config, stages)
+            summary = unchanged_summary(edition, out_dir, acquired)
+            progress.finish(label, outcome_text(summary))
+            return Completed(data=summary, message="up to date")
+        stages = submit_stages(acquired, config, submit=False, label=label)
+        summary, tables, findings = finish(edition, out_dir, acquired, config, stages, label=label)
     _publish_artifacts(summary, tables, findings)
+    progress.finish(label, outcome_text(summary))
     return final_state(summary)
 
 

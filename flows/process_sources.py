@@ -5,26 +5,33 @@ every new edition; what runs on a schedule (``jstmine serve``) and what scales o
 
 Reports whose edition is already published from the same content and pipeline cost one
 conditional request each and nothing else.
+
+The flow run fails, after publishing everything, when a findings check of an edition it
+processed has contradicted findings (its message names them); unchanged editions never fail it,
+whatever their published check says. ``jstmine update`` exits 3 exactly then.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
+from prefect.states import Failed
 
 from flows.process_report import (
     RunSummary,
     _publish_artifacts,
     acquire_task,
     finish,
+    outcome_text,
     prepare,
     resolve,
     run_config,
     submit_stages,
     unchanged_summary,
+    write_report,  # noqa: F401  (written by finish; kept importable from here)
 )
+from flows.progress import current as current_progress
 from pipeline.acquire import AcquireConfig
-from pipeline.editions import previous_edition, published
 from pipeline.errors import PipelineError, TransientAcquireError
 from pipeline.publish import output_lock
 from pipeline.source import parse_source
@@ -55,8 +62,13 @@ def process_sources(
     only: list[str] | None = None,
     tokenizer_mode: str = "C",
 ) -> list[RunSummary]:
-    """Discover the followed reports and process each new edition; the rest are no-ops."""
+    """Discover the followed reports and process each new edition; the rest are no-ops.
+
+    Returns every report's summary; the run fails (with them as its data) when an edition it
+    processed has contradicted findings (``contradicted_state``)."""
     logger = get_run_logger()
+    progress = current_progress()
+    progress.stage("sources", "discover")
     reports = discover_task(sources_file, only)
     logger.info("%d reports followed: %s", len(reports), ", ".join(r.entry_id for r in reports))
     summaries: list[RunSummary] = []
@@ -64,6 +76,10 @@ def process_sources(
         side_by_side = _stages_side_by_side()
         acquire_config = AcquireConfig(raw_dir=Path(raw_dir))
         refs = [(r, parse_source(r.listing_url)) for r in reports]  # URLs the discovery made: parsed once
+        progress.finish("sources", f"{len(reports)} reports followed")
+        for r in reports:
+            progress.start(r.entry_id)
+            progress.stage(r.entry_id, "acquire")
         fetched = [(r, ref, acquire_task.submit(ref, r.acquire_config(acquire_config))) for r, ref in refs]
         pending = []
         for report, ref, future in fetched:
@@ -73,18 +89,32 @@ def process_sources(
             if up_to_date:
                 logger.info("%s: edition %s is unchanged (same PDF, same pipeline): nothing to do", report.entry_id, edition)
                 summaries.append(unchanged_summary(edition, out_dir, acquired))
+                progress.finish(report.entry_id, outcome_text(summaries[-1]))
                 continue
             # On Dask: submitted, not run, so the workers work on every report at once. Otherwise
             # one report after the other, here.
-            pending.append((edition, acquired, config, submit_stages(acquired, config, submit=side_by_side)))
-        for edition, acquired, config, stages in pending:
-            summary, tables, findings = finish(edition, out_dir, acquired, config, resolve(stages))
-            write_report(out_dir, edition)
+            stages = submit_stages(acquired, config, submit=side_by_side, label=report.entry_id)
+            pending.append((report.entry_id, edition, acquired, config, stages))
+        for label, edition, acquired, config, stages in pending:
+            summary, tables, findings = finish(edition, out_dir, acquired, config, resolve(stages), label=label)
             _publish_artifacts(summary, tables, findings)
             summaries.append(summary)
+            progress.finish(label, outcome_text(summary))
     for s in summaries:
         logger.info("%s: %s", s.edition, "unchanged" if s.unchanged else f"{s.mentions} mentions, {len(s.country_technology)} country × technology rows")
-    return summaries
+    return contradicted_state(summaries) or summaries
+
+
+def contradicted_state(summaries: list[RunSummary]):
+    """A Failed state naming the contradicted findings of the editions this run processed (with
+    every summary as its data), or None when it processed none with contradictions."""
+    processed = [s for s in summaries if not s.unchanged and s.contradicted]
+    if not processed:
+        return None
+    count = sum(len(s.contradicted) for s in processed)
+    named = "; ".join(f"{s.edition}: " + "; ".join(s.contradicted) for s in processed)
+    return Failed(message=f"{count} findings contradicted in {len(processed)} processed editions "
+                          f"(their tables, checks and reports are published): {named}", data=summaries)
 
 
 def _stages_side_by_side() -> bool:
@@ -115,25 +145,8 @@ def _stages_side_by_side() -> bool:
             "dask worker tcp://HOST:PORT --nworkers 2 --nthreads 1",
         )
     get_run_logger().info("stages run on Dask: %d worker processes", len(threads))
+    current_progress().note(f"stages run on Dask: {len(threads)} worker processes")
     return True
-
-
-def write_report(out_dir: str, edition: str) -> Path | None:
-    """The new edition's HTML report, showing what changed since the report's previous edition
-    when there is one. A report that cannot be written is a warning: the tables are published."""
-    logger = get_run_logger()
-    try:
-        from pipeline.report import render_report
-
-        previous = previous_edition(published(Path(out_dir)), edition)
-        path = render_report(Path(out_dir), edition, previous=previous)
-    except Exception as exc:  # noqa: BLE001 (the report is a by-product: never fail the run for it)
-        logger.warning("%s: could not write the HTML report (%s: %s); the tables are published; "
-                       "write it later with: jstmine report --edition %s --out %s",
-                       edition, type(exc).__name__, exc, edition, out_dir)
-        return None
-    logger.info("%s: report %s%s", edition, path, f" (changes since {previous})" if previous else "")
-    return path
 
 
 def configured_api_url() -> str:

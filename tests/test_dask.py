@@ -4,6 +4,7 @@ Dask or Prefect process left behind."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -98,7 +99,11 @@ def assert_same_tables(got: Path, expected: Path) -> None:
 
 def test_workers_give_the_same_tables_as_a_serial_run(prefect_api_server, listing, serial, tmp_path):
     output = update(prefect_api_server, listing, tmp_path, "--workers", "2")
-    assert "Creating a new Dask cluster" in output, output
+    assert "the stages run on a local Dask cluster of 2 worker processes" in output, output
+    # Without --verbose, neither distributed's INFO lines (scheduler, nannies, workers) nor
+    # Prefect's own; the progress lines instead.
+    assert not [line for line in output.splitlines() if re.search(r"\bINFO\b", line)], output
+    assert "fy24_rr02: stages submitted to the task runner" in output and "fy24_rr03: done" in output, output
     assert_same_tables(tmp_path / "processed", serial)
     kr = {e: pq.read_table(serial / e / "policy_facts.parquet").to_pylist() for e in EDITIONS}
     counts = {e: [f["item_count"] for f in rows if f["country"] == "KR" and f["item"] == "国家戦略技術" and not f["in_summary"]]
@@ -128,7 +133,7 @@ def test_an_existing_dask_scheduler_runs_the_stages(prefect_api_server, listing,
             pids = list(client.run(os.getpid).values())
             assert len(pids) == 2
             assert sum(client.run(_taggers_built).values()) == 0
-            output = update(prefect_api_server, listing, tmp_path, "--dask-address", cluster.scheduler_address)
+            output = update(prefect_api_server, listing, tmp_path, "--dask-address", cluster.scheduler_address, "--verbose")
             assert f"Connecting to an existing Dask cluster at {cluster.scheduler_address}" in output, output
             assert sum(client.run(_taggers_built).values()) >= 1  # the tag stage ran on the workers
     finally:

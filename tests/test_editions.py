@@ -117,8 +117,10 @@ def update(tmp_path: Path, sources: Path):
     state = process_sources(sources_file=str(sources), out_dir=str(tmp_path / "processed"),
                             raw_dir=str(tmp_path / "raw"), return_state=True)
     elapsed = time.perf_counter() - started
-    assert state.is_completed(), state.message
-    (summary,) = state.result()
+    # The second and third editions count 13 Korean technologies where the fy24_rr02 expectations
+    # say 12: the run then fails, after publishing, naming that (tests/test_run_contract.py).
+    assert state.is_completed() or (state.is_failed() and "findings contradicted" in state.message), state.message
+    (summary,) = state.result(raise_on_failure=False)
     return state, summary, elapsed
 
 

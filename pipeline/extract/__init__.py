@@ -23,6 +23,7 @@ The text is kept as the PDF gives it (no NFKC: a later stage normalizes).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.extract import limits
@@ -69,7 +70,8 @@ __all__ = [
 
 
 def extract_pdf(
-    path: Path, config: ExtractConfig = ExtractConfig(), *, workers: int | None = None
+    path: Path, config: ExtractConfig = ExtractConfig(), *, workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ExtractedDocument:
     """Read ``path`` and return its text as pages, blocks (reading order) and tables.
 
@@ -79,6 +81,12 @@ def extract_pdf(
     is taken as given. Documents under ``PARALLEL_MIN_PAGES`` pages, and calls from a daemonic
     process (a Dask or multiprocessing worker), are read in this process. The result does not
     depend on it.
+
+    ``progress``: None, or a callable told ``progress(pages_read, total_pages)`` as the pages are
+    read: ``(0, total)`` first, then increasing counts ending at ``(total, total)`` (after each
+    page in this process, after each chunk of a few pages when worker processes read them),
+    one call at a time, possibly from another thread. It only watches: the result does not
+    depend on it, and an exception it raises stops the extraction.
 
     Resource limits (``pipeline.extract.limits``): no stream may inflate beyond
     ``config.max_stream_mb``, no process reading pages may take more than
@@ -96,7 +104,7 @@ def extract_pdf(
         n_workers = _worker_count(workers, n_pages, config)
         reader = _PagePool(pdf, path, config, n_pages, n_workers) if n_workers > 1 else _Reader(pdf, path, config, n_pages)
         with reader:
-            records = _read_document(reader, n_pages, config)
+            records = _read_document(reader, n_pages, config, progress)
 
     blocks = _assign_heading_levels([d for rec in records for d in rec.drafts])
     contents = contents_entries(blocks)

@@ -12,6 +12,7 @@ import tempfile
 import threading
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pdfplumber
@@ -82,9 +83,11 @@ class _Reader:
         self.pdf, self.path, self.config, self.n_pages = pdf, path, config, n_pages
 
     def read(
-        self, numbers: list[int], decided: dict[int, frozenset[int]] | None, doc_body_size: float | None
+        self, numbers: list[int], decided: dict[int, frozenset[int]] | None, doc_body_size: float | None,
+        on_read: Callable[[int], None] | None = None,
     ) -> list[_PageRecord]:
-        return _read_pages(self.pdf, self.path, self.config, self.n_pages, numbers, decided, doc_body_size)
+        """``on_read(n)``: told after every ``n`` pages read (here one by one)."""
+        return _read_pages(self.pdf, self.path, self.config, self.n_pages, numbers, decided, doc_body_size, on_read)
 
     def __enter__(self) -> _Reader:
         return self
@@ -119,9 +122,11 @@ class _PagePool(_Reader):
         for worker in self.workers:
             worker.close()
 
-    def read(self, numbers, decided, doc_body_size):
+    def read(self, numbers, decided, doc_body_size, on_read=None):
+        """As ``_Reader.read``; ``on_read(n)`` is told after each chunk of ``n`` pages, from
+        whichever thread read it."""
         if not self.workers:
-            return super().read(numbers, decided, doc_body_size)
+            return super().read(numbers, decided, doc_body_size, on_read)
         # Small chunks balance the load (pages differ in cost); each costs one round trip.
         size = min(16, max(2, math.ceil(len(numbers) / ((len(self.workers) + 1) * 8))))
         chunks = [numbers[i : i + size] for i in range(0, len(numbers), size)]
@@ -142,6 +147,8 @@ class _PagePool(_Reader):
                 chunk_decided = {n: decided[n] for n in chunk} if decided is not None else None
                 try:
                     results[k] = read_chunk(chunk, chunk_decided, doc_body_size)
+                    if on_read is not None:
+                        on_read(len(chunk))
                 except _WorkerEnded as exc:  # killed (out of memory?) or crashed: say which pages
                     results[k] = _worker_ended_error(self.path, chunk, exc, self.config)
                     state["stop"] = True
@@ -337,6 +344,7 @@ def _read_pages(
     numbers: list[int],
     decided: dict[int, frozenset[int]] | None,
     doc_body_size: float | None,
+    on_read: Callable[[int], None] | None = None,
 ) -> list[_PageRecord]:
     pages = pdf.pages
     records = []
@@ -353,6 +361,8 @@ def _read_pages(
         else:
             records.append(record)
             page.close()  # frees pdfplumber's cached layout; matters for long documents
+            if on_read is not None:
+                on_read(1)
             continue
         page.close()  # raised outside the handler: the failed page's objects are freed first
         raise error
@@ -366,9 +376,27 @@ def _resources(page: pdfplumber.page.Page):
         return None
 
 
-def _read_document(reader: _Reader, n_pages: int, config: ExtractConfig) -> list[_PageRecord]:
-    """Every page's record, with the document-wide decisions applied."""
-    records = reader.read(list(range(1, n_pages + 1)), None, None)
+class _PageCount:
+    """Pages read so far, told to ``progress(done, total)``: (0, total) first, then after every
+    page or chunk, increasing, one call at a time, ending at (total, total)."""
+
+    def __init__(self, progress: Callable[[int, int], None], total: int):
+        self.progress, self.total, self.done = progress, total, 0
+        self.lock = threading.Lock()
+        progress(0, total)
+
+    def add(self, n: int) -> None:
+        with self.lock:
+            self.done += n
+            self.progress(self.done, self.total)
+
+
+def _read_document(reader: _Reader, n_pages: int, config: ExtractConfig,
+                   progress: Callable[[int, int], None] | None = None) -> list[_PageRecord]:
+    """Every page's record, with the document-wide decisions applied. ``progress(done, total)``
+    follows the first reading of the pages (the few read again afterwards are not counted)."""
+    count = _PageCount(progress, n_pages) if progress is not None else None
+    records = reader.read(list(range(1, n_pages + 1)), None, None, count.add if count is not None else None)
     remove = _running_line_decision(records, n_pages, config)
     decided = {
         rec.number: frozenset(i for i, _, _ in rec.candidates if (rec.number, i) in remove) for rec in records
