@@ -336,3 +336,77 @@ def test_a_second_run_on_the_same_output_directory_stops_naming_the_first(prefec
     assert f"error: another jstmine run is writing to {out} (pid {os.getpid()}, since" in message
     assert "--out DIR" in message
     assert not [p for p in out.iterdir() if not p.name.startswith(".")]  # it published nothing
+
+
+# ------------------------------------------------------------------------------------------------
+# The latest edition of each report: the database's latest_* views and `jstmine editions`
+#
+# Small editions published with the specs' schemas (tests/test_inspect.py's edition_tables), with
+# the report id and publication date each edition's documents row carries.
+
+
+def report_edition(edition: str, report_id: str | None, published_on: str | None, processed_at: str,
+                   extras: bool = True) -> dict:
+    import pyarrow as pa
+    from test_inspect import edition_tables
+
+    tables = edition_tables(edition, processed_at, extras=extras)
+    docs = tables["documents"]
+    for column, value in (("report_id", report_id), ("published", published_on)):
+        i = docs.schema.get_field_index(column)
+        docs = docs.set_column(i, docs.schema.field(i), pa.array([value], docs.schema.field(i).type))
+    return tables | {"documents": docs}
+
+
+@pytest.fixture
+def three_editions(tmp_path) -> Path:
+    """Report r1 in two editions (the newer one, by publication date, published first and processed
+    earlier), report r2 in one, and an edition with no report id (a report of its own)."""
+    from pipeline.publish import publish
+
+    out = tmp_path / "processed"
+    publish(report_edition("r1-2025-06-02", "r1", "2025-06-02", "2025-06-03T09:00:00+00:00"), out, "r1-2025-06-02")
+    publish(report_edition("r1-2025-04-01", "r1", "2025-04-01", "2025-07-01T09:00:00+00:00"), out, "r1-2025-04-01")
+    publish(report_edition("r2-2025-01-10", "r2", "2025-01-10", "2025-01-11T09:00:00+00:00", extras=False), out,
+            "r2-2025-01-10")
+    publish(report_edition("local", None, None, "2025-02-01T09:00:00+00:00"), out, "local")
+    return out
+
+
+def query(out: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(out / "jstmine.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_latest_views_hold_the_rows_of_each_reports_most_recent_edition(three_editions):
+    out = three_editions
+    latest = {"r1-2025-06-02", "r2-2025-01-10", "local"}
+    assert dict(query(out, "SELECT edition, report_id FROM latest_editions")) == {
+        "r1-2025-06-02": "r1", "r2-2025-01-10": "r2", "local": None}
+    tables = [t for (t,) in query(out, "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+                                       "AND table_name <> 'publish_log'")]
+    assert {"documents", "mentions", "country_technology", "policy_facts"} <= set(tables)
+    for table in tables:
+        # every table has its view, and the view is exactly the table's rows of the latest editions
+        in_view = query(out, f"SELECT * FROM latest_{table} ORDER BY ALL")
+        expected = query(out, f"SELECT * FROM {table} WHERE edition IN {tuple(sorted(latest))} ORDER BY ALL")
+        assert in_view == expected, table
+    assert {e for (e,) in query(out, "SELECT DISTINCT edition FROM latest_country_technology")} == latest
+    # r2's edition has no policy facts: its view has none of them, and nothing of r1's older edition
+    assert {e for (e,) in query(out, "SELECT DISTINCT edition FROM latest_policy_facts")} == {"r1-2025-06-02", "local"}
+
+
+def test_the_same_publication_date_is_decided_by_when_it_was_processed(tmp_path):
+    from pipeline.publish import publish
+
+    out = tmp_path / "processed"
+    publish(report_edition("r-b", "r", "2025-04-01", "2025-04-02T10:00:00+00:00", extras=False), out, "r-b")
+    publish(report_edition("r-a", "r", "2025-04-01", "2025-04-03T10:00:00+00:00", extras=False), out, "r-a")
+    assert query(out, "SELECT edition FROM latest_editions") == [("r-a",)]
+    # re-publishing the older one with a later processing time makes it the latest, in the same commit
+    publish(report_edition("r-b", "r", "2025-04-01", "2025-04-04T10:00:00+00:00", extras=False), out, "r-b")
+    assert query(out, "SELECT edition FROM latest_editions") == [("r-b",)]
+    assert {e for (e,) in query(out, "SELECT DISTINCT edition FROM latest_mentions")} == {"r-b"}
