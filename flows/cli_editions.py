@@ -134,9 +134,13 @@ def serve(
     from prefect.client.schemas.schedules import CronSchedule
 
     try:
-        schedule = CronSchedule(cron=cron, timezone=timezone)
+        CronSchedule(cron=cron)
     except ValueError:
         fail(f"{cron!r} is not a cron expression", "give five fields, e.g. '0 6 * * 1' for Mondays at 06:00")
+    try:
+        schedule = CronSchedule(cron=cron, timezone=timezone)
+    except ValueError:
+        fail(f"Prefect does not accept the time zone {timezone!r}", "give another IANA name, e.g. Asia/Tokyo or UTC")
     from flows.process_sources import process_sources
 
     console.print(f"serving deployment [bold]process-sources/{name}[/] on schedule {cron!r} ({escape(timezone)}); "

@@ -49,8 +49,6 @@ import pytest
 
 from conftest import subprocess_env
 
-pytestmark = pytest.mark.slow
-
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 LINKED = (".venv", "Makefile", "pyproject.toml", "constraints.txt", "samples")
@@ -148,12 +146,12 @@ class Plan:
 
 
 def make_recipe(target: str, cwd: Path) -> str:
-    """What ``make TARGET`` would run (``make -n``), the set-up it depends on left out."""
+    """What ``make TARGET`` would run (``make -n``: its recipe and those of the targets it depends
+    on that are not up to date), one command a line."""
     shown = subprocess.run(["make", "-n", target], cwd=cwd, capture_output=True, text=True, timeout=60,
                            env=subprocess_env(None))
     assert shown.returncode == 0, shown.stderr
-    lines = [ln for ln in shown.stdout.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    return lines[-1] if lines else ""
+    return "\n".join(ln for ln in shown.stdout.splitlines() if ln.strip() and not ln.lstrip().startswith("#"))
 
 
 def network_hosts(command: str) -> list[str]:
@@ -189,8 +187,9 @@ def plan(example: Example, project: Path, loopback: str, prefect_url: str) -> Pl
     else:
         looked_at = command
     for pattern, why in LONG_RUNNING:
-        if pattern.search(looked_at):
-            return Plan("help", why, re.sub(r"&\s*$", "", looked_at.replace(f"http://{README_PREFECT}/api", prefect_url))
+        line = next((ln for ln in looked_at.splitlines() if pattern.search(ln)), None)
+        if line is not None:  # the line of the recipe that starts it, in its --help form
+            return Plan("help", why, re.sub(r"&\s*$", "", line.replace(f"http://{README_PREFECT}/api", prefect_url))
                         .rstrip() + " --help")
     if network_hosts(looked_at):
         return Plan("offline", f"needs {', '.join(network_hosts(looked_at))} (the real network): run offline", mapped)
@@ -213,6 +212,26 @@ def reads_default_sources(words: list[str]) -> bool:
         return False
     command = typer.main.get_command(app).commands.get(words[1])
     return command is not None and any("--sources" in param.opts for param in command.params)
+
+
+def test_examples_are_found_and_each_planned_by_its_rule():
+    text = "\n".join([
+        "Some prose with `jstmine inline` code.", "```bash", "# a comment line", "",
+        ".venv/bin/jstmine show pages \\", "    --limit 3        # joined at the backslash",
+        "make test", "make run", ".venv/bin/dask scheduler --port 8786 &",
+        ".venv/bin/jstmine run --source https://example.org/r.pdf", ".venv/bin/jstmine run --source https://…/r.pdf",
+        "export PREFECT_API_URL=http://127.0.0.1:4200/api", ".venv/bin/jstmine discover", "```",
+        "```python", "import duckdb", "print(1)", "```", "```text", "not run", "```"])
+    examples = readme_examples(text)
+    assert [e.lang for e in examples] == ["bash"] * 8 + ["python"]
+    assert examples[0].line == 5 and strip_comment(examples[0].code) == ".venv/bin/jstmine show pages      --limit 3"
+    plans = [plan(e, ROOT, "http://127.0.0.1:1", "http://127.0.0.1:2/api") for e in examples]
+    assert [p.how for p in plans] == ["run", "skip", "offline", "help", "offline", "run", "export", "run", "run"]
+    assert plans[3].command == ".venv/bin/dask scheduler --port 8786 --help"
+    assert "example.org" in plans[4].why and plans[5].command.endswith("http://127.0.0.1:1/r.pdf")
+    assert plans[6].command == "export PREFECT_API_URL=http://127.0.0.1:2/api"
+    assert plans[7].command == ".venv/bin/jstmine discover --sources sources.toml"
+    assert plans[8].command == "import duckdb\nprint(1)\n"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -298,6 +317,7 @@ def can_go_offline() -> bool:
 # The test
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.id for e in EXAMPLES])
 def test_readme_example(example: Example, project: Project, tmp_path):
     how = plan(example, project.path, project.loopback, project.prefect_url)
@@ -338,4 +358,7 @@ def test_readme_example(example: Example, project: Project, tmp_path):
         host = network_hosts(make_recipe(how.command.split()[1], cwd) if is_make else how.command)[0]
         assert "seems offline" in message and host in message and "jstmine run --source PATH" in message, shown
     else:
+        if done.returncode == 127:
+            shown += ("\n(command not found: the README's commands run from the checkout, as .venv/bin/jstmine, "
+                      "without an activated virtual environment)")
         assert done.returncode == 0, shown
