@@ -5,8 +5,9 @@ blocks and every ```python block, so an example added or changed is tested as it
 Each runs with bash (a python block with ``.venv/bin/python``) in a directory that stands for
 the checkout, made by the fixture ``project``:
 
-* ``.venv``, ``Makefile``, ``pyproject.toml``, ``constraints.txt`` and ``samples/`` are links to
-  the checkout's; ``scripts/demo.py`` is a copy (it takes the project's root from its own path);
+* it is a copy of the checkout's files (so a command that writes beside them, such as
+  ``scripts/demo.py``, which takes the project's root from its own path, writes into the copy),
+  with ``.venv`` a link to the checkout's;
 * ``processed/`` and ``raw/`` are what ``make demo`` made there (the edition ``sample``), plus the
   two editions the README's edition examples name: ``fy24_rr02-2025-04-01`` (the sample PDF from
   the listing page's ``#fy24_rr02`` entry) and ``fy24_rr02-2025-06-02`` (the sample with the
@@ -51,7 +52,6 @@ from conftest import subprocess_env
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-LINKED = (".venv", "Makefile", "pyproject.toml", "constraints.txt", "samples")
 README_PREFECT = "127.0.0.1:4200"  # the README's Prefect server, mapped to the session's
 PLACEHOLDER_URL = "https://…/"  # the README's "some PDF URL", mapped to the loopback server
 OFFLINE_STATUS = 1  # README: offline, `run` on a network source "stops at once"
@@ -251,6 +251,15 @@ class Project:
         return dest
 
 
+def _not_copied(directory: str, names: list[str]) -> set[str]:
+    """What the copy of the checkout leaves out: the virtual environment (linked instead), git's
+    and the tools' caches, and the outputs (the fixture makes its own)."""
+    left_out = {"__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"}
+    if Path(directory).resolve() == ROOT:
+        left_out |= {".venv", ".git", "processed", "raw", "build", ".prefect"}
+    return {n for n in names if n in left_out or n.endswith(".egg-info")}
+
+
 def run_bash(command: str, cwd: Path, env: dict[str, str], *, offline: bool = False) -> subprocess.CompletedProcess:
     args = ["bash", "-c", command]
     if offline:
@@ -267,10 +276,10 @@ def project(prefect_api_server, tmp_path_factory) -> Project:
 
     tmp = tmp_path_factory.mktemp("readme")
     root = tmp / "jstmine"
-    (root / "scripts").mkdir(parents=True)
-    for name in LINKED:
-        (root / name).symlink_to(ROOT / name)
-    shutil.copy2(ROOT / "scripts" / "demo.py", root / "scripts" / "demo.py")
+    shutil.copytree(ROOT, root, symlinks=True, ignore=_not_copied)
+    (root / ".venv").symlink_to(ROOT / ".venv")
+    (root / "processed").mkdir(exist_ok=True)
+    (root / "raw").mkdir(exist_ok=True)
     env = prefect_api_server.env(PREFECT_HOME=str(tmp / "prefect-home"), COLUMNS="200", NO_COLOR="1")
 
     # make demo, as the README's first command: processed/sample
@@ -327,8 +336,9 @@ def test_readme_example(example: Example, project: Project, tmp_path):
     if how.how == "demo":
         out = project.demo.stdout
         assert project.demo.returncode == 0
-        assert "tables:   processed/sample/" in out and "database: processed/jstmine.duckdb" in out, out[-2000:]
-        assert (project.path / "processed" / "sample" / "report.html").is_file()
+        assert "processed/sample" in out and "processed/jstmine.duckdb" in out, out[-2000:]  # where the tables are
+        for name in ("country_technology.parquet", "country_technology.csv", "report.html"):
+            assert (project.path / "processed" / "sample" / name).is_file(), name
         return
 
     cwd = project.copy(tmp_path / "jstmine")
