@@ -429,6 +429,7 @@ def test_editions_list_shows_each_edition_with_its_report_size_and_latest_flag(t
     rows = {r["edition"]: r for r in json.loads(result.output)}
     assert set(rows) == {"r1-2025-06-02", "r1-2025-04-01", "r2-2025-01-10", "local"}
     assert {e for e, r in rows.items() if r["latest"]} == {"r1-2025-06-02", "r2-2025-01-10", "local"}
+    assert {e for e, r in rows.items() if r["latest"]} == {e for (e,) in query(out, "SELECT edition FROM latest_editions")}
     r = rows["r1-2025-04-01"]
     assert (r["report_id"], r["published"], r["pages"], r["files"], r["in_database"]) == ("r1", "2025-04-01", 4, True, True)
     assert r["processed_at"].startswith("2025-07-01")
@@ -492,6 +493,17 @@ def test_editions_remove_refuses_unknown_names_and_asks_before_removing(three_ed
     assert removed.exit_code == 0, removed.output
     assert not (out / "local").is_symlink()
     assert query(out, "SELECT count(*) FROM documents WHERE edition = 'local'") == [(0,)]
+
+    # a plain directory under an edition's name is no edition jstmine made: left alone, rows too
+    import os
+
+    os.unlink(out / "r2-2025-01-10")
+    (out / "r2-2025-01-10").mkdir()
+    (out / "r2-2025-01-10" / "mine.txt").write_text("someone's", encoding="utf-8")
+    plain = cli("editions", "remove", "r2-2025-01-10", "--out", str(out), "--yes")
+    assert plain.exit_code == 1 and "is a plain directory" in " ".join(plain.output.split())
+    assert (out / "r2-2025-01-10" / "mine.txt").is_file()
+    assert query(out, "SELECT count(*) FROM documents WHERE edition = 'r2-2025-01-10'") == [(1,)]
 
 
 def test_remove_never_follows_a_link_out_of_the_output_directory(three_editions, tmp_path):
