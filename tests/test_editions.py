@@ -556,3 +556,17 @@ def test_a_removal_killed_after_its_commit_is_finished_and_one_killed_before_it_
     assert (out / "local" / "documents.parquet").is_file()
     assert query(out, "SELECT count(*) FROM documents WHERE edition = 'local'") == [(1,)]
     assert not (out / ".local.removing").exists()
+
+
+def test_remove_is_refused_while_a_run_writes_to_the_output_directory(three_editions):
+    from pipeline.publish import OutputLockedError, output_lock
+    from pipeline.remove import remove_edition
+
+    out = three_editions
+    with output_lock(out):  # a run publishing now
+        with pytest.raises(OutputLockedError) as raised:
+            remove_edition(out, "local")
+        held = cli("editions", "remove", "local", "--out", str(out), "--yes")
+    assert "another jstmine run is writing to" in raised.value.what
+    assert held.exit_code == 1 and "another jstmine run is writing" in " ".join(held.output.split())
+    assert (out / "local").is_symlink() and query(out, "SELECT count(*) FROM documents WHERE edition = 'local'") == [(1,)]
