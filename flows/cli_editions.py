@@ -3,13 +3,17 @@
     jstmine discover [--sources FILE] [-f table|csv|tsv|json]
     jstmine update   [--sources FILE] [--only NAME] [--dask-address tcp://HOST:PORT | --workers N]
     jstmine diff A B [-f table|csv|tsv|json]
-    jstmine serve    [--cron "0 6 * * 1"]
+    jstmine serve    [--cron "0 6 * * 1"] [--timezone Asia/Tokyo]
+    jstmine editions list [-f table|csv|tsv|json]
+    jstmine editions remove NAME [--yes]
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
+from rich.markup import escape
+from rich.table import Table
 from rich.text import Text
 
 from flows.app import app, console, err, fail, print_summary, print_unbroken, settle, stdout_console
@@ -19,6 +23,7 @@ from pipeline.normalize import printable
 from pipeline.sources import DEFAULT_SOURCES
 
 WEEKLY = "0 6 * * 1"  # Mondays 06:00
+TIMEZONE = "Asia/Tokyo"  # the time zone the cron is read in, by default: JST publishes in Japan's
 
 
 DISCOVER_COLUMNS = ("source", "entry_id", "published", "title", "url", "listing_url")
@@ -155,15 +160,19 @@ def diff(
 
 @app.command()
 def serve(
-    cron: str = typer.Option(WEEKLY, help="When to look for new editions (cron, server time zone)."),
+    cron: str = typer.Option(WEEKLY, help="When to look for new editions (cron, read in --timezone)."),
+    timezone: str = typer.Option(TIMEZONE, "--timezone", help="The IANA time zone the cron is read in, e.g. Asia/Tokyo, UTC, Europe/Berlin."),
     name: str = typer.Option("jstmine-update", help="The deployment's name."),
     sources: Path = typer.Option(DEFAULT_SOURCES, help="The sources file."),
     out: Path = typer.Option(Path("processed"), help="Output directory (absolute paths are safest)."),
     raw: Path = typer.Option(Path("raw"), help="Where downloaded PDFs are kept."),
 ) -> None:
-    """Register a scheduled deployment of `update` and serve it until stopped (Ctrl-C)."""
+    """Register a scheduled deployment of `update` and serve it until stopped (Ctrl-C).
+
+    The cron is read in --timezone (default Asia/Tokyo): "0 6 * * 1" is Mondays 06:00 in Japan."""
     from flows.process_sources import configured_api_url
 
+    _check_timezone(timezone)
     if not configured_api_url():
         fail(
             "no Prefect server is configured: a temporary server registers the deployment but never runs its schedule",
@@ -176,12 +185,126 @@ def serve(
         CronSchedule(cron=cron)
     except ValueError:
         fail(f"{cron!r} is not a cron expression", "give five fields, e.g. '0 6 * * 1' for Mondays at 06:00")
+    try:
+        schedule = CronSchedule(cron=cron, timezone=timezone)
+    except ValueError:
+        fail(f"Prefect does not accept the time zone {timezone!r}", "give another IANA name, e.g. Asia/Tokyo or UTC")
     from flows.process_sources import process_sources
 
-    console.print(f"serving deployment [bold]process-sources/{name}[/] on schedule {cron!r}; Ctrl-C stops it")
+    console.print(f"serving deployment [bold]process-sources/{name}[/] on schedule {cron!r} ({escape(timezone)}); "
+                  "Ctrl-C stops it")
     process_sources.serve(
         name=name,
-        cron=cron,
+        schedules=[schedule],
         parameters={"sources_file": str(sources.resolve()), "out_dir": str(out.resolve()), "raw_dir": str(raw.resolve())},
         print_starting_message=False,
     )
+
+
+def _check_timezone(name: str) -> None:
+    """Stop, before Prefect starts, when ``name`` is no IANA time zone zoneinfo knows."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail(f"--timezone {name!r} is not a time zone", "give an IANA time zone name, e.g. Asia/Tokyo, UTC or Europe/Berlin")
+
+
+# ------------------------------------------------------------------------------------------------
+# jstmine editions list | remove
+
+editions_app = typer.Typer(no_args_is_help=True, help="List and remove the editions of an output directory.")
+app.add_typer(editions_app, name="editions")
+EDITION_COLUMNS = ("edition", "report_id", "published", "pages", "processed_at", "size_bytes", "latest", "files",
+                   "in_database")
+
+
+@editions_app.command("list")
+def editions_list(
+    out: Path = typer.Option(Path("processed"), "--out", help="Output directory."),
+    fmt: Format = format_option(),
+) -> None:
+    """List the editions: report, publication date, pages, when processed, size, latest of its report.
+
+    The latest edition of each report is the one the database's latest_<table> views select."""
+    import duckdb
+
+    from pipeline.editions import list_editions
+
+    settle(out)
+    try:
+        editions = list_editions(out)
+    except PipelineError as exc:
+        fail(exc.what, exc.todo)
+    except duckdb.Error as exc:
+        fail(f"could not read the database in {out}: {str(exc).splitlines()[0]}",
+             "if a run is publishing to it right now, wait for it to finish and try again")
+    rows = [[getattr(e, c) for c in EDITION_COLUMNS] for e in editions]
+    if is_machine(fmt):
+        emit(fmt, EDITION_COLUMNS, rows)
+        return
+    if not editions:
+        console.print(f"no editions in {escape(str(out))}/", soft_wrap=True)
+        return
+    table = Table(title=f"editions in {out}/")
+    for col in ("edition", "report", "published", "pages", "processed at", "size", "latest"):
+        table.add_column(col, overflow="fold", justify="right" if col in ("pages", "size") else "left")
+    for e in editions:
+        note = "" if e.files and e.in_database else " (rows only)" if e.in_database else " (files only)"
+        table.add_row(Text(printable(e.edition) + note), Text(printable(e.report_id or "—")), e.published or "—",
+                      "—" if e.pages is None else str(e.pages), e.processed_at or "—", _size(e.size_bytes),
+                      "latest" if e.latest else "")
+    console.print(table)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def _interactive() -> bool:
+    """Whether a person can answer a question: standard input and output are terminals."""
+    import sys
+
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+@editions_app.command("remove")
+def editions_remove(
+    edition: str = typer.Argument(..., help="The edition to remove (see jstmine editions list)."),
+    out: Path = typer.Option(Path("processed"), "--out", help="Output directory."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Remove without asking (needed when not on a terminal)."),
+) -> None:
+    """Remove an edition: its files and its rows in every table of the database, together.
+
+    The files are processed/<edition> and its run directories under processed/.runs/; on a terminal
+    it asks first, elsewhere it needs --yes."""
+    from pipeline.publish import check_edition_name
+    from pipeline.remove import known_editions, remove_edition
+
+    try:
+        check_edition_name(edition)
+        settle(out)
+        known = known_editions(out) if out.is_dir() else []
+    except PipelineError as exc:
+        fail(exc.what, exc.todo)
+    if edition not in known:
+        fail(f"there is no edition {edition!r} in {out}",
+             ("the editions are: " + ", ".join(known)) if known else "it has no editions at all")
+    if not yes:
+        if not _interactive():
+            fail(f"not removing edition {edition!r} without confirmation (not on a terminal)",
+                 f"add --yes to remove it: jstmine editions remove {edition} --yes")
+        if not typer.confirm(f"remove edition {edition} (its files under {out}/ and its rows in the database)?"):
+            fail(f"edition {edition!r} not removed", "")
+    try:
+        removed = remove_edition(out, edition)
+    except PipelineError as exc:
+        fail(exc.what, exc.todo)
+    rows = sum(removed.rows.values())
+    console.print(Text(f"removed edition {printable(edition)}: {rows} rows from {len(removed.rows)} tables"
+                       + (", its files" if removed.link or removed.runs else ", no files (it had none)")))

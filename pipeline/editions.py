@@ -92,3 +92,144 @@ def previous_edition(existing: dict[str, PublishedEdition], edition: str) -> str
     earlier = [e for e in existing.values()
                if e.edition != edition and e.report_id == this.report_id and order(e) < order(this)]
     return max(earlier, key=lambda e: (order(e), e.edition)).edition if earlier else None
+
+
+@dataclass(frozen=True)
+class EditionListing:
+    """One edition of an output directory, as ``jstmine editions list`` shows it."""
+
+    edition: str
+    report_id: str | None
+    published: str | None  # the listing's publication date (ISO), when it gave one
+    pages: int | None
+    processed_at: str | None
+    size_bytes: int  # its files on disk (the run directory its link points to); 0 when it has none
+    latest: bool  # the most recent edition of its report (what the database's latest_* views select)
+    files: bool  # it has a link and files under the output directory
+    in_database: bool  # it has rows in the database
+
+
+def latest_of_reports(editions: dict[str, tuple[str | None, str | None, str | None]]) -> set[str]:
+    """The most recent edition of each report.
+
+    Parameters:
+        editions: edition name → (report id, publication date, processed at); an edition without a
+            report id is a report of its own.
+
+    The latest is the one published last, then processed last, then the greatest name: the order
+    of ``previous_edition`` and of the database's ``latest_<table>`` views
+    (``pipeline.publish.refresh_latest_views``).
+    """
+    best: dict[tuple[str, str], tuple[tuple[str, str, str], str]] = {}
+    for name, (report_id, published_on, processed_at) in editions.items():
+        key = ("report", report_id) if report_id is not None else ("edition", name)
+        rank = (_text(published_on), _text(processed_at), name)
+        if key not in best or rank > best[key][0]:
+            best[key] = (rank, name)
+    return {name for _rank, name in best.values()}
+
+
+def _text(value) -> str:
+    """A date or time as text that sorts in time order ('' for none), whether stored as text or not."""
+    return "" if value is None else str(value)
+
+
+def _run_dir_size(out_dir: Path, edition: str) -> int:
+    """Bytes of the files in the run directory ``<out_dir>/<edition>`` points to, when it is one of
+    the edition's own runs (``.runs/<edition>/<run>``); symbolic links are counted as links, never
+    followed, so a link re-pointed elsewhere counts nothing."""
+    import os
+
+    from pipeline.publish import RUNS_DIR
+
+    link = Path(out_dir) / edition
+    if not link.is_symlink():
+        return 0
+    target = Path(os.readlink(link))
+    parts = target.parts
+    if target.is_absolute() or len(parts) != 3 or parts[0] != RUNS_DIR or parts[1] != edition or ".." in parts:
+        return 0
+    run = Path(out_dir) / target
+    if Path(out_dir, RUNS_DIR).is_symlink() or Path(out_dir, RUNS_DIR, edition).is_symlink() or run.is_symlink():
+        return 0
+    total = 0
+    for root, _dirs, files in os.walk(run, followlinks=False):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(root, f)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def database_editions(out_dir: Path) -> dict[str, tuple[str | None, str | None, str | None, int | None]]:
+    """Editions with rows in the database of ``out_dir``: name → (report id, publication date,
+    processed at, pages), from its documents table, plus the editions publish_log records (with
+    no details when they have no documents row). {} when there is no database.
+
+    Raises ``duckdb.Error`` or ``PublishError`` when the database cannot be opened (another
+    program holds it for writing, or it is a planted link).
+    """
+    from pipeline.publish import DATABASE_NAME, PUBLISH_LOG, connect_database
+
+    db = Path(out_dir) / DATABASE_NAME
+    if not db.is_file():
+        return {}
+    con = connect_database(db, read_only=True)
+    try:
+        columns = {(t, c) for t, c in con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'").fetchall()}
+        out: dict[str, tuple[str | None, str | None, str | None, int | None]] = {}
+        if ("documents", "edition") in columns:
+            wanted = ("report_id", "published", "processed_at", "pages")
+            select = ", ".join(f"CAST({c} AS VARCHAR)" if ("documents", c) in columns else "NULL" for c in wanted)
+            for edition, report_id, published_on, processed_at, pages in con.execute(
+                    f"SELECT edition, {select} FROM documents ORDER BY edition").fetchall():
+                out[edition] = (report_id, published_on, processed_at, int(pages) if pages is not None else None)
+        if (PUBLISH_LOG, "edition") in columns:
+            for (edition,) in con.execute(f'SELECT DISTINCT edition FROM "{PUBLISH_LOG}"').fetchall():
+                out.setdefault(edition, (None, None, None, None))
+        return out
+    finally:
+        con.close()
+
+
+def list_editions(out_dir: Path) -> list[EditionListing]:
+    """Every edition of ``out_dir``: those published as files (a link and its run directory) and
+    those with rows in the database, ordered by report, then publication date and processing time.
+
+    Parameters:
+        out_dir: the output directory (``processed``).
+
+    Details come from an edition's own documents.parquet, else from the database. Raises
+    ``duckdb.Error`` or ``PublishError`` when the database exists but cannot be read.
+    """
+    out_dir = Path(out_dir)
+    links = set(published_editions(out_dir))
+    files = published(out_dir)
+    rows = database_editions(out_dir)
+    details: dict[str, tuple[str | None, str | None, str | None, int | None]] = {}
+    for name in sorted(links | set(rows)):
+        db = rows.get(name, (None, None, None, None))
+        if name in files:
+            e = files[name]
+            pages = _pages(out_dir, name)
+            details[name] = (e.report_id, _opt(e.published), _opt(e.processed_at), db[3] if pages is None else pages)
+        else:
+            details[name] = db
+    latest = latest_of_reports({n: d[:3] for n, d in details.items()})
+    listing = [EditionListing(name, d[0], d[1], d[3], d[2], _run_dir_size(out_dir, name), name in latest,
+                              name in links, name in rows) for name, d in details.items()]
+    return sorted(listing, key=lambda e: (e.report_id or e.edition, e.published or "", e.processed_at or "", e.edition))
+
+
+def _opt(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _pages(out_dir: Path, edition: str) -> int | None:
+    path = Path(out_dir) / edition / "documents.parquet"
+    if "pages" not in pq.read_schema(path).names:
+        return None
+    values = pq.read_table(path, columns=["pages"]).column("pages").to_pylist()
+    return values[0] if values else None

@@ -6,7 +6,8 @@ the edition name. Output: the published edition directory.
 Publishing is atomic. Files are written to a fresh run directory under ``.runs/``;
 ``<out>/<edition>`` is a symlink that is switched to it in one ``rename``; the database rows of
 the edition are replaced in one transaction, committed only after the switch. A run that fails at
-any point leaves the previous outputs, files and database rows alike, as they were.
+any point leaves the previous outputs, files and database rows alike, as they were. The same
+transaction re-creates the views ``latest_<table>``: the rows of each report's most recent edition.
 
 A run that is killed (SIGKILL, power loss) cannot clean up, so before it switches anything it
 leaves a journal, ``<out>/.<edition>.publishing`` (the new and the previous run directory), and
@@ -40,6 +41,7 @@ from pipeline.schema_history import RENAMED, upgrade_rows
 DATABASE_NAME = "jstmine.duckdb"
 RUNS_DIR = ".runs"
 JOURNAL_SUFFIX = ".publishing"
+REMOVAL_SUFFIX = ".removing"  # the journal of an edition being removed (pipeline/remove.py)
 PUBLISH_LOG = "publish_log"  # edition, run directory, published at: which run the database holds
 log = logging.getLogger(__name__)
 _EDITION_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
@@ -215,6 +217,7 @@ def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str) -> Path:
         for name, table in tables.items():
             _replace_edition_rows(con, name, table, edition)
         _record_run(con, edition, new)
+        refresh_latest_views(con)
         _switch_link(link, Path(new))
         try:
             con.execute("COMMIT")
@@ -236,6 +239,50 @@ def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str) -> Path:
         _remove_run_dir(out_dir, previous, keep=run_dir)
     journal.unlink(missing_ok=True)
     return link
+
+
+LATEST_PREFIX = "latest_"  # latest_<table>: the rows of each report's most recent edition
+LATEST_EDITIONS = "latest_editions"  # the view naming them: one row per report
+
+# Each report's most recent edition: documents.report_id names the report (an edition without one
+# is a report of its own); the latest is the one published last, then processed last, then by name:
+# the order ``pipeline.editions.previous_edition`` and ``jstmine editions list`` use.
+_LATEST_EDITIONS_SQL = """
+SELECT edition, report_id FROM (
+    SELECT edition, report_id, row_number() OVER (
+        PARTITION BY report_id, CASE WHEN report_id IS NULL THEN edition END
+        ORDER BY coalesce(CAST(published AS VARCHAR), '') DESC, coalesce(CAST(processed_at AS VARCHAR), '') DESC,
+                 edition DESC) AS rank
+    FROM (SELECT DISTINCT edition, report_id, published, processed_at FROM documents))
+WHERE rank = 1"""
+
+
+def refresh_latest_views(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """(Re)create, in ``con``'s open transaction, the view ``latest_editions`` (edition, report_id:
+    each report's most recent edition) and a view ``latest_<table>`` for every table with an
+    edition column, selecting the rows of those editions. Called after the rows change (publish,
+    remove), so the views always match the rows and are committed with them.
+
+    Parameters:
+        con: a read-write connection to the output directory's database, inside a transaction.
+
+    Returns the names of the views (none when the database has no documents table yet).
+    """
+    tables = [r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.columns WHERE table_schema = 'main' AND column_name = 'edition' "
+        "AND table_name IN (SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+        "AND table_type = 'BASE TABLE') ORDER BY 1").fetchall()]
+    tables = [t for t in tables if t != PUBLISH_LOG and not t.startswith(LATEST_PREFIX)]
+    if "documents" not in tables:
+        return []
+    con.execute(f'CREATE OR REPLACE VIEW "{LATEST_EDITIONS}" AS {_LATEST_EDITIONS_SQL}')
+    views = [LATEST_EDITIONS]
+    for table in tables:
+        view = LATEST_PREFIX + table
+        con.execute(f'CREATE OR REPLACE VIEW "{view}" AS SELECT * FROM "{table}" '
+                    f'WHERE edition IN (SELECT edition FROM "{LATEST_EDITIONS}")')
+        views.append(view)
+    return views
 
 
 def _close(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
@@ -386,8 +433,61 @@ def recover_interrupted(out_dir: Path) -> list[str]:
             _switch_link(link, Path(previous)) if previous else link.unlink()
             notes.append(f"edition {edition}: an interrupted run was undone; the previous outputs are back")
         journal.unlink(missing_ok=True)
+    notes += _settle_removals(out_dir)
     notes += _remove_stale_runs(out_dir)
     return notes
+
+
+def _settle_removals(out_dir: Path) -> list[str]:
+    """Settle what a killed ``jstmine editions remove`` left: its journal ``.<edition>.removing``.
+
+    A removal deletes the edition's rows in one transaction, and only after the commit its link
+    and run directories. So the database decides, as for a publish: when it still holds the
+    edition, nothing was removed and the journal is dropped; when it no longer does, the removal
+    is finished (the link is removed here, its run directories with the other stale runs)."""
+    notes = []
+    for journal in sorted(out_dir.glob(".*" + REMOVAL_SUFFIX)):
+        if journal.is_symlink() or not journal.is_file() or journal.stat().st_size > _JOURNAL_MAX_BYTES:
+            notes.append(f"removed {printable(journal.name)}: no journal jstmine wrote (a link, a special file or too large)")
+            journal.unlink(missing_ok=True)
+            continue
+        try:
+            edition = check_edition_name(json.loads(journal.read_text(encoding="utf-8"))["edition"])
+        except (ValueError, KeyError, TypeError, PublishError):
+            journal.unlink(missing_ok=True)  # cut short while being written: nothing was removed yet
+            continue
+        try:
+            held = edition_in_database(out_dir, edition)
+        except (duckdb.Error, PublishError) as exc:
+            log.warning("cannot read %s to settle an interrupted removal of %s: %s", DATABASE_NAME, edition,
+                        printable(str(exc).splitlines()[0] if str(exc) else exc))
+            continue
+        link = out_dir / edition
+        if held:
+            notes.append(f"edition {edition}: an interrupted removal had not committed; nothing was removed")
+        else:
+            if link.is_symlink():
+                link.unlink()
+                _fsync_dir(out_dir)
+            notes.append(f"edition {edition}: an interrupted removal had committed; its files are removed too")
+        journal.unlink(missing_ok=True)
+    return notes
+
+
+def edition_in_database(out_dir: Path, edition: str) -> bool:
+    """Whether the database of ``out_dir`` holds rows of ``edition`` (its publish_log entry or its
+    documents row); False when there is no database. Raises duckdb.Error when it cannot be read."""
+    db_path = out_dir / DATABASE_NAME
+    if not db_path.exists():
+        return False
+    con = connect_database(db_path, read_only=True)
+    try:
+        have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'")
+                .fetchall()}
+        return any(con.execute(f'SELECT count(*) FROM "{t}" WHERE edition = ?', [edition]).fetchone()[0]
+                   for t in (PUBLISH_LOG, "documents") if t in have)
+    finally:
+        con.close()
 
 
 def _remove_stale_runs(out_dir: Path) -> list[str]:
@@ -398,7 +498,7 @@ def _remove_stale_runs(out_dir: Path) -> list[str]:
     What cannot be removed is reported and skipped, so a later run is never stopped by it."""
     notes = []
     for tmp in out_dir.glob(".*.tmp"):  # a link or journal being written when the run was killed
-        if tmp.is_symlink() or (JOURNAL_SUFFIX + "." in tmp.name and tmp.is_file()):
+        if tmp.is_symlink() or ((JOURNAL_SUFFIX + "." in tmp.name or REMOVAL_SUFFIX + "." in tmp.name) and tmp.is_file()):
             tmp.unlink(missing_ok=True)
     runs = out_dir / RUNS_DIR
     if runs.is_symlink():
@@ -480,13 +580,13 @@ def _is_edition_name(name: str) -> bool:
 
 def settle_before_reading(out_dir: Path) -> list[str]:
     """For the commands that read an output directory (show, sql, kwic, report, diff): when a
-    killed run left a journal (its files switched, its rows not committed, or the other way round),
+    killed run (or removal) left a journal (its files switched, its rows not committed, or the other way round),
     settle it now, as the next run would, so that files and rows agree before they are read and a
     report is not written into a run directory about to be removed. Does nothing when there is no
     journal; says so, and reads as things are, when a run is writing now or the directory is
     read-only. Returns notes for the user."""
     out_dir = Path(out_dir)
-    if not out_dir.is_dir() or not any(out_dir.glob(".*" + JOURNAL_SUFFIX)):
+    if not out_dir.is_dir() or not any(any(out_dir.glob(".*" + suffix)) for suffix in (JOURNAL_SUFFIX, REMOVAL_SUFFIX)):
         return []
     try:
         with output_lock(out_dir, settle_notes=(notes := [])):

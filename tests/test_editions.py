@@ -332,3 +332,237 @@ def test_a_second_run_on_the_same_output_directory_stops_naming_the_first(prefec
     assert f"error: another jstmine run is writing to {out} (pid {os.getpid()}, since" in message
     assert "--out DIR" in message
     assert not [p for p in out.iterdir() if not p.name.startswith(".")]  # it published nothing
+
+
+# ------------------------------------------------------------------------------------------------
+# The latest edition of each report: the database's latest_* views and `jstmine editions`
+#
+# Small editions published with the specs' schemas (tests/test_inspect.py's edition_tables), with
+# the report id and publication date each edition's documents row carries.
+
+
+def report_edition(edition: str, report_id: str | None, published_on: str | None, processed_at: str,
+                   extras: bool = True) -> dict:
+    import pyarrow as pa
+    from test_inspect import edition_tables
+
+    tables = edition_tables(edition, processed_at, extras=extras)
+    docs = tables["documents"]
+    for column, value in (("report_id", report_id), ("published", published_on)):
+        i = docs.schema.get_field_index(column)
+        docs = docs.set_column(i, docs.schema.field(i), pa.array([value], docs.schema.field(i).type))
+    return tables | {"documents": docs}
+
+
+@pytest.fixture
+def three_editions(tmp_path) -> Path:
+    """Report r1 in two editions (the newer one, by publication date, published first and processed
+    earlier), report r2 in one, and an edition with no report id (a report of its own)."""
+    from pipeline.publish import publish
+
+    out = tmp_path / "processed"
+    publish(report_edition("r1-2025-06-02", "r1", "2025-06-02", "2025-06-03T09:00:00+00:00"), out, "r1-2025-06-02")
+    publish(report_edition("r1-2025-04-01", "r1", "2025-04-01", "2025-07-01T09:00:00+00:00"), out, "r1-2025-04-01")
+    publish(report_edition("r2-2025-01-10", "r2", "2025-01-10", "2025-01-11T09:00:00+00:00", extras=False), out,
+            "r2-2025-01-10")
+    publish(report_edition("local", None, None, "2025-02-01T09:00:00+00:00"), out, "local")
+    return out
+
+
+def query(out: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(out / "jstmine.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_latest_views_hold_the_rows_of_each_reports_most_recent_edition(three_editions):
+    out = three_editions
+    latest = {"r1-2025-06-02", "r2-2025-01-10", "local"}
+    assert dict(query(out, "SELECT edition, report_id FROM latest_editions")) == {
+        "r1-2025-06-02": "r1", "r2-2025-01-10": "r2", "local": None}
+    tables = [t for (t,) in query(out, "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+                                       "AND table_name <> 'publish_log'")]
+    assert {"documents", "mentions", "country_technology", "policy_facts"} <= set(tables)
+    for table in tables:
+        # every table has its view, and the view is exactly the table's rows of the latest editions
+        in_view = query(out, f"SELECT * FROM latest_{table} ORDER BY ALL")
+        expected = query(out, f"SELECT * FROM {table} WHERE edition IN {tuple(sorted(latest))} ORDER BY ALL")
+        assert in_view == expected, table
+    assert {e for (e,) in query(out, "SELECT DISTINCT edition FROM latest_country_technology")} == latest
+    # r2's edition has no policy facts: its view has none of them, and nothing of r1's older edition
+    assert {e for (e,) in query(out, "SELECT DISTINCT edition FROM latest_policy_facts")} == {"r1-2025-06-02", "local"}
+
+
+def test_the_same_publication_date_is_decided_by_when_it_was_processed(tmp_path):
+    from pipeline.publish import publish
+
+    out = tmp_path / "processed"
+    publish(report_edition("r-b", "r", "2025-04-01", "2025-04-02T10:00:00+00:00", extras=False), out, "r-b")
+    publish(report_edition("r-a", "r", "2025-04-01", "2025-04-03T10:00:00+00:00", extras=False), out, "r-a")
+    assert query(out, "SELECT edition FROM latest_editions") == [("r-a",)]
+    # re-publishing the older one with a later processing time makes it the latest, in the same commit
+    publish(report_edition("r-b", "r", "2025-04-01", "2025-04-04T10:00:00+00:00", extras=False), out, "r-b")
+    assert query(out, "SELECT edition FROM latest_editions") == [("r-b",)]
+    assert {e for (e,) in query(out, "SELECT DISTINCT edition FROM latest_mentions")} == {"r-b"}
+
+
+def run_dir(out: Path, edition: str) -> Path:
+    import os
+
+    return out / os.readlink(out / edition)
+
+
+def test_editions_list_shows_each_edition_with_its_report_size_and_latest_flag(three_editions):
+    import csv
+    import io
+    import json
+
+    out = three_editions
+    result = cli("editions", "list", "--out", str(out), "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = {r["edition"]: r for r in map(json.loads, result.output.splitlines())}  # JSON Lines
+    assert set(rows) == {"r1-2025-06-02", "r1-2025-04-01", "r2-2025-01-10", "local"}
+    assert {e for e, r in rows.items() if r["latest"]} == {"r1-2025-06-02", "r2-2025-01-10", "local"}
+    assert {e for e, r in rows.items() if r["latest"]} == {e for (e,) in query(out, "SELECT edition FROM latest_editions")}
+    r = rows["r1-2025-04-01"]
+    assert (r["report_id"], r["published"], r["pages"], r["files"], r["in_database"]) == ("r1", "2025-04-01", 4, True, True)
+    assert r["processed_at"].startswith("2025-07-01")
+    for name, row in rows.items():  # the size is the edition's files, counted on disk
+        assert row["size_bytes"] == sum(f.stat().st_size for f in run_dir(out, name).iterdir()) > 0
+    # the same in CSV; and the table for people names the latest
+    as_csv = list(csv.DictReader(io.StringIO(cli("editions", "list", "--out", str(out), "--format", "csv").output)))
+    assert {(r["edition"], r["latest"]) for r in as_csv} == {(e, str(r["latest"]).lower()) for e, r in rows.items()}
+    table = cli("editions", "list", "--out", str(out)).output
+    line = next(ln for ln in table.splitlines() if "r1-2025-06-02" in ln)
+    assert "latest" in line and "2025-06-02" in line
+    assert "latest" not in next(ln for ln in table.splitlines() if "r1-2025-04-01" in ln)
+    assert cli("editions", "list", "--out", str(out), "--format", "yaml").exit_code == 2  # a usage error
+
+
+def test_editions_remove_takes_files_and_rows_together_and_the_views_follow(three_editions):
+    out = three_editions
+    old_run = run_dir(out, "r1-2025-06-02")
+    before = {t: n for t, n in query(out, "SELECT 'mentions', count(*) FROM mentions WHERE edition = 'r1-2025-04-01'")}
+    result = cli("editions", "remove", "r1-2025-06-02", "--out", str(out), "--yes")
+    assert result.exit_code == 0, result.output
+    assert "removed edition r1-2025-06-02" in result.output
+    assert not (out / "r1-2025-06-02").exists() and not (out / "r1-2025-06-02").is_symlink()
+    assert not old_run.exists() and not (out / ".runs" / "r1-2025-06-02").exists()
+    tables = [t for (t,) in query(out, "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'")]
+    for table in tables:  # no row of it is left anywhere, publish_log included
+        assert query(out, f"SELECT count(*) FROM {table} WHERE edition = 'r1-2025-06-02'") == [(0,)], table
+    # the other editions are untouched, and r1's older edition is now its latest
+    assert dict(query(out, "SELECT 'mentions', count(*) FROM mentions WHERE edition = 'r1-2025-04-01'")) == before
+    assert (out / "r1-2025-04-01" / "mentions.parquet").is_file()
+    assert dict(query(out, "SELECT edition, report_id FROM latest_editions")) == {
+        "r1-2025-04-01": "r1", "r2-2025-01-10": "r2", "local": None}
+    assert {e for (e,) in query(out, "SELECT DISTINCT edition FROM latest_country_technology")} == {
+        "r1-2025-04-01", "r2-2025-01-10", "local"}
+    assert not list(out.glob(".*.removing"))
+
+
+def test_editions_remove_refuses_unknown_names_and_asks_before_removing(three_editions, monkeypatch):
+    import flows.cli_editions as cli_editions
+
+    out = three_editions
+    unknown = cli("editions", "remove", "r3-2025-01-01", "--out", str(out), "--yes")
+    assert unknown.exit_code == 1
+    message = " ".join(unknown.output.split())
+    assert "there is no edition 'r3-2025-01-01'" in message
+    assert "the editions are: local, r1-2025-04-01, r1-2025-06-02, r2-2025-01-10" in message
+    assert cli("editions", "remove", "../local", "--out", str(out), "--yes").exit_code == 1
+
+    # not on a terminal, without --yes: refused, nothing removed
+    refused = cli("editions", "remove", "local", "--out", str(out))
+    assert refused.exit_code == 1 and "--yes" in refused.output
+    assert (out / "local").is_symlink() and query(out, "SELECT count(*) FROM documents WHERE edition = 'local'") == [(1,)]
+
+    # on a terminal it asks: no keeps it, yes removes it
+    monkeypatch.setattr(cli_editions, "_interactive", lambda: True)
+    from flows.main import app
+
+    kept = CliRunner().invoke(app, ["editions", "remove", "local", "--out", str(out)], input="n\n")
+    assert kept.exit_code == 1 and "remove edition local" in kept.output and (out / "local").is_symlink()
+    removed = CliRunner().invoke(app, ["editions", "remove", "local", "--out", str(out)], input="y\n")
+    assert removed.exit_code == 0, removed.output
+    assert not (out / "local").is_symlink()
+    assert query(out, "SELECT count(*) FROM documents WHERE edition = 'local'") == [(0,)]
+
+    # a plain directory under an edition's name is no edition jstmine made: left alone, rows too
+    import os
+
+    os.unlink(out / "r2-2025-01-10")
+    (out / "r2-2025-01-10").mkdir()
+    (out / "r2-2025-01-10" / "mine.txt").write_text("someone's", encoding="utf-8")
+    plain = cli("editions", "remove", "r2-2025-01-10", "--out", str(out), "--yes")
+    assert plain.exit_code == 1 and "is a plain directory" in " ".join(plain.output.split())
+    assert (out / "r2-2025-01-10" / "mine.txt").is_file()
+    assert query(out, "SELECT count(*) FROM documents WHERE edition = 'r2-2025-01-10'") == [(1,)]
+
+
+def test_remove_never_follows_a_link_out_of_the_output_directory(three_editions, tmp_path):
+    import os
+
+    out = three_editions
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("not jstmine's", encoding="utf-8")
+    # the edition's link re-pointed at a directory outside, and a link planted among its runs
+    os.replace(out / "local", out / "local.old-link")
+    (out / "local").symlink_to(elsewhere, target_is_directory=True)
+    (out / ".runs" / "local" / "planted").symlink_to(elsewhere, target_is_directory=True)
+    from pipeline.remove import remove_edition
+
+    removed = remove_edition(out, "local")
+    assert removed.link and removed.rows["documents"] == 1
+    assert (elsewhere / "keep.txt").read_text(encoding="utf-8") == "not jstmine's"
+    assert not (out / "local").is_symlink() and not (out / ".runs" / "local").exists()
+    os.unlink(out / "local.old-link")
+
+
+def test_a_removal_killed_after_its_commit_is_finished_and_one_killed_before_it_undone(three_editions, monkeypatch):
+    import pipeline.remove as remove
+    from pipeline.publish import settle_before_reading
+
+    out = three_editions
+    real_delete = remove._delete_rows
+
+    def killed_after_commit(db_path, edition):
+        real_delete(db_path, edition)
+        raise KeyboardInterrupt  # as if killed between the commit and removing the files
+
+    monkeypatch.setattr(remove, "_delete_rows", killed_after_commit)
+    the_run = run_dir(out, "r2-2025-01-10")
+    with pytest.raises(KeyboardInterrupt):
+        remove.remove_edition(out, "r2-2025-01-10")
+    assert (out / ".r2-2025-01-10.removing").is_file() and (out / "r2-2025-01-10").is_symlink()
+    notes = settle_before_reading(out)  # what every reading command does first
+    assert any("interrupted removal had committed" in n for n in notes), notes
+    assert not (out / "r2-2025-01-10").is_symlink() and not the_run.exists()
+    assert not (out / ".runs" / "r2-2025-01-10").exists() and not (out / ".r2-2025-01-10.removing").exists()
+
+    # killed before the commit (a journal, nothing else): nothing is removed
+    from pipeline.publish import _write_journal
+
+    _write_journal(out / ".local.removing", {"edition": "local"})
+    notes = settle_before_reading(out)
+    assert any("had not committed; nothing was removed" in n for n in notes), notes
+    assert (out / "local" / "documents.parquet").is_file()
+    assert query(out, "SELECT count(*) FROM documents WHERE edition = 'local'") == [(1,)]
+    assert not (out / ".local.removing").exists()
+
+
+def test_remove_is_refused_while_a_run_writes_to_the_output_directory(three_editions):
+    from pipeline.publish import OutputLockedError, output_lock
+    from pipeline.remove import remove_edition
+
+    out = three_editions
+    with output_lock(out):  # a run publishing now
+        with pytest.raises(OutputLockedError) as raised:
+            remove_edition(out, "local")
+        held = cli("editions", "remove", "local", "--out", str(out), "--yes")
+    assert "another jstmine run is writing to" in raised.value.what
+    assert held.exit_code == 1 and "another jstmine run is writing" in " ".join(held.output.split())
+    assert (out / "local").is_symlink() and query(out, "SELECT count(*) FROM documents WHERE edition = 'local'") == [(1,)]

@@ -1,5 +1,6 @@
 """`jstmine serve` against a real Prefect server on loopback: the deployment of process-sources is
-registered with the cron schedule given, active, runs when triggered, and leaves no process behind."""
+registered with the cron schedule given, in the time zone given (Asia/Tokyo by default), active,
+runs when triggered, and leaves no process behind."""
 from __future__ import annotations
 
 import os
@@ -62,6 +63,7 @@ def test_serve_registers_a_scheduled_deployment_that_runs_and_stops_cleanly(
 
     (schedule,) = deployment.schedules
     assert schedule.schedule.cron == CRON and schedule.active and not deployment.paused
+    assert schedule.schedule.timezone == "Asia/Tokyo"  # the default: the cron is read in Japan's time
     assert deployment.parameters == {"sources_file": str(sources), "out_dir": str(out), "raw_dir": str(raw)}
 
     from prefect.deployments import run_deployment
@@ -91,3 +93,37 @@ def test_serve_without_a_prefect_server_stops_with_what_to_do(spawn, tmp_path):
     message = " ".join(run.output().split())
     assert "a temporary server registers the deployment but never runs its schedule" in message
     assert "prefect server start --host 127.0.0.1 --port 4200" in message and "PREFECT_API_URL" in message
+
+
+def test_serve_refuses_a_time_zone_zoneinfo_does_not_know_before_prefect_starts(spawn, tmp_path):
+    # No server either: the time zone is checked first, so its message is the one shown.
+    run = spawn([BIN / "jstmine", "serve", "--timezone", "Asia/Tokio"],
+                subprocess_env(None, PREFECT_HOME=str(tmp_path / "home"), COLUMNS="300"), "serve-bad-timezone")
+    assert run.proc.wait(timeout=60) == 1
+    message = " ".join(run.output().split())
+    assert "--timezone 'Asia/Tokio' is not a time zone" in message and "e.g. Asia/Tokyo" in message
+    assert "Prefect server" not in message  # stopped before it looked for a server, let alone served
+
+
+def test_serve_passes_the_time_zone_to_the_schedule(monkeypatch):
+    # What serve hands Prefect, for another zone than the default (the real server test covers the default).
+    from typer.testing import CliRunner
+
+    import flows.cli_editions as cli_editions
+    import flows.process_sources as process_sources
+    from flows.main import app
+
+    served = {}
+
+    class Flow:
+        def serve(self, **kwargs):
+            served.update(kwargs)
+
+    monkeypatch.setattr(process_sources, "configured_api_url", lambda: "http://127.0.0.1:9/api")
+    monkeypatch.setattr(process_sources, "process_sources", Flow())
+    result = CliRunner().invoke(app, ["serve", "--cron", "30 5 * * *", "--timezone", "Europe/Berlin"])
+    assert result.exit_code == 0, result.output
+    (schedule,) = served["schedules"]
+    assert (schedule.cron, schedule.timezone) == ("30 5 * * *", "Europe/Berlin")
+    assert "cron" not in served and "(Europe/Berlin)" in result.output
+    assert cli_editions.TIMEZONE == "Asia/Tokyo"
