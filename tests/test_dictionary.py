@@ -39,16 +39,16 @@ def test_no_description_is_left_for_a_column_that_no_longer_exists():
 
 
 def test_missing_descriptions_names_the_table_and_column():
-    spec = TableSpec("word_frequencies", pa.schema([pa.field("edition", pa.string()), pa.field("pos", pa.string())]),
+    spec = TableSpec("made_up_table", pa.schema([pa.field("edition", pa.string()), pa.field("pos", pa.string())]),
                      required=("edition",), key=("edition",))
-    specs = {"keyterms": SPECS["keyterms"], "word_frequencies": spec}
-    assert missing_descriptions(specs) == ["word_frequencies", "word_frequencies.edition", "word_frequencies.pos"]
-    partial = {**DESCRIPTIONS, "word_frequencies": {"edition": "the edition"}}
-    assert missing_descriptions(specs, partial, {**TABLES, "word_frequencies": "one row per word"}) == [
-        "word_frequencies.pos"]
+    specs = {"keyterms": SPECS["keyterms"], "made_up_table": spec}
+    assert missing_descriptions(specs) == ["made_up_table", "made_up_table.edition", "made_up_table.pos"]
+    partial = {**DESCRIPTIONS, "made_up_table": {"edition": "the edition"}}
+    assert missing_descriptions(specs, partial, {**TABLES, "made_up_table": "one row per word"}) == [
+        "made_up_table.pos"]
     blank = {**DESCRIPTIONS, "keyterms": {**DESCRIPTIONS["keyterms"], "score": "  "}}
-    assert missing_descriptions(specs, blank, {**TABLES, "word_frequencies": "x"}) == [
-        "keyterms.score", "word_frequencies.edition", "word_frequencies.pos"]
+    assert missing_descriptions(specs, blank, {**TABLES, "made_up_table": "x"}) == [
+        "keyterms.score", "made_up_table.edition", "made_up_table.pos"]
 
 
 def test_ids_dates_and_units_are_explained():
