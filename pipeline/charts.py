@@ -118,12 +118,12 @@ def network_svg(graph: nx.Graph, *, seed: int = 7, title: str = "共起ネット
             edgecolors=[COUNTRY_EDGE if ordered.nodes[n]["kind"] == "country" else TECHNOLOGY_EDGE for n in nodes],
             linewidths=0.8)
         nx.draw_networkx_labels(ordered, pos, ax=ax, labels={n: ordered.nodes[n]["label"] for n in nodes},
-                                font_size=11, font_family=font_families(), clip_on=False)
+                                font_size=8, font_family=font_families(), clip_on=False)
         handles = [Line2D([], [], marker="o", linestyle="", markersize=9, markerfacecolor=face, markeredgecolor=edge,
                           label=KIND_NAMES[kind])
                    for kind, face, edge in (("country", COUNTRY_COLOUR, COUNTRY_EDGE),
                                             ("technology", TECHNOLOGY_COLOUR, TECHNOLOGY_EDGE))]
-        ax.legend(handles=handles, loc="lower left", frameon=False, fontsize=11)
+        ax.legend(handles=handles, loc="lower left", frameon=False, fontsize=9)
         ax.margins(0.12)
         ax.axis("off")
         return _svg(fig, "an-net", title)
@@ -154,7 +154,7 @@ def biplot_svg(rows: list[dict], *, title: str = "対応分析") -> str:
             ys = [0.0 if one_dim else r["dim2"] for r in pts]
             ax.scatter(xs, ys, marker=marker, s=60, c=face, edgecolors=edge, linewidths=0.8, label=KIND_NAMES[kind], zorder=3)
             for r, x, y in zip(pts, xs, ys, strict=True):
-                ax.annotate(r["point_label"], (x, y), xytext=(5, 4), textcoords="offset points", fontsize=11,
+                ax.annotate(r["point_label"], (x, y), xytext=(5, 4), textcoords="offset points", fontsize=8,
                             color="#7a3e00" if kind == "country" else "#15506e", zorder=4)
         share1 = rows[0]["share_dim1"]
         ax.set_xlabel(f"成分1(慣性の {share1:.1%})")
@@ -163,7 +163,7 @@ def biplot_svg(rows: list[dict], *, title: str = "対応分析") -> str:
         else:
             ax.set_ylabel(f"成分2(慣性の {rows[0]['share_dim2']:.1%})")
             ax.set_aspect("equal", adjustable="datalim")
-        ax.legend(loc="best", frameon=False, fontsize=11)
+        ax.legend(loc="best", frameon=False, fontsize=9)
         ax.margins(0.15)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
