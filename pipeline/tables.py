@@ -74,11 +74,17 @@ SPECS: dict[str, TableSpec] = {
             "pages",
             pa.schema([ED, _f("page", pa.int32()), _f("width", pa.float32()), _f("height", pa.float32()),
                        _f("chars", pa.int32()), _f("has_text_layer", pa.bool_()), _f("unmapped_share", pa.float32()),
-                       _f("column_count", pa.int8()), _f("problem", pa.string()), _f("removed_lines", LIST_STR)]),
-            required=("edition", "page", "chars", "has_text_layer", "unmapped_share"),
+                       _f("column_count", pa.int8()), _f("problem", pa.string()), _f("removed_lines", LIST_STR),
+                       _f("text_source", pa.string()), _f("ocr_engine", pa.string()), _f("ocr_language", pa.string()),
+                       _f("ocr_confidence", pa.float32())]),
+            required=("edition", "page", "chars", "has_text_layer", "unmapped_share", "text_source"),
             key=("edition", "page"),
             checks=(("page >= 1", lambda t: pc.less(t["page"], 1)),
-                    ("0 <= unmapped_share <= 1", lambda t: pc.or_(pc.less(t["unmapped_share"], 0), pc.greater(t["unmapped_share"], 1)))),
+                    ("0 <= unmapped_share <= 1", lambda t: pc.or_(pc.less(t["unmapped_share"], 0), pc.greater(t["unmapped_share"], 1))),
+                    ("text_source is text_layer or ocr",
+                     lambda t: pc.invert(pc.is_in(t["text_source"], value_set=pa.array(["text_layer", "ocr"])))),
+                    ("0 <= ocr_confidence <= 100",
+                     lambda t: pc.or_(pc.less(t["ocr_confidence"], 0), pc.greater(t["ocr_confidence"], 100)))),
         ),
         TableSpec(
             "sections",
@@ -405,6 +411,10 @@ def build_tables(
         "column_count": [p.columns for p in extracted.pages],
         "problem": [f"{problems[p.page].kind}: {problems[p.page].detail}" if p.page in problems else None for p in extracted.pages],
         "removed_lines": [list(p.removed_lines) for p in extracted.pages],
+        "text_source": [p.text_source for p in extracted.pages],
+        "ocr_engine": [p.ocr_engine or None for p in extracted.pages],
+        "ocr_language": [p.ocr_language or None for p in extracted.pages],
+        "ocr_confidence": [p.ocr_confidence for p in extracted.pages],
     })
     contents, listed_keys = _contents(edition, extracted, segmented)
     first_subject_of_section = {}
