@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import statistics
 import unicodedata
 from dataclasses import dataclass
@@ -114,6 +115,19 @@ def line_text(words: tuple[OcrWord, ...] | list[OcrWord]) -> str:
             text += " "
         text += word.text
     return text
+
+
+_L_AFTER_I = re.compile(r"(?<=I)l(?![a-z])")
+_L_AFTER_CAPITAL = re.compile(r"(?<=[A-Z])l(?![a-z])")
+
+
+def fix_confusions(text: str) -> str:
+    """Undo tesseract's commonest confusion on Japanese pages, l for I in capitals: an ``l`` not
+    followed by a lower-case letter is dropped after an ``I`` (the same stroke read twice: AIl)
+    and read as ``I`` after another capital (Al → AI). ``text``: a word as tesseract read it."""
+    if "l" not in text:
+        return text
+    return _L_AFTER_CAPITAL.sub("I", _L_AFTER_I.sub("", text))
 
 
 def _is_cjk(ch: str) -> bool:
@@ -236,7 +250,7 @@ def read_image(image: Image.Image, language: str, *, x0: float = 0.0, top: float
                            f"check the tesseract installation ({PACKAGES}) or run with --ocr off") from exc
     grouped: dict[tuple[int, int, int], list[OcrWord]] = {}
     for i, text in enumerate(data["text"]):
-        text = (text or "").strip()
+        text = fix_confusions((text or "").strip())
         conf = float(data["conf"][i])
         if data["level"][i] != 5 or not text or conf < MIN_WORD_CONFIDENCE:
             continue
@@ -246,13 +260,14 @@ def read_image(image: Image.Image, language: str, *, x0: float = 0.0, top: float
         grouped.setdefault((data["block_num"][i], data["par_num"][i], data["line_num"][i]), []).append(word)
     lines = []
     for words in grouped.values():
-        # Across the line: the words' typical extent around their median centre, not the union
-        # of their boxes (a furigana word tesseract files in the line would widen it).
+        # Across the line: the words' median extent around their median centre, not the union
+        # of their boxes (a furigana word tesseract files in the line would widen it, and some
+        # words come with the whole line's box, taller than their type).
         if vertical:
             extents, centres = [w.x1 - w.x0 for w in words], [(w.x0 + w.x1) / 2 for w in words]
         else:
             extents, centres = [w.bottom - w.top for w in words], [(w.top + w.bottom) / 2 for w in words]
-        across = _upper_quartile(extents)
+        across = statistics.median(extents)
         centre = statistics.median(centres)
         lo, hi = centre - across / 2, centre + across / 2
         if vertical:
@@ -262,10 +277,6 @@ def read_image(image: Image.Image, language: str, *, x0: float = 0.0, top: float
         lines.append(OcrLine(tuple(words), *box, vertical, across * _EM_PER_LINE))
     return _even_sizes(lines)
 
-
-def _upper_quartile(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[(3 * (len(ordered) - 1)) // 4]
 
 
 def split_furigana(lines: list[OcrLine]) -> tuple[list[OcrLine], list[OcrLine]]:
@@ -351,17 +362,25 @@ def ocr_glyphs(page: OcrPage) -> list[_Glyph]:
     """
     glyphs: list[_Glyph] = []
     for line in page.lines:
+        end = None  # where the previous word ended along the line
         for word in line.words:
             chars = [ch for ch in word.text if not ch.isspace()]
             n = len(chars)
+            # Along the line, words keep tesseract's order: a word whose box reaches back over the
+            # previous one (a Latin word's box among kanji often does) starts where that one ends,
+            # so that its characters are never interleaved with its neighbours'.
+            start, stop = (word.top, word.bottom) if line.vertical else (word.x0, word.x1)
+            if end is not None and start < end:
+                start = end
+            stop = max(stop, start + 0.05 * n)
+            end = stop
+            step = (stop - start) / n
             for k, ch in enumerate(chars):
+                a, b = start + k * step, start + (k + 1) * step
                 if line.vertical:
-                    step = (word.bottom - word.top) / n
-                    box = (line.x0, word.top + k * step, line.x1, word.top + (k + 1) * step)
+                    glyphs.append(_Glyph(ch, line.x0, line.x1, a, b, line.size, "OCR", False))
                 else:
-                    step = (word.x1 - word.x0) / n
-                    box = (word.x0 + k * step, line.top, word.x0 + (k + 1) * step, line.bottom)
-                glyphs.append(_Glyph(ch, box[0], box[2], box[1], box[3], line.size, "OCR", False))
+                    glyphs.append(_Glyph(ch, a, b, line.top, line.bottom, line.size, "OCR", False))
     return glyphs
 
 

@@ -98,7 +98,9 @@ def _page_record(
         candidates=candidates,
         bare=bare,
         assumed=assumed,
-        sizes=_size_groups(raw, bare, {i for i, _, _ in candidates} - bare),
+        # An OCR page's sizes are measured from its image, not set by the document's fonts:
+        # they do not count towards the document's body size (see _page_blocks).
+        sizes=_size_groups(raw, bare, {i for i, _, _ in candidates} - bare) if raw.ocr is None else {},
         removed_lines=raw.removed_lines,
         ocr=raw.ocr,
         drawn=raw.drawn,
@@ -123,6 +125,8 @@ def _finish_page(record: _PageRecord, raw: _RawPage, doc_body_size: float | None
 
 def _needs_doc_body_size(raw: _RawPage) -> bool:
     """Whether ``_page_blocks`` would fall back to the document's body size for this page."""
+    if raw.ocr is not None:  # an OCR page uses its own body size (see _page_blocks)
+        return False
     return len(raw.glyphs) < _FEW_GLYPHS or all(g.text.isspace() for g in raw.glyphs)
 
 
@@ -307,7 +311,11 @@ def _page_blocks(raw: _RawPage, doc_body_size: float | None) -> list[_BlockDraft
     page's footnotes. Furigana rows are dropped (listed in ``removed_lines``)."""
     # The document's body size once it is known; before, the page's own (a page whose own size
     # differs from the document's is built again with the document's: see reader._read_document).
-    if doc_body_size is not None or len(raw.glyphs) < _FEW_GLYPHS:
+    if raw.ocr is not None:
+        # Sizes read from an image are the page's own (line heights in pixels): its lines are
+        # compared with its own body size, never with the document's fonts.
+        body_size = _body_size(raw.glyphs, doc_body_size or 10.0, upper_part=(raw.top, raw.height))
+    elif doc_body_size is not None or len(raw.glyphs) < _FEW_GLYPHS:
         body_size = doc_body_size
     else:
         body_size = _body_size(raw.glyphs, doc_body_size, upper_part=(raw.top, raw.height))

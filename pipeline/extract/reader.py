@@ -440,8 +440,8 @@ def _read_document(reader: _Reader, n_pages: int, config: ExtractConfig,
 def _size_matters(rec: _PageRecord, doc_body_size: float) -> bool:
     """Whether building the page with the document's body size instead of its own would change
     which of its lines count as larger than the body (headings)."""
-    if rec.body_size is None or rec.body_size == doc_body_size:
-        return False
+    if rec.body_size is None or rec.body_size == doc_body_size or rec.ocr is not None:
+        return False  # (an OCR page is built with its own body size whatever the document's)
     low, high = sorted((rec.body_size, doc_body_size))
     return any(low + _LARGER_FONT <= size < high + _LARGER_FONT for size in rec.line_sizes)
 
