@@ -72,6 +72,7 @@ from pipeline.tables import (
     findings_check_table,
     khcoder_tables,
     lexicon_gaps_table,
+    page_sources,
 )
 from pipeline.tag import Mention, build_tagger, tag_tokens
 from pipeline.tokenize import TokenizeConfig, tokenize_sentences
@@ -373,7 +374,8 @@ def build_tables_task(edition: str, acquired: Acquired, config: RunConfig, stage
         run_key=stage_keys(acquired.sha256, config, page_digest(acquired))["run"],
     )
     tables.update(build_analysis_tables(edition=edition, facts=stages["facts"], relations=stages["relations"],
-                                        policies=stages["policies"], keyterms=stages["keyterms"]))
+                                        policies=stages["policies"], keyterms=stages["keyterms"],
+                                        page_sources=page_sources(stages["extracted"])))
     tables["lexicon_gaps"] = lexicon_gaps_table(edition, stages.get("lexicon_gaps") or [])
     tables.update(claims_tables(edition, stages["claims"]))
     tables.update(khcoder_tables(edition, tables, _lexicon(config)))

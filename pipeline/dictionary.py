@@ -161,6 +161,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "subject": _SUBJECT,
         "subject_source": _SUBJECT_SOURCE,
         "in_summary": "Whether the sentence is in the executive summary (sections of role `summary`).",
+        "text_source": "How the text of its page was obtained (`pages.text_source`): `text_layer`, or `ocr` when the page was read by OCR (check OCR rows against the page image: `pages.ocr_confidence`).",
     },
     "tokens": {
         "edition": _ED,
@@ -192,6 +193,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "subject": _SUBJECT,
         "subject_source": _SUBJECT_SOURCE,
         "kind": "The kind of its sentence (`sentences.kind`).",
+        "text_source": "How the text of its page was obtained (`pages.text_source`): `text_layer`, or `ocr` when the page was read by OCR (check OCR rows against the page image: `pages.ocr_confidence`).",
     },
     "country_technology": {
         "edition": _ED,
@@ -224,6 +226,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "also_in": "Other sentences (ids) that state the same country, count and item.",
         "evidence": _EVIDENCE,
         "in_summary": _IN_SUMMARY,
+        "text_source": "How the text of its page was obtained (`pages.text_source`): `text_layer`, or `ocr` when the page was read by OCR (check OCR rows against the page image: `pages.ocr_confidence`).",
     },
     "relations": {
         "edition": _ED,
@@ -238,6 +241,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "sentence_id": _SENTENCE,
         "evidence": _EVIDENCE,
         "in_summary": _IN_SUMMARY,
+        "text_source": "How the text of its page was obtained (`pages.text_source`): `text_layer`, or `ocr` when the page was read by OCR (check OCR rows against the page image: `pages.ocr_confidence`).",
     },
     "policies": {
         "edition": _ED,

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from scanned import scanned_copy
+from scanned import merge_pages, scanned_copy
 
 from pipeline.acquire import Acquired
 from pipeline.attribute import attribute
@@ -17,7 +17,9 @@ from pipeline.extract.ocr import character_error_rate
 from pipeline.facts import extract_facts
 from pipeline.rules import load_rules
 from pipeline.segment import segment
-from pipeline.tables import build_tables
+from pipeline.keyterms import key_terms, load_keyterm_config
+from pipeline.relations import extract_relations
+from pipeline.tables import build_analysis_tables, build_tables, page_sources
 from pipeline.tag import tag_tokens
 from pipeline.tokenize import tokenize_sentences
 from samples.build import build_sample_pdf, build_text_pdf
@@ -38,6 +40,10 @@ def findings(doc, nlp, lexicon):
     tables = build_tables(edition="t", acquired=acquired, extracted=doc, segmented=seg, tokens=tokens,
                           attribution=att, lexicon=lexicon, processed_at=acquired.fetched_at, pipeline_version="t",
                           config="{}")
+    relations = extract_relations(seg, att, lexicon, load_rules().relations)
+    tables |= build_analysis_tables(edition="t", facts=facts, relations=relations, policies=[],
+                                    keyterms=key_terms(tokens, att, load_keyterm_config()),
+                                    page_sources=page_sources(doc))
     pairs = {(r["country"], r["technology"]) for r in tables["country_technology"].to_pylist()}
     return pairs, {(f.country, f.count, f.year, f.item, f.part_of) for f in facts}, tables
 
@@ -73,7 +79,9 @@ def test_the_sample_edition_scanned_gives_its_pairs_and_facts(sample, nlp, lexic
     assert len(ocr_pairs - pairs) <= 0.03 * len(pairs)
     assert facts <= ocr_facts and len(ocr_facts - facts) <= 1
     assert cer < 0.3  # the contents page's dot leaders and the tables are most of it
-    assert set(tables["pages"].column("text_source").to_pylist()) == {"ocr"}
+    # every row read from those pages says so
+    for name in ("pages", "sentences", "mentions", "policy_facts", "relations"):
+        assert tables[name].num_rows and set(tables[name].column("text_source").to_pylist()) == {"ocr"}, name
 
 
 def test_the_executive_summary_scanned_gives_its_pairs_and_facts(shared_dir, tmp_path, nlp, lexicon):
@@ -84,3 +92,19 @@ def test_the_executive_summary_scanned_gives_its_pairs_and_facts(shared_dir, tmp
     assert len(pairs & ocr_pairs) >= 0.93 * len(pairs) and len(ocr_pairs - pairs) <= 0.05 * len(pairs)
     assert len(facts & ocr_facts) >= len(facts) - 1
     assert cer < 0.05
+
+
+def test_a_mixed_pdf_gives_the_original_findings_and_each_row_its_pages_source(tmp_path, nlp, lexicon):
+    born_pdf = build_sample_pdf(tmp_path / "sample.pdf")
+    scan = scanned_copy(born_pdf, tmp_path / "scan.pdf", pages=[3, 4])
+    parts = [(born_pdf, n) for n in range(1, 17)]
+    parts[2:4] = [(scan, 1), (scan, 2)]
+    mixed = extract_pdf(merge_pages(parts, tmp_path / "mixed.pdf"))
+    assert [p.page for p in mixed.pages if p.text_source == "ocr"] == [3, 4]
+    pairs, facts, _ = findings(extract_pdf(born_pdf), nlp, lexicon)
+    mixed_pairs, mixed_facts, tables = findings(mixed, nlp, lexicon)
+    assert len(pairs ^ mixed_pairs) <= 2 and facts == mixed_facts
+    for name in ("sentences", "mentions", "policy_facts"):
+        rows = tables[name].select(["page", "text_source"]).to_pylist()
+        assert {r["text_source"] for r in rows if r["page"] in (3, 4)} == {"ocr"}, name
+        assert {r["text_source"] for r in rows if r["page"] not in (3, 4)} == {"text_layer"}, name
