@@ -372,7 +372,7 @@ def ocr_glyphs(page: OcrPage) -> list[_Glyph]:
             start, stop = (word.top, word.bottom) if line.vertical else (word.x0, word.x1)
             if end is not None and start < end:
                 start = end
-            stop = max(stop, start + 0.05 * n)
+            stop = max(stop, start + 0.35 * line.size * n)  # a third of an em at least per character
             end = stop
             step = (stop - start) / n
             for k, ch in enumerate(chars):
