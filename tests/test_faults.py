@@ -91,8 +91,9 @@ CASES: dict[str, tuple[str, str, str]] = {
     "file-zero-pages": ("file", "a valid PDF whose page tree is empty", "nothing written"),
     "file-corrupt-xref": ("file", "the sample with its cross-reference offsets overwritten with garbage",
                           "nothing written"),
-    "file-no-text-layer": ("file", "../shared/pdfs/bocchan_notextlayer.pdf (glyphs drawn as paths)",
-                           "nothing written; the message names the pages"),
+    "file-no-text-layer": ("file", "../shared/pdfs/bocchan_notextlayer.pdf (glyphs drawn as paths), with `--ocr off` "
+                                   "(by default its pages are read by OCR)",
+                           "nothing written; the message names the pages and advises `--ocr auto`"),
     "file-sjis-font-names": ("file", "../shared/pdfs/mhlw_tsuchi_0000196315-1-2.pdf (Shift-JIS font names)",
                              "processed normally"),
     "file-bad-metadata": ("file", "Info strings in Shift-JIS, invalid UTF-8 and broken UTF-16, and a font "
