@@ -26,8 +26,12 @@ memory and its imports are its own):
    pypdfium2 for context;
 7. compares tagging quality on the executive summary: the country × technology pairs of
    ``tests/summary_truth.py`` (checked by the acceptance test) recovered by the flow and by GiNZA's NER;
-8. runs the flow cold on the big report for its peak memory;
-9. prints the figures and writes them to ``bench/RESULTS.md`` (``--results``).
+8. OCR: the sample edition scanned (rendered, turned slightly, speckled, saved as an image-only
+   PDF) and read by OCR, in one process and with worker processes: seconds per page and the
+   character error rate against the text layer; and ``extract_pdf`` with ``--ocr off`` and
+   ``auto`` on the born-digital report, counting the pages rendered (``--ocr-only`` runs just this);
+9. runs the flow cold on the big report for its peak memory;
+10. prints the figures and writes them to ``bench/RESULTS.md`` (``--results``).
 
 Peak memory is the peak of the summed resident memory of the measured process and all its
 children (polled with psutil every 50 ms), with the process's own ``ru_maxrss`` as a cross-check.
@@ -446,10 +450,98 @@ def child_naive_quality(p: dict) -> dict:
             "tech_terms_in_text": tech_terms}
 
 
+def child_ocr(p: dict) -> dict:
+    """extract_pdf on an image-only copy of a PDF (every page OCRed) and on the original: seconds
+    per page and the character error rate of the OCR text against the text layer's."""
+    from pipeline.extract import extract_pdf
+    from pipeline.extract.ocr import character_error_rate
+
+    born = extract_pdf(Path(p["born"]), workers=1)
+    c0, t0 = _cpu(), time.perf_counter()
+    doc = extract_pdf(Path(p["pdf"]), workers=p["workers"])
+    seconds, cpu = time.perf_counter() - t0, _cpu() - c0
+    pages = [character_error_rate(b.text, o.text) for b, o in zip(born.pages, doc.pages, strict=True)]
+    return {"seconds": seconds, "cpu": cpu, "pages": len(doc.pages),
+            "ocr_pages": sum(x.text_source == "ocr" for x in doc.pages),
+            "cer": character_error_rate("".join(x.text for x in born.pages), "".join(x.text for x in doc.pages)),
+            "cer_pages": pages, "confidence": [x.ocr_confidence for x in doc.pages],
+            "languages": sorted({x.ocr_language for x in doc.pages}), **_rusage()}
+
+
+def child_ocr_mode(p: dict) -> dict:
+    """extract_pdf on a born-digital PDF in one process with ``--ocr`` ``p["mode"]``, counting the
+    pages rendered for OCR."""
+    from pipeline.extract import ExtractConfig, extract_pdf, ocr
+
+    renders = []
+    real = ocr.render_page
+    ocr.render_page = lambda *a: renders.append(a[1]) or real(*a)
+    c0, t0 = _cpu(), time.perf_counter()
+    doc = extract_pdf(Path(p["pdf"]), ExtractConfig(ocr=p["mode"]), workers=1)
+    return {"seconds": time.perf_counter() - t0, "cpu": _cpu() - c0, "pages": len(doc.pages), "renders": len(renders),
+            "ocr_pages": sum(x.text_source == "ocr" for x in doc.pages), **_rusage()}
+
+
 CHILDREN = {
     "trivial": child_trivial, "flow": child_flow, "floor": child_floor, "naive": child_naive,
     "extract": child_extract, "context": child_context, "naive_quality": child_naive_quality,
+    "ocr": child_ocr, "ocr_mode": child_ocr_mode,
 }
+
+
+def ocr_benchmark(pdf: Path, work: Path, env: dict, child, repeat: int) -> dict:
+    """OCR: the sample edition scanned (tests/scanned.py: 200 dpi, slight rotation, 2 % speckle)
+    read in one process and with worker processes; the cost of ``--ocr auto`` against ``off`` on
+    the born-digital ``pdf``, back to back, in one process (the fastest of ``repeat`` runs)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from scanned import scanned_copy
+
+    from samples.build import build_sample_pdf
+
+    born = build_sample_pdf(work / "ocr-sample.pdf")
+    scan = scanned_copy(born, work / "ocr-scanned.pdf")
+    out: dict = {}
+    print("OCR: the sample edition scanned, one process and worker processes", flush=True)
+    out["one"] = child("ocr", env, pdf=str(scan), born=str(born), workers=1)
+    out["workers"] = child("ocr", env, pdf=str(scan), born=str(born), workers=None)
+    print("OCR: --ocr off and auto on the born-digital report", flush=True)
+    runs = {"off": [], "auto": []}
+    for _ in range(repeat):
+        for mode in ("off", "auto"):
+            runs[mode].append(child("ocr_mode", env, pdf=str(pdf), mode=mode))
+    out["off"], out["auto"] = _best(runs["off"], "seconds"), _best(runs["auto"], "seconds")
+    return out
+
+
+def ocr_report(o: dict) -> list[str]:
+    """The OCR section of the results."""
+    one, par, off, auto = o["one"], o["workers"], o["off"], o["auto"]
+    pages = sorted(one["cer_pages"])
+    confidences = [c for c in one["confidence"] if c is not None]
+    return [
+        "## OCR",
+        "",
+        f"The sample edition ({one['pages']} pages) rendered at 200 dpi, each page turned 0.2–0.4° and 2 % of its "
+        "pixels set to random grey, saved as an image-only PDF (`tests/scanned.py`), read with `--ocr auto` "
+        f"(every page OCRed: {one['ocr_pages']} of {one['pages']}; models {', '.join(one['languages'])}) and "
+        "compared with the born-digital original's text layer.",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| OCR, one process | {one['seconds'] / one['pages']:.2f} s per page ({one['seconds']:.1f} s, CPU {one['cpu']:.1f} s) |",
+        f"| OCR, worker processes | {par['seconds'] / par['pages']:.2f} s per page ({par['seconds']:.1f} s) |",
+        f"| character error rate, whole document | {one['cer']:.1%} |",
+        f"| character error rate per page: median, best, worst | {pages[len(pages) // 2]:.1%}, {pages[0]:.1%}, {pages[-1]:.1%} |",
+        f"| mean word confidence (tesseract) | {min(confidences):.0f}–{max(confidences):.0f} |",
+        f"| `--ocr off` on the born-digital {off['pages']}-page report | {off['seconds']:.2f} s |",
+        f"| `--ocr auto` on it | {auto['seconds']:.2f} s ({(auto['seconds'] / off['seconds'] - 1):+.1%}); pages rendered: {auto['renders']} |",
+        "",
+        "The whole-document error rate counts the contents page (its dot leaders) and the tables (a text "
+        "layer's tables are cut out of the page text; OCR pages have no table detection) as errors; "
+        "the per-page median is the body text.",
+        "",
+    ]
+
 
 
 # ---------------------------------------------------------------------------------------------
@@ -688,6 +780,8 @@ def benchmark(args) -> dict:
             res["quality"] = quality(work, env, child)
         else:
             res["quality"] = None
+
+        res["ocr"] = ocr_benchmark(pdf, work, env, child, args.repeat)
 
         if big:
             print(f"flow, cold, {args.big_pages} pages (peak memory)", flush=True)
@@ -929,6 +1023,8 @@ def report(res: dict) -> str:
             "Mapped files are mostly SudachiPy's dictionary (a 217 MB file whose pages count once touched: "
             "bounded by its size, and shared between processes) and the libraries.",
         ]
+    if res.get("ocr"):
+        lines += ["", *ocr_report(res["ocr"])]
     lines += [
         "",
         "## Definitions",
@@ -960,6 +1056,9 @@ def main(argv=None) -> int:
     parser.add_argument("--work", default="", help="work directory (default: a new temporary one)")
     parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "jstmine-bench-cache"))
     parser.add_argument("--from-json", default="", help="only write the results of an earlier --json again")
+    parser.add_argument("--ocr-only", action="store_true",
+                        help="only the OCR figures (seconds per page, character error rate, the cost of --ocr auto); "
+                             "printed, and written to --results only when it is given")
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     parser.add_argument("--params", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -971,6 +1070,23 @@ def main(argv=None) -> int:
         text = report(json.loads(Path(args.from_json).read_text(encoding="utf-8")))
         Path(args.results).write_text(text, encoding="utf-8")
         print(text)
+        return 0
+    if args.ocr_only:
+        work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="jstmine-bench-ocr-"))
+        work.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
+        pdf = build_report(args.pages, Path(args.cache))
+        o = ocr_benchmark(pdf, work, env, lambda kind, env, **params: run_child(kind, params, env, work / "bench.log"),
+                          args.repeat)
+        text = "\n".join([f"Measured {datetime.now(timezone.utc).isoformat(timespec='seconds')}, "
+                          f"load average before {os.getloadavg()[0]:.1f}.", "", *ocr_report(o)])
+        if "--results" in (argv or sys.argv):
+            Path(args.results).write_text(text, encoding="utf-8")
+        if args.json:
+            Path(args.json).write_text(json.dumps(o, indent=1, default=str), encoding="utf-8")
+        print(text)
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
         return 0
     res = benchmark(args)
     text = report(res)

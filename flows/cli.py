@@ -28,6 +28,8 @@ from flows.quiet import quiet_internals
 from pipeline.errors import PipelineError
 from pipeline.normalize import printable
 
+_OCR_MODES = ("auto", "off", "force")  # pipeline.extract.model.OCR_MODES (not imported: the CLI starts fast)
+
 DEFAULT_SOURCE = "https://spap.jst.go.jp/investigation/report_2022.html#fy24_rr02"
 
 def check_reachable(ref, timeout: float = 5.0) -> None:
@@ -80,6 +82,9 @@ def run(
     max_worker_memory_mb: float = typer.Option(
         None, "--max-worker-memory-mb", min=16,
         help="The most memory one process reading pages may take, in MiB (default: 1024)."),
+    ocr: str = typer.Option(
+        "auto", "--ocr", help="OCR (tesseract) of pages without a usable text layer: auto (pages with no text layer "
+                              "or mostly unmapped glyphs), off (report and leave them out), force (every page)."),
     verbose: bool = typer.Option(False, "--verbose", "-v",
                                  help="Also show Prefect's own logging (task runs, its temporary server)."),
 ) -> None:
@@ -93,6 +98,8 @@ def run(
     """
     ref = _check_before_starting(source, edition, out)
     _check_files_before_starting(lexicon, rules, expectations, mode)
+    if ocr not in _OCR_MODES:
+        die(f"--ocr {printable(ocr)} is not a mode", f"use one of: {', '.join(_OCR_MODES)}")
     hosts = _check_hosts(allow_host or [])
     check_reachable(ref)
     quiet_internals(verbose)  # before Prefect is imported: it configures its logging then
@@ -118,6 +125,7 @@ def run(
             allow_hosts=list(hosts),
             max_stream_mb=max_stream_mb,
             max_worker_memory_mb=max_worker_memory_mb,
+            ocr=ocr,
             return_state=True,
         )
     outcome = state.result(raise_on_failure=False)

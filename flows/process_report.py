@@ -72,6 +72,7 @@ from pipeline.tables import (
     findings_check_table,
     khcoder_tables,
     lexicon_gaps_table,
+    page_sources,
 )
 from pipeline.tag import Mention, build_tagger, tag_tokens
 from pipeline.tokenize import TokenizeConfig, tokenize_sentences
@@ -373,7 +374,8 @@ def build_tables_task(edition: str, acquired: Acquired, config: RunConfig, stage
         run_key=stage_keys(acquired.sha256, config, page_digest(acquired))["run"],
     )
     tables.update(build_analysis_tables(edition=edition, facts=stages["facts"], relations=stages["relations"],
-                                        policies=stages["policies"], keyterms=stages["keyterms"]))
+                                        policies=stages["policies"], keyterms=stages["keyterms"],
+                                        page_sources=page_sources(stages["extracted"])))
     tables["lexicon_gaps"] = lexicon_gaps_table(edition, stages.get("lexicon_gaps") or [])
     tables.update(claims_tables(edition, stages["claims"]))
     tables.update(khcoder_tables(edition, tables, _lexicon(config)))
@@ -620,6 +622,7 @@ def process_report(
     allow_hosts: list[str] | None = None,
     max_stream_mb: float | None = None,
     max_worker_memory_mb: float | None = None,
+    ocr: str = "auto",
 ):
     """Acquire a report, extract and tag it, publish its tables under ``out_dir/<edition>``.
 
@@ -630,7 +633,8 @@ def process_report(
     ``rules``: a findings.toml to use instead of the packaged one. ``deadline``: seconds a whole
     download may take (None: AcquireConfig's default). ``allow_hosts``: hosts or domains a listing
     or announcement page may send the download to besides its own site. ``max_stream_mb``,
-    ``max_worker_memory_mb``: extraction's resource limits (None: ExtractConfig's). A contradicted finding
+    ``max_worker_memory_mb``: extraction's resource limits (None: ExtractConfig's). ``ocr``: "auto",
+    "off" or "force", OCR of pages without a usable text layer (ExtractConfig.ocr). A contradicted finding
     fails the run, after the tables, the check and the HTML report are published, so the analyst can
     see why. An edition already published from the same content and pipeline is not processed
     again: the run is Completed ("up to date"), whatever its published findings check says.
@@ -655,7 +659,8 @@ def process_report(
         ))
         config = run_config(tokenizer_mode, lexicon_path, expectations, ref, acquired, ner_audit, rules,
                             extract_limits={k: v for k, v in (("max_stream_mb", max_stream_mb),
-                                                              ("max_worker_memory_mb", max_worker_memory_mb))
+                                                              ("max_worker_memory_mb", max_worker_memory_mb),
+                                                              ("ocr", ocr))
                                             if v is not None})
         edition, up_to_date = prepare(ref, edition, out_dir, acquired, config)
         if up_to_date:

@@ -112,7 +112,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "processed_at": f"When the run that published the edition processed it: {TIMESTAMP_FORMAT}.",
         "title": "The PDF's own Title metadata; empty when it has none.",
         "pages": "Number of pages of the PDF.",
-        "pages_without_text": "Pages (from 1) that have no text layer (scanned images): nothing was read from them.",
+        "pages_without_text": "Pages (from 1) that have no text layer (scanned images) and were not read by OCR (`--ocr off`, or a blank page): nothing was read from them.",
         "pages_with_unmapped_glyphs": "Pages (from 1) where many glyphs have no Unicode mapping (come out as (cid:N)).",
         "sentences": "Number of rows of `sentences` for the edition.",
         "tokens": "Number of rows of `tokens` for the edition.",
@@ -130,8 +130,12 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "has_text_layer": "Whether the page has text to read (false for a scanned image).",
         "unmapped_share": "Share (0 to 1) of the page's glyphs that have no Unicode mapping ((cid:N)).",
         "column_count": "Text columns on the page (1 for one column; tiers for vertical writing); 0 when the page has no text.",
-        "problem": "`no_text_layer: …` or `unmapped_glyphs: …` with a detail; empty when the page read well.",
+        "problem": "`no_text_layer: …`, `unmapped_glyphs: …` or `ocr_found_nothing: …` with a detail; empty when the page read well.",
         "removed_lines": "Page furniture removed from the text: running heads and feet, page numbers, chapter tabs, furigana.",
+        "text_source": "How the page's text was obtained: `text_layer` (the PDF's own text) or `ocr` (read by OCR from the rendered page: no text layer, more unmapped glyphs than the threshold, or `--ocr force`).",
+        "ocr_engine": "The OCR engine and its version (`tesseract 5.3.0`) on an `ocr` page; empty otherwise.",
+        "ocr_language": "The OCR model on an `ocr` page: `jpn` (horizontal writing) or `jpn_vert` (vertical writing, 縦書き); empty otherwise.",
+        "ocr_confidence": "Mean confidence (0 to 100) OCR gave the words it kept on the page; empty on `text_layer` pages and when OCR found no text.",
     },
     "sections": {
         "edition": _ED,
@@ -157,6 +161,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "subject": _SUBJECT,
         "subject_source": _SUBJECT_SOURCE,
         "in_summary": "Whether the sentence is in the executive summary (sections of role `summary`).",
+        "text_source": "How the text of its page was obtained (`pages.text_source`): `text_layer`, or `ocr` when the page was read by OCR (check OCR rows against the page image: `pages.ocr_confidence`).",
     },
     "tokens": {
         "edition": _ED,
@@ -188,6 +193,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "subject": _SUBJECT,
         "subject_source": _SUBJECT_SOURCE,
         "kind": "The kind of its sentence (`sentences.kind`).",
+        "text_source": "How the text of its page was obtained (`pages.text_source`): `text_layer`, or `ocr` when the page was read by OCR (check OCR rows against the page image: `pages.ocr_confidence`).",
     },
     "country_technology": {
         "edition": _ED,
@@ -220,6 +226,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "also_in": "Other sentences (ids) that state the same country, count and item.",
         "evidence": _EVIDENCE,
         "in_summary": _IN_SUMMARY,
+        "text_source": "How the text of its page was obtained (`pages.text_source`): `text_layer`, or `ocr` when the page was read by OCR (check OCR rows against the page image: `pages.ocr_confidence`).",
     },
     "relations": {
         "edition": _ED,
@@ -234,6 +241,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "sentence_id": _SENTENCE,
         "evidence": _EVIDENCE,
         "in_summary": _IN_SUMMARY,
+        "text_source": "How the text of its page was obtained (`pages.text_source`): `text_layer`, or `ocr` when the page was read by OCR (check OCR rows against the page image: `pages.ocr_confidence`).",
     },
     "policies": {
         "edition": _ED,

@@ -20,6 +20,7 @@ from pipeline.attribute import Attribution
 from pipeline.claims import ORIGINS, ClaimSet
 from pipeline.errors import TableValidationError
 from pipeline.extract import ExtractedDocument
+from pipeline.extract.model import TEXT_LAYER
 from pipeline.extract.structure import title_key
 from pipeline.lexicon import Lexicon
 from pipeline.segment import Segmented, summary_sentence_ids
@@ -74,11 +75,17 @@ SPECS: dict[str, TableSpec] = {
             "pages",
             pa.schema([ED, _f("page", pa.int32()), _f("width", pa.float32()), _f("height", pa.float32()),
                        _f("chars", pa.int32()), _f("has_text_layer", pa.bool_()), _f("unmapped_share", pa.float32()),
-                       _f("column_count", pa.int8()), _f("problem", pa.string()), _f("removed_lines", LIST_STR)]),
-            required=("edition", "page", "chars", "has_text_layer", "unmapped_share"),
+                       _f("column_count", pa.int8()), _f("problem", pa.string()), _f("removed_lines", LIST_STR),
+                       _f("text_source", pa.string()), _f("ocr_engine", pa.string()), _f("ocr_language", pa.string()),
+                       _f("ocr_confidence", pa.float32())]),
+            required=("edition", "page", "chars", "has_text_layer", "unmapped_share", "text_source"),
             key=("edition", "page"),
             checks=(("page >= 1", lambda t: pc.less(t["page"], 1)),
-                    ("0 <= unmapped_share <= 1", lambda t: pc.or_(pc.less(t["unmapped_share"], 0), pc.greater(t["unmapped_share"], 1)))),
+                    ("0 <= unmapped_share <= 1", lambda t: pc.or_(pc.less(t["unmapped_share"], 0), pc.greater(t["unmapped_share"], 1))),
+                    ("text_source is text_layer or ocr",
+                     lambda t: pc.invert(pc.is_in(t["text_source"], value_set=pa.array(["text_layer", "ocr"])))),
+                    ("0 <= ocr_confidence <= 100",
+                     lambda t: pc.or_(pc.less(t["ocr_confidence"], 0), pc.greater(t["ocr_confidence"], 100)))),
         ),
         TableSpec(
             "sections",
@@ -92,7 +99,8 @@ SPECS: dict[str, TableSpec] = {
             "sentences",
             pa.schema([ED, _f("sentence_id", pa.int32()), _f("paragraph_id", pa.int32()), _f("section_id", pa.int32()),
                        _f("page", pa.int32()), _f("position_in_paragraph", pa.int32()), _f("kind", pa.string()), _f("text", pa.string()),
-                       _f("subject", pa.string()), _f("subject_source", pa.string()), _f("in_summary", pa.bool_())]),
+                       _f("subject", pa.string()), _f("subject_source", pa.string()), _f("in_summary", pa.bool_()),
+                       _f("text_source", pa.string())]),
             required=("edition", "sentence_id", "paragraph_id", "section_id", "page", "kind", "text", "subject_source",
                       "in_summary"),
             key=("edition", "sentence_id"),
@@ -111,7 +119,7 @@ SPECS: dict[str, TableSpec] = {
                        _f("section_id", pa.int32()), _f("page", pa.int32()), _f("char_start", pa.int32()), _f("char_end", pa.int32()),
                        _f("text", pa.string()), _f("label", pa.string()), _f("id", pa.string()), _f("top", pa.string()),
                        _f("via", pa.string()), _f("subject", pa.string()), _f("subject_source", pa.string()),
-                       _f("kind", pa.string())]),
+                       _f("kind", pa.string()), _f("text_source", pa.string())]),
             required=("edition", "mention_id", "sentence_id", "page", "char_start", "char_end", "text", "label", "id", "top", "via",
                       "kind"),
             key=("edition", "mention_id"),
@@ -135,7 +143,7 @@ SPECS: dict[str, TableSpec] = {
                        _f("part_of", pa.int32()), _f("policy", pa.string()), _f("administration", pa.string()),
                        _f("update_every_years", pa.int32()), _f("technologies", LIST_STR), _f("page", pa.int32()),
                        _f("sentence_id", pa.int32()), _f("also_in", LIST_INT), _f("evidence", pa.string()),
-                       _f("in_summary", pa.bool_())]),
+                       _f("in_summary", pa.bool_()), _f("text_source", pa.string())]),
             required=("edition", "fact_id", "country", "item", "page", "sentence_id", "evidence", "in_summary"),
             key=("edition", "fact_id"),
             checks=(("item_count >= 1", lambda t: pc.less(t["item_count"], 1)),
@@ -146,7 +154,7 @@ SPECS: dict[str, TableSpec] = {
             pa.schema([ED, _f("relation_id", pa.int32()), _f("subject", pa.string()), _f("other", pa.string()),
                        _f("other_label", pa.string()), _f("relation", pa.string()), _f("cue", pa.string()),
                        _f("via", pa.string()), _f("page", pa.int32()), _f("sentence_id", pa.int32()),
-                       _f("evidence", pa.string()), _f("in_summary", pa.bool_())]),
+                       _f("evidence", pa.string()), _f("in_summary", pa.bool_()), _f("text_source", pa.string())]),
             required=("edition", "relation_id", "subject", "other", "relation", "page", "sentence_id", "evidence",
                       "in_summary"),
             key=("edition", "relation_id"),
@@ -391,6 +399,7 @@ def build_tables(
     kind_of = {s.sentence_id: s.kind for s in segmented.sentences}
     page_of = {s.sentence_id: s.page for s in segmented.sentences}
     problems = {(p.page): p for p in extracted.problems}
+    source_of = page_sources(extracted)
     summary = summary_sentence_ids(segmented)
     n = len(segmented.sentences)
 
@@ -405,6 +414,10 @@ def build_tables(
         "column_count": [p.columns for p in extracted.pages],
         "problem": [f"{problems[p.page].kind}: {problems[p.page].detail}" if p.page in problems else None for p in extracted.pages],
         "removed_lines": [list(p.removed_lines) for p in extracted.pages],
+        "text_source": [p.text_source for p in extracted.pages],
+        "ocr_engine": [p.ocr_engine or None for p in extracted.pages],
+        "ocr_language": [p.ocr_language or None for p in extracted.pages],
+        "ocr_confidence": [p.ocr_confidence for p in extracted.pages],
     })
     contents, listed_keys = _contents(edition, extracted, segmented)
     first_subject_of_section = {}
@@ -435,6 +448,7 @@ def build_tables(
         "subject": [subject_of[s.sentence_id].subject for s in segmented.sentences],
         "subject_source": [subject_of[s.sentence_id].subject_source for s in segmented.sentences],
         "in_summary": [s.sentence_id in summary for s in segmented.sentences],
+        "text_source": [source_of.get(s.page, TEXT_LAYER) for s in segmented.sentences],
     })
     token_table = tokens.add_column(0, "edition", pa.repeat(pa.scalar(edition, pa.string()), tokens.num_rows))
     ms = attribution.mentions
@@ -455,6 +469,7 @@ def build_tables(
         "subject": [a.subject for a in ms],
         "subject_source": [a.subject_source for a in ms],
         "kind": [kind_of[a.mention.sentence_id] for a in ms],
+        "text_source": [source_of.get(a.page, TEXT_LAYER) for a in ms],
     })
     country_technology = _country_technology(edition, attribution, lexicon, text_of)
     pdf_tables = _pdf_tables(edition, extracted)
@@ -576,9 +591,20 @@ def _pdf_tables(edition: str, extracted: ExtractedDocument) -> pa.Table:
     return _table("pdf_tables", rows)
 
 
-def build_analysis_tables(*, edition: str, facts: list, relations: list, policies: list, keyterms) -> dict[str, pa.Table]:
-    """policy_facts, relations, policies, keyterms and country_similarity, validated."""
-    def rows(items, fields, id_field):
+def page_sources(extracted: ExtractedDocument) -> dict[int, str]:
+    """How each page's text was obtained (``PageInfo.text_source``: ``text_layer`` or ``ocr``), by
+    page number. ``extracted``: the extract stage's document."""
+    return {p.page: p.text_source for p in extracted.pages}
+
+
+def build_analysis_tables(*, edition: str, facts: list, relations: list, policies: list, keyterms,
+                          page_sources: dict[int, str]) -> dict[str, pa.Table]:
+    """policy_facts, relations, policies, keyterms and country_similarity, validated.
+
+    ``page_sources``: each page's ``text_source`` (``page_sources(extracted)``), carried into the
+    facts and relations from the page of their sentence (a page not listed: ``text_layer``).
+    """
+    def rows(items, fields, id_field, provenance=False):
         out: dict[str, list] = defaultdict(list)
         for i, item in enumerate(items):
             out["edition"].append(edition)
@@ -586,15 +612,17 @@ def build_analysis_tables(*, edition: str, facts: list, relations: list, policie
             for f in fields:
                 value = getattr(item, f)
                 out[COLUMN_OF.get(f, f)].append(list(value) if isinstance(value, tuple) else value)
+            if provenance:
+                out["text_source"].append(page_sources.get(item.page, TEXT_LAYER))
         return out
 
     fact_fields = ["country", "count", "year", "year_qualifier", "item", "part_of", "policy", "administration",
                    "update_every_years", "technologies", "page", "sentence_id", "also_in", "evidence", "in_summary"]
     tables = {
-        "policy_facts": _table("policy_facts", rows(facts, fact_fields, "fact_id")),
+        "policy_facts": _table("policy_facts", rows(facts, fact_fields, "fact_id", provenance=True)),
         "relations": _table("relations", rows(relations, ["subject", "other", "other_label", "relation", "cue", "via",
                                                           "page", "sentence_id", "evidence", "in_summary"],
-                                              "relation_id")),
+                                              "relation_id", provenance=True)),
         "policies": _table("policies", rows(policies, ["subject", "name", "type", "page", "sentence_id", "evidence"], "policy_id")),
         "keyterms": _table("keyterms", {
             "edition": [edition] * len(keyterms.terms),

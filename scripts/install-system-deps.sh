@@ -8,7 +8,7 @@
 # skips locally, and fails on CI where CI is set).
 set -euo pipefail
 
-PACKAGES=(chromium fonts-ipaexfont poppler-utils)
+PACKAGES=(chromium fonts-ipaexfont poppler-utils tesseract-ocr tesseract-ocr-jpn tesseract-ocr-jpn-vert)
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
     echo "install-system-deps: no dpkg/apt-get here; install these yourself: chromium, the IPAex fonts" \

@@ -47,7 +47,7 @@ def check_pdf(nlp, lexicon, pdf, expectations=None):
     from pipeline.keyterms import key_terms, load_keyterm_config
     from pipeline.relations import extract_relations
     from pipeline.rules import load_rules
-    from pipeline.tables import build_analysis_tables, build_tables
+    from pipeline.tables import build_analysis_tables, build_tables, page_sources
 
     rules = load_rules()
     doc = extract_pdf(Path(pdf), workers=1)
@@ -62,6 +62,7 @@ def check_pdf(nlp, lexicon, pdf, expectations=None):
                           attribution=att, lexicon=lexicon, processed_at=acquired.fetched_at, pipeline_version="test",
                           config="{}")
     tables |= build_analysis_tables(edition="test", facts=facts, relations=relations, policies=[],
+                                    page_sources=page_sources(doc),
                                     keyterms=key_terms(tokens, att, load_keyterm_config()))
     file = load_expectations(expectations, lexicon) if expectations else []
     claims = merge_claims([], summary_claims(SUMMARY_CHAPTER, seg, att, facts, relations, lexicon, rules.claims),

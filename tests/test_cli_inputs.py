@@ -44,6 +44,7 @@ def pdf(tmp_path) -> Path:
     (["--edition", "e" * 250], "is 250 characters long, more than 120"),
     (["--edition", "../escape"], "is not usable as a directory name"),
     (["--mode", "X"], "--mode 'X' is not a Sudachi split mode"),
+    (["--ocr", "sometimes"], "--ocr sometimes is not a mode what to do: use one of: auto, off, force"),
     (["--lexicon", "missing.toml"], "lexicon file not found: missing.toml"),
 ])
 def test_bad_options_are_refused_before_any_work(pdf, tmp_path, option, message):

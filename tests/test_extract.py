@@ -459,11 +459,11 @@ def test_document_of_unmapped_glyphs_raises_no_usable_text_error(tmp_path):
         draw_paragraph(c, PARA_1, 72, 760)
 
     with pytest.raises(NoUsableTextError) as info:
-        extract_pdf(save_pdf_without_unicode_map(tmp_path / "nomap_only.pdf", page))
+        extract_pdf(save_pdf_without_unicode_map(tmp_path / "nomap_only.pdf", page), ExtractConfig(ocr="off"))
 
     assert "nomap_only.pdf (1 page) has no usable text" in info.value.what
     assert "page 1: more than 30% of the glyphs have no Unicode mapping" in info.value.what
-    assert "ocrmypdf" in info.value.todo
+    assert "--ocr auto" in info.value.todo and "tesseract-ocr-jpn" in info.value.todo
 
 
 def test_page_without_text_layer_raises_no_usable_text_error(tmp_path):
@@ -471,11 +471,11 @@ def test_page_without_text_layer_raises_no_usable_text_error(tmp_path):
         c.rect(72, 600, 200, 100, fill=1)  # only drawings
 
     with pytest.raises(NoUsableTextError) as info:
-        extract_pdf(save_pdf(tmp_path / "drawing.pdf", [page, page]))
+        extract_pdf(save_pdf(tmp_path / "drawing.pdf", [page, page]), ExtractConfig(ocr="off"))
 
     assert "drawing.pdf (2 pages)" in info.value.what
     assert "pages 1-2 have no text layer" in info.value.what
-    assert "ocrmypdf" in info.value.todo
+    assert "--ocr auto" in info.value.todo
 
 
 # ---------------------------------------------------------------------------------------------
@@ -537,14 +537,14 @@ def test_mhlw_yoshiki23_form_has_one_5x3_table_on_page_1():
     assert "［記載上の注意］" in body
 
 
-def test_bocchan_without_text_layer_raises_no_usable_text_error():
+def test_bocchan_without_text_layer_and_ocr_off_raises_no_usable_text_error():
     with pytest.raises(NoUsableTextError) as info:
-        extract_pdf(shared_pdf("bocchan_notextlayer.pdf"))
+        extract_pdf(shared_pdf("bocchan_notextlayer.pdf"), ExtractConfig(ocr="off"))
 
     error = info.value
     assert "bocchan_notextlayer.pdf (5 pages)" in error.what
     assert "pages 1-5 have no text layer" in error.what
-    assert "ocrmypdf --language jpn" in error.todo and "OCR" in error.todo
+    assert "--ocr auto" in error.todo and "OCR" in error.todo
 
 
 def test_pdfjs_kangxi_radical_is_kept_raw():

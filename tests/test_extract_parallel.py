@@ -130,10 +130,10 @@ def test_pages_whose_assumption_fails_are_read_again(forty_pages, monkeypatch):
     again = []
     record = extract._page_record
 
-    def spy(page, path, config, n_pages, assumed, doc_body_size):
+    def spy(page, path, config, n_pages, assumed, doc_body_size, *known_ocr):
         if assumed is not None:
             again.append(page.page_number)
-        return record(page, path, config, n_pages, assumed, doc_body_size)
+        return record(page, path, config, n_pages, assumed, doc_body_size, *known_ocr)
 
     monkeypatch.setattr(extract, "_page_record", spy)
     extract_pdf(forty_pages, workers=1)

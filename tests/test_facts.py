@@ -424,9 +424,10 @@ def test_facts_fit_the_policy_facts_table(summary, lexicon):
     facts = extract_facts(seg, tokens, att, lexicon)
     spec = SPECS["policy_facts"]
     names = [f.name for f in fields(PolicyFact)]
-    assert ["edition", "fact_id", *(COLUMN_OF.get(n, n) for n in names)] == spec.schema.names
+    assert ["edition", "fact_id", *(COLUMN_OF.get(n, n) for n in names), "text_source"] == spec.schema.names
     rows = {COLUMN_OF.get(n, n): [getattr(f, n) for f in facts] for n in names}
     rows["technologies"] = [list(t) for t in rows["technologies"]]
     rows["also_in"] = [list(t) for t in rows["also_in"]]
-    table = pa.table({"edition": ["summary"] * len(facts), "fact_id": list(range(len(facts))), **rows})
+    table = pa.table({"edition": ["summary"] * len(facts), "fact_id": list(range(len(facts))), **rows,
+                      "text_source": ["text_layer"] * len(facts)})  # from the page (build_analysis_tables)
     assert validate(table, spec).num_rows == 8

@@ -91,8 +91,9 @@ CASES: dict[str, tuple[str, str, str]] = {
     "file-zero-pages": ("file", "a valid PDF whose page tree is empty", "nothing written"),
     "file-corrupt-xref": ("file", "the sample with its cross-reference offsets overwritten with garbage",
                           "nothing written"),
-    "file-no-text-layer": ("file", "../shared/pdfs/bocchan_notextlayer.pdf (glyphs drawn as paths)",
-                           "nothing written; the message names the pages"),
+    "file-no-text-layer": ("file", "../shared/pdfs/bocchan_notextlayer.pdf (glyphs drawn as paths), with `--ocr off` "
+                                   "(by default its pages are read by OCR)",
+                           "nothing written; the message names the pages and advises `--ocr auto`"),
     "file-sjis-font-names": ("file", "../shared/pdfs/mhlw_tsuchi_0000196315-1-2.pdf (Shift-JIS font names)",
                              "processed normally"),
     "file-bad-metadata": ("file", "Info strings in Shift-JIS, invalid UTF-8 and broken UTF-16, and a font "
@@ -699,9 +700,9 @@ def test_pdf_without_a_text_layer(world, inproc):
     path = SHARED_PDFS / "bocchan_notextlayer.pdf"
     if not path.is_file():
         pytest.skip(f"{path} is not there")
-    outcome = run_inprocess(world.args(str(path)))  # read in place, never copied
+    outcome = run_inprocess(world.args(str(path), "--ocr", "off"))  # read in place, never copied
     assert_clear_failure(outcome, cause=["bocchan_notextlayer.pdf", "no usable text", "pages 1-5", "no text layer"],
-                         todo=["OCR", "ocrmypdf"])
+                         todo=["OCR", "--ocr auto"])
     observe("file-no-text-layer", outcome, world.root)
     world.assert_intact()
 

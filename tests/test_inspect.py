@@ -91,8 +91,8 @@ def edition_tables(edition: str, processed_at: str = "2025-04-01T10:00:00+00:00"
         "pages": table("pages", [
             {"edition": edition, "page": p, "width": 595.0, "height": 842.0, "chars": 0 if p == 2 else 300,
              "has_text_layer": p != 2, "unmapped_share": 0.0, "column_count": 1,
-             "problem": "no_text_layer: page 2 has no text layer (scanned or drawn as paths): run OCR on it" if p == 2 else None,
-             "removed_lines": []} for p in (1, 2, 3, 4)]),
+             "problem": "no_text_layer: page 2 has no text layer (scanned or drawn as paths) and was left out (--ocr off): run with --ocr auto (the default) to read it by OCR" if p == 2 else None,
+             "removed_lines": [], "text_source": "text_layer"} for p in (1, 2, 3, 4)]),
         "sentences": table("sentences", [
             {"edition": edition, "sentence_id": sid, "paragraph_id": sid, "section_id": 1, "page": p, "position_in_paragraph": 0,
              "kind": kind, "text": t, "subject": s, "subject_source": "paragraph" if s else "none", "in_summary": False}

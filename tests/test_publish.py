@@ -14,7 +14,8 @@ def _pages(edition: str, n: int = 2, **overrides) -> pa.Table:
     rows = {
         "edition": [edition] * n, "page": list(range(1, n + 1)), "width": [595.0] * n, "height": [842.0] * n,
         "chars": [100] * n, "has_text_layer": [True] * n, "unmapped_share": [0.0] * n, "column_count": [1] * n,
-        "problem": [None] * n, "removed_lines": [["- 1 -"]] * n,
+        "problem": [None] * n, "removed_lines": [["- 1 -"]] * n, "text_source": ["text_layer"] * n,
+        "ocr_engine": [None] * n, "ocr_language": [None] * n, "ocr_confidence": pa.array([None] * n, pa.float32()),
     }
     rows.update(overrides)
     return validate(pa.table(rows), SPECS["pages"])

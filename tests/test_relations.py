@@ -138,7 +138,7 @@ def test_relations_fit_the_relations_table(summary, lexicon):
     rels = extract_relations(seg, att, lexicon)
     spec = SPECS["relations"]
     names = [f.name for f in fields(Relation)]
-    assert ["edition", "relation_id", *names] == spec.schema.names
+    assert ["edition", "relation_id", *names, "text_source"] == spec.schema.names  # text_source: from the page
     table = pa.table({"edition": ["s"] * len(rels), "relation_id": list(range(len(rels))),
-                      **{n: [getattr(r, n) for r in rels] for n in names}})
+                      **{n: [getattr(r, n) for r in rels] for n in names}, "text_source": ["text_layer"] * len(rels)})
     assert validate(table, spec).num_rows == len(rels)

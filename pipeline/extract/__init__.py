@@ -26,9 +26,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from pdfminer.pdftypes import resolve1
+
 from pipeline.extract import limits
 from pipeline.extract.blocks import _assign_heading_levels
 from pipeline.extract.model import (
+    OCR_MODES,
     Block,
     ContentsEntry,
     ExtractConfig,
@@ -82,6 +85,12 @@ def extract_pdf(
     process (a Dask or multiprocessing worker), are read in this process. The result does not
     depend on it.
 
+    ``config.ocr``: "auto" reads pages without a usable text layer by OCR (tesseract, on images
+    pypdfium2 renders: ``pipeline.extract.ocr``), "off" reports and leaves them out, "force" OCRs
+    every page; ``PageInfo.text_source`` says which pages were read how. Pages to OCR are read in
+    parallel even in a document under ``PARALLEL_MIN_PAGES`` pages. No page is rendered unless it
+    is OCRed.
+
     ``progress``: None, or a callable told ``progress(pages_read, total_pages)`` as the pages are
     read: ``(0, total)`` first, then increasing counts ending at ``(total, total)`` (after each
     page in this process, after each chunk of a few pages when worker processes read them),
@@ -93,15 +102,19 @@ def extract_pdf(
     ``config.max_worker_memory_mb``, the page tree may be nested at most 500 deep.
 
     Raises ``ExtractError`` when the file cannot be opened as a PDF or goes beyond a limit (it
-    says which page or object, the limit and what to do), and ``NoUsableTextError`` when it opens
-    but no page has usable text (scanned, or fonts without Unicode mapping).
+    says which page or object, the limit and what to do), or when a page needs OCR and tesseract
+    or its Japanese models are not installed (it names the packages), and ``NoUsableTextError``
+    when it opens but no page has usable text (no text layer with ``--ocr off``, fonts without
+    Unicode mapping, or nothing OCR could read). ``ValueError`` for an unknown ``config.ocr``.
     """
     path = Path(path)
+    if config.ocr not in OCR_MODES:
+        raise ValueError(f"ExtractConfig.ocr must be one of {', '.join(OCR_MODES)}, not {config.ocr!r}")
     with limits.reading(config), _open_pdf(path) as pdf:
         metadata = _decode_metadata(pdf)
         outline = _read_outline(pdf)
         n_pages = len(pdf.pages)
-        n_workers = _worker_count(workers, n_pages, config)
+        n_workers = _worker_count(workers, n_pages, config, _likely_ocr_pages(pdf, config, n_pages))
         reader = _PagePool(pdf, path, config, n_pages, n_workers) if n_workers > 1 else _Reader(pdf, path, config, n_pages)
         with reader:
             records = _read_document(reader, n_pages, config, progress)
@@ -126,3 +139,24 @@ def extract_pdf(
     )
 
 
+
+
+def _likely_ocr_pages(pdf, config: ExtractConfig, n_pages: int) -> int:
+    """How many pages will probably be OCRed, to decide whether a short document is worth worker
+    processes: every page with ``ocr="force"``; with ``auto``, in a document under
+    ``PARALLEL_MIN_PAGES`` pages, the pages whose resources name no font (scans, glyphs drawn as
+    paths), found without parsing any content stream; else 0 (a long document is read in
+    parallel anyway). Only the speed depends on it, never the result."""
+    if config.ocr == "force":
+        return n_pages
+    if config.ocr != "auto" or n_pages >= PARALLEL_MIN_PAGES:
+        return 0
+    count = 0
+    for page in pdf.pages:
+        try:
+            resources = page.page_obj.resources or {}
+            fonts = resolve1(resources.get("Font")) if isinstance(resources, dict) else None
+        except Exception:  # a broken resource dictionary: reading the page will say so
+            continue
+        count += not fonts
+    return count

@@ -28,6 +28,18 @@ class ExtractConfig:
     # builds a page. A page of a real report takes a few tens of MB; workers=None starts no more
     # processes than could all take this much from the memory available.
     max_worker_memory_mb: float = 1024
+    # OCR (pipeline/extract/ocr.py: pypdfium2 renders, tesseract reads) of pages without a usable
+    # text layer: "auto" OCRs the pages with no glyphs that draw something (paths or images) and
+    # the pages with more unmapped glyphs than max_unmapped_share; "off" never (those pages are
+    # reported and left out); "force" every page, ignoring the text layer.
+    ocr: str = "auto"
+    # Resolution pages are rendered at for OCR (bounded by ocr.MAX_RENDER_PIXELS).
+    ocr_dpi: float = 200
+
+
+OCR_MODES = ("auto", "off", "force")
+# How a page's text was obtained (PageInfo.text_source).
+TEXT_LAYER, OCR = "text_layer", "ocr"
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,10 @@ class PageInfo:
     columns: int
     text: str  # cleaned body text of the page, blocks separated by a blank line
     removed_lines: tuple[str, ...] = ()  # running heads / feet / page numbers / furigana removed
+    text_source: str = TEXT_LAYER  # TEXT_LAYER or OCR: where ``text`` comes from
+    ocr_engine: str = ""  # "tesseract 5.3.0" on an OCR page, else ""
+    ocr_language: str = ""  # the OCR model: "jpn" (horizontal) or "jpn_vert" (vertical writing)
+    ocr_confidence: float | None = None  # mean word confidence (0-100) of an OCR page's words
 
 
 # What a block is, as Docling and Unstructured label document elements: downstream code filters on
@@ -192,6 +208,8 @@ class _RawPage:
     figures: list[list[_Glyph]] = field(default_factory=list)  # glyphs inside each figure
     spans: list[tuple[float, float, float, float]] = field(default_factory=list)  # bars across the page
     body_size: float | None = None  # the body size its blocks were built with
+    ocr: object | None = None  # the page's ocr.OcrPage when its text was read by OCR
+    drawn: bool = True  # whether the page draws anything (glyphs, paths, images)
 
 
 @dataclass
@@ -258,5 +276,9 @@ class _PageRecord:
     line_sizes: frozenset[float] = frozenset()  # sizes of its lines (0.5 pt), for that decision
     drafts: list[_Draft] = field(default_factory=list)
     pending: _RawPage | None = None  # a page whose blocks wait for the document's body size
+    # The page's ocr.OcrPage when its text was read by OCR (kept so that a page read again after
+    # the document-wide decisions is not OCRed twice), else None.
+    ocr: object | None = None
+    drawn: bool = True  # whether the page draws anything besides glyphs (paths, images)
 
 

@@ -52,6 +52,7 @@ from pipeline.extract.notes import (
     note_label,
     strip_written_markers,
 )
+from pipeline.extract.ocr import OcrPage, ocr_glyphs, ocr_page
 from pipeline.extract.opening import _TODO_REFETCH
 from pipeline.extract.problems import _page_is_usable
 from pipeline.extract.tables import _tables
@@ -69,10 +70,12 @@ def _page_record(
     n_pages: int,
     assumed: frozenset[int] | None,
     doc_body_size: float | None,
+    known_ocr: OcrPage | None = None,
 ) -> _PageRecord:
     """Read one page (pass 1) and build its blocks (pass 2) without the rows in ``assumed``
-    (None: all candidate rows) and the bare page numbers."""
-    raw = _read_page(page, path, config)
+    (None: all candidate rows) and the bare page numbers. ``known_ocr``: what OCR read on the
+    page in an earlier reading (it is not OCRed again)."""
+    raw = _read_page(page, path, config, known_ocr)
     index = {id(row): i for i, row in enumerate(raw.rows)}
     candidates = (
         [(index[id(row)], row.top, frozenset(_running_line_keys(row))) for row in _running_line_candidates(raw)]
@@ -95,8 +98,12 @@ def _page_record(
         candidates=candidates,
         bare=bare,
         assumed=assumed,
-        sizes=_size_groups(raw, bare, {i for i, _, _ in candidates} - bare),
+        # An OCR page's sizes are measured from its image, not set by the document's fonts:
+        # they do not count towards the document's body size (see _page_blocks).
+        sizes=_size_groups(raw, bare, {i for i, _, _ in candidates} - bare) if raw.ocr is None else {},
         removed_lines=raw.removed_lines,
+        ocr=raw.ocr,
+        drawn=raw.drawn,
     )
     _drop_rows(raw, bare | assumed)
     if _page_is_usable(raw, config):
@@ -118,6 +125,8 @@ def _finish_page(record: _PageRecord, raw: _RawPage, doc_body_size: float | None
 
 def _needs_doc_body_size(raw: _RawPage) -> bool:
     """Whether ``_page_blocks`` would fall back to the document's body size for this page."""
+    if raw.ocr is not None:  # an OCR page uses its own body size (see _page_blocks)
+        return False
     return len(raw.glyphs) < _FEW_GLYPHS or all(g.text.isspace() for g in raw.glyphs)
 
 
@@ -171,11 +180,11 @@ def _size_groups(raw: _RawPage, bare: frozenset[int], candidates: set[int]) -> d
             entry[0] += 1
     return groups
 
-def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig) -> _RawPage:
+def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
+               known_ocr: OcrPage | None = None) -> _RawPage:
     number = page.page_number
     try:
         chars = _page_chars(page)
-        found_tables = page.find_tables() if config.extract_tables and chars else []
     except Exception as exc:  # a broken content stream: say which page
         raise ExtractError(
             f"{path.name}: page {number} cannot be read ({type(exc).__name__}: {exc})",
@@ -187,11 +196,25 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig) ->
     rotated, _ = _drop_unmapped(_dedupe_glyphs(rotated))
     glyph_count = sum(1 for g in glyphs if not g.text.isspace()) + sum(1 for g in rotated if not g.text.isspace())
     glyphs, unmapped = _drop_unmapped(glyphs)
+    drawn = glyph_count > 0 or _draws_anything(page)
+    read_by_ocr = None
+    if _needs_ocr(config, glyph_count, unmapped, drawn):
+        # The text layer (none, or mostly unmapped glyphs) is replaced by what OCR reads on the
+        # page's image; its tables, figures and rotated glyphs with it (a scan is one image).
+        read_by_ocr = known_ocr or ocr_page(path, number, tuple(float(v) for v in page.bbox), config.ocr_dpi)
+        glyphs, rotated, chars = ocr_glyphs(read_by_ocr), [], []
+    try:
+        found_tables = page.find_tables() if config.extract_tables and chars else []
+    except Exception as exc:  # a broken content stream: say which page
+        raise ExtractError(
+            f"{path.name}: page {number} cannot be read ({type(exc).__name__}: {exc})",
+            _TODO_REFETCH,
+        ) from exc
 
     tables = _tables(found_tables, glyphs, number)
     table_boxes = [t.bbox for t in tables]
     figures: list[tuple[float, float, float, float]] = []
-    if config.find_figures and glyphs and _has_drawings(page):
+    if config.find_figures and glyphs and read_by_ocr is None and _has_drawings(page):
         try:
             size = _body_size(glyphs, 10.0, upper_part=(float(page.bbox[1]), float(page.height)))
             figures = figure_regions(page, glyphs, size, tables=table_boxes)
@@ -237,7 +260,29 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig) ->
         rotated=rotated,
         figures=[f for f in figure_glyphs if any(not g.text.isspace() for g in f)],
         spans=_spans(page),
+        removed_lines=list(read_by_ocr.furigana) if read_by_ocr is not None else [],
+        ocr=read_by_ocr,
+        drawn=drawn,
     )
+
+
+def _needs_ocr(config: ExtractConfig, glyph_count: int, unmapped: int, drawn: bool) -> bool:
+    """Whether the page's text is read by OCR: every page with ``--ocr force``; with ``auto`` a
+    page without glyphs that draws something (glyphs drawn as paths, a scan), or one whose share
+    of unmapped glyphs is over ``config.max_unmapped_share``; never with ``off``."""
+    if config.ocr == "force":
+        return True
+    if config.ocr != "auto":
+        return False
+    if glyph_count == 0:
+        return drawn
+    return unmapped / glyph_count > config.max_unmapped_share
+
+
+def _draws_anything(page: pdfplumber.page.Page) -> bool:
+    """Whether the page draws an image, a path or a rule (a blank page draws nothing: no OCR)."""
+    objects = page.objects
+    return any(objects.get(kind) for kind in ("image", "curve", "rect", "line"))
 
 
 def _spans(page: pdfplumber.page.Page) -> list[tuple[float, float, float, float]]:
@@ -266,7 +311,11 @@ def _page_blocks(raw: _RawPage, doc_body_size: float | None) -> list[_BlockDraft
     page's footnotes. Furigana rows are dropped (listed in ``removed_lines``)."""
     # The document's body size once it is known; before, the page's own (a page whose own size
     # differs from the document's is built again with the document's: see reader._read_document).
-    if doc_body_size is not None or len(raw.glyphs) < _FEW_GLYPHS:
+    if raw.ocr is not None:
+        # Sizes read from an image are the page's own (line heights in pixels): its lines are
+        # compared with its own body size, never with the document's fonts.
+        body_size = _body_size(raw.glyphs, doc_body_size or 10.0, upper_part=(raw.top, raw.height))
+    elif doc_body_size is not None or len(raw.glyphs) < _FEW_GLYPHS:
         body_size = doc_body_size
     else:
         body_size = _body_size(raw.glyphs, doc_body_size, upper_part=(raw.top, raw.height))

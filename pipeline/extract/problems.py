@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pipeline.errors import NoUsableTextError
 from pipeline.extract.model import (
+    OCR,
+    TEXT_LAYER,
     Block,
     ExtractConfig,
     PageInfo,
@@ -23,12 +25,19 @@ def _unmapped_share(raw: _RawPage | _PageRecord) -> float:
 
 
 def _page_is_usable(raw: _RawPage | _PageRecord, config: ExtractConfig) -> bool:
+    if raw.ocr is not None:  # read by OCR: usable when OCR found text
+        return bool(raw.ocr.lines)
     return raw.glyph_count > 0 and _unmapped_share(raw) <= config.max_unmapped_share
 
 
 def _page_info(raw: _PageRecord, blocks: list[Block]) -> PageInfo:
     text = "\n\n".join(b.text for b in blocks)
+    read = raw.ocr
     return PageInfo(
+        text_source=OCR if read is not None else TEXT_LAYER,
+        ocr_engine=read.engine if read is not None else "",
+        ocr_language=read.language if read is not None else "",
+        ocr_confidence=read.confidence if read is not None else None,
         page=raw.number,
         width=raw.width,
         height=raw.height,
@@ -41,13 +50,31 @@ def _page_info(raw: _PageRecord, blocks: list[Block]) -> PageInfo:
     )
 
 
+_TODO_OCR_AUTO = "run with --ocr auto (the default) to read it by OCR"
+
+
 def _page_problems(raw: _PageRecord, config: ExtractConfig) -> list[PageProblem]:
+    if raw.ocr is not None:
+        if raw.ocr.lines:
+            return []
+        return [PageProblem(
+            raw.number, "ocr_found_nothing",
+            f"page {raw.number} has no usable text layer and OCR ({raw.ocr.engine}, {raw.ocr.language}, "
+            f"{raw.ocr.dpi:g} dpi) found no text on it: a blank or picture-only page, or a scan too faint "
+            "or too small to read; check the page in a PDF viewer (a scan under about 150 dpi needs a "
+            "better scan)",
+        )]
     if raw.glyph_count == 0:
+        if not raw.drawn:
+            return [PageProblem(raw.number, "no_text_layer",
+                                f"page {raw.number} has no text layer and draws nothing (a blank page)")]
+        mode = "--ocr off" if config.ocr == "off" else f"--ocr {config.ocr}"
         return [
             PageProblem(
                 raw.number,
                 "no_text_layer",
-                f"page {raw.number} has no text layer (scanned or drawn as paths): run OCR on it",
+                f"page {raw.number} has no text layer (scanned or drawn as paths) and was left out ({mode}): "
+                + _TODO_OCR_AUTO,
             )
         ]
     if raw.unmapped:
@@ -59,7 +86,7 @@ def _page_problems(raw: _PageRecord, config: ExtractConfig) -> list[PageProblem]
         )
         if share > config.max_unmapped_share:
             limit = config.max_unmapped_share
-            detail += f"; more than {limit:.0%}, so the page's text was left out (OCR it)"
+            detail += f"; more than {limit:.0%}, so the page's text was left out: " + _TODO_OCR_AUTO
         return [PageProblem(raw.number, "unmapped_glyphs", detail)]
     return []
 
@@ -77,12 +104,17 @@ def _page_ranges(numbers: list[int]) -> str:
 
 
 def _no_usable_text_error(path: Path, pages: list[_PageRecord], config: ExtractConfig) -> NoUsableTextError:
-    no_layer = [p.number for p in pages if p.glyph_count == 0]
+    ocr_nothing = [p.number for p in pages if p.ocr is not None and not p.ocr.lines]
+    no_layer = [p.number for p in pages if p.glyph_count == 0 and p.number not in ocr_nothing]
     unmapped = [
-        p.number for p in pages if p.glyph_count and _unmapped_share(p) > config.max_unmapped_share
+        p.number for p in pages
+        if p.glyph_count and _unmapped_share(p) > config.max_unmapped_share and p.number not in ocr_nothing
     ]
-    empty = [p.number for p in pages if p.number not in no_layer and p.number not in unmapped]
+    empty = [p.number for p in pages if p.number not in no_layer + unmapped + ocr_nothing]
     reasons = []
+    if ocr_nothing:
+        reasons.append(f"OCR found no text on {_page_ranges(ocr_nothing)} (blank or picture-only pages, or scans "
+                       "too faint or too small to read)")
     if no_layer:
         verb = "have" if len(no_layer) > 1 else "has"
         reasons.append(f"{_page_ranges(no_layer)} {verb} no text layer (scanned or drawn as paths)")
@@ -94,8 +126,12 @@ def _no_usable_text_error(path: Path, pages: list[_PageRecord], config: ExtractC
     if empty:
         reasons.append(f"{_page_ranges(empty)}: only blank, rotated or unreadable glyphs")
     count = f"{len(pages)} page{'s' if len(pages) != 1 else ''}"
-    return NoUsableTextError(
-        f"{path.name} ({count}) has no usable text: " + "; ".join(reasons),
-        "run OCR first, e.g. ocrmypdf --language jpn IN OUT (add --force-ocr when the PDF has a "
-        "broken text layer), then run again with the OCR'd file",
-    )
+    if config.ocr == "off" and (no_layer or unmapped):
+        todo = ("run with --ocr auto (the default) to read those pages by OCR (tesseract; Debian packages "
+                "tesseract-ocr tesseract-ocr-jpn tesseract-ocr-jpn-vert)")
+    elif ocr_nothing:
+        todo = ("check the pages in a PDF viewer: if they show text, scan them again at 300 dpi or more; "
+                "blank or picture-only PDFs have nothing to extract")
+    else:
+        todo = "check the pages in a PDF viewer: they show no text that could be read"
+    return NoUsableTextError(f"{path.name} ({count}) has no usable text: " + "; ".join(reasons), todo)

@@ -46,16 +46,23 @@ PARALLEL_MIN_PAGES = 16  # below this, starting worker processes costs more than
 MAX_AUTO_WORKERS = 4
 
 
-def _worker_count(workers: int | None, n_pages: int, config: ExtractConfig | None = None) -> int:
+def _worker_count(workers: int | None, n_pages: int, config: ExtractConfig | None = None,
+                  ocr_pages: int = 0) -> int:
     """Processes to read ``n_pages`` pages with, this one included. None: one per CPU, at most
     ``MAX_AUTO_WORKERS``, and no more than can all take their memory budget at once from the
-    memory available now (at least 1). A number is taken as given."""
+    memory available now (at least 1). A number is taken as given. A document under
+    ``PARALLEL_MIN_PAGES`` pages is read in one process unless at least two of its pages
+    (``ocr_pages``) are to be OCRed (seconds each): then by up to that many processes."""
     auto = workers is None
     if workers is None:
         workers = min(os.cpu_count() or 1, MAX_AUTO_WORKERS)
     if workers < 1:
         raise ValueError(f"workers must be at least 1 (or None for every CPU), not {workers}")
-    if workers == 1 or n_pages < PARALLEL_MIN_PAGES:
+    if n_pages < PARALLEL_MIN_PAGES:
+        if ocr_pages < 2:
+            return 1
+        workers = min(workers, ocr_pages)
+    if workers == 1:
         return 1
     if multiprocessing.current_process().daemon:  # a Dask worker: one task per core already
         return 1
@@ -84,10 +91,13 @@ class _Reader:
 
     def read(
         self, numbers: list[int], decided: dict[int, frozenset[int]] | None, doc_body_size: float | None,
-        on_read: Callable[[int], None] | None = None,
+        on_read: Callable[[int], None] | None = None, known: dict | None = None,
     ) -> list[_PageRecord]:
-        """``on_read(n)``: told after every ``n`` pages read (here one by one)."""
-        return _read_pages(self.pdf, self.path, self.config, self.n_pages, numbers, decided, doc_body_size, on_read)
+        """``on_read(n)``: told after every ``n`` pages read (here one by one). ``known``: what
+        OCR read on some of the pages in an earlier reading (page → ``ocr.OcrPage``), so they are
+        not OCRed again."""
+        return _read_pages(self.pdf, self.path, self.config, self.n_pages, numbers, decided, doc_body_size, on_read,
+                           known)
 
     def __enter__(self) -> _Reader:
         return self
@@ -122,13 +132,15 @@ class _PagePool(_Reader):
         for worker in self.workers:
             worker.close()
 
-    def read(self, numbers, decided, doc_body_size, on_read=None):
+    def read(self, numbers, decided, doc_body_size, on_read=None, known=None):
         """As ``_Reader.read``; ``on_read(n)`` is told after each chunk of ``n`` pages, from
         whichever thread read it."""
         if not self.workers:
-            return super().read(numbers, decided, doc_body_size, on_read)
-        # Small chunks balance the load (pages differ in cost); each costs one round trip.
-        size = min(16, max(2, math.ceil(len(numbers) / ((len(self.workers) + 1) * 8))))
+            return super().read(numbers, decided, doc_body_size, on_read, known)
+        # Small chunks balance the load (pages differ in cost); each costs one round trip. A
+        # short document is read in parallel only for its OCR (seconds a page): page by page.
+        least = 1 if len(numbers) < PARALLEL_MIN_PAGES else 2
+        size = min(16, max(least, math.ceil(len(numbers) / ((len(self.workers) + 1) * 8))))
         chunks = [numbers[i : i + size] for i in range(0, len(numbers), size)]
         results: list[list[_PageRecord] | BaseException | None] = [None] * len(chunks)
         lock = threading.Lock()
@@ -145,8 +157,9 @@ class _PagePool(_Reader):
             while (k := take()) is not None:
                 chunk = chunks[k]
                 chunk_decided = {n: decided[n] for n in chunk} if decided is not None else None
+                chunk_known = {n: known[n] for n in chunk if n in known} if known else None
                 try:
-                    results[k] = read_chunk(chunk, chunk_decided, doc_body_size)
+                    results[k] = read_chunk(chunk, chunk_decided, doc_body_size, chunk_known)
                     if on_read is not None:
                         on_read(len(chunk))
                 except _WorkerEnded as exc:  # killed (out of memory?) or crashed: say which pages
@@ -159,7 +172,8 @@ class _PagePool(_Reader):
         threads = [threading.Thread(target=run, args=(w.read,), daemon=True) for w in self.workers]
         for t in threads:
             t.start()
-        run(super().read)  # this process reads too
+        run(lambda chunk, chunk_decided, body_size, chunk_known:  # this process reads too
+            _Reader.read(self, chunk, chunk_decided, body_size, None, chunk_known))
         for t in threads:
             t.join()
         records: list[_PageRecord] = []
@@ -230,9 +244,9 @@ class _WorkerProcess:
         pickle.dump(message, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         self.proc.stdin.flush()
 
-    def read(self, numbers, decided, doc_body_size) -> list[_PageRecord]:
+    def read(self, numbers, decided, doc_body_size, known=None) -> list[_PageRecord]:
         try:
-            self._send((numbers, decided, doc_body_size))
+            self._send((numbers, decided, doc_body_size, known))
             reply = pickle.load(self.proc.stdout)
         except (OSError, EOFError, pickle.UnpicklingError) as exc:
             try:
@@ -300,8 +314,8 @@ def _worker_main() -> None:
                 break
             if request is None:
                 break
-            numbers, decided, doc_body_size = request
-            reply = failure or _answer(pdf, Path(path), config, n_pages, numbers, decided, doc_body_size)
+            numbers, decided, doc_body_size, known = request
+            reply = failure or _answer(pdf, Path(path), config, n_pages, numbers, decided, doc_body_size, known)
             try:
                 data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
             except MemoryError:  # the chunk's records do not fit in what is left
@@ -313,9 +327,10 @@ def _worker_main() -> None:
             pdf.close()
 
 
-def _answer(pdf, path: Path, config: ExtractConfig, n_pages: int, numbers, decided, doc_body_size) -> tuple:
+def _answer(pdf, path: Path, config: ExtractConfig, n_pages: int, numbers, decided, doc_body_size,
+            known=None) -> tuple:
     try:
-        return ("ok", _read_pages(pdf, path, config, n_pages, numbers, decided, doc_body_size))
+        return ("ok", _read_pages(pdf, path, config, n_pages, numbers, decided, doc_body_size, known=known))
     except PipelineError as exc:
         return ("error", type(exc), exc.what, exc.todo)
     except MemoryError:  # the address-space limit, outside a page
@@ -345,6 +360,7 @@ def _read_pages(
     decided: dict[int, frozenset[int]] | None,
     doc_body_size: float | None,
     on_read: Callable[[int], None] | None = None,
+    known: dict | None = None,
 ) -> list[_PageRecord]:
     pages = pdf.pages
     records = []
@@ -353,7 +369,7 @@ def _read_pages(
         assumed = decided[number] if decided is not None else None
         try:
             limits.check_memory()
-            record = _page_record(page, path, config, n_pages, assumed, doc_body_size)
+            record = _page_record(page, path, config, n_pages, assumed, doc_body_size, (known or {}).get(number))
         except Exception as exc:  # a limit reached, or recursion too deep: say so, with the page
             error = limits.page_error(exc, path, number, config.max_worker_memory_mb, _resources(page))
             if error is None:
@@ -410,7 +426,9 @@ def _read_document(reader: _Reader, n_pages: int, config: ExtractConfig,
         if rec.bare | rec.assumed != rec.bare | decided[rec.number] or _size_matters(rec, doc_body_size)
     ]
     if redo:
-        again = {rec.number: rec for rec in reader.read(redo, {n: decided[n] for n in redo}, doc_body_size)}
+        known = {rec.number: rec.ocr for rec in records if rec.number in set(redo) and rec.ocr is not None}
+        again = {rec.number: rec for rec in reader.read(redo, {n: decided[n] for n in redo}, doc_body_size,
+                                                        known=known)}
         records = [again.get(rec.number, rec) for rec in records]
     for rec in records:
         if rec.pending is not None:
@@ -422,8 +440,8 @@ def _read_document(reader: _Reader, n_pages: int, config: ExtractConfig,
 def _size_matters(rec: _PageRecord, doc_body_size: float) -> bool:
     """Whether building the page with the document's body size instead of its own would change
     which of its lines count as larger than the body (headings)."""
-    if rec.body_size is None or rec.body_size == doc_body_size:
-        return False
+    if rec.body_size is None or rec.body_size == doc_body_size or rec.ocr is not None:
+        return False  # (an OCR page is built with its own body size whatever the document's)
     low, high = sorted((rec.body_size, doc_body_size))
     return any(low + _LARGER_FONT <= size < high + _LARGER_FONT for size in rec.line_sizes)
 

@@ -1,0 +1,403 @@
+"""OCR of a page without a usable text layer: render it, read it with tesseract, give back glyphs.
+
+A page is rendered with pypdfium2 (already installed with pdfplumber) at ``ExtractConfig.ocr_dpi``,
+never larger than ``MAX_RENDER_PIXELS`` (a hostile page of 14,400 x 14,400 pt is rendered smaller,
+not at 200 dpi), and read by tesseract (Debian packages tesseract-ocr, tesseract-ocr-jpn,
+tesseract-ocr-jpn-vert) through pytesseract's TSV output: words with their boxes and confidences,
+grouped in lines. Whether the page is set in vertical writing (縦書き) is decided from the image
+(``vertical_score``: vertical text leaves blank columns between its lines, horizontal text blank
+rows), and the page is read with ``jpn_vert`` or ``jpn``; when that reading is poor (mean word
+confidence under ``RETRY_CONFIDENCE``) the other model is tried too and the better kept.
+
+The result is given back in PDF coordinates (pdfplumber's: points, ``top`` downwards from the page
+box) as ``OcrLine``s of ``OcrWord``s, and turned into the extractor's glyphs (``ocr_glyphs``): one
+glyph per character, set at the line's height (across the line for vertical writing) so that the
+same furniture, heading, paragraph and column logic runs on them as on a text layer's glyphs.
+Tesseract puts every Japanese character in a word of its own; the glyphs' positions decide where a
+space goes (as for a text layer: none between CJK characters), and ``line_text`` joins a line's
+words the same way.
+
+Nothing here writes files or downloads anything; tesseract runs as a subprocess with its
+traineddata from the system packages.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import re
+import statistics
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pypdfium2 as pdfium
+import pytesseract
+from PIL import Image, ImageFilter
+
+from pipeline.errors import ExtractError
+from pipeline.extract.model import _Glyph
+
+ENGINE = "tesseract"
+HORIZONTAL_LANGUAGE = "jpn"
+VERTICAL_LANGUAGE = "jpn_vert"
+PACKAGES = "tesseract-ocr tesseract-ocr-jpn tesseract-ocr-jpn-vert"
+# The most pixels a page is rendered to (about A2 at 200 dpi): the scale is lowered to fit, so a
+# hostile page size costs bounded memory and time.
+MAX_RENDER_PIXELS = 24_000_000
+# Words tesseract is less sure of than this (0-100) are dropped: on images, logos and rules it
+# reports strings of symbols with confidences of 0-20; real text on a clean scan is 80-95.
+MIN_WORD_CONFIDENCE = 30.0
+# A reading whose mean word confidence is under this is tried with the other writing direction.
+RETRY_CONFIDENCE = 60.0
+# Pages with more isolated dark pixels than this share are median-filtered before OCR.
+SPECKLE_SHARE = 0.0005
+# Seconds tesseract may take for one page before the page fails with a clear error.
+OCR_TIMEOUT = 300
+# Font size, in units of the line height tesseract reports: its line box is the ink of the line,
+# slightly less than the em box a text layer's glyph size gives.
+_EM_PER_LINE = 1.1
+# Lines whose size is within this share of the page's median size are set at the median (OCR boxes
+# vary by a few pixels from line to line; a text layer's body lines all have one size).
+_SAME_SIZE = 0.35
+# Lines under this share of the page's median size, of a few characters, are furigana (ruby) set
+# beside the text: furniture, not text (``OcrPage.furigana``).
+_FURIGANA_SIZE = 0.65
+_FURIGANA_CHARS = 8
+
+
+@dataclass(frozen=True)
+class OcrWord:
+    """A word (for Japanese, usually one character) as tesseract reads it, in PDF points."""
+
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    confidence: float  # 0-100
+
+
+@dataclass(frozen=True)
+class OcrLine:
+    """A line of words in reading order; ``vertical`` for vertical writing (top to bottom)."""
+
+    words: tuple[OcrWord, ...]
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    vertical: bool
+    size: float  # font size in points, as the line's height (width for vertical writing) gives it
+
+
+@dataclass(frozen=True)
+class OcrPage:
+    """What OCR read on one page."""
+
+    lines: tuple[OcrLine, ...]
+    engine: str  # "tesseract 5.3.0"
+    language: str  # the traineddata used: "jpn" or "jpn_vert"
+    confidence: float | None  # mean word confidence (0-100) of the words kept; None when none
+    dpi: float  # the resolution the page was rendered at
+    furigana: tuple[str, ...] = ()  # ruby lines left out of ``lines`` (listed as removed lines)
+
+
+def line_text(words: tuple[OcrWord, ...] | list[OcrWord]) -> str:
+    """A line's words joined: no space between two words when either side is CJK (tesseract
+    separates every Japanese character), one space between Latin words.
+
+    ``words``: the line's words in reading order.
+    """
+    text = ""
+    for word in words:
+        if text and not (_is_cjk(text[-1]) or _is_cjk(word.text[0])):
+            text += " "
+        text += word.text
+    return text
+
+
+_L_AFTER_I = re.compile(r"(?<=I)l(?![a-z])")
+_L_AFTER_CAPITAL = re.compile(r"(?<=[A-Z])l(?![a-z])")
+
+
+def fix_confusions(text: str) -> str:
+    """Undo tesseract's commonest confusion on Japanese pages, l for I in capitals: an ``l`` not
+    followed by a lower-case letter is dropped after an ``I`` (the same stroke read twice: AIl)
+    and read as ``I`` after another capital (Al → AI). ``text``: a word as tesseract read it."""
+    if "l" not in text:
+        return text
+    return _L_AFTER_CAPITAL.sub("I", _L_AFTER_I.sub("", text))
+
+
+def _is_cjk(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in "WF"
+
+
+@functools.lru_cache(maxsize=1)
+def engine_version() -> str:
+    """``"tesseract X.Y.Z"``, checking that tesseract and its Japanese models are installed.
+
+    Raises ``ExtractError`` naming the Debian packages to install when the tesseract binary or the
+    ``jpn`` / ``jpn_vert`` traineddata cannot be found.
+    """
+    try:
+        version = str(pytesseract.get_tesseract_version()).split()[0]
+        languages = set(pytesseract.get_languages(config=""))
+    except (pytesseract.TesseractNotFoundError, OSError) as exc:
+        raise ExtractError(
+            f"the PDF has pages without a usable text layer, and the OCR engine tesseract is not installed "
+            f"({type(exc).__name__})",
+            f"install it (Debian/Ubuntu: sudo apt-get install {PACKAGES}; or run scripts/install-system-deps.sh "
+            "as root), or run with --ocr off to skip those pages",
+        ) from exc
+    missing = [lang for lang in (HORIZONTAL_LANGUAGE, VERTICAL_LANGUAGE) if lang not in languages]
+    if missing:
+        raise ExtractError(
+            f"tesseract {version} is installed without its Japanese models ({', '.join(missing)} missing; "
+            f"it has: {', '.join(sorted(languages)) or 'none'})",
+            f"install them (Debian/Ubuntu: sudo apt-get install {PACKAGES}; or run "
+            "scripts/install-system-deps.sh as root), or run with --ocr off to skip the pages that need OCR",
+        )
+    return f"{ENGINE} {version}"
+
+
+def render_scale(width: float, height: float, dpi: float) -> float:
+    """Pixels per point to render a ``width`` x ``height`` pt page at ``dpi``, lowered so that the
+    image has at most ``MAX_RENDER_PIXELS`` pixels.
+
+    ``width``, ``height``: the page's size in points; ``dpi``: the resolution wanted.
+    """
+    scale = dpi / 72
+    area = max(width, 1.0) * max(height, 1.0)
+    if area * scale * scale > MAX_RENDER_PIXELS:
+        scale = 0.995 * (MAX_RENDER_PIXELS / area) ** 0.5  # the renderer rounds the size up
+    return scale
+
+
+def render_page(path: Path, number: int, dpi: float) -> Image.Image:
+    """Page ``number`` (1-based) of the PDF at ``path`` as a grayscale image, at ``dpi`` or less
+    (``render_scale``: at most ``MAX_RENDER_PIXELS`` pixels), crop box and /Rotate applied as
+    pdfplumber applies them.
+
+    ``path``: the PDF; ``number``: the page; ``dpi``: the resolution wanted.
+    """
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        page = pdf[number - 1]
+        try:
+            width, height = page.get_size()
+            bitmap = page.render(scale=render_scale(width, height, dpi), grayscale=True)
+            return bitmap.to_pil().convert("L")
+        finally:
+            page.close()
+    finally:
+        pdf.close()
+
+
+def vertical_score(image: Image.Image) -> float:
+    """How much more the ink of ``image`` is laid out in columns than in rows: above 1 for
+    vertical writing (blank gaps between columns of characters), below 1 for horizontal.
+
+    Measured on the middle third of the page in each direction (so a slight rotation smears the
+    gaps little): the share of blank pixel columns among the inked extent, against the share of
+    blank pixel rows. ``image``: a grayscale page image.
+    """
+    ink = np.asarray(image.convert("L")) < 128
+    h, w = ink.shape
+    rows = ink[:, w // 3 : 2 * w // 3].any(axis=1)
+    cols = ink[h // 3 : 2 * h // 3, :].any(axis=0)
+    return (_gap_share(cols) + 0.01) / (_gap_share(rows) + 0.01)
+
+
+def speckle_share(image: Image.Image) -> float:
+    """Share of the image's pixels that are dark and have no dark neighbour (speckle noise of a
+    scan; clean type has almost none). ``image``: a grayscale page image."""
+    dark = np.asarray(image.convert("L")) < 128
+    padded = np.pad(dark, 1)
+    neighbours = sum(padded[1 + dy : padded.shape[0] - 1 + dy, 1 + dx : padded.shape[1] - 1 + dx].astype(np.uint8)
+                     for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)
+    return float((dark & (neighbours == 0)).mean())
+
+
+def _gap_share(profile: np.ndarray) -> float:
+    """Share of blank positions between the first and the last inked one."""
+    inked = np.flatnonzero(profile)
+    if inked.size < 2:
+        return 0.0
+    span = profile[inked[0] : inked[-1] + 1]
+    return float((~span).sum()) / span.size
+
+
+def read_image(image: Image.Image, language: str, *, x0: float = 0.0, top: float = 0.0,
+               scale: float = 1.0, psm: int = 3) -> list[OcrLine]:
+    """Tesseract's lines and words on ``image``, in points.
+
+    ``language``: ``jpn`` or ``jpn_vert``; ``x0``, ``top``: where the image's corner is on the
+    page (points); ``scale``: pixels per point. Words under ``MIN_WORD_CONFIDENCE`` and empty words
+    are left out, and so are lines left with no word.
+    """
+    vertical = language == VERTICAL_LANGUAGE
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # pages run in parallel already: one thread each
+    try:
+        data = pytesseract.image_to_data(image, lang=language, config=f"--psm {psm}",
+                                         output_type=pytesseract.Output.DICT, timeout=OCR_TIMEOUT)
+    except RuntimeError as exc:  # pytesseract's timeout
+        raise ExtractError(f"OCR of a page took more than {OCR_TIMEOUT} s ({exc})",
+                           "leave the page out (qpdf IN --pages IN 1-4,6-z -- OUT) or run with --ocr off") from exc
+    except pytesseract.TesseractError as exc:
+        raise ExtractError(f"tesseract failed on a page ({exc})",
+                           f"check the tesseract installation ({PACKAGES}) or run with --ocr off") from exc
+    grouped: dict[tuple[int, int, int], list[OcrWord]] = {}
+    for i, text in enumerate(data["text"]):
+        text = fix_confusions((text or "").strip())
+        conf = float(data["conf"][i])
+        if data["level"][i] != 5 or not text or conf < MIN_WORD_CONFIDENCE:
+            continue
+        left, tp = data["left"][i], data["top"][i]
+        word = OcrWord(text, x0 + left / scale, top + tp / scale, x0 + (left + data["width"][i]) / scale,
+                       top + (tp + data["height"][i]) / scale, conf)
+        grouped.setdefault((data["block_num"][i], data["par_num"][i], data["line_num"][i]), []).append(word)
+    lines = []
+    for words in grouped.values():
+        # Across the line: the words' median extent around their median centre, not the union
+        # of their boxes (a furigana word tesseract files in the line would widen it, and some
+        # words come with the whole line's box, taller than their type).
+        if vertical:
+            extents, centres = [w.x1 - w.x0 for w in words], [(w.x0 + w.x1) / 2 for w in words]
+        else:
+            extents, centres = [w.bottom - w.top for w in words], [(w.top + w.bottom) / 2 for w in words]
+        across = statistics.median(extents)
+        centre = statistics.median(centres)
+        lo, hi = centre - across / 2, centre + across / 2
+        if vertical:
+            box = (lo, min(w.top for w in words), hi, max(w.bottom for w in words))
+        else:
+            box = (min(w.x0 for w in words), lo, max(w.x1 for w in words), hi)
+        lines.append(OcrLine(tuple(words), *box, vertical, across * _EM_PER_LINE))
+    return _even_sizes(lines)
+
+
+
+def split_furigana(lines: list[OcrLine]) -> tuple[list[OcrLine], list[OcrLine]]:
+    """(text lines, furigana lines): a line of at most ``_FURIGANA_CHARS`` characters set under
+    ``_FURIGANA_SIZE`` of the median size of the page's lines is ruby beside the text.
+
+    ``lines``: a page's lines as ``read_image`` gives them.
+    """
+    if len(lines) < 3:
+        return lines, []
+    median = statistics.median(line.size for line in lines)
+    small = [line.size < _FURIGANA_SIZE * median and sum(len(w.text) for w in line.words) <= _FURIGANA_CHARS
+             for line in lines]
+    return ([line for line, s in zip(lines, small, strict=True) if not s],
+            [line for line, s in zip(lines, small, strict=True) if s])
+
+
+def _even_sizes(lines: list[OcrLine]) -> list[OcrLine]:
+    """Lines within ``_SAME_SIZE`` of the median size of the page's longer lines set at that
+    median; every size rounded to 0.5 pt."""
+    if not lines:
+        return lines
+    long_lines = [line for line in lines if sum(len(w.text) for w in line.words) > _FURIGANA_CHARS] or lines
+    median = statistics.median(line.size for line in long_lines)
+    out = []
+    for line in lines:
+        size = median if abs(line.size - median) <= _SAME_SIZE * median else line.size
+        out.append(OcrLine(line.words, line.x0, line.top, line.x1, line.bottom, line.vertical, round(size * 2) / 2))
+    return out
+
+
+def _mean_confidence(lines: list[OcrLine]) -> float | None:
+    confs = [w.confidence for line in lines for w in line.words]
+    return round(sum(confs) / len(confs), 2) if confs else None
+
+
+def ocr_page(path: Path, number: int, bbox: tuple[float, float, float, float], dpi: float) -> OcrPage:
+    """Render page ``number`` of ``path`` and read it with tesseract, in the writing direction the
+    image shows (``vertical_score``), trying the other one when the reading is poor, and reading the
+    page as a single block of text when neither finds any (large type on a title page).
+
+    ``path``: the PDF; ``number``: the page (1-based); ``bbox``: the page box as pdfplumber gives it
+    (x0, top, x1, bottom in points), so the words are placed where a text layer's glyphs would be;
+    ``dpi``: the resolution to render at (bounded by ``MAX_RENDER_PIXELS``). Raises ``ExtractError``
+    when tesseract or its Japanese models are missing (naming the packages) or tesseract fails.
+    """
+    engine = engine_version()
+    image = render_page(path, number, dpi)
+    # A 3 x 3 median filter takes out a scan's speckle noise (the sample edition's pages scanned
+    # with 2 % noise: character error rate 12-31 % without it, 5 % with it), but also the
+    # dakuten of small type (ば read as は on bocchan): only speckled pages are filtered.
+    if speckle_share(image) > SPECKLE_SHARE:
+        image = image.filter(ImageFilter.MedianFilter(3))
+    scale = image.width / max(bbox[2] - bbox[0], 1.0)
+    first = VERTICAL_LANGUAGE if vertical_score(image) > 1.0 else HORIZONTAL_LANGUAGE
+    lines = read_image(image, first, x0=bbox[0], top=bbox[1], scale=scale)
+    language, confidence = first, _mean_confidence(lines)
+    if confidence is None or confidence < RETRY_CONFIDENCE:
+        other = HORIZONTAL_LANGUAGE if first == VERTICAL_LANGUAGE else VERTICAL_LANGUAGE
+        other_lines = read_image(image, other, x0=bbox[0], top=bbox[1], scale=scale)
+        other_confidence = _mean_confidence(other_lines)
+        if other_confidence is not None and (confidence is None or other_confidence > confidence):
+            lines, language, confidence = other_lines, other, other_confidence
+    if confidence is None:  # no layout found (a title page of large type): read it as one block
+        best = 0.0  # the most text read surely: characters times their confidence
+        for lang, psm in ((VERTICAL_LANGUAGE, 5), (HORIZONTAL_LANGUAGE, 6)):
+            block = read_image(image, lang, x0=bbox[0], top=bbox[1], scale=scale, psm=psm)
+            weight = sum(len(w.text) * w.confidence for line in block for w in line.words)
+            if weight > best:
+                best, lines, language, confidence = weight, block, lang, _mean_confidence(block)
+    lines, furigana = split_furigana(lines)
+    return OcrPage(tuple(lines), engine, language, confidence, round(scale * 72, 1),
+                   tuple(line_text(line.words) for line in furigana))
+
+
+def ocr_glyphs(page: OcrPage) -> list[_Glyph]:
+    """The page's text as the extractor's glyphs, one per character, in reading order.
+
+    Horizontal lines: each glyph spans the line's height and its share of its word's width.
+    Vertical lines: each glyph spans the line's width and its share of its word's height, so that
+    the vertical-writing logic (``pipeline.extract.vertical``) stacks them into a line. Every
+    glyph has the line's size and the font name ``OCR``. ``page``: what ``ocr_page`` read.
+    """
+    glyphs: list[_Glyph] = []
+    for line in page.lines:
+        end = None  # where the previous word ended along the line
+        for word in line.words:
+            chars = [ch for ch in word.text if not ch.isspace()]
+            n = len(chars)
+            # Along the line, words keep tesseract's order: a word whose box reaches back over the
+            # previous one (a Latin word's box among kanji often does) starts where that one ends,
+            # so that its characters are never interleaved with its neighbours'.
+            start, stop = (word.top, word.bottom) if line.vertical else (word.x0, word.x1)
+            if end is not None and start < end:
+                start = end
+            stop = max(stop, start + 0.35 * line.size * n)  # a third of an em at least per character
+            end = stop
+            step = (stop - start) / n
+            for k, ch in enumerate(chars):
+                a, b = start + k * step, start + (k + 1) * step
+                if line.vertical:
+                    glyphs.append(_Glyph(ch, line.x0, line.x1, a, b, line.size, "OCR", False))
+                else:
+                    glyphs.append(_Glyph(ch, a, b, line.top, line.bottom, line.size, "OCR", False))
+    return glyphs
+
+
+def character_error_rate(reference: str, hypothesis: str) -> float:
+    """Levenshtein distance between the two texts over the reference's length, whitespace left
+    out of both (line breaks and spaces are layout, not characters read): 0 is a perfect reading.
+
+    ``reference``: the true text; ``hypothesis``: what OCR read.
+    """
+    ref = "".join(reference.split())
+    hyp = "".join(hypothesis.split())
+    if not ref:
+        return 0.0 if not hyp else 1.0
+    previous = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, start=1):
+        current = [i]
+        for j, h in enumerate(hyp, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h)))
+        previous = current
+    return previous[-1] / len(ref)
