@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, free_port, group_members, subprocess_env
+from conftest import BIN, free_port, group_members, stop_group, subprocess_env
 from reportpdf import build_report_pdf
 
 
@@ -64,7 +64,16 @@ def flow_runs(url: str) -> list[dict]:
     return reply.json()
 
 
-def test_start_status_run_stop(home, tmp_path):
+def deployments(url: str) -> list[dict]:
+    """Every deployment the Prefect API at ``url`` knows."""
+    import httpx
+
+    reply = httpx.post(f"{url}/deployments/filter", json={}, timeout=10, trust_env=False)
+    reply.raise_for_status()
+    return reply.json()
+
+
+def test_start_status_run_serve_stop(home, spawn, tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}/api"
     started = home.jstmine("server", "start", "--port", str(port))
@@ -93,6 +102,17 @@ def test_start_status_run_stop(home, tmp_path):
     assert "temporary server" not in run.text
     runs = flow_runs(url)
     assert [r["state_type"] for r in runs] == ["COMPLETED"], runs
+
+    # serve, without PREFECT_API_URL, registers its deployment on that server instead of refusing.
+    serve = spawn([BIN / "jstmine", "serve", "--out", tmp_path / "out", "--raw", tmp_path / "raw"], home.env, "serve",
+                  cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while not deployments(url) and time.monotonic() < deadline:
+        assert serve.proc.poll() is None, f"jstmine serve exited with {serve.proc.returncode}:\n{serve.output()}"
+        time.sleep(1)
+    assert [d["name"] for d in deployments(url)] == ["jstmine-update"], serve.output()
+    assert f"using the Prefect server at {url}" in " ".join(serve.output().split())
+    assert not stop_group(serve.proc, first=signal.SIGINT)  # Ctrl-C, before its server stops
 
     stopped = home.jstmine("server", "stop")
     assert stopped.returncode == 0, stopped.text
