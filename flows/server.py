@@ -10,6 +10,7 @@ health check, else None. Loopback only: the server never listens beyond 127.0.0.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -215,6 +216,15 @@ def start_server(port: int = DEFAULT_PORT, home: Path | None = None, timeout: fl
     (with the end of its log).
     """
     home = home or state_dir()
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / "server.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two `start`s at once: the second finds the first's server
+        return _start_locked(port, home, timeout, waiting)
+
+
+def _start_locked(port: int, home: Path, timeout: float,
+                  waiting: Callable[[float], None] | None) -> tuple[ServerRecord, bool]:
+    """``start_server`` under its lock (same parameters)."""
     status = server_status(home)
     if status.record is not None:
         return status.record, False
@@ -229,14 +239,13 @@ def start_server(port: int = DEFAULT_PORT, home: Path | None = None, timeout: fl
         raise PipelineError(f"port {port} on {HOST} is in use by another program",
                             f"give another port (jstmine server start --port {port + 1}, or --port 0 for any free one), "
                             f"or stop what uses it (ss -ltnp 'sport = :{port}' shows it)")
-    home.mkdir(parents=True, exist_ok=True)
     log = home / LOG_NAME
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # the server is no client of another
     env.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
     with open(log, "ab") as fh:
         proc = subprocess.Popen([*prefect_command(), "server", "start", "--host", HOST, "--port", str(port)],
                                 env=env, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
-                                start_new_session=True, close_fds=True)
+                                cwd=home, start_new_session=True, close_fds=True)  # holds no user directory
     import psutil
 
     try:

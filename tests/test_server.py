@@ -196,3 +196,40 @@ def test_a_port_in_use_by_another_program_stops_with_what_to_do(home):
     assert f"port {port} on 127.0.0.1 is in use by another program" in started.text
     assert f"jstmine server start --port {port + 1}" in started.text and "--port 0" in started.text
     assert home.record() is None
+
+
+def test_a_recorded_server_that_does_not_answer_is_status_2_and_stop_ends_it(home):
+    import psutil
+
+    # A process whose command line reads as a Prefect server's, listening nowhere: alive, never healthy.
+    fake = subprocess.Popen(["sh", "-c", "sleep 60; true", "prefect", "server", "start"], start_new_session=True)
+    try:
+        write_record(home, fake.pid, psutil.Process(fake.pid).create_time())
+        status = home.jstmine("server", "status")
+        assert status.returncode == 2, status.text
+        assert f"(pid {fake.pid}, http://127.0.0.1:" in status.text and "does not answer its health check" in status.text
+        stopped = home.jstmine("server", "stop")
+        assert stopped.returncode == 0 and "stopped the Prefect server at http://127.0.0.1:" in stopped.text
+        assert fake.wait(timeout=10) == -signal.SIGTERM
+        assert home.record() is None
+    finally:
+        if fake.poll() is None:
+            os.killpg(fake.pid, signal.SIGKILL)
+            fake.wait()
+
+
+def test_stop_kills_a_server_that_ignores_sigterm_after_the_grace_period():
+    from flows.server import stop_process
+
+    stubborn = subprocess.Popen(["sh", "-c", "trap '' TERM; sleep 60 & wait; sleep 60"], start_new_session=True)
+    try:
+        time.sleep(0.3)  # the trap is set
+        begun = time.monotonic()
+        assert stop_process(stubborn.pid, grace=0.5) is True  # SIGKILL was needed
+        assert time.monotonic() - begun < 5
+        assert stubborn.wait(timeout=5) == -signal.SIGKILL
+        assert not group_members(stubborn.pid)
+    finally:
+        if stubborn.poll() is None:
+            os.killpg(stubborn.pid, signal.SIGKILL)
+            stubborn.wait()
