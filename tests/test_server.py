@@ -233,3 +233,14 @@ def test_stop_kills_a_server_that_ignores_sigterm_after_the_grace_period():
         if stubborn.poll() is None:
             os.killpg(stubborn.pid, signal.SIGKILL)
             stubborn.wait()
+
+
+def test_a_port_where_another_prefect_server_answers_says_to_use_it(home, http_server):
+    # Something answering Prefect's health check on the port: a Prefect server jstmine did not start.
+    http_server.serve_bytes("/api/health", b"true", content_type="application/json")
+    started = home.jstmine("server", "start", "--port", str(http_server.port))
+    assert started.returncode == 1, started.text
+    url = f"http://127.0.0.1:{http_server.port}/api"
+    assert f"a Prefect server that jstmine did not start already answers at {url}" in started.text
+    assert f"export PREFECT_API_URL={url}" in started.text and "--port 0" in started.text
+    assert home.record() is None
