@@ -102,9 +102,12 @@ def run(
         die(f"--ocr {printable(ocr)} is not a mode", f"use one of: {', '.join(_OCR_MODES)}")
     hosts = _check_hosts(allow_host or [])
     check_reachable(ref)
+    from flows.server import starting_note, use_recorded_server
+
+    recorded = use_recorded_server()  # before Prefect is imported: it reads PREFECT_API_URL then
     quiet_internals(verbose)  # before Prefect is imported: it configures its logging then
     with showing(for_console(err)) as progress:
-        progress.note(f"processing {printable(ref.text)} (Prefect is starting; this takes a few seconds)")
+        progress.note(f"processing {printable(ref.text)} ({starting_note(recorded)})")
         from flows.process_report import RunSummary, process_report
 
         quiet_internals(verbose)  # and once it is, in case it was already

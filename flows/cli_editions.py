@@ -83,6 +83,9 @@ def update(
     from flows.progress import for_console, showing
     from flows.quiet import quiet_internals
 
+    from flows.server import starting_note, use_recorded_server
+
+    recorded = use_recorded_server()  # before Prefect is imported: it reads PREFECT_API_URL then
     quiet_internals(verbose)  # before Prefect and Dask are imported: they configure their logging then
     from flows.process_sources import process_sources, task_runner
     from pipeline.publish import output_lock
@@ -109,6 +112,7 @@ def update(
             progress.note(f"the stages run on the Dask scheduler at {dask_address}")
         elif workers:
             progress.note(f"the stages run on a local Dask cluster of {workers} worker processes")
+        progress.note(f"looking for new editions ({starting_note(recorded)})")
         state = flow(sources_file=str(sources), out_dir=str(out), raw_dir=str(raw), only=only or None, return_state=True)
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, PipelineError):
@@ -170,15 +174,21 @@ def serve(
     """Register a scheduled deployment of `update` and serve it until stopped (Ctrl-C).
 
     The cron is read in --timezone (default Asia/Tokyo): "0 6 * * 1" is Mondays 06:00 in Japan."""
-    from flows.process_sources import configured_api_url
+    from flows.server import use_recorded_server
 
     _check_timezone(timezone)
+    recorded = use_recorded_server()  # before Prefect is imported: it reads PREFECT_API_URL then
+    from flows.process_sources import configured_api_url
+
     if not configured_api_url():
         fail(
             "no Prefect server is configured: a temporary server registers the deployment but never runs its schedule",
-            "start one and point at it: prefect server start --host 127.0.0.1 --port 4200 & "
-            "export PREFECT_API_URL=http://127.0.0.1:4200/api (or: make server), then run jstmine serve again",
+            "start one in the background: jstmine server start (serve finds it by itself); or run your own: "
+            "prefect server start --host 127.0.0.1 --port 4200 & export PREFECT_API_URL=http://127.0.0.1:4200/api; "
+            "then run jstmine serve again",
         )
+    if recorded:
+        console.print(f"using the Prefect server at {recorded} (jstmine server)")
     from prefect.client.schemas.schedules import CronSchedule
 
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flows import cli, cli_editions  # noqa: F401  (each registers its commands on the app)
 from flows import cli_schema  # noqa: F401  (jstmine schema)
+from flows import cli_server  # noqa: F401  (jstmine server start|stop|status)
 from flows.app import app
 
 __all__ = ["app", "main"]

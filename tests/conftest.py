@@ -1,13 +1,22 @@
 """Shared pytest fixtures."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 import httpserver as _httpserver
 from httpserver import HTTPTestServer
+
+# No test finds a Prefect server recorded on this machine by `jstmine server start` (flows/server.py):
+# the session's own state directory, inherited by every subprocess.
+_JSTMINE_HOME = tempfile.mkdtemp(prefix="jstmine-home-")
+atexit.register(shutil.rmtree, _JSTMINE_HOME, True)
+os.environ["JSTMINE_HOME"] = _JSTMINE_HOME
 
 
 @pytest.fixture

@@ -26,10 +26,10 @@ saying why:
 * ``make test``: not run, as this test is part of it (no recursion);
 * ``make demo``: run by the fixture, which builds the sample edition with it; its result is checked;
 * a command that starts a long-running server or a Dask cluster (a line ending in ``&``, ``make
-  server``, ``prefect server start``, ``dask scheduler|worker``), serves until Ctrl-C (``serve``) or
-  needs the Dask scheduler those lines start (``tcp://…``): run in its ``--help`` form, which must
-  know every option the example uses (tests/test_schedule.py and tests/test_dask.py run them for
-  real against servers on loopback);
+  server``, ``prefect server start``, ``jstmine server start|status|stop``, ``dask scheduler|worker``),
+  serves until Ctrl-C (``serve``) or needs the Dask scheduler those lines start (``tcp://…``): run
+  in its ``--help`` form, which must know every option the example uses (tests/test_schedule.py,
+  tests/test_dask.py and tests/test_server.py run them for real against servers on loopback);
 * a command that needs the real network (a URL on another host than loopback, in the line or in
   the make target's recipe): run offline, in a network namespace of its own (``unshare -n``, so no
   packet leaves the machine), where the README says what it does: it stops at once with exit
@@ -165,6 +165,8 @@ LONG_RUNNING = (
     (re.compile(r"\bprefect server start\b"), "starts a Prefect server that runs until Ctrl-C"),
     (re.compile(r"\bdask (scheduler|worker)\b"), "starts a Dask scheduler or worker that runs until stopped"),
     (re.compile(r"\bjstmine serve\b"), "serves its deployment until Ctrl-C (tests/test_schedule.py runs it)"),
+    (re.compile(r"\bjstmine server (start|status|stop)\b"),
+     "starts, asks after or stops the background Prefect server (tests/test_server.py runs them)"),
     (re.compile(r"tcp://"), "needs the Dask scheduler the README starts before it (tests/test_dask.py runs it)"),
 )
 
