@@ -39,16 +39,17 @@ clean:
 	rm -rf $(VENV) build *.egg-info
 
 # Schedules and Dask need a real Prefect server (a temporary one runs no schedules, and Dask
-# workers cannot reach it). `make server` in one terminal, `make serve` in another.
+# workers cannot reach it). `make server` starts one in the background (jstmine server start),
+# which `make serve`, `jstmine run` and `jstmine update` find by themselves; `jstmine server stop`.
 PREFECT_PORT ?= 4200
 
 .PHONY: server serve
 
-server: setup  ## a Prefect server on 127.0.0.1:$(PREFECT_PORT), in the foreground (Ctrl-C stops it)
-	PREFECT_SERVER_ANALYTICS_ENABLED=false $(BIN)/prefect server start --host 127.0.0.1 --port $(PREFECT_PORT)
+server: setup  ## a Prefect server on 127.0.0.1:$(PREFECT_PORT) in the background (jstmine server status|stop)
+	$(BIN)/jstmine server start --port $(PREFECT_PORT)
 
-serve: setup  ## register the weekly `jstmine update` deployment and run it on schedule (needs `make server`)
-	PREFECT_API_URL="$${PREFECT_API_URL:-http://127.0.0.1:$(PREFECT_PORT)/api}" $(BIN)/jstmine serve $(SERVE_ARGS)
+serve: setup  ## register the weekly `jstmine update` deployment and run it on schedule (needs `make server` or PREFECT_API_URL)
+	$(BIN)/jstmine serve $(SERVE_ARGS)
 
 .PHONY: bench
 
