@@ -57,6 +57,7 @@ from pipeline.tokenfilter import (
     is_unknown_latin,
     known_words,
     place_names,
+    spelling,
 )
 from pipeline.tokenize import sentence_rows
 SHARED_TERMS = 5  # terms listed per pair of subjects
@@ -217,7 +218,8 @@ def content_terms_by_subject(tokens: pa.Table, attribution: Attribution, config:
             if term is not None:
                 terms[term] += 1
                 if surfaces is not None:
-                    surfaces.setdefault(term, Counter())[rows["surface"][i]] += 1
+                    surfaces.setdefault(term, Counter())[spelling(rows["surface"][i], rows["dictionary_form"][i],
+                                                                  rows["normalized"][i], rows["reading"][i])] += 1
     return docs
 
 

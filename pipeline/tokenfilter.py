@@ -10,8 +10,9 @@ spelling.
   whose meaning is not in the token (cet of (CET)). Such a word when longer is a word as printed
   (CHIPS, AUKUS). Words Sudachi knows (AI, IoT, EV, NIST: they have a reading) are kept as they are.
 - **display forms**: terms are counted by Sudachi's normalized form (自強 and 自彊, それぞれ and
-  其々 are one term) but shown in the spelling the document uses most (``display_forms``), not in
-  the normalized one, which a Japanese reader finds odd (其々).
+  其々 are one term) but shown in the spelling the document uses most (``spelling``: the dictionary
+  form as the document writes it, 進め → 進める; ``display_forms``), not in the normalized one,
+  which a Japanese reader finds odd (其々).
 """
 from __future__ import annotations
 
@@ -74,6 +75,20 @@ def is_latin_fragment(surface: str, norm: str, reading: str | None, max_letters:
         known: ``known_words(lexicon)``.
     """
     return is_unknown_latin(norm, reading) and len(surface) <= max_letters and token_norm(surface) not in known
+
+
+def spelling(surface: str, dictionary_form: str | None, norm: str, reading: str | None) -> str:
+    """How the document spells a token's word: its dictionary form in the document's own spelling
+    (自強, それぞれ; 進め → 進める), or, for a Latin word Sudachi does not know, the letters as
+    printed (CHIPS, where Sudachi gives chips).
+
+    Parameters:
+        surface, dictionary_form, norm, reading: the token's surface, dictionary form (None: the
+            surface), normalized form and reading.
+    """
+    if is_unknown_latin(norm, reading) or not dictionary_form:
+        return surface
+    return dictionary_form
 
 
 def display_forms(surfaces: Mapping[str, Counter[str]]) -> dict[str, str]:

@@ -280,7 +280,7 @@ def test_place_names_and_function_nouns_go_on_paragraphs_run_through_the_stages(
 
 def test_terms_are_counted_by_normalized_form_and_shown_as_the_document_spells_them():
     # 自強 and 自彊 are one term (Sudachi's normalized form 自彊); the document writes 自強 more often
-    tokens = _tokens([tok("自強", "自彊"), tok("自強", "自彊"), tok("自彊")], [tok("量子")])
+    tokens = _tokens([tok("自強", "自彊", "自強"), tok("自強", "自彊", "自強"), tok("自彊")], [tok("量子")])
     result = key_terms(tokens, _attribution(["CN", "US"]), CONFIG)
     cn = [t for t in result.terms if t.country == "CN"]
     assert [(t.term, t.count) for t in cn] == [("自強", 3)]
