@@ -17,7 +17,7 @@ spelling.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 
 from pipeline.lexicon import Lexicon, token_norm
 
@@ -91,10 +91,11 @@ def spelling(surface: str, dictionary_form: str | None, norm: str, reading: str 
     return dictionary_form
 
 
-def display_forms(surfaces: Mapping[str, Counter[str]]) -> dict[str, str]:
+def display_forms(surfaces: Mapping[Hashable, Counter[str]]) -> dict:
     """Each term's most frequent surface form (ties: the one seen first), to show it in.
 
     Parameters:
-        surfaces: term (as counted, the normalized form) → how often each surface spelled it.
+        surfaces: term (as counted: the normalized form, or any key holding it) → how often each
+            spelling (``spelling``) wrote it.
     """
     return {term: counts.most_common(1)[0][0] if counts else term for term, counts in surfaces.items()}
