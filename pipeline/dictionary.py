@@ -257,7 +257,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "edition": _ED,
         "country": "The subject (country or region id); its sentences are one document of the TF-IDF.",
         "rank": "1 for the subject's most distinctive term, then 2, 3 … (up to top_n of keyterms.toml).",
-        "term": "The term: a Sudachi normalized form of a noun (not the subject's or any country's or region's name, no verb, no short Latin fragment; pipeline/data/keyterms.toml).",
+        "term": "The term: a noun, counted by its Sudachi normalized form and written as the document spells it most (自強, not Sudachi's 自彊); no place name, no noun usable as an adverb (うち, 今後), no verb, no short Latin fragment (pipeline/data/keyterms.toml, pipeline/tokenfilter.py).",
         "score": "TF-IDF weight of the term for the subject: (1 + ln frequency) × idf, the subject's vector scaled to length 1, so 0 to 1; higher is more distinctive.",
         "frequency": "How often the term occurs in the subject's sentences.",
     },
@@ -389,7 +389,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
     "word_frequencies": {
         "edition": _ED,
         "pos_group": "The part-of-speech group (名詞, サ変名詞, 固有名詞, 地名, 人名, 動詞, 形容詞 …) from Sudachi's POS, by the rules of pipeline/data/analyses.toml.",
-        "term": "The term: the token's Sudachi normalized form.",
+        "term": "The term: counted by the token's Sudachi normalized form, written as the document spells it most (its dictionary form: 自強, not Sudachi's 自彊; 進める); short Latin fragments (cet) left out.",
         "frequency": "Its occurrences in the counted sentences.",
         "sentences": "Sentences containing it.",
         "term_rank": "Its rank within the group, 1 for the most frequent.",
