@@ -397,7 +397,8 @@ def word_frequencies(tokens: pa.Table, sentences: pa.Table, settings: AnalysisSe
     df = df.assign(pos_group=[group_of[(p, d)] for p, d in zip(df["pos"], df["pos_detail"], strict=True)])
     term_ok = df["normalized"].map(lambda t: len(t) >= freq.min_length and t not in freq.stop_words
                                    and any(ch.isalpha() for ch in t))
-    df = df[df["pos_group"].notna() & term_ok & ~df["fragment"]]
+    # a stop word is left out however Sudachi normalizes it (ため is 為)
+    df = df[df["pos_group"].notna() & term_ok & ~df["spelled"].isin(freq.stop_words) & ~df["fragment"]]
     if df.empty:
         return []
     counted = (df.groupby(["pos_group", "normalized"])

@@ -442,6 +442,7 @@ def test_frequencies_drop_latin_fragments_and_show_the_documents_spelling():
         (2, "自強", "自彊", "自強", "ジキョウ", "名詞", "普通名詞-一般"),
         (2, "自彊", "自彊", "自彊", "ジキョウ", "名詞", "普通名詞-一般"),
         (2, "進め", "進める", "進める", "ススメ", "動詞", "一般"),
+        (2, "ため", "為", "ため", "タメ", "名詞", "普通名詞-副詞可能"),  # a stop word as written, not as normalized
     ]
     cols = list(zip(*rows, strict=True))
     toks = pa.table({"sentence_id": pa.array(cols[0], pa.int32()), "surface": list(cols[1]), "normalized": list(cols[2]),
