@@ -30,6 +30,8 @@ import pandas as pd
 import pyarrow as pa
 
 from pipeline.errors import PipelineError
+from pipeline.lexicon import Lexicon, load_lexicon
+from pipeline.tokenfilter import display_forms, is_latin_fragment, known_words, spelling
 
 # ------------------------------------------------------------------------------------ settings
 
@@ -75,6 +77,7 @@ class FrequencySettings:
     min_length: int = 1
     top_n: int = 15
     order: tuple[str, ...] = ()  # the report's order of the groups (empty: the rules' order)
+    max_unknown_latin: int = 3  # a Latin word unknown to Sudachi and the lexicon, this short, is a fragment
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,8 @@ def load_analysis_settings(path: Path | None = None) -> AnalysisSettings:
             network=network,
             frequencies=FrequencySettings(groups=groups, stop_words=frozenset(freq.get("stop_words", ())),
                                           min_length=int(freq.get("min_length", 1)), top_n=int(freq.get("top_n", 15)),
-                                          order=tuple(str(g) for g in freq.get("order", ()))),
+                                          order=tuple(str(g) for g in freq.get("order", ())),
+                                          max_unknown_latin=int(freq.get("max_unknown_latin", 3))),
         )
     except FileNotFoundError:
         raise AnalysisSettingsError(f"analyses settings not found: {path}",
@@ -354,41 +358,65 @@ def pos_group(pos: str, detail: str | None, groups: tuple[PosGroup, ...]) -> str
     return None
 
 
-def word_frequencies(tokens: pa.Table, sentences: pa.Table, settings: AnalysisSettings) -> list[dict]:
+def word_frequencies(tokens: pa.Table, sentences: pa.Table, settings: AnalysisSettings,
+                     lexicon: Lexicon | None = None) -> list[dict]:
     """Frequency lists by POS group, KH Coder style.
 
-    tokens: the ``tokens`` table (``sentence_id``, ``normalized``, ``pos``, ``pos_detail``).
+    tokens: the ``tokens`` table (``sentence_id``, ``normalized``, ``pos``, ``pos_detail``, and
+        ``surface``, ``dictionary_form``, ``reading`` when present).
     sentences: the ``sentences`` table (``sentence_id``, ``kind``): only the configured kinds count.
-    settings: kinds and ``settings.frequencies`` (POS groups, stop words, minimum length).
+    settings: kinds and ``settings.frequencies`` (POS groups, stop words, minimum length, the
+        longest Latin fragment).
+    lexicon: the lexicon whose words are no fragments (the packaged one when None).
 
-    Returns rows of ``word_frequencies``: ``pos_group``, ``term`` (Sudachi normalized form),
-    ``frequency`` (tokens), ``sentences`` (sentences containing it), ``term_rank`` within the group
-    (most frequent first, ties by term). Tokens no group takes (particles, auxiliaries, symbols,
-    numerals, pronouns, affixes), stop words, terms shorter than ``min_length`` and terms without a
-    letter (numbers, symbols) are left out.
+    Returns rows of ``word_frequencies``: ``pos_group``, ``term``, ``frequency`` (tokens),
+    ``sentences`` (sentences containing it), ``term_rank`` within the group (most frequent first,
+    ties by normalized form). Terms are counted by Sudachi normalized form and shown in the
+    document's most frequent spelling of it (``pipeline.tokenfilter``: 自強, not 自彊; CHIPS as
+    printed). Tokens no group takes (particles, auxiliaries, symbols, numerals, pronouns,
+    affixes), stop words, terms shorter than ``min_length``, terms without a letter (numbers,
+    symbols) and Latin fragments (cet of (CET), by the key terms' rule) are left out.
     """
     freq = settings.frequencies
     kinds = sentences.select(["sentence_id", "kind"]).to_pandas()
     keep = set(kinds.loc[kinds["kind"].isin(settings.kinds), "sentence_id"])
-    df = tokens.select(["sentence_id", "normalized", "pos", "pos_detail"]).to_pandas()
+    present = [c for c in ("surface", "dictionary_form", "reading") if c in tokens.column_names]
+    df = tokens.select(["sentence_id", "normalized", "pos", "pos_detail", *present]).to_pandas()
     df = df[df["sentence_id"].isin(keep)]
     if df.empty:
         return []
+    surface = df["surface"] if "surface" in df else df["normalized"]
+    form = df["dictionary_form"] if "dictionary_form" in df else surface
+    reading = df["reading"] if "reading" in df else pd.Series([None] * len(df), index=df.index)
+    known = known_words(lexicon or load_lexicon())
+    df = df.assign(spelled=[spelling(s, f, n, r) for s, f, n, r in zip(surface, form, df["normalized"], reading, strict=True)],
+                   fragment=[is_latin_fragment(s, n, r, freq.max_unknown_latin, known)
+                             for s, n, r in zip(surface, df["normalized"], reading, strict=True)])
     pairs = df[["pos", "pos_detail"]].drop_duplicates()
     group_of = {(p, d): pos_group(p, d, freq.groups) for p, d in pairs.itertuples(index=False)}
     df = df.assign(pos_group=[group_of[(p, d)] for p, d in zip(df["pos"], df["pos_detail"], strict=True)])
     term_ok = df["normalized"].map(lambda t: len(t) >= freq.min_length and t not in freq.stop_words
                                    and any(ch.isalpha() for ch in t))
-    df = df[df["pos_group"].notna() & term_ok]
+    # a stop word is left out however Sudachi normalizes it (ため is 為)
+    df = df[df["pos_group"].notna() & term_ok & ~df["spelled"].isin(freq.stop_words) & ~df["fragment"]]
     if df.empty:
         return []
     counted = (df.groupby(["pos_group", "normalized"])
                .agg(frequency=("sentence_id", "size"), sentences=("sentence_id", "nunique")).reset_index())
     counted = counted.sort_values(["pos_group", "frequency", "sentences", "normalized"], ascending=[True, False, False, True])
     counted["term_rank"] = counted.groupby("pos_group").cumcount() + 1
-    columns = ["pos_group", "normalized", "frequency", "sentences", "term_rank"]
-    return [{"pos_group": g, "term": t, "frequency": int(f), "sentences": int(n), "term_rank": int(k)}
-            for g, t, f, n, k in counted[columns].itertuples(index=False)]
+    spellings: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for g, n, sp in zip(df["pos_group"], df["normalized"], df["spelled"], strict=True):
+        spellings[(g, n)][sp] += 1
+    shown = display_forms(spellings)
+    out, taken = [], set()
+    for g, n, f, k, rank in counted[["pos_group", "normalized", "frequency", "sentences", "term_rank"]].itertuples(index=False):
+        term = shown[(g, n)]
+        if (g, term) in taken:  # two normalized forms spelled alike: the less frequent keeps its own
+            term = n
+        taken.add((g, term))
+        out.append({"pos_group": g, "term": term, "frequency": int(f), "sentences": int(k), "term_rank": int(rank)})
+    return out
 
 
 def group_order(settings: AnalysisSettings) -> list[str]:

@@ -16,7 +16,12 @@ What is a term (``term_of``), decided from the tokens and the lexicon, never fro
 - **no country or region**, the subject's own name included: not a token inside a country or
   region mention of the lexicon's tagging (also one character of a fused bloc: 米豪), not a token
   whose normalized form or surface is one of the lexicon's country or region aliases, and not a
-  token Sudachi itself labels a country (固有名詞-地名-国, for countries the lexicon lacks).
+  token Sudachi itself labels a place (固有名詞-地名: 地名-国 インド, 地名-一般 アジア, 太平洋),
+  for places the lexicon lacks.
+- **no function nouns**: nouns Sudachi marks as usable as adverbs (普通名詞-副詞可能: うち, 今後,
+  現在, 一方, それぞれ, 以降) say when, how much or which part of something, not what a text is
+  about; nouns that cannot stand alone (非自立可能: ため, こと) neither (``drop_pos_detail``).
+  A noun is dropped by its POS, not by a list.
   Frameworks (QUAD, G7) stay terms: which ones a country names is part of its profile.
 - **no Latin fragments**: a word in Latin letters that Sudachi's dictionary does not know (it has
   no katakana reading, and its normalized form is lower-cased: CET → cet, AUKUS → aukus) is a
@@ -24,6 +29,10 @@ What is a term (``term_of``), decided from the tokens and the lexicon, never fro
   the lexicon does not know it either: a short unknown string of letters is a piece of an
   abbreviation, a unit or an address, whose meaning is not in the token. Words Sudachi knows
   (AI, IoT, EV, DX, NIST: they have a reading) are terms at any length, in Sudachi's form.
+
+The place and fragment rules live in ``pipeline.tokenfilter``, shared with the frequency lists.
+Terms are counted by normalized form (自強 and 自彊 are one term) but shown in the spelling the
+document uses most for it (自強, not Sudachi's 自彊).
 """
 from __future__ import annotations
 
@@ -39,10 +48,18 @@ from sklearn.feature_extraction.text import TfidfTransformer
 
 from pipeline.attribute import Attribution
 from pipeline.errors import PipelineError
-from pipeline.lexicon import Lexicon, load_lexicon, token_norm
+from pipeline.lexicon import Lexicon, load_lexicon
+from pipeline.tokenfilter import (
+    PLACE_LABELS,
+    display_forms,
+    is_latin_fragment,
+    is_place,
+    is_unknown_latin,
+    known_words,
+    place_names,
+    spelling,
+)
 from pipeline.tokenize import sentence_rows
-
-PLACE_LABELS = ("COUNTRY", "REGION")
 SHARED_TERMS = 5  # terms listed per pair of subjects
 
 
@@ -128,29 +145,6 @@ def load_keyterm_config(path: Path | None = None) -> KeyTermConfig:
                                  f"see the packaged {packaged} for every setting and its form") from exc
 
 
-def place_names(lexicon: Lexicon) -> frozenset[str]:
-    """Every country and region alias of ``lexicon``, in the form tokens are compared in
-    (case-folded), whether or not the place can be a subject (西側諸国 too).
-
-    Parameters:
-        lexicon: the run's lexicon.
-    """
-    return frozenset(token_norm(a) for e in lexicon.entries.values() if e.label in PLACE_LABELS for a in e.aliases)
-
-
-def known_words(lexicon: Lexicon) -> frozenset[str]:
-    """Every alias of ``lexicon`` (any label), case-folded: Latin words it knows are no fragments.
-
-    Parameters:
-        lexicon: the run's lexicon.
-    """
-    return frozenset(token_norm(a) for e in lexicon.entries.values() for a in e.aliases)
-
-
-def _is_latin(text: str) -> bool:
-    return text.isascii() and text.isalpha()
-
-
 def term_of(surface: str, norm: str, pos: str, detail: str, reading: str | None, next_pos: str | None,
             next_form: str | None, config: KeyTermConfig, places: frozenset[str], known: frozenset[str]) -> str | None:
     """The term a token counts as, or None when it is none (see the module's rules).
@@ -168,15 +162,15 @@ def term_of(surface: str, norm: str, pos: str, detail: str, reading: str | None,
         return None
     if next_pos in ("動詞", "助動詞") and any(d in detail and next_form in forms for d, forms in config.predicate_after):
         return None  # 用意する, 投資した (a verb of the sentence); 必要な, 必要である (an adjective)
-    if token_norm(norm) in places or token_norm(surface) in places:
-        return None
+    if is_place(surface, norm, detail, places):
+        return None  # アジア, インド (Sudachi's 地名), 西側諸国 (the lexicon's region)
     term = norm
     if norm.isascii():
         if not norm.isalpha():
             return None  # 5, 2.0, R&D pieces: numbers and symbols
-        if reading is not None and reading.isascii():  # Sudachi has no reading: not in its dictionary
-            if len(surface) <= config.max_unknown_latin and token_norm(surface) not in known:
-                return None  # cet: a fragment nobody knows
+        if is_latin_fragment(surface, norm, reading, config.max_unknown_latin, known):
+            return None  # cet: a fragment nobody knows
+        if is_unknown_latin(norm, reading):
             term = surface  # CHIPS and AUKUS as printed, not Sudachi's chips and aukus
     if len(term) < config.min_length or term in config.stop_words:
         return None
@@ -184,7 +178,8 @@ def term_of(surface: str, norm: str, pos: str, detail: str, reading: str | None,
 
 
 def content_terms_by_subject(tokens: pa.Table, attribution: Attribution, config: KeyTermConfig,
-                             lexicon: Lexicon | None = None) -> dict[str, Counter[str]]:
+                             lexicon: Lexicon | None = None,
+                             surfaces: dict[str, Counter[str]] | None = None) -> dict[str, Counter[str]]:
     """Per subject, how often each term occurs in its sentences (counts, not lists, and the token
     table read in windows: memory grows with the vocabulary, not the report).
 
@@ -194,6 +189,8 @@ def content_terms_by_subject(tokens: pa.Table, attribution: Attribution, config:
             are no terms).
         config: the key-term settings.
         lexicon: the run's lexicon (the packaged one when None).
+        surfaces: when given, filled with each term's surface forms and their counts (to show the
+            term in the document's spelling: ``tokenfilter.display_forms``).
     """
     lexicon = lexicon or load_lexicon()
     places, known = place_names(lexicon), known_words(lexicon)
@@ -220,6 +217,9 @@ def content_terms_by_subject(tokens: pa.Table, attribution: Attribution, config:
                            rows["dictionary_form"][i + 1] if i + 1 < n else None, config, places, known)
             if term is not None:
                 terms[term] += 1
+                if surfaces is not None:
+                    surfaces.setdefault(term, Counter())[spelling(rows["surface"][i], rows["dictionary_form"][i],
+                                                                  rows["normalized"][i], rows["reading"][i])] += 1
     return docs
 
 
@@ -234,7 +234,9 @@ def key_terms(tokens: pa.Table, attribution: Attribution, config: KeyTermConfig,
         lexicon: the run's lexicon, whose country and region names are no terms (the packaged
             one when None).
     """
-    docs = content_terms_by_subject(tokens, attribution, config, lexicon)
+    surfaces: dict[str, Counter[str]] = {}
+    docs = content_terms_by_subject(tokens, attribution, config, lexicon, surfaces)
+    shown = display_forms(surfaces)  # counted by normalized form, shown as the document spells it
     subjects = sorted(s for s, terms in docs.items() if terms)
     if not subjects:
         return KeyTerms((), ())
@@ -251,8 +253,8 @@ def key_terms(tokens: pa.Table, attribution: Attribution, config: KeyTermConfig,
         ranked = sorted(zip(row.col, row.data, strict=True), key=lambda cd: (-round(cd[1], 9), -counts[vocabulary[cd[0]]], vocabulary[cd[0]]))
         for rank, (col, score) in enumerate(ranked[: config.top_n], start=1):
             term = str(vocabulary[col])
-            out.append(KeyTerm(subject, rank, term, float(score), counts[term]))
-    return KeyTerms(tuple(out), _similarities(subjects, matrix, vocabulary))
+            out.append(KeyTerm(subject, rank, shown.get(term, term), float(score), counts[term]))
+    return KeyTerms(tuple(out), _similarities(subjects, matrix, [shown.get(str(t), str(t)) for t in vocabulary]))
 
 
 def _similarities(subjects: list[str], matrix, vocabulary) -> tuple[Similarity, ...]:

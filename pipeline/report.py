@@ -23,7 +23,7 @@ import math
 import os
 import re
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -187,6 +187,11 @@ RELATION_NAMES = {"partner": "協力", "competitor": "競合", "framework": "枠
 POLICY_TYPE_NAMES = {"strategy": "戦略", "framework": "枠組み", "concept": "構想", "list": "リスト"}
 ORIGIN_NAMES = {"summary_chapter": "PDF のエグゼクティブ・サマリー", "announcement_page": "公表ページの要旨",
                 "expectations_file": "期待値ファイル（手書き）"}
+# What a claim of each origin is called in the report: the summary's (the PDF's or the
+# announcement page's), or a hand-written expectation, which is never the summary's.
+SUMMARY_ORIGINS = ("summary_chapter", "announcement_page")
+CLAIM_SCOPE_NAMES = {"summary_chapter": "要旨の主張", "announcement_page": "要旨の主張",
+                     "expectations_file": "期待値ファイルの主張"}
 FIELD_NAMES = {"item_count": "数", "year": "年", "part_of": "全体の数", "policy": "政策"}
 
 
@@ -214,8 +219,8 @@ def fact_label(row: dict) -> str:
 
 
 def claim_label(claim: dict, tech_names: dict[str, str]) -> str:
-    """A claim of the summary in Japanese, from its fields in ``summary_claims``: 要旨はインドについて
-    人工知能(AI)を挙げる; インド: 国家戦略（2021年以降）; インド → 西側諸国: 協力. The claim's own line
+    """A claim in Japanese, from its fields in ``summary_claims``: 要旨はインドについて
+    人工知能(AI)を挙げる (期待値ファイルは… for a claim of an expectations file); インド: 国家戦略（2021年以降）; インド → 西側諸国: 協力. The claim's own line
     (``claim``, in English) is what is left when the fields are missing.
 
     Args:
@@ -225,7 +230,8 @@ def claim_label(claim: dict, tech_names: dict[str, str]) -> str:
     kind, country = claim.get("kind"), display_name(claim.get("country"))
     if kind == "technology" and claim.get("technology"):
         tech = claim["technology"]
-        return f"要旨は{country}について{tech_names.get(tech) or display_name(tech)}を挙げる"
+        who = "期待値ファイル" if claim.get("origin") == "expectations_file" else "要旨"
+        return f"{who}は{country}について{tech_names.get(tech) or display_name(tech)}を挙げる"
     if kind == "fact" and (claim.get("item") or claim.get("item_count") is not None):
         label = fact_label(claim)
         if claim.get("part_of"):
@@ -397,13 +403,24 @@ def _findings(out_dir: Path, edition: str, pdf_href: str | None, ct: list[dict])
                   "status_name": STATUS_NAMES.get(r["status"], r["status"]),
                   "kind_name": CLAIM_KIND_NAMES.get(r.get("kind"), r.get("kind") or ""),
                   "origin_name": ORIGIN_NAMES.get(r.get("origin"), r.get("origin") or ""),
+                  "scope_name": CLAIM_SCOPE_NAMES.get(r.get("origin"), "主張"),
+                  # the Japanese detail; an edition made before it has only the English one (shown small)
+                  "detail_shown": r.get("detail_ja") or "",
+                  "detail_en": "" if r.get("detail_ja") else r.get("detail") or "",
                   "summary_href": page_href(pdf_href, r.get("summary_page")),
                   "body_href": page_href(pdf_href, r.get("page"))}
              for r in ordered]
+    problems = [r for r in shown if r["status"] in ("contradicted", "missing")]
     return {"rows": shown,
             "counts": counts,
-            "problems": [r for r in shown if r["status"] in ("contradicted", "missing")],
+            "problems": problems,
             "origins": [(ORIGIN_NAMES[o], n) for o, n in origins.items() if n],
+            # 要旨の主張 only when every claim is the summary's; else 主張, with the problems by origin
+            "all_summary": all(r.get("origin") in SUMMARY_ORIGINS for r in rows),
+            "claim_header": "主張（範囲: 要旨）" if all(r.get("origin") in SUMMARY_ORIGINS for r in rows) else "主張（範囲: 出所）",
+            "problem_origins": [(ORIGIN_NAMES.get(o, o), n) for o, n in
+                                sorted(Counter(r.get("origin") for r in problems).items(),
+                                       key=lambda on: list(ORIGIN_NAMES).index(on[0]) if on[0] in ORIGIN_NAMES else 9)],
             "differences": differences}
 
 

@@ -215,7 +215,8 @@ SPECS: dict[str, TableSpec] = {
             "findings_check",
             pa.schema([ED, _f("claim_id", pa.string()), _f("kind", pa.string()), _f("country", pa.string()),
                        _f("claim", pa.string()), _f("origin", pa.string()), _f("status", pa.string()),
-                       _f("detail", pa.string()), _f("summary_page", pa.int32()), _f("summary_sentence_id", pa.int32()),
+                       _f("detail", pa.string()), _f("detail_ja", pa.string()), _f("summary_page", pa.int32()),
+                       _f("summary_sentence_id", pa.int32()),
                        _f("summary_evidence", pa.string()), _f("evidence_table", pa.string()),
                        _f("evidence_row", pa.int32()), _f("page", pa.int32()), _f("sentence_id", pa.int32()),
                        _f("evidence", pa.string())]),
@@ -640,7 +641,7 @@ def build_analysis_tables(*, edition: str, facts: list, relations: list, policie
 
 def findings_check_table(edition: str, findings: list) -> pa.Table:
     """The findings check: one row per claim (``pipeline.findings.Finding``), validated."""
-    fields = ["claim_id", "kind", "country", "claim", "origin", "status", "detail", "summary_page",
+    fields = ["claim_id", "kind", "country", "claim", "origin", "status", "detail", "detail_ja", "summary_page",
               "summary_sentence_id", "summary_evidence", "evidence_table", "evidence_row", "page", "sentence_id",
               "evidence"]
     rows = {"edition": [edition] * len(findings), **{f: [getattr(x, f) for x in findings] for f in fields}}

@@ -430,3 +430,24 @@ def test_the_section_fits_a_phone_and_its_charts_draw_japanese_glyphs(sample_edi
         left, right = shot.crop((0, 0, 200, 200)).convert("L"), shot.crop((200, 0, 400, 200)).convert("L")
     assert _non_white(left) > 500 and _non_white(right) > 500, "the kanji were not drawn"
     assert sum(ImageChops.difference(left, right).histogram()[64:]) > 500, "量 and 子 look alike: boxes (tofu)"
+
+
+def test_frequencies_drop_latin_fragments_and_show_the_documents_spelling():
+    # (sentence_id, surface, normalized, dictionary_form, reading, pos, pos_detail), as Sudachi gives them
+    rows = [
+        (1, "CET", "cet", "cet", "cet", "名詞", "固有名詞-一般"),          # unknown to Sudachi, 3 letters: a fragment
+        (1, "CHIPS", "chips", "chips", "chips", "名詞", "固有名詞-一般"),  # unknown but longer: as printed
+        (1, "AI", "AI", "AI", "エーアイ", "名詞", "固有名詞-一般"),          # Sudachi knows it
+        (1, "自強", "自彊", "自強", "ジキョウ", "名詞", "普通名詞-一般"),
+        (2, "自強", "自彊", "自強", "ジキョウ", "名詞", "普通名詞-一般"),
+        (2, "自彊", "自彊", "自彊", "ジキョウ", "名詞", "普通名詞-一般"),
+        (2, "進め", "進める", "進める", "ススメ", "動詞", "一般"),
+        (2, "ため", "為", "ため", "タメ", "名詞", "普通名詞-副詞可能"),  # a stop word as written, not as normalized
+    ]
+    cols = list(zip(*rows, strict=True))
+    toks = pa.table({"sentence_id": pa.array(cols[0], pa.int32()), "surface": list(cols[1]), "normalized": list(cols[2]),
+                     "dictionary_form": list(cols[3]), "reading": list(cols[4]), "pos": list(cols[5]),
+                     "pos_detail": list(cols[6])})
+    sents = pa.table({"sentence_id": pa.array([1, 2], pa.int32()), "kind": ["body", "body"]})
+    got = {(r["pos_group"], r["term"]): r["frequency"] for r in word_frequencies(toks, sents, load_analysis_settings())}
+    assert got == {("固有名詞", "CHIPS"): 1, ("固有名詞", "AI"): 1, ("名詞", "自強"): 3, ("動詞", "進める"): 1}

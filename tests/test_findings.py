@@ -2,6 +2,9 @@
 contradicted, on tables written here, so each case says exactly what the body states."""
 from __future__ import annotations
 
+import dataclasses
+import re
+
 import pytest
 
 from pipeline.claims import Claim
@@ -261,3 +264,57 @@ def test_bare_field_nouns_and_generic_counts_without_a_year_never_contradict():
     assert e.check(fact("EU", 10, "技術", 2023)).status == "missing"  # 分野 is no other name for 技術 ...
     e.fact(e.sentence("韓国は13の国家戦略技術を指定した。", "KR"), "KR", 13, "国家戦略技術")
     assert e.check(fact("KR", 12, "国家戦略技術", 2022)).status == "contradicted"  # ... a specific noun is
+
+
+# ------------------------------------------------------------------------------- who states it
+
+
+@pytest.mark.parametrize("origin, english, japanese", [
+    ("expectations_file", "the expectations file 13", "期待値ファイルの主張では 13"),
+    ("announcement_page", "the announcement page 13", "公表ページの要旨の主張では 13"),
+    ("summary_chapter", "the summary 13", "要旨の主張では 13"),
+])
+def test_a_count_is_attributed_to_the_origin_of_the_claim_not_always_to_the_summary(origin, english, japanese):
+    e = Edition()
+    e.fact(e.sentence("韓国政府は2022年に12の国家戦略技術を指定した。", "KR", page=9), "KR", 12, "国家戦略技術", 2022)
+    f = e.check(dataclasses.replace(fact("KR", 13, "国家戦略技術", 2022), origin=origin))
+    assert f.status == "contradicted" and f.detail == f"the body counts 12 国家戦略技術, {english}"
+    assert f.detail_ja == f"本文では国家戦略技術は 12、{japanese}"
+    if origin == "expectations_file":  # a hand-written claim is never the summary's
+        assert "summary" not in f.detail and "要旨" not in f.detail_ja
+
+
+def test_a_year_and_an_interval_are_attributed_to_the_expectations_file():
+    e = Edition()
+    e.fact(e.sentence("米国は2021年に20の優先技術分野を示し、3年毎に更新する。", "US"), "US", 20, "優先技術分野", 2021, every=3)
+    claim = fact("US", 20, "優先技術分野", 2020, update_every_years=2)
+    f = e.check(dataclasses.replace(claim, origin="expectations_file"))
+    assert f.detail == ("year 2021 in the body, 2020 in the expectations file; "
+                        "update_every_years 3 in the body, 2 in the expectations file")
+    assert f.detail_ja == "年: 本文は2021年、期待値ファイルの主張は2020年、更新の間隔: 本文は 3 年、期待値ファイルの主張は 2 年"
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def test_every_finding_has_a_japanese_detail_without_english_words():
+    e = Edition()
+    e.sentence("韓国は量子技術を重視する。", "KR", page=6, techs=(("量子技術", "quantum"),))
+    e.sentence("中国はAIを重視する。", "CN", techs=(("AI", "ai"),))
+    e.sentence("韓国はバイオは対象外とした。", "KR", techs=(("バイオ", "bio"),))
+    e.fact(e.sentence("韓国政府は12の国家戦略技術を指定した。", "KR"), "KR", 12, "国家戦略技術")
+    e.fact(e.sentence("韓国は5の重点分野を定めた。", "KR"), "KR", 5, "重点分野", 2024)
+    e.relation(e.sentence("米国は中国と協力する。", "US"), "US", "CN", "partner", "協力")
+    e.relation(e.sentence("米国は日本とQUADの枠組みを活用する。", "US"), "US", "JP", "framework", "QUAD")
+    claims = [tech("KR", "quantum"), tech("KR", "ai"), tech("KR", "bio"), tech("KR", "space"),
+              fact("KR", 12, "国家戦略技術", 2022), fact("KR", 5, "重要技術"), fact("KR", 7, "新分野"),
+              rel("US", "competitor", "CN"), rel("US", "partner", "JP"), rel("US", "partner", "IN")]
+    findings = check_claims(claims, e.tables(), RULES)
+    assert {f.status for f in findings} == {"matched", "missing", "contradicted"}
+    by_id = {f.claim_id: f for f in findings}
+    assert by_id["tech-KR-quantum"].detail_ja == "本文の 1 文が挙げている（p. 6）"
+    assert by_id["fact-KR-12-国家戦略技術"].detail_ja == "本文も同じ内容を述べている（本文には年の記載がない）"
+    for f in findings:
+        assert f.detail_ja, f
+        # what is left of Latin letters is quoted from the document (a cue, an item), never an English word
+        assert not [w for w in _LATIN_WORD.findall(f.detail_ja) if w not in ("QUAD",)], (f.claim_id, f.detail_ja)

@@ -129,9 +129,11 @@ def edition_tables(edition: str, processed_at: str = "2025-04-01T10:00:00+00:00"
              "summary_page": 1, "summary_sentence_id": 0, "summary_evidence": text[0],
              "evidence_row": 0, "page": 1, "sentence_id": 1, "evidence": text[1]},
             {"edition": edition, "claim_id": "F2", "kind": "technology", "country": "CN", "origin": "expectations_file",
-             "claim": "中国はAIを重要技術とする", "status": "missing", "detail": "no CN × ai row"},
+             "claim": "中国はAIを重要技術とする", "status": "missing", "detail": "no CN × ai row",
+             "detail_ja": "本文はこの技術を挙げていない"},
             {"edition": edition, "claim_id": "F3", "kind": "fact", "country": "JP", "origin": "announcement_page",
              "claim": "日本は20の技術を指定した", "status": "contradicted", "detail": "the body says 量子コンピュータ only",
+             "detail_ja": "本文は量子コンピュータのみを挙げる",
              "summary_evidence": "日本は20の技術を指定した。", "page": 4, "sentence_id": 4, "evidence": text[4]}]),
     }
     return tables

@@ -252,3 +252,37 @@ def test_a_bad_settings_file_says_what_is_wrong(tmp_path, text, said):
     assert str(path) in info.value.what and info.value.todo
     with pytest.raises(KeyTermConfigError, match="cannot read"):
         load_keyterm_config(tmp_path / "missing.toml")
+
+
+PLACE = ("名詞", "固有名詞-地名-一般")
+ADVERBIAL = ("名詞", "普通名詞-副詞可能")
+
+
+def test_place_names_and_function_nouns_are_no_terms_by_their_pos():
+    # アジア: a region name Sudachi labels 地名-一般 (the lexicon need not know it); うち, 今後: nouns
+    # usable as adverbs (副詞可能), which say which part or when, not what the text is about
+    tokens = _tokens([tok("アジア", pos=PLACE), tok("太平洋", pos=PLACE), tok("量子")],
+                     [tok("うち", pos=ADVERBIAL), tok("今後", pos=ADVERBIAL), tok("半導体")])
+    terms = content_terms_by_subject(tokens, _attribution(["EU", "EU"]), CONFIG)["EU"]
+    assert set(terms) == {"量子", "半導体"}
+
+
+def test_place_names_and_function_nouns_go_on_paragraphs_run_through_the_stages(nlp, lexicon):
+    _, tokens, att = run_paragraphs(
+        nlp, lexicon,
+        "欧州はアジアとの量子技術の協力を進める。欧州はアジアの半導体市場を重視し、そのうち量子計算を優先する。",
+        "米国は半導体の輸出を管理する。",
+    )
+    terms = {t.term for t in key_terms(tokens, att, CONFIG, lexicon).terms}
+    assert "量子計算" in terms or "量子" in terms
+    assert not terms & {"アジア", "うち"}
+
+
+def test_terms_are_counted_by_normalized_form_and_shown_as_the_document_spells_them():
+    # 自強 and 自彊 are one term (Sudachi's normalized form 自彊); the document writes 自強 more often
+    tokens = _tokens([tok("自強", "自彊", "自強"), tok("自強", "自彊", "自強"), tok("自彊")], [tok("量子")])
+    result = key_terms(tokens, _attribution(["CN", "US"]), CONFIG)
+    cn = [t for t in result.terms if t.country == "CN"]
+    assert [(t.term, t.count) for t in cn] == [("自強", 3)]
+    assert "自彊" not in {t.term for t in result.terms}
+    assert content_terms_by_subject(tokens, _attribution(["CN", "US"]), CONFIG)["CN"] == {"自彊": 3}

@@ -87,7 +87,9 @@ def test_report_shows_heatmap_cards_evidence_and_findings(out):
                      r'<span class="jm-page">p\. 4</span><blockquote class="jm-quote">\[注\] 日本は量子コンピュータに投資する。',
                      findings)
     assert '<span class="jm-id">country_technology #0</span>' in findings
-    assert "no CN × ai row" in findings and "中国はAIを重要技術とする" in findings
+    # each finding's detail in Japanese (findings_check.detail_ja), not the English detail
+    assert "本文はこの技術を挙げていない" in findings and "中国はAIを重要技術とする" in findings
+    assert "no CN × ai row" not in findings and "the body says" not in findings
     assert re.search(r'<span class="jm-scope jm-scope-summary">要旨</span><span class="jm-sid">s0</span> '
                      r'<span class="jm-page">p\. 1</span><blockquote class="jm-quote">第1章 韓国</blockquote>', findings)
     assert "<blockquote class=\"jm-quote\">日本は20の技術を指定した。</blockquote>" in findings
@@ -113,15 +115,19 @@ def test_claims_say_their_scope_the_summary_and_the_body_they_are_checked_agains
     html = render_report(out, "new").read_text(encoding="utf-8")
     rows = _findings_rows(html)
     assert set(rows) == {"F1", "F2", "F3"}
-    for cid, row in rows.items():  # every claim says it is the summary's, and where it came from
-        assert row.count("要旨の主張") == 1 and "出所:" in row, (cid, row)
+    # every claim says whose it is (the summary's, or the expectations file's: never the summary's
+    # when written by hand), and where it came from
+    scopes = {"F1": "要旨の主張", "F2": "期待値ファイルの主張", "F3": "要旨の主張"}
+    for cid, row in rows.items():
+        assert row.count(scopes[cid]) == 1 and "出所:" in row, (cid, row)
+    assert "要旨の主張" not in rows["F2"]
     # the KR claim is matched, and the row says it is about the summary, with the body's sentence
     assert rows["F1"].startswith("一致 matched 技術 technology 韓国 KR 要旨の主張 韓国は量子技術を重要技術とする")
     assert "要旨 s0 p. 1 第1章 韓国" in rows["F1"] and "本文 s1 p. 1" in rows["F1"]
     # the claim column's header names its scope; on a phone each cell carries its label
     head = _text(_between(html, '<table class="jm-findings">', "</thead>"))
-    assert head == "判定（本文と照合） 種類 国・地域 主張（範囲: 要旨） 要旨の記述 本文の記述"
-    assert html.count('data-label="主張（範囲: 要旨）"') == 3
+    assert head == "判定（本文と照合） 種類 国・地域 主張（範囲: 出所） 要旨の記述 本文の記述"  # not all the summary's
+    assert html.count('data-label="主張（範囲: 出所）"') == 3
     # facts and relations say whether the summary or the body states them
     tables = edition_tables("scoped", "2025-05-01T10:00:00+00:00")
     facts = tables["policy_facts"].to_pylist()
@@ -151,7 +157,8 @@ def test_claims_are_shown_in_japanese_from_their_fields_with_the_english_line_ke
                                                              "stated_in": ["summary_chapter"]} for c in claims])
     findings = tables["findings_check"].to_pylist()
     findings.append(findings[0] | {"claim_id": "F4", "country": "EU", "kind": "fact", "claim": "EU: 4 of 10"})
-    tables["findings_check"] = table("findings_check", [f | {"claim": c["claim"]} for f, c in zip(findings, claims, strict=True)])
+    tables["findings_check"] = table("findings_check", [f | {"claim": c["claim"], "origin": "summary_chapter"}
+                                                         for f, c in zip(findings, claims, strict=True)])
     publish(tables, out, "claims")
     rows = _findings_rows(render_report(out, "claims").read_text(encoding="utf-8"))
     assert "要旨の主張 要旨は韓国について量子技術を挙げる KR names quantum" in rows["F1"]
@@ -170,6 +177,18 @@ def test_a_banner_at_the_top_names_the_contradicted_and_missing_claims(out):
     for anchor in links:
         assert f'id="{anchor}"' in html
     assert "日本は20の技術を指定した" in banner and "中国はAIを重要技術とする" in banner
+    # one of the two is an expectations file's claim: the banner does not call them the summary's,
+    # and says where each came from
+    assert "要旨の主張" not in _text(banner) and _text(banner).startswith("主張のうち、")
+    assert "出所: 公表ページの要旨 1 件、期待値ファイル（手書き） 1 件" in _text(banner)
+    # all the summary's: 要旨の主張
+    tables = edition_tables("summary", "2025-05-01T10:00:00+00:00")
+    rows = [r | {"edition": "summary", "origin": "summary_chapter"} for r in tables["findings_check"].to_pylist()]
+    tables["findings_check"] = table("findings_check", rows)
+    publish(tables, out, "summary")
+    banner = _text(_between(render_report(out, "summary").read_text(encoding="utf-8"),
+                            '<div class="jm-banner" id="findings-banner"', "</div>"))
+    assert banner.startswith("要旨の主張のうち、本文と矛盾するもの 1 件") and "出所:" not in banner
 
     # only missing claims: the banner is there, in the milder colour; all matched: no banner
     tables = edition_tables("calm", "2025-05-01T10:00:00+00:00")
@@ -182,6 +201,32 @@ def test_a_banner_at_the_top_names_the_contradicted_and_missing_claims(out):
     tables["findings_check"] = table("findings_check", [r | {"edition": "calm"} for r in rows if r["status"] == "matched"])
     publish(tables, out, "calm")
     assert 'id="findings-banner"' not in render_report(out, "calm").read_text(encoding="utf-8")
+
+
+def test_a_claim_of_an_expectations_file_is_labelled_as_the_files_not_the_summarys(out):
+    tables = edition_tables("hand", "2025-05-01T10:00:00+00:00")
+    claims = [{"claim_id": "F2", "kind": "technology", "country": "CN", "claim": "CN names ai", "technology": "ai",
+               "edition": "hand", "origin": "expectations_file", "stated_in": ["expectations_file"]}]
+    tables["summary_claims"] = table("summary_claims", claims)
+    publish(tables, out, "hand")
+    html = render_report(out, "hand").read_text(encoding="utf-8")
+    row = _findings_rows(html)["F2"]
+    assert "期待値ファイルの主張 期待値ファイルは中国について" in row and "要旨" not in row, row
+
+
+def test_the_findings_section_has_no_english_sentence_and_an_old_edition_keeps_its_english_detail_small(out):
+    html = render_report(out, "new").read_text(encoding="utf-8")
+    findings = _between(html, '<section id="findings">', '<section id="kwic">')
+    # ids and English values in small type (jm-id) are fine; no other run of English words is left
+    prose = re.sub(r'<span class="jm-id"[^>]*>.*?</span>', " ", findings, flags=re.S)
+    assert not re.findall(r"[A-Za-z]+(?: [A-Za-z]+)+", _text(prose)), re.findall(r"[A-Za-z]+(?: [A-Za-z]+)+", _text(prose))
+    # an edition made before detail_ja: the English detail, in small type and marked as English
+    tables = edition_tables("older", "2025-05-01T10:00:00+00:00")
+    rows = [r | {"edition": "older", "detail_ja": None} for r in tables["findings_check"].to_pylist()]
+    tables["findings_check"] = table("findings_check", rows)
+    publish(tables, out, "older")
+    html = render_report(out, "older").read_text(encoding="utf-8")
+    assert '<div class="jm-id" lang="en">no CN × ai row</div>' in html
 
 
 def _with_many_sentences(out: Path, edition: str, raw_path: str) -> None:
@@ -547,7 +592,7 @@ function box(sel) {
 out.boxes = {};
 ["#findings-banner", "header.jm-top", "#heatmap-scroll", ".jm-cards", "#country-KR", "table.jm-findings",
  "#kwic-form", "#kwic-q"].forEach(function (s) { out.boxes[s] = box(s); });
-out.claim = box('table.jm-findings td[data-label="主張（範囲: 要旨）"]');
+out.claim = box('table.jm-findings td.jm-f-claim');
 out.body = box('table.jm-findings td[data-label="本文の記述"]');
 out.hint = getComputedStyle(document.querySelector(".jm-scroll-hint")).display;
 out.sticky = getComputedStyle(document.querySelector("table.jm-heat tbody th")).position;
