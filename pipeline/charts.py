@@ -34,6 +34,9 @@ SVG_FONT_STACK = ", ".join(f"'{f}'" for f in JAPANESE_FONTS) + ", sans-serif"
 COUNTRY_COLOUR, TECHNOLOGY_COLOUR = "#f4a261", "#8ecae6"
 COUNTRY_EDGE, TECHNOLOGY_EDGE = "#b5651d", "#2a7fa8"
 KIND_NAMES = {"country": "国・地域", "technology": "技術"}
+# adjustText's steps: a fixed number, not its default one-second time limit, so that the same
+# chart comes out byte for byte the same on a fast or a busy machine.
+ITERATIONS = 2000
 
 
 @lru_cache(maxsize=1)
@@ -77,19 +80,22 @@ def _attr(text: str) -> str:
     return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
 
 
-def spread_labels(fig, ax, texts: list, xs: list[float], ys: list[float], colour: str = "#8a99a8") -> None:
+def spread_labels(fig, ax, texts: list, xs: list[float], ys: list[float], colour: str = "#8a99a8", objects=None) -> None:
     """Move ``texts`` (matplotlib ``Text`` of ``ax``) off each other and off the points (``xs``,
     ``ys``) with adjustText, joining a moved label to its point with a thin line. Deterministic
-    (no time limit); a no-op for fewer than two labels."""
+    (``ITERATIONS`` steps, no time limit); a no-op for fewer than two labels.
+
+    objects: matplotlib artists the labels also keep off (e.g. the ``PathCollection`` of the
+    network's node circles, which are larger than a point), or None."""
     from adjustText import adjust_text
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     if len(texts) < 2:
         return
-    FigureCanvasAgg(fig)  # adjustText measures the labels with the figure's renderer
+    FigureCanvasAgg(fig).draw()  # adjustText measures the labels and circles as drawn
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        adjust_text(texts, x=xs, y=ys, ax=ax, min_arrow_len=8, expand=(1.1, 1.3),
+        adjust_text(texts, x=xs, y=ys, objects=objects, ax=ax, min_arrow_len=8, expand=(1.1, 1.3), iter_lim=ITERATIONS,
                     arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.5})
 
 
@@ -101,7 +107,7 @@ def layout(graph: nx.Graph, *, seed: int = 7) -> dict:
     the components of a report's network, which has several, to the corners and piles each one's
     nodes onto each other, so the labels become unreadable.
     """
-    return nx.forceatlas2_layout(graph, seed=seed, max_iter=500, strong_gravity=True, gravity=0.3, scaling_ratio=20.0,
+    return nx.forceatlas2_layout(graph, seed=seed, max_iter=500, strong_gravity=True, gravity=0.3, scaling_ratio=30.0,
                                  node_size={n: 4.0 for n in graph.nodes})
 
 
@@ -132,7 +138,7 @@ def network_svg(graph: nx.Graph, *, seed: int = 7, title: str = "共起ネット
         ax = fig.subplots()
         nx.draw_networkx_edges(ordered, pos, ax=ax, edge_color="#8a99a8", alpha=0.75,
                                width=[0.6 + 5.0 * d["jaccard"] for _, _, d in ordered.edges(data=True)])
-        nx.draw_networkx_nodes(
+        circles = nx.draw_networkx_nodes(
             ordered, pos, ax=ax, nodelist=nodes,
             node_size=[120 + 1000 * ordered.nodes[n]["frequency"] / top for n in nodes],
             node_color=[COUNTRY_COLOUR if ordered.nodes[n]["kind"] == "country" else TECHNOLOGY_COLOUR for n in nodes],
@@ -141,10 +147,11 @@ def network_svg(graph: nx.Graph, *, seed: int = 7, title: str = "共起ネット
         xs, ys = [float(pos[n][0]) for n in nodes], [float(pos[n][1]) for n in nodes]
         span = max(max(xs) - min(xs), max(ys) - min(ys)) or 1.0
         texts = [ax.text(x + 0.02 * span, y + 0.02 * span, ordered.nodes[n]["label"], fontsize=9, ha="left", va="bottom",
-                         color="#1f2933", zorder=5)
+                         color="#1f2933", zorder=5,
+                         bbox={"boxstyle": "round,pad=0.1", "facecolor": "#ffffff", "alpha": 0.75, "edgecolor": "none"})
                  for n, x, y in zip(nodes, xs, ys, strict=True)]
         ax.margins(0.12)
-        spread_labels(fig, ax, texts, xs, ys)
+        spread_labels(fig, ax, texts, xs, ys, objects=circles)
         handles = [Line2D([], [], marker="o", linestyle="", markersize=9, markerfacecolor=face, markeredgecolor=edge,
                           label=KIND_NAMES[kind])
                    for kind, face, edge in (("country", COUNTRY_COLOUR, COUNTRY_EDGE),
