@@ -1,13 +1,16 @@
 """KH Coder's analyses over the published stage outputs: co-occurrence network, correspondence
 analysis, chi-square residuals of the crosstab, frequency lists by part of speech.
 
-Input: pyarrow tables as published (``mentions`` with their sentence ids and kinds,
-``country_technology``, ``tokens`` and ``sentences``), display names by id, and the settings in
+Input: pyarrow tables as published (``mentions`` with their sentence ids, kinds and subjects,
+``tokens`` and ``sentences``), display names by id, and the settings in
 ``pipeline/data/analyses.toml`` (``load_analysis_settings``). Output: rows (lists of dicts) for the
 tables ``cooccurrence_nodes``, ``cooccurrence_edges``, ``correspondence``, ``crosstab_residuals``
 and ``word_frequencies`` (``pipeline/tables.py`` turns them into validated tables), or a note
 saying why an analysis has nothing to show. Only sentences of the configured kinds (body text and
 headings) are read: captions, footnotes, figure text and references would count the body twice.
+The crosstab of the correspondence analysis and the residuals (``body_crosstab``) also leaves out
+the executive summary, which restates the body, and the rare countries and technologies
+(``frequent``, KH Coder's minimum frequency).
 
 The methods are KH Coder's (Higuchi, 『社会調査のための計量テキスト分析』): a co-occurrence network
 whose edges are the strongest Jaccard coefficients between sentence sets; a correspondence analysis
@@ -240,7 +243,8 @@ def graph_from_rows(nodes: list[dict], edges: list[dict]) -> nx.Graph:
 
 def crosstab(country_technology: pa.Table, value: str = "sentences") -> pd.DataFrame:
     """Country × broad technology counts (``value``: ``sentences`` or ``mentions`` of
-    ``country_technology``), 0 where a pair has no row; rows and columns sorted by id."""
+    ``country_technology``), 0 where a pair has no row; rows and columns sorted by id. The
+    published analyses use ``body_crosstab`` instead (no summary sentences)."""
     df = country_technology.select(["country", "technology", value]).to_pandas()
     if df.empty:
         return pd.DataFrame(dtype="int64")
