@@ -1,13 +1,16 @@
 """KH Coder's analyses over the published stage outputs: co-occurrence network, correspondence
 analysis, chi-square residuals of the crosstab, frequency lists by part of speech.
 
-Input: pyarrow tables as published (``mentions`` with their sentence ids and kinds,
-``country_technology``, ``tokens`` and ``sentences``), display names by id, and the settings in
+Input: pyarrow tables as published (``mentions`` with their sentence ids, kinds and subjects,
+``tokens`` and ``sentences``), display names by id, and the settings in
 ``pipeline/data/analyses.toml`` (``load_analysis_settings``). Output: rows (lists of dicts) for the
 tables ``cooccurrence_nodes``, ``cooccurrence_edges``, ``correspondence``, ``crosstab_residuals``
 and ``word_frequencies`` (``pipeline/tables.py`` turns them into validated tables), or a note
 saying why an analysis has nothing to show. Only sentences of the configured kinds (body text and
 headings) are read: captions, footnotes, figure text and references would count the body twice.
+The crosstab of the correspondence analysis and the residuals (``body_crosstab``) also leaves out
+the executive summary, which restates the body, and the rare countries and technologies
+(``frequent``, KH Coder's minimum frequency).
 
 The methods are KH Coder's (Higuchi, 『社会調査のための計量テキスト分析』): a co-occurrence network
 whose edges are the strongest Jaccard coefficients between sentence sets; a correspondence analysis
@@ -81,12 +84,25 @@ class FrequencySettings:
 
 
 @dataclass(frozen=True)
+class CrosstabSettings:
+    """Which countries and technologies enter the crosstab of the correspondence analysis and the
+    residuals (KH Coder's minimum frequency).
+
+    min_sentences: a country (row) or technology (column) needs at least this many body sentences
+    in the crosstab; rarer ones are left out (a handful of sentences places a point anywhere).
+    """
+
+    min_sentences: int = 3
+
+
+@dataclass(frozen=True)
 class AnalysisSettings:
-    """Sentence kinds read, network settings, frequency settings."""
+    """Sentence kinds read, network settings, frequency settings, crosstab settings."""
 
     kinds: tuple[str, ...]
     network: NetworkSettings
     frequencies: FrequencySettings
+    crosstab: CrosstabSettings = field(default_factory=CrosstabSettings)
 
 
 class AnalysisSettingsError(PipelineError):
@@ -104,7 +120,7 @@ def load_analysis_settings(path: Path | None = None) -> AnalysisSettings:
     path = Path(path) if path else default_settings_path()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        net, freq = data.get("network", {}), data["frequencies"]
+        net, freq, cross = data.get("network", {}), data["frequencies"], data.get("crosstab", {})
         network = NetworkSettings(
             labels={str(k): str(v) for k, v in net.get("labels", NetworkSettings().labels).items()},
             min_sentences=int(net.get("min_sentences", 1)),
@@ -119,6 +135,7 @@ def load_analysis_settings(path: Path | None = None) -> AnalysisSettings:
                                           min_length=int(freq.get("min_length", 1)), top_n=int(freq.get("top_n", 15)),
                                           order=tuple(str(g) for g in freq.get("order", ())),
                                           max_unknown_latin=int(freq.get("max_unknown_latin", 3))),
+            crosstab=CrosstabSettings(min_sentences=int(cross.get("min_sentences", 3))),
         )
     except FileNotFoundError:
         raise AnalysisSettingsError(f"analyses settings not found: {path}",
@@ -129,9 +146,11 @@ def load_analysis_settings(path: Path | None = None) -> AnalysisSettings:
     except (KeyError, TypeError, ValueError) as exc:
         raise AnalysisSettingsError(f"the analyses settings {path} lack or mistype {exc}",
                                     f"every [[frequencies.group]] needs a name and a pos; see {default_settings_path()}") from exc
-    if network.top_edges < 0 or not 0.0 <= network.min_jaccard <= 1.0 or not groups:
+    if (network.top_edges < 0 or not 0.0 <= network.min_jaccard <= 1.0 or not groups
+            or settings.crosstab.min_sentences < 1):
         raise AnalysisSettingsError(f"the analyses settings {path} are out of range",
-                                    "top_edges >= 0, 0 <= min_jaccard <= 1, and at least one [[frequencies.group]]")
+                                    "top_edges >= 0, 0 <= min_jaccard <= 1, crosstab.min_sentences >= 1, "
+                                    "and at least one [[frequencies.group]]")
     return settings
 
 
@@ -228,12 +247,60 @@ def graph_from_rows(nodes: list[dict], edges: list[dict]) -> nx.Graph:
 
 def crosstab(country_technology: pa.Table, value: str = "sentences") -> pd.DataFrame:
     """Country × broad technology counts (``value``: ``sentences`` or ``mentions`` of
-    ``country_technology``), 0 where a pair has no row; rows and columns sorted by id."""
+    ``country_technology``), 0 where a pair has no row; rows and columns sorted by id. The
+    published analyses use ``body_crosstab`` instead (no summary sentences)."""
     df = country_technology.select(["country", "technology", value]).to_pandas()
     if df.empty:
         return pd.DataFrame(dtype="int64")
     table = df.pivot_table(index="country", columns="technology", values=value, aggfunc="sum", fill_value=0)
     return nonzero(table).sort_index().sort_index(axis=1).astype("int64")
+
+
+def body_crosstab(mentions: pa.Table, sentences: pa.Table, kinds: tuple[str, ...]) -> pd.DataFrame:
+    """Country × broad technology: the number of body sentences in which the country's passages
+    (the mention's ``subject``) name the technology, 0 where none; rows and columns sorted by id.
+
+    mentions: the ``mentions`` table (``sentence_id``, ``label``, ``top``, ``subject``).
+    sentences: the ``sentences`` table (``sentence_id``, ``kind``, ``in_summary``).
+    kinds: sentence kinds counted (body and heading). Sentences of the executive summary
+    (``in_summary``) are left out: they restate the body, so ``country_technology.sentences``,
+    which counts them, would count those pairs twice.
+    """
+    sent = sentences.select(["sentence_id", "kind", "in_summary"]).to_pandas()
+    keep = set(sent.loc[sent["kind"].isin(kinds) & ~sent["in_summary"].fillna(False).astype(bool), "sentence_id"])
+    df = mentions.select(["sentence_id", "label", "top", "subject"]).to_pandas()
+    df = df[(df["label"] == "TECHNOLOGY") & df["subject"].notna() & df["top"].notna() & df["sentence_id"].isin(keep)]
+    if df.empty:
+        return pd.DataFrame(dtype="int64")
+    counts = df.groupby(["subject", "top"])["sentence_id"].nunique()
+    table = counts.unstack(fill_value=0)
+    table.index.name, table.columns.name = "country", "technology"
+    return nonzero(table).sort_index().sort_index(axis=1).astype("int64")
+
+
+@dataclass(frozen=True)
+class Frequent:
+    """The crosstab without its rare rows and columns, and the ids left out (with their totals)."""
+
+    table: pd.DataFrame
+    rare_countries: dict[str, int]
+    rare_technologies: dict[str, int]
+
+
+def frequent(table: pd.DataFrame, min_sentences: int) -> Frequent:
+    """KH Coder's minimum frequency: the crosstab without countries (rows) and technologies
+    (columns) whose total is below ``min_sentences`` (both totals taken from the whole crosstab),
+    then without rows and columns left empty.
+
+    table: a crosstab (``body_crosstab``). min_sentences: the smallest total kept.
+    """
+    if not table.size:
+        return Frequent(table, {}, {})
+    rows, cols = table.sum(axis=1), table.sum(axis=0)
+    kept = nonzero(table.loc[rows >= min_sentences, cols >= min_sentences])
+    rare_rows = {str(k): int(v) for k, v in rows.items() if k not in kept.index}
+    rare_cols = {str(k): int(v) for k, v in cols.items() if k not in kept.columns}
+    return Frequent(kept, rare_rows, rare_cols)
 
 
 def nonzero(table: pd.DataFrame) -> pd.DataFrame:
@@ -424,6 +491,12 @@ def group_order(settings: AnalysisSettings) -> list[str]:
     return list(dict.fromkeys([*settings.frequencies.order, *(g.name for g in settings.frequencies.groups)]))
 
 
-def is_significant(residual: float | None) -> bool:
-    """|r| ≥ 1.96: the cell differs from independence at the 5 % level."""
+MIN_EXPECTED = 5.0  # below this expected count the normal approximation of a residual does not hold
+
+
+def is_significant(residual: float | None, expected: float | None = None) -> bool:
+    """|r| ≥ 1.96: the cell differs from independence at the 5 % level; never when the cell's
+    ``expected`` count is given and below 5 (the residual's normal approximation does not hold)."""
+    if expected is not None and expected < MIN_EXPECTED:
+        return False
     return residual is not None and not math.isnan(residual) and abs(residual) >= 1.96

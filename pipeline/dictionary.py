@@ -73,8 +73,8 @@ TABLES: dict[str, str] = {
     "footnotes": "One row per footnote, with the sentences that cite it.",
     "cooccurrence_nodes": "One row per node of the co-occurrence network (KH Coder's 共起ネットワーク): a country or region, or a broad technology.",
     "cooccurrence_edges": "One row per kept edge of the co-occurrence network: two nodes named in the same sentences, weighted by the Jaccard index.",
-    "correspondence": "One row per point of the correspondence analysis (対応分析) of the country × technology crosstab: a country (row) or a technology (column).",
-    "crosstab_residuals": "One row per cell of the country × technology crosstab (sentences), with its adjusted residual against independence (χ² test).",
+    "correspondence": "One row per point of the correspondence analysis (対応分析) of the country × technology crosstab (body sentences, as crosstab_residuals): a country (row) or a technology (column).",
+    "crosstab_residuals": "One row per cell of the country × technology crosstab, with its adjusted residual against independence (χ² test). The crosstab counts body and heading sentences outside the executive summary (which restates the body), and leaves out countries and technologies in fewer than [crosstab] min_sentences of them (pipeline/data/analyses.toml, KH Coder's minimum frequency).",
     "word_frequencies": "One row per (part-of-speech group, term): frequency lists by part of speech (品詞別頻度), as KH Coder gives them.",
 }
 
@@ -379,9 +379,9 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "country_name": "Its display name.",
         "technology": "The broad technology's lexicon id (a column).",
         "technology_name": "Its display name.",
-        "observed": "Sentences of the subject's passages naming the technology (country_technology.sentences; 0 when none).",
+        "observed": "Body sentences of the subject's passages naming the technology: mentions (subject, broad technology) joined to sentences of kind body or heading with in_summary false, distinct sentences counted (0 when none). Unlike country_technology.sentences, the executive summary's sentences are not counted.",
         "expected": "The count expected if subject and technology were independent (row total × column total ÷ grand total).",
-        "residual": "Adjusted (standardised) residual (O−E)/√(E(1−row share)(1−column share)); |value| ≥ 1.96 is significant at 5 %.",
+        "residual": "Adjusted (standardised) residual (O−E)/√(E(1−row share)(1−column share)); |value| ≥ 1.96 is significant at 5 % where expected ≥ 5 (below, the normal approximation does not hold and the report does not mark the cell significant).",
         "chi_square": "The χ² statistic of the whole crosstab (no continuity correction; the same on every row).",
         "dof": "Its degrees of freedom, (rows − 1) × (columns − 1).",
         "p_value": "Its p-value; weak when many expected counts are below 5 (the report says so).",

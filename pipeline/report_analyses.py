@@ -69,18 +69,49 @@ def _network(nodes: list[dict] | None, edges: list[dict] | None) -> dict | None:
     }
 
 
-def _correspondence(out_dir: Path, edition: str, rows: list[dict] | None) -> dict | None:
+def _names() -> dict[str, str]:
+    """Display names by lexicon id ({} when the lexicon cannot be read: ids are shown instead)."""
+    try:
+        from pipeline.lexicon import load_lexicon
+
+        return {e.id: e.name for e in load_lexicon().entries.values()}
+    except Exception:  # a report without display names is still a report
+        return {}
+
+
+def crosstab_context(out_dir: Path, edition: str, settings: analyses.AnalysisSettings) -> dict | None:
+    """How the crosstab of the correspondence analysis and the residuals was built, recomputed from
+    the published ``mentions`` and ``sentences``: ``min_sentences``, the countries and technologies
+    left out as rarer (display name and body sentences), and the note of a crosstab that cannot be
+    analysed; None when the edition lacks those tables."""
+    mentions, sentences = _rows(out_dir, edition, "mentions"), _rows(out_dir, edition, "sentences")
+    if mentions is None or sentences is None:
+        return None
+    table = analyses.body_crosstab(pa.Table.from_pylist(mentions, schema=SPECS["mentions"].schema),
+                                   pa.Table.from_pylist(sentences, schema=SPECS["sentences"].schema), settings.kinds)
+    kept = analyses.frequent(table, settings.crosstab.min_sentences)
+    names = _names()
+
+    def listed(rare: dict[str, int]) -> list[dict]:
+        return [{"name": names.get(k, k), "sentences": n} for k, n in sorted(rare.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+    return {"min_sentences": settings.crosstab.min_sentences, "rare_countries": listed(kept.rare_countries),
+            "rare_technologies": listed(kept.rare_technologies), "note": analyses.degenerate(kept.table)}
+
+
+def _correspondence(rows: list[dict] | None, cross: dict | None) -> dict | None:
     if rows is None:
         return None
     if not rows:
-        ct = _rows(out_dir, edition, "country_technology") or []
-        table = analyses.crosstab(pa.Table.from_pylist(ct, schema=SPECS["country_technology"].schema))
-        note = analyses.correspondence(table, {}).note or "対応分析の結果がありません。"
+        note = (cross or {}).get("note") or "対応分析の結果がありません。"
         return {"svg": None, "note": note, "shares": [], "points": []}
     shares = [rows[0]["share_dim1"]] + ([rows[0]["share_dim2"]] if rows[0]["share_dim2"] is not None else [])
-    points = [{"label": r["point_label"], "kind": charts.KIND_NAMES[r["point_kind"]], "dim1": r["dim1"], "dim2": r["dim2"]}
+    labelled = {pid for group in charts.biplot_labels(rows) for pid in group["ids"]}
+    points = [{"label": r["point_label"], "kind": charts.KIND_NAMES[r["point_kind"]], "dim1": r["dim1"], "dim2": r["dim2"],
+               "labelled": (r["point_kind"], r["point_id"]) in labelled}
               for r in sorted(rows, key=lambda r: (r["point_kind"], -r["dim1"], r["point_id"]))]
     return {"svg": Markup(charts.biplot_svg(rows)), "shares": shares, "points": points,
+            "unlabelled": sum(1 for p in points if not p["labelled"]),
             "note": None if len(shares) > 1 else "2 か国または 2 技術だけのため、次元は 1 つです。"}
 
 
@@ -108,7 +139,10 @@ def _residuals(rows: list[dict] | None) -> dict | None:
         "rows": [{"id": c, "name": names[c], "total": row_total[c], "cells": [
             {"observed": (x := cell[(c, t)])["observed"], "expected": x["expected"], "residual": x["residual"],
              "text": f"{x['residual']:.1f}".replace("-0.0", "0.0"),
-             "style": residual_style(x["residual"]), "significant": abs(x["residual"]) >= SIGNIFICANT,
+             "oe": f"{x['observed']}/{x['expected']:.1f}",
+             "style": residual_style(x["residual"]),
+             "significant": analyses.is_significant(x["residual"], x["expected"]),
+             "unreliable": x["expected"] < analyses.MIN_EXPECTED and abs(x["residual"]) >= SIGNIFICANT,
              "title": f"{names[c]} × {names[t]}: 観測 {x['observed']}、期待 {x['expected']:.2f}、調整済み残差 {x['residual']:+.2f}"}
             for t in techs]} for c in countries],
         "legend": [{"value": v, "style": residual_style(v)} for v in (-4, -2, -1, 0.001, 1, 2, 4)],
@@ -131,8 +165,11 @@ def analyses_context(out_dir: Path, edition: str) -> dict | None:
     """What ``analyses.html.j2`` needs for ``edition`` in ``out_dir``, or None when the edition
     has none of the analyses' tables (published before them).
 
-    Keys: ``network`` (svg, note, nodes, edges, top ten edges), ``correspondence`` (svg, shares,
-    points with their coordinates, note), ``residuals`` (columns, rows of coloured cells, chi-square, dof, p-value, legend, note),
+    Keys: ``network`` (svg, note, nodes, edges, top ten edges), ``crosstab`` (``crosstab_context``),
+    ``correspondence`` (svg, shares, points with their coordinates and whether the biplot labels
+    them, note), ``residuals`` (columns, rows of coloured cells with observed/expected, whether
+    significant (|r| ≥ 1.96 and expected ≥ 5) or unreliable (|r| ≥ 1.96, expected < 5),
+    chi-square, dof, p-value, legend, note),
     ``frequencies`` (per POS group its top terms), ``settings`` (top_edges, min_sentences, kinds,
     top_n); a part is None when its table is absent.
     """
@@ -141,9 +178,11 @@ def analyses_context(out_dir: Path, edition: str) -> dict | None:
     if all(v is None for v in found.values()):
         return None
     settings = analyses.load_analysis_settings()
+    cross = crosstab_context(out_dir, edition, settings)
     return {
         "network": _network(found["cooccurrence_nodes"], found["cooccurrence_edges"]),
-        "correspondence": _correspondence(out_dir, edition, found["correspondence"]),
+        "crosstab": cross,
+        "correspondence": _correspondence(found["correspondence"], cross),
         "residuals": _residuals(found["crosstab_residuals"]),
         "frequencies": _frequencies(found["word_frequencies"], settings.frequencies.top_n, analyses.group_order(settings)),
         "settings": {"top_edges": settings.network.top_edges, "min_sentences": settings.network.min_sentences,

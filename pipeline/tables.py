@@ -681,7 +681,8 @@ def khcoder_tables(edition: str, tables: dict[str, pa.Table], lexicon: Lexicon,
     settings = settings or load_analysis_settings()
     names = {e.id: e.name for e in lexicon.entries.values()}
     nodes, edges = analyses.network_rows(analyses.cooccurrence_network(tables["mentions"], names, settings))
-    table = analyses.crosstab(tables["country_technology"])
+    table = analyses.frequent(analyses.body_crosstab(tables["mentions"], tables["sentences"], settings.kinds),
+                              settings.crosstab.min_sentences).table
     rows = {
         "cooccurrence_nodes": nodes,
         "cooccurrence_edges": edges,

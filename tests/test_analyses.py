@@ -120,6 +120,52 @@ def test_adjusted_residuals_and_chi_square_by_hand():
     assert analyses.is_significant(cell[("KR", "ai")]["residual"]) and not analyses.is_significant(1.5)
 
 
+def test_the_crosstab_counts_body_sentences_outside_the_summary():
+    # (sentence, label, top, subject); sentence kinds and in_summary below
+    m = pa.table({
+        "sentence_id": pa.array([1, 1, 2, 3, 3, 4, 5, 6, 6], pa.int32()),
+        "label": ["TECHNOLOGY", "TECHNOLOGY", "TECHNOLOGY", "TECHNOLOGY", "COUNTRY", "TECHNOLOGY", "TECHNOLOGY",
+                  "TECHNOLOGY", "TECHNOLOGY"],
+        "top": ["ai", "ai", "ai", "quantum", "KR", "ai", "quantum", "ai", "quantum"],
+        "subject": ["KR", "KR", "KR", "KR", "KR", "KR", "US", "US", None],
+    })
+    sents = pa.table({"sentence_id": pa.array([1, 2, 3, 4, 5, 6], pa.int32()),
+                      "kind": ["body", "heading", "body", "body", "caption", "body"],
+                      "in_summary": [False, False, False, True, False, False]})
+    table = analyses.body_crosstab(m, sents, ("body", "heading"))
+    # KR: ai in 1 (twice, one sentence) and 2, quantum in 3; sentence 4 is the summary, 5 a caption;
+    # the country mention is no technology, and a mention without subject counts for nobody
+    assert table.to_dict() == {"ai": {"KR": 2, "US": 1}, "quantum": {"KR": 1, "US": 0}}
+    assert list(table.index) == ["KR", "US"] and list(table.columns) == ["ai", "quantum"]
+
+
+def test_rare_countries_and_technologies_are_left_out_of_the_crosstab():
+    table = crosstab(ct([("KR", "ai", 5), ("KR", "quantum", 2), ("US", "ai", 4), ("US", "quantum", 3),
+                         ("US", "space", 2), ("JP", "ai", 1), ("JP", "space", 1)]))
+    kept = analyses.frequent(table, 3)
+    # totals: KR 7, US 9, JP 2; ai 10, quantum 5, space 3
+    assert list(kept.table.index) == ["KR", "US"] and list(kept.table.columns) == ["ai", "quantum", "space"]
+    assert kept.rare_countries == {"JP": 2} and kept.rare_technologies == {}
+    stricter = analyses.frequent(table, 4)
+    assert list(stricter.table.columns) == ["ai", "quantum"] and stricter.rare_technologies == {"space": 3}
+    assert analyses.frequent(table, 1).table.equals(table)
+    assert load_analysis_settings().crosstab.min_sentences == 3
+
+
+def test_a_cell_with_expected_below_five_is_never_significant():
+    assert analyses.is_significant(2.5, 5.0) and analyses.is_significant(-2.5, 12.0)
+    assert not analyses.is_significant(2.5, 4.9) and not analyses.is_significant(1.0, 50.0)
+    assert analyses.is_significant(2.5)  # without an expected count: |r| alone
+
+
+def test_crosstab_min_sentences_out_of_range_is_an_error(tmp_path):
+    path = tmp_path / "a.toml"
+    path.write_text(analyses.default_settings_path().read_text(encoding="utf-8").replace(
+        "[crosstab]\n", "[crosstab]\nmin_sentences = 0\n#").replace("\nmin_sentences = 3\n", "\n", 1), encoding="utf-8")
+    with pytest.raises(AnalysisSettingsError, match="min_sentences"):
+        load_analysis_settings(path)
+
+
 # --------------------------------------------------------------------- correspondence
 
 
@@ -285,6 +331,59 @@ def test_charts_are_scalable_deterministic_svg_with_japanese_text():
     assert charts.network_svg(cooccurrence_network(mentions([(1, "body", "COUNTRY", "KR", "KR")]), NAMES, settings())) == ""
 
 
+def ca_row(kind: str, pid: str, x: float, y: float, mass: float) -> dict:
+    return {"point_kind": kind, "point_id": pid, "point_label": NAMES.get(pid, pid), "dim1": x, "dim2": y,
+            "mass": mass, "share_dim1": 0.6, "share_dim2": 0.3}
+
+
+CA_ROWS = [
+    ca_row("country", "KR", 1.2, 0.1, 0.3), ca_row("country", "US", -0.9, 0.8, 0.3),
+    ca_row("country", "CN", 0.01, -0.02, 0.4),
+    # three technologies only the US names: one point
+    ca_row("technology", "quantum", -1.5, 1.1, 0.1), ca_row("technology", "space", -1.5, 1.1, 0.1),
+    ca_row("technology", "semiconductors", -1.5, 1.1, 0.1), ca_row("technology", "ai", 1.4, 0.2, 0.3),
+    # near the origin, light: no label
+    ca_row("technology", "bio", 0.02, 0.01, 0.2), ca_row("technology", "energy", -0.01, 0.03, 0.2),
+]
+
+
+def test_the_biplot_labels_what_shapes_its_dimensions_and_merges_points_at_one_place():
+    groups = charts.biplot_labels(CA_ROWS)
+    labelled = {i for g in groups for i in g["ids"]}
+    assert ("technology", "bio") not in labelled and ("technology", "energy") not in labelled
+    assert ("country", "CN") not in labelled  # heavy, but at the origin: no contribution
+    assert {("country", "KR"), ("country", "US"), ("technology", "ai")} <= labelled
+    merged = [g for g in groups if len(g["ids"]) > 1]
+    assert [g["text"] for g in merged] == ["量子技術・半導体・宇宙技術"]  # by id: quantum, semiconductors, space
+    svg = charts.biplot_svg(CA_ROWS)
+    texts = re.findall(r"<text\b[^>]*>([^<]*)</text>", svg)
+    assert "量子技術・半導体・宇宙技術" in texts and "量子技術" not in texts and "bio" not in texts
+    assert charts.biplot_svg(CA_ROWS) == svg  # adjustText is deterministic
+    many = [ca_row("technology", f"t{i}", -1.0, 1.0, 0.05) for i in range(7)] + CA_ROWS[:3]
+    wrapped = [g["text"] for g in charts.biplot_labels(many) if len(g["ids"]) == 7]
+    assert wrapped == ["t0・t1・t2\nt3・t4・t5\nt6"]
+
+
+def test_spread_labels_moves_labels_off_each_other():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    def overlaps(fig, texts) -> int:
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        boxes = [t.get_window_extent(renderer) for t in texts]
+        return sum(1 for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b))
+
+    fig = Figure(figsize=(4, 4))
+    ax = fig.subplots()
+    xs, ys = [0.0, 0.01, 0.02, 0.0, 1.0], [0.0, 0.0, 0.01, 0.02, 1.0]
+    ax.scatter(xs, ys)
+    texts = [ax.text(x, y, label, fontsize=9, fontfamily=charts.font_families()) for x, y, label in zip(xs, ys, ["人工知能(AI)", "量子技術", "半導体",
+                                                                           "宇宙技術", "米国"], strict=True)]
+    assert overlaps(fig, texts) >= 3
+    charts.spread_labels(fig, ax, texts, xs, ys)
+    assert overlaps(fig, texts) == 0
+
+
 # ------------------------------------------------------------ the published sample edition
 
 
@@ -319,13 +418,30 @@ def test_the_published_sample_edition_has_the_analyses(sample_edition):
     for e in edges:
         a, b = sets[e["node_a"]], sets[e["node_b"]]
         assert e["cooccurrences"] == len(a & b) and e["jaccard_index"] == pytest.approx(len(a & b) / len(a | b))
-    # the residuals cover the whole crosstab of country_technology
-    ct_rows = pq.read_table(out / "country_technology.parquet").to_pylist()
-    countries, techs = {r["country"] for r in ct_rows}, {r["technology"] for r in ct_rows}
-    assert tables["crosstab_residuals"].num_rows == len(countries) * len(techs)
-    observed = {(r["country"], r["technology"]): r["sentences"] for r in ct_rows}
-    for r in tables["crosstab_residuals"].to_pylist():
-        assert r["observed"] == observed.get((r["country"], r["technology"]), 0)
+    # the residuals cover the crosstab of body sentences outside the summary, without the rare
+    # countries and technologies, recomputed here from the published mentions and sentences
+    body = {r["sentence_id"] for r in pq.read_table(out / "sentences.parquet").to_pylist()
+            if r["kind"] in ("body", "heading") and not r["in_summary"]}
+    pairs: dict[tuple[str, str], set[int]] = {}
+    for r in m:
+        if r["label"] == "TECHNOLOGY" and r["subject"] and r["sentence_id"] in body:
+            pairs.setdefault((r["subject"], r["top"]), set()).add(r["sentence_id"])
+    row_total: dict[str, int] = {}
+    col_total: dict[str, int] = {}
+    for (c, t), sids in pairs.items():
+        row_total[c] = row_total.get(c, 0) + len(sids)
+        col_total[t] = col_total.get(t, 0) + len(sids)
+    least = analyses.load_analysis_settings().crosstab.min_sentences
+    countries = {c for c, n in row_total.items() if n >= least}
+    techs = {t for t, n in col_total.items() if n >= least}
+    residuals = tables["crosstab_residuals"].to_pylist()
+    assert {r["country"] for r in residuals} <= countries and {r["technology"] for r in residuals} <= techs
+    assert len(residuals) == len({r["country"] for r in residuals}) * len({r["technology"] for r in residuals}) > 0
+    for r in residuals:
+        assert r["observed"] == len(pairs.get((r["country"], r["technology"]), ()))
+    ct_sentences = {(r["country"], r["technology"]): r["sentences"]
+                    for r in pq.read_table(out / "country_technology.parquet").to_pylist()}
+    assert all(r["observed"] <= ct_sentences.get((r["country"], r["technology"]), 0) for r in residuals)
     kinds = {r["point_kind"] for r in tables["correspondence"].to_pylist()}
     assert kinds == {"country", "technology"}
     groups = set(tables["word_frequencies"].column("pos_group").to_pylist())
@@ -354,9 +470,20 @@ def test_the_analyses_section_renders_from_the_published_tables(sample_edition):
     assert all(f"<td>{p['label']}</td>" in html for p in points)
     classes = {c for attr in re.findall(r'class="([^"]+)"', html) for c in attr.split()}
     assert classes and all(c.startswith("an-") for c in classes)
-    significant = [c for r in ctx["residuals"]["rows"] for c in r["cells"] if c["significant"]]
-    assert html.count('class="an-sig"') == len(significant) > 0
-    assert all(abs(c["residual"]) >= 1.96 for c in significant)
+    cells = [c for r in ctx["residuals"]["rows"] for c in r["cells"]]
+    significant = [c for c in cells if c["significant"]]
+    assert html.count('class="an-sig"') == len(significant)
+    assert all(abs(c["residual"]) >= 1.96 and c["expected"] >= 5 for c in significant)
+    weak = [c for c in cells if abs(c["residual"]) >= 1.96 and c["expected"] < 5]
+    assert html.count('class="an-weak"') == len(weak) and not any(c["significant"] for c in weak)
+    assert len(significant) + len(weak) > 0
+    # observed / expected shown in every cell, not only on hover
+    assert all(f"<small>{c['observed']}/{c['expected']:.1f}</small>" in html for c in cells)
+    cross = ctx["crosstab"]
+    assert cross["min_sentences"] == 3 and "本文と見出しの文だけ" in html
+    assert all(x["sentences"] < 3 and x["name"] in html for x in cross["rare_countries"] + cross["rare_technologies"])
+    # points without a label in the biplot are marked in the coordinate list
+    assert html.count("・ラベルなし") == ctx["correspondence"]["unlabelled"] == sum(not p["labelled"] for p in points)
     assert env.get_template("analyses.html.j2").render(analyses=None).strip() == ""
     assert analyses_context(sample_edition.parent, "sample") is None  # no tables: no section
 
@@ -371,12 +498,14 @@ def test_the_section_says_why_when_the_crosstab_cannot_be_analysed(tmp_path, lex
 
     ct_rows = [{"edition": "one", "country": "KR", "technology": t, "sentences": n, "mentions": n}
                for t, n in (("ai", 1), ("quantum", 1))]
-    m_rows = [{"sentence_id": s, "kind": k, "label": lab, "id": i, "top": i}
+    m_rows = [{"sentence_id": s, "kind": k, "label": lab, "id": i, "top": i, "subject": "KR"}
               for s, k, lab, i in ((1, "body", "COUNTRY", "KR"), (1, "body", "TECHNOLOGY", "ai"),
                                    (2, "body", "COUNTRY", "KR"), (2, "body", "TECHNOLOGY", "quantum"),
-                                   (3, "body", "TECHNOLOGY", "ai"), (3, "body", "TECHNOLOGY", "quantum"))]
+                                   (3, "body", "TECHNOLOGY", "ai"), (3, "body", "TECHNOLOGY", "quantum"),
+                                   (4, "body", "TECHNOLOGY", "ai"), (5, "body", "TECHNOLOGY", "quantum"))]
+    s_rows = [{"sentence_id": s, "kind": "body", "in_summary": False} for s in range(1, 6)]
     published = {"mentions": table("mentions", m_rows), "country_technology": table("country_technology", ct_rows),
-                 "tokens": SPECS["tokens"].schema.empty_table(), "sentences": SPECS["sentences"].schema.empty_table()}
+                 "tokens": SPECS["tokens"].schema.empty_table(), "sentences": table("sentences", s_rows)}
     (tmp_path / "one").mkdir()
     for name, t in (published | khcoder_tables("one", published, lexicon)).items():
         pq.write_table(t, tmp_path / "one" / f"{name}.parquet")
@@ -389,8 +518,9 @@ def test_the_section_says_why_when_the_crosstab_cannot_be_analysed(tmp_path, lex
 
 @pytest.mark.slow
 def test_the_section_fits_a_phone_and_its_charts_draw_japanese_glyphs(sample_edition, tmp_path):
-    """In headless Chromium at 390 px: nothing wider than the screen but the residual table's own
-    scroller, the charts scaled to the width; and the charts' font stack draws kanji, not boxes."""
+    """In headless Chromium at 390 px: nothing wider than the screen but the scrollers of the
+    residual table and of the charts, which keep 560 px so that their labels stay readable; and the
+    charts' font stack draws kanji, not boxes."""
     import jinja2
     from PIL import Image, ImageChops
 
@@ -415,7 +545,8 @@ def test_the_section_fits_a_phone_and_its_charts_draw_japanese_glyphs(sample_edi
     dom = _chromium(tmp_path, page.as_uri(), "--window-size=800,1000", "--dump-dom").stdout
     sizes = {k: int(v) for k, v in re.findall(r'data-(page|net|ca)="(\d+)"', dom)}
     assert sizes["page"] <= 390, sizes
-    assert 300 <= sizes["net"] <= 374 and 300 <= sizes["ca"] <= 374, sizes
+    # both charts keep 560 px (their labels ≥ 8 px), each in its own scroller
+    assert sizes["net"] >= 560 and sizes["ca"] >= 560, sizes
 
     glyphs = tmp_path / "glyphs.html"
     glyphs.write_text(
