@@ -361,7 +361,8 @@ def diff_rows(diff: EditionDiff) -> QueryResult:
     fact's changed column (item_count, year, part_of, policy) or the relation's kind (partner …);
     ``before`` / ``after`` the value in edition a / b (a fact as "12 国家戦略技術 (2022)", a
     relation as "partner US"; empty on the side it is not in); ``page`` and ``evidence`` from the
-    edition the row is in.
+    edition the row is in (a removed one's from edition a; a technology's its evidence_page and
+    evidence).
     """
     rows: list[tuple] = []
 
@@ -369,10 +370,11 @@ def diff_rows(diff: EditionDiff) -> QueryResult:
         rows.append((country, part, change, item, fld, before, after, page, evidence))
 
     for country in diff.countries():
+        evidence = diff.technology_evidence.get(country, {})
         for tech in diff.technologies_added.get(country, []):
-            add(country, "technology", "added", tech)
+            add(country, "technology", "added", tech, **evidence.get(tech, {}))
         for tech in diff.technologies_removed.get(country, []):
-            add(country, "technology", "removed", tech)
+            add(country, "technology", "removed", tech, **evidence.get(tech, {}))
         for c in (c for c in diff.facts_changed if c["country"] == country):
             add(country, "fact", "changed", c["item"], c["field"], c["a"], c["b"], c.get("page"), c.get("evidence"))
         for r in (r for r in diff.facts_added if r["country"] == country):
