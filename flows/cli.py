@@ -295,7 +295,7 @@ def kwic(
 ) -> None:
     """Keyword in context over the sentences: every occurrence with its subject, page and sentence id.
 
-    csv, tsv and json give one row per occurrence: subject, page, sentence_id, char_start, char_end,
+    csv, tsv and json give one row per occurrence: edition, subject, page, sentence_id, char_start, char_end,
     left, hit, right (left + hit + right is the whole sentence). Exits 1 when nothing matches (like grep).
     """
     from pipeline.query import kwic_lines, parse_labels

@@ -28,7 +28,7 @@ from pipeline.report import edition_tables, read_table, require_editions, resolv
 from pipeline.tables import SPECS
 
 MENTION_LABELS = ("COUNTRY", "REGION", "FRAMEWORK", "TECHNOLOGY")
-KWIC_COLUMNS = ("subject", "page", "sentence_id", "char_start", "char_end", "left", "hit", "right")
+KWIC_COLUMNS = ("edition", "subject", "page", "sentence_id", "char_start", "char_end", "left", "hit", "right")
 DIFF_COLUMNS = ("country", "part", "change", "item", "field", "before", "after", "page", "evidence")
 
 
@@ -67,9 +67,11 @@ class QueryResult:
 @dataclass(frozen=True)
 class KwicLine:
     """One occurrence: the sentence cut in three around it (``left + hit + right`` is the whole
-    sentence, newlines as spaces), where it is (page, sentence_id, the hit's character offsets in
-    the sentence) and whose the sentence is (``subject``, None when nobody's)."""
+    sentence, newlines as spaces), where it is (the ``edition``, whose sentence ids it is in; page,
+    sentence_id, the hit's character offsets in the sentence) and whose the sentence is
+    (``subject``, None when nobody's)."""
 
+    edition: str
     subject: str | None
     page: int | None
     sentence_id: int
@@ -284,7 +286,7 @@ def kwic_lines(out_dir: Path, edition: str | None, term: str, labels: set[str] |
             if start < last_end:  # the same place found as text and as a mention: once
                 continue
             last_end = end
-            lines.append(KwicLine(subject=r["subject"], page=r["page"], sentence_id=sid, char_start=start, char_end=end,
+            lines.append(KwicLine(edition=edition, subject=r["subject"], page=r["page"], sentence_id=sid, char_start=start, char_end=end,
                                   left=text[:start], hit=text[start:end], right=text[end:]))
     return KwicResult(edition=edition, needle=needle, lines=lines, sentences=len(spans), canonical_ids=sorted(as_ids))
 
