@@ -1,7 +1,8 @@
 """One exit-code contract for `jstmine run` and `jstmine update`, and the Prefect flow run's final
 state agreeing with it: 0 and Completed when what this invocation processed has no contradicted
 finding (or it processed nothing: an unchanged edition never counts), 3 and Failed (naming the
-contradicted findings) when it has, 1 and Failed for a run error. Both write report.html for
+contradicted findings) when it has, 1 and Failed for a run error (for `update`, a followed report
+that failed, after the others are published; 1 before 3). Both write report.html for
 what they process and print its path; on a non-terminal both write plain progress lines.
 
 Driven through the CLI in this process, against the session's temporary Prefect server."""
@@ -189,6 +190,32 @@ def test_update_exits_3_only_for_contradictions_in_what_it_processed(
     assert code == 0, output
     assert state.type.value == "COMPLETED", state
     assert "done: edition fy24_rr02-2025-07-01" in output
+
+
+def test_update_publishes_every_report_it_can_and_exits_1_naming_the_one_that_failed(
+        fresh_cache, quiet_restored, http_server, pdfs, tmp_path):
+    # Two followed reports on one listing: fy24_rr03's PDF is not on the server (404); fy24_rr02
+    # is there, with a contradicted finding. A failure comes before contradictions: 1, not 3.
+    site = Site(http_server, tmp_path)
+    site.publish(pdfs["contradicted"].read_bytes(), "2025年4月1日", '"v1"')
+    sources = tmp_path / "two.toml"
+    sources.write_text(f'[[source]]\nname = "loopback"\nlisting = "{site.listing_url}"\n'
+                       'entries = ["fy24_rr03", "fy24_rr02"]\n', encoding="utf-8")
+    out = tmp_path / "processed"
+    code, output, state = invoke("process-sources", "update", "--sources", sources, "--out", out, "--raw", tmp_path / "raw")
+    said = " ".join(output.split())
+    assert code == 1, output
+    assert state.type.value == "FAILED", state
+    assert state.message.startswith("1 of 2 reports failed (1 processed and published): fy24_rr03: "), state.message
+    assert "404" in state.message and "fy24_rr02" not in state.message, state.message
+    # The good report is published, with its tables and its HTML report.
+    assert (out / "fy24_rr02-2025-04-01" / "country_technology.parquet").is_file()
+    assert report_path(output).is_file() and "fy24_rr02-2025-04-01" in str(report_path(output))
+    # The failed one is named with what went wrong and what to do.
+    assert re.search(r"error: fy24_rr03: \S.*404", said), output
+    assert "error: 1 of 2 followed reports failed: fy24_rr03; the other 1 is published" in said, output
+    assert "findings are contradicted in fy24_rr02-2025-04-01 too" in said, output
+    assert not list(out.glob("fy24_rr03*"))
 
 
 def test_verbose_shows_prefects_own_logging_again(quiet_restored, prefect_server):
