@@ -136,7 +136,8 @@ def run(
         print_summary(outcome)
         print_outcome(outcome, out)
         if state.is_failed():  # published, but the findings check found contradictions
-            die(f"{len(outcome.contradicted)} findings of the report are contradicted by the extracted tables",
+            n = len(outcome.contradicted)  # named once, in the summary above
+            die(f"{plural(n, 'finding')} of the report {'is' if n == 1 else 'are'} contradicted by the extracted tables",
                  f"see the findings_check table in {outcome.output}/ (jstmine show findings_check) "
                  "and the report's findings", code=3)
         return

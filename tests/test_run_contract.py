@@ -114,6 +114,10 @@ def test_run_exits_3_and_fails_on_contradicted_findings_then_0_when_nothing_is_p
     assert state.type.value == "FAILED" and CONTRADICTED in state.message, state
     assert f"contradicted: {CONTRADICTED}" in output
     label = pdfs["contradicted"].stem
+    # Said once (the summary names it, the error counts it), in English.
+    assert output.count(CONTRADICTED) == 1, output
+    assert "error: 1 finding of the report is contradicted by the extracted tables" in " ".join(output.split()), output
+    assert f"{label}: 1 finding contradicted" in output.splitlines(), output
     report = report_path(output)  # the edition's report, written as `update` writes it
     assert report.is_file() and report.parent.parent == out and report.parent.name.startswith(f"{label}-")
     assert "国家戦略技術" in report.read_text(encoding="utf-8")
