@@ -93,8 +93,9 @@ def process_sources(
 
         def failed(n: int, label: str, exc: Exception) -> None:
             outcomes[n] = failure = report_failure(label, exc)
-            logger.error("%s: %s (%s)", label, failure.what, failure.todo)
-            progress.finish(label, f"failed: {failure.what}")
+            # Named by the flow run's final state and by `update` at the end: not said twice on the console.
+            logger.info("%s failed: %s (%s)", label, failure.what, failure.todo)
+            progress.finish(label, "failed (the error is shown at the end)")
 
         pending = []
         for n, (report, ref, future) in enumerate(fetched):
