@@ -136,7 +136,8 @@ def run(
         print_summary(outcome)
         print_outcome(outcome, out)
         if state.is_failed():  # published, but the findings check found contradictions
-            die(f"{len(outcome.contradicted)} findings of the report are contradicted by the extracted tables",
+            n = len(outcome.contradicted)  # named once, in the summary above
+            die(f"{plural(n, 'finding')} of the report {'is' if n == 1 else 'are'} contradicted by the extracted tables",
                  f"see the findings_check table in {outcome.output}/ (jstmine show findings_check) "
                  "and the report's findings", code=3)
         return
@@ -295,7 +296,7 @@ def kwic(
 ) -> None:
     """Keyword in context over the sentences: every occurrence with its subject, page and sentence id.
 
-    csv, tsv and json give one row per occurrence: subject, page, sentence_id, char_start, char_end,
+    csv, tsv and json give one row per occurrence: edition, subject, page, sentence_id, char_start, char_end,
     left, hit, right (left + hit + right is the whole sentence). Exits 1 when nothing matches (like grep).
     """
     from pipeline.query import kwic_lines, parse_labels

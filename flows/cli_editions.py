@@ -75,10 +75,14 @@ def update(
     """Discover the followed reports and process every new edition (what `serve` schedules); each
     edition processed gets its HTML report (report.html; its path is printed).
 
+    A report that fails (its PDF is gone, a stage fails) is named with what to do; the others are
+    processed and published all the same.
+
     Exit codes: 0 done, including when nothing was new (an unchanged edition never counts,
-    whatever its findings check says); 1 bad input or the run failed; 3 the findings check of
-    an edition processed now has contradicted findings (everything is published). The Prefect
-    flow run (when one started) is Failed exactly when the exit code is 1 or 3.
+    whatever its findings check says); 1 bad input, the run failed, or a report failed (before 3:
+    the run is incomplete); 3 the findings check of an edition processed now has contradicted
+    findings (everything is published). The Prefect flow run (when one started) is Failed
+    exactly when the exit code is 1 or 3.
     """
     from flows.progress import for_console, showing
     from flows.quiet import quiet_internals
@@ -87,7 +91,7 @@ def update(
 
     recorded = use_recorded_server()  # before Prefect is imported: it reads PREFECT_API_URL then
     quiet_internals(verbose)  # before Prefect and Dask are imported: they configure their logging then
-    from flows.process_sources import process_sources, task_runner
+    from flows.process_sources import ReportFailure, process_sources, task_runner
     from pipeline.publish import output_lock
     from pipeline.sources import find_source, load_sources
 
@@ -119,7 +123,10 @@ def update(
         fail(outcome.what, outcome.todo)
     if isinstance(outcome, BaseException):
         fail(f"unexpected {type(outcome).__name__}: {outcome}", "this is a bug in jstmine; report it with the command you ran")
+    failures = [r for r in outcome if isinstance(r, ReportFailure)]
     for summary in outcome:
+        if isinstance(summary, ReportFailure):
+            continue  # said last, before the exit code they decide
         if summary.unchanged:
             console.print(Text(f"{printable(summary.edition)}: unchanged (same PDF, same pipeline), nothing was processed",
                                style="dim"))
@@ -128,8 +135,18 @@ def update(
             console.print(Text(f"report:   {printable(summary.report)}" if summary.report else
                                f"no HTML report; write it with: jstmine report --edition {printable(summary.edition)} --out {printable(str(out))}",
                                style="" if summary.report else "yellow"))
-    contradicted = [s for s in outcome if s.contradicted and not s.unchanged]
-    if state.is_failed():  # exactly when an edition processed now has contradicted findings
+    contradicted = [s for s in outcome if not isinstance(s, ReportFailure) and s.contradicted and not s.unchanged]
+    for f in failures:  # each one, with what to do; the others are published
+        err.print(f"[bold red]error:[/] {escape(printable(f.report))}: {escape(printable(f.what))}", soft_wrap=True)
+        if f.todo:
+            err.print(f"[yellow]what to do:[/] {escape(printable(f.todo))}", soft_wrap=True)
+    if failures:  # 1 before 3: the run is incomplete, whatever the others' findings say
+        done = len(outcome) - len(failures)
+        fail(f"{len(failures)} of {len(outcome)} followed reports failed: {', '.join(f.report for f in failures)}"
+             + (f"; the other {done} {'is' if done == 1 else 'are'} published" if done else ""),
+             "fix what each error above says, then run jstmine update again: the published editions are not processed again"
+             + (f"; findings are contradicted in {', '.join(s.edition for s in contradicted)} too" if contradicted else ""))
+    if state.is_failed():  # no report failed: exactly when an edition processed now has contradicted findings
         fail(f"findings are contradicted by the extracted tables in {', '.join(s.edition for s in contradicted)}",
              f"see the findings_check tables under {out}/ (jstmine show findings_check --edition EDITION) "
              "and the editions' reports", code=3)

@@ -394,7 +394,9 @@ def check_findings_task(edition: str, tables: dict[str, pa.Table], claim_set: Cl
     findings = check_claims(claim_set.claims, rows, _rules(config).claims)
     logger = get_run_logger()
     for f in findings:
-        if f.status != "matched":
+        if f.status == "contradicted":  # the summary and the run's final state name it: kept off the console
+            logger.info("%s: %s (%s)", f.status, f.claim, f.detail)
+        elif f.status != "matched":
             logger.warning("%s: %s (%s)", f.status, f.claim, f.detail)
     return findings
 
@@ -529,7 +531,8 @@ def outcome_text(summary: RunSummary) -> str:
     """How a report ended, for the progress display."""
     if summary.unchanged:
         return "unchanged, nothing processed"
-    return f"{len(summary.contradicted)} findings contradicted" if summary.contradicted else "done"
+    n = len(summary.contradicted)
+    return f"{n} finding{'' if n == 1 else 's'} contradicted" if n else "done"
 
 
 def _ct_rows(rows: list[dict]) -> list[dict]:

@@ -6,12 +6,16 @@ every new edition; what runs on a schedule (``jstmine serve``) and what scales o
 Reports whose edition is already published from the same content and pipeline cost one
 conditional request each and nothing else.
 
-The flow run fails, after publishing everything, when a findings check of an edition it
-processed has contradicted findings (its message names them); unchanged editions never fail it,
-whatever their published check says. ``jstmine update`` exits 3 exactly then.
+A report that cannot be processed (its PDF is gone, a stage fails) stops only itself: the
+others are processed and published all the same, and the flow run then fails, naming each failed
+report and what went wrong (``jstmine update`` exits 1). Otherwise the flow run fails, after
+publishing everything, when a findings check of an edition it processed has contradicted findings
+(its message names them); unchanged editions never fail it, whatever their published check says.
+``jstmine update`` exits 3 exactly then.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -61,17 +65,21 @@ def process_sources(
     raw_dir: str = "raw",
     only: list[str] | None = None,
     tokenizer_mode: str = "C",
-) -> list[RunSummary]:
+) -> list:
     """Discover the followed reports and process each new edition; the rest are no-ops.
 
-    Returns every report's summary; the run fails (with them as its data) when an edition it
-    processed has contradicted findings (``contradicted_state``)."""
+    Parameters: ``sources_file`` (the sources file), ``out_dir`` (output directory), ``raw_dir``
+    (downloaded PDFs), ``only`` (these sources by name; None: all), ``tokenizer_mode`` (Sudachi's).
+
+    Returns one item per followed report, in order: its ``RunSummary``, or a ``ReportFailure``
+    when it could not be processed. The run fails (with them as its data) when a report failed
+    (``failed_state``), else when an edition it processed has contradicted findings
+    (``contradicted_state``)."""
     logger = get_run_logger()
     progress = current_progress()
     progress.stage("sources", "discover")
     reports = discover_task(sources_file, only)
     logger.info("%d reports followed: %s", len(reports), ", ".join(r.entry_id for r in reports))
-    summaries: list[RunSummary] = []
     with output_lock(Path(out_dir)):
         side_by_side = _stages_side_by_side()
         acquire_config = AcquireConfig(raw_dir=Path(raw_dir))
@@ -81,40 +89,92 @@ def process_sources(
             progress.start(r.entry_id)
             progress.stage(r.entry_id, "acquire")
         fetched = [(r, ref, acquire_task.submit(ref, r.acquire_config(acquire_config))) for r, ref in refs]
+        outcomes: dict[int, RunSummary | ReportFailure] = {}
+
+        def failed(n: int, label: str, exc: Exception) -> None:
+            outcomes[n] = failure = report_failure(label, exc)
+            # Named by the flow run's final state and by `update` at the end: not said twice on the console.
+            logger.info("%s failed: %s (%s)", label, failure.what, failure.todo)
+            progress.finish(label, "failed (the error is shown at the end)")
+
         pending = []
-        for report, ref, future in fetched:
-            acquired = future.result()
-            config = run_config(tokenizer_mode, "", _expectations(report), ref, acquired)
-            edition, up_to_date = prepare(ref, None, out_dir, acquired, config)
-            if up_to_date:
-                logger.info("%s: edition %s is unchanged (same PDF, same pipeline): nothing to do", report.entry_id, edition)
-                summaries.append(unchanged_summary(edition, out_dir, acquired))
-                progress.finish(report.entry_id, outcome_text(summaries[-1]))
+        for n, (report, ref, future) in enumerate(fetched):
+            try:
+                acquired = future.result()
+                config = run_config(tokenizer_mode, "", _expectations(report), ref, acquired)
+                edition, up_to_date = prepare(ref, None, out_dir, acquired, config)
+                if up_to_date:
+                    logger.info("%s: edition %s is unchanged (same PDF, same pipeline): nothing to do", report.entry_id, edition)
+                    outcomes[n] = unchanged_summary(edition, out_dir, acquired)
+                    progress.finish(report.entry_id, outcome_text(outcomes[n]))
+                    continue
+                # On Dask: submitted, not run, so the workers work on every report at once. Otherwise
+                # one report after the other, here.
+                stages = submit_stages(acquired, config, submit=side_by_side, label=report.entry_id)
+            except Exception as exc:  # noqa: BLE001 (one report's failure never stops the others)
+                failed(n, report.entry_id, exc)
                 continue
-            # On Dask: submitted, not run, so the workers work on every report at once. Otherwise
-            # one report after the other, here.
-            stages = submit_stages(acquired, config, submit=side_by_side, label=report.entry_id)
-            pending.append((report.entry_id, edition, acquired, config, stages))
-        for label, edition, acquired, config, stages in pending:
-            summary, tables, findings = finish(edition, out_dir, acquired, config, resolve(stages), label=label)
-            _publish_artifacts(summary, tables, findings)
-            summaries.append(summary)
+            pending.append((n, report.entry_id, edition, acquired, config, stages))
+        for n, label, edition, acquired, config, stages in pending:
+            try:
+                summary, tables, findings = finish(edition, out_dir, acquired, config, resolve(stages), label=label)
+                _publish_artifacts(summary, tables, findings)
+            except Exception as exc:  # noqa: BLE001 (as above)
+                failed(n, label, exc)
+                continue
+            outcomes[n] = summary
             progress.finish(label, outcome_text(summary))
+    results = [outcomes[n] for n in sorted(outcomes)]
+    summaries = [r for r in results if isinstance(r, RunSummary)]
     for s in summaries:
         logger.info("%s: %s", s.edition, "unchanged" if s.unchanged else f"{s.mentions} mentions, {len(s.country_technology)} country × technology rows")
-    return contradicted_state(summaries) or summaries
+    return failed_state(results) or contradicted_state(summaries, results) or results
 
 
-def contradicted_state(summaries: list[RunSummary]):
+@dataclass(frozen=True)
+class ReportFailure:
+    """A followed report that could not be processed: which (its entry id), what went wrong and
+    what to do. The other reports of the run are processed and published all the same."""
+
+    report: str
+    what: str
+    todo: str = ""
+
+
+def report_failure(report: str, exc: Exception) -> ReportFailure:
+    """The failure of ``report`` (an entry id) from the exception that stopped it: a
+    ``PipelineError`` says what went wrong and what to do; anything else is a bug."""
+    if isinstance(exc, PipelineError):
+        return ReportFailure(report, exc.what, exc.todo)
+    return ReportFailure(report, f"unexpected {type(exc).__name__}: {exc}",
+                         "this is a bug in jstmine; report it with the command you ran and this message")
+
+
+def failed_state(results: list):
+    """A Failed state naming every report of ``results`` (summaries and ``ReportFailure``s) that
+    could not be processed, with ``results`` as its data; None when none failed.
+
+    A failure takes precedence over contradicted findings: the run is incomplete."""
+    failures = [r for r in results if isinstance(r, ReportFailure)]
+    if not failures:
+        return None
+    named = "; ".join(f"{f.report}: {f.what}" for f in failures)
+    done = len(results) - len(failures)
+    return Failed(message=f"{len(failures)} of {len(results)} reports failed ({done} processed and published): {named}",
+                  data=results)
+
+
+def contradicted_state(summaries: list[RunSummary], data: list | None = None):
     """A Failed state naming the contradicted findings of the editions this run processed (with
-    every summary as its data), or None when it processed none with contradictions."""
+    ``data``, by default every summary, as its data), or None when it processed none with
+    contradictions."""
     processed = [s for s in summaries if not s.unchanged and s.contradicted]
     if not processed:
         return None
     count = sum(len(s.contradicted) for s in processed)
     named = "; ".join(f"{s.edition}: " + "; ".join(s.contradicted) for s in processed)
     return Failed(message=f"{count} findings contradicted in {len(processed)} processed editions "
-                          f"(their tables, checks and reports are published): {named}", data=summaries)
+                          f"(their tables, checks and reports are published): {named}", data=summaries if data is None else data)
 
 
 def _stages_side_by_side() -> bool:

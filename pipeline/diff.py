@@ -4,7 +4,8 @@ Input: the tables ``country_technology``, ``policy_facts`` and ``relations`` of 
 lists of rows (``diff_tables``) or read from ``<out>/<edition>/<table>.parquet``
 (``diff_editions``; a missing table counts as empty). Output: an ``EditionDiff``:
 
-* technologies: (country, technology) pairs in one edition and not the other, by country;
+* technologies: (country, technology) pairs in one edition and not the other, by country, each
+  with its evidence (``evidence_page``, ``evidence``) in the edition it is in;
 * policy facts, matched by (country, item, in_summary) — the item NFKC-normalized and without
   whitespace — and,
   when a side has several facts with the same key, by count as well: a matched pair whose
@@ -55,6 +56,8 @@ class EditionDiff:
     facts_removed: list[dict] = field(default_factory=list)
     relations_added: list[dict] = field(default_factory=list)  # {subject, other, relation, page, evidence}
     relations_removed: list[dict] = field(default_factory=list)
+    # country → technology → {page, evidence}: for an added technology from b's row, for a removed one from a's
+    technology_evidence: dict[str, dict[str, dict]] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         return not (self.technologies_added or self.technologies_removed or self.facts_changed
@@ -100,6 +103,18 @@ def _technologies(a_rows: list[dict], b_rows: list[dict]) -> tuple[dict[str, lis
         return dict(out)
 
     return by_country(new - old), by_country(old - new)
+
+
+def _technology_evidence(rows: list[dict], found: dict[str, list[str]]) -> dict[str, dict[str, dict]]:
+    """For each (country, technology) of ``found`` (country → ids), the page and evidence sentence
+    of its row in ``rows`` (the edition it is in): country → technology → {page, evidence}."""
+    wanted = {(c, t) for c, ts in found.items() for t in ts}
+    out: dict[str, dict[str, dict]] = defaultdict(dict)
+    for r in rows:
+        key = (r.get("country"), r.get("technology"))
+        if key in wanted and key[1] not in out[key[0]]:
+            out[key[0]][key[1]] = {"page": r.get("evidence_page"), "evidence": r.get("evidence")}
+    return dict(out)
 
 
 def _fact_key(row: dict) -> tuple[str, str, bool]:
@@ -169,12 +184,16 @@ def _relations(a_rows: list[dict], b_rows: list[dict]) -> tuple[list[dict], list
 
 def diff_tables(a_name: str, a: dict[str, list[dict]], b_name: str, b: dict[str, list[dict]]) -> EditionDiff:
     """What changed from edition ``a`` to edition ``b``; each is table name → rows (pure)."""
-    tech_added, tech_removed = _technologies(a.get("country_technology") or [], b.get("country_technology") or [])
+    a_tech, b_tech = a.get("country_technology") or [], b.get("country_technology") or []
+    tech_added, tech_removed = _technologies(a_tech, b_tech)
+    evidence = _technology_evidence(b_tech, tech_added)
+    for country, found in _technology_evidence(a_tech, tech_removed).items():
+        evidence.setdefault(country, {}).update(found)  # a technology is added or removed, never both
     changed, facts_added, facts_removed = _facts(a.get("policy_facts") or [], b.get("policy_facts") or [])
     rel_added, rel_removed = _relations(a.get("relations") or [], b.get("relations") or [])
     return EditionDiff(a=a_name, b=b_name, technologies_added=tech_added, technologies_removed=tech_removed,
                        facts_changed=changed, facts_added=facts_added, facts_removed=facts_removed,
-                       relations_added=rel_added, relations_removed=rel_removed)
+                       relations_added=rel_added, relations_removed=rel_removed, technology_evidence=evidence)
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from pipeline.report import edition_tables, read_table, require_editions, resolv
 from pipeline.tables import SPECS
 
 MENTION_LABELS = ("COUNTRY", "REGION", "FRAMEWORK", "TECHNOLOGY")
-KWIC_COLUMNS = ("subject", "page", "sentence_id", "char_start", "char_end", "left", "hit", "right")
+KWIC_COLUMNS = ("edition", "subject", "page", "sentence_id", "char_start", "char_end", "left", "hit", "right")
 DIFF_COLUMNS = ("country", "part", "change", "item", "field", "before", "after", "page", "evidence")
 
 
@@ -67,9 +67,11 @@ class QueryResult:
 @dataclass(frozen=True)
 class KwicLine:
     """One occurrence: the sentence cut in three around it (``left + hit + right`` is the whole
-    sentence, newlines as spaces), where it is (page, sentence_id, the hit's character offsets in
-    the sentence) and whose the sentence is (``subject``, None when nobody's)."""
+    sentence, newlines as spaces), where it is (the ``edition``, whose sentence ids it is in; page,
+    sentence_id, the hit's character offsets in the sentence) and whose the sentence is
+    (``subject``, None when nobody's)."""
 
+    edition: str
     subject: str | None
     page: int | None
     sentence_id: int
@@ -284,7 +286,7 @@ def kwic_lines(out_dir: Path, edition: str | None, term: str, labels: set[str] |
             if start < last_end:  # the same place found as text and as a mention: once
                 continue
             last_end = end
-            lines.append(KwicLine(subject=r["subject"], page=r["page"], sentence_id=sid, char_start=start, char_end=end,
+            lines.append(KwicLine(edition=edition, subject=r["subject"], page=r["page"], sentence_id=sid, char_start=start, char_end=end,
                                   left=text[:start], hit=text[start:end], right=text[end:]))
     return KwicResult(edition=edition, needle=needle, lines=lines, sentences=len(spans), canonical_ids=sorted(as_ids))
 
@@ -361,7 +363,8 @@ def diff_rows(diff: EditionDiff) -> QueryResult:
     fact's changed column (item_count, year, part_of, policy) or the relation's kind (partner …);
     ``before`` / ``after`` the value in edition a / b (a fact as "12 国家戦略技術 (2022)", a
     relation as "partner US"; empty on the side it is not in); ``page`` and ``evidence`` from the
-    edition the row is in.
+    edition the row is in (a removed one's from edition a; a technology's its evidence_page and
+    evidence).
     """
     rows: list[tuple] = []
 
@@ -369,10 +372,11 @@ def diff_rows(diff: EditionDiff) -> QueryResult:
         rows.append((country, part, change, item, fld, before, after, page, evidence))
 
     for country in diff.countries():
+        evidence = diff.technology_evidence.get(country, {})
         for tech in diff.technologies_added.get(country, []):
-            add(country, "technology", "added", tech)
+            add(country, "technology", "added", tech, **evidence.get(tech, {}))
         for tech in diff.technologies_removed.get(country, []):
-            add(country, "technology", "removed", tech)
+            add(country, "technology", "removed", tech, **evidence.get(tech, {}))
         for c in (c for c in diff.facts_changed if c["country"] == country):
             add(country, "fact", "changed", c["item"], c["field"], c["a"], c["b"], c.get("page"), c.get("evidence"))
         for r in (r for r in diff.facts_added if r["country"] == country):

@@ -171,10 +171,13 @@ def test_show_errors_go_to_stderr_in_machine_formats(out):
 def test_kwic_in_each_format_has_the_whole_sentence_subject_page_and_sentence_id(out, fmt):
     r = run("kwic", "quantum", "--out", str(out), "--format", fmt)
     assert r.exit_code == 0, r.output
-    lines = kwic_lines(out, None, "quantum").lines
+    found = kwic_lines(out, None, "quantum")
+    lines = found.lines
     assert len(lines) == 4
     assert_rows(fmt, r.stdout, KWIC_COLUMNS, [line.row() for line in lines])
     columns, rows = parse(fmt, r.stdout)
+    # The edition first: sentence ids only mean something within it.
+    assert columns[0] == "edition" and {row[0] for row in rows} == {found.edition}
     for row in rows:
         record = dict(zip(columns, row, strict=True))
         assert record["left"] + record["hit"] + record["right"] == TEXT[int(record["sentence_id"])]
@@ -185,7 +188,7 @@ def test_kwic_json_narrowed_and_limited(out):
     r = run("kwic", "量子", "-o", str(out), "-f", "json", "-s", "CN", "-n", "1")
     assert r.exit_code == 0, r.output
     assert [json.loads(line) for line in r.stdout.splitlines()] == [
-        {"subject": "CN", "page": 3, "sentence_id": 3, "char_start": 4, "char_end": 6,
+        {"edition": "new", "subject": "CN", "page": 3, "sentence_id": 3, "char_start": 4, "char_end": 6,
          "left": "中国は、", "hit": "量子", "right": "情報の研究開発を強化しており、量子通信も重視する。"}]
     nothing = run("kwic", "存在しない", "-o", str(out), "-f", "json")
     assert nothing.exit_code == 1 and nothing.stdout == "" and "no occurrence" in nothing.stderr

@@ -57,6 +57,13 @@ def test_technologies_added_and_removed_by_country():
     assert d.a == "e1" and d.b == "e2"
     assert d.technologies_added == {"KR": ["semiconductors"], "JP": ["quantum"]}
     assert d.technologies_removed == {"KR": ["quantum"], "CN": ["biotech"]}
+    # Each with its page and evidence sentence from the edition it is in.
+    assert d.technology_evidence == {
+        "KR": {"semiconductors": {"page": 1, "evidence": "KRはsemiconductorsを重視する。"},
+               "quantum": {"page": 1, "evidence": "KRはquantumを重視する。"}},
+        "JP": {"quantum": {"page": 1, "evidence": "JPはquantumを重視する。"}},
+        "CN": {"biotech": {"page": 1, "evidence": "CNはbiotechを重視する。"}},
+    }
 
 
 def test_fact_count_and_year_changes_are_matched_by_country_and_item():

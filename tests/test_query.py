@@ -163,19 +163,22 @@ def test_sql_rows_refuse_bad_sql_and_writing_and_list_the_tables(out, tmp_path):
 
 def test_diff_rows_one_row_per_change():
     fact = {"country": "KR", "item": "国家戦略技術", "item_count": 12, "year": 2022, "page": 1, "evidence": "12の国家戦略技術"}
-    a = {"country_technology": [{"country": "KR", "technology": "ai"}, {"country": "KR", "technology": "6g"}],
+    def tech(technology, page, evidence):
+        return {"country": "KR", "technology": technology, "evidence_page": page, "evidence": evidence}
+
+    a = {"country_technology": [tech("ai", 3, "AI"), tech("6g", 4, "6Gの研究")],
          "policy_facts": [fact, {"country": "US", "item": "重要技術", "item_count": 3, "page": 9, "evidence": "旧"}],
          "relations": [{"subject": "KR", "other": "US", "relation": "partner", "page": 2, "evidence": "協力"}]}
-    b = {"country_technology": [{"country": "KR", "technology": "ai"}, {"country": "KR", "technology": "quantum"}],
+    b = {"country_technology": [tech("ai", 3, "AI"), tech("quantum", 7, "量子の研究")],
          "policy_facts": [fact | {"item_count": 13, "evidence": "13の国家戦略技術"}],
          "relations": [{"subject": "KR", "other": "CN", "relation": "competitor", "page": 5, "evidence": "競争"}]}
     result = diff_rows(diff_tables("a", a, "b", b))
     assert result.columns == list(DIFF_COLUMNS)
     assert result.records() == [
         {"country": "KR", "part": "technology", "change": "added", "item": "quantum", "field": None,
-         "before": None, "after": None, "page": None, "evidence": None},
+         "before": None, "after": None, "page": 7, "evidence": "量子の研究"},  # from b
         {"country": "KR", "part": "technology", "change": "removed", "item": "6g", "field": None,
-         "before": None, "after": None, "page": None, "evidence": None},
+         "before": None, "after": None, "page": 4, "evidence": "6Gの研究"},  # from a, the edition it is in
         {"country": "KR", "part": "fact", "change": "changed", "item": "国家戦略技術", "field": "item_count",
          "before": 12, "after": 13, "page": 1, "evidence": "13の国家戦略技術"},
         {"country": "KR", "part": "relation", "change": "added", "item": "CN", "field": "competitor",

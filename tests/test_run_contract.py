@@ -1,7 +1,8 @@
 """One exit-code contract for `jstmine run` and `jstmine update`, and the Prefect flow run's final
 state agreeing with it: 0 and Completed when what this invocation processed has no contradicted
 finding (or it processed nothing: an unchanged edition never counts), 3 and Failed (naming the
-contradicted findings) when it has, 1 and Failed for a run error. Both write report.html for
+contradicted findings) when it has, 1 and Failed for a run error (for `update`, a followed report
+that failed, after the others are published; 1 before 3). Both write report.html for
 what they process and print its path; on a non-terminal both write plain progress lines.
 
 Driven through the CLI in this process, against the session's temporary Prefect server."""
@@ -113,6 +114,10 @@ def test_run_exits_3_and_fails_on_contradicted_findings_then_0_when_nothing_is_p
     assert state.type.value == "FAILED" and CONTRADICTED in state.message, state
     assert f"contradicted: {CONTRADICTED}" in output
     label = pdfs["contradicted"].stem
+    # Said once (the summary names it, the error counts it), in English.
+    assert output.count(CONTRADICTED) == 1, output
+    assert "error: 1 finding of the report is contradicted by the extracted tables" in " ".join(output.split()), output
+    assert f"{label}: 1 finding contradicted" in output.splitlines(), output
     report = report_path(output)  # the edition's report, written as `update` writes it
     assert report.is_file() and report.parent.parent == out and report.parent.name.startswith(f"{label}-")
     assert "国家戦略技術" in report.read_text(encoding="utf-8")
@@ -189,6 +194,33 @@ def test_update_exits_3_only_for_contradictions_in_what_it_processed(
     assert code == 0, output
     assert state.type.value == "COMPLETED", state
     assert "done: edition fy24_rr02-2025-07-01" in output
+
+
+def test_update_publishes_every_report_it_can_and_exits_1_naming_the_one_that_failed(
+        fresh_cache, quiet_restored, http_server, pdfs, tmp_path):
+    # Two followed reports on one listing: fy24_rr03's PDF is not on the server (404); fy24_rr02
+    # is there, with a contradicted finding. A failure comes before contradictions: 1, not 3.
+    site = Site(http_server, tmp_path)
+    site.publish(pdfs["contradicted"].read_bytes(), "2025年4月1日", '"v1"')
+    sources = tmp_path / "two.toml"
+    sources.write_text(f'[[source]]\nname = "loopback"\nlisting = "{site.listing_url}"\n'
+                       'entries = ["fy24_rr03", "fy24_rr02"]\n', encoding="utf-8")
+    out = tmp_path / "processed"
+    code, output, state = invoke("process-sources", "update", "--sources", sources, "--out", out, "--raw", tmp_path / "raw")
+    said = " ".join(output.split())
+    assert code == 1, output
+    assert state.type.value == "FAILED", state
+    assert state.message.startswith("1 of 2 reports failed (1 processed and published): fy24_rr03: "), state.message
+    assert "404" in state.message and "fy24_rr02" not in state.message, state.message
+    # The good report is published, with its tables and its HTML report.
+    assert (out / "fy24_rr02-2025-04-01" / "country_technology.parquet").is_file()
+    assert report_path(output).is_file() and "fy24_rr02-2025-04-01" in str(report_path(output))
+    # The failed one is named with what went wrong and what to do.
+    assert re.search(r"error: fy24_rr03: \S.*404", said), output
+    assert said.count("404 Not Found from") <= 2, output  # the error, and at most Prefect's own task-run line
+    assert "error: 1 of 2 followed reports failed: fy24_rr03; the other 1 is published" in said, output
+    assert "findings are contradicted in fy24_rr02-2025-04-01 too" in said, output
+    assert not list(out.glob("fy24_rr03*"))
 
 
 def test_verbose_shows_prefects_own_logging_again(quiet_restored, prefect_server):
