@@ -563,10 +563,74 @@ def _add_new_columns(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 def published_editions(out_dir: Path) -> list[str]:
+    """The editions published in ``out_dir``, sorted: the names whose link ``edition_run_dir``
+    accepts. Any other entry (a plain directory, a link someone planted or re-pointed) is no edition.
+
+    Parameters:
+        out_dir: the output directory (``processed``).
+    """
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         return []
-    return sorted(p.name for p in out_dir.iterdir() if p.is_symlink() and _is_edition_name(p.name))
+    return sorted(p.name for p in out_dir.iterdir()
+                  if p.is_symlink() and _is_edition_name(p.name) and edition_run_dir(out_dir, p.name) is not None)
+
+
+def edition_run_dir(out_dir: Path, edition: str) -> Path | None:
+    """The run directory edition ``edition`` of ``out_dir`` is published in (resolved, so it holds
+    no symbolic link), or None when ``<out_dir>/<edition>`` is not a link as publish makes it: a
+    relative link to ``.runs/<edition>/<run>``, an existing directory reached with no symbolic
+    link on the way, inside ``<out_dir>/.runs``. What reads or writes an edition's files goes
+    through this, never through the link itself, so a link planted in a shared output directory
+    never makes jstmine read or write elsewhere.
+
+    Parameters:
+        out_dir: the output directory (``processed``).
+        edition: the edition's name.
+    """
+    out_dir = Path(out_dir)
+    link = out_dir / edition
+    try:
+        if not link.is_symlink():
+            return None
+        target = os.readlink(link)
+    except OSError:
+        return None
+    if not _is_run_path(target, edition):
+        return None
+    runs = out_dir / RUNS_DIR
+    path = out_dir
+    for part in Path(target).parts:
+        path = path / part
+        if path.is_symlink() or not path.is_dir():
+            return None
+    run = path.resolve()
+    try:
+        run.relative_to(runs.resolve() / edition)
+    except ValueError:
+        return None
+    return run
+
+
+def edition_link_problem(out_dir: Path, edition: str) -> str | None:
+    """What is wrong with ``<out_dir>/<edition>`` when it exists but is no published edition
+    (``edition_run_dir`` refuses it), for an error message; None when it is an edition or absent.
+
+    Parameters:
+        out_dir: the output directory (``processed``).
+        edition: the name asked for.
+    """
+    link = Path(out_dir) / edition
+    if not os.path.lexists(link) or edition_run_dir(out_dir, edition) is not None:
+        return None
+    if not link.is_symlink():
+        return f"{link} is not an edition published by jstmine (not a link to one of its run directories)"
+    try:
+        target = printable(os.readlink(link))
+    except OSError as exc:
+        target = f"? ({exc.strerror or exc})"
+    return (f"{link} is a symbolic link to {target}, not to a run directory of its own under "
+            f"{Path(out_dir) / RUNS_DIR / edition}: it is no edition jstmine published")
 
 
 def _is_edition_name(name: str) -> bool:
