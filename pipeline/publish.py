@@ -244,22 +244,24 @@ def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str) -> Path:
 LATEST_PREFIX = "latest_"  # latest_<table>: the rows of each report's most recent edition
 LATEST_EDITIONS = "latest_editions"  # the view naming them: one row per report
 
-# Each report's most recent edition: documents.report_id names the report (an edition without one
-# is a report of its own); the latest is the one published last, then processed last, then by name:
-# the order ``pipeline.editions.previous_edition`` and ``jstmine editions list`` use.
+# Each report's most recent edition. The report is documents.report_id; an edition without one (a
+# run on a local PDF) is keyed by its PDF's sha256, so the same document processed as several
+# editions is one report (else by its own name). The latest is the one published last, then
+# processed last, then by name: the order ``pipeline.editions.previous_edition`` and
+# ``jstmine editions list`` (``pipeline.editions.latest_of_reports``) use.
 _LATEST_EDITIONS_SQL = """
 SELECT edition, report_id FROM (
     SELECT edition, report_id, row_number() OVER (
-        PARTITION BY report_id, CASE WHEN report_id IS NULL THEN edition END
+        PARTITION BY coalesce('report:' || report_id, 'pdf:' || sha256, 'edition:' || edition)
         ORDER BY coalesce(CAST(published AS VARCHAR), '') DESC, coalesce(CAST(processed_at AS VARCHAR), '') DESC,
                  edition DESC) AS rank
-    FROM (SELECT DISTINCT edition, report_id, published, processed_at FROM documents))
+    FROM (SELECT DISTINCT edition, report_id, {sha256} AS sha256, published, processed_at FROM documents))
 WHERE rank = 1"""
 
 
 def refresh_latest_views(con: duckdb.DuckDBPyConnection) -> list[str]:
     """(Re)create, in ``con``'s open transaction, the view ``latest_editions`` (edition, report_id:
-    each report's most recent edition) and a view ``latest_<table>`` for every table with an
+    each report's most recent edition; a report is its report id, else its PDF's sha256) and a view ``latest_<table>`` for every table with an
     edition column, selecting the rows of those editions. Called after the rows change (publish,
     remove), so the views always match the rows and are committed with them.
 
@@ -275,7 +277,10 @@ def refresh_latest_views(con: duckdb.DuckDBPyConnection) -> list[str]:
     tables = [t for t in tables if t != PUBLISH_LOG and not t.startswith(LATEST_PREFIX)]
     if "documents" not in tables:
         return []
-    con.execute(f'CREATE OR REPLACE VIEW "{LATEST_EDITIONS}" AS {_LATEST_EDITIONS_SQL}')
+    has_sha = con.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'main' "
+                          "AND table_name = 'documents' AND column_name = 'sha256'").fetchone()[0]
+    select = _LATEST_EDITIONS_SQL.format(sha256="CAST(sha256 AS VARCHAR)" if has_sha else "NULL")
+    con.execute(f'CREATE OR REPLACE VIEW "{LATEST_EDITIONS}" AS {select}')
     views = [LATEST_EDITIONS]
     for table in tables:
         view = LATEST_PREFIX + table
