@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import typer
+from typer.core import TyperCommand
 from rich.table import Table
 from rich.text import Text
 
@@ -57,8 +58,8 @@ def check_reachable(ref, timeout: float = 5.0) -> None:
 @app.command()
 def run(
     source: str = typer.Option(DEFAULT_SOURCE, help="PDF URL, listing-page URL with #entry-id, or a local PDF path."),
-    edition: str = typer.Option(None, help="Edition name (directory under --out). Default: from the source."),
-    out: Path = typer.Option(Path("processed"), help="Output directory."),
+    edition: str = typer.Option(None, "--edition", "-e", help="Edition name (directory under --out). Default: from the source."),
+    out: Path = typer.Option(Path("processed"), "--out", "-o", help="Output directory."),
     raw: Path = typer.Option(Path("raw"), help="Where downloaded PDFs and their manifest are kept."),
     mode: str = typer.Option("C", help="Sudachi split mode: A, B or C."),
     lexicon: Path = typer.Option(None, help="A lexicon TOML to use instead of the packaged one."),
@@ -244,11 +245,22 @@ def _note(text: str) -> None:
     err.print(Text(f"note: {text}", style="dim"), soft_wrap=True)
 
 
-@app.command()
+class _ShowCommand(TyperCommand):
+    """``show``, whose help lists the tables from ``pipeline.tables.SPECS`` (imported only for the
+    help: the CLI starts fast), so the list never falls behind the tables published."""
+
+    def format_help(self, ctx, formatter) -> None:
+        from pipeline.tables import SPECS
+
+        for param in self.params:
+            if param.name == "table":
+                param.help = f"Table to print: {', '.join(SPECS)}."
+        super().format_help(ctx, formatter)
+
+
+@app.command(cls=_ShowCommand)
 def show(
-    table: str = typer.Argument(..., help="Table to print: documents, pages, sections, sentences, tokens, mentions, "
-                                          "country_technology, policy_facts, relations, policies, keyterms, "
-                                          "country_similarity, findings_check, pdf_tables, footnotes, contents."),
+    table: str = typer.Argument(..., help="Table to print (see --help for the list)."),
     edition: str = typer.Option(None, "--edition", "-e", help=EDITION_HELP),
     out: Path = typer.Option(Path("processed"), "--out", "-o", help=OUT_HELP),
     where: list[str] = typer.Option(None, "--where", "-w", help="COL=VALUE, case-insensitive; repeat to narrow further. "
@@ -384,7 +396,7 @@ def sql(
 @app.command()
 def report(
     edition: str = typer.Option(None, "--edition", "-e", help=EDITION_HELP),
-    out: Path = typer.Option(Path("processed"), "--out", help=OUT_HELP),
+    out: Path = typer.Option(Path("processed"), "--out", "-o", help=OUT_HELP),
     previous: str = typer.Option(None, "--previous", help="Show what changed since this edition: technologies, facts and relations, per country (as `jstmine diff`). Default: the same report's previous edition, if there is one."),
     no_changes: bool = typer.Option(False, "--no-changes", help="Leave out the changes since the previous edition."),
 ) -> None:

@@ -65,7 +65,7 @@ def discover(
 def update(
     sources: Path = typer.Option(DEFAULT_SOURCES, help="The sources file."),
     only: list[str] = typer.Option(None, help="Only these sources (by name); repeatable."),
-    out: Path = typer.Option(Path("processed"), help="Output directory."),
+    out: Path = typer.Option(Path("processed"), "--out", "-o", help="Output directory."),
     raw: Path = typer.Option(Path("raw"), help="Where downloaded PDFs and their manifest are kept."),
     dask_address: str = typer.Option(None, help="Run the stages on this Dask scheduler (tcp://HOST:PORT)."),
     workers: int = typer.Option(0, help="Run the stages on a local Dask cluster of this many processes."),
@@ -185,7 +185,7 @@ def serve(
     timezone: str = typer.Option(TIMEZONE, "--timezone", help="The IANA time zone the cron is read in, e.g. Asia/Tokyo, UTC, Europe/Berlin."),
     name: str = typer.Option("jstmine-update", help="The deployment's name."),
     sources: Path = typer.Option(DEFAULT_SOURCES, help="The sources file."),
-    out: Path = typer.Option(Path("processed"), help="Output directory (absolute paths are safest)."),
+    out: Path = typer.Option(Path("processed"), "--out", "-o", help="Output directory (absolute paths are safest)."),
     raw: Path = typer.Option(Path("raw"), help="Where downloaded PDFs are kept."),
 ) -> None:
     """Register a scheduled deployment of `update` and serve it until stopped (Ctrl-C).
@@ -249,7 +249,7 @@ EDITION_COLUMNS = ("edition", "report_id", "published", "pages", "processed_at",
 
 @editions_app.command("list")
 def editions_list(
-    out: Path = typer.Option(Path("processed"), "--out", help="Output directory."),
+    out: Path = typer.Option(Path("processed"), "--out", "-o", help="Output directory."),
     fmt: Format = format_option(),
 ) -> None:
     """List the editions: report, publication date, pages, when processed, size, latest of its report.
@@ -303,7 +303,7 @@ def _interactive() -> bool:
 @editions_app.command("remove")
 def editions_remove(
     edition: str = typer.Argument(..., help="The edition to remove (see jstmine editions list)."),
-    out: Path = typer.Option(Path("processed"), "--out", help="Output directory."),
+    out: Path = typer.Option(Path("processed"), "--out", "-o", help="Output directory."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Remove without asking (needed when not on a terminal)."),
 ) -> None:
     """Remove an edition: its files and its rows in every table of the database, together.

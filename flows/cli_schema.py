@@ -26,22 +26,29 @@ class SchemaFormat(str, Enum):
 
 @app.command()
 def schema(
-    table: str = typer.Argument(None, help="One table (documents, sentences, mentions …); default: every table."),
+    table: str = typer.Argument(None, help="One table (documents, sentences, mentions …) or view (latest_editions, "
+                                           "latest_mentions …); default: every table and view."),
     fmt: SchemaFormat = typer.Option(SchemaFormat.table, "--format", "-f",
                                      help="table (on the terminal), markdown (as docs/data-dictionary.md) or json."),
 ) -> None:
     """Print the data dictionary: every table's columns with their type, whether they can be
     empty, and what they mean (ids, units, date formats)."""
-    from pipeline.dictionary import CONVENTIONS, TABLES, as_json, dictionary, markdown
+    from pipeline.dictionary import (CONVENTIONS, LATEST_RULE, TABLES, as_json, dictionary, markdown, view_as_json,
+                                     view_columns, views, views_markdown)
     from pipeline.tables import SPECS
 
-    if table is not None and table not in SPECS:
-        die(f"there is no table {table!r}", f"name one of: {', '.join(SPECS)} (or none for every table)")
+    view = table is not None and table in views()
+    if table is not None and table not in SPECS and not view:
+        die(f"there is no table or view {table!r}", f"name one of: {', '.join(SPECS)}, or a view: latest_editions, "
+                                                    "latest_<table> (or none for every table)")
     if fmt is SchemaFormat.markdown:
-        typer.echo(markdown(table))
+        typer.echo(views_markdown(table) if view else markdown(table))
         return
     if fmt is SchemaFormat.json:
-        typer.echo(as_json(table))
+        typer.echo(view_as_json(table) if view else as_json(table))
+        return
+    if view:
+        _print_columns(f"{table} (view): {views()[table]}", LATEST_RULE, view_columns(table))
         return
     console = stdout_console(min_width=100)
     if table is None:
@@ -60,3 +67,16 @@ def schema(
             if c.table == name:
                 out.add_row(Text(c.name), Text(c.type), "yes" if c.required else "", Text(c.description))
         console.print(out)
+
+
+def _print_columns(title: str, caption: str, columns) -> None:
+    """One table (or view) of the dictionary on the terminal: its columns, type, required, description."""
+    out = Table(title=Text(title, style="bold"), title_justify="left", caption=Text(caption), caption_justify="left",
+                header_style="bold", expand=True)
+    out.add_column("column", no_wrap=True)
+    out.add_column("type", no_wrap=True)
+    out.add_column("required", no_wrap=True)
+    out.add_column("description", ratio=1, overflow="fold")
+    for c in columns:
+        out.add_row(Text(c.name), Text(c.type), "yes" if c.required else "", Text(c.description))
+    stdout_console(min_width=100).print(out)

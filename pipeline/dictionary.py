@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import pyarrow as pa
 
+from pipeline.publish import LATEST_EDITIONS, LATEST_PREFIX
 from pipeline.tables import SPECS, TableSpec
 from pipeline.timestamps import DATE_FORMAT, TIMESTAMP_FORMAT
 
@@ -514,7 +515,8 @@ def markdown(table: str | None = None, specs: dict[str, TableSpec] | None = None
                 "directory's rows it holds for each edition, bookkeeping for publishing.", "",
                 "## Conventions", "", CONVENTIONS.rstrip(), "", "## Tables", ""]
         out += [f"- [`{name}`](#{name}): {_cell(TABLES.get(name, ''))}" for name in specs]
-        out.append("")
+        out += ["", "And the database's [views](#views): `latest_editions` and `latest_<table>`, each "
+                "report's latest edition.", ""]
     for name in dict.fromkeys(c.table for c in rows):
         spec = specs[name]
         out += [f"## {name}", "", TABLES.get(name, ""), "",
@@ -523,6 +525,8 @@ def markdown(table: str | None = None, specs: dict[str, TableSpec] | None = None
         out += [f"| `{c.name}` | {c.type} | {'yes' if c.required else ''} | {_cell(c.description)} |"
                 for c in rows if c.table == name]
         out.append("")
+    if table is None:
+        out.append(views_markdown(specs=specs))
     return "\n".join(out)
 
 
@@ -538,7 +542,112 @@ def as_json(table: str | None = None, specs: dict[str, TableSpec] | None = None)
     tables = [{"name": name, "description": TABLES.get(name, ""), "key": list(specs[name].key),
                "columns": [{k: v for k, v in asdict(c).items() if k != "table"} for c in rows if c.table == name]}
               for name in dict.fromkeys(c.table for c in rows)]
-    return json.dumps({"conventions": CONVENTIONS, "tables": tables}, ensure_ascii=False, indent=2)
+    result = {"conventions": CONVENTIONS, "tables": tables}
+    if table is None:
+        result["views"] = [{"name": name, "description": text, "latest": LATEST_RULE,
+                            "columns": [{k: v for k, v in asdict(c).items() if k != "table"} for c in view_columns(name, specs)]}
+                           for name, text in views(specs).items()]
+    return json.dumps(result, ensure_ascii=False, indent=2)
+
+
+def view_as_json(view: str, specs: dict[str, TableSpec] | None = None) -> str:
+    """One view as JSON: ``{"views": [{"name", "description", "latest", "columns": [...]}]}``.
+
+    Parameters:
+        view: a name ``views`` lists.
+        specs: the table specs (``pipeline.tables.SPECS`` when None).
+    """
+    specs = SPECS if specs is None else specs
+    described = views(specs)
+    if view not in described:
+        raise KeyError(view)
+    return json.dumps({"views": [{"name": view, "description": described[view], "latest": LATEST_RULE,
+                                  "columns": [{k: v for k, v in asdict(c).items() if k != "table"}
+                                              for c in view_columns(view, specs)]}]}, ensure_ascii=False, indent=2)
+
+
+# ------------------------------------------------------------------------------------ the views
+
+# How the database's latest_* views decide (pipeline.publish.refresh_latest_views).
+LATEST_RULE = (
+    "Each report's most recent edition. A report is the documents row's `report_id`; an edition "
+    "without one (a run on a local PDF) belongs to the report of its PDF's `sha256`, so the same PDF "
+    "processed as several editions counts once. Of a report's editions the latest is the one with "
+    "the latest `published` date, then the latest `processed_at`, then the greatest edition name "
+    "(what `jstmine editions list` flags as latest). The views are re-created with the rows, in "
+    "the same transaction, after every publish and removal.")
+
+_LATEST_EDITIONS_COLUMNS = {
+    "edition": "The report's latest edition (an edition name, as in every table's `edition`).",
+    "report_id": "The report's id (`documents.report_id`); empty for a local PDF's report, which is its `sha256`.",
+}
+
+
+def views(specs: dict[str, TableSpec] | None = None) -> dict[str, str]:
+    """The database's views (only in ``processed/jstmine.duckdb``, not in the edition
+    directories): name → what it selects; ``latest_editions`` first, then ``latest_<table>`` for
+    every table, in the specs' order.
+
+    Parameters:
+        specs: the table specs (``pipeline.tables.SPECS`` when None).
+    """
+    specs = SPECS if specs is None else specs
+    out = {LATEST_EDITIONS: "One row per report: its latest edition."}
+    out |= {LATEST_PREFIX + name: f"The rows of `{name}` from each report's latest edition (the editions "
+                                  f"`{LATEST_EDITIONS}` names); its columns are those of `{name}`."
+            for name in specs}
+    return out
+
+
+def view_columns(view: str, specs: dict[str, TableSpec] | None = None) -> list[Column]:
+    """The columns of the view ``view`` (``latest_editions``: edition, report_id;
+    ``latest_<table>``: the table's columns), as dictionary rows whose ``table`` is the view.
+
+    Parameters:
+        view: a name ``views`` lists.
+        specs: the table specs (``pipeline.tables.SPECS`` when None).
+
+    Raises ``KeyError`` naming the view when it is none.
+    """
+    specs = SPECS if specs is None else specs
+    if view not in views(specs):
+        raise KeyError(view)
+    if view == LATEST_EDITIONS:
+        return [Column(view, name, "string", name == "edition", name == "edition", text)
+                for name, text in _LATEST_EDITIONS_COLUMNS.items()]
+    return [replace(c, table=view) for c in dictionary(view.removeprefix(LATEST_PREFIX), specs)]
+
+
+def views_markdown(view: str | None = None, specs: dict[str, TableSpec] | None = None) -> str:
+    """The views as Markdown: how latest is decided, ``latest_editions``'s columns and what each
+    ``latest_<table>`` selects (for one ``view``: its description and columns).
+
+    Parameters:
+        view: one view's name, or None for the Views section of the whole dictionary.
+        specs: the table specs (``pipeline.tables.SPECS`` when None).
+    """
+    specs = SPECS if specs is None else specs
+    described = views(specs)
+    header = ["| column | type | required | description |", "|---|---|---|---|"]
+
+    def columns(name: str) -> list[str]:
+        return header + [f"| `{c.name}` | {c.type} | {'yes' if c.required else ''} | {_cell(c.description)} |"
+                         for c in view_columns(name, specs)]
+
+    if view is not None:
+        if view not in described:
+            raise KeyError(view)
+        return "\n".join([f"## {view} (view)", "", described[view], "", LATEST_RULE, "", *columns(view), ""])
+    out = ["## Views", "",
+           "Only in `processed/jstmine.duckdb` (not in the edition directories): views over every "
+           "edition's rows that keep those of each report's latest edition, for queries across "
+           "reports without counting a report twice.", "", LATEST_RULE, "",
+           f"### {LATEST_EDITIONS}", "", described[LATEST_EDITIONS], "", *columns(LATEST_EDITIONS), "",
+           f"### `{LATEST_PREFIX}<table>`", "", "One for every table the database has (`lexicon_gaps` only once a run "
+           "made it).", "", "| view | selects |", "|---|---|"]
+    out += [f"| `{name}` | {_cell(text)} |" for name, text in described.items() if name != LATEST_EDITIONS]
+    out.append("")
+    return "\n".join(out)
 
 
 if __name__ == "__main__":  # pragma: no cover

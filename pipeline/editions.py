@@ -109,20 +109,24 @@ class EditionListing:
     in_database: bool  # it has rows in the database
 
 
-def latest_of_reports(editions: dict[str, tuple[str | None, str | None, str | None]]) -> set[str]:
+def latest_of_reports(editions: dict[str, tuple]) -> set[str]:
     """The most recent edition of each report.
 
     Parameters:
-        editions: edition name → (report id, publication date, processed at); an edition without a
-            report id is a report of its own.
+        editions: edition name → (report id, publication date, processed at[, sha256 of its PDF]).
+            An edition without a report id belongs to the report of its PDF (the same document
+            processed as several editions is one report), or, without a sha256 either, is a report
+            of its own.
 
     The latest is the one published last, then processed last, then the greatest name: the order
     of ``previous_edition`` and of the database's ``latest_<table>`` views
     (``pipeline.publish.refresh_latest_views``).
     """
     best: dict[tuple[str, str], tuple[tuple[str, str, str], str]] = {}
-    for name, (report_id, published_on, processed_at) in editions.items():
-        key = ("report", report_id) if report_id is not None else ("edition", name)
+    for name, (report_id, published_on, processed_at, *rest) in editions.items():
+        sha256 = rest[0] if rest else None
+        key = (("report", report_id) if report_id is not None else ("pdf", sha256) if sha256 is not None
+               else ("edition", name))
         rank = (_text(published_on), _text(processed_at), name)
         if key not in best or rank > best[key][0]:
             best[key] = (rank, name)
@@ -162,9 +166,9 @@ def _run_dir_size(out_dir: Path, edition: str) -> int:
     return total
 
 
-def database_editions(out_dir: Path) -> dict[str, tuple[str | None, str | None, str | None, int | None]]:
+def database_editions(out_dir: Path) -> dict[str, tuple[str | None, str | None, str | None, int | None, str | None]]:
     """Editions with rows in the database of ``out_dir``: name → (report id, publication date,
-    processed at, pages), from its documents table, plus the editions publish_log records (with
+    processed at, pages, sha256 of its PDF), from its documents table, plus the editions publish_log records (with
     no details when they have no documents row). {} when there is no database.
 
     Raises ``duckdb.Error`` or ``PublishError`` when the database cannot be opened (another
@@ -179,16 +183,16 @@ def database_editions(out_dir: Path) -> dict[str, tuple[str | None, str | None, 
     try:
         columns = {(t, c) for t, c in con.execute(
             "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'").fetchall()}
-        out: dict[str, tuple[str | None, str | None, str | None, int | None]] = {}
+        out: dict[str, tuple[str | None, str | None, str | None, int | None, str | None]] = {}
         if ("documents", "edition") in columns:
-            wanted = ("report_id", "published", "processed_at", "pages")
+            wanted = ("report_id", "published", "processed_at", "pages", "sha256")
             select = ", ".join(f"CAST({c} AS VARCHAR)" if ("documents", c) in columns else "NULL" for c in wanted)
-            for edition, report_id, published_on, processed_at, pages in con.execute(
+            for edition, report_id, published_on, processed_at, pages, sha256 in con.execute(
                     f"SELECT edition, {select} FROM documents ORDER BY edition").fetchall():
-                out[edition] = (report_id, published_on, processed_at, int(pages) if pages is not None else None)
+                out[edition] = (report_id, published_on, processed_at, int(pages) if pages is not None else None, sha256)
         if (PUBLISH_LOG, "edition") in columns:
             for (edition,) in con.execute(f'SELECT DISTINCT edition FROM "{PUBLISH_LOG}"').fetchall():
-                out.setdefault(edition, (None, None, None, None))
+                out.setdefault(edition, (None, None, None, None, None))
         return out
     finally:
         con.close()
@@ -208,16 +212,17 @@ def list_editions(out_dir: Path) -> list[EditionListing]:
     links = set(published_editions(out_dir))
     files = published(out_dir)
     rows = database_editions(out_dir)
-    details: dict[str, tuple[str | None, str | None, str | None, int | None]] = {}
+    details: dict[str, tuple[str | None, str | None, str | None, int | None, str | None]] = {}
     for name in sorted(links | set(rows)):
-        db = rows.get(name, (None, None, None, None))
+        db = rows.get(name, (None, None, None, None, None))
         if name in files:
             e = files[name]
             pages = _pages(out_dir, name)
-            details[name] = (e.report_id, _opt(e.published), _opt(e.processed_at), db[3] if pages is None else pages)
+            details[name] = (e.report_id, _opt(e.published), _opt(e.processed_at), db[3] if pages is None else pages,
+                             e.sha256)
         else:
             details[name] = db
-    latest = latest_of_reports({n: d[:3] for n, d in details.items()})
+    latest = latest_of_reports({n: (*d[:3], d[4]) for n, d in details.items()})
     listing = [EditionListing(name, d[0], d[1], d[3], d[2], _run_dir_size(out_dir, name), name in latest,
                               name in links, name in rows) for name, d in details.items()]
     return sorted(listing, key=lambda e: (e.report_id or e.edition, e.published or "", e.processed_at or "", e.edition))

@@ -244,22 +244,24 @@ def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str) -> Path:
 LATEST_PREFIX = "latest_"  # latest_<table>: the rows of each report's most recent edition
 LATEST_EDITIONS = "latest_editions"  # the view naming them: one row per report
 
-# Each report's most recent edition: documents.report_id names the report (an edition without one
-# is a report of its own); the latest is the one published last, then processed last, then by name:
-# the order ``pipeline.editions.previous_edition`` and ``jstmine editions list`` use.
+# Each report's most recent edition. The report is documents.report_id; an edition without one (a
+# run on a local PDF) is keyed by its PDF's sha256, so the same document processed as several
+# editions is one report (else by its own name). The latest is the one published last, then
+# processed last, then by name: the order ``pipeline.editions.previous_edition`` and
+# ``jstmine editions list`` (``pipeline.editions.latest_of_reports``) use.
 _LATEST_EDITIONS_SQL = """
 SELECT edition, report_id FROM (
     SELECT edition, report_id, row_number() OVER (
-        PARTITION BY report_id, CASE WHEN report_id IS NULL THEN edition END
+        PARTITION BY coalesce('report:' || report_id, 'pdf:' || sha256, 'edition:' || edition)
         ORDER BY coalesce(CAST(published AS VARCHAR), '') DESC, coalesce(CAST(processed_at AS VARCHAR), '') DESC,
                  edition DESC) AS rank
-    FROM (SELECT DISTINCT edition, report_id, published, processed_at FROM documents))
+    FROM (SELECT DISTINCT edition, report_id, {sha256} AS sha256, published, processed_at FROM documents))
 WHERE rank = 1"""
 
 
 def refresh_latest_views(con: duckdb.DuckDBPyConnection) -> list[str]:
     """(Re)create, in ``con``'s open transaction, the view ``latest_editions`` (edition, report_id:
-    each report's most recent edition) and a view ``latest_<table>`` for every table with an
+    each report's most recent edition; a report is its report id, else its PDF's sha256) and a view ``latest_<table>`` for every table with an
     edition column, selecting the rows of those editions. Called after the rows change (publish,
     remove), so the views always match the rows and are committed with them.
 
@@ -275,7 +277,10 @@ def refresh_latest_views(con: duckdb.DuckDBPyConnection) -> list[str]:
     tables = [t for t in tables if t != PUBLISH_LOG and not t.startswith(LATEST_PREFIX)]
     if "documents" not in tables:
         return []
-    con.execute(f'CREATE OR REPLACE VIEW "{LATEST_EDITIONS}" AS {_LATEST_EDITIONS_SQL}')
+    has_sha = con.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'main' "
+                          "AND table_name = 'documents' AND column_name = 'sha256'").fetchone()[0]
+    select = _LATEST_EDITIONS_SQL.format(sha256="CAST(sha256 AS VARCHAR)" if has_sha else "NULL")
+    con.execute(f'CREATE OR REPLACE VIEW "{LATEST_EDITIONS}" AS {select}')
     views = [LATEST_EDITIONS]
     for table in tables:
         view = LATEST_PREFIX + table
@@ -563,10 +568,74 @@ def _add_new_columns(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 def published_editions(out_dir: Path) -> list[str]:
+    """The editions published in ``out_dir``, sorted: the names whose link ``edition_run_dir``
+    accepts. Any other entry (a plain directory, a link someone planted or re-pointed) is no edition.
+
+    Parameters:
+        out_dir: the output directory (``processed``).
+    """
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         return []
-    return sorted(p.name for p in out_dir.iterdir() if p.is_symlink() and _is_edition_name(p.name))
+    return sorted(p.name for p in out_dir.iterdir()
+                  if p.is_symlink() and _is_edition_name(p.name) and edition_run_dir(out_dir, p.name) is not None)
+
+
+def edition_run_dir(out_dir: Path, edition: str) -> Path | None:
+    """The run directory edition ``edition`` of ``out_dir`` is published in (resolved, so it holds
+    no symbolic link), or None when ``<out_dir>/<edition>`` is not a link as publish makes it: a
+    relative link to ``.runs/<edition>/<run>``, an existing directory reached with no symbolic
+    link on the way, inside ``<out_dir>/.runs``. What reads or writes an edition's files goes
+    through this, never through the link itself, so a link planted in a shared output directory
+    never makes jstmine read or write elsewhere.
+
+    Parameters:
+        out_dir: the output directory (``processed``).
+        edition: the edition's name.
+    """
+    out_dir = Path(out_dir)
+    link = out_dir / edition
+    try:
+        if not link.is_symlink():
+            return None
+        target = os.readlink(link)
+    except OSError:
+        return None
+    if not _is_run_path(target, edition):
+        return None
+    runs = out_dir / RUNS_DIR
+    path = out_dir
+    for part in Path(target).parts:
+        path = path / part
+        if path.is_symlink() or not path.is_dir():
+            return None
+    run = path.resolve()
+    try:
+        run.relative_to(runs.resolve() / edition)
+    except ValueError:
+        return None
+    return run
+
+
+def edition_link_problem(out_dir: Path, edition: str) -> str | None:
+    """What is wrong with ``<out_dir>/<edition>`` when it exists but is no published edition
+    (``edition_run_dir`` refuses it), for an error message; None when it is an edition or absent.
+
+    Parameters:
+        out_dir: the output directory (``processed``).
+        edition: the name asked for.
+    """
+    link = Path(out_dir) / edition
+    if not os.path.lexists(link) or edition_run_dir(out_dir, edition) is not None:
+        return None
+    if not link.is_symlink():
+        return f"{link} is not an edition published by jstmine (not a link to one of its run directories)"
+    try:
+        target = printable(os.readlink(link))
+    except OSError as exc:
+        target = f"? ({exc.strerror or exc})"
+    return (f"{link} is a symbolic link to {target}, not to a run directory of its own under "
+            f"{Path(out_dir) / RUNS_DIR / edition}: it is no edition jstmine published")
 
 
 def _is_edition_name(name: str) -> bool:

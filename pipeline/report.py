@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from pipeline.diff import TABLES as DIFF_TABLES
 from pipeline.diff import diff_tables, read_edition
 from pipeline.errors import PipelineError
-from pipeline.publish import published_editions
+from pipeline.publish import edition_link_problem, edition_run_dir, published_editions
 from pipeline.report_analyses import analyses_context
 from pipeline.report_evidence import (
     KIND_NAMES,
@@ -109,6 +109,13 @@ def resolve_edition(out_dir: Path, edition: str | None) -> str:
     if edition is None:
         return latest_edition(out_dir)
     if edition not in editions:
+        problem = edition_link_problem(out_dir, edition)
+        if problem:
+            raise EditionError(
+                f"{problem} (editions: {', '.join(editions)})",
+                f"remove it (rm {Path(out_dir) / edition}: only the link goes, not what it points to) and pass "
+                "one of the editions with --edition, or process it: jstmine run --source … --edition NAME",
+            )
         raise EditionError(
             f"no edition {edition!r} in {out_dir}/ (editions: {', '.join(editions)})",
             f"pass one of them with --edition, or process it first: jstmine run --source … --edition {edition}",
@@ -530,22 +537,45 @@ def render_html(context: dict) -> str:
 
 
 def render_report(out_dir: Path, edition: str, previous: str | None = None) -> Path:
-    """Write ``out_dir/edition/report.html`` (atomically) and return its path."""
+    """Write ``out_dir/edition/report.html`` (atomically) and return its path.
+
+    The file is written in the edition's own run directory (``pipeline.publish.edition_run_dir``),
+    opened without following links: never through a link someone planted or re-pointed.
+
+    Args:
+        out_dir: the output directory holding the editions (``processed``).
+        edition: the edition to write the report of (the latest one if None).
+        previous: an edition to show the changes since, or None for none.
+    """
     out_dir = Path(out_dir)
+    edition = resolve_edition(out_dir, edition)
     html = render_html(report_context(out_dir, edition, previous))
     target = out_dir / edition / REPORT_NAME
-    tmp = target.with_name(f".{REPORT_NAME}.{uuid.uuid4().hex[:8]}.tmp")
+    run_dir = edition_run_dir(out_dir, edition)
+    if run_dir is None:  # re-pointed while the report was being made
+        raise EditionError(edition_link_problem(out_dir, edition) or f"edition {edition!r} is no longer in {out_dir}/",
+                           "remove what is there now and process the edition again: jstmine run --source … --edition NAME")
+    tmp_name = None
+    dir_fd = None
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
+        dir_fd = os.open(run_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        tmp_name = f".{REPORT_NAME}.{uuid.uuid4().hex[:8]}.tmp"
+        fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=dir_fd)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(html)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        # replaces whatever is named report.html there (a planted link as a link), never follows it
+        os.replace(tmp_name, REPORT_NAME, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except OSError as exc:
-        with contextlib.suppress(OSError):  # on a read-only disk the temporary file never came to be
-            tmp.unlink(missing_ok=True)
+        if tmp_name is not None and dir_fd is not None:
+            with contextlib.suppress(OSError):  # on a read-only disk the temporary file never came to be
+                os.unlink(tmp_name, dir_fd=dir_fd)
         raise EditionError(f"could not write {target}: {exc.strerror or exc}",
                            "the output directory must be writable (free disk space or fix permissions), then run "
                            "again; or copy the edition elsewhere and write the report there: jstmine report --out DIR"
                            ) from exc
+    finally:
+        if dir_fd is not None:
+            os.close(dir_fd)
     return target

@@ -18,6 +18,7 @@ import tomllib
 from importlib.metadata import version
 from pathlib import Path
 
+import click
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -322,11 +323,49 @@ def test_version_is_the_installed_packages():
     assert version("jstmine") == pyproject["project"]["version"]
 
 
+def _commands(group, prefix: str = "jstmine"):
+    """(name, command) for every command of ``group``, those of its sub-groups (editions, server) too."""
+    for name, command in group.commands.items():
+        yield f"{prefix} {name}", command
+        if isinstance(command, click.Group):
+            yield from _commands(command, f"{prefix} {name}")
+
+
+def test_every_edition_and_out_option_has_its_short_flag():
+    """The README's promise: -e edition, -o out in every command that has --edition or --out."""
+    missing = []
+    for name, command in _commands(typer.main.get_command(app)):
+        for param in command.params:
+            for long, short in (("--edition", "-e"), ("--out", "-o")):
+                if long in param.opts and short not in param.opts:
+                    missing.append(f"{name} {long}")
+    assert not missing, missing
+
+
+def test_short_flags_work_in_run_report_and_editions(out, tmp_path):
+    listed = run("editions", "list", "-o", str(out))
+    assert listed.exit_code == 0, listed.output
+    report = run("report", "-o", str(out), "-e", "new")
+    assert report.exit_code == 0, report.output
+    assert report.output.strip() == str(out / "new" / "report.html")
+    absent = run("editions", "remove", "nothing-here", "-o", str(tmp_path / "none"), "-y")
+    assert "No such option" not in absent.output
+
+
+def test_show_help_lists_every_table():
+    from pipeline.tables import SPECS
+
+    helped = CliRunner(env={"COLUMNS": "2000", "NO_COLOR": "1"}).invoke(app, ["show", "--help"])
+    assert helped.exit_code == 0
+    text = " ".join(helped.output.split())
+    assert f"Table to print: {', '.join(SPECS)}." in text
+
+
 def test_no_short_flag_means_two_different_options():
     """Across every command (and the app's own options), one short flag names one long option."""
     group = typer.main.get_command(app)
     meaning: dict[str, set[str]] = {}
-    for name, command in [("jstmine", group), *group.commands.items()]:
+    for name, command in [("jstmine", group), *_commands(group)]:
         for param in command.params:
             if param.param_type_name != "option":  # arguments have no flags
                 continue

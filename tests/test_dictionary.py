@@ -136,3 +136,44 @@ def test_schema_refuses_what_it_does_not_know(args):
     r = run(*args)
     assert r.exit_code != 0
     assert "mention" in r.text or "csv" in r.text
+
+
+# ------------------------------------------------------------------------------------ the views
+
+
+def test_the_views_a_database_has_are_described_with_their_columns(tmp_path):
+    """Every view publish creates is in the dictionary, with the columns the database gives it."""
+    from pipeline.dictionary import view_columns, views
+    from pipeline.publish import publish
+    from test_inspect import edition_tables
+
+    publish(edition_tables("new", "2025-04-01T10:00:00+00:00"), tmp_path, "new")
+    con = duckdb.connect(str(tmp_path / "jstmine.duckdb"), read_only=True)
+    try:
+        made = [v for (v,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()]
+        columns = {v: [c for (c, *_rest) in con.execute(f'DESCRIBE "{v}"').fetchall()] for v in made}
+    finally:
+        con.close()
+    assert "latest_editions" in made and "latest_mentions" in made
+    described = views()
+    for view in made:
+        assert view in described, view
+        assert [c.name for c in view_columns(view)] == columns[view], view
+        assert all(c.description for c in view_columns(view)), view
+    text = markdown()
+    views_part = text[text.index("## Views"):]
+    assert "sha256" in views_part and "processed_at" in views_part  # how latest is decided
+    for view in described:
+        assert f"`{view}`" in views_part
+
+
+def test_schema_describes_a_view(tmp_path):
+    r = run("schema", "latest_editions")
+    assert r.exit_code == 0, r.text
+    assert "report_id" in r.text and "sha256" in r.text and "documents:" not in r.text
+    r = run("schema", "latest_keyterms", "-f", "json")
+    assert r.exit_code == 0, r.output
+    [view] = json.loads(r.output)["views"]
+    assert [c["name"] for c in view["columns"]] == SPECS["keyterms"].schema.names
+    r = run("schema", "latest_nothing")
+    assert r.exit_code != 0 and "latest_editions" in r.text

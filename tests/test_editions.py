@@ -566,3 +566,32 @@ def test_remove_is_refused_while_a_run_writes_to_the_output_directory(three_edit
     assert "another jstmine run is writing to" in raised.value.what
     assert held.exit_code == 1 and "another jstmine run is writing" in " ".join(held.output.split())
     assert (out / "local").is_symlink() and query(out, "SELECT count(*) FROM documents WHERE edition = 'local'") == [(1,)]
+
+
+def test_editions_of_the_same_pdf_without_a_report_id_are_one_report(tmp_path):
+    """A local PDF processed as several editions (no report id) is one report, keyed by its sha256:
+    only the latest of them is in the latest_* views (sums are not multiplied); another PDF without
+    a report id is a report of its own; editions list flags the same editions as latest."""
+    import json
+
+    import pyarrow as pa
+
+    from pipeline.publish import publish
+
+    def local(edition: str, processed_at: str, sha256: str) -> dict:
+        tables = report_edition(edition, None, None, processed_at, extras=False)
+        docs = tables["documents"]
+        i = docs.schema.get_field_index("sha256")
+        return tables | {"documents": docs.set_column(i, docs.schema.field(i), pa.array([sha256], docs.schema.field(i).type))}
+
+    out = tmp_path / "processed"
+    same, other = "a" * 64, "b" * 64
+    for n, edition in enumerate(("local-1", "local-3", "local-2")):
+        publish(local(edition, f"2025-02-0{n + 1}T09:00:00+00:00", same), out, edition)
+    publish(local("elsewhere", "2025-01-01T09:00:00+00:00", other), out, "elsewhere")
+    assert sorted(query(out, "SELECT edition FROM latest_editions")) == [("elsewhere",), ("local-2",)]
+    one = query(out, "SELECT sum(mentions) FROM country_technology WHERE edition = 'local-2'")[0][0]
+    assert one and query(out, "SELECT sum(mentions) FROM latest_country_technology WHERE edition LIKE 'local-%'") == [(one,)]
+    result = cli("editions", "list", "--out", str(out), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert {r["edition"] for r in map(json.loads, result.output.splitlines()) if r["latest"]} == {"local-2", "elsewhere"}

@@ -413,7 +413,7 @@ def test_report_is_written_atomically(out, monkeypatch):
     path = render_report(out, "new")
     before = path.read_text(encoding="utf-8")
 
-    def refuse(src, dst):
+    def refuse(src, dst, **_dir_fds):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("pipeline.report.os.replace", refuse)
@@ -724,3 +724,46 @@ def test_a_heatmap_cell_opens_its_evidence(out, tmp_path):
     click = ("out.deferred = true; document.querySelector('#heatmap a[href=\"#ev-KR-ai\"]').click();"
              "setTimeout(function () { delete out.deferred;" + OPENED + " done(); }, 100);")
     assert _in_page(tmp_path, report, click, 1280)["open"] == ["ev-KR-ai"]
+
+
+# --------------------------------------------------------------- links planted in the output directory
+
+def test_a_link_planted_in_the_output_directory_is_no_edition(out, tmp_path_factory):
+    """A link someone with write access made (to a directory anywhere, or to another edition's run)
+    is not listed, is refused by name with what to do, and nothing is read or written through it."""
+    from pipeline.editions import list_editions
+    from pipeline.publish import published_editions
+
+    elsewhere = tmp_path_factory.mktemp("fakeed")
+    (elsewhere / "report.html").write_text("theirs", encoding="utf-8")
+    shutil.copy(out / "new" / "documents.parquet", elsewhere / "documents.parquet")
+    shutil.copy(out / "new" / "sentences.parquet", elsewhere / "sentences.parquet")
+    (out / "planted").symlink_to(elsewhere, target_is_directory=True)
+    (out / "borrowed").symlink_to(os.readlink(out / "old"), target_is_directory=True)  # another edition's run
+    assert published_editions(out) == ["new", "old"]
+    assert {e.edition for e in list_editions(out)} == {"new", "old"}
+    listed = run("editions", "list", "--out", str(out))
+    assert listed.exit_code == 0 and "│ planted" not in listed.text and "│ borrowed" not in listed.text and "│ new" in listed.text
+    for name in ("planted", "borrowed"):
+        with pytest.raises(EditionError) as refused:
+            render_report(out, name)
+        assert "symbolic link" in refused.value.what and "rm " in refused.value.todo
+        for command in (["report"], ["show", "documents"], ["kwic", "量子"]):
+            result = run(*command, "--edition", name, "--out", str(out))
+            assert result.exit_code == 1, (command, result.text)
+            assert "not to a run directory of its own" in result.text and "remove it" in result.text
+    assert (elsewhere / "report.html").read_text(encoding="utf-8") == "theirs"
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["documents.parquet", "report.html", "sentences.parquet"]
+
+
+def test_report_is_written_in_the_run_directory_never_through_a_planted_link(out, tmp_path_factory):
+    """A report.html someone replaced by a link inside the run directory is replaced as a link;
+    the file it pointed to is left as it was."""
+    victim = tmp_path_factory.mktemp("victim") / "precious.html"
+    victim.write_text("precious", encoding="utf-8")
+    run_dir = (out / "new").resolve()
+    (run_dir / "report.html").symlink_to(victim)
+    path = render_report(out, "new")
+    assert victim.read_text(encoding="utf-8") == "precious"
+    assert not (run_dir / "report.html").is_symlink() and "<html" in path.read_text(encoding="utf-8")
+    assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
