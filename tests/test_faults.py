@@ -659,7 +659,8 @@ def test_encrypted_pdf_from_reportlab_cid_fonts_fails_clearly(world, inproc):
 
     path = _japanese_pdf(world.root / "cid-owner-only.pdf", encrypt=StandardEncryption("", ownerPassword="owner"))
     assert b"(Japan1)" in path.read_bytes()  # the plain string the reader will "decrypt"
-    outcome = run_inprocess(world.args(str(path)))
+    # --ocr off: by default (auto) such a page is read by OCR instead (tests/test_ocr.py)
+    outcome = run_inprocess(world.args(str(path), "--ocr", "off"))
     assert_clear_failure(outcome, cause=["cid-owner-only.pdf", "no usable text", "no Unicode mapping"], todo=["OCR"])
     observe("file-encrypted-empty-password-cid", outcome, world.root)
     world.assert_intact()
@@ -1188,7 +1189,8 @@ def test_many_pages_without_text_are_one_warning(world, inproc):
         c.rect(100, 100, 50, 50)  # a drawing, no text
         c.showPage()
     c.save()
-    outcome = run_inprocess(world.args(str(path), edition="blank"))
+    # --ocr off: by default (auto) pages that draw something are read by OCR (tests/test_ocr.py)
+    outcome = run_inprocess(world.args(str(path), "--ocr", "off", edition="blank"))
     assert outcome.code == 0, str(outcome)
     warnings = [line for line in (outcome.stdout + outcome.stderr).splitlines() if "no_text_layer" in line]
     assert warnings and all("300 pages 2–301: no_text_layer" in line for line in warnings), warnings
