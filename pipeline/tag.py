@@ -244,13 +244,15 @@ def approximate_mentions(lexicon: Lexicon, sentence_id: int, text: str, taken: l
     kana misread, dropped or added by OCR inside them (``_kana_slip``) (先端セシング, エンジニアリングバパイオロジー,
     プレイン・コンピュータ・インターフェース), as mentions marked ``approximate``.
 
-    A span overlapping one in ``taken`` (the exact mentions) or a not-mention phrase, or within one edit of aliases of two
+    A span overlapping one in ``taken`` (the exact mentions) or a not-mention phrase, a span that is an alias
+    itself (where the exact matcher found none, it had a reason), or within one edit of aliases of two
     different entries, or spanning whitespace, gives none; overlapping candidates keep the longest
     alias, then the fewest edits. Candidates are found by the pigeonhole rule: with one edit, one
     half of the alias is in the text unchanged. Distances are rapidfuzz's Levenshtein.
     ``sentence_id``: the sentence; ``text``: its text; ``taken``: (start, end) of its exact mentions.
     """
     aliases = _approximate_aliases(lexicon) if aliases is None else aliases
+    whole = {alias for alias, _, _ in aliases}  # a span that is an alias was the exact matcher's to take
     found: dict[tuple[int, int], set[tuple[str, str]]] = {}
     best: dict[tuple[int, int], tuple[int, int, str]] = {}  # span -> (-alias length, distance, alias)
     for alias, label, entry_id in aliases:
@@ -264,7 +266,7 @@ def approximate_mentions(lexicon: Lexicon, sentence_id: int, text: str, taken: l
                         if start < 0 or end > len(text):
                             continue
                         window = text[start:end]
-                        if any(ch.isspace() for ch in window):
+                        if window in whole or any(ch.isspace() for ch in window):
                             continue
                         if Levenshtein.distance(alias, window, score_cutoff=1) == 1 and _kana_slip(alias, window):
                             found.setdefault((start, end), set()).add((label, entry_id))
