@@ -74,7 +74,7 @@ from pipeline.tables import (
     lexicon_gaps_table,
     page_sources,
 )
-from pipeline.tag import Mention, build_tagger, tag_tokens
+from pipeline.tag import Mention, build_tagger, ocr_sentence_texts, tag_tokens
 from pipeline.tokenize import TokenizeConfig, tokenize_sentences
 
 
@@ -290,9 +290,11 @@ def _lexicon(config: RunConfig):
 
 
 @task(**_cached("tag"))
-def tag_task(acquired: Acquired, config: RunConfig, tokens: pa.Table) -> list[Mention]:
+def tag_task(acquired: Acquired, config: RunConfig, tokens: pa.Table, ocr_texts: dict[int, str]) -> list[Mention]:
+    """``ocr_texts``: the sentences of pages read by OCR (``ocr_sentence_texts``), matched with one
+    character error allowed as well."""
     lexicon, nlp = _tagger(str(config.lexicon_file()), config.tokenize.mode, config.tokenize.dictionary)
-    return tag_tokens(nlp, lexicon, tokens)
+    return tag_tokens(nlp, lexicon, tokens, ocr_texts)
 
 
 @task(**_cached("attribute"))
@@ -424,7 +426,8 @@ def submit_stages(acquired, config: RunConfig, *, submit: bool, label: str = "")
     extracted = call(extract_task, acquired, config)
     segmented = call(segment_task, acquired, config, extracted)
     tokens = call(tokenize_task, acquired, config, segmented)
-    mentions = call(tag_task, acquired, config, tokens)
+    ocr_texts = ocr_sentence_texts(segmented.sentences, page_sources(extracted))
+    mentions = call(tag_task, acquired, config, tokens, ocr_texts)
     attribution = call(attribute_task, acquired, config, segmented, mentions)
     out = {
         "extracted": extracted,

@@ -10,10 +10,10 @@ __version__ = "0.1.0"
 # Bump a stage's version when its output changes for the same input: the Prefect cache keys
 # include it, so a new version re-runs that stage and everything after it.
 STAGE_VERSIONS = {
-    "extract": "3",
+    "extract": "4",  # 4: OCR keeps every word of a confident line
     "segment": "3",
     "tokenize": "1",
-    "tag": "2",
+    "tag": "3",  # 3: approximate matches on OCR pages (mentions.approximate)
     "attribute": "3",
     "facts": "2",
     "relations": "2",

@@ -195,6 +195,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "subject_source": _SUBJECT_SOURCE,
         "kind": "The kind of its sentence (`sentences.kind`).",
         "text_source": "How the text of its page was obtained (`pages.text_source`): `text_layer`, or `ocr` when the page was read by OCR (check OCR rows against the page image: `pages.ocr_confidence`).",
+        "approximate": "True when the alias was matched with one character misread, dropped or added (先端セシング for 先端センシング): only in sentences of pages read by OCR, only for aliases of 5 characters or more, never where the span is as close to another entry's alias (`pipeline.tag.approximate_mentions`); False for every exact match and every text-layer page.",
     },
     "country_technology": {
         "edition": _ED,

@@ -119,7 +119,7 @@ SPECS: dict[str, TableSpec] = {
                        _f("section_id", pa.int32()), _f("page", pa.int32()), _f("char_start", pa.int32()), _f("char_end", pa.int32()),
                        _f("text", pa.string()), _f("label", pa.string()), _f("id", pa.string()), _f("top", pa.string()),
                        _f("via", pa.string()), _f("subject", pa.string()), _f("subject_source", pa.string()),
-                       _f("kind", pa.string()), _f("text_source", pa.string())]),
+                       _f("kind", pa.string()), _f("text_source", pa.string()), _f("approximate", pa.bool_())]),
             required=("edition", "mention_id", "sentence_id", "page", "char_start", "char_end", "text", "label", "id", "top", "via",
                       "kind"),
             key=("edition", "mention_id"),
@@ -471,6 +471,7 @@ def build_tables(
         "subject_source": [a.subject_source for a in ms],
         "kind": [kind_of[a.mention.sentence_id] for a in ms],
         "text_source": [source_of.get(a.page, TEXT_LAYER) for a in ms],
+        "approximate": [getattr(a.mention, "approximate", False) for a in ms],
     })
     country_technology = _country_technology(edition, attribution, lexicon, text_of)
     pdf_tables = _pdf_tables(edition, extracted)

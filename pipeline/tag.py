@@ -13,9 +13,12 @@ GiNZA's statistical NER is not in this path: see the README for why and where it
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pyarrow as pa
+from rapidfuzz.distance import Levenshtein
 import spacy
 from spacy.attrs import IDX, LENGTH
 from spacy.language import Language
@@ -35,6 +38,8 @@ class Mention:
     id: str  # canonical id: ISO alpha-2, region or framework id, technology id
     top: str  # broad technology id (the id itself for anything else)
     via: str  # "lexicon" | "abbreviation"
+    # True when matched with one OCR character error (``approximate_mentions``): OCR pages only.
+    approximate: bool = False
 
 
 ABBREVIATIONS_KEY = "jstmine_abbreviations"
@@ -158,7 +163,14 @@ def docs_from_tokens(nlp: Language, tokens: pa.Table):
         yield sid, doc, starts
 
 
-def tag_tokens(nlp: Language, lexicon: Lexicon, tokens: pa.Table) -> list[Mention]:
+def tag_tokens(nlp: Language, lexicon: Lexicon, tokens: pa.Table,
+               ocr_texts: Mapping[int, str] | None = None) -> list[Mention]:
+    """Mentions of the lexicon's entries in the token table's sentences.
+
+    ``ocr_texts``: the text of each sentence read by OCR, by sentence id (``ocr_sentence_texts``);
+    in those sentences alone, aliases misread by one character are matched too
+    (``approximate_mentions``). Sentences of text-layer pages are matched exactly, only.
+    """
     mentions: list[Mention] = []
     pipeline = nlp.pipeline
     # Doc by doc (not all docs at once: a long report's docs would all be alive together).
@@ -175,9 +187,103 @@ def tag_tokens(nlp: Language, lexicon: Lexicon, tokens: pa.Table) -> list[Mentio
         for s, e, label, entry_id in doc.user_data.get(ABBREVIATIONS_KEY, []):
             tok = doc.char_span(s, e, alignment_mode="expand").start
             mentions.append(_mention(lexicon, sid, to_sentence(s, tok), to_sentence(s, tok) + 1, doc.text[s:e], label, entry_id, "abbreviation"))
+    if ocr_texts:
+        exact: dict[int, list[tuple[int, int]]] = {}
+        for m in mentions:
+            exact.setdefault(m.sentence_id, []).append((m.start, m.end))
+        aliases = _approximate_aliases(lexicon)
+        for sid, text in ocr_texts.items():
+            mentions.extend(approximate_mentions(lexicon, sid, text, exact.get(sid, []), aliases))
     mentions.sort(key=lambda m: (m.sentence_id, m.start, -m.end))
     return mentions
 
 
 def _mention(lexicon: Lexicon, sid: int, start: int, end: int, text: str, label: str, entry_id: str, via: str) -> Mention:
     return Mention(sid, start, end, text, label, entry_id, lexicon.top(entry_id), via)
+
+
+# Aliases at least this long are matched with one OCR character error on OCR pages: shorter ones
+# (中国, 韓国, 量子技術) are one edit away from other words too often.
+APPROXIMATE_MIN_LENGTH = 5
+
+
+def _is_kana(ch: str) -> bool:
+    return "\u3041" <= ch <= "\u30ff"  # hiragana, katakana, ・ and ー
+
+
+def _kana_slip(alias: str, window: str) -> bool:
+    """Whether ``window`` differs from ``alias`` (by one edit) as OCR misreads kana: the character
+    changed, dropped or added is kana (or ー, ・), inside the alias. A kanji changed is another
+    word (先進 for 先端) and an alias found whole, or cut at one end, is not a misreading."""
+    if alias in window or window in alias:
+        return False
+    (op,) = Levenshtein.editops(alias, window)
+    if op.tag == "replace":
+        return _is_kana(alias[op.src_pos]) and _is_kana(window[op.dest_pos])
+    if op.tag == "insert":
+        return 0 < op.dest_pos < len(window) - 1 and _is_kana(window[op.dest_pos])
+    return _is_kana(alias[op.src_pos])
+
+
+def ocr_sentence_texts(sentences, sources: Mapping[int, str]) -> dict[int, str]:
+    """The text of each sentence whose page was read by OCR, by sentence id: what ``tag_tokens``
+    matches approximately. ``sentences``: the segment stage's sentences; ``sources``: each page's
+    ``text_source`` (``pipeline.tables.page_sources``)."""
+    return {s.sentence_id: s.text for s in sentences if sources.get(s.page) == "ocr"}
+
+
+def _approximate_aliases(lexicon: Lexicon) -> list[tuple[str, str, str]]:
+    """(alias, label, id) of the aliases ``approximate_mentions`` looks for."""
+    return [(alias, entry.label, entry.id) for entry in lexicon.entries.values() for alias in entry.aliases
+            if len(alias) >= APPROXIMATE_MIN_LENGTH]
+
+
+def approximate_mentions(lexicon: Lexicon, sentence_id: int, text: str, taken: list[tuple[int, int]],
+                         aliases: list[tuple[str, str, str]] | None = None) -> list[Mention]:
+    """Aliases of ``APPROXIMATE_MIN_LENGTH`` characters or more found in ``text`` with exactly one
+    kana misread, dropped or added by OCR inside them (``_kana_slip``) (先端セシング, エンジニアリングバパイオロジー,
+    プレイン・コンピュータ・インターフェース), as mentions marked ``approximate``.
+
+    A span overlapping one in ``taken`` (the exact mentions) or a not-mention phrase, a span that is an alias
+    itself (where the exact matcher found none, it had a reason), or within one edit of aliases of two
+    different entries, or spanning whitespace, gives none; overlapping candidates keep the longest
+    alias, then the fewest edits. Candidates are found by the pigeonhole rule: with one edit, one
+    half of the alias is in the text unchanged. Distances are rapidfuzz's Levenshtein.
+    ``sentence_id``: the sentence; ``text``: its text; ``taken``: (start, end) of its exact mentions.
+    """
+    aliases = _approximate_aliases(lexicon) if aliases is None else aliases
+    whole = {alias for alias, _, _ in aliases}  # a span that is an alias was the exact matcher's to take
+    found: dict[tuple[int, int], set[tuple[str, str]]] = {}
+    best: dict[tuple[int, int], tuple[int, int, str]] = {}  # span -> (-alias length, distance, alias)
+    for alias, label, entry_id in aliases:
+        n, half = len(alias), len(alias) // 2
+        for piece, offset in ((alias[:half], 0), (alias[half:], half)):
+            at = text.find(piece)
+            while at != -1:
+                for start in range(at - offset - 1, at - offset + 2):
+                    for length in (n - 1, n, n + 1):
+                        end = start + length
+                        if start < 0 or end > len(text):
+                            continue
+                        window = text[start:end]
+                        if window in whole or any(ch.isspace() for ch in window):
+                            continue
+                        if Levenshtein.distance(alias, window, score_cutoff=1) == 1 and _kana_slip(alias, window):
+                            found.setdefault((start, end), set()).add((label, entry_id))
+                            rank = (-n, Levenshtein.distance(alias, window), alias)
+                            if (start, end) not in best or rank < best[(start, end)]:
+                                best[(start, end)] = rank
+                at = text.find(piece, at + 1)
+    # Phrases that only look like a mention (the report's title アジア・太平洋における国際協力) block too.
+    chosen: list[tuple[int, int]] = [(m.start(), m.end()) for phrase in lexicon.not_mention
+                                     for m in re.finditer(re.escape(phrase), text)]
+    out: list[Mention] = []
+    for span in sorted(best, key=lambda sp: (best[sp][0], abs(sp[1] - sp[0] + best[sp][0]), sp[0])):
+        start, end = span
+        if len(found[span]) > 1 or any(start < b and a < end for a, b in taken + chosen):
+            continue
+        (label, entry_id), = found[span]
+        chosen.append(span)
+        out.append(Mention(sentence_id, start, end, text[start:end], label, entry_id, lexicon.top(entry_id),
+                           "lexicon", approximate=True))
+    return out

@@ -212,3 +212,17 @@ def test_the_ocr_mode_is_in_the_extract_cache_key_and_the_documents_config():
     keys = {mode: stage_keys("0" * 64, RunConfig(extract=ExtractConfig(ocr=mode))) for mode in ("auto", "off", "force")}
     assert len({k["extract"] for k in keys.values()}) == 3 and len({k["run"] for k in keys.values()}) == 3
     assert json.loads(json.dumps(asdict(RunConfig(extract=ExtractConfig(ocr="force")))))["extract"]["ocr"] == "force"
+
+
+def test_every_word_of_a_confident_line_is_kept_and_unsure_words_of_a_poor_line_dropped(monkeypatch):
+    # tesseract's TSV for two lines: 8大新興技術産業 with 新興 at 9 (a real word after 大), and a
+    # line over a logo of symbols it is unsure of
+    words = [("8", 95, 1), ("大", 90, 1), ("新興", 9, 1), ("技術", 92, 1), ("産業", 91, 1),
+             ("|", 12, 2), ("=", 35, 2), ("~", 5, 2)]
+    data = {"level": [5] * len(words), "text": [w for w, _, _ in words], "conf": [c for _, c, _ in words],
+            "block_num": [1] * len(words), "par_num": [1] * len(words), "line_num": [n for _, _, n in words],
+            "left": [20 * k for k in range(len(words))], "top": [10 if n == 1 else 40 for _, _, n in words],
+            "width": [18] * len(words), "height": [20] * len(words)}
+    monkeypatch.setattr(pytesseract, "image_to_data", lambda *a, **k: data)
+    lines = ocr.read_image(None, ocr.HORIZONTAL_LANGUAGE)
+    assert [line_text(line.words) for line in lines] == ["8大新興技術産業", "="]

@@ -4,7 +4,7 @@ from pipeline.attribute import attribute
 from pipeline.extract import Block, ExtractedDocument, PageInfo
 from pipeline.lexicon import load_lexicon
 from pipeline.segment import Sentence, segment
-from pipeline.tag import build_tagger, tag_tokens
+from pipeline.tag import build_tagger, ocr_sentence_texts, tag_tokens
 from pipeline.tokenize import MAX_CHUNK_BYTES, TokenizeConfig, chunks_under_limit, sentence_rows, tokenize_sentences
 
 
@@ -207,3 +207,28 @@ def test_a_paragraphs_own_topic_overrides_its_sections_country_and_a_genitive_do
     tech = [(a.subject, a.subject_source, a.mention.id) for a in att.mentions if a.mention.label == "TECHNOLOGY"]
     assert tech == [("KR", "heading", "quantum"), ("US", "paragraph", "semiconductors"), ("KR", "heading", "ai"),
                     ("IN", "paragraph", "generative_ai"), ("DE", "paragraph", "semiconductors")]
+
+
+OCR_MISREADS = ("米国は先端製造、先端センーシング、航空エンジン技術を挙げた。",  # ー added
+                "英国はエンジニアリングバパイオロジーを重視する。",  # パ added
+                "中国はプレイン・コンピュータ・インターフェースを挙げた。",  # プ for ブ
+                "米国は先進通常兵器技術を挙げた。",  # a kanji changed: another word, not a misreading
+                "新興技術政策の国際動向とアジア・太平洋における国際協力")
+
+
+def test_ocr_sentences_match_aliases_misread_by_one_kana_and_say_so(nlp, lexicon):
+    sentences = _sentences(*OCR_MISREADS)
+    tokens = tokenize_sentences(sentences)
+    exact = tag_tokens(nlp, lexicon, tokens)
+    ms = tag_tokens(nlp, lexicon, tokens, ocr_sentence_texts(sentences, {1: "ocr"}))
+    approximate = {(m.sentence_id, m.text, m.id) for m in ms if m.approximate}
+    assert approximate == {(0, "先端センーシング", "sensing"), (1, "エンジニアリングバパイオロジー", "engineering_biology"),
+                           (2, "プレイン・コンピュータ・インターフェース", "brain_computer_interface")}
+    assert [m for m in ms if not m.approximate] == exact and not any(m.approximate for m in exact)
+
+
+def test_text_layer_sentences_are_matched_exactly_only(nlp, lexicon):
+    sentences = _sentences(*OCR_MISREADS)
+    tokens = tokenize_sentences(sentences)
+    assert ocr_sentence_texts(sentences, {1: "text_layer"}) == {}
+    assert tag_tokens(nlp, lexicon, tokens, ocr_sentence_texts(sentences, {1: "text_layer"})) == tag_tokens(nlp, lexicon, tokens)

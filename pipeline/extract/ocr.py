@@ -48,6 +48,12 @@ MAX_RENDER_PIXELS = 24_000_000
 # Words tesseract is less sure of than this (0-100) are dropped: on images, logos and rules it
 # reports strings of symbols with confidences of 0-20; real text on a clean scan is 80-95.
 MIN_WORD_CONFIDENCE = 30.0
+# A line whose median word confidence is at least this is text: all its words are kept, however
+# unsure tesseract is of one of them (it gives 0-30 to real characters after punctuation and to
+# rarer kanji: 航 of 宇宙航空 at 24, 中国 after 。 at 4). Dropping them cut names (宇宙 空) and
+# made new items (8大新興技術産業 read as 8大技術産業: a count of 技術). In a poorer line (over an
+# image, a logo, a rule) words under MIN_WORD_CONFIDENCE are still dropped.
+LINE_CONFIDENCE = 50.0
 # A reading whose mean word confidence is under this is tried with the other writing direction.
 RETRY_CONFIDENCE = 60.0
 # Pages with more isolated dark pixels than this share are median-filtered before OCR.
@@ -234,8 +240,9 @@ def read_image(image: Image.Image, language: str, *, x0: float = 0.0, top: float
     """Tesseract's lines and words on ``image``, in points.
 
     ``language``: ``jpn`` or ``jpn_vert``; ``x0``, ``top``: where the image's corner is on the
-    page (points); ``scale``: pixels per point. Words under ``MIN_WORD_CONFIDENCE`` and empty words
-    are left out, and so are lines left with no word.
+    page (points); ``scale``: pixels per point. Empty words are left out; so are words under
+    ``MIN_WORD_CONFIDENCE`` in a line whose median word confidence is under ``LINE_CONFIDENCE``, and
+    lines left with no word.
     """
     vertical = language == VERTICAL_LANGUAGE
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # pages run in parallel already: one thread each
@@ -252,7 +259,7 @@ def read_image(image: Image.Image, language: str, *, x0: float = 0.0, top: float
     for i, text in enumerate(data["text"]):
         text = fix_confusions((text or "").strip())
         conf = float(data["conf"][i])
-        if data["level"][i] != 5 or not text or conf < MIN_WORD_CONFIDENCE:
+        if data["level"][i] != 5 or not text or conf < 0:
             continue
         left, tp = data["left"][i], data["top"][i]
         word = OcrWord(text, x0 + left / scale, top + tp / scale, x0 + (left + data["width"][i]) / scale,
@@ -260,6 +267,10 @@ def read_image(image: Image.Image, language: str, *, x0: float = 0.0, top: float
         grouped.setdefault((data["block_num"][i], data["par_num"][i], data["line_num"][i]), []).append(word)
     lines = []
     for words in grouped.values():
+        if statistics.median(w.confidence for w in words) < LINE_CONFIDENCE:
+            words = [w for w in words if w.confidence >= MIN_WORD_CONFIDENCE]
+            if not words:
+                continue
         # Across the line: the words' median extent around their median centre, not the union
         # of their boxes (a furigana word tesseract files in the line would widen it, and some
         # words come with the whole line's box, taller than their type).
