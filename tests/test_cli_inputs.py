@@ -136,7 +136,15 @@ def test_report_on_a_read_only_output_directory_says_so(out, monkeypatch):
             raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
         return real_open(path, mode, *args, **kwargs)
 
+    real_os_open = os.open
+
+    def read_only_os(path, flags, *args, **kwargs):  # the report is written with os.open (O_NOFOLLOW)
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_os_open(path, flags, *args, **kwargs)
+
     monkeypatch.setattr(builtins, "open", read_only)
+    monkeypatch.setattr(os, "open", read_only_os)
     r = run("report", "--out", str(out))
     assert r.exit_code == 1, r.output
     assert "could not write" in r.text and "Read-only file system" in r.text and "Traceback" not in r.output

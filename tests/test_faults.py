@@ -364,8 +364,12 @@ class Golden:
 def db_digest(db: Path, edition: str | None = None) -> dict[str, str]:
     con = duckdb.connect(str(db), read_only=True)
     try:
+        # One edition's rows: the tables only. The latest_* views follow the other editions too
+        # (a newer edition of the same report becomes the latest), which is no change to this one.
+        kinds = "('BASE TABLE')" if edition else "('BASE TABLE', 'VIEW')"
         tables = [r[0] for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+            f"AND table_type IN {kinds} ORDER BY 1").fetchall()]
         out = {}
         for t in tables:
             where = " WHERE edition = ?" if edition else ""
