@@ -290,11 +290,13 @@ def _lexicon(config: RunConfig):
 
 
 @task(**_cached("tag"))
-def tag_task(acquired: Acquired, config: RunConfig, tokens: pa.Table, ocr_texts: dict[int, str]) -> list[Mention]:
-    """``ocr_texts``: the sentences of pages read by OCR (``ocr_sentence_texts``), matched with one
-    character error allowed as well."""
+def tag_task(acquired: Acquired, config: RunConfig, tokens: pa.Table, segmented: Segmented,
+             extracted: ExtractedDocument) -> list[Mention]:
+    """The sentences of pages read by OCR (``ocr_sentence_texts``, from ``segmented`` and the pages'
+    text sources in ``extracted``) are matched with one character error allowed as well. Computed
+    here, in the task, because the stage outputs are futures when the stages run on Dask."""
     lexicon, nlp = _tagger(str(config.lexicon_file()), config.tokenize.mode, config.tokenize.dictionary)
-    return tag_tokens(nlp, lexicon, tokens, ocr_texts)
+    return tag_tokens(nlp, lexicon, tokens, ocr_sentence_texts(segmented.sentences, page_sources(extracted)))
 
 
 @task(**_cached("attribute"))
@@ -426,8 +428,7 @@ def submit_stages(acquired, config: RunConfig, *, submit: bool, label: str = "")
     extracted = call(extract_task, acquired, config)
     segmented = call(segment_task, acquired, config, extracted)
     tokens = call(tokenize_task, acquired, config, segmented)
-    ocr_texts = ocr_sentence_texts(segmented.sentences, page_sources(extracted))
-    mentions = call(tag_task, acquired, config, tokens, ocr_texts)
+    mentions = call(tag_task, acquired, config, tokens, segmented, extracted)
     attribution = call(attribute_task, acquired, config, segmented, mentions)
     out = {
         "extracted": extracted,
