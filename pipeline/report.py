@@ -45,7 +45,7 @@ from pipeline.report_evidence import (
     page_href,
     technology_spans,
 )
-from pipeline.schema_history import old_columns, upgrade_columns
+from pipeline.published import read_table, table_path, table_rows  # noqa: F401  (re-exported)
 from pipeline.tables import SPECS
 
 REPORT_NAME = "report.html"
@@ -129,28 +129,7 @@ def edition_tables(out_dir: Path, edition: str) -> list[str]:
     return [n for n in SPECS if n in found] + sorted(found - set(SPECS))
 
 
-def table_path(out_dir: Path, edition: str, name: str) -> Path:
-    return Path(out_dir) / edition / f"{name}.parquet"
-
-
-def read_table(out_dir: Path, edition: str, name: str, columns: list[str] | None = None) -> pa.Table | None:
-    """The edition's table, or None when it was not produced."""
-    path = table_path(out_dir, edition, name)
-    if not path.is_file():
-        return None
-    if columns is not None:
-        present = set(pq.read_schema(path).names)
-        columns = [c for c in old_columns(name, columns) if c in present]
-    return upgrade_columns(name, pq.read_table(path, columns=columns))
-
-
-def _rows(out_dir: Path, edition: str, name: str) -> list[dict] | None:
-    """Rows as dicts with every column of the spec present (None when a file predates a column)."""
-    table = read_table(out_dir, edition, name)
-    if table is None:
-        return None
-    names = list(SPECS[name].schema.names) if name in SPECS else table.column_names
-    return [{c: r.get(c) for c in names} | r for r in table.to_pylist()]
+_rows = table_rows
 
 
 # ------------------------------------------------------------------ display names and colours

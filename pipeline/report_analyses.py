@@ -16,10 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from markupsafe import Markup
 
 from pipeline import analyses, charts
+from pipeline.published import table_rows
 from pipeline.tables import SPECS
 
 TABLES = ("cooccurrence_nodes", "cooccurrence_edges", "correspondence", "crosstab_residuals", "word_frequencies")
@@ -28,18 +28,7 @@ POSITIVE, NEGATIVE, WHITE = (0xC0, 0x39, 0x2B), (0x21, 0x66, 0xAC), (0xFF, 0xFF,
 SCALE = 4.0  # |residual| at which a cell has the full colour
 
 
-def _rows(out_dir: Path, edition: str, name: str) -> list[dict] | None:
-    """The table's rows with every column of its spec (None where absent), or None when the
-    edition has no such file."""
-    path = Path(out_dir) / edition / f"{name}.parquet"
-    if not path.is_file():
-        return None
-    try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowException):
-        return None
-    columns = SPECS[name].schema.names
-    return [{c: r.get(c) for c in columns} for r in table.to_pylist()]
+_rows = table_rows
 
 
 def residual_style(residual: float) -> str:
