@@ -400,3 +400,100 @@ def starting_note(recorded: str | None) -> str:
         return f"on the Prefect server at {configured}"
     return ("Prefect is starting a temporary server: a few seconds; `jstmine server start` keeps one running "
             "and saves them on every run")
+
+
+# ---------------------------------------------------------------------------------------------
+# The warm runner (flows.warm) beside the server: started and stopped with it
+# ---------------------------------------------------------------------------------------------
+
+RUNNER_RECORD = "warm.json"
+RUNNER_LOG = "warm.log"
+RUNNER_START_TIMEOUT = 60.0  # seconds; importing the libraries takes about 3 s, more on a busy machine
+
+
+def runner_pid(home: Path | None = None) -> int | None:
+    """The pid of the recorded warm runner when that process is alive and is one (``-m flows.warm``
+    in its command line: a pid reused by another program does not count), else None.
+
+    Parameters:
+        home: the state directory (default: ``state_dir()``).
+    """
+    import psutil
+
+    home = home or state_dir()
+    try:
+        pid = int(json.loads((home / RUNNER_RECORD).read_text(encoding="utf-8"))["pid"])
+        cmdline = psutil.Process(pid).cmdline()
+    except (OSError, ValueError, KeyError, TypeError, psutil.Error):
+        return None
+    return pid if "flows.warm" in cmdline and str(home) in cmdline else None
+
+
+def runner_answers(home: Path | None = None) -> bool:
+    """Whether the warm runner's socket under ``home`` accepts a connection.
+
+    Parameters:
+        home: the state directory (default: ``state_dir()``).
+    """
+    from flows.launch import SOCKET_NAME
+
+    home = home or state_dir()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(1.0)
+        try:
+            conn.connect(str(home / SOCKET_NAME))
+        except OSError:
+            return False
+    return True
+
+
+def start_runner(home: Path | None = None, timeout: float = RUNNER_START_TIMEOUT) -> int:
+    """Start the warm runner (``python -m flows.warm HOME``) in the background unless one is
+    running, and wait until its socket answers. Returns its pid.
+
+    Parameters:
+        home: the state directory (default: ``state_dir()``).
+        timeout: seconds to wait for it.
+
+    Raises ``PipelineError`` when it exits or does not answer in time (with the end of its log).
+    """
+    home = home or state_dir()
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(home / "runner.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        pid = runner_pid(home)
+        if pid is not None and runner_answers(home):
+            return pid
+        if pid is not None:
+            stop_process(pid)
+        log = home / RUNNER_LOG
+        with open(log, "ab") as fh:
+            proc = subprocess.Popen([sys.executable, "-m", "flows.warm", str(home)], stdin=subprocess.DEVNULL,
+                                    stdout=fh, stderr=subprocess.STDOUT, cwd=home,  # holds no user directory
+                                    start_new_session=True, close_fds=True)
+        begun = time.monotonic()
+        while not (runner_pid(home) == proc.pid and runner_answers(home)):
+            if proc.poll() is not None:
+                raise PipelineError(f"the warm runner exited (code {proc.returncode}) before it answered:\n{log_tail(log)}",
+                                    f"see its log, {log}; commands still work without it, only slower to start")
+            if time.monotonic() - begun > timeout:
+                stop_process(proc.pid)
+                raise PipelineError(f"the warm runner did not answer within {timeout:.0f} s:\n{log_tail(log)}",
+                                    f"see its log, {log}; commands still work without it, only slower to start")
+            time.sleep(0.1)
+        return proc.pid
+
+
+def stop_runner(home: Path | None = None) -> int | None:
+    """Stop the recorded warm runner (SIGTERM, then SIGKILL) and remove its record; the pid it had,
+    or None when none was running.
+
+    Parameters:
+        home: the state directory (default: ``state_dir()``).
+    """
+    home = home or state_dir()
+    pid = runner_pid(home)
+    if pid is not None:
+        stop_process(pid)
+    (home / RUNNER_RECORD).unlink(missing_ok=True)
+    return pid

@@ -45,6 +45,10 @@ class Home:
 def home(tmp_path):
     h = Home(tmp_path)
     yield h
+    from flows.server import runner_pid, stop_runner
+
+    if runner_pid(h.dir) is not None:  # a test that failed half-way: stop the warm runner too
+        stop_runner(h.dir)
     record = h.record()
     if record and group_members(record["pid"]):  # a test that failed half-way: stop what it started
         os.killpg(record["pid"], signal.SIGKILL)
@@ -82,14 +86,20 @@ def test_start_status_run_serve_stop(home, spawn, tmp_path):
     assert f"PREFECT_API_URL={url}" in started.text
     record = home.record()
     assert record["port"] == port and group_members(record["pid"])
+    from flows.server import runner_pid
+
+    runner = runner_pid(home.dir)
+    assert runner is not None and f"the warm runner is running (pid {runner})" in started.text
 
     status = home.jstmine("server", "status")
     assert status.returncode == 0, status.text
     assert f"running: http://127.0.0.1:{port} (pid {record['pid']}, up " in status.text
+    assert f"the warm runner is running (pid {runner})" in status.text
 
     again = home.jstmine("server", "start", "--port", str(free_port()))  # idempotent, whatever the port
     assert again.returncode == 0, again.text
     assert f"already running: http://127.0.0.1:{port} (pid {record['pid']})" in again.text
+    assert f"the warm runner is already running (pid {runner})" in again.text
     assert home.record() == record
 
     # A run as a user types it, in a fresh process, reports to that server: no temporary one.
@@ -100,6 +110,8 @@ def test_start_status_run_serve_stop(home, spawn, tmp_path):
     assert run.returncode == 0, run.text
     assert f"on jstmine's Prefect server at {url}" in run.text
     assert "temporary server" not in run.text
+    assert any(line.endswith(f"jstmine run --source {pdf} --out {tmp_path / 'out'} --raw {tmp_path / 'raw'}")
+               for line in (home.dir / "warm.log").read_text(encoding="utf-8").splitlines())  # the runner ran it
     runs = flow_runs(url)
     assert [r["state_type"] for r in runs] == ["COMPLETED"], runs
 
@@ -117,6 +129,8 @@ def test_start_status_run_serve_stop(home, spawn, tmp_path):
     stopped = home.jstmine("server", "stop")
     assert stopped.returncode == 0, stopped.text
     assert f"stopped the Prefect server at http://127.0.0.1:{port} (pid {record['pid']})" in stopped.text
+    assert f"stopped the warm runner (pid {runner})" in stopped.text
+    assert runner_pid(home.dir) is None and not group_members(runner)
     assert not group_members(record["pid"])
     assert home.record() is None
     after = home.jstmine("server", "status")
