@@ -35,8 +35,11 @@ COUNTRY_COLOUR, TECHNOLOGY_COLOUR = "#f4a261", "#8ecae6"
 COUNTRY_EDGE, TECHNOLOGY_EDGE = "#b5651d", "#2a7fa8"
 KIND_NAMES = {"country": "国・地域", "technology": "技術"}
 # adjustText's steps: a fixed number, not its default one-second time limit, so that the same
-# chart comes out byte for byte the same on a fast or a busy machine.
-ITERATIONS = 2000
+# chart comes out byte for byte the same on a fast or a busy machine. On the 300-page benchmark's
+# network (29 labels) its error falls to its floor within about 40 steps and then only oscillates
+# (labels that cannot leave a node's circle): 100 steps leave the same overlaps as 2,000 (none
+# between labels) at a twentieth of the time (0.5 s against 6 s for the chart).
+ITERATIONS = 100
 
 
 @lru_cache(maxsize=1)
