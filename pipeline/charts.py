@@ -95,7 +95,9 @@ def spread_labels(fig, ax, texts: list, xs: list[float], ys: list[float], colour
 
     if len(texts) < 2:
         return
-    FigureCanvasAgg(fig).draw()  # adjustText measures the labels and circles as drawn
+    # adjustText measures the labels and circles with the canvas's renderer, after laying the
+    # figure out itself (``draw_without_rendering``): an Agg canvas to measure with, no pixels.
+    FigureCanvasAgg(fig)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         adjust_text(texts, x=xs, y=ys, objects=objects, ax=ax, min_arrow_len=8, expand=(1.1, 1.3), iter_lim=ITERATIONS,
