@@ -27,7 +27,7 @@ from spacy.attrs import IDX, NORM, ORTH
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from pipeline.lexicon import NOT_MENTION, Lexicon, entity_ruler_patterns, token_norm
+from pipeline.lexicon import NOT_MENTION, Lexicon, LexiconError, entity_ruler_patterns, token_norm
 from pipeline.tokenize import TokenizeConfig, load_tokenizer, sentence_windows
 
 
@@ -98,7 +98,12 @@ class FusedAbbreviations:
 
 
 def build_tagger(lexicon: Lexicon, tokenize_config: TokenizeConfig = TokenizeConfig()) -> Language:
-    """The spaCy pipeline for tagging; build once per process and reuse."""
+    """The spaCy pipeline for tagging; build once per process and reuse. ``LexiconError`` if an
+    alias holds ``SENTENCE_BREAK`` (it could then match across two sentences)."""
+    broken = sorted(alias for e in lexicon.entries.values() for alias in e.aliases if SENTENCE_BREAK in alias)
+    if broken:
+        raise LexiconError(f"lexicon aliases hold the private-use character U+E000: {', '.join(map(repr, broken))}",
+                           "remove that character from them (the tagger puts it between sentences)")
     mode, dictionary = tokenize_config.mode, tokenize_config.dictionary
     tokenizer = load_tokenizer(mode, dictionary)
     token_patterns = entity_ruler_patterns(lexicon, lambda text: [m.normalized_form() for m in tokenizer.tokenize(text)])

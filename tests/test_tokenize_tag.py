@@ -247,3 +247,15 @@ def test_sentences_tagged_together_give_what_each_gives_alone_and_nothing_across
     fused = [(m.sentence_id, m.id) for m in together if m.via == "abbreviation"]
     assert fused == [(3, "JP"), (3, "KR"), (4, "US"), (4, "JP"), (4, "KR")]  # not 米 of sentence 2
     assert all(texts[m.sentence_id][m.start:m.end] == m.text for m in together)
+
+
+def test_an_alias_holding_the_sentence_break_is_refused(lexicon):
+    from dataclasses import replace
+
+    from pipeline.lexicon import LexiconError
+    from pipeline.tag import SENTENCE_BREAK
+
+    entry = next(iter(lexicon.entries.values()))
+    bad = replace(lexicon, entries={**lexicon.entries, entry.id: replace(entry, aliases=(*entry.aliases, f"量子{SENTENCE_BREAK}技術"))})
+    with pytest.raises(LexiconError, match="U\\+E000"):
+        build_tagger(bad)
