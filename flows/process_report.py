@@ -29,6 +29,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Completed, Failed
 from prefect.tasks import exponential_backoff
@@ -362,7 +363,12 @@ def ner_audit_task(acquired: Acquired, config: RunConfig, segmented: Segmented, 
     return lexicon_gaps(load_ner(), segmented.sentences, mentions)
 
 
-@task(name="build-tables")
+# Tasks that run every time: no cache policy, so Prefect does not hash their inputs (the whole
+# stage outputs and tables: about a second on a 300-page report) for a key nothing reads.
+_UNCACHED = dict(cache_policy=NO_CACHE)
+
+
+@task(name="build-tables", **_UNCACHED)
 def build_tables_task(edition: str, acquired: Acquired, config: RunConfig, stages: dict) -> dict[str, pa.Table]:
     tables = build_tables(
         edition=edition,
@@ -386,7 +392,7 @@ def build_tables_task(edition: str, acquired: Acquired, config: RunConfig, stage
     return tables
 
 
-@task(name="check-findings")
+@task(name="check-findings", **_UNCACHED)
 def check_findings_task(edition: str, tables: dict[str, pa.Table], claim_set: ClaimSet, config: RunConfig) -> list[Finding]:
     """Each claim of the summary against what the body chapters say."""
     if not claim_set.claims:
@@ -405,7 +411,7 @@ def check_findings_task(edition: str, tables: dict[str, pa.Table], claim_set: Cl
     return findings
 
 
-@task(name="publish")
+@task(name="publish", **_UNCACHED)
 def publish_task(edition: str, out_dir: str, tables: dict[str, pa.Table]) -> str:
     return str(publish(tables, Path(out_dir), edition))
 

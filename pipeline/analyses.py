@@ -31,6 +31,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.errors import PipelineError
 from pipeline.lexicon import Lexicon, load_lexicon
@@ -445,39 +446,63 @@ def word_frequencies(tokens: pa.Table, sentences: pa.Table, settings: AnalysisSe
     symbols) and Latin fragments (cet of (CET), by the key terms' rule) are left out.
     """
     freq = settings.frequencies
-    kinds = sentences.select(["sentence_id", "kind"]).to_pandas()
-    keep = set(kinds.loc[kinds["kind"].isin(settings.kinds), "sentence_id"])
+    sent = sentences.select(["sentence_id", "kind"]).to_pydict()
+    keep = sorted({sid for sid, kind in zip(sent["sentence_id"], sent["kind"], strict=True) if kind in settings.kinds})
     present = [c for c in ("surface", "dictionary_form", "reading") if c in tokens.column_names]
-    df = tokens.select(["sentence_id", "normalized", "pos", "pos_detail", *present]).to_pandas()
-    df = df[df["sentence_id"].isin(keep)]
-    if df.empty:
+    table = tokens.select(["sentence_id", "normalized", "pos", "pos_detail", *present])
+    table = table.filter(pc.is_in(table["sentence_id"], value_set=pa.array(keep, type=table.schema.field("sentence_id").type)))
+    if table.num_rows == 0:
         return []
-    surface = df["surface"] if "surface" in df else df["normalized"]
-    form = df["dictionary_form"] if "dictionary_form" in df else surface
-    reading = df["reading"] if "reading" in df else pd.Series([None] * len(df), index=df.index)
+    # Python lists and one pass, each distinct value judged once: far cheaper than pandas' Arrow
+    # strings, which turn into Python objects one by one at every step.
+    cols = table.to_pydict()
+    normalized = cols["normalized"]
+    surface = cols.get("surface", normalized)
+    form = cols.get("dictionary_form", surface)
+    reading = cols.get("reading", [None] * table.num_rows)
     known = known_words(lexicon or load_lexicon())
-    df = df.assign(spelled=[spelling(s, f, n, r) for s, f, n, r in zip(surface, form, df["normalized"], reading, strict=True)],
-                   fragment=[is_latin_fragment(s, n, r, freq.max_unknown_latin, known)
-                             for s, n, r in zip(surface, df["normalized"], reading, strict=True)])
-    pairs = df[["pos", "pos_detail"]].drop_duplicates()
-    group_of = {(p, d): pos_group(p, d, freq.groups) for p, d in pairs.itertuples(index=False)}
-    df = df.assign(pos_group=[group_of[(p, d)] for p, d in zip(df["pos"], df["pos_detail"], strict=True)])
-    term_ok = df["normalized"].map(lambda t: len(t) >= freq.min_length and t not in freq.stop_words
-                                   and any(ch.isalpha() for ch in t))
-    # a stop word is left out however Sudachi normalizes it (ため is 為)
-    df = df[df["pos_group"].notna() & term_ok & ~df["spelled"].isin(freq.stop_words) & ~df["fragment"]]
-    if df.empty:
-        return []
-    counted = (df.groupby(["pos_group", "normalized"])
-               .agg(frequency=("sentence_id", "size"), sentences=("sentence_id", "nunique")).reset_index())
-    counted = counted.sort_values(["pos_group", "frequency", "sentences", "normalized"], ascending=[True, False, False, True])
-    counted["term_rank"] = counted.groupby("pos_group").cumcount() + 1
+    group_of: dict[tuple, str | None] = {}
+    term_ok: dict[str, bool] = {}
+    spelled_as: dict[tuple, str] = {}
+    fragment: dict[tuple, bool] = {}
+    tokens_of: Counter[tuple[str, str]] = Counter()
+    sentences_of: dict[tuple[str, str], set[int]] = defaultdict(set)
     spellings: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for g, n, sp in zip(df["pos_group"], df["normalized"], df["spelled"], strict=True):
+    for sid, n, p, d, s, f, r in zip(cols["sentence_id"], normalized, cols["pos"], cols["pos_detail"], surface, form,
+                                     reading, strict=True):
+        g = group_of[(p, d)] if (p, d) in group_of else group_of.setdefault((p, d), pos_group(p, d, freq.groups))
+        if g is None:
+            continue
+        ok = term_ok.get(n)
+        if ok is None:
+            ok = term_ok[n] = len(n) >= freq.min_length and n not in freq.stop_words and any(ch.isalpha() for ch in n)
+        if not ok:
+            continue
+        sp = spelled_as.get((s, f, n, r))
+        if sp is None:
+            sp = spelled_as[(s, f, n, r)] = spelling(s, f, n, r)
+        # a stop word is left out however Sudachi normalizes it (ため is 為)
+        if sp in freq.stop_words:
+            continue
+        frag = fragment.get((s, n, r))
+        if frag is None:
+            frag = fragment[(s, n, r)] = is_latin_fragment(s, n, r, freq.max_unknown_latin, known)
+        if frag:
+            continue
+        tokens_of[(g, n)] += 1
+        sentences_of[(g, n)].add(sid)
         spellings[(g, n)][sp] += 1
+    if not tokens_of:
+        return []
+    # most frequent first, then in more sentences, then by normalized form; ranked within the group
+    counted = sorted(((g, n, k, len(sentences_of[(g, n)])) for (g, n), k in tokens_of.items()),
+                     key=lambda c: (c[0], -c[2], -c[3], c[1]))
     shown = display_forms(spellings)
     out, taken = [], set()
-    for g, n, f, k, rank in counted[["pos_group", "normalized", "frequency", "sentences", "term_rank"]].itertuples(index=False):
+    rank, group = 0, None
+    for g, n, f, k in counted:
+        rank = rank + 1 if g == group else 1
+        group = g
         term = shown[(g, n)]
         if (g, term) in taken:  # two normalized forms spelled alike: the less frequent keeps its own
             term = n

@@ -28,6 +28,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Iterator, NamedTuple
 
 import pyarrow as pa
@@ -78,6 +79,13 @@ def parse_number(text: str) -> int | None:
     """
     if not isinstance(text, str):
         return None
+    return _parse_number(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse_number(text: str) -> int | None:
+    """``parse_number`` of a string, remembered: a report asks about the same few surfaces tens
+    of thousands of times."""
     s = unicodedata.normalize("NFKC", text).strip()
     if not s:
         return None

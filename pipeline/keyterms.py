@@ -200,21 +200,26 @@ def content_terms_by_subject(tokens: pa.Table, attribution: Attribution, config:
         if a.mention.label in PLACE_LABELS:
             place_spans[a.mention.sentence_id].append((a.mention.start, a.mention.end))
     docs: dict[str, Counter[str]] = defaultdict(Counter)
+    # term_of depends on the token and the next one's POS and form only: each such tuple is
+    # judged once (a report repeats most of them many times).
+    judged: dict[tuple, str | None] = {}
     columns = ("surface", "normalized", "dictionary_form", "pos", "pos_detail", "reading", "char_start", "char_end")
     for sid, rows in sentence_rows(tokens, columns):
         subject = subject_of.get(sid)
         if subject is None:
             continue
         terms = docs[subject]
-        spans = place_spans.get(sid, ())
+        spans = place_spans.get(sid)
         n = len(rows["pos"])
         for i in range(n):
-            start, end = rows["char_start"][i], rows["char_end"][i]
-            if any(s < end and start < e for s, e in spans):
-                continue  # part of a country or region name (韓国, 欧州連合, 米 of 米豪)
-            term = term_of(rows["surface"][i], rows["normalized"][i], rows["pos"][i], rows["pos_detail"][i] or "",
-                           rows["reading"][i], rows["pos"][i + 1] if i + 1 < n else None,
-                           rows["dictionary_form"][i + 1] if i + 1 < n else None, config, places, known)
+            if spans:
+                start, end = rows["char_start"][i], rows["char_end"][i]
+                if any(s < end and start < e for s, e in spans):
+                    continue  # part of a country or region name (韓国, 欧州連合, 米 of 米豪)
+            key = (rows["surface"][i], rows["normalized"][i], rows["pos"][i], rows["pos_detail"][i] or "",
+                   rows["reading"][i], rows["pos"][i + 1] if i + 1 < n else None,
+                   rows["dictionary_form"][i + 1] if i + 1 < n else None)
+            term = judged[key] if key in judged else judged.setdefault(key, term_of(*key, config, places, known))
             if term is not None:
                 terms[term] += 1
                 if surfaces is not None:

@@ -26,6 +26,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -149,6 +150,17 @@ def write_table_files(table: pa.Table, directory: Path, name: str) -> None:
         pacsv.write_csv(_csv_ready(table), fh)
 
 
+WRITERS = 4  # tables written at once by ``publish``
+
+
+def _write_synced(table: pa.Table, directory: Path, name: str) -> None:
+    """``write_table_files``, then each file synced to disk."""
+    write_table_files(table, directory, name)
+    for suffix in (".parquet", ".csv"):
+        with open(directory / f"{name}{suffix}", "rb") as fh:
+            os.fsync(fh.fileno())
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -171,11 +183,11 @@ def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str) -> Path:
     run_dir = out_dir / RUNS_DIR / edition / run_id
     try:
         run_dir.mkdir(parents=True)
-        for name, table in tables.items():
-            write_table_files(table, run_dir, name)
-        for f in run_dir.iterdir():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
+        # Arrow writes Parquet and CSV, and the disk syncs, without holding the GIL: the tables are
+        # written side by side (the same files, in less time).
+        with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+            for _ in pool.map(lambda item: _write_synced(item[1], run_dir, item[0]), tables.items()):
+                pass
         _fsync_dir(run_dir)
     except OSError as exc:
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -19,7 +19,7 @@ import pyarrow as pa
 from markupsafe import Markup
 
 from pipeline import analyses, charts
-from pipeline.published import table_rows
+from pipeline.published import read_table, table_rows
 from pipeline.tables import SPECS
 
 TABLES = ("cooccurrence_nodes", "cooccurrence_edges", "correspondence", "crosstab_residuals", "word_frequencies")
@@ -68,16 +68,27 @@ def _names() -> dict[str, str]:
         return {}
 
 
+def _columns(out_dir: Path, edition: str, name: str, columns: list[str]) -> pa.Table | None:
+    """These columns of the edition's table as Arrow, typed as its spec says (null where the file
+    predates a column), or None when the edition has no such table: no Python rows to build."""
+    table = read_table(out_dir, edition, name, columns)
+    if table is None:
+        return None
+    fields = [SPECS[name].schema.field(c) for c in columns]
+    return pa.table({f.name: table[f.name].cast(f.type) if f.name in table.column_names else pa.nulls(table.num_rows, f.type)
+                     for f in fields})
+
+
 def crosstab_context(out_dir: Path, edition: str, settings: analyses.AnalysisSettings) -> dict | None:
     """How the crosstab of the correspondence analysis and the residuals was built, recomputed from
     the published ``mentions`` and ``sentences``: ``min_sentences``, the countries and technologies
     left out as rarer (display name and body sentences), and the note of a crosstab that cannot be
     analysed; None when the edition lacks those tables."""
-    mentions, sentences = _rows(out_dir, edition, "mentions"), _rows(out_dir, edition, "sentences")
+    mentions = _columns(out_dir, edition, "mentions", ["sentence_id", "label", "top", "subject"])
+    sentences = _columns(out_dir, edition, "sentences", ["sentence_id", "kind", "in_summary"])
     if mentions is None or sentences is None:
         return None
-    table = analyses.body_crosstab(pa.Table.from_pylist(mentions, schema=SPECS["mentions"].schema),
-                                   pa.Table.from_pylist(sentences, schema=SPECS["sentences"].schema), settings.kinds)
+    table = analyses.body_crosstab(mentions, sentences, settings.kinds)
     kept = analyses.frequent(table, settings.crosstab.min_sentences)
     names = _names()
 

@@ -8,7 +8,9 @@ The spaCy pipeline is composed of components registered by name:
                                 and normalizes text as the tokenize stage does
   jstmine_drop_not_mentions     removes spans that only look like a mention (欧州グリーン・ディール)
   jstmine_fused_abbreviations   character-level pass: 米日韓 → US, JP, KR (Sudachi fuses these)
-Docs are built from our own Sudachi tokens, so text is tokenized once, by the tokenize stage.
+Docs are built from our own Sudachi tokens, so text is tokenized once, by the tokenize stage,
+one Doc per window of whole sentences (``window_docs``), not one per sentence: tagging then costs
+about half of what tokenizing does.
 GiNZA's statistical NER is not in this path: see the README for why and where it runs.
 """
 from __future__ import annotations
@@ -17,15 +19,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy
 import pyarrow as pa
 from rapidfuzz.distance import Levenshtein
 import spacy
-from spacy.attrs import IDX, LENGTH
+from spacy.attrs import IDX, NORM, ORTH
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from pipeline.lexicon import NOT_MENTION, Lexicon, entity_ruler_patterns, token_norm
-from pipeline.tokenize import TokenizeConfig, load_tokenizer, sentence_rows
+from pipeline.lexicon import NOT_MENTION, Lexicon, LexiconError, entity_ruler_patterns, token_norm
+from pipeline.tokenize import TokenizeConfig, load_tokenizer, sentence_windows
 
 
 @dataclass(frozen=True)
@@ -71,27 +74,36 @@ class FusedAbbreviations:
     def __call__(self, doc: Doc) -> Doc:
         # Stored as character ranges: a span of the whole token 日韓 could not hold two countries.
         found: list[tuple[int, int, str, str]] = []
-        text = doc.text
-        if any(c in self.abbreviations for c in text):  # else no token can be made of them
-            # Token texts from their offsets: no Token objects (the cost of this component).
-            run: list[tuple[int, str]] = []
-            for idx, length in doc.to_array([IDX, LENGTH]).tolist() + [(None, None)]:
-                token_text = text[idx : idx + length] if idx is not None else None
-                if token_text and all(c in self.abbreviations for c in token_text):
-                    run.append((idx, token_text))
-                    continue
-                if sum(len(t) for _, t in run) >= 2:
+        if len(doc):
+            # Arrays, no Token objects and no doc.text (joined anew at each call): each distinct
+            # token text is looked at once, the runs are found on the arrays.
+            orth, idx = doc.to_array([ORTH, IDX]).T
+            kinds, inverse = numpy.unique(orth, return_inverse=True)
+            strings = doc.vocab.strings
+            whole = numpy.array([all(c in self.abbreviations for c in strings[int(k)]) for k in kinds], dtype=bool)
+            made_of = whole[inverse.reshape(-1)]
+            if made_of.any():
+                # Runs of consecutive tokens made of abbreviation characters: [begin, end) pairs.
+                edges = numpy.flatnonzero(numpy.diff(numpy.concatenate(([0], made_of.astype(numpy.int8), [0]))))
+                for begin, end in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+                    run = [(int(idx[t]), strings[int(orth[t])]) for t in range(begin, end)]
+                    if sum(len(t) for _, t in run) < 2:
+                        continue
                     for tok_idx, tok_text in run:
                         for k, char in enumerate(tok_text):
                             label, entry_id = self.abbreviations[char]
                             found.append((tok_idx + k, tok_idx + k + 1, label, entry_id))
-                run = []
         doc.user_data[ABBREVIATIONS_KEY] = found
         return doc
 
 
 def build_tagger(lexicon: Lexicon, tokenize_config: TokenizeConfig = TokenizeConfig()) -> Language:
-    """The spaCy pipeline for tagging; build once per process and reuse."""
+    """The spaCy pipeline for tagging; build once per process and reuse. ``LexiconError`` if an
+    alias holds ``SENTENCE_BREAK`` (it could then match across two sentences)."""
+    broken = sorted(alias for e in lexicon.entries.values() for alias in e.aliases if SENTENCE_BREAK in alias)
+    if broken:
+        raise LexiconError(f"lexicon aliases hold the private-use character U+E000: {', '.join(map(repr, broken))}",
+                           "remove that character from them (the tagger puts it between sentences)")
     mode, dictionary = tokenize_config.mode, tokenize_config.dictionary
     tokenizer = load_tokenizer(mode, dictionary)
     token_patterns = entity_ruler_patterns(lexicon, lambda text: [m.normalized_form() for m in tokenizer.tokenize(text)])
@@ -146,21 +158,69 @@ def _as_phrase_patterns(nlp: Language, lexicon: Lexicon, token_patterns: list[di
     return phrases if simple and as_tokens == expected else None
 
 
-def docs_from_tokens(nlp: Language, tokens: pa.Table):
-    """One spaCy Doc per sentence from the token table, with NORM set to Sudachi's form.
+# Between two sentences in one Doc: a token whose NORM no alias has (a private-use character),
+# so that no match, and no run of fused abbreviations, reaches from one sentence into the next.
+SENTENCE_BREAK = "\ue000"
 
-    Yields (sentence_id, doc, offsets) where offsets[i] is token i's start in the sentence.
-    Sentences are read with ``sentence_rows``: a long report's tokens are never all Python
-    objects at once.
+
+@dataclass(frozen=True)
+class TokenWindow:
+    """A Doc of whole sentences of the token table, and where each of its tokens came from."""
+
+    doc: Doc
+    sentence_ids: list[int]  # each Doc token's sentence id (-1: a ``SENTENCE_BREAK``)
+    starts: list[int]  # each Doc token's start within its sentence
+    idx: list[int]  # each Doc token's start within the Doc's text
+
+
+def window_docs(nlp: Language, tokens: pa.Table):
+    """The token table as spaCy Docs of whole sentences, NORM set to Sudachi's normalized form
+    (``token_norm``), the sentences of a Doc separated by a ``SENTENCE_BREAK`` token.
+
+    One Doc per window of ``sentence_windows`` (about 32,000 tokens), not one per sentence: a
+    Doc and each pipeline component cost about as much per call as for a few hundred tokens,
+    and a report has thousands of sentences; no window's tokens are Python objects together
+    with another's. Yields a ``TokenWindow`` per window.
     """
     vocab = nlp.vocab
-    for sid, rows in sentence_rows(tokens, ("surface", "normalized", "char_start", "char_end")):
-        words, starts, ends = rows["surface"], rows["char_start"], rows["char_end"]
-        spaces = [ends[k] < starts[k + 1] for k in range(len(words) - 1)] + [False]
+    norm_ids: dict[str, int] = {}  # normalized form -> its NORM string id
+
+    def norm_id(form: str) -> int:
+        found = norm_ids.get(form)
+        if found is None:
+            found = norm_ids[form] = vocab.strings.add(token_norm(form))
+        return found
+
+    for cols in sentence_windows(tokens, ("surface", "normalized", "char_start", "char_end")):
+        sids, surfaces, forms = cols["sentence_id"], cols["surface"], cols["normalized"]
+        starts, ends = cols["char_start"], cols["char_end"]
+        words: list[str] = []
+        spaces: list[bool] = []
+        norms: list[int] = []
+        token_sids: list[int] = []
+        token_starts: list[int] = []
+        n, i = len(sids), 0
+        while i < n:  # one sentence at a time: rows i..j-1
+            sid = sids[i]
+            j = i + 1
+            while j < n and sids[j] == sid:
+                j += 1
+            if words:
+                words.append(SENTENCE_BREAK)
+                spaces.append(False)
+                norms.append(norm_id(SENTENCE_BREAK))
+                token_sids.append(-1)
+                token_starts.append(0)
+            words += surfaces[i:j]
+            spaces += [ends[k] < starts[k + 1] for k in range(i, j - 1)]
+            spaces.append(False)
+            norms += [norm_id(f) for f in forms[i:j]]
+            token_sids += [sid] * (j - i)
+            token_starts += starts[i:j]
+            i = j
         doc = Doc(vocab, words=words, spaces=spaces)
-        for token, norm in zip(doc, rows["normalized"], strict=True):
-            token.norm_ = token_norm(norm)
-        yield sid, doc, starts
+        doc.from_array([NORM], numpy.array(norms, dtype=numpy.uint64))
+        yield TokenWindow(doc, token_sids, token_starts, doc.to_array(IDX).tolist())
 
 
 def tag_tokens(nlp: Language, lexicon: Lexicon, tokens: pa.Table,
@@ -173,20 +233,26 @@ def tag_tokens(nlp: Language, lexicon: Lexicon, tokens: pa.Table,
     """
     mentions: list[Mention] = []
     pipeline = nlp.pipeline
-    # Doc by doc (not all docs at once: a long report's docs would all be alive together).
-    for sid, doc, starts in docs_from_tokens(nlp, tokens):
+    for window in window_docs(nlp, tokens):
+        doc = window.doc
         for _, proc in pipeline:
             doc = proc(doc)
+        sids, starts, idx = window.sentence_ids, window.starts, window.idx
 
-        # Doc character offsets differ from sentence offsets only where spaces were dropped.
-        def to_sentence(char: int, token_i: int, starts=starts, doc=doc) -> int:
-            return starts[token_i] + (char - doc[token_i].idx)
+        # Doc character offsets → sentence offsets, through the token the character is in.
+        def to_sentence(char: int, token_i: int, starts=starts, idx=idx) -> int:
+            return starts[token_i] + (char - idx[token_i])
 
         for ent in doc.ents:
-            mentions.append(_mention(lexicon, sid, to_sentence(ent.start_char, ent.start), to_sentence(ent.end_char - 1, ent.end - 1) + 1, ent.text, ent.label_, ent.ent_id_, "lexicon"))
+            mentions.append(_mention(lexicon, sids[ent.start], to_sentence(ent.start_char, ent.start),
+                                     to_sentence(ent.end_char - 1, ent.end - 1) + 1, ent.text, ent.label_, ent.ent_id_,
+                                     "lexicon"))
         for s, e, label, entry_id in doc.user_data.get(ABBREVIATIONS_KEY, []):
             tok = doc.char_span(s, e, alignment_mode="expand").start
-            mentions.append(_mention(lexicon, sid, to_sentence(s, tok), to_sentence(s, tok) + 1, doc.text[s:e], label, entry_id, "abbreviation"))
+            # (not doc.text[s:e]: doc.text is joined anew from every token at each call)
+            text = doc[tok].text[s - idx[tok]: e - idx[tok]]
+            mentions.append(_mention(lexicon, sids[tok], to_sentence(s, tok), to_sentence(s, tok) + 1, text,
+                                     label, entry_id, "abbreviation"))
     if ocr_texts:
         exact: dict[int, list[tuple[int, int]]] = {}
         for m in mentions:

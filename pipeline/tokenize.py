@@ -136,14 +136,13 @@ def tokenize_sentences(sentences: Iterable[Sentence], config: TokenizeConfig = T
 WINDOW_TOKENS = 32_768  # token rows turned into Python objects at a time
 
 
-def sentence_rows(
+def sentence_windows(
     tokens: pa.Table, columns: Sequence[str], window: int = WINDOW_TOKENS
-) -> Iterator[tuple[int, dict[str, list]]]:
-    """Each sentence's token rows, in table order: (sentence_id, {column: values}).
-
-    The table is read in windows of about ``window`` rows, cut only between sentences, so that a
-    long report's tokens are never all Python objects at once.
-    ``tokenize_sentences`` writes rows in sentence order, which is the order they come out in.
+) -> Iterator[dict[str, list]]:
+    """The token table in windows of about ``window`` rows, cut only between sentences, each as
+    {column: values} (``sentence_id`` always among them): a long report's tokens are never all
+    Python objects at once. ``tokenize_sentences`` writes rows in sentence order, which is the
+    order they come out in.
     """
     table = tokens.select(list(dict.fromkeys(["sentence_id", *columns])))
     ids = table.column("sentence_id")
@@ -153,8 +152,19 @@ def sentence_rows(
         window_end = min(total, window_start + window)
         while window_end < total and ids[window_end].as_py() == ids[window_end - 1].as_py():
             window_end += 1  # a sentence is never cut between two windows
-        cols = table.slice(window_start, window_end - window_start).to_pydict()
+        yield table.slice(window_start, window_end - window_start).to_pydict()
         window_start = window_end
+
+
+def sentence_rows(
+    tokens: pa.Table, columns: Sequence[str], window: int = WINDOW_TOKENS
+) -> Iterator[tuple[int, dict[str, list]]]:
+    """Each sentence's token rows, in table order: (sentence_id, {column: values}).
+
+    The table is read in windows of about ``window`` rows (``sentence_windows``), cut only
+    between sentences, so that a long report's tokens are never all Python objects at once.
+    """
+    for cols in sentence_windows(tokens, columns, window):
         sentence_ids = cols["sentence_id"]
         n = len(sentence_ids)
         i = 0

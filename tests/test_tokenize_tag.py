@@ -232,3 +232,30 @@ def test_text_layer_sentences_are_matched_exactly_only(nlp, lexicon):
     tokens = tokenize_sentences(sentences)
     assert ocr_sentence_texts(sentences, {1: "text_layer"}) == {}
     assert tag_tokens(nlp, lexicon, tokens, ocr_sentence_texts(sentences, {1: "text_layer"})) == tag_tokens(nlp, lexicon, tokens)
+
+
+def test_sentences_tagged_together_give_what_each_gives_alone_and_nothing_across_them(nlp, lexicon):
+    # Tagging reads many sentences as one Doc (``window_docs``): a match or a run of fused
+    # abbreviations must never reach from one sentence into the next (量子|技術, 米|日韓 cut in two).
+    texts = ("日本は量子", "技術に投資する。", "会議には米", "日韓が出た。", "米日韓経済安保対話と量子技術。",
+             "欧州連合(EU)と中国、 米国の 人工知能。", "AI")
+    together = _tag(nlp, lexicon, *texts)
+    alone = [m for i, text in enumerate(texts)
+             for m in tag_tokens(nlp, lexicon, tokenize_sentences([Sentence(i, i, 0, 1, 0, "body", text)]))]
+    assert together == alone
+    assert [(m.sentence_id, m.text) for m in together if m.sentence_id < 2] == [(0, "日本"), (0, "量子")]
+    fused = [(m.sentence_id, m.id) for m in together if m.via == "abbreviation"]
+    assert fused == [(3, "JP"), (3, "KR"), (4, "US"), (4, "JP"), (4, "KR")]  # not 米 of sentence 2
+    assert all(texts[m.sentence_id][m.start:m.end] == m.text for m in together)
+
+
+def test_an_alias_holding_the_sentence_break_is_refused(lexicon):
+    from dataclasses import replace
+
+    from pipeline.lexicon import LexiconError
+    from pipeline.tag import SENTENCE_BREAK
+
+    entry = next(iter(lexicon.entries.values()))
+    bad = replace(lexicon, entries={**lexicon.entries, entry.id: replace(entry, aliases=(*entry.aliases, f"量子{SENTENCE_BREAK}技術"))})
+    with pytest.raises(LexiconError, match="U\\+E000"):
+        build_tagger(bad)
