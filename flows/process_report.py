@@ -224,11 +224,17 @@ def _cached(stage: str) -> dict:
     return dict(name=stage, cache_key_fn=_cache_key(stage), persist_result=True)
 
 
+# Processes extract_task reads a document's pages with (None: extract_pdf's choice, one per CPU).
+# A process that runs whole reports side by side with others (flows.corpus) sets 1: it reads its
+# report's pages itself. How the pages are read never changes what is extracted.
+EXTRACT_WORKERS: int | None = None
+
+
 @task(**_cached("extract"))
 def extract_task(acquired: Acquired, config: RunConfig) -> ExtractedDocument:
     # The page callback is the process's progress display (flows.progress), not a parameter: it
     # never enters the cache key, and on a Dask worker it is None.
-    doc = extract_pdf(Path(acquired.path), config.extract, progress=page_callback())
+    doc = extract_pdf(Path(acquired.path), config.extract, progress=page_callback(), workers=EXTRACT_WORKERS)
     logger = get_run_logger()
     for line in problem_lines([(p.page, p.kind, p.detail) for p in doc.problems]):
         logger.warning("%s", line)
