@@ -20,6 +20,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from flows import process_report
+from flows.quiet import hide_pipeline_error_tracebacks
 from flows.process_report import submit_stages
 
 
@@ -32,6 +33,7 @@ def report_stages_task(acquired, config, label: str = "") -> dict:
     ``label`` (the report's name, for the progress display where there is one)."""
     # Reports run side by side, one per process: the pages of each are read by its process.
     process_report.EXTRACT_WORKERS = 1
+    hide_pipeline_error_tracebacks()  # an expected fault is said by the command, once, at the end
     return submit_stages(acquired, config, submit=False, label=label)
 
 
