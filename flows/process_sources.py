@@ -229,8 +229,9 @@ def _side_by_side(new: list, pool, ahead: int, done, failed) -> None:
 
 
 def _stages_side_by_side() -> bool:
-    """Whether the reports' stages go to the task runner all at once (Dask: one process per
-    worker, one task at a time in each) or run in the flow, one report after the other.
+    """Whether the flow's task runner is Dask (each report's stages then go to it as one task,
+    one process per worker, one task at a time in each); otherwise the flow runs them in its pool
+    of worker processes or itself, one report after the other (``process_sources``).
 
     Prefect's default task runner is a thread pool, and the stages share one Sudachi tokenizer
     per process, which two threads must not use at once ("RuntimeError: Already borrowed"); the
