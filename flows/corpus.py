@@ -1,6 +1,7 @@
 """Processing the reports of a corpus side by side: each new edition's stages as one task, run by
 a pool of worker processes (``jstmine update``; ``--workers N``) or by Dask workers
-(``--dask-address``), while the flow's process builds, checks and publishes the editions done.
+(``--dask-address``), while the flow's process builds, checks and publishes the editions done; in
+the pool, the workers then write each published edition's HTML report too.
 
 Why whole reports and not stage by stage: a report's stages depend on each other one after the
 other, so running them in the process that ran the previous one keeps their outputs where they
@@ -21,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import process_report
 from flows.quiet import hide_pipeline_error_tracebacks
-from flows.process_report import submit_stages
+from flows.process_report import submit_stages, write_report
 
 
 @task(name="report-stages", cache_policy=NO_CACHE, persist_result=False)
@@ -35,6 +36,18 @@ def report_stages_task(acquired, config, label: str = "") -> dict:
     process_report.EXTRACT_WORKERS = 1
     hide_pipeline_error_tracebacks()  # an expected fault is said by the command, once, at the end
     return submit_stages(acquired, config, submit=False, label=label)
+
+
+@task(name="write-report", cache_policy=NO_CACHE, persist_result=False)
+def report_task(out_dir: str, edition: str, previous: str | None) -> str:
+    """The edition's HTML report (``write_report``), written by a worker process once the flow has
+    published the edition; its path, or "" when it could not be written (a warning, as in the flow).
+
+    Parameters: ``out_dir`` (the output directory), ``edition`` (published there), ``previous``
+    (the edition to show the changes since, as the flow found it when it published; None: none)."""
+    hide_pipeline_error_tracebacks()
+    path = write_report(out_dir, edition, previous)
+    return str(path) if path else ""
 
 
 def default_workers() -> int:

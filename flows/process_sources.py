@@ -16,13 +16,13 @@ publishing everything, when a findings check of an edition it processed has cont
 from __future__ import annotations
 
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.states import Failed
 
-from flows.corpus import pool_size, process_pool, report_stages_task
+from flows.corpus import pool_size, process_pool, report_stages_task, report_task
 from flows.process_report import (
     RunSummary,
     _publish_artifacts,
@@ -34,10 +34,11 @@ from flows.process_report import (
     run_config,
     submit_stages,
     unchanged_summary,
-    write_report,  # noqa: F401  (written by finish; kept importable from here)
+    write_report,
 )
 from flows.progress import current as current_progress
 from pipeline.acquire import AcquireConfig
+from pipeline.editions import previous_edition, published
 from pipeline.errors import PipelineError, TransientAcquireError
 from pipeline.publish import output_lock
 from pipeline.source import parse_source
@@ -119,10 +120,12 @@ def process_sources(
                 continue
             new.append((n, report.entry_id, edition, acquired, config))
 
-        def done(n: int, label: str, edition: str, acquired, config, stages) -> None:
-            """Build, check and publish one edition from its stages (values or futures)."""
+        def done(n: int, label: str, edition: str, acquired, config, stages, write=None) -> None:
+            """Build, check and publish one edition from its stages (values or futures); ``write``
+            writes its report (None: here)."""
             try:
-                summary, tables, findings = finish(edition, out_dir, acquired, config, resolve(stages), label=label)
+                summary, tables, findings = finish(edition, out_dir, acquired, config, resolve(stages), label=label,
+                                                   write=write)
                 _publish_artifacts(summary, tables, findings)
             except Exception as exc:  # noqa: BLE001 (as above)
                 failed(n, label, exc)
@@ -138,7 +141,7 @@ def process_sources(
                 if pool is not None:
                     logger.info("%d new editions: processed side by side in %d worker processes", len(new), size)
                     progress.note(f"{len(new)} new editions: processed side by side in {size} worker processes")
-                _side_by_side(new, pool, len(new) if on_dask else 2 * size, done, failed)
+                _side_by_side(new, pool, len(new) if on_dask else 2 * size, done, failed, outcomes)
         else:  # one after the other, here: each published before the next is read
             for n, label, edition, acquired, config in new:
                 try:
@@ -200,13 +203,30 @@ def contradicted_state(summaries: list[RunSummary], data: list | None = None):
                           f"(their tables, checks and reports are published): {named}", data=summaries if data is None else data)
 
 
-def _side_by_side(new: list, pool, ahead: int, done, failed) -> None:
+def _side_by_side(new: list, pool, ahead: int, done, failed, outcomes: dict) -> None:
     """Run ``report_stages_task`` for each of ``new`` (n, label, edition, acquired, config) on
     ``pool`` (a started task runner; None: the flow's, e.g. Dask), up to ``ahead`` reports ahead
     of the one being published (so that finished reports do not pile up in memory), and hand each
-    edition's stages to ``done(n, label, edition, acquired, config, stages)`` in order; a report
-    whose stages fail goes to ``failed(n, label, exc)``."""
+    edition's stages to ``done(n, label, edition, acquired, config, stages, write)`` in order; a
+    report whose stages fail goes to ``failed(n, label, exc)``. In the pool, each published
+    edition's HTML report is written by a worker (``write``), and its summary in ``outcomes[n]``
+    says where once it is."""
     futures: dict[int, object] = {}
+    reports: list[tuple[int, object]] = []  # (n, future of report_task)
+
+    def writer(n: int):
+        if pool is None:
+            return None  # on Dask: written here, by finish
+
+        def write(out_dir: str, edition: str) -> Path | None:
+            try:  # the edition to compare with, as of now (as finish would find it)
+                previous = previous_edition(published(Path(out_dir)), edition)
+            except Exception:  # noqa: BLE001 (write_report says why, as a warning)
+                return write_report(out_dir, edition)
+            reports.append((n, pool.submit(report_task, {"out_dir": out_dir, "edition": edition, "previous": previous})))
+            return Path(out_dir) / edition / "report.html"
+
+        return write
 
     def submit(k: int) -> None:
         n, label, _, acquired, config = new[k]
@@ -225,7 +245,16 @@ def _side_by_side(new: list, pool, ahead: int, done, failed) -> None:
         except Exception as exc:  # noqa: BLE001 (one report's failure never stops the others)
             failed(n, label, exc)
             continue
-        done(n, label, edition, acquired, config, stages)
+        done(n, label, edition, acquired, config, stages, writer(n))
+    for n, future in reports:
+        try:
+            path = future.result()
+        except Exception as exc:  # noqa: BLE001 (the report is a by-product: never fail the run for it)
+            get_run_logger().warning("%s: could not write the HTML report (%s: %s); the tables are published",
+                                     outcomes[n].edition, type(exc).__name__, exc)
+            path = ""
+        if isinstance(outcomes.get(n), RunSummary):
+            outcomes[n] = replace(outcomes[n], report=path)
 
 
 def _stages_side_by_side() -> bool:

@@ -121,6 +121,10 @@ def test_by_default_new_editions_run_side_by_side_one_process_per_core(prefect_a
     else:  # one core: one after the other
         assert "side by side" not in output, output
     assert_same_tables(tmp_path / "processed", serial)
+    # Each edition's HTML report, written by a worker process once the edition is published.
+    reports = re.findall(r"^report:\s+(\S+)$", output, re.MULTILINE)
+    assert sorted(reports) == sorted(str(tmp_path / "processed" / e / "report.html") for e in EDITIONS), output
+    assert all(Path(r).stat().st_size > 1000 for r in reports)
     again = update(prefect_api_server, listing, tmp_path)  # nothing new: no pool at all
     assert "side by side" not in again and again.count("unchanged (same PDF, same pipeline)") == len(EDITIONS), again
 
