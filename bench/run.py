@@ -31,7 +31,14 @@ memory and its imports are its own):
    character error rate against the text layer; and ``extract_pdf`` with ``--ocr off`` and
    ``auto`` on the born-digital report, counting the pages rendered (``--ocr-only`` runs just this);
 9. runs the flow cold on the big report for its peak memory;
-10. prints the figures and writes them to ``bench/RESULTS.md`` (``--results``).
+10. a corpus: ``--corpus-reports`` (20) generated reports of ``--corpus-pages`` (100) pages, each
+    with its own text (paragraphs rotated differently, an edition note), served from a loopback
+    listing; ``jstmine update`` as a user types it, in a fresh process: by default, with
+    ``--workers 2``, with ``--workers 1``, and with ``--dask-address`` on a ``dask scheduler`` and
+    ``dask worker`` started separately; wall time, pages/s, CPU use of every process over the run,
+    and every published table compared with the default run's (``--corpus-only`` runs just this,
+    with the single-report cold flow it is compared with);
+11. prints the figures and writes them to ``bench/RESULTS.md`` (``--results``).
 
 Peak memory is the peak of the summed resident memory of the measured process and all its
 children (polled with psutil every 50 ms), with the process's own ``ru_maxrss`` as a cross-check.
