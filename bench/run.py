@@ -31,7 +31,14 @@ memory and its imports are its own):
    character error rate against the text layer; and ``extract_pdf`` with ``--ocr off`` and
    ``auto`` on the born-digital report, counting the pages rendered (``--ocr-only`` runs just this);
 9. runs the flow cold on the big report for its peak memory;
-10. prints the figures and writes them to ``bench/RESULTS.md`` (``--results``).
+10. a corpus: ``--corpus-reports`` (20) generated reports of ``--corpus-pages`` (100) pages, each
+    with its own text (paragraphs rotated differently, an edition note), served from a loopback
+    listing; ``jstmine update`` as a user types it, in a fresh process: by default, with
+    ``--workers 2``, with ``--workers 1``, and with ``--dask-address`` on a ``dask scheduler`` and
+    ``dask worker`` started separately; wall time, pages/s, CPU use of every process over the run,
+    and every published table compared with the default run's (``--corpus-only`` runs just this,
+    with the single-report cold flow it is compared with);
+11. prints the figures and writes them to ``bench/RESULTS.md`` (``--results``).
 
 Peak memory is the peak of the summed resident memory of the measured process and all its
 children (polled with psutil every 50 ms), with the process's own ``ru_maxrss`` as a cross-check.
@@ -111,10 +118,11 @@ def _sample_chapters(text: str) -> tuple[list[str], list[tuple[str, list[str]]]]
     return front, chapters
 
 
-def edition_text(units: int) -> str:
+def edition_text(units: int, shift: int = 0) -> str:
     """The sample edition's chapters repeated (renumbered, paragraphs rotated, every third chapter
     in two columns) until ``units`` blocks (chapter headings, section headings, paragraphs,
-    tables) are written. Each extra unit adds at most about a third of a page."""
+    tables) are written. Each extra unit adds at most about a third of a page. ``shift``: rotate
+    the paragraphs that much further (another report of the corpus: same size, other text)."""
     from samples import SAMPLE_EDITION
 
     front, chapters = _sample_chapters(SAMPLE_EDITION.read_text(encoding="utf-8"))
@@ -135,7 +143,7 @@ def edition_text(units: int) -> str:
             else:  # the appendix: its table in every round
                 out += ["", f"# 付録{round_ + 1} {heading[2:].split(' ', 1)[-1]}", ""]
             written += 1
-            for section in _rotated_sections(blocks, round_):
+            for section in _rotated_sections(blocks, round_ + shift):
                 if written >= units:
                     break
                 out += [section, ""]
@@ -546,6 +554,260 @@ def ocr_report(o: dict) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------
+# A corpus: `jstmine update` on many reports from a loopback listing
+# ---------------------------------------------------------------------------------------------
+
+CORPUS_IGNORED = {"documents": {"processed_at", "fetched_at", "raw_path"}}  # when and where, nothing else
+
+
+def build_corpus(reports: int, pages: int, cache: Path) -> list[Path]:
+    """``reports`` distinct reports of about ``pages`` pages each, cached: the generated report's
+    text with its paragraphs rotated differently per report and an edition note of its own (so
+    each is a different PDF and edition); the block count that gives ``pages`` pages for the
+    first one is used for all (they differ by a page or so)."""
+    from samples import SAMPLE_EDITION
+    from samples.build import build_sample_pdf
+
+    key = hashlib.sha256(SAMPLE_EDITION.read_bytes() + GENERATOR_VERSION.encode() + b"corpus1").hexdigest()[:12]
+    folder = cache / f"corpus-{pages}p-{key}"
+    folder.mkdir(parents=True, exist_ok=True)
+    units_file = folder / "units.txt"
+    if units_file.is_file():
+        units = int(units_file.read_text())
+    else:  # the block count for `pages` pages, as build_report finds it (a few tries)
+        units, tried = max(10, round(pages * 5.6)), {}
+        for _ in range(8):
+            source = folder / ".search.md"
+            source.write_text(edition_text(units), encoding="utf-8")
+            tried[units] = _page_count(build_sample_pdf(folder / ".search.pdf", source=source))
+            if tried[units] == pages:
+                break
+            units = max(1, units + round((pages - tried[units]) * units / max(tried[units], 1)))
+            if units in tried:
+                break
+        units = min(tried, key=lambda u: (abs(tried[u] - pages), -u))
+        units_file.write_text(str(units))
+    out = []
+    for k in range(reports):
+        pdf = folder / f"corpus{k + 1:02d}.pdf"
+        if not pdf.is_file():
+            source = folder / f".corpus{k + 1:02d}.md"
+            source.write_text(edition_text(units, shift=k), encoding="utf-8")
+            build_sample_pdf(folder / ".building.pdf", source=source, edition_note=f"コーパス第{k + 1}版")
+            (folder / ".building.pdf").replace(pdf)
+            print(f"  corpus report {k + 1} of {reports}: {_page_count(pdf)} pages", flush=True)
+        out.append(pdf)
+    digests = {hashlib.sha256(p.read_bytes()).hexdigest() for p in out}
+    if len(digests) != len(out):
+        raise RuntimeError(f"the corpus under {folder} has identical reports: delete it and run again")
+    return out
+
+
+def corpus_listing(server, pdfs: list[Path], work: Path) -> Path:
+    """Serve ``pdfs`` from ``server`` (tests/httpserver.py) under a listing page, one entry each
+    (ids corpus01…, one date each), and write a sources file following them all."""
+    from samples.build import build_listing_html
+
+    entries = []
+    for k, pdf in enumerate(pdfs):
+        server.serve_pdf(f"/corpus/{pdf.name}", pdf.read_bytes(), etag=f'"{pdf.stem}"')
+        entries.append({"id": pdf.stem, "title": f"【調査報告書】ベンチマーク・コーパス（{k + 1}）",
+                        "date": f"2025年{k % 12 + 1}月{k // 12 + 1}日", "href": pdf.name})
+    page = build_listing_html(entries, work / "corpus-listing.html")
+    url = server.serve_html("/corpus/report_2022.html", page.read_text(encoding="utf-8"))
+    sources = work / "corpus-sources.toml"
+    sources.write_text(f'[[source]]\nname = "corpus"\nlisting = "{url}"\nlink_pattern = \'corpus\\d+\'\n', encoding="utf-8")
+    return sources
+
+
+def _proc_cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by these processes and their children."""
+    return sum(_tree_cpu(pid) for pid in pids)
+
+
+def run_update(sources: Path, out: Path, env: dict, log: Path, *options: str, others: list[int] | None = None) -> dict:
+    """`jstmine update` as a user types it, in a fresh process, into ``out`` (fresh output, raw
+    and result storage): its wall time, and the CPU time of its whole process tree (the
+    process's own and every descendant's it waited for, from ``wait4``), plus what the already
+    running ``others`` (a Dask scheduler and workers) used meanwhile."""
+    out.mkdir(parents=True, exist_ok=True)
+    env = dict(env, PREFECT_LOCAL_STORAGE_PATH=str(out / "storage"), COLUMNS="200")
+    cmd = [str(Path(sys.executable).with_name("jstmine")), "update", "--sources", str(sources),
+           "--out", str(out / "processed"), "--raw", str(out / "raw"), *options]
+    load = os.getloadavg()[0]
+    before = _proc_cpu(others or [])
+    with log.open("a") as fh:
+        fh.write(f"\n=== {' '.join(cmd)}\n")
+        fh.flush()
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=out, env=env, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"jstmine update {' '.join(options)} failed (exit {proc.returncode}); see {log}")
+    others_cpu = _proc_cpu(others or []) - before
+    return {"options": list(options), "wall": wall, "cpu": usage.ru_utime + usage.ru_stime + others_cpu,
+            "others_cpu": others_cpu, "load_before": load, "processed": str(out / "processed")}
+
+
+def compare_editions(got: Path, expected: Path) -> list[str]:
+    """Every published table of every edition in ``expected`` against ``got`` (the same editions,
+    tables, schemas and values, the when and where of ``CORPUS_IGNORED`` aside): the differences."""
+    import pyarrow.parquet as pq
+
+    editions = sorted(p.name for p in expected.iterdir() if p.is_symlink())
+    diffs = []
+    if sorted(p.name for p in got.iterdir() if p.is_symlink()) != editions:
+        return [f"editions differ: {sorted(p.name for p in got.iterdir() if p.is_symlink())} against {editions}"]
+    for edition in editions:
+        names = sorted(p.stem for p in (expected / edition).glob("*.parquet"))
+        if sorted(p.stem for p in (got / edition).glob("*.parquet")) != names:
+            diffs.append(f"{edition}: other tables")
+            continue
+        for name in names:
+            a, b = pq.read_table(got / edition / f"{name}.parquet"), pq.read_table(expected / edition / f"{name}.parquet")
+            drop = sorted(CORPUS_IGNORED.get(name, set()))
+            a, b = a.drop_columns(drop), b.drop_columns(drop)
+            if a.schema != b.schema or not a.equals(b):
+                diffs.append(f"{edition}/{name}")
+    return diffs
+
+
+def start_dask(env: dict, log: Path, workers: int) -> tuple[list[subprocess.Popen], str]:
+    """A `dask scheduler` and `dask worker --nworkers N --nthreads 1` on 127.0.0.1, started as a
+    user would (own process groups), once ``workers`` workers have connected: the processes and
+    the scheduler's address."""
+    from distributed import Client
+
+    bindir = Path(sys.executable).parent
+    scheduler_file = log.with_name("dask-scheduler.json")
+    scheduler_file.unlink(missing_ok=True)
+    out = log.open("a")
+    procs = [subprocess.Popen([str(bindir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(scheduler_file)],
+                              env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)]
+    deadline = time.time() + 60
+    while not scheduler_file.is_file() and time.time() < deadline:
+        time.sleep(0.2)
+    address = json.loads(scheduler_file.read_text())["address"]
+    procs.append(subprocess.Popen([str(bindir / "dask"), "worker", address, "--nworkers", str(workers), "--nthreads", "1",
+                                   "--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0"],
+                                  env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+    with Client(address, timeout=60) as client:
+        client.wait_for_workers(workers, timeout=120)
+    return procs, address
+
+
+def stop_dask(procs: list[subprocess.Popen]) -> None:
+    for proc in reversed(procs):  # workers first; our own process groups only
+        stop_server(proc)
+
+
+def corpus_benchmark(work: Path, env: dict, reports: int, pages: int, cache: Path) -> dict:
+    """`jstmine update` on ``reports`` generated reports of ``pages`` pages from a loopback listing:
+    without --workers, with --workers 2, and on a Dask scheduler and workers started separately
+    (--dask-address); wall time, CPU time of all the processes involved, and whether every
+    published table is identical to the plain run's."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from httpserver import HTTPTestServer
+
+    print(f"corpus: {reports} reports of {pages} pages", flush=True)
+    pdfs = build_corpus(reports, pages, cache)
+    total = sum(_page_count(p) for p in pdfs)
+    log = work / "corpus.log"
+    res: dict = {"reports": len(pdfs), "pages": total, "cores": os.cpu_count(), "runs": {}}
+    with HTTPTestServer() as server:
+        sources = corpus_listing(server, pdfs, work)
+        for label, options in (("plain", ()), ("workers2", ("--workers", "2")), ("workers1", ("--workers", "1"))):
+            print(f"corpus: jstmine update {' '.join(options)}", flush=True)
+            res["runs"][label] = run_update(sources, work / f"corpus-{label}", env, log, *options)
+        print("corpus: jstmine update --dask-address (dask scheduler and workers started separately)", flush=True)
+        dask_env = dict(env, PREFECT_LOCAL_STORAGE_PATH=str(work / "corpus-dask" / "storage"))
+        procs, address = start_dask(dask_env, log, 2)
+        try:
+            pids = [p.pid for p in procs]
+            res["runs"]["dask"] = run_update(sources, work / "corpus-dask", env, log, "--dask-address", address, others=pids)
+        finally:
+            stop_dask(procs)
+    plain = Path(res["runs"]["plain"]["processed"])
+    for label in ("workers2", "workers1", "dask"):
+        res["runs"][label]["differences"] = compare_editions(Path(res["runs"][label]["processed"]), plain)
+    return res
+
+
+def corpus_figures(c: dict, startup_process: float, single_rate: float | None) -> dict:
+    """Per run: pages/s over the whole process, pages/s beyond Prefect start-up (minus the trivial
+    flow's process time, as the single report's rate is beyond its start-up), CPU use of the cores."""
+    out = {}
+    for label, r in c["runs"].items():
+        beyond = r["wall"] - startup_process
+        out[label] = {"rate": c["pages"] / r["wall"], "rate_beyond": c["pages"] / beyond if beyond > 0 else float("nan"),
+                      "cpu_share": r["cpu"] / (r["wall"] * c["cores"])}
+    out["single_rate"] = single_rate
+    return out
+
+
+def corpus_targets(c: dict, startup_process: float, single: dict | None) -> list[str]:
+    """The corpus's rows of a Targets table (| what | measured | target | |)."""
+    single_rate = single["pages"] / single["beyond"] if single else None
+    f = corpus_figures(c, startup_process, single_rate)
+    ok = lambda good: "met" if good else "**missed**"  # noqa: E731
+    plain, two, dask = (c["runs"][k] for k in ("plain", "workers2", "dask"))
+    others = [c["runs"][k]["differences"] for k in ("workers2", "workers1", "dask") if k in c["runs"]]
+    best = min(f[k]["rate_beyond"] for k in ("plain", "workers2"))
+    lines = []
+    if single_rate:
+        lines.append(f"| corpus pages/s beyond Prefect start-up, slower of plain and `--workers 2` / single-report cold rate "
+                     f"| {best:.1f} / {single_rate:.1f} = **{best / single_rate:.2f}** | ≥ 1 | {ok(best >= single_rate)} |")
+    lines += [
+        f"| `--workers 2` / plain, wall time | {two['wall']:.1f} s / {plain['wall']:.1f} s = **{two['wall'] / plain['wall']:.2f}** "
+        f"| ≤ 1 | {ok(two['wall'] <= plain['wall'])} |",
+        f"| CPU use over the run, plain | **{f['plain']['cpu_share']:.0%}** of {c['cores']} cores | ≥ 90 % | "
+        f"{ok(f['plain']['cpu_share'] >= 0.9)} |",
+        f"| identical tables, `--workers 2`, `--workers 1` and `--dask-address` against plain | "
+        f"**{'yes' if not any(others) else 'no: ' + ', '.join(sum(others, [])[:6])}** "
+        f"| identical | {ok(not any(others))} |",
+    ]
+    return lines
+
+
+def corpus_report(c: dict, startup_process: float, single: dict | None, targets: bool = False) -> list[str]:
+    """The corpus section of the results; with ``targets``, its own Targets rows first."""
+    single_rate = single["pages"] / single["beyond"] if single else None
+    f = corpus_figures(c, startup_process, single_rate)
+    lines = [f"## Corpus: `jstmine update` on {c['reports']} reports ({c['pages']:,} pages) from a loopback listing", ""]
+    if targets:
+        lines += ["| what | measured | target | |", "|---|---|---|---|", *corpus_targets(c, startup_process, single), ""]
+    lines += [
+        "| run | wall time | pages/s | pages/s beyond Prefect start-up | CPU (all processes) | CPU use of the cores | load before |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, name in (("plain", "`jstmine update` (the default: side by side, one process per core)"),
+                        ("workers2", "`jstmine update --workers 2`"),
+                        ("workers1", "`jstmine update --workers 1` (one report after the other)"),
+                        ("dask", "`jstmine update --dask-address` (scheduler and 2 one-thread workers started before)")):
+        if label not in c["runs"]:
+            continue
+        r = c["runs"][label]
+        lines.append(f"| {name} | {r['wall']:.1f} s | {f[label]['rate']:.1f} | {f[label]['rate_beyond']:.1f} | "
+                     f"{r['cpu']:.1f} s | {f[label]['cpu_share']:.0%} | {r['load_before']:.1f} |")
+    lines += [
+        "",
+        "Each run is `jstmine update` in a fresh process against the loopback Prefect server, with a fresh output "
+        "directory, download directory and result storage (nothing cached). *Pages/s beyond Prefect start-up*: "
+        f"pages / (wall time − {startup_process:.1f} s, the trivial flow's process time), as the single report's rate is "
+        "its pages / its cold flow run beyond start-up"
+        + (f" ({single['pages']} pages / {single['beyond']:.1f} s = {single_rate:.1f} pages/s, this bench run)" if single else "")
+        + ". *CPU use*: user + system CPU of the update process and every process it started (`wait4`), plus the Dask "
+        "scheduler's and workers' for the Dask run, over wall time × cores. Tables: every Parquet table of every edition "
+        "compared with the plain run's (`processed_at`, `fetched_at`, `raw_path` of `documents` aside).",
+        "",
+    ]
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------
 # Running the measured things
 # ---------------------------------------------------------------------------------------------
 
@@ -780,6 +1042,9 @@ def benchmark(args) -> dict:
         print("pdftotext and pypdfium2", flush=True)
         res["context"] = child("context", env, pdf=str(pdf))
 
+        if args.corpus_reports:
+            res["corpus"] = corpus_benchmark(work, env, args.corpus_reports, args.corpus_pages, cache)
+
         if SUMMARY_TXT.is_file():
             print("tagging quality on the executive summary", flush=True)
             res["quality"] = quality(work, env, child)
@@ -982,6 +1247,9 @@ def report(res: dict) -> str:
             f"for {big.get('pages', 0) / max(cold.get('pages', 1), 1):.1f}× the pages{_growth(cold, big, f)}) |"
         )
     lines.append(tag_target_row(cold, chars, ok))
+    if res.get("corpus"):
+        lines += corpus_targets(res["corpus"], f["startup_process"],
+                                {"pages": cold.get("pages", floor["pages"]), "beyond": f["cold_beyond_startup"]})
     lines += [
         "",
         f"The cold flow's tasks themselves take {f['tasks_total']:.1f} s ({f['tasks_over_floor']:.2f} × the floor); "
@@ -1092,6 +1360,9 @@ def report(res: dict) -> str:
             "Mapped files are mostly SudachiPy's dictionary (a 217 MB file whose pages count once touched: "
             "bounded by its size, and shared between processes) and the libraries.",
         ]
+    if res.get("corpus"):
+        lines += ["", *corpus_report(res["corpus"], f["startup_process"],
+                                     {"pages": cold.get("pages", floor["pages"]), "beyond": f["cold_beyond_startup"]})]
     if res.get("ocr"):
         lines += ["", *ocr_report(res["ocr"])]
     lines += [
@@ -1114,6 +1385,51 @@ def report(res: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def corpus_only(args, argv) -> int:
+    """``--corpus-only``: a loopback Prefect server, the trivial flow (Prefect's start-up), the
+    cold flow on the ``--pages`` report once (the single-report rate) and the corpus runs."""
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="jstmine-bench-corpus-"))
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "bench.log"
+    base_env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
+                    PREFECT_HOME=str(work / "prefect-home"))
+    server = None
+    if os.environ.get("PREFECT_API_URL"):
+        api_url = os.environ["PREFECT_API_URL"]
+    else:
+        print("starting prefect server on loopback", flush=True)
+        server, api_url, _ = start_server(work / "server-home", work / "server.log")
+    env = dict(base_env, PREFECT_API_URL=api_url)
+    try:
+        pdf = build_report(args.pages, Path(args.cache))
+        print("Prefect start-up: trivial flows", flush=True)
+        trivial = [run_child("trivial", {}, env, log) for _ in range(3)]
+        print(f"flow, cold, {args.pages} pages", flush=True)
+        out = work / "single"
+        cold = run_child("flow", dict(pdf=str(pdf), edition="bench", out=str(out / "processed"), raw=str(out / "raw")),
+                         dict(env, PREFECT_LOCAL_STORAGE_PATH=str(work / "storage-single")), log)
+        corpus = corpus_benchmark(work, env, args.corpus_reports, args.corpus_pages, Path(args.cache))
+    finally:
+        if server is not None:
+            stop_server(server)
+    startup_process = _median([t["process_seconds"] for t in trivial])
+    single = {"pages": cold["pages"], "beyond": cold["run"] - _median([t["run"] for t in trivial])}
+    res = {"trivial": trivial, "cold": cold, "corpus": corpus}
+    text = "\n".join([f"Measured {datetime.now(timezone.utc).isoformat(timespec='seconds')} on {os.cpu_count()} cores; "
+                      f"single report: {cold['pages']} pages, cold flow {cold['run']:.1f} s, "
+                      f"{single['beyond']:.1f} s beyond Prefect start-up (trivial flow run "
+                      f"{_median([t['run'] for t in trivial]):.1f} s, process {startup_process:.1f} s).", "",
+                      *corpus_report(corpus, startup_process, single, targets=True)])
+    if "--results" in (argv or sys.argv):
+        Path(args.results).write_text(text, encoding="utf-8")
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1, default=str), encoding="utf-8")
+    print(text)
+    if not args.work:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=300)
@@ -1128,6 +1444,12 @@ def main(argv=None) -> int:
     parser.add_argument("--ocr-only", action="store_true",
                         help="only the OCR figures (seconds per page, character error rate, the cost of --ocr auto); "
                              "printed, and written to --results only when it is given")
+    parser.add_argument("--corpus-reports", type=int, default=20, help="reports of the corpus run (0 skips it)")
+    parser.add_argument("--corpus-pages", type=int, default=100, help="pages of each corpus report")
+    parser.add_argument("--corpus-only", action="store_true",
+                        help="only the corpus figures (jstmine update on --corpus-reports reports, plain, --workers 2 "
+                             "and --dask-address) and the single-report cold rate they are compared with; printed, and "
+                             "written to --results only when it is given")
     parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     parser.add_argument("--params", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -1157,6 +1479,8 @@ def main(argv=None) -> int:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
         return 0
+    if args.corpus_only:
+        return corpus_only(args, argv)
     res = benchmark(args)
     text = report(res)
     Path(args.results).write_text(text, encoding="utf-8")

@@ -68,7 +68,8 @@ def update(
     out: Path = typer.Option(Path("processed"), "--out", "-o", help="Output directory."),
     raw: Path = typer.Option(Path("raw"), help="Where downloaded PDFs and their manifest are kept."),
     dask_address: str = typer.Option(None, help="Run the stages on this Dask scheduler (tcp://HOST:PORT)."),
-    workers: int = typer.Option(0, help="Run the stages on a local Dask cluster of this many processes."),
+    workers: int = typer.Option(0, help="Processes to run new editions side by side in (default: one per core, "
+                                "when two or more are new and a Prefect server is running; 1: one after the other)."),
     verbose: bool = typer.Option(False, "--verbose", "-v",
                                  help="Also show Prefect's and Dask's own logging (task runs, Dask's INFO lines)."),
 ) -> None:
@@ -114,10 +115,9 @@ def update(
     with showing(for_console(err)) as progress:
         if dask_address:
             progress.note(f"the stages run on the Dask scheduler at {dask_address}")
-        elif workers:
-            progress.note(f"the stages run on a local Dask cluster of {workers} worker processes")
         progress.note(f"looking for new editions ({starting_note(recorded)})")
-        state = flow(sources_file=str(sources), out_dir=str(out), raw_dir=str(raw), only=only or None, return_state=True)
+        state = flow(sources_file=str(sources), out_dir=str(out), raw_dir=str(raw), only=only or None, workers=workers,
+                     return_state=True)
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, PipelineError):
         fail(outcome.what, outcome.todo)

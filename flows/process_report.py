@@ -225,11 +225,17 @@ def _cached(stage: str) -> dict:
     return dict(name=stage, cache_key_fn=_cache_key(stage), persist_result=True)
 
 
+# Processes extract_task reads a document's pages with (None: extract_pdf's choice, one per CPU).
+# A process that runs whole reports side by side with others (flows.corpus) sets 1: it reads its
+# report's pages itself. How the pages are read never changes what is extracted.
+EXTRACT_WORKERS: int | None = None
+
+
 @task(**_cached("extract"))
 def extract_task(acquired: Acquired, config: RunConfig) -> ExtractedDocument:
     # The page callback is the process's progress display (flows.progress), not a parameter: it
     # never enters the cache key, and on a Dask worker it is None.
-    doc = extract_pdf(Path(acquired.path), config.extract, progress=page_callback())
+    doc = extract_pdf(Path(acquired.path), config.extract, progress=page_callback(), workers=EXTRACT_WORKERS)
     logger = get_run_logger()
     for line in problem_lines([(p.page, p.kind, p.detail) for p in doc.problems]):
         logger.warning("%s", line)
@@ -482,9 +488,11 @@ def prepare(source: SourceRef, edition: str | None, out_dir: str, acquired: Acqu
 
 
 def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, stages: dict,
-           label: str = "") -> tuple[RunSummary, dict, list]:
+           label: str = "", write=None) -> tuple[RunSummary, dict, list]:
     """Build, check and publish one report's tables, then write its HTML report (in the flow's
-    process, under its lock). ``label``: the report's name in the progress display."""
+    process, under its lock). ``label``: the report's name in the progress display. ``write``:
+    what writes the report, ``(out_dir, edition) -> path or None`` (None: ``write_report``, here;
+    ``update`` hands it to a worker process when reports run side by side)."""
     progress = current_progress()
     progress.stage(label, "build-tables")
     tables = build_tables_task(edition, acquired, config, opaque(stages))
@@ -494,7 +502,7 @@ def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, st
     progress.stage(label, "publish")
     publish_task(edition, out_dir, opaque(tables))
     progress.stage(label, "report")
-    report = write_report(out_dir, edition)
+    report = (write or write_report)(out_dir, edition)
     extracted, segmented = stages["extracted"], stages["segmented"]
     summary = RunSummary(
         edition=edition,
@@ -519,14 +527,19 @@ def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, st
     return summary, tables, findings
 
 
-def write_report(out_dir: str, edition: str) -> Path | None:
+_LATEST = object()
+
+
+def write_report(out_dir: str, edition: str, previous=_LATEST) -> Path | None:
     """The new edition's HTML report, showing what changed since the report's previous edition
-    when there is one. A report that cannot be written is a warning: the tables are published."""
+    when there is one (``previous``: that edition, or None; by default the one published before
+    it now). A report that cannot be written is a warning: the tables are published."""
     logger = get_run_logger()
     try:
         from pipeline.report import render_report
 
-        previous = previous_edition(published(Path(out_dir)), edition)
+        if previous is _LATEST:
+            previous = previous_edition(published(Path(out_dir)), edition)
         path = render_report(Path(out_dir), edition, previous=previous)
     except Exception as exc:  # noqa: BLE001 (the report is a by-product: never fail the run for it)
         logger.warning("%s: could not write the HTML report (%s: %s); the tables are published; "

@@ -15,12 +15,14 @@ publishing everything, when a findings check of an edition it processed has cont
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.states import Failed
 
+from flows.corpus import pool_size, process_pool, report_stages_task, report_task
 from flows.process_report import (
     RunSummary,
     _publish_artifacts,
@@ -32,10 +34,11 @@ from flows.process_report import (
     run_config,
     submit_stages,
     unchanged_summary,
-    write_report,  # noqa: F401  (written by finish; kept importable from here)
+    write_report,
 )
 from flows.progress import current as current_progress
 from pipeline.acquire import AcquireConfig
+from pipeline.editions import previous_edition, published
 from pipeline.errors import PipelineError, TransientAcquireError
 from pipeline.publish import output_lock
 from pipeline.source import parse_source
@@ -65,11 +68,15 @@ def process_sources(
     raw_dir: str = "raw",
     only: list[str] | None = None,
     tokenizer_mode: str = "C",
+    workers: int = 0,
 ) -> list:
     """Discover the followed reports and process each new edition; the rest are no-ops.
 
     Parameters: ``sources_file`` (the sources file), ``out_dir`` (output directory), ``raw_dir``
-    (downloaded PDFs), ``only`` (these sources by name; None: all), ``tokenizer_mode`` (Sudachi's).
+    (downloaded PDFs), ``only`` (these sources by name; None: all), ``tokenizer_mode`` (Sudachi's),
+    ``workers`` (processes to run new editions side by side in, when two or more are new and a
+    Prefect server is configured; 0: one per core, 1: one after the other in the flow's process;
+    on Dask, the Dask workers run them).
 
     Returns one item per followed report, in order: its ``RunSummary``, or a ``ReportFailure``
     when it could not be processed. The run fails (with them as its data) when a report failed
@@ -81,7 +88,7 @@ def process_sources(
     reports = discover_task(sources_file, only)
     logger.info("%d reports followed: %s", len(reports), ", ".join(r.entry_id for r in reports))
     with output_lock(Path(out_dir)):
-        side_by_side = _stages_side_by_side()
+        on_dask = _stages_side_by_side()
         acquire_config = AcquireConfig(raw_dir=Path(raw_dir))
         refs = [(r, parse_source(r.listing_url)) for r in reports]  # URLs the discovery made: parsed once
         progress.finish("sources", f"{len(reports)} reports followed")
@@ -97,33 +104,52 @@ def process_sources(
             logger.info("%s failed: %s (%s)", label, failure.what, failure.todo)
             progress.finish(label, "failed (the error is shown at the end)")
 
-        pending = []
+        new = []  # (n, label, edition, acquired, config) of each edition to process
         for n, (report, ref, future) in enumerate(fetched):
             try:
                 acquired = future.result()
                 config = run_config(tokenizer_mode, "", _expectations(report), ref, acquired)
                 edition, up_to_date = prepare(ref, None, out_dir, acquired, config)
-                if up_to_date:
-                    logger.info("%s: edition %s is unchanged (same PDF, same pipeline): nothing to do", report.entry_id, edition)
-                    outcomes[n] = unchanged_summary(edition, out_dir, acquired)
-                    progress.finish(report.entry_id, outcome_text(outcomes[n]))
-                    continue
-                # On Dask: submitted, not run, so the workers work on every report at once. Otherwise
-                # one report after the other, here.
-                stages = submit_stages(acquired, config, submit=side_by_side, label=report.entry_id)
             except Exception as exc:  # noqa: BLE001 (one report's failure never stops the others)
                 failed(n, report.entry_id, exc)
                 continue
-            pending.append((n, report.entry_id, edition, acquired, config, stages))
-        for n, label, edition, acquired, config, stages in pending:
+            if up_to_date:
+                logger.info("%s: edition %s is unchanged (same PDF, same pipeline): nothing to do", report.entry_id, edition)
+                outcomes[n] = unchanged_summary(edition, out_dir, acquired)
+                progress.finish(report.entry_id, outcome_text(outcomes[n]))
+                continue
+            new.append((n, report.entry_id, edition, acquired, config))
+
+        def done(n: int, label: str, edition: str, acquired, config, stages, write=None) -> None:
+            """Build, check and publish one edition from its stages (values or futures); ``write``
+            writes its report (None: here)."""
             try:
-                summary, tables, findings = finish(edition, out_dir, acquired, config, resolve(stages), label=label)
+                summary, tables, findings = finish(edition, out_dir, acquired, config, resolve(stages), label=label,
+                                                   write=write)
                 _publish_artifacts(summary, tables, findings)
             except Exception as exc:  # noqa: BLE001 (as above)
                 failed(n, label, exc)
-                continue
+                return
             outcomes[n] = summary
             progress.finish(label, outcome_text(summary))
+
+        size = 1 if on_dask or not configured_api_url() else pool_size(workers, len(new))
+        if on_dask or size > 1:
+            # The reports side by side (each one's stages in one process: a Dask worker, or one of
+            # the pool's), while this process publishes them in order as they are done.
+            with nullcontext() if on_dask else process_pool(size) as pool:
+                if pool is not None:
+                    logger.info("%d new editions: processed side by side in %d worker processes", len(new), size)
+                    progress.note(f"{len(new)} new editions: processed side by side in {size} worker processes")
+                _side_by_side(new, pool, len(new) if on_dask else 2 * size, done, failed, outcomes)
+        else:  # one after the other, here: each published before the next is read
+            for n, label, edition, acquired, config in new:
+                try:
+                    stages = submit_stages(acquired, config, submit=False, label=label)
+                except Exception as exc:  # noqa: BLE001 (as above)
+                    failed(n, label, exc)
+                    continue
+                done(n, label, edition, acquired, config, stages)
     results = [outcomes[n] for n in sorted(outcomes)]
     summaries = [r for r in results if isinstance(r, RunSummary)]
     for s in summaries:
@@ -177,9 +203,64 @@ def contradicted_state(summaries: list[RunSummary], data: list | None = None):
                           f"(their tables, checks and reports are published): {named}", data=summaries if data is None else data)
 
 
+def _side_by_side(new: list, pool, ahead: int, done, failed, outcomes: dict) -> None:
+    """Run ``report_stages_task`` for each of ``new`` (n, label, edition, acquired, config) on
+    ``pool`` (a started task runner; None: the flow's, e.g. Dask), up to ``ahead`` reports ahead
+    of the one being published (so that finished reports do not pile up in memory), and hand each
+    edition's stages to ``done(n, label, edition, acquired, config, stages, write)`` in order; a
+    report whose stages fail goes to ``failed(n, label, exc)``. In the pool, each published
+    edition's HTML report is written by a worker (``write``), and its summary in ``outcomes[n]``
+    says where once it is."""
+    futures: dict[int, object] = {}
+    reports: list[tuple[int, object]] = []  # (n, future of report_task)
+
+    def writer(n: int):
+        if pool is None:
+            return None  # on Dask: written here, by finish
+
+        def write(out_dir: str, edition: str) -> Path | None:
+            try:  # the edition to compare with, as of now (as finish would find it)
+                previous = previous_edition(published(Path(out_dir)), edition)
+            except Exception:  # noqa: BLE001 (write_report says why, as a warning)
+                return write_report(out_dir, edition)
+            reports.append((n, pool.submit(report_task, {"out_dir": out_dir, "edition": edition, "previous": previous})))
+            return Path(out_dir) / edition / "report.html"
+
+        return write
+
+    def submit(k: int) -> None:
+        n, label, _, acquired, config = new[k]
+        current_progress().stage(label, "stages submitted to the task runner")
+        parameters = {"acquired": acquired, "config": config, "label": label}
+        futures[k] = (pool.submit(report_stages_task, parameters) if pool is not None
+                      else report_stages_task.submit(**parameters))
+
+    for k in range(min(ahead, len(new))):
+        submit(k)
+    for k, (n, label, edition, acquired, config) in enumerate(new):
+        if k + ahead < len(new):
+            submit(k + ahead)
+        try:
+            stages = futures.pop(k).result()
+        except Exception as exc:  # noqa: BLE001 (one report's failure never stops the others)
+            failed(n, label, exc)
+            continue
+        done(n, label, edition, acquired, config, stages, writer(n))
+    for n, future in reports:
+        try:
+            path = future.result()
+        except Exception as exc:  # noqa: BLE001 (the report is a by-product: never fail the run for it)
+            get_run_logger().warning("%s: could not write the HTML report (%s: %s); the tables are published",
+                                     outcomes[n].edition, type(exc).__name__, exc)
+            path = ""
+        if isinstance(outcomes.get(n), RunSummary):
+            outcomes[n] = replace(outcomes[n], report=path)
+
+
 def _stages_side_by_side() -> bool:
-    """Whether the reports' stages go to the task runner all at once (Dask: one process per
-    worker, one task at a time in each) or run in the flow, one report after the other.
+    """Whether the flow's task runner is Dask (each report's stages then go to it as one task,
+    one process per worker, one task at a time in each); otherwise the flow runs them in its pool
+    of worker processes or itself, one report after the other (``process_sources``).
 
     Prefect's default task runner is a thread pool, and the stages share one Sudachi tokenizer
     per process, which two threads must not use at once ("RuntimeError: Already borrowed"); the
@@ -218,31 +299,35 @@ def configured_api_url() -> str:
 
 
 def task_runner(dask_address: str | None = None, workers: int = 0):
-    """None (Prefect's thread pool) unless Dask is asked for: an existing scheduler at
-    ``dask_address`` (tcp://HOST:PORT), or a LocalCluster of ``workers`` processes on 127.0.0.1.
+    """None (the flow's own: new editions side by side in a pool of ``workers`` processes, see
+    ``process_sources``) unless an existing Dask scheduler at ``dask_address`` (tcp://HOST:PORT)
+    is asked for. Checks the options first: ``workers`` ≥ 0, not both, and a Prefect server for
+    anything but one process.
 
-    Dask needs a Prefect server (PREFECT_API_URL): without one, every worker process would start
-    a temporary server of its own, and they collide.
+    Worker processes (Dask's, or the pool's) need a Prefect server (PREFECT_API_URL): without one,
+    each would start a temporary server of its own, and they collide. Without one and without
+    ``--workers``, the reports are processed one after the other.
     """
-    if not dask_address and workers <= 0:
-        return None
+    if workers < 0:
+        raise PipelineError(f"--workers {workers} is not a number of processes",
+                            "give --workers N with N ≥ 1 (1: one report after the other), or leave it out: one per core")
     if dask_address and workers > 0:
         raise PipelineError(
             f"both --dask-address {dask_address} and --workers {workers} are given",
-            "give one: --dask-address to use a running Dask scheduler, --workers N to start a local cluster",
+            "give one: --dask-address to use a running Dask scheduler, --workers N for N local processes",
         )
-    if not configured_api_url():
+    if (dask_address or workers > 1) and not configured_api_url():
         raise PipelineError(
-            "running on Dask needs a Prefect server: each Dask worker would otherwise start a temporary server of its own",
-            "start one and point at it: prefect server start --host 127.0.0.1 --port 4200 & "
-            "export PREFECT_API_URL=http://127.0.0.1:4200/api (or: make server)",
+            ("running on Dask" if dask_address else f"--workers {workers}")
+            + " needs a Prefect server: each worker process would otherwise start a temporary server of its own",
+            "start one and point at it: jstmine server start (or: prefect server start --host 127.0.0.1 --port 4200 & "
+            "export PREFECT_API_URL=http://127.0.0.1:4200/api)",
         )
+    if not dask_address:
+        return None
     from prefect_dask import DaskTaskRunner
 
-    if dask_address:
-        if not dask_address.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
-            raise PipelineError(f"--dask-address {dask_address!r} is not a Dask scheduler address",
-                                "give it as tcp://HOST:PORT, as `dask scheduler` prints it")
-        return DaskTaskRunner(address=dask_address)
-    return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
-                                          "host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"})
+    if not dask_address.startswith(("tcp://", "tls://", "ucx://", "inproc://")):
+        raise PipelineError(f"--dask-address {dask_address!r} is not a Dask scheduler address",
+                            "give it as tcp://HOST:PORT, as `dask scheduler` prints it")
+    return DaskTaskRunner(address=dask_address)

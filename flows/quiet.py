@@ -58,13 +58,21 @@ def quiet_internals(verbose: bool = False) -> None:
     level = logging.NOTSET if verbose else logging.WARNING
     for handler in _prefect_console_handlers():
         handler.setLevel(level)
-        if not any(isinstance(f, NoTracebackForPipelineErrors) for f in handler.filters):
-            handler.addFilter(NoTracebackForPipelineErrors())
+    hide_pipeline_error_tracebacks()
     if "dask" in sys.modules:  # else Dask reads the environment when it is first imported
         import dask
 
         dask.config.set({"logging.distributed": "info" if verbose else "warning"})
     logging.getLogger("distributed").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def hide_pipeline_error_tracebacks() -> None:
+    """Leave the tracebacks of ``PipelineError``s off this process's Prefect console handlers
+    (``NoTracebackForPipelineErrors``); also for a worker process that runs tasks and prints to
+    the command's console."""
+    for handler in _prefect_console_handlers():
+        if not any(isinstance(f, NoTracebackForPipelineErrors) for f in handler.filters):
+            handler.addFilter(NoTracebackForPipelineErrors())
 
 
 def _prefect_console_handlers() -> list[logging.Handler]:

@@ -1,6 +1,7 @@
-"""`jstmine update` on Dask (a LocalCluster it starts with --workers, or a running scheduler with
---dask-address) against a real Prefect server on loopback: the same tables as a serial run, and no
-Dask or Prefect process left behind."""
+"""`jstmine update` with new editions side by side (in its pool of worker processes: by default,
+or --workers N; or on a running Dask scheduler with --dask-address) against a real Prefect server
+on loopback: the same tables as a run that processes them one after the other (--workers 1), and no
+worker, Dask or Prefect process left behind."""
 from __future__ import annotations
 
 import os
@@ -75,8 +76,8 @@ def update(api, sources: Path, directory: Path, *options: str) -> str:
 @pytest.fixture(scope="module")
 def serial(prefect_api_server, listing, tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("serial")
-    output = update(prefect_api_server, listing, d)
-    assert "Dask" not in output
+    output = update(prefect_api_server, listing, d, "--workers", "1")
+    assert "Dask" not in output and "side by side" not in output, output
     return d / "processed"
 
 
@@ -99,9 +100,8 @@ def assert_same_tables(got: Path, expected: Path) -> None:
 
 def test_workers_give_the_same_tables_as_a_serial_run(prefect_api_server, listing, serial, tmp_path):
     output = update(prefect_api_server, listing, tmp_path, "--workers", "2")
-    assert "the stages run on a local Dask cluster of 2 worker processes" in output, output
-    # Without --verbose, neither distributed's INFO lines (scheduler, nannies, workers) nor
-    # Prefect's own; the progress lines instead.
+    assert "2 new editions: processed side by side in 2 worker processes" in output, output
+    # Without --verbose, neither Prefect's INFO lines nor the worker processes': the progress lines instead.
     assert not [line for line in output.splitlines() if re.search(r"\bINFO\b", line)], output
     assert "fy24_rr02: stages submitted to the task runner" in output and "fy24_rr03: done" in output, output
     assert_same_tables(tmp_path / "processed", serial)
@@ -109,6 +109,24 @@ def test_workers_give_the_same_tables_as_a_serial_run(prefect_api_server, listin
     counts = {e: [f["item_count"] for f in rows if f["country"] == "KR" and f["item"] == "国家戦略技術" and not f["in_summary"]]
               for e, rows in kr.items()}
     assert counts == {"fy24_rr02-2025-04-01": [12], "fy24_rr03-2025-05-12": [13]}  # really two different reports
+
+
+def test_by_default_new_editions_run_side_by_side_one_process_per_core(prefect_api_server, listing, serial, tmp_path):
+    from flows.corpus import pool_size
+
+    size = pool_size(0, len(EDITIONS))
+    output = update(prefect_api_server, listing, tmp_path)
+    if size > 1:
+        assert f"{len(EDITIONS)} new editions: processed side by side in {size} worker processes" in output, output
+    else:  # one core: one after the other
+        assert "side by side" not in output, output
+    assert_same_tables(tmp_path / "processed", serial)
+    # Each edition's HTML report, written by a worker process once the edition is published.
+    reports = re.findall(r"^report:\s+(\S+)$", output, re.MULTILINE)
+    assert sorted(reports) == sorted(str(tmp_path / "processed" / e / "report.html") for e in EDITIONS), output
+    assert all(Path(r).stat().st_size > 1000 for r in reports)
+    again = update(prefect_api_server, listing, tmp_path)  # nothing new: no pool at all
+    assert "side by side" not in again and again.count("unchanged (same PDF, same pipeline)") == len(EDITIONS), again
 
 
 def _taggers_built() -> int:
@@ -172,5 +190,32 @@ def test_dask_without_a_prefect_server_stops_with_what_to_do(listing, tmp_path):
                           start_new_session=True)
     assert done.returncode == 1, done.stdout + done.stderr
     message = " ".join(done.stderr.split())
-    assert "running on Dask needs a Prefect server" in message and "PREFECT_API_URL" in message
+    assert "--workers 2 needs a Prefect server" in message and "jstmine server start" in message
     assert not (tmp_path / "out").exists()
+
+
+def test_a_report_that_fails_in_a_worker_process_stops_only_itself(prefect_api_server, tmp_path):
+    # Two new editions, so they run side by side in the pool: fy24_rr03's PDF cannot be read (it
+    # fails in its worker process, at extraction); fy24_rr02 is published all the same.
+    d = tmp_path / "site"
+    d.mkdir()
+    with HTTPTestServer() as server:
+        server.serve_pdf("/investigation/sample-report.pdf", build_sample_pdf(d / "a.pdf").read_bytes(), etag='"a"')
+        server.serve_pdf("/investigation/fy24_rr03.pdf", b"%PDF-1.4\n" + b"not a PDF body " * 200 + b"\n%%EOF\n", etag='"b"')
+        page = build_listing_html(listing_entries("sample-report.pdf"), d / "report_2022.html")
+        url = server.serve_html("/investigation/report_2022.html", page.read_text(encoding="utf-8"))
+        sources = d / "sources.toml"
+        sources.write_text(f'[[source]]\nname = "loopback"\nlisting = "{url}"\nentries = ["fy24_rr02", "fy24_rr03"]\n',
+                           encoding="utf-8")
+        run = tmp_path / "run"
+        env = prefect_api_server.env(PREFECT_HOME=str(tmp_path / "prefect-home"), COLUMNS="300")
+        done = subprocess.run([str(BIN / "jstmine"), "update", "--sources", str(sources), "--out", str(run / "processed"),
+                               "--raw", str(run / "raw"), "--workers", "2"], env=env, capture_output=True, text=True,
+                              timeout=300, start_new_session=True)
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 1, said
+    assert "2 new editions: processed side by side in 2 worker processes" in said, said
+    assert "error: fy24_rr03:" in said and "1 of 2 followed reports failed: fy24_rr03; the other 1 is published" in said, said
+    assert "Traceback" not in said, said
+    assert (run / "processed" / "fy24_rr02-2025-04-01" / "country_technology.parquet").is_file()
+    assert not list((run / "processed").glob("fy24_rr03*"))

@@ -1,0 +1,80 @@
+"""Processing the reports of a corpus side by side: each new edition's stages as one task, run by
+a pool of worker processes (``jstmine update``; ``--workers N``) or by Dask workers
+(``--dask-address``), while the flow's process builds, checks and publishes the editions done; in
+the pool, the workers then write each published edition's HTML report too.
+
+Why whole reports and not stage by stage: a report's stages depend on each other one after the
+other, so running them in the process that ran the previous one keeps their outputs where they
+are (only the finished stages travel back to the flow, once); the reports, not the stages, are
+what can run at the same time. Each process reads a report's pages itself (no extraction worker
+processes of its own: the pool already has one process per core), and loads Sudachi's
+dictionary, the lexicon and its spaCy pipeline once, for every report it runs.
+
+The pool starts only when two or more editions are new (one is processed in the flow's process:
+no process start-up to pay back), with no more processes than new editions.
+"""
+from __future__ import annotations
+
+import os
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from flows import process_report
+from flows.quiet import hide_pipeline_error_tracebacks
+from flows.process_report import submit_stages, write_report
+
+
+@task(name="report-stages", cache_policy=NO_CACHE, persist_result=False)
+def report_stages_task(acquired, config, label: str = "") -> dict:
+    """Every stage of one report (extract … claims), one after the other in the process that runs
+    this task; each stage is its own cached task run as in the flow. Returns the stages' outputs.
+
+    Parameters: ``acquired`` (the downloaded PDF), ``config`` (the run's ``RunConfig``),
+    ``label`` (the report's name, for the progress display where there is one)."""
+    # Reports run side by side, one per process: the pages of each are read by its process.
+    process_report.EXTRACT_WORKERS = 1
+    hide_pipeline_error_tracebacks()  # an expected fault is said by the command, once, at the end
+    return submit_stages(acquired, config, submit=False, label=label)
+
+
+@task(name="write-report", cache_policy=NO_CACHE, persist_result=False)
+def report_task(out_dir: str, edition: str, previous: str | None) -> str:
+    """The edition's HTML report (``write_report``), written by a worker process once the flow has
+    published the edition; its path, or "" when it could not be written (a warning, as in the flow).
+
+    Parameters: ``out_dir`` (the output directory), ``edition`` (published there), ``previous``
+    (the edition to show the changes since, as the flow found it when it published; None: none)."""
+    hide_pipeline_error_tracebacks()
+    path = write_report(out_dir, edition, previous)
+    return str(path) if path else ""
+
+
+def default_workers() -> int:
+    """Processes to run reports side by side with when ``--workers`` is not given: one per core
+    this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover (not Linux)
+        return max(1, os.cpu_count() or 1)
+
+
+def pool_size(workers: int, new_editions: int) -> int:
+    """Processes of the pool for ``new_editions`` editions to process with ``workers`` asked for
+    (0: ``default_workers()``): at most one per edition; 1 means no pool (the flow's process
+    runs them one after the other).
+
+    Parameters:
+        workers: ``--workers`` (0 when not given).
+        new_editions: editions this run processes (not the unchanged ones)."""
+    if workers < 0:
+        raise ValueError(f"workers must be 0 (one per core) or more, not {workers}")
+    return max(1, min(workers or default_workers(), new_editions))
+
+
+def process_pool(size: int):
+    """A Prefect task runner of ``size`` worker processes (started as tasks arrive, spawned: they
+    import only what the task needs), for ``report_stages_task``."""
+    from prefect.task_runners import ProcessPoolTaskRunner
+
+    return ProcessPoolTaskRunner(max_workers=size)
