@@ -69,6 +69,8 @@ def update(
     raw: Path = typer.Option(Path("raw"), help="Where downloaded PDFs and their manifest are kept."),
     dask_address: str = typer.Option(None, help="Run the stages on this Dask scheduler (tcp://HOST:PORT)."),
     workers: int = typer.Option(0, help="Run the stages on a local Dask cluster of this many processes."),
+    engine: str = typer.Option("pdfplumber", "--engine", help="What reads the PDFs' glyphs and drawings: pdfium (fast; "
+                               "pdfplumber still finds the tables) or pdfplumber (the reference reader)."),
     verbose: bool = typer.Option(False, "--verbose", "-v",
                                  help="Also show Prefect's and Dask's own logging (task runs, Dask's INFO lines)."),
 ) -> None:
@@ -96,6 +98,9 @@ def update(
     from pipeline.sources import find_source, load_sources
 
     quiet_internals(verbose)  # and once they are, in case they were already
+    from flows.cli import check_engine
+
+    check_engine(engine)
     try:
         # Before Prefect starts: the task runner asked for, the sources file, the names asked
         # for, then the output directory (the only check that creates anything).
@@ -117,7 +122,8 @@ def update(
         elif workers:
             progress.note(f"the stages run on a local Dask cluster of {workers} worker processes")
         progress.note(f"looking for new editions ({starting_note(recorded)})")
-        state = flow(sources_file=str(sources), out_dir=str(out), raw_dir=str(raw), only=only or None, return_state=True)
+        state = flow(sources_file=str(sources), out_dir=str(out), raw_dir=str(raw), only=only or None, engine=engine,
+                     return_state=True)
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, PipelineError):
         fail(outcome.what, outcome.todo)

@@ -65,11 +65,13 @@ def process_sources(
     raw_dir: str = "raw",
     only: list[str] | None = None,
     tokenizer_mode: str = "C",
+    engine: str = "pdfplumber",
 ) -> list:
     """Discover the followed reports and process each new edition; the rest are no-ops.
 
     Parameters: ``sources_file`` (the sources file), ``out_dir`` (output directory), ``raw_dir``
-    (downloaded PDFs), ``only`` (these sources by name; None: all), ``tokenizer_mode`` (Sudachi's).
+    (downloaded PDFs), ``only`` (these sources by name; None: all), ``tokenizer_mode`` (Sudachi's),
+    ``engine`` (what reads the PDFs' glyphs: ExtractConfig.engine).
 
     Returns one item per followed report, in order: its ``RunSummary``, or a ``ReportFailure``
     when it could not be processed. The run fails (with them as its data) when a report failed
@@ -101,7 +103,8 @@ def process_sources(
         for n, (report, ref, future) in enumerate(fetched):
             try:
                 acquired = future.result()
-                config = run_config(tokenizer_mode, "", _expectations(report), ref, acquired)
+                config = run_config(tokenizer_mode, "", _expectations(report), ref, acquired,
+                                    extract_limits={"engine": engine})
                 edition, up_to_date = prepare(ref, None, out_dir, acquired, config)
                 if up_to_date:
                     logger.info("%s: edition %s is unchanged (same PDF, same pipeline): nothing to do", report.entry_id, edition)

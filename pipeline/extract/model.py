@@ -35,9 +35,15 @@ class ExtractConfig:
     ocr: str = "auto"
     # Resolution pages are rendered at for OCR (bounded by ocr.MAX_RENDER_PIXELS).
     ocr_dpi: float = 200
+    # What reads each page's glyphs and drawings: "pdfium" (pypdfium2, pipeline/extract/
+    # pdfium_glyphs.py; pdfplumber still finds tables and figures on pages that draw some) or
+    # "pdfplumber" (pdfminer, the reference reader). docs/engines.md lists where they differ;
+    # the reference stays the default until those differences are resolved.
+    engine: str = "pdfplumber"
 
 
 OCR_MODES = ("auto", "off", "force")
+ENGINES = ("pdfium", "pdfplumber")
 # How a page's text was obtained (PageInfo.text_source).
 TEXT_LAYER, OCR = "text_layer", "ocr"
 
