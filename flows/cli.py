@@ -95,7 +95,7 @@ def run(
     ocr: str = typer.Option(
         "auto", "--ocr", help="OCR (tesseract) of pages without a usable text layer: auto (pages with no text layer "
                               "or mostly unmapped glyphs), off (report and leave them out), force (every page)."),
-    engine: str = typer.Option("pdfplumber", "--engine", help=_ENGINE_HELP),
+    engine: str = typer.Option("pdfium", "--engine", help=_ENGINE_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v",
                                  help="Also show Prefect's own logging (task runs, its temporary server)."),
 ) -> None:

@@ -69,7 +69,7 @@ def update(
     raw: Path = typer.Option(Path("raw"), help="Where downloaded PDFs and their manifest are kept."),
     dask_address: str = typer.Option(None, help="Run the stages on this Dask scheduler (tcp://HOST:PORT)."),
     workers: int = typer.Option(0, help="Run the stages on a local Dask cluster of this many processes."),
-    engine: str = typer.Option("pdfplumber", "--engine", help="What reads the PDFs' glyphs and drawings: pdfium (fast; "
+    engine: str = typer.Option("pdfium", "--engine", help="What reads the PDFs' glyphs and drawings: pdfium (fast; "
                                "pdfplumber still finds the tables) or pdfplumber (the reference reader)."),
     verbose: bool = typer.Option(False, "--verbose", "-v",
                                  help="Also show Prefect's and Dask's own logging (task runs, Dask's INFO lines)."),

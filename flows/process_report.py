@@ -630,7 +630,7 @@ def process_report(
     max_stream_mb: float | None = None,
     max_worker_memory_mb: float | None = None,
     ocr: str = "auto",
-    engine: str = "pdfplumber",
+    engine: str = "pdfium",
 ):
     """Acquire a report, extract and tag it, publish its tables under ``out_dir/<edition>``.
 

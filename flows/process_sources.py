@@ -65,7 +65,7 @@ def process_sources(
     raw_dir: str = "raw",
     only: list[str] | None = None,
     tokenizer_mode: str = "C",
-    engine: str = "pdfplumber",
+    engine: str = "pdfium",
 ) -> list:
     """Discover the followed reports and process each new edition; the rest are no-ops.
 

@@ -3,7 +3,8 @@
 Input: a PDF path. Output: an ``ExtractedDocument``. Pure with respect to the file: it reads the
 PDF and returns values; it writes nothing.
 
-How it works, per page (pdfplumber gives positioned glyphs; everything else is done here):
+How it works, per page (PDFium, or pdfplumber with ``ExtractConfig(engine="pdfplumber")``, gives
+positioned glyphs; everything else is done here):
 
 1. glyphs are read once, bold duplicates removed, glyphs without a Unicode mapping counted and
    dropped, table regions cut out (their text goes to ``Table`` only);

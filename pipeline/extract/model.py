@@ -37,9 +37,8 @@ class ExtractConfig:
     ocr_dpi: float = 200
     # What reads each page's glyphs and drawings: "pdfium" (pypdfium2, pipeline/extract/
     # pdfium_glyphs.py; pdfplumber still finds tables and figures on pages that draw some) or
-    # "pdfplumber" (pdfminer, the reference reader). docs/engines.md lists where they differ;
-    # the reference stays the default until those differences are resolved.
-    engine: str = "pdfplumber"
+    # "pdfplumber" (pdfminer, the reference reader). docs/engines.md lists where they differ.
+    engine: str = "pdfium"
 
 
 OCR_MODES = ("auto", "off", "force")

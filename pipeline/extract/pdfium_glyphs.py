@@ -264,34 +264,38 @@ def _chars(textpage: pdfium.PdfTextPage, objects: list[tuple[int, int]], height:
     box = raw.FS_RECTF()
     box_ref = ctypes.byref(box)
     matrix = raw.FS_MATRIX()
-    found: list[tuple[int, int, _Char]] = []
+    found: list[tuple[int, int, _Char, int]] = []  # (object's place in content order, index, glyph, object)
+    append, text_object, loose_box, map_error = found.append, _text_object, _loose_box, _map_error
+    last = len(order)
     for i in range(n):
-        obj = _text_object(tp, i)
+        obj = text_object(tp, i)
         if not obj:  # a generated space or line break: no glyph
             continue
         info = shared.get(obj, False)
         if info is False:
-            info = shared[obj] = _object_info(tp, i, obj, matrix, names)
+            found_info = _object_info(tp, i, obj, matrix, names)
+            info = shared[obj] = found_info and (*found_info, order.get(obj, last))
         if info is None:
             return None
-        if not _loose_box(tp, i, box_ref):
+        if not loose_box(tp, i, box_ref):
             return None
         ch = text[i] if aligned else chr(_unicode(tp, i))
         if ch < " " or ch == "\ufffe":
             # PDFium marks a hyphen that ends a line 0x2 (its text "\ufffe"): the glyph is a "-"
             ch = "-" if _is_hyphen(tp, i) else ch
-        if _map_error(tp, i):
+        if map_error(tp, i):
             ch = "\ufffd"
-        font, fs, upright, d = info
+        font, fs, upright, d, place = info
         if d > 0:
             y0 = box.bottom
             y1 = y0 + d * fs
         else:
             y1 = box.top
             y0 = y1 + d * fs
-        x0, x1 = (box.left, box.right) if box.left <= box.right else (box.right, box.left)
-        found.append((order.get(obj, len(order)), i, (ch, x0, x1, height - y1, height - y0, abs(d) * fs, font, upright),
-                      obj))
+        left, right = box.left, box.right
+        if left > right:
+            left, right = right, left
+        append((place, i, (ch, left, right, height - y1, height - y0, abs(d) * fs, font, upright), obj))
         if not i & 1023:
             limits.check_memory()
     unseen = [(k, obj) for k, (obj, depth) in enumerate(objects)
@@ -301,7 +305,7 @@ def _chars(textpage: pdfium.PdfTextPage, objects: list[tuple[int, int]], height:
         found += [(k, -1, c, obj) for k, obj, c in blank]
         blank_ids = {obj for _, obj, _ in blank}
         found += _doubles(found, [(k, obj) for k, obj in unseen if obj not in blank_ids], shared, height)
-    found.sort(key=_content_order)
+    found.sort()  # by place in content order, then index (unique: the rest is never compared)
     return [entry[2] for entry in found]
 
 
@@ -390,10 +394,6 @@ def _doubles(found: list[tuple], dropped: list[tuple[int, int]], shared: dict, h
             if font_of.get(owner) == font and x0 <= (c[1] + c[2]) / 2 <= x1 and t0 <= (c[3] + c[4]) / 2 <= t1:
                 copies.append((k, i, c, owner))
     return copies
-
-
-def _content_order(entry: tuple) -> tuple[int, int]:
-    return entry[0], entry[1]
 
 
 def _object_info(tp: int, i: int, obj: int, matrix, names: dict[int, bytes]) -> tuple | None:
