@@ -143,7 +143,9 @@ def check_streams(page_obj, checked: set[int], limit: int = 10_000) -> None:
     page: its content, the Form XObjects it draws (and theirs), embedded fonts. Within
     ``limits.reading()`` a stream beyond ``ExtractConfig.max_stream_mb`` raises
     ``limits.StreamTooLarge`` here, as it does when pdfminer reads the page (PDFium's own
-    inflater has no such cap). ``checked``: object numbers already checked (a font or a form
+    inflater has no such cap), and what they take counts against the memory budget. (Skipping
+    the streams whose encoded length could not inflate beyond the cap was tried: many such
+    streams on one page then escaped the budget, inflated by PDFium.) ``checked``: object numbers already checked (a font or a form
     shared by many pages is inflated once)."""
     streams = page_obj.contents if isinstance(page_obj.contents, list) else [page_obj.contents]
     todo = [resolve1(s) for s in streams]
@@ -158,9 +160,9 @@ def check_streams(page_obj, checked: set[int], limit: int = 10_000) -> None:
             if key in checked:
                 continue
             checked.add(key)
-            stream.get_data()
             if "Resources" in stream.attrs:
                 resources.append(stream.attrs["Resources"])
+            stream.get_data()
             continue
         res = resolve1(resources.pop())
         if not isinstance(res, dict) or id(res) in seen:
