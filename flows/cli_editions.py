@@ -86,8 +86,11 @@ def update(
     findings (everything is published). The Prefect flow run (when one started) is Failed
     exactly when the exit code is 1 or 3.
     """
+    from flows.cli import check_engine
     from flows.progress import for_console, showing
     from flows.quiet import quiet_internals
+
+    check_engine(engine)  # before Prefect is imported
 
     from flows.server import starting_note, use_recorded_server
 
@@ -98,9 +101,6 @@ def update(
     from pipeline.sources import find_source, load_sources
 
     quiet_internals(verbose)  # and once they are, in case they were already
-    from flows.cli import check_engine
-
-    check_engine(engine)
     try:
         # Before Prefect starts: the task runner asked for, the sources file, the names asked
         # for, then the output directory (the only check that creates anything).
