@@ -20,11 +20,14 @@ import pytest
 from pipeline.extract import ExtractConfig, extract_pdf
 from samples.build import build_sample_pdf
 from hostilepdf import deep_outline_pdf, glyph_flood_pdf, xobject_pdf
+from pdfdraw import MIN, draw_paragraph, save_pdf
 from reportpdf import LAYOUTS, build_report_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "engines.md"
 SHARED_PDFS = ROOT.parent / "shared" / "pdfs"
+PARA = ("科学技術・イノベーション政策の重点分野として、人工知能、量子技術、半導体、バイオテクノロジーが挙げられる。"
+        "各国は研究開発投資を拡大し、人材育成と国際協力を進めている。")
 ASPECTS = ("sentences", "headings", "furniture", "tables", "problems")
 
 
@@ -79,7 +82,25 @@ def _built(tmp: Path) -> dict[str, Path]:
     pdfs["xobjects.pdf"] = xobject_pdf(tmp / "xobjects.pdf", depth=3)
     pdfs["outline.pdf"] = deep_outline_pdf(tmp / "outline.pdf", flat=40)
     pdfs["glyph-flood.pdf"] = glyph_flood_pdf(tmp / "glyph-flood.pdf", pages=2, glyphs=3000)
+    pdfs["turned.pdf"] = save_pdf(tmp / "turned.pdf", [_turned_page, _rotated_label_page])
     return pdfs
+
+
+def _turned_page(c) -> None:
+    """A page turned by /Rotate 90 (read by the reference reader under either engine)."""
+    c.setPageRotation(90)
+    draw_paragraph(c, PARA, 72, 760)
+
+
+def _rotated_label_page(c) -> None:
+    """A paragraph and a label set at 90 degrees beside it (axis labels, margin notes)."""
+    draw_paragraph(c, PARA, 72, 760)
+    c.saveState()
+    c.translate(40, 400)
+    c.rotate(90)
+    c.setFont(MIN, 9)
+    c.drawString(0, 0, "図の縦軸ラベル（単位：件）")
+    c.restoreState()
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +109,7 @@ def built(tmp_path_factory) -> dict[str, Path]:
 
 
 BUILT = ["report-" + layout + ".pdf" for layout in LAYOUTS] + [
-    "sample-report.pdf", "xobjects.pdf", "outline.pdf", "glyph-flood.pdf"]
+    "sample-report.pdf", "xobjects.pdf", "outline.pdf", "glyph-flood.pdf", "turned.pdf"]
 SHARED = sorted(p.name for p in SHARED_PDFS.glob("*.pdf")) if SHARED_PDFS.is_dir() else []
 
 

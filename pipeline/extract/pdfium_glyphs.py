@@ -118,7 +118,10 @@ def read_page(document: pdfium.PdfDocument, number: int, height: float, resource
     ``page.page_obj.resources``), to find fonts set in vertical writing."""
     if resources is not None and _has_vertical_font(resources):
         return None
-    page = document[number - 1]
+    try:
+        page = document[number - 1]
+    except pdfium.PdfiumError:  # PDFium cannot load it: the reference reader says what is wrong
+        return None
     try:
         if page.get_rotation() % 360:
             return None
@@ -126,7 +129,10 @@ def read_page(document: pdfium.PdfDocument, number: int, height: float, resource
         if not _walk(page.raw, objects):
             return None
         census = _census(objects, height)
-        textpage = page.get_textpage()
+        try:
+            textpage = page.get_textpage()
+        except pdfium.PdfiumError:
+            return None
         try:
             chars = _chars(textpage, objects, height)
         finally:
