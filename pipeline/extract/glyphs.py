@@ -101,15 +101,12 @@ def _glyphs_from_chars(
     x_min, top_min, x_max, bottom_max = bbox
     glyphs = []
     rotated: list[_Glyph] = []
-    fonts: dict[object, tuple[str, bool]] = {}  # the page's few font names, decoded once
     for text, x0, x1, top, bottom, size, fontname, upright in chars:
         cx, cy = (x0 + x1) / 2, (top + bottom) / 2
         if not (x_min <= cx <= x_max and top_min <= cy <= bottom_max):
             continue
-        named = fonts.get(fontname)
-        if named is None:
-            named = fonts[fontname] = _font_name_and_weight(fontname)
-        (glyphs if upright else rotated).append(_Glyph(text, x0, x1, top, bottom, float(size), *named))
+        font, bold = _font_name_and_weight(fontname)
+        (glyphs if upright else rotated).append(_Glyph(text, x0, x1, top, bottom, float(size), font, bold))
     return glyphs, rotated
 
 
