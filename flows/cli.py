@@ -30,6 +30,15 @@ from pipeline.errors import PipelineError
 from pipeline.normalize import printable
 
 _OCR_MODES = ("auto", "off", "force")  # pipeline.extract.model.OCR_MODES (not imported: the CLI starts fast)
+ENGINES = ("pdfium", "pdfplumber")  # pipeline.extract.model.ENGINES (idem)
+_ENGINE_HELP = ("What reads the PDF's glyphs and drawings: pdfium (fast; pdfplumber still finds the tables) or "
+                "pdfplumber (the reference reader).")
+
+
+def check_engine(engine: str) -> None:
+    """Stop with a clear message when ``engine`` is not one of ``ENGINES``."""
+    if engine not in ENGINES:
+        die(f"--engine {printable(engine)} is not an extraction engine", f"use one of: {', '.join(ENGINES)}")
 
 DEFAULT_SOURCE = "https://spap.jst.go.jp/investigation/report_2022.html#fy24_rr02"
 
@@ -86,6 +95,7 @@ def run(
     ocr: str = typer.Option(
         "auto", "--ocr", help="OCR (tesseract) of pages without a usable text layer: auto (pages with no text layer "
                               "or mostly unmapped glyphs), off (report and leave them out), force (every page)."),
+    engine: str = typer.Option("pdfium", "--engine", help=_ENGINE_HELP),
     verbose: bool = typer.Option(False, "--verbose", "-v",
                                  help="Also show Prefect's own logging (task runs, its temporary server)."),
 ) -> None:
@@ -101,6 +111,7 @@ def run(
     _check_files_before_starting(lexicon, rules, expectations, mode)
     if ocr not in _OCR_MODES:
         die(f"--ocr {printable(ocr)} is not a mode", f"use one of: {', '.join(_OCR_MODES)}")
+    check_engine(engine)
     hosts = _check_hosts(allow_host or [])
     check_reachable(ref)
     from flows.server import starting_note, use_recorded_server
@@ -130,6 +141,7 @@ def run(
             max_stream_mb=max_stream_mb,
             max_worker_memory_mb=max_worker_memory_mb,
             ocr=ocr,
+            engine=engine,
             return_state=True,
         )
     outcome = state.result(raise_on_failure=False)

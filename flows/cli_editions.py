@@ -70,6 +70,8 @@ def update(
     dask_address: str = typer.Option(None, help="Run the stages on this Dask scheduler (tcp://HOST:PORT)."),
     workers: int = typer.Option(0, help="Processes to run new editions side by side in (default: one per core, "
                                 "when two or more are new and a Prefect server is running; 1: one after the other)."),
+    engine: str = typer.Option("pdfium", "--engine", help="What reads the PDFs' glyphs and drawings: pdfium (fast; "
+                               "pdfplumber still finds the tables) or pdfplumber (the reference reader)."),
     verbose: bool = typer.Option(False, "--verbose", "-v",
                                  help="Also show Prefect's and Dask's own logging (task runs, Dask's INFO lines)."),
 ) -> None:
@@ -85,8 +87,11 @@ def update(
     findings (everything is published). The Prefect flow run (when one started) is Failed
     exactly when the exit code is 1 or 3.
     """
+    from flows.cli import check_engine
     from flows.progress import for_console, showing
     from flows.quiet import quiet_internals
+
+    check_engine(engine)  # before Prefect is imported
 
     from flows.server import starting_note, use_recorded_server
 
@@ -117,6 +122,7 @@ def update(
             progress.note(f"the stages run on the Dask scheduler at {dask_address}")
         progress.note(f"looking for new editions ({starting_note(recorded)})")
         state = flow(sources_file=str(sources), out_dir=str(out), raw_dir=str(raw), only=only or None, workers=workers,
+                     engine=engine,
                      return_state=True)
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, PipelineError):

@@ -649,6 +649,7 @@ def process_report(
     max_stream_mb: float | None = None,
     max_worker_memory_mb: float | None = None,
     ocr: str = "auto",
+    engine: str = "pdfium",
 ):
     """Acquire a report, extract and tag it, publish its tables under ``out_dir/<edition>``.
 
@@ -660,7 +661,8 @@ def process_report(
     download may take (None: AcquireConfig's default). ``allow_hosts``: hosts or domains a listing
     or announcement page may send the download to besides its own site. ``max_stream_mb``,
     ``max_worker_memory_mb``: extraction's resource limits (None: ExtractConfig's). ``ocr``: "auto",
-    "off" or "force", OCR of pages without a usable text layer (ExtractConfig.ocr). A contradicted finding
+    "off" or "force", OCR of pages without a usable text layer (ExtractConfig.ocr). ``engine``: "pdfium"
+    or "pdfplumber", what reads the glyphs (ExtractConfig.engine). A contradicted finding
     fails the run, after the tables, the check and the HTML report are published, so the analyst can
     see why. An edition already published from the same content and pipeline is not processed
     again: the run is Completed ("up to date"), whatever its published findings check says.
@@ -686,7 +688,7 @@ def process_report(
         config = run_config(tokenizer_mode, lexicon_path, expectations, ref, acquired, ner_audit, rules,
                             extract_limits={k: v for k, v in (("max_stream_mb", max_stream_mb),
                                                               ("max_worker_memory_mb", max_worker_memory_mb),
-                                                              ("ocr", ocr))
+                                                              ("ocr", ocr), ("engine", engine))
                                             if v is not None})
         edition, up_to_date = prepare(ref, edition, out_dir, acquired, config)
         if up_to_date:

@@ -69,6 +69,7 @@ def process_sources(
     only: list[str] | None = None,
     tokenizer_mode: str = "C",
     workers: int = 0,
+    engine: str = "pdfium",
 ) -> list:
     """Discover the followed reports and process each new edition; the rest are no-ops.
 
@@ -76,7 +77,7 @@ def process_sources(
     (downloaded PDFs), ``only`` (these sources by name; None: all), ``tokenizer_mode`` (Sudachi's),
     ``workers`` (processes to run new editions side by side in, when two or more are new and a
     Prefect server is configured; 0: one per core, 1: one after the other in the flow's process;
-    on Dask, the Dask workers run them).
+    on Dask, the Dask workers run them), ``engine`` (what reads the PDFs' glyphs: ExtractConfig.engine).
 
     Returns one item per followed report, in order: its ``RunSummary``, or a ``ReportFailure``
     when it could not be processed. The run fails (with them as its data) when a report failed
@@ -108,7 +109,8 @@ def process_sources(
         for n, (report, ref, future) in enumerate(fetched):
             try:
                 acquired = future.result()
-                config = run_config(tokenizer_mode, "", _expectations(report), ref, acquired)
+                config = run_config(tokenizer_mode, "", _expectations(report), ref, acquired,
+                                    extract_limits={"engine": engine})
                 edition, up_to_date = prepare(ref, None, out_dir, acquired, config)
             except Exception as exc:  # noqa: BLE001 (one report's failure never stops the others)
                 failed(n, report.entry_id, exc)

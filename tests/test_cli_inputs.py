@@ -45,6 +45,7 @@ def pdf(tmp_path) -> Path:
     (["--edition", "../escape"], "is not usable as a directory name"),
     (["--mode", "X"], "--mode 'X' is not a Sudachi split mode"),
     (["--ocr", "sometimes"], "--ocr sometimes is not a mode what to do: use one of: auto, off, force"),
+    (["--engine", "mupdf"], "--engine mupdf is not an extraction engine what to do: use one of: pdfium, pdfplumber"),
     (["--lexicon", "missing.toml"], "lexicon file not found: missing.toml"),
 ])
 def test_bad_options_are_refused_before_any_work(pdf, tmp_path, option, message):
@@ -62,6 +63,16 @@ def test_a_lexicon_that_is_not_toml_or_lacks_ids_is_refused(pdf, tmp_path):
     bad.write_text("[[country]]\nname = 'x'\n", encoding="utf-8")
     r = run("run", "--source", str(pdf), "--out", str(tmp_path / "out"), "--lexicon", str(bad))
     assert r.exit_code == 1 and "an entry without 'id'" in r.text
+
+
+def test_update_with_a_bad_engine_is_refused_before_prefect_starts(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    proc = subprocess.run([str(BIN / "jstmine"), "update", "--engine", "mupdf", "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, env=env, timeout=120, cwd=Path(__file__).resolve().parents[1])
+    text = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode == 1 and "--engine mupdf is not an extraction engine" in text, text
+    assert "use one of: pdfium, pdfplumber" in text and "Traceback" not in text
+    assert "Prefect" not in text and "temporary server" not in text and not (tmp_path / "o").exists()
 
 
 def test_update_with_a_bad_sources_file_is_refused_before_prefect_starts(tmp_path):

@@ -3,7 +3,8 @@
 Input: a PDF path. Output: an ``ExtractedDocument``. Pure with respect to the file: it reads the
 PDF and returns values; it writes nothing.
 
-How it works, per page (pdfplumber gives positioned glyphs; everything else is done here):
+How it works, per page (PDFium, or pdfplumber with ``ExtractConfig(engine="pdfplumber")``, gives
+positioned glyphs; everything else is done here):
 
 1. glyphs are read once, bold duplicates removed, glyphs without a Unicode mapping counted and
    dropped, table regions cut out (their text goes to ``Table`` only);
@@ -31,6 +32,7 @@ from pdfminer.pdftypes import resolve1
 from pipeline.extract import limits
 from pipeline.extract.blocks import _assign_heading_levels
 from pipeline.extract.model import (
+    ENGINES,
     OCR_MODES,
     Block,
     ContentsEntry,
@@ -105,11 +107,13 @@ def extract_pdf(
     says which page or object, the limit and what to do), or when a page needs OCR and tesseract
     or its Japanese models are not installed (it names the packages), and ``NoUsableTextError``
     when it opens but no page has usable text (no text layer with ``--ocr off``, fonts without
-    Unicode mapping, or nothing OCR could read). ``ValueError`` for an unknown ``config.ocr``.
+    Unicode mapping, or nothing OCR could read). ``ValueError`` for an unknown ``config.ocr`` or ``config.engine``.
     """
     path = Path(path)
     if config.ocr not in OCR_MODES:
         raise ValueError(f"ExtractConfig.ocr must be one of {', '.join(OCR_MODES)}, not {config.ocr!r}")
+    if config.engine not in ENGINES:
+        raise ValueError(f"ExtractConfig.engine must be one of {', '.join(ENGINES)}, not {config.engine!r}")
     with limits.reading(config), _open_pdf(path) as pdf:
         metadata = _decode_metadata(pdf)
         outline = _read_outline(pdf)

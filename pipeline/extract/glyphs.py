@@ -117,41 +117,45 @@ def _dedupe_glyphs(glyphs: list[_Glyph]) -> list[_Glyph]:
     but a grid lookup instead of its sort by ``list.index``, which is quadratic (measured 50 ms
     on a 1,100-glyph page), and it tells which glyphs were doubled: fake bold.
 
-    Kept glyphs are filed by (text, font, size) and then by the row of 1-pt cells they fall in;
-    a glyph's twin is looked for in the 3 x 3 cells around it. When several kept glyphs are
-    within the tolerance, the twin is the first found scanning the cells column by column (left
-    to right, each top to bottom), then in the order kept.
+    Kept glyphs are filed by (text, font, size) and then by the 1-pt cell they fall in; a
+    glyph's twin is looked for in the 3 x 3 cells around it. When several kept glyphs are within
+    the tolerance, the twin is the first found scanning the cells column by column (left to
+    right, each top to bottom), then in the order kept.
     """
     tol = _DEDUPE_TOLERANCE
-    grid: dict[tuple, dict[int, list[tuple[int, int, _Glyph]]]] = {}  # → cell row → (cell column, order, glyph)
+    grid: dict[tuple, dict[tuple[int, int], list[_Glyph]]] = {}  # → (cell column, cell row) → kept glyphs
     kept: list[_Glyph] = []
     for g in glyphs:
         x0, top = g.x0, g.top
         ix, iy = int(x0 // tol), int(top // tol)
         key = (g.text, g.font, round(g.size, 1))
-        rows = grid.get(key)
-        if rows is None:
-            grid[key] = {iy: [(ix, len(kept), g)]}
+        cells = grid.get(key)
+        if cells is None:
+            grid[key] = {(ix, iy): [g]}
             kept.append(g)
             continue
-        twin, rank = None, None
-        for dy in (-1, 0, 1):
-            cell_row = rows.get(iy + dy)
-            if cell_row is None:
-                continue
-            for cx, order, other in cell_row:
-                dx = cx - ix
-                if -1 <= dx <= 1 and abs(other.x0 - x0) <= tol and abs(other.top - top) <= tol:
-                    if twin is None or (dx, dy, order) < rank:
-                        twin, rank = other, (dx, dy, order)
+        twin = None
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                cell = cells.get((ix + dx, iy + dy))
+                if cell is None:
+                    continue
+                for other in cell:
+                    if abs(other.x0 - x0) <= tol and abs(other.top - top) <= tol:
+                        twin = other
+                        break
+                if twin is not None:
+                    break
+            if twin is not None:
+                break
         if twin is not None:
             twin.bold = True
             continue
-        cell_row = rows.get(iy)
-        if cell_row is None:
-            rows[iy] = [(ix, len(kept), g)]
+        cell = cells.get((ix, iy))
+        if cell is None:
+            cells[(ix, iy)] = [g]
         else:
-            cell_row.append((ix, len(kept), g))
+            cell.append(g)
         kept.append(g)
     return kept
 

@@ -35,9 +35,14 @@ class ExtractConfig:
     ocr: str = "auto"
     # Resolution pages are rendered at for OCR (bounded by ocr.MAX_RENDER_PIXELS).
     ocr_dpi: float = 200
+    # What reads each page's glyphs and drawings: "pdfium" (pypdfium2, pipeline/extract/
+    # pdfium_glyphs.py; pdfplumber still finds tables and figures on pages that draw some) or
+    # "pdfplumber" (pdfminer, the reference reader). docs/engines.md lists where they differ.
+    engine: str = "pdfium"
 
 
 OCR_MODES = ("auto", "off", "force")
+ENGINES = ("pdfium", "pdfplumber")
 # How a page's text was obtained (PageInfo.text_source).
 TEXT_LAYER, OCR = "text_layer", "ocr"
 

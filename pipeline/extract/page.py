@@ -7,6 +7,7 @@ from pathlib import Path
 import pdfplumber
 
 from pipeline.errors import ExtractError
+from pipeline.extract import pdfium_glyphs
 from pipeline.extract.blocks import _build_blocks
 from pipeline.extract.constants import _FEW_GLYPHS, _PAGE_NUMBER, _PAGE_NUMBER_ZONE
 from pipeline.extract.figures import assign_captions, caption_lines, figure_regions
@@ -54,6 +55,7 @@ from pipeline.extract.notes import (
 )
 from pipeline.extract.ocr import OcrPage, ocr_glyphs, ocr_page
 from pipeline.extract.opening import _TODO_REFETCH
+from pipeline.extract.pdfium_glyphs import Census
 from pipeline.extract.problems import _page_is_usable
 from pipeline.extract.tables import _tables
 from pipeline.extract.vertical import (
@@ -71,11 +73,13 @@ def _page_record(
     assumed: frozenset[int] | None,
     doc_body_size: float | None,
     known_ocr: OcrPage | None = None,
+    document=None,
 ) -> _PageRecord:
     """Read one page (pass 1) and build its blocks (pass 2) without the rows in ``assumed``
     (None: all candidate rows) and the bare page numbers. ``known_ocr``: what OCR read on the
-    page in an earlier reading (it is not OCRed again)."""
-    raw = _read_page(page, path, config, known_ocr)
+    page in an earlier reading (it is not OCRed again). ``document``: the PDF opened by PDFium
+    (``pdfium_glyphs.open_document``) when ``config.engine`` is "pdfium"."""
+    raw = _read_page(page, path, config, known_ocr, document)
     index = {id(row): i for i, row in enumerate(raw.rows)}
     candidates = (
         [(index[id(row)], row.top, frozenset(_running_line_keys(row))) for row in _running_line_candidates(raw)]
@@ -181,10 +185,22 @@ def _size_groups(raw: _RawPage, bare: frozenset[int], candidates: set[int]) -> d
     return groups
 
 def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
-               known_ocr: OcrPage | None = None) -> _RawPage:
+               known_ocr: OcrPage | None = None, document=None) -> _RawPage:
+    """Pass 1 of a page: its glyphs, tables and figures, laid out into rows. ``document``: the
+    PDF opened by PDFium when ``config.engine`` is "pdfium" (its glyphs and drawing census are
+    read there; pdfplumber parses the page only to find its tables and figures, when it draws
+    any, or when PDFium cannot read it as pdfminer would: see pdfium_glyphs)."""
     number = page.page_number
     try:
-        chars = _page_chars(page)
+        read = None
+        if config.engine == "pdfium" and document is not None:
+            pdfium_glyphs.check_streams(page.page_obj, _checked_streams(page))
+            read = pdfium_glyphs.read_page(document, number, float(page.height), page.page_obj.resources)
+        if read is None:
+            chars = _page_chars(page)
+            census = pdfium_glyphs.Census.of_pdfplumber_page(page)
+        else:
+            chars, census = read.chars, read.census
     except Exception as exc:  # a broken content stream: say which page
         raise ExtractError(
             f"{path.name}: page {number} cannot be read ({type(exc).__name__}: {exc})",
@@ -196,7 +212,7 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
     rotated, _ = _drop_unmapped(_dedupe_glyphs(rotated))
     glyph_count = sum(1 for g in glyphs if not g.text.isspace()) + sum(1 for g in rotated if not g.text.isspace())
     glyphs, unmapped = _drop_unmapped(glyphs)
-    drawn = glyph_count > 0 or _draws_anything(page)
+    drawn = glyph_count > 0 or _draws_anything(census)
     read_by_ocr = None
     if _needs_ocr(config, glyph_count, unmapped, drawn):
         # The text layer (none, or mostly unmapped glyphs) is replaced by what OCR reads on the
@@ -204,7 +220,10 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
         read_by_ocr = known_ocr or ocr_page(path, number, tuple(float(v) for v in page.bbox), config.ocr_dpi)
         glyphs, rotated, chars = ocr_glyphs(read_by_ocr), [], []
     try:
-        found_tables = page.find_tables() if config.extract_tables and chars else []
+        # Tables are made of ruled edges: a page drawing no rectangle or curve and at most two
+        # lines has none (pdfplumber is not asked: on PDFium pages that skips its parsing).
+        found_tables = (page.find_tables() if config.extract_tables and chars and _may_hold_tables(census)
+                        else [])
     except Exception as exc:  # a broken content stream: say which page
         raise ExtractError(
             f"{path.name}: page {number} cannot be read ({type(exc).__name__}: {exc})",
@@ -214,7 +233,7 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
     tables = _tables(found_tables, glyphs, number)
     table_boxes = [t.bbox for t in tables]
     figures: list[tuple[float, float, float, float]] = []
-    if config.find_figures and glyphs and read_by_ocr is None and _has_drawings(page):
+    if config.find_figures and glyphs and read_by_ocr is None and _has_drawings(census):
         try:
             size = _body_size(glyphs, 10.0, upper_part=(float(page.bbox[1]), float(page.height)))
             figures = figure_regions(page, glyphs, size, tables=table_boxes)
@@ -259,11 +278,20 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
         tables=tables,
         rotated=rotated,
         figures=[f for f in figure_glyphs if any(not g.text.isspace() for g in f)],
-        spans=_spans(page),
+        spans=_spans(census, page.bbox),
         removed_lines=list(read_by_ocr.furigana) if read_by_ocr is not None else [],
         ocr=read_by_ocr,
         drawn=drawn,
     )
+
+
+def _checked_streams(page: pdfplumber.page.Page) -> set[int]:
+    """The streams of the document already inflated within the stream cap (kept with it)."""
+    pdf = page.pdf
+    checked = getattr(pdf, "_jstmine_checked_streams", None)
+    if checked is None:
+        checked = pdf._jstmine_checked_streams = set()
+    return checked
 
 
 def _needs_ocr(config: ExtractConfig, glyph_count: int, unmapped: int, drawn: bool) -> bool:
@@ -279,31 +307,34 @@ def _needs_ocr(config: ExtractConfig, glyph_count: int, unmapped: int, drawn: bo
     return unmapped / glyph_count > config.max_unmapped_share
 
 
-def _draws_anything(page: pdfplumber.page.Page) -> bool:
+def _draws_anything(census: Census) -> bool:
     """Whether the page draws an image, a path or a rule (a blank page draws nothing: no OCR)."""
-    objects = page.objects
-    return any(objects.get(kind) for kind in ("image", "curve", "rect", "line"))
+    return any(census.get(kind) for kind in ("image", "curve", "rect", "line"))
 
 
-def _spans(page: pdfplumber.page.Page) -> list[tuple[float, float, float, float]]:
+def _spans(census: Census, bbox) -> list[tuple[float, float, float, float]]:
     """Bars and rules drawn across at least half the page's width (under section headings)."""
-    x0, _, x1, _ = page.bbox
+    x0, _, x1, _ = bbox
     wide = 0.5 * (x1 - x0)
-    objects = page.objects
     return [
-        (float(o["x0"]), float(o["top"]), float(o["x1"]), float(o["bottom"]))
+        (float(b[0]), float(b[1]), float(b[2]), float(b[3]))
         for kind in ("rect", "line")
-        for o in objects.get(kind, ())
-        if o["x1"] - o["x0"] >= wide and o["bottom"] - o["top"] <= 40
+        for b in census.get(kind)
+        if b[2] - b[0] >= wide and b[3] - b[1] <= 40
     ]
 
 
-def _has_drawings(page: pdfplumber.page.Page) -> bool:
+def _has_drawings(census: Census) -> bool:
     """Whether the page draws anything a figure is made of: an image, a curve, a rectangle, or
     more than the two rules a running head or a footnote area draws (pages of text and rules
     skip the search)."""
-    objects = page.objects
-    return any(objects.get(kind) for kind in ("image", "curve", "rect")) or len(objects.get("line", ())) > 2
+    return any(census.get(kind) for kind in ("image", "curve", "rect")) or len(census.get("line")) > 2
+
+
+def _may_hold_tables(census: Census) -> bool:
+    """Whether pdfplumber's ruling-line table finder could find a table: it needs rectangles,
+    curves or more than two lines (two lines cannot enclose a cell)."""
+    return any(census.get(kind) for kind in ("curve", "rect")) or len(census.get("line")) > 2
 
 
 def _page_blocks(raw: _RawPage, doc_body_size: float | None) -> list[_BlockDraft]:

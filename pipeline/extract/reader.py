@@ -18,7 +18,7 @@ from pathlib import Path
 import pdfplumber
 
 from pipeline.errors import ExtractError, PipelineError
-from pipeline.extract import limits
+from pipeline.extract import limits, pdfium_glyphs
 from pipeline.extract.constants import _LARGER_FONT
 from pipeline.extract.furniture import _running_line_decision
 from pipeline.extract.model import ExtractConfig, _PageRecord
@@ -363,13 +363,15 @@ def _read_pages(
     known: dict | None = None,
 ) -> list[_PageRecord]:
     pages = pdf.pages
+    document = _pdfium_document(pdf, path, config)
     records = []
     for number in numbers:
         page = pages[number - 1]
         assumed = decided[number] if decided is not None else None
         try:
             limits.check_memory()
-            record = _page_record(page, path, config, n_pages, assumed, doc_body_size, (known or {}).get(number))
+            record = _page_record(page, path, config, n_pages, assumed, doc_body_size, (known or {}).get(number),
+                                  document)
         except Exception as exc:  # a limit reached, or recursion too deep: say so, with the page
             error = limits.page_error(exc, path, number, config.max_worker_memory_mb, _resources(page))
             if error is None:
@@ -383,6 +385,22 @@ def _read_pages(
         page.close()  # raised outside the handler: the failed page's objects are freed first
         raise error
     return records
+
+
+def _pdfium_document(pdf: pdfplumber.PDF, path: Path, config: ExtractConfig):
+    """The PDF opened by PDFium once per process and kept with pdfplumber's (None with the
+    pdfplumber engine, or when PDFium cannot open what pdfplumber opened: every page is then
+    read by the reference reader)."""
+    if config.engine != "pdfium":
+        return None
+    document = getattr(pdf, "_jstmine_pdfium", False)
+    if document is False:
+        try:
+            document = pdfium_glyphs.open_document(path)
+        except pdfium_glyphs.pdfium.PdfiumError:
+            document = None
+        pdf._jstmine_pdfium = document
+    return document
 
 
 def _resources(page: pdfplumber.page.Page):

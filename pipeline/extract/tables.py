@@ -148,7 +148,7 @@ def table_problem(table, glyphs: Iterable[_Glyph]) -> str | None:
     for g in inside:
         if any(_cut(g, c) for c in cells if _overlaps(g, c)):
             return "text crosses cells"
-    cell_of = {id(g): _smallest_cell(g, cells) for g in inside}
+    cell_of = {id(g): _smallest_cell(cx, cy, cells) for g, cx, cy in _centred(inside)}
     for row in _cluster_rows(inside):
         for a, b in itertools.pairwise(row):
             ca, cb = cell_of[id(a)], cell_of[id(b)]
@@ -164,17 +164,25 @@ def table_problem(table, glyphs: Iterable[_Glyph]) -> str | None:
 
 def _table_rows(t, glyphs: list[_Glyph]) -> tuple[tuple[str, ...], ...]:
     n_cols = max(len(r.cells) for r in t.rows)
-    inside = [g for g in glyphs if _inside(g, t.bbox)]
+    inside = _centred([g for g in glyphs if _inside(g, t.bbox)])
     return tuple(
         tuple(_cell_text(cell, inside) for cell in row.cells) + ("",) * (n_cols - len(row.cells))
         for row in t.rows
     )
 
 
-def _cell_text(cell: tuple[float, float, float, float] | None, glyphs: list[_Glyph]) -> str:
+def _centred(glyphs: list[_Glyph]) -> list[tuple[_Glyph, float, float]]:
+    """(glyph, centre x, centre y): the centres ``_inside`` tests, computed once per glyph."""
+    return [(g, (g.x0 + g.x1) / 2, (g.top + g.bottom) / 2) for g in glyphs]
+
+
+def _cell_text(cell: tuple[float, float, float, float] | None, glyphs: list[tuple[_Glyph, float, float]]) -> str:
+    """The text of the glyphs (``_centred``) whose centre is in ``cell``, lines joined."""
     if cell is None:
         return ""
-    lines = [_make_line(row) for row in _cluster_rows([g for g in glyphs if _inside(g, cell)])]
+    x0, top, x1, bottom = cell
+    lines = [_make_line(row) for row in _cluster_rows([g for g, cx, cy in glyphs
+                                                       if x0 <= cx <= x1 and top <= cy <= bottom])]
     return _join_lines([line.text for line in lines])
 
 
@@ -251,8 +259,9 @@ def _overlaps(g: _Glyph, box: Box) -> bool:
     return g.x1 > x0 and g.x0 < x1 and g.bottom > top and g.top < bottom
 
 
-def _smallest_cell(g: _Glyph, cells: list[Box]) -> Box | None:
-    containing = [c for c in cells if _inside(g, c)]
+def _smallest_cell(cx: float, cy: float, cells: list[Box]) -> Box | None:
+    """The smallest of ``cells`` holding the point (a glyph's centre), None if none does."""
+    containing = [c for c in cells if c[0] <= cx <= c[2] and c[1] <= cy <= c[3]]
     return min(containing, key=_area) if containing else None
 
 

@@ -1,0 +1,534 @@
+"""Glyphs and the drawing census of one page read with PDFium (pypdfium2), valued as the
+reference reader (pdfplumber / pdfminer, ``glyphs._page_chars``) gives them.
+
+PDFium parses a page in C, about twenty times faster than pdfminer. Per glyph it is asked two
+things only (its text object and its "loose" box: origin to advance, baseline + descent); the
+text comes from one ``FPDFText_GetText`` call per page; what a text object shares (font name,
+size, matrix) is asked once per object. From the loose box the glyph's box is rebuilt as
+pdfminer builds it: ``x0``/``x1`` and the bottom (baseline + descent) are the same, the top is
+the bottom plus the font size (pdfminer does not use the font's ascent).
+
+Where PDFium's reading would differ from pdfminer's in a way the records cannot show, the page
+is read by the reference reader instead (``read_page`` returns None): a page turned by
+/Rotate, glyphs set at an angle (their boxes are not axis-aligned), fonts set in vertical
+writing, glyphs PDFium could not place. Three differences remain, listed in docs/engines.md: PDFium drops a glyph drawn twice at
+the same place (fake bold; the kept glyph is marked bold from the dropped text object's
+bounds, as ``_dedupe_glyphs`` marks it), collapses runs of spaces, and maps some glyphs that
+pdfminer cannot (it reads the font's own tables).
+
+The drawing census (``Census``: image, curve, rect and line boxes, in pdfplumber's top-left
+coordinates) is what page.py decides with: whether the page draws anything (OCR), bars across
+the page (reading order), whether it has drawings (figures, tables: only then is the page parsed
+by pdfplumber too). Paths are classified as pdfminer classifies them (``_subpath_kind``).
+"""
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as raw
+from pdfminer.pdftypes import PDFStream, resolve1
+
+from pipeline.extract import limits
+
+# (text, x0, x1, top, bottom, size, font name, upright): as glyphs._Char
+_Char = tuple[str, float, float, float, float, float, object, bool]
+Box = tuple[float, float, float, float]  # x0, top, x1, bottom (pdfplumber's coordinates)
+
+_KINDS = ("image", "curve", "rect", "line")
+_MAX_FORM_DEPTH = 32  # Form XObjects nested deeper: the page is read by the reference reader
+
+
+@dataclass
+class Census:
+    """What a page draws besides glyphs: kind ("image", "curve", "rect", "line") → boxes."""
+
+    boxes: dict[str, list[Box]] = field(default_factory=dict)
+
+    def get(self, kind: str, default=()):
+        """The boxes of ``kind`` (``default`` when the page draws none), as ``page.objects.get``."""
+        return self.boxes.get(kind, default)
+
+    @classmethod
+    def of_pdfplumber_page(cls, page) -> Census:
+        """The census of a pdfplumber page, from its objects (the reference)."""
+        objects = page.objects
+        return cls({
+            kind: [(float(o["x0"]), float(o["top"]), float(o["x1"]), float(o["bottom"])) for o in objects[kind]]
+            for kind in _KINDS if objects.get(kind)
+        })
+
+
+@dataclass
+class PdfiumPage:
+    """One page as PDFium reads it: glyphs in content order and the drawing census."""
+
+    chars: list[_Char]
+    census: Census
+
+
+def open_document(path: Path) -> pdfium.PdfDocument:
+    """The PDF opened by PDFium (the caller has opened it with pdfplumber already, which says
+    what is wrong with a file that cannot be opened)."""
+    return pdfium.PdfDocument(str(path))
+
+
+# Raw entry points with plain pointer arguments and results (ints): one ctypes conversion less
+# per call than pypdfium2's typed bindings, on calls made once per glyph.
+def _fn(name: str, restype, *argtypes):
+    address = ctypes.cast(getattr(raw, name), ctypes.c_void_p).value
+    return ctypes.CFUNCTYPE(restype, *argtypes)(address)
+
+
+_VP, _INT, _DBL = ctypes.c_void_p, ctypes.c_int, ctypes.c_double
+_text_object = _fn("FPDFText_GetTextObject", _VP, _VP, _INT)
+_loose_box = _fn("FPDFText_GetLooseCharBox", _INT, _VP, _INT, ctypes.POINTER(raw.FS_RECTF))
+_is_hyphen = _fn("FPDFText_IsHyphen", _INT, _VP, _INT)
+_map_error = _fn("FPDFText_HasUnicodeMapError", _INT, _VP, _INT)
+_unicode = _fn("FPDFText_GetUnicode", ctypes.c_uint, _VP, _INT)
+_font_size = _fn("FPDFText_GetFontSize", _DBL, _VP, _INT)
+_char_matrix = _fn("FPDFText_GetMatrix", _INT, _VP, _INT, ctypes.POINTER(raw.FS_MATRIX))
+_count_objects = _fn("FPDFPage_CountObjects", _INT, _VP)
+_get_object = _fn("FPDFPage_GetObject", _VP, _VP, _INT)
+_form_count = _fn("FPDFFormObj_CountObjects", _INT, _VP)
+_form_object = _fn("FPDFFormObj_GetObject", _VP, _VP, ctypes.c_ulong)
+_object_type = _fn("FPDFPageObj_GetType", _INT, _VP)
+_object_matrix = _fn("FPDFPageObj_GetMatrix", _INT, _VP, ctypes.POINTER(raw.FS_MATRIX))
+_object_bounds = _fn("FPDFPageObj_GetBounds", _INT, _VP, *(ctypes.POINTER(ctypes.c_float),) * 4)
+_text_font = _fn("FPDFTextObj_GetFont", _VP, _VP)
+_text_size = _fn("FPDFTextObj_GetFontSize", _INT, _VP, ctypes.POINTER(ctypes.c_float))
+_font_descent = _fn("FPDFFont_GetDescent", _INT, _VP, ctypes.c_float, ctypes.POINTER(ctypes.c_float))
+_font_name = _fn("FPDFFont_GetBaseFontName", ctypes.c_size_t, _VP, ctypes.c_char_p, ctypes.c_size_t)
+_count_segments = _fn("FPDFPath_CountSegments", _INT, _VP)
+_get_segment = _fn("FPDFPath_GetPathSegment", _VP, _VP, _INT)
+_segment_point = _fn("FPDFPathSegment_GetPoint", _INT, _VP, ctypes.POINTER(ctypes.c_float),
+                     ctypes.POINTER(ctypes.c_float))
+_segment_type = _fn("FPDFPathSegment_GetType", _INT, _VP)
+_segment_close = _fn("FPDFPathSegment_GetClose", _INT, _VP)
+_draw_mode = _fn("FPDFPath_GetDrawMode", _INT, _VP, ctypes.POINTER(_INT), ctypes.POINTER(_INT))
+
+
+def read_page(document: pdfium.PdfDocument, number: int, height: float, resources=None) -> PdfiumPage | None:
+    """Page ``number`` (1-based) of ``document``: glyphs valued as pdfplumber's ``page.chars``
+    (top-left coordinates on a page ``height`` high, as pdfplumber's ``page.height``) and its
+    drawing census; None when the page must be read by the reference reader (see the module).
+    ``resources``: the page's /Resources as pdfminer resolves them (pdfplumber's
+    ``page.page_obj.resources``), to find fonts set in vertical writing."""
+    if resources is not None and _has_vertical_font(resources):
+        return None
+    try:
+        page = document[number - 1]
+    except pdfium.PdfiumError:  # PDFium cannot load it: the reference reader says what is wrong
+        return None
+    try:
+        if page.get_rotation() % 360:
+            return None
+        objects: list[tuple[int, int]] = []  # (object, depth) of every page object, content order
+        if not _walk(page.raw, objects):
+            return None
+        census = _census(objects, height)
+        try:
+            textpage = page.get_textpage()
+        except pdfium.PdfiumError:
+            return None
+        try:
+            chars = _chars(textpage, objects, height)
+        finally:
+            textpage.close()
+    finally:
+        page.close()
+    if chars is None:
+        return None
+    return PdfiumPage(chars, census)
+
+
+def check_streams(page_obj, checked: set[int], limit: int = 10_000) -> None:
+    """Inflate, through pdfminer's bounded decoders, every stream PDFium will inflate to read the
+    page: its content, the Form XObjects it draws (and theirs), embedded fonts. Within
+    ``limits.reading()`` a stream beyond ``ExtractConfig.max_stream_mb`` raises
+    ``limits.StreamTooLarge`` here, as it does when pdfminer reads the page (PDFium's own
+    inflater has no such cap), and what they take counts against the memory budget. (Skipping
+    the streams whose encoded length could not inflate beyond the cap was tried: many such
+    streams on one page then escaped the budget, inflated by PDFium.) ``checked``: object numbers already checked (a font or a form
+    shared by many pages is inflated once)."""
+    streams = page_obj.contents if isinstance(page_obj.contents, list) else [page_obj.contents]
+    todo = [resolve1(s) for s in streams]
+    resources = [page_obj.resources]
+    seen: set[int] = set()
+    while (todo or resources) and len(seen) < limit:
+        if todo:
+            stream = todo.pop()
+            if not isinstance(stream, PDFStream):
+                continue
+            key = stream.objid if stream.objid is not None else id(stream)
+            if key in checked:
+                continue
+            checked.add(key)
+            if "Resources" in stream.attrs:
+                resources.append(stream.attrs["Resources"])
+            stream.get_data()
+            continue
+        res = resolve1(resources.pop())
+        if not isinstance(res, dict) or id(res) in seen:
+            continue
+        seen.add(id(res))
+        xobjects = resolve1(res.get("XObject"))
+        for ref in (xobjects.values() if isinstance(xobjects, dict) else ()):
+            stream = resolve1(ref)
+            if isinstance(stream, PDFStream) and getattr(resolve1(stream.attrs.get("Subtype")), "name", "") == "Form":
+                todo.append(stream)
+        fonts = resolve1(res.get("Font"))
+        for spec in (fonts.values() if isinstance(fonts, dict) else ()):
+            todo += _font_files(resolve1(spec))
+        limits.check_memory()
+
+
+def _font_files(spec) -> list:
+    """The embedded font programs of a font dictionary (a Type0 font's through its descendant)."""
+    if not isinstance(spec, dict):
+        return []
+    descendants = resolve1(spec.get("DescendantFonts"))
+    specs = [spec] + ([resolve1(d) for d in descendants] if isinstance(descendants, list) else [])
+    files = []
+    for font in specs:
+        descriptor = resolve1(font.get("FontDescriptor")) if isinstance(font, dict) else None
+        if isinstance(descriptor, dict):
+            files += [resolve1(descriptor[k]) for k in ("FontFile", "FontFile2", "FontFile3") if k in descriptor]
+    return files
+
+
+def _has_vertical_font(resources, limit: int = 200) -> bool:
+    """Whether a font of the page (or of a Form XObject it draws) is set in vertical writing
+    (an encoding CMap named ...-V, or one with /WMode 1): pdfminer places such glyphs down the
+    line, with boxes PDFium does not give. Looked up in the resource dictionaries only, at most
+    ``limit`` of them."""
+    seen: set[int] = set()
+    todo = [resources]
+    while todo and len(seen) < limit:
+        res = resolve1(todo.pop())
+        if not isinstance(res, dict) or id(res) in seen:
+            continue
+        seen.add(id(res))
+        fonts = resolve1(res.get("Font"))
+        for spec in (fonts.values() if isinstance(fonts, dict) else ()):
+            spec = resolve1(spec)
+            encoding = resolve1(spec.get("Encoding")) if isinstance(spec, dict) else None
+            if isinstance(encoding, PDFStream):
+                if resolve1(encoding.get("WMode")) == 1:
+                    return True
+                encoding = resolve1(encoding.get("CMapName"))
+            name = getattr(encoding, "name", None)
+            if isinstance(name, bytes):
+                name = name.decode("latin-1")
+            if isinstance(name, str) and name.endswith("-V"):
+                return True
+        xobjects = resolve1(res.get("XObject"))
+        for ref in (xobjects.values() if isinstance(xobjects, dict) else ()):
+            stream = resolve1(ref)
+            if isinstance(stream, PDFStream) and "Resources" in stream.attrs:
+                todo.append(stream.attrs["Resources"])
+    return False
+
+
+def _walk(page_handle, objects: list[tuple[int, int]]) -> bool:
+    """List the page's objects, those inside Form XObjects included (each after its form), with
+    their matrix's form chain; False when forms nest deeper than ``_MAX_FORM_DEPTH``."""
+    handle = ctypes.cast(page_handle, _VP).value
+    stack: list[tuple[int, int, int]] = []  # (form object, next index, depth)
+    for i in range(_count_objects(handle)):
+        obj = _get_object(handle, i)
+        objects.append((obj, 0))
+        if _object_type(obj) == raw.FPDF_PAGEOBJ_FORM:
+            stack.append((obj, 0, 1))
+            while stack:
+                form, k, depth = stack.pop()
+                if depth > _MAX_FORM_DEPTH:
+                    return False
+                if k >= _form_count(form):
+                    continue
+                stack.append((form, k + 1, depth))
+                child = _form_object(form, k)
+                objects.append((child, depth))
+                if _object_type(child) == raw.FPDF_PAGEOBJ_FORM:
+                    stack.append((child, 0, depth + 1))
+            limits.check_memory()
+    return True
+
+
+def _chars(textpage: pdfium.PdfTextPage, objects: list[tuple[int, int]], height: float) -> list[_Char] | None:
+    """The page's glyphs in content order (by text object, as the content stream draws them);
+    None when one is set at an angle or cannot be placed."""
+    tp = ctypes.cast(textpage.raw, _VP).value
+    n = textpage.count_chars()
+    if n <= 0:
+        return [] if n == 0 else None
+    text = textpage.get_text_range(0, n)
+    aligned = len(text) == n
+    order = {obj: k for k, (obj, _) in enumerate(objects)}
+    shared: dict[int, tuple | None] = {}  # text object → (font name, size, upright, d) or None
+    names: dict[int, bytes] = {}
+    box = raw.FS_RECTF()
+    box_ref = ctypes.byref(box)
+    matrix = raw.FS_MATRIX()
+    found: list[tuple[int, int, _Char, int]] = []  # (object's place in content order, index, glyph, object)
+    append, text_object, loose_box, map_error = found.append, _text_object, _loose_box, _map_error
+    last = len(order)
+    for i in range(n):
+        obj = text_object(tp, i)
+        if not obj:  # a generated space or line break: no glyph
+            continue
+        info = shared.get(obj, False)
+        if info is False:
+            found_info = _object_info(tp, i, obj, matrix, names)
+            info = shared[obj] = found_info and (*found_info, order.get(obj, last))
+        if info is None:
+            return None
+        if not loose_box(tp, i, box_ref):
+            return None
+        ch = text[i] if aligned else chr(_unicode(tp, i))
+        if ch < " " or ch == "\ufffe":
+            # PDFium marks a hyphen that ends a line 0x2 (its text "\ufffe"): the glyph is a "-"
+            ch = "-" if _is_hyphen(tp, i) else ch
+        if map_error(tp, i):
+            ch = "\ufffd"
+        font, fs, upright, d, place = info
+        if d > 0:
+            y0 = box.bottom
+            y1 = y0 + d * fs
+        else:
+            y1 = box.top
+            y0 = y1 + d * fs
+        left, right = box.left, box.right
+        if left > right:
+            left, right = right, left
+        append((place, i, (ch, left, right, height - y1, height - y0, abs(d) * fs, font, upright), obj))
+        if not i & 1023:
+            limits.check_memory()
+    unseen = [(k, obj) for k, (obj, depth) in enumerate(objects)
+              if obj not in shared and _object_type(obj) == raw.FPDF_PAGEOBJ_TEXT]
+    if unseen:
+        blank = _blank_objects(unseen, objects, names, height)
+        found += [(k, -1, c, obj) for k, obj, c in blank]
+        blank_ids = {obj for _, obj, _ in blank}
+        found += _doubles(found, [(k, obj) for k, obj in unseen if obj not in blank_ids], shared, height)
+    found.sort()  # by place in content order, then index (unique: the rest is never compared)
+    return [entry[2] for entry in found]
+
+
+def _blank_objects(unseen: list[tuple[int, int]], objects: list[tuple[int, int]], names: dict[int, bytes],
+                   height: float) -> list[tuple[int, int, _Char]]:
+    """Text objects that draw only blank glyphs (a space, an ideographic space U+3000: a Word
+    PDF draws many such runs on their own), which ``CPDF_TextPage`` leaves out (their bounds
+    have no width), as one whitespace glyph each: (object's place in content order, object,
+    glyph). Its advance runs to the next text object on the same baseline (a font size when
+    there is none); an advance of 0.9 em or more is an ideographic space, a shorter one a space.
+    Objects inside Form XObjects, or not upright, are left out."""
+    matrix = raw.FS_MATRIX()
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    origins: dict[int, tuple] = {}
+
+    def origin(obj: int) -> tuple | None:  # (e, f, a, b, c, d) of the object's matrix
+        if obj not in origins:
+            if not _object_matrix(obj, ctypes.byref(matrix)):
+                return None
+            origins[obj] = (matrix.e, matrix.f, matrix.a, matrix.b, matrix.c, matrix.d)
+        return origins[obj]
+
+    texts = [(k, obj) for k, (obj, depth) in enumerate(objects) if depth == 0 and _object_type(obj) == raw.FPDF_PAGEOBJ_TEXT]
+    position = {obj: n for n, (_, obj) in enumerate(texts)}
+    size = ctypes.c_float()
+    descent = ctypes.c_float()
+    out = []
+    for k, obj in unseen:
+        if obj not in position:
+            continue
+        if not _object_bounds(obj, ctypes.byref(left), ctypes.byref(bottom), ctypes.byref(right), ctypes.byref(top)):
+            continue
+        if abs(right.value - left.value) >= 0.01:  # it has ink: a double (see _doubles)
+            continue
+        o = origin(obj)
+        if o is None:
+            continue
+        x, y, a, b, c, d = o
+        if b != 0 or c != 0 or a <= 0 or d == 0:
+            continue
+        if not _text_size(obj, ctypes.byref(size)):
+            continue
+        fs = size.value
+        em = fs * a
+        advance = em
+        n = position[obj]
+        if n + 1 < len(texts):
+            nxt = origin(texts[n + 1][1])
+            if nxt is not None and abs(nxt[1] - y) < 0.01 and 0 < nxt[0] - x < 3 * em:
+                advance = nxt[0] - x
+        font = _text_font(obj)
+        name = names.get(font, None) if font else b""
+        if name is None:
+            length = _font_name(font, None, 0)
+            buf = ctypes.create_string_buffer(max(length, 1))
+            _font_name(font, buf, length)
+            name = names[font] = buf.value
+        low = 0.0
+        if font and _font_descent(font, ctypes.c_float(fs), ctypes.byref(descent)):
+            low = descent.value
+        y0 = y + low * d
+        y1 = y0 + fs * d
+        y0, y1 = min(y0, y1), max(y0, y1)
+        text = " "
+        out.append((k, obj, (text, x, x + advance, height - y1, height - y0, abs(d) * fs, _decoded(name), a * d > 0)))
+    return out
+
+
+def _doubles(found: list[tuple], dropped: list[tuple[int, int]], shared: dict, height: float) -> list[tuple]:
+    """The glyphs of text objects PDFium left out as drawn again at the same place (fake bold:
+    ``CPDF_TextPage`` keeps the first drawing only), put back as copies of the glyphs they cover
+    (same font, centre inside the dropped object's bounds), so that ``_dedupe_glyphs`` marks
+    the kept glyph bold as it does with pdfminer's glyphs."""
+    if not dropped:
+        return []
+    font_of = {obj: _text_font(obj) for obj in shared}
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    copies = []
+    for k, obj in dropped:
+        if not _object_bounds(obj, ctypes.byref(left), ctypes.byref(bottom), ctypes.byref(right), ctypes.byref(top)):
+            continue
+        font = _text_font(obj)
+        x0, x1 = left.value - 1, right.value + 1
+        t0, t1 = height - top.value - 1, height - bottom.value + 1
+        for _, i, c, owner in found:
+            if font_of.get(owner) == font and x0 <= (c[1] + c[2]) / 2 <= x1 and t0 <= (c[3] + c[4]) / 2 <= t1:
+                copies.append((k, i, c, owner))
+    return copies
+
+
+def _object_info(tp: int, i: int, obj: int, matrix, names: dict[int, bytes]) -> tuple | None:
+    """(font name, font size as set (Tf), upright, vertical scale) of the text object of glyph ``i``; None
+    when its glyphs are not axis-aligned (pdfminer's boxes of such glyphs are not rebuilt)."""
+    if not _char_matrix(tp, i, ctypes.byref(matrix)):
+        return None
+    a, b, c, d = matrix.a, matrix.b, matrix.c, matrix.d
+    if b != 0 or c != 0 or a == 0 or d == 0:
+        return None
+    font = _text_font(obj)
+    name = names.get(font, None) if font else b""
+    if name is None:
+        size = _font_name(font, None, 0)
+        buf = ctypes.create_string_buffer(max(size, 1))
+        _font_name(font, buf, size)
+        name = names[font] = buf.value
+    fs = _font_size(tp, i)
+    # pdfminer's LTChar.upright with no horizontal scaling (a*d > 0 and b*c <= 0)
+    return _decoded(name), fs, a * d > 0, d
+
+
+def _decoded(name: bytes) -> object:
+    """The font's name as pdfminer gives it: a str when it is UTF-8, else the bytes (page.py
+    decodes them as it decodes pdfminer's)."""
+    try:
+        return name.decode("utf-8")
+    except UnicodeDecodeError:
+        return name
+
+
+# ---------------------------------------------------------------------------------------------
+# The drawing census
+# ---------------------------------------------------------------------------------------------
+
+
+def _census(objects: list[tuple[int, int]], height: float) -> Census:
+    """Images and paths of the page, paths split into subpaths and classified as pdfminer does."""
+    boxes: dict[str, list[Box]] = {}
+    matrix = raw.FS_MATRIX()
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    forms: list[tuple[int, tuple]] = []  # the chain of form matrices down to the current depth
+    for obj, depth in objects:
+        del forms[depth:]
+        kind = _object_type(obj)
+        if kind == raw.FPDF_PAGEOBJ_FORM:
+            _object_matrix(obj, ctypes.byref(matrix))
+            forms.append(_compose(_matrix(matrix), forms[-1] if forms else None))
+            continue
+        if kind == raw.FPDF_PAGEOBJ_IMAGE:
+            _object_bounds(obj, ctypes.byref(left), ctypes.byref(bottom), ctypes.byref(right), ctypes.byref(top))
+            boxes.setdefault("image", []).append((left.value, height - top.value, right.value, height - bottom.value))
+        elif kind == raw.FPDF_PAGEOBJ_PATH:
+            fill, stroke = _INT(), _INT()
+            _draw_mode(obj, ctypes.byref(fill), ctypes.byref(stroke))
+            _object_matrix(obj, ctypes.byref(matrix))
+            m = _compose(_matrix(matrix), forms[-1] if forms else None)
+            for kind_name, pts in _subpaths(obj, m):
+                xs = [p[0] for p in pts]
+                ys = [p[1] for p in pts]
+                boxes.setdefault(kind_name, []).append((min(xs), height - max(ys), max(xs), height - min(ys)))
+    return Census(boxes)
+
+
+def _matrix(m) -> tuple[float, float, float, float, float, float]:
+    return (m.a, m.b, m.c, m.d, m.e, m.f)
+
+
+def _compose(inner: tuple, outer: tuple | None) -> tuple:
+    """``inner`` then ``outer`` (a point through inner's matrix, then outer's)."""
+    if outer is None:
+        return inner
+    a, b, c, d, e, f = inner
+    A, B, C, D, E, F = outer
+    return (a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D, e * A + f * C + E, e * B + f * D + F)
+
+
+def _subpaths(path: int, m: tuple) -> list[tuple[str, list[tuple[float, float]]]]:
+    """(kind, points) of each subpath of a path object, as pdfminer's ``paint_path`` makes an
+    LTLine, LTRect or LTCurve of it."""
+    a, b, c, d, e, f = m
+    x, y = ctypes.c_float(), ctypes.c_float()
+    out: list[tuple[str, list[tuple[float, float]]]] = []
+    shape, pts = "", []
+    bezier = 0
+    for k in range(_count_segments(path)):
+        seg = _get_segment(path, k)
+        kind = _segment_type(seg)
+        _segment_point(seg, ctypes.byref(x), ctypes.byref(y))
+        px, py = x.value, y.value
+        point = (a * px + c * py + e, b * px + d * py + f)
+        if kind == raw.FPDF_SEGMENT_MOVETO:
+            if shape:
+                out.append(_classify(shape, pts))
+            shape, pts = "m", [point]
+        elif kind == raw.FPDF_SEGMENT_LINETO:
+            shape += "l"
+            pts.append(point)
+        else:  # a Bézier point: three make one "c", placed (as pdfminer places it) at its end
+            bezier += 1
+            if bezier % 3 == 0:
+                shape += "c"
+                pts.append(point)
+        if _segment_close(seg):
+            shape += "h"
+            pts.append(pts[0])
+    if shape:
+        out.append(_classify(shape, pts))
+    return [(kind, p) for kind, p in out if kind]
+
+
+def _classify(shape: str, pts: list[tuple[float, float]]) -> tuple[str, list[tuple[float, float]]]:
+    """pdfminer's classification of one subpath (``PDFLayoutAnalyzer.paint_path``)."""
+    if not shape.startswith("m"):
+        return "", pts
+    if len(shape) > 3 and shape[-2:] == "lh" and _same(pts[-2], pts[0]):
+        shape = shape[:-2] + "h"
+        pts = pts[:-2] + pts[-1:]
+    if shape in ("mlh", "ml"):
+        return "line", pts[:2] if shape == "ml" else pts
+    if shape in ("mlllh", "mllll"):
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3), _ = pts
+        closed = _same(pts[0], pts[4])
+        square = (x0 == x1 and y1 == y2 and x2 == x3 and y3 == y0) or (y0 == y1 and x1 == x2 and y2 == y3 and x3 == x0)
+        return ("rect" if closed and square else "curve"), pts
+    return "curve", pts
+
+
+def _same(p: tuple[float, float], q: tuple[float, float]) -> bool:
+    return abs(p[0] - q[0]) < 1e-3 and abs(p[1] - q[1]) < 1e-3

@@ -1,0 +1,133 @@
+"""The two extraction engines side by side: PDFium ("pdfium", the default) and pdfminer through
+pdfplumber ("pdfplumber", the reference reader) over every kind of PDF the tests build and every
+PDF in ../shared/pdfs.
+
+For each PDF both engines' sentences (the text of every block that is not a heading), headings
+(text and level), furniture (the lines removed as running heads, page numbers, furigana), tables
+(rows) and page problems (which pages have no usable text: the OCR decision) are compared. Every
+difference must be listed in docs/engines.md with why PDFium's reading is right (or harmless):
+the test fails when a difference is not listed, and when a listed one is gone (the table cannot
+go stale). Pages are not OCRed here (``ocr="off"``): which pages would be is the "problems" row.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from pipeline.extract import ExtractConfig, extract_pdf
+from samples.build import build_sample_pdf
+from hostilepdf import deep_outline_pdf, glyph_flood_pdf, xobject_pdf
+from pdfdraw import MIN, draw_paragraph, save_pdf
+from reportpdf import LAYOUTS, build_report_pdf
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "engines.md"
+SHARED_PDFS = ROOT.parent / "shared" / "pdfs"
+PARA = ("科学技術・イノベーション政策の重点分野として、人工知能、量子技術、半導体、バイオテクノロジーが挙げられる。"
+        "各国は研究開発投資を拡大し、人材育成と国際協力を進めている。")
+ASPECTS = ("sentences", "headings", "furniture", "tables", "problems")
+
+
+def _aspects(path: Path, engine: str) -> dict[str, Counter]:
+    doc = extract_pdf(path, ExtractConfig(engine=engine, ocr="off"), workers=1)
+    return {
+        "sentences": Counter((b.page, b.kind, b.text) for b in doc.blocks if b.kind != "heading"),
+        "headings": Counter((b.page, b.text, b.level) for b in doc.blocks if b.kind == "heading"),
+        "furniture": Counter((p.page, line) for p in doc.pages for line in p.removed_lines),
+        "tables": Counter((t.page, t.rows) for t in doc.tables),
+        "problems": Counter((p.page, p.kind) for p in doc.problems),
+    }
+
+
+def differences(path: Path) -> list[tuple[str, int, int]]:
+    """(aspect, items only the reference reader gives, items only PDFium gives) per aspect
+    where the two engines differ on ``path``."""
+    try:
+        reference = _aspects(path, "pdfplumber")
+    except Exception as exc:  # the same failure is expected of PDFium
+        with pytest.raises(type(exc)):
+            _aspects(path, "pdfium")
+        return []
+    fast = _aspects(path, "pdfium")
+    rows = []
+    for aspect in ASPECTS:
+        only_ref, only_fast = reference[aspect] - fast[aspect], fast[aspect] - reference[aspect]
+        if only_ref or only_fast:
+            rows.append((aspect, sum(only_ref.values()), sum(only_fast.values())))
+    return rows
+
+
+def documented() -> dict[str, list[tuple[str, int, int]]]:
+    """The differences docs/engines.md lists: PDF name → (aspect, only pdfplumber, only pdfium)."""
+    table: dict[str, list[tuple[str, int, int]]] = {}
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"^\| `([^`]+)` \| (\w+) \| (\d+) \| (\d+) \| (.*) \|$", line)
+        if m:
+            assert m.group(5).strip(), f"docs/engines.md: say why for {line}"
+            table.setdefault(m.group(1), []).append((m.group(2), int(m.group(3)), int(m.group(4))))
+    return table
+
+
+def _built(tmp: Path) -> dict[str, Path]:
+    """One PDF of every kind the tests build (scans aside: they have no glyphs to compare)."""
+    pdfs = {}
+    for layout in LAYOUTS:
+        path = tmp / f"report-{layout}.pdf"
+        build_report_pdf(path, layout)
+        pdfs[path.name] = path
+    pdfs["sample-report.pdf"] = build_sample_pdf(tmp / "sample-report.pdf")
+    pdfs["xobjects.pdf"] = xobject_pdf(tmp / "xobjects.pdf", depth=3)
+    pdfs["outline.pdf"] = deep_outline_pdf(tmp / "outline.pdf", flat=40)
+    pdfs["glyph-flood.pdf"] = glyph_flood_pdf(tmp / "glyph-flood.pdf", pages=2, glyphs=3000)
+    pdfs["turned.pdf"] = save_pdf(tmp / "turned.pdf", [_turned_page, _rotated_label_page])
+    return pdfs
+
+
+def _turned_page(c) -> None:
+    """A page turned by /Rotate 90 (read by the reference reader under either engine)."""
+    c.setPageRotation(90)
+    draw_paragraph(c, PARA, 72, 760)
+
+
+def _rotated_label_page(c) -> None:
+    """A paragraph and a label set at 90 degrees beside it (axis labels, margin notes)."""
+    draw_paragraph(c, PARA, 72, 760)
+    c.saveState()
+    c.translate(40, 400)
+    c.rotate(90)
+    c.setFont(MIN, 9)
+    c.drawString(0, 0, "図の縦軸ラベル（単位：件）")
+    c.restoreState()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict[str, Path]:
+    return _built(tmp_path_factory.mktemp("engines"))
+
+
+BUILT = ["report-" + layout + ".pdf" for layout in LAYOUTS] + [
+    "sample-report.pdf", "xobjects.pdf", "outline.pdf", "glyph-flood.pdf", "turned.pdf"]
+SHARED = sorted(p.name for p in SHARED_PDFS.glob("*.pdf")) if SHARED_PDFS.is_dir() else []
+
+
+@pytest.mark.parametrize("name", BUILT)
+def test_a_built_pdf_reads_the_same_or_as_documented(built, name):
+    assert differences(built[name]) == documented().get(name, [])
+
+
+@pytest.mark.parametrize("name", SHARED or ["(none)"])
+def test_a_shared_pdf_reads_the_same_or_as_documented(name):
+    if not SHARED:
+        pytest.skip(f"the shared test PDFs ({SHARED_PDFS}) are not available (expected next to the project)")
+    assert differences(SHARED_PDFS / name) == documented().get(name, [])
+
+
+def test_the_documented_differences_name_only_pdfs_that_are_compared():
+    listed = set(documented())
+    known = set(BUILT) | set(SHARED)
+    if not SHARED:
+        listed = {n for n in listed if n in BUILT}
+    assert listed <= known
