@@ -36,6 +36,7 @@ from prefect.utilities.annotations import opaque
 
 from flows.progress import current as current_progress
 from flows.progress import page_callback
+from flows.results import ZstdSerializer
 from pipeline import STAGE_VERSIONS, __version__
 from pipeline.acquire import AcquireConfig, Acquired, acquire, normalize_allowed_hosts
 from pipeline.analyses import default_settings_path
@@ -221,7 +222,11 @@ def acquire_task(source: SourceRef, config: AcquireConfig) -> Acquired:
 
 
 def _cached(stage: str) -> dict:
-    return dict(name=stage, cache_key_fn=_cache_key(stage), persist_result=True)
+    # Persisted compressed (flows.results), and not also kept in Prefect's in-memory result cache,
+    # which would hold every stage's output until the process ends: the flow lets each go once
+    # no later stage needs it (``finish``), so memory does not grow with the report's length.
+    return dict(name=stage, cache_key_fn=_cache_key(stage), persist_result=True,
+                result_serializer=ZstdSerializer(), cache_result_in_memory=False)
 
 
 @task(**_cached("extract"))
@@ -478,39 +483,59 @@ def prepare(source: SourceRef, edition: str | None, out_dir: str, acquired: Acqu
 def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, stages: dict,
            label: str = "") -> tuple[RunSummary, dict, list]:
     """Build, check and publish one report's tables, then write its HTML report (in the flow's
-    process, under its lock). ``label``: the report's name in the progress display."""
+    process, under its lock). ``stages``: ``submit_stages``'s outputs, resolved; emptied once the
+    tables are built (``RETURNED_TABLES``). ``label``: the report's name in the progress display."""
     progress = current_progress()
     progress.stage(label, "build-tables")
     tables = build_tables_task(edition, acquired, config, opaque(stages))
+    counts = _stage_counts(stages)
+    claim_set = stages["claims"]
+    stages.clear()  # the tables hold what is published: the stage outputs can go (see below)
     progress.stage(label, "check-findings")
-    findings = check_findings_task(edition, opaque(tables), opaque(stages["claims"]), config)
+    findings = check_findings_task(edition, opaque(tables), opaque(claim_set), config)
     tables["findings_check"] = findings_check_table(edition, findings)
     progress.stage(label, "publish")
     publish_task(edition, out_dir, opaque(tables))
+    for name in [n for n in tables if n not in RETURNED_TABLES]:
+        del tables[name]  # the HTML report reads the published files
     progress.stage(label, "report")
     report = write_report(out_dir, edition)
-    extracted, segmented = stages["extracted"], stages["segmented"]
     summary = RunSummary(
         edition=edition,
         output=str(Path(out_dir) / edition),
         database=str(Path(out_dir) / "jstmine.duckdb"),
         sha256=acquired.sha256,
-        pages=len(extracted.pages),
-        sentences=len(segmented.sentences),
-        tokens=stages["tokens"].num_rows,
-        mentions=len(stages["mentions"]),
+        **counts,
         country_technology=_ct_rows(tables["country_technology"].to_pylist()),
-        problems=problem_lines([(p.page, p.kind, p.detail) for p in extracted.problems]),
         not_modified=acquired.not_modified,
-        facts=len(stages["facts"]),
-        relations=len(stages["relations"]),
-        policies=len(stages["policies"]),
         findings={s: sum(f.status == s for f in findings) for s in ("matched", "missing", "contradicted")} if findings else {},
         contradicted=[f"{f.claim}: {f.detail}" for f in findings if f.status == "contradicted"],
-        notes=claim_notes(stages["claims"]),
+        notes=claim_notes(claim_set),
         report=str(report) if report else "",
     )
     return summary, tables, findings
+
+
+# What ``finish`` returns of the published tables (the run's artifacts show them); it lets the
+# rest go once published, and the stage outputs once the tables are built (it empties the
+# ``stages`` it is given), so that a long report's are not all alive while it is published and
+# its HTML report written. Prefect keeps none of them either (``cache_result_in_memory=False``).
+RETURNED_TABLES = ("country_technology", "policy_facts", "findings_check")
+
+
+def _stage_counts(stages: dict) -> dict:
+    """The ``RunSummary`` fields read from the stage outputs: what ``finish`` keeps of them."""
+    extracted = stages["extracted"]
+    return dict(
+        pages=len(extracted.pages),
+        sentences=len(stages["segmented"].sentences),
+        tokens=stages["tokens"].num_rows,
+        mentions=len(stages["mentions"]),
+        problems=problem_lines([(p.page, p.kind, p.detail) for p in extracted.problems]),
+        facts=len(stages["facts"]),
+        relations=len(stages["relations"]),
+        policies=len(stages["policies"]),
+    )
 
 
 def write_report(out_dir: str, edition: str) -> Path | None:
