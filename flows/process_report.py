@@ -34,6 +34,7 @@ from prefect.states import Completed, Failed
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import opaque
 
+from flows.memory import release_free_memory
 from flows.progress import current as current_progress
 from flows.progress import page_callback
 from flows.results import ZstdSerializer
@@ -387,8 +388,14 @@ def build_tables_task(edition: str, acquired: Acquired, config: RunConfig, stage
                                         page_sources=page_sources(stages["extracted"])))
     tables["lexicon_gaps"] = lexicon_gaps_table(edition, stages.get("lexicon_gaps") or [])
     tables.update(claims_tables(edition, stages["claims"]))
-    tables.update(khcoder_tables(edition, tables, _lexicon(config)))
     return tables
+
+
+@task(name="analysis-tables")
+def analysis_tables_task(edition: str, tables: dict[str, pa.Table], config: RunConfig) -> dict[str, pa.Table]:
+    """KH Coder's analyses of the built tables (``khcoder_tables``). A task of its own, run once
+    ``finish`` has let the stage outputs go: it is build-tables' largest working memory."""
+    return khcoder_tables(edition, tables, _lexicon(config))
 
 
 @task(name="check-findings")
@@ -428,7 +435,9 @@ def submit_stages(acquired, config: RunConfig, *, submit: bool, label: str = "")
         current_progress().stage(label, t.name)
         # Values, not futures: opaque() spares Prefect walking every object inside them before
         # each task (seconds on a long report); they reach the task unchanged.
-        return t(acquired, config, *(opaque(o) for o in stage_outputs))
+        output = t(acquired, config, *(opaque(o) for o in stage_outputs))
+        release_free_memory()  # the stage's working memory, back to the system (flows.memory)
+        return output
 
     extracted = call(extract_task, acquired, config)
     segmented = call(segment_task, acquired, config, extracted)
@@ -491,13 +500,18 @@ def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, st
     counts = _stage_counts(stages)
     claim_set = stages["claims"]
     stages.clear()  # the tables hold what is published: the stage outputs can go (see below)
+    release_free_memory()
+    tables.update(analysis_tables_task(edition, opaque(tables), config))
+    release_free_memory()
     progress.stage(label, "check-findings")
     findings = check_findings_task(edition, opaque(tables), opaque(claim_set), config)
     tables["findings_check"] = findings_check_table(edition, findings)
+    release_free_memory()
     progress.stage(label, "publish")
     publish_task(edition, out_dir, opaque(tables))
     for name in [n for n in tables if n not in RETURNED_TABLES]:
         del tables[name]  # the HTML report reads the published files
+    release_free_memory()
     progress.stage(label, "report")
     report = write_report(out_dir, edition)
     summary = RunSummary(
