@@ -35,8 +35,10 @@ from prefect.states import Completed, Failed
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import opaque
 
+from flows.memory import release_free_memory
 from flows.progress import current as current_progress
 from flows.progress import page_callback
+from flows.results import ZstdSerializer
 from pipeline import STAGE_VERSIONS, __version__
 from pipeline.acquire import AcquireConfig, Acquired, acquire, normalize_allowed_hosts
 from pipeline.analyses import default_settings_path
@@ -222,7 +224,11 @@ def acquire_task(source: SourceRef, config: AcquireConfig) -> Acquired:
 
 
 def _cached(stage: str) -> dict:
-    return dict(name=stage, cache_key_fn=_cache_key(stage), persist_result=True)
+    # Persisted compressed (flows.results), and not also kept in Prefect's in-memory result cache,
+    # which would hold every stage's output until the process ends: the flow lets each go once
+    # no later stage needs it (``finish``), so memory does not grow with the report's length.
+    return dict(name=stage, cache_key_fn=_cache_key(stage), persist_result=True,
+                result_serializer=ZstdSerializer(), cache_result_in_memory=False)
 
 
 # Processes extract_task reads a document's pages with (None: extract_pdf's choice, one per CPU).
@@ -394,8 +400,14 @@ def build_tables_task(edition: str, acquired: Acquired, config: RunConfig, stage
                                         page_sources=page_sources(stages["extracted"])))
     tables["lexicon_gaps"] = lexicon_gaps_table(edition, stages.get("lexicon_gaps") or [])
     tables.update(claims_tables(edition, stages["claims"]))
-    tables.update(khcoder_tables(edition, tables, _lexicon(config)))
     return tables
+
+
+@task(name="analysis-tables", **_UNCACHED)
+def analysis_tables_task(edition: str, tables: dict[str, pa.Table], config: RunConfig) -> dict[str, pa.Table]:
+    """KH Coder's analyses of the built tables (``khcoder_tables``). A task of its own, run once
+    ``finish`` has let the stage outputs go: it is build-tables' largest working memory."""
+    return khcoder_tables(edition, tables, _lexicon(config))
 
 
 @task(name="check-findings", **_UNCACHED)
@@ -435,7 +447,9 @@ def submit_stages(acquired, config: RunConfig, *, submit: bool, label: str = "")
         current_progress().stage(label, t.name)
         # Values, not futures: opaque() spares Prefect walking every object inside them before
         # each task (seconds on a long report); they reach the task unchanged.
-        return t(acquired, config, *(opaque(o) for o in stage_outputs))
+        output = t(acquired, config, *(opaque(o) for o in stage_outputs))
+        release_free_memory()  # the stage's working memory, back to the system (flows.memory)
+        return output
 
     extracted = call(extract_task, acquired, config)
     segmented = call(segment_task, acquired, config, extracted)
@@ -490,41 +504,66 @@ def prepare(source: SourceRef, edition: str | None, out_dir: str, acquired: Acqu
 def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, stages: dict,
            label: str = "", write=None) -> tuple[RunSummary, dict, list]:
     """Build, check and publish one report's tables, then write its HTML report (in the flow's
-    process, under its lock). ``label``: the report's name in the progress display. ``write``:
-    what writes the report, ``(out_dir, edition) -> path or None`` (None: ``write_report``, here;
-    ``update`` hands it to a worker process when reports run side by side)."""
+    process, under its lock). ``stages``: ``submit_stages``'s outputs, resolved; emptied once the
+    tables are built (``RETURNED_TABLES``). ``label``: the report's name in the progress display.
+    ``write``: what writes the report, ``(out_dir, edition) -> path or None`` (None:
+    ``write_report``, here; ``update`` hands it to a worker process when reports run side by side)."""
     progress = current_progress()
     progress.stage(label, "build-tables")
     tables = build_tables_task(edition, acquired, config, opaque(stages))
+    counts = _stage_counts(stages)
+    claim_set = stages["claims"]
+    stages.clear()  # the tables hold what is published: the stage outputs can go (see below)
+    release_free_memory()
+    tables.update(analysis_tables_task(edition, opaque(tables), config))
+    release_free_memory()
     progress.stage(label, "check-findings")
-    findings = check_findings_task(edition, opaque(tables), opaque(stages["claims"]), config)
+    findings = check_findings_task(edition, opaque(tables), opaque(claim_set), config)
     tables["findings_check"] = findings_check_table(edition, findings)
+    release_free_memory()
     progress.stage(label, "publish")
     publish_task(edition, out_dir, opaque(tables))
+    for name in [n for n in tables if n not in RETURNED_TABLES]:
+        del tables[name]  # the HTML report reads the published files
+    release_free_memory()
     progress.stage(label, "report")
     report = (write or write_report)(out_dir, edition)
-    extracted, segmented = stages["extracted"], stages["segmented"]
     summary = RunSummary(
         edition=edition,
         output=str(Path(out_dir) / edition),
         database=str(Path(out_dir) / "jstmine.duckdb"),
         sha256=acquired.sha256,
-        pages=len(extracted.pages),
-        sentences=len(segmented.sentences),
-        tokens=stages["tokens"].num_rows,
-        mentions=len(stages["mentions"]),
+        **counts,
         country_technology=_ct_rows(tables["country_technology"].to_pylist()),
-        problems=problem_lines([(p.page, p.kind, p.detail) for p in extracted.problems]),
         not_modified=acquired.not_modified,
-        facts=len(stages["facts"]),
-        relations=len(stages["relations"]),
-        policies=len(stages["policies"]),
         findings={s: sum(f.status == s for f in findings) for s in ("matched", "missing", "contradicted")} if findings else {},
         contradicted=[f"{f.claim}: {f.detail}" for f in findings if f.status == "contradicted"],
-        notes=claim_notes(stages["claims"]),
+        notes=claim_notes(claim_set),
         report=str(report) if report else "",
     )
     return summary, tables, findings
+
+
+# What ``finish`` returns of the published tables (the run's artifacts show them); it lets the
+# rest go once published, and the stage outputs once the tables are built (it empties the
+# ``stages`` it is given), so that a long report's are not all alive while it is published and
+# its HTML report written. Prefect keeps none of them either (``cache_result_in_memory=False``).
+RETURNED_TABLES = ("country_technology", "policy_facts", "findings_check")
+
+
+def _stage_counts(stages: dict) -> dict:
+    """The ``RunSummary`` fields read from the stage outputs: what ``finish`` keeps of them."""
+    extracted = stages["extracted"]
+    return dict(
+        pages=len(extracted.pages),
+        sentences=len(stages["segmented"].sentences),
+        tokens=stages["tokens"].num_rows,
+        mentions=len(stages["mentions"]),
+        problems=problem_lines([(p.page, p.kind, p.detail) for p in extracted.problems]),
+        facts=len(stages["facts"]),
+        relations=len(stages["relations"]),
+        policies=len(stages["policies"]),
+    )
 
 
 _LATEST = object()
