@@ -1,8 +1,10 @@
 """Lines: rows of glyphs, their text and size, joining wrapped lines."""
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections import Counter
+from operator import attrgetter
 
 from pipeline.extract.constants import _SPACE_GAP_CJK, _SPACE_GAP_LATIN
 from pipeline.extract.model import _Glyph, _Line
@@ -16,20 +18,32 @@ def _cluster_rows(glyphs: list[_Glyph]) -> list[list[_Glyph]]:
     overlaps the row's vertical band. Rows come out top to bottom, glyphs left to right."""
     rows: list[list[_Glyph]] = []
     band_top = band_bottom = 0.0
-    for g in sorted(glyphs, key=lambda g: (g.top, g.x0)):
-        height = max(g.bottom - g.top, 0.1)
-        overlap = min(band_bottom, g.bottom) - max(band_top, g.top)
+    row: list[_Glyph] = []
+    for g in sorted(glyphs, key=_TOP_X0):
+        top, bottom = g.top, g.bottom
+        height = bottom - top
+        if height < 0.1:  # max(height, 0.1)
+            height = 0.1
+        # the overlap with the band: min(band_bottom, bottom) - max(band_top, top)
+        overlap = (bottom if bottom < band_bottom else band_bottom) - (top if top > band_top else band_top)
         if rows and overlap >= 0.5 * height:
-            rows[-1].append(g)
-            band_bottom = max(band_bottom, g.bottom)
+            row.append(g)
+            if bottom > band_bottom:
+                band_bottom = bottom
         else:
-            rows.append([g])
-            band_top, band_bottom = g.top, g.bottom
+            row = [g]
+            rows.append(row)
+            band_top, band_bottom = top, bottom
     for row in rows:
-        row.sort(key=lambda g: g.x0)
+        row.sort(key=_X0)
     return [row for row in rows if any(not g.text.isspace() for g in row)]
 
 
+_TOP_X0 = attrgetter("top", "x0")
+_X0 = attrgetter("x0")
+
+
+@functools.lru_cache(maxsize=None)
 def _is_wide(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in "WF"
 
@@ -50,29 +64,39 @@ def _glyph_run_text(glyphs: list[_Glyph], start, end) -> tuple[str, list[tuple[i
     prev: _Glyph | None = None
     prev_end = 0.0
     label = ""
+    last_blank = False  # whether parts[-1] is blank
+    cjk_gap, latin_gap = _SPACE_GAP_CJK, _SPACE_GAP_LATIN
     for g in glyphs:
+        text = g.text
         if g.marker:
-            label += g.text
+            label += text
             continue
         if label:
             markers.append((length, label))
             label = ""
-        if g.text.isspace():
-            if (parts and not parts[-1].isspace()) or not parts:
+        if text.isspace():
+            if not parts or not last_blank:
                 # (a leading full-width space marks an indent; kept for now)
-                parts.append(g.text)
-                length += len(g.text)
+                parts.append(text)
+                length += len(text)
+                last_blank = True
             continue
-        if prev is not None and parts and not parts[-1].isspace():
+        if prev is not None and parts and not last_blank:
             gap = start(g) - prev_end
-            size = max(g.size, prev.size)
-            latin_pair = not _is_wide(prev.text[-1]) and not _is_wide(g.text[0])
-            if gap >= _SPACE_GAP_CJK * size or (latin_pair and gap >= _SPACE_GAP_LATIN * size):
+            size, prev_size = g.size, prev.size
+            if prev_size > size:  # max(g.size, prev.size)
+                size = prev_size
+            if gap >= cjk_gap * size or (
+                gap >= latin_gap * size and not _is_wide(prev.text[-1]) and not _is_wide(text[0])
+            ):
                 parts.append(" ")
                 length += 1
-        parts.append(g.text)
-        length += len(g.text)
-        prev_end = max(prev_end, end(g)) if prev is not None else end(g)
+        parts.append(text)
+        length += len(text)
+        last_blank = False
+        stop = end(g)
+        if prev is None or stop > prev_end:
+            prev_end = stop
         prev = g
     text = "".join(parts).rstrip()
     if label:
