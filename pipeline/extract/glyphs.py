@@ -130,7 +130,9 @@ def _dedupe_glyphs(glyphs: list[_Glyph]) -> list[_Glyph]:
     """
     tol = _DEDUPE_TOLERANCE
     grid: dict[tuple, dict[tuple[int, int], list[_Glyph]]] = {}  # → (cell column, cell row) → kept glyphs
-    rows: dict[tuple, set[int]] = {}  # → the cell rows holding kept glyphs (to skip the scan)
+    # → the cell columns and rows holding kept glyphs: a glyph with no kept one in the columns
+    # and the rows around its cell has no twin (the cells are not scanned)
+    spans: dict[tuple, tuple[set[int], set[int]]] = {}
     kept: list[_Glyph] = []
     append = kept.append
     for g in glyphs:
@@ -140,11 +142,11 @@ def _dedupe_glyphs(glyphs: list[_Glyph]) -> list[_Glyph]:
         cells = grid.get(key)
         if cells is None:
             grid[key] = {(ix, iy): [g]}
-            rows[key] = {iy}
+            spans[key] = ({ix}, {iy})
             append(g)
             continue
-        key_rows = rows[key]
-        if iy in key_rows or iy - 1 in key_rows or iy + 1 in key_rows:
+        cols, rows = spans[key]
+        if (iy in rows or iy - 1 in rows or iy + 1 in rows) and (ix in cols or ix - 1 in cols or ix + 1 in cols):
             twin = _twin(cells, ix, iy, x0, top, tol)
             if twin is not None:
                 twin.bold = True
@@ -152,7 +154,8 @@ def _dedupe_glyphs(glyphs: list[_Glyph]) -> list[_Glyph]:
         cell = cells.get((ix, iy))
         if cell is None:
             cells[(ix, iy)] = [g]
-            key_rows.add(iy)
+            cols.add(ix)
+            rows.add(iy)
         else:
             cell.append(g)
         append(g)
