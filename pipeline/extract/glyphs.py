@@ -218,7 +218,8 @@ def _drop_unmapped(glyphs: list[_Glyph]) -> tuple[list[_Glyph], int]:
 
 def _inside(g: _Glyph, bbox: tuple[float, float, float, float]) -> bool:
     x0, top, x1, bottom = bbox
-    return x0 <= g.cx <= x1 and top <= g.cy <= bottom
+    # g.cx and g.cy, without the property calls
+    return x0 <= (g.x0 + g.x1) / 2 <= x1 and top <= (g.top + g.bottom) / 2 <= bottom
 
 
 def _inside_any(g: _Glyph, boxes: list[tuple[float, float, float, float]]) -> bool:

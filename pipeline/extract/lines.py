@@ -41,6 +41,7 @@ def _cluster_rows(glyphs: list[_Glyph]) -> list[list[_Glyph]]:
 
 _TOP_X0 = attrgetter("top", "x0")
 _X0 = attrgetter("x0")
+_X1 = attrgetter("x1")
 
 
 @functools.lru_cache(maxsize=None)
@@ -117,13 +118,25 @@ def _mostly_bold(glyphs: list[_Glyph]) -> bool:
 def _make_line(glyphs: list[_Glyph], column: int = 0) -> _Line:
     # A line ends where its ink ends: a space glyph far out (word processors pad lines) is not
     # text. It starts at its first glyph, spaces too: a leading full-width space is an indent.
-    ink = [g for g in glyphs if not g.text.isspace()] or glyphs
+    visible = [g for g in glyphs if not g.text.isspace()]
+    ink = visible or glyphs
     if all(g.marker for g in ink):  # a marker with no text to follow is text itself
         for g in ink:
             g.marker = False
     x0 = min(g.x0 for g in glyphs)
     top = min(g.top for g in glyphs)
-    text, markers = _glyph_run_text(glyphs, lambda g: g.x0, lambda g: g.x1)
+    text, markers = _glyph_run_text(glyphs, _X0, _X1)
+    # _dominant_size, _mostly_bold and _dominant_font of the glyphs, in one pass over the
+    # visible ones (the same counts in the same order: ties go the same way)
+    sizes: dict[float, int] = {}
+    fonts: dict[str, int] = {}
+    n_bold = 0
+    for g in visible:
+        size = round(g.size, 1)
+        sizes[size] = sizes.get(size, 0) + 1
+        font = g.font
+        fonts[font] = fonts.get(font, 0) + 1
+        n_bold += g.bold
     return _Line(
         glyphs=glyphs,
         text=text,
@@ -132,12 +145,12 @@ def _make_line(glyphs: list[_Glyph], column: int = 0) -> _Line:
         x1=max(g.x1 for g in ink),
         top=top,
         bottom=max(g.bottom for g in glyphs),
-        size=_dominant_size(glyphs),
-        bold=_mostly_bold(glyphs),
+        size=max(sizes, key=sizes.__getitem__) if sizes else 0.0,
+        bold=bool(visible) and n_bold * 2 > len(visible),
         page_x0=x0,
         page_top=top,
         column=column,
-        font=_dominant_font(glyphs),
+        font=max(fonts, key=fonts.__getitem__) if fonts else "",
     )
 
 
@@ -200,7 +213,7 @@ def _body_size(glyphs: list[_Glyph], default: float, upper_part: tuple[float, fl
     visible = [g for g in glyphs if not g.text.isspace()]
     if upper_part is not None:
         limit = upper_part[0] + _UPPER_PART * upper_part[1]
-        visible = [g for g in visible if g.cy <= limit] or visible
+        visible = [g for g in visible if (g.top + g.bottom) / 2 <= limit] or visible  # g.cy <= limit
     sizes = Counter(round(g.size * 2) / 2 for g in visible)
     return sizes.most_common(1)[0][0] if sizes else default
 
