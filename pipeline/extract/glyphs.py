@@ -184,6 +184,7 @@ def _is_garbage_char(ch: str) -> bool:
     return ch == "\ufffd" or (unicodedata.category(ch) in ("Cc", "Co", "Cs", "Cn") and not ch.isspace())
 
 
+@functools.lru_cache(maxsize=65536)
 def _is_unmapped(text: str) -> bool:
     """A "(cid:N)" placeholder or a garbage character in a glyph's text."""
     return ("(cid:" in text and _CID_PLACEHOLDER.search(text) is not None) or any(map(_is_garbage_char, text))
