@@ -31,6 +31,7 @@ from pdfminer.pdftypes import resolve1
 
 from pipeline.extract import limits
 from pipeline.extract.blocks import _assign_heading_levels
+from pipeline.extract.collection import fewer_collections
 from pipeline.extract.model import (
     ENGINES,
     OCR_MODES,
@@ -114,6 +115,13 @@ def extract_pdf(
         raise ValueError(f"ExtractConfig.ocr must be one of {', '.join(OCR_MODES)}, not {config.ocr!r}")
     if config.engine not in ENGINES:
         raise ValueError(f"ExtractConfig.engine must be one of {', '.join(ENGINES)}, not {config.engine!r}")
+    with fewer_collections():
+        return _extract(path, config, workers, progress)
+
+
+def _extract(path: Path, config: ExtractConfig, workers: int | None,
+             progress: Callable[[int, int], None] | None) -> ExtractedDocument:
+    """``extract_pdf`` once its arguments are checked."""
     with limits.reading(config), _open_pdf(path) as pdf:
         metadata = _decode_metadata(pdf)
         outline = _read_outline(pdf)

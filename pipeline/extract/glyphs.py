@@ -101,12 +101,18 @@ def _glyphs_from_chars(
     x_min, top_min, x_max, bottom_max = bbox
     glyphs = []
     rotated: list[_Glyph] = []
+    fonts: dict[object, tuple[str, bool]] = {}  # font name as read → (name, bold): once per font
     for text, x0, x1, top, bottom, size, fontname, upright in chars:
         cx, cy = (x0 + x1) / 2, (top + bottom) / 2
         if not (x_min <= cx <= x_max and top_min <= cy <= bottom_max):
             continue
-        font, bold = _font_name_and_weight(fontname)
-        (glyphs if upright else rotated).append(_Glyph(text, x0, x1, top, bottom, float(size), font, bold))
+        try:
+            named = fonts.get(fontname)
+            if named is None:
+                named = fonts[fontname] = _font_name_and_weight(fontname)
+        except TypeError:  # a name pdfminer left unhashable: not cached
+            named = _font_name_and_weight(fontname)
+        (glyphs if upright else rotated).append(_Glyph(text, x0, x1, top, bottom, float(size), *named))
     return glyphs, rotated
 
 
@@ -124,7 +130,11 @@ def _dedupe_glyphs(glyphs: list[_Glyph]) -> list[_Glyph]:
     """
     tol = _DEDUPE_TOLERANCE
     grid: dict[tuple, dict[tuple[int, int], list[_Glyph]]] = {}  # → (cell column, cell row) → kept glyphs
+    # → the cell columns and rows holding kept glyphs: a glyph with no kept one in the columns
+    # and the rows around its cell has no twin (the cells are not scanned)
+    spans: dict[tuple, tuple[set[int], set[int]]] = {}
     kept: list[_Glyph] = []
+    append = kept.append
     for g in glyphs:
         x0, top = g.x0, g.top
         ix, iy = int(x0 // tol), int(top // tol)
@@ -132,32 +142,40 @@ def _dedupe_glyphs(glyphs: list[_Glyph]) -> list[_Glyph]:
         cells = grid.get(key)
         if cells is None:
             grid[key] = {(ix, iy): [g]}
-            kept.append(g)
+            spans[key] = ({ix}, {iy})
+            append(g)
             continue
-        twin = None
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                cell = cells.get((ix + dx, iy + dy))
-                if cell is None:
-                    continue
-                for other in cell:
-                    if abs(other.x0 - x0) <= tol and abs(other.top - top) <= tol:
-                        twin = other
-                        break
-                if twin is not None:
-                    break
+        cols, rows = spans[key]
+        if (iy in rows or iy - 1 in rows or iy + 1 in rows) and (ix in cols or ix - 1 in cols or ix + 1 in cols):
+            twin = _twin(cells, ix, iy, x0, top, tol)
             if twin is not None:
-                break
-        if twin is not None:
-            twin.bold = True
-            continue
+                twin.bold = True
+                continue
         cell = cells.get((ix, iy))
         if cell is None:
             cells[(ix, iy)] = [g]
+            cols.add(ix)
+            rows.add(iy)
         else:
             cell.append(g)
-        kept.append(g)
+        append(g)
     return kept
+
+
+def _twin(cells: dict[tuple[int, int], list[_Glyph]], ix: int, iy: int, x0: float, top: float,
+          tol: float) -> _Glyph | None:
+    """The first kept glyph within ``tol`` of (``x0``, ``top``) in the 3 x 3 cells around cell
+    (``ix``, ``iy``), scanning them column by column (left to right, each top to bottom), then
+    in the order kept; None when there is none."""
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            cell = cells.get((ix + dx, iy + dy))
+            if cell is None:
+                continue
+            for other in cell:
+                if abs(other.x0 - x0) <= tol and abs(other.top - top) <= tol:
+                    return other
+    return None
 
 
 @functools.lru_cache(maxsize=65536)
@@ -166,6 +184,7 @@ def _is_garbage_char(ch: str) -> bool:
     return ch == "\ufffd" or (unicodedata.category(ch) in ("Cc", "Co", "Cs", "Cn") and not ch.isspace())
 
 
+@functools.lru_cache(maxsize=65536)
 def _is_unmapped(text: str) -> bool:
     """A "(cid:N)" placeholder or a garbage character in a glyph's text."""
     return ("(cid:" in text and _CID_PLACEHOLDER.search(text) is not None) or any(map(_is_garbage_char, text))
@@ -200,7 +219,8 @@ def _drop_unmapped(glyphs: list[_Glyph]) -> tuple[list[_Glyph], int]:
 
 def _inside(g: _Glyph, bbox: tuple[float, float, float, float]) -> bool:
     x0, top, x1, bottom = bbox
-    return x0 <= g.cx <= x1 and top <= g.cy <= bottom
+    # g.cx and g.cy, without the property calls
+    return x0 <= (g.x0 + g.x1) / 2 <= x1 and top <= (g.top + g.bottom) / 2 <= bottom
 
 
 def _inside_any(g: _Glyph, boxes: list[tuple[float, float, float, float]]) -> bool:

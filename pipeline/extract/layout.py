@@ -1,6 +1,7 @@
 """Columns and reading order."""
 from __future__ import annotations
 
+import itertools
 import math
 
 from pipeline.extract.constants import _GUTTER_MIN_GAP
@@ -33,11 +34,9 @@ def _find_gutters(rows: list[_Line], body_size: float) -> list[float]:
                 if a < b:
                     diff[a] += 1
                     diff[b] -= 1
-            reach = max(reach, g.x1)
-    counts, running = [], 0
-    for d in diff[:width]:
-        running += d
-        counts.append(running)
+            if g.x1 > reach:  # max(reach, g.x1)
+                reach = g.x1
+    counts = list(itertools.accumulate(diff[:width]))  # running sums
 
     needed = max(3, math.ceil(0.2 * len(rows)))
     left_edge = min(r.x0 for r in rows)

@@ -1,8 +1,10 @@
 """Lines: rows of glyphs, their text and size, joining wrapped lines."""
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections import Counter
+from operator import attrgetter
 
 from pipeline.extract.constants import _SPACE_GAP_CJK, _SPACE_GAP_LATIN
 from pipeline.extract.model import _Glyph, _Line
@@ -16,20 +18,33 @@ def _cluster_rows(glyphs: list[_Glyph]) -> list[list[_Glyph]]:
     overlaps the row's vertical band. Rows come out top to bottom, glyphs left to right."""
     rows: list[list[_Glyph]] = []
     band_top = band_bottom = 0.0
-    for g in sorted(glyphs, key=lambda g: (g.top, g.x0)):
-        height = max(g.bottom - g.top, 0.1)
-        overlap = min(band_bottom, g.bottom) - max(band_top, g.top)
+    row: list[_Glyph] = []
+    for g in sorted(glyphs, key=_TOP_X0):
+        top, bottom = g.top, g.bottom
+        height = bottom - top
+        if height < 0.1:  # max(height, 0.1)
+            height = 0.1
+        # the overlap with the band: min(band_bottom, bottom) - max(band_top, top)
+        overlap = (bottom if bottom < band_bottom else band_bottom) - (top if top > band_top else band_top)
         if rows and overlap >= 0.5 * height:
-            rows[-1].append(g)
-            band_bottom = max(band_bottom, g.bottom)
+            row.append(g)
+            if bottom > band_bottom:
+                band_bottom = bottom
         else:
-            rows.append([g])
-            band_top, band_bottom = g.top, g.bottom
+            row = [g]
+            rows.append(row)
+            band_top, band_bottom = top, bottom
     for row in rows:
-        row.sort(key=lambda g: g.x0)
+        row.sort(key=_X0)
     return [row for row in rows if any(not g.text.isspace() for g in row)]
 
 
+_TOP_X0 = attrgetter("top", "x0")
+_X0 = attrgetter("x0")
+_X1 = attrgetter("x1")
+
+
+@functools.lru_cache(maxsize=None)
 def _is_wide(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in "WF"
 
@@ -50,29 +65,39 @@ def _glyph_run_text(glyphs: list[_Glyph], start, end) -> tuple[str, list[tuple[i
     prev: _Glyph | None = None
     prev_end = 0.0
     label = ""
+    last_blank = False  # whether parts[-1] is blank
+    cjk_gap, latin_gap = _SPACE_GAP_CJK, _SPACE_GAP_LATIN
     for g in glyphs:
+        text = g.text
         if g.marker:
-            label += g.text
+            label += text
             continue
         if label:
             markers.append((length, label))
             label = ""
-        if g.text.isspace():
-            if (parts and not parts[-1].isspace()) or not parts:
+        if text.isspace():
+            if not parts or not last_blank:
                 # (a leading full-width space marks an indent; kept for now)
-                parts.append(g.text)
-                length += len(g.text)
+                parts.append(text)
+                length += len(text)
+                last_blank = True
             continue
-        if prev is not None and parts and not parts[-1].isspace():
+        if prev is not None and parts and not last_blank:
             gap = start(g) - prev_end
-            size = max(g.size, prev.size)
-            latin_pair = not _is_wide(prev.text[-1]) and not _is_wide(g.text[0])
-            if gap >= _SPACE_GAP_CJK * size or (latin_pair and gap >= _SPACE_GAP_LATIN * size):
+            size, prev_size = g.size, prev.size
+            if prev_size > size:  # max(g.size, prev.size)
+                size = prev_size
+            if gap >= cjk_gap * size or (
+                gap >= latin_gap * size and not _is_wide(prev.text[-1]) and not _is_wide(text[0])
+            ):
                 parts.append(" ")
                 length += 1
-        parts.append(g.text)
-        length += len(g.text)
-        prev_end = max(prev_end, end(g)) if prev is not None else end(g)
+        parts.append(text)
+        length += len(text)
+        last_blank = False
+        stop = end(g)
+        if prev is None or stop > prev_end:
+            prev_end = stop
         prev = g
     text = "".join(parts).rstrip()
     if label:
@@ -93,13 +118,25 @@ def _mostly_bold(glyphs: list[_Glyph]) -> bool:
 def _make_line(glyphs: list[_Glyph], column: int = 0) -> _Line:
     # A line ends where its ink ends: a space glyph far out (word processors pad lines) is not
     # text. It starts at its first glyph, spaces too: a leading full-width space is an indent.
-    ink = [g for g in glyphs if not g.text.isspace()] or glyphs
+    visible = [g for g in glyphs if not g.text.isspace()]
+    ink = visible or glyphs
     if all(g.marker for g in ink):  # a marker with no text to follow is text itself
         for g in ink:
             g.marker = False
     x0 = min(g.x0 for g in glyphs)
     top = min(g.top for g in glyphs)
-    text, markers = _glyph_run_text(glyphs, lambda g: g.x0, lambda g: g.x1)
+    text, markers = _glyph_run_text(glyphs, _X0, _X1)
+    # _dominant_size, _mostly_bold and _dominant_font of the glyphs, in one pass over the
+    # visible ones (the same counts in the same order: ties go the same way)
+    sizes: dict[float, int] = {}
+    fonts: dict[str, int] = {}
+    n_bold = 0
+    for g in visible:
+        size = round(g.size, 1)
+        sizes[size] = sizes.get(size, 0) + 1
+        font = g.font
+        fonts[font] = fonts.get(font, 0) + 1
+        n_bold += g.bold
     return _Line(
         glyphs=glyphs,
         text=text,
@@ -108,12 +145,12 @@ def _make_line(glyphs: list[_Glyph], column: int = 0) -> _Line:
         x1=max(g.x1 for g in ink),
         top=top,
         bottom=max(g.bottom for g in glyphs),
-        size=_dominant_size(glyphs),
-        bold=_mostly_bold(glyphs),
+        size=max(sizes, key=sizes.__getitem__) if sizes else 0.0,
+        bold=bool(visible) and n_bold * 2 > len(visible),
         page_x0=x0,
         page_top=top,
         column=column,
-        font=_dominant_font(glyphs),
+        font=max(fonts, key=fonts.__getitem__) if fonts else "",
     )
 
 
@@ -176,7 +213,7 @@ def _body_size(glyphs: list[_Glyph], default: float, upper_part: tuple[float, fl
     visible = [g for g in glyphs if not g.text.isspace()]
     if upper_part is not None:
         limit = upper_part[0] + _UPPER_PART * upper_part[1]
-        visible = [g for g in visible if g.cy <= limit] or visible
+        visible = [g for g in visible if (g.top + g.bottom) / 2 <= limit] or visible  # g.cy <= limit
     sizes = Counter(round(g.size * 2) / 2 for g in visible)
     return sizes.most_common(1)[0][0] if sizes else default
 

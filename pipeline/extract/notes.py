@@ -83,17 +83,19 @@ def mark_markers(row: list[_Glyph]) -> None:
         if g.text.isspace():
             continue
         if before is not None:
-            raise_ = before.bottom - g.bottom
-            small_raised = (
-                g.size <= _MARKER_MAX_SIZE * before.size and raise_ >= _MARKER_RAISE * before.size
-            ) or (g.size <= before.size + 0.1 and raise_ >= _MARKER_HIGH_RAISE * before.size)
-            if small_raised and (g.text in _MARKER_CHARS or (run and g.text in _MARKER_JOINERS)):
-                run.append(g)
-                continue
+            # (the character is looked at first: most glyphs are no marker character)
+            if g.text in _MARKER_CHARS or (run and g.text in _MARKER_JOINERS):
+                raise_ = before.bottom - g.bottom
+                if (
+                    g.size <= _MARKER_MAX_SIZE * before.size and raise_ >= _MARKER_RAISE * before.size
+                ) or (g.size <= before.size + 0.1 and raise_ >= _MARKER_HIGH_RAISE * before.size):
+                    run.append(g)
+                    continue
         elif g.text in _MARKER_CHARS and len(row) > 1:
             continue  # leading label digits: not text to measure markers against
-        _close(run)
-        run = []
+        if run:
+            _close(run)
+            run = []
         before = g
     _close(run)
 

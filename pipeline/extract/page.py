@@ -169,13 +169,16 @@ def _size_groups(raw: _RawPage, bare: frozenset[int], candidates: set[int]) -> d
             for g in row.glyphs:
                 group_of[id(g)] = group
     groups: dict[int, _SizeStats] = {}
+    group_get = group_of.get
     for position, g in enumerate(raw.glyphs):
         if g.text.isspace():
             continue
-        group = group_of.get(id(g), -1)
+        group = group_get(id(g), -1) if group_of else -1
         if group is None:
             continue
-        stats = groups.setdefault(group, {})
+        stats = groups.get(group)
+        if stats is None:
+            stats = groups[group] = {}
         size = round(g.size * 2) / 2
         entry = stats.get(size)
         if entry is None:

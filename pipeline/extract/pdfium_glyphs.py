@@ -24,6 +24,7 @@ by pdfplumber too). Paths are classified as pdfminer classifies them (``_subpath
 from __future__ import annotations
 
 import ctypes
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,6 +84,9 @@ def _fn(name: str, restype, *argtypes):
 
 
 _VP, _INT, _DBL = ctypes.c_void_p, ctypes.c_int, ctypes.c_double
+# An FS_RECTF's fields in one call, not four attribute reads: fpdfview.h lays it out as four
+# C floats, left, top, right, bottom
+_RECT = struct.Struct("4f")
 _text_object = _fn("FPDFText_GetTextObject", _VP, _VP, _INT)
 _loose_box = _fn("FPDFText_GetLooseCharBox", _INT, _VP, _INT, ctypes.POINTER(raw.FS_RECTF))
 _is_hyphen = _fn("FPDFText_IsHyphen", _INT, _VP, _INT)
@@ -267,13 +271,15 @@ def _chars(textpage: pdfium.PdfTextPage, objects: list[tuple[int, int]], height:
     text = textpage.get_text_range(0, n)
     aligned = len(text) == n
     order = {obj: k for k, (obj, _) in enumerate(objects)}
-    shared: dict[int, tuple | None] = {}  # text object → (font name, size, upright, d) or None
+    # text object → (font name, upright, d > 0, d × size, |d| × size, place in content order) or None
+    shared: dict[int, tuple | None] = {}
     names: dict[int, bytes] = {}
     box = raw.FS_RECTF()
     box_ref = ctypes.byref(box)
     matrix = raw.FS_MATRIX()
     found: list[tuple[int, int, _Char, int]] = []  # (object's place in content order, index, glyph, object)
     append, text_object, loose_box, map_error = found.append, _text_object, _loose_box, _map_error
+    unpack_box = _RECT.unpack_from  # (left, top, right, bottom) of ``box``, as its fields read
     last = len(order)
     for i in range(n):
         obj = text_object(tp, i)
@@ -282,7 +288,10 @@ def _chars(textpage: pdfium.PdfTextPage, objects: list[tuple[int, int]], height:
         info = shared.get(obj, False)
         if info is False:
             found_info = _object_info(tp, i, obj, matrix, names)
-            info = shared[obj] = found_info and (*found_info, order.get(obj, last))
+            if found_info is not None:
+                font, fs, upright, d = found_info
+                found_info = (font, upright, d > 0, d * fs, abs(d) * fs, order.get(obj, last))
+            info = shared[obj] = found_info
         if info is None:
             return None
         if not loose_box(tp, i, box_ref):
@@ -293,17 +302,17 @@ def _chars(textpage: pdfium.PdfTextPage, objects: list[tuple[int, int]], height:
             ch = "-" if _is_hyphen(tp, i) else ch
         if map_error(tp, i):
             ch = "\ufffd"
-        font, fs, upright, d, place = info
-        if d > 0:
-            y0 = box.bottom
-            y1 = y0 + d * fs
+        font, upright, rising, dfs, size, place = info
+        left, top, right, bottom = unpack_box(box)
+        if rising:
+            y0 = bottom
+            y1 = y0 + dfs
         else:
-            y1 = box.top
-            y0 = y1 + d * fs
-        left, right = box.left, box.right
+            y1 = top
+            y0 = y1 + dfs
         if left > right:
             left, right = right, left
-        append((place, i, (ch, left, right, height - y1, height - y0, abs(d) * fs, font, upright), obj))
+        append((place, i, (ch, left, right, height - y1, height - y0, size, font, upright), obj))
         if not i & 1023:
             limits.check_memory()
     unseen = [(k, obj) for k, (obj, depth) in enumerate(objects)

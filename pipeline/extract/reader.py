@@ -19,6 +19,7 @@ import pdfplumber
 
 from pipeline.errors import ExtractError, PipelineError
 from pipeline.extract import limits, pdfium_glyphs
+from pipeline.extract.collection import fewer_collections
 from pipeline.extract.constants import _LARGER_FONT
 from pipeline.extract.furniture import _running_line_decision
 from pipeline.extract.model import ExtractConfig, _PageRecord
@@ -362,6 +363,12 @@ def _read_pages(
     on_read: Callable[[int], None] | None = None,
     known: dict | None = None,
 ) -> list[_PageRecord]:
+    with fewer_collections():
+        return _read_each(pdf, path, config, n_pages, numbers, decided, doc_body_size, on_read, known)
+
+
+def _read_each(pdf, path, config, n_pages, numbers, decided, doc_body_size, on_read, known) -> list[_PageRecord]:
+    """``_read_pages``, with the garbage collector's thresholds as they are."""
     pages = pdf.pages
     document = _pdfium_document(pdf, path, config)
     records = []

@@ -146,7 +146,9 @@ def table_problem(table, glyphs: Iterable[_Glyph]) -> str | None:
     cells = [tuple(float(v) for v in c) for c in table.cells]
     inside = [g for g in near if _inside(g, bbox)]
     for g in inside:
-        if any(_cut(g, c) for c in cells if _overlaps(g, c)):
+        gx0, gtop, gx1, gbottom = g.x0, g.top, g.x1, g.bottom
+        # only the cells the glyph overlaps (tested inline: most cells are far from it)
+        if any(_cut(g, c) for c in cells if gx1 > c[0] and gx0 < c[2] and gbottom > c[1] and gtop < c[3]):
             return "text crosses cells"
     cell_of = {id(g): _smallest_cell(cx, cy, cells) for g, cx, cy in _centred(inside)}
     for row in _cluster_rows(inside):
@@ -252,11 +254,6 @@ def _cx_within(g: _Glyph, x0: float, x1: float) -> bool:
 
 def _cy_within(g: _Glyph, top: float, bottom: float) -> bool:
     return top <= g.cy <= bottom
-
-
-def _overlaps(g: _Glyph, box: Box) -> bool:
-    x0, top, x1, bottom = box
-    return g.x1 > x0 and g.x0 < x1 and g.bottom > top and g.top < bottom
 
 
 def _smallest_cell(cx: float, cy: float, cells: list[Box]) -> Box | None:

@@ -20,7 +20,7 @@ def _split_vertical(glyphs: list[_Glyph]) -> tuple[list[_Glyph], list[list[_Glyp
     Returns (horizontal glyphs, vertical lines as glyph lists).
     """
     visible = [g for g in glyphs if not g.text.isspace()]
-    linked = [_stacked(a, b) for a, b in zip(visible, visible[1:], strict=False)]
+    linked = _links(visible)
     if not any(linked):
         return glyphs, []
     runs: list[list[_Glyph]] = []
@@ -40,14 +40,22 @@ def _split_vertical(glyphs: list[_Glyph]) -> tuple[list[_Glyph], list[list[_Glyp
     return [g for g in glyphs if id(g) not in in_vertical], runs
 
 
-def _stacked(a: _Glyph, b: _Glyph) -> bool:
-    """``b`` follows ``a`` downwards in the same vertical line."""
-    size = max(a.size, b.size)
-    return (
-        abs(a.size - b.size) <= 0.1 * size
-        and abs(a.cx - b.cx) <= 0.7 * size
-        and 0.3 * size < b.top - a.top <= 2.6 * size
-    )
+def _links(visible: list[_Glyph]) -> list[bool]:
+    """For each glyph ``a`` of ``visible`` and the next one ``b``: whether ``b`` follows ``a``
+    downwards in the same vertical line (about the same size, the same column, below it by
+    0.3 to 2.6 sizes). The going-down test is made first: it fails for most pairs (glyphs of a
+    horizontal line)."""
+    linked = []
+    append = linked.append
+    for a, b in zip(visible, visible[1:], strict=False):
+        a_size, b_size = a.size, b.size
+        size = b_size if b_size > a_size else a_size  # max(a.size, b.size)
+        append(
+            0.3 * size < b.top - a.top <= 2.6 * size
+            and abs(a_size - b_size) <= 0.1 * size
+            and abs((a.x0 + a.x1) / 2 - (b.x0 + b.x1) / 2) <= 0.7 * size
+        )
+    return linked
 
 
 def _attach_orphans(orphans: list[_Glyph], runs: list[list[_Glyph]], in_vertical: set[int]) -> None:
