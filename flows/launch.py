@@ -48,10 +48,12 @@ def import_environment(env) -> dict[str, str]:
 
 
 def fingerprint() -> str:
-    """What the runner's imports depend on: this Python, the files of ``flows`` and ``pipeline``
-    (path, size, modification time) and the installed packages' directories (pip changes their
-    modification time). Cheap: a few hundred ``stat`` calls."""
-    parts = [sys.executable, sys.version]
+    """What the runner's imports depend on: this Python (its environment and interpreter), the
+    files of ``flows`` and ``pipeline`` (path, size, modification time) and the installed
+    packages' directories (pip changes their modification time). Cheap: a few hundred ``stat``
+    calls."""
+    # The interpreter by what it is, not by the name it was started as (python or python3.11).
+    parts = [sys.prefix, os.path.realpath(sys.executable), sys.version]
     here = Path(__file__).resolve().parent
     for package in (here, here.parent / "pipeline"):
         for root, dirs, files in os.walk(package):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -138,6 +139,16 @@ def test_the_runner_refuses_changed_code_a_different_environment_and_missing_str
     assert "variable" in _refusal({**ok, "env": changed}, now, import_environment(env), [3, 4, 5])
     assert "stdin" in _refusal(ok, now, import_environment(env), [3])
     assert "malformed" in _refusal({**ok, "argv": "schema"}, now, import_environment(env), [3, 4, 5])
+
+
+def test_the_fingerprint_is_the_same_whatever_name_the_interpreter_was_started_by():
+    """The runner is started by ``python``, the ``jstmine`` script may run ``python3.11``: the
+    same interpreter and environment, so the same fingerprint."""
+    names = [p for p in (BIN / "python", BIN / f"python{sys.version_info[0]}.{sys.version_info[1]}") if p.exists()]
+    assert len(names) == 2, names
+    prints = {subprocess.run([str(p), "-c", "from flows.launch import fingerprint; print(fingerprint())"],
+                             capture_output=True, text=True, check=True).stdout for p in names}
+    assert len(prints) == 1, prints
 
 
 def test_only_commands_that_read_no_answer_go_to_the_runner():
