@@ -406,13 +406,11 @@ def child_extract(p: dict) -> dict:
             "chars": sum(x.chars for x in doc.pages), **_rusage()}
 
 
-def child_context(p: dict) -> dict:
+def _pdfium_texts(pdf: str) -> list[str]:
+    """pypdfium2's plain ``get_text_range()`` of every page of ``pdf`` (the context baseline)."""
     import pypdfium2
 
-    t0 = time.perf_counter()
-    out = subprocess.run(["pdftotext", "-enc", "UTF-8", p["pdf"], "-"], capture_output=True, check=True).stdout
-    t1 = time.perf_counter()
-    doc = pypdfium2.PdfDocument(p["pdf"])
+    doc = pypdfium2.PdfDocument(pdf)
     texts = []
     for i in range(len(doc)):
         page = doc[i]
@@ -421,6 +419,16 @@ def child_context(p: dict) -> dict:
         textpage.close()
         page.close()
     doc.close()
+    return texts
+
+
+def child_context(p: dict) -> dict:
+    import pypdfium2  # noqa: F401 (imported before the clock starts)
+
+    t0 = time.perf_counter()
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", p["pdf"], "-"], capture_output=True, check=True).stdout
+    t1 = time.perf_counter()
+    texts = _pdfium_texts(p["pdf"])
     t2 = time.perf_counter()
     return {"pdftotext": t1 - t0, "pdftotext_chars": _chars([out.decode("utf-8", "replace")]),
             "pypdfium2": t2 - t1, "pypdfium2_chars": _chars(texts)}
@@ -496,20 +504,12 @@ def child_ocr_mode(p: dict) -> dict:
 def child_engines(p: dict) -> dict:
     """In one process, one after the other: pypdfium2's plain ``get_text_range()`` over every
     page, then ``extract_pdf`` with each engine (worker processes as in the flow)."""
-    import pypdfium2
+    import pypdfium2  # noqa: F401 (imported before the clock starts)
 
     from pipeline.extract import ExtractConfig, extract_pdf
 
     t0 = time.perf_counter()
-    doc = pypdfium2.PdfDocument(p["pdf"])
-    texts = []
-    for i in range(len(doc)):
-        page = doc[i]
-        textpage = page.get_textpage()
-        texts.append(textpage.get_text_range())
-        textpage.close()
-        page.close()
-    doc.close()
+    _pdfium_texts(p["pdf"])
     out = {"get_text_range": time.perf_counter() - t0}
     for engine in ("pdfium", "pdfplumber"):
         t0 = time.perf_counter()
