@@ -408,6 +408,7 @@ def starting_note(recorded: str | None) -> str:
 
 RUNNER_RECORD = "warm.json"
 RUNNER_LOG = "warm.log"
+_MAX_SOCKET_PATH = 108  # sun_path of struct sockaddr_un on Linux, its final NUL included
 RUNNER_START_TIMEOUT = 60.0  # seconds; importing the libraries takes about 3 s, more on a busy machine
 
 
@@ -420,7 +421,7 @@ def runner_pid(home: Path | None = None) -> int | None:
     """
     import psutil
 
-    home = home or state_dir()
+    home = (home or state_dir()).resolve()  # the runner runs in it: a relative path would name another place
     try:
         pid = int(json.loads((home / RUNNER_RECORD).read_text(encoding="utf-8"))["pid"])
         cmdline = psutil.Process(pid).cmdline()
@@ -437,7 +438,7 @@ def runner_answers(home: Path | None = None) -> bool:
     """
     from flows.launch import SOCKET_NAME
 
-    home = home or state_dir()
+    home = (home or state_dir()).resolve()
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         conn.settimeout(1.0)
         try:
@@ -457,7 +458,14 @@ def start_runner(home: Path | None = None, timeout: float = RUNNER_START_TIMEOUT
 
     Raises ``PipelineError`` when it exits or does not answer in time (with the end of its log).
     """
-    home = home or state_dir()
+    from flows.launch import SOCKET_NAME
+
+    home = (home or state_dir()).resolve()
+    socket_path = os.fsencode(home / SOCKET_NAME)
+    if len(socket_path) >= _MAX_SOCKET_PATH:
+        raise PipelineError(f"the warm runner's socket path would be {len(socket_path)} bytes, over the system's "
+                            f"limit of {_MAX_SOCKET_PATH - 1} for a Unix socket: {home}",
+                            f"set {STATE_ENV} to a shorter directory; commands still work without the runner, only slower to start")
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     with open(home / "runner.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -491,7 +499,7 @@ def stop_runner(home: Path | None = None) -> int | None:
     Parameters:
         home: the state directory (default: ``state_dir()``).
     """
-    home = home or state_dir()
+    home = (home or state_dir()).resolve()
     pid = runner_pid(home)
     if pid is not None:
         stop_process(pid)

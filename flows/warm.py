@@ -175,17 +175,11 @@ def _child(conn: socket.socket, request: dict, fds: list[int]) -> None:
     """In the forked child: become the launcher's command and run it; send its exit code."""
     code = 1
     try:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        os.setpgid(0, 0)  # stopping the runner (its process group) lets a command in progress finish
-        for target, fd in enumerate(fds):
-            os.dup2(fd, target)
-            os.close(fd)
-        os.environ.clear()
-        os.environ.update(request["env"])
-        os.umask(int(request.get("umask", 0o022)))
-        os.chdir(request["cwd"])
+        _become(request, fds)
+    except Exception as exc:  # the caller's directory or environment cannot be taken: it runs the command itself
+        send_message(conn, {"status": "refused", "why": f"the caller's directory or environment cannot be taken: {exc}"})
+        os._exit(1)
+    try:
         sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), line_buffering=True)
         sys.stdout = _stream(1)
         sys.stderr = _stream(2)
@@ -218,6 +212,22 @@ def _child(conn: socket.socket, request: dict, fds: list[int]) -> None:
         except OSError:
             pass
         os._exit(code)
+
+
+def _become(request: dict, fds: list[int]) -> None:
+    """Take the launcher's signals' defaults, its directory, environment, umask and descriptors."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.setpgid(0, 0)  # stopping the runner (its process group) lets a command in progress finish
+    os.chdir(request["cwd"])
+    environment = {str(k): str(v) for k, v in request["env"].items()}
+    os.umask(int(request.get("umask", 0o022)))
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.environ.clear()
+    os.environ.update(environment)
 
 
 def _stream(fd: int) -> io.TextIOWrapper:

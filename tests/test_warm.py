@@ -188,3 +188,47 @@ def test_ctrl_c_reaches_the_command_in_the_runner(runner, tmp_path, http_server)
         raise AssertionError("the command went on after Ctrl-C") from None
     assert proc.returncode != 0
     assert "ended without an exit code" not in err
+
+
+def test_a_directory_the_command_cannot_enter_is_refused_and_the_launcher_runs_it_itself(runner):
+    """A caller whose working directory is gone (removed after the launcher read it): the runner's
+    child says it cannot take it, without writing to the caller's terminal; the launcher then runs
+    the command itself."""
+    import socket
+
+    from flows.launch import SOCKET_NAME, fingerprint, read_message, send_message
+
+    r, w = os.pipe()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(str(runner / SOCKET_NAME))
+        send_message(conn, {"argv": ["schema"], "cwd": "/nonexistent/gone", "env": dict(os.environ),
+                            "fingerprint": fingerprint()}, fds=[0, w, w])
+        os.close(w)
+        reply = read_message(conn)
+    assert reply["status"] == "refused" and "directory or environment" in reply["why"], reply
+    os.set_blocking(r, False)
+    try:
+        assert os.read(r, 100) == b""  # nothing written where the caller would see it
+    finally:
+        os.close(r)
+
+
+def test_a_relative_state_directory_is_the_callers_and_a_too_long_one_is_refused_with_what_to_do(tmp_path, monkeypatch):
+    from flows.launch import SOCKET_NAME
+    from flows.server import runner_pid, start_runner, stop_runner
+    from pipeline.errors import PipelineError
+
+    long = tmp_path / ("x" * 120)
+    with pytest.raises(PipelineError) as info:
+        start_runner(long)
+    assert "over the system's limit" in info.value.what and "JSTMINE_HOME" in info.value.todo
+    assert not long.exists()
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JSTMINE_HOME", "state")
+    pid = start_runner()
+    try:
+        assert (tmp_path / "state" / SOCKET_NAME).exists()  # not state/state/ inside the runner's directory
+        assert runner_pid() == pid
+    finally:
+        assert stop_runner() == pid
