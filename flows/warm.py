@@ -143,6 +143,9 @@ def serve(home: Path, started_with: str, environment: dict[str, str], log=None) 
                 if pid == 0:
                     listener.close()
                     _child(conn, request, fds)  # never returns
+                for fd in fds:  # the child has them now; the caller sees end-of-file once the child ends
+                    os.close(fd)
+                fds = []
                 print(f"{_now()} pid {pid}: jstmine {' '.join(request['argv'])}", file=log, flush=True)
             except EOFError:  # a probe (``runner_answers``): connected and closed
                 pass
@@ -177,6 +180,11 @@ def _child(conn: socket.socket, request: dict, fds: list[int]) -> None:
     try:
         _become(request, fds)
     except Exception as exc:  # the caller's directory or environment cannot be taken: it runs the command itself
+        for fd in (*fds, 0, 1, 2):  # let go of the caller's descriptors before it is told
+            try:
+                os.close(fd)
+            except OSError:
+                pass
         send_message(conn, {"status": "refused", "why": f"the caller's directory or environment cannot be taken: {exc}"})
         os._exit(1)
     try:
