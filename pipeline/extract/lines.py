@@ -127,16 +127,25 @@ def _make_line(glyphs: list[_Glyph], column: int = 0) -> _Line:
     top = min(g.top for g in glyphs)
     text, markers = _glyph_run_text(glyphs, _X0, _X1)
     # _dominant_size, _mostly_bold and _dominant_font of the glyphs, in one pass over the
-    # visible ones (the same counts in the same order: ties go the same way)
-    sizes: dict[float, int] = {}
+    # visible ones (the same counts in the same order: ties go the same way). Sizes are counted
+    # as set, then rounded once per size: a rounded size first comes with the first glyph of
+    # that size either way.
+    exact: dict[float, int] = {}
     fonts: dict[str, int] = {}
     n_bold = 0
     for g in visible:
-        size = round(g.size, 1)
-        sizes[size] = sizes.get(size, 0) + 1
+        size = g.size
+        exact[size] = exact.get(size, 0) + 1
         font = g.font
         fonts[font] = fonts.get(font, 0) + 1
         n_bold += g.bold
+    sizes: dict[float, int] = {}
+    for size, count in exact.items():
+        if size != size:  # a NaN: each glyph's rounding its own size, as when counted one by one
+            sizes.update((round(size, 1), 1) for _ in range(count))
+            continue
+        size = round(size, 1)
+        sizes[size] = sizes.get(size, 0) + count
     return _Line(
         glyphs=glyphs,
         text=text,
