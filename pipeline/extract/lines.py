@@ -42,6 +42,7 @@ def _cluster_rows(glyphs: list[_Glyph]) -> list[list[_Glyph]]:
 _TOP_X0 = attrgetter("top", "x0")
 _X0 = attrgetter("x0")
 _X1 = attrgetter("x1")
+_SIZE = attrgetter("size")
 
 
 @functools.lru_cache(maxsize=None)
@@ -223,8 +224,13 @@ def _body_size(glyphs: list[_Glyph], default: float, upper_part: tuple[float, fl
     if upper_part is not None:
         limit = upper_part[0] + _UPPER_PART * upper_part[1]
         visible = [g for g in visible if (g.top + g.bottom) / 2 <= limit] or visible  # g.cy <= limit
-    sizes = Counter(round(g.size * 2) / 2 for g in visible)
-    return sizes.most_common(1)[0][0] if sizes else default
+    # counted as set, then rounded once per size (a rounded size comes first with its first
+    # glyph either way: ties go as when each glyph's size is rounded)
+    sizes: dict[float, int] = {}
+    for size, count in Counter(map(_SIZE, visible)).items():
+        size = round(size * 2) / 2
+        sizes[size] = sizes.get(size, 0) + count
+    return max(sizes, key=sizes.__getitem__) if sizes else default
 
 
 _UPPER_PART = 0.7
