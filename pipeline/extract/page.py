@@ -229,7 +229,7 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
         glyphs, rotated, chars = ocr_glyphs(read_by_ocr), [], []
     try:
         # Tables are made of ruled edges: a page drawing no rectangle or curve and at most two
-        # lines has none (pdfplumber is not asked: on PDFium pages that skips its parsing).
+        # lines has none (pdfplumber's table finder is not run).
         found_tables = (drawings.find_tables() if config.extract_tables and chars and _may_hold_tables(census)
                         else [])
     except Exception as exc:  # a broken content stream: say which page

@@ -18,8 +18,10 @@ pdfminer cannot (it reads the font's own tables).
 
 The drawing census (``Census``: image, curve, rect and line boxes, in pdfplumber's top-left
 coordinates) is what page.py decides with: whether the page draws anything (OCR), bars across
-the page (reading order), whether it has drawings (figures, tables: only then is the page parsed
-by pdfplumber too). Paths are classified as pdfminer classifies them (``_subpath_kind``).
+the page (reading order), whether it has drawings (figures, tables: only then are they looked
+for). Paths are classified as pdfminer classifies them (``_classify``); ``Census.paths`` keeps
+each subpath (points, fill, stroke, colour), which ``pdfium_drawings`` makes pdfplumber's objects
+of for the table finder and the figure search.
 """
 from __future__ import annotations
 
