@@ -171,6 +171,7 @@ def _size_groups(raw: _RawPage, bare: frozenset[int], candidates: set[int]) -> d
                 group_of[id(g)] = group
     groups: dict[int, _SizeStats] = {}
     group_get = group_of.get
+    halves: dict[float, float] = {}  # size → round(size * 2) / 2: once per size
     for position, g in enumerate(raw.glyphs):
         if g.text.isspace():
             continue
@@ -180,7 +181,9 @@ def _size_groups(raw: _RawPage, bare: frozenset[int], candidates: set[int]) -> d
         stats = groups.get(group)
         if stats is None:
             stats = groups[group] = {}
-        size = round(g.size * 2) / 2
+        size = halves.get(g.size)
+        if size is None:
+            size = halves[g.size] = round(g.size * 2) / 2
         entry = stats.get(size)
         if entry is None:
             stats[size] = [1, position]
