@@ -124,11 +124,13 @@ def _extract(path: Path, config: ExtractConfig, workers: int | None,
     """``extract_pdf`` once its arguments are checked."""
     with limits.reading(config), _open_pdf(path) as pdf:
         metadata = _decode_metadata(pdf)
-        outline = _read_outline(pdf)
         n_pages = len(pdf.pages)
         n_workers = _worker_count(workers, n_pages, config, _likely_ocr_pages(pdf, config, n_pages))
         reader = _PagePool(pdf, path, config, n_pages, n_workers) if n_workers > 1 else _Reader(pdf, path, config, n_pages)
         with reader:
+            # read while the worker processes start (they take their first pages when this
+            # process does): pdfminer resolving a long outline costs about as much as a start
+            outline = _read_outline(pdf)
             records = _read_document(reader, n_pages, config, progress)
 
     blocks = _assign_heading_levels([d for rec in records for d in rec.drafts])

@@ -4,7 +4,9 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from operator import attrgetter
 
+import numpy as np
 import pdfplumber
 from pdfminer.layout import LTChar, LTContainer
 from pdfplumber.page import fix_fontname_bytes
@@ -127,8 +129,65 @@ def _dedupe_glyphs(glyphs: list[_Glyph]) -> list[_Glyph]:
     glyph's twin is looked for in the 3 x 3 cells around it. When several kept glyphs are within
     the tolerance, the twin is the first found scanning the cells column by column (left to
     right, each top to bottom), then in the order kept.
+
+    A glyph with no other glyph at all in the 3 x 3 cells around its own (nearly every glyph of
+    a page) has no twin and is no other glyph's twin: it is kept without a lookup. Those are
+    found for the whole page at once (``_crowded``); the lookup runs on the others only, in
+    their order, with the same result as on all the glyphs.
     """
+    if len(glyphs) < _CROWDED_MIN:
+        return _dedupe_scan(glyphs)
+    crowded = _crowded(glyphs)
+    if crowded is None:
+        return _dedupe_scan(glyphs)
+    if not crowded:
+        return list(glyphs)
+    subset = [glyphs[i] for i in crowded]
+    kept = _dedupe_scan(subset)
+    if len(kept) == len(subset):
+        return list(glyphs)
+    dropped = {id(g) for g in subset}.difference(id(g) for g in kept)
+    return [g for g in glyphs if id(g) not in dropped]
+
+
+_CROWDED_MIN = 32  # fewer glyphs: the lookup on all of them is as quick
+_CELL_LIMIT = 1e6  # pt: coordinates beyond it (none on a real page) skip the whole-page search
+_GLYPH_X0, _GLYPH_TOP = attrgetter("x0"), attrgetter("top")
+
+
+def _crowded(glyphs: list[_Glyph]) -> list[int] | None:
+    """Indexes of the glyphs that share the 3 x 3 cells (of ``_DEDUPE_TOLERANCE``, as
+    ``_dedupe_scan`` files them: ``int(x0 // tol)``, ``int(top // tol)``) around their own with
+    another glyph, whatever its text; None when a coordinate is not finite or beyond
+    ``_CELL_LIMIT`` (the caller then looks every glyph up)."""
     tol = _DEDUPE_TOLERANCE
+    n = len(glyphs)
+    x = np.fromiter(map(_GLYPH_X0, glyphs), dtype=np.float64, count=n)
+    y = np.fromiter(map(_GLYPH_TOP, glyphs), dtype=np.float64, count=n)
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        return None
+    if np.abs(x).max() > _CELL_LIMIT or np.abs(y).max() > _CELL_LIMIT:
+        return None
+    ix = np.floor_divide(x, tol).astype(np.int64)  # Python's float // (numpy follows its rule)
+    iy = np.floor_divide(y, tol).astype(np.int64)
+    iy -= iy.min() - 1  # rows 1..h: a neighbour's row stays within 0..h+1
+    stride = int(iy.max()) + 2
+    key = (ix - ix.min() + 1) * stride + iy
+    cells, counts = np.unique(key, return_counts=True)
+    around = np.zeros(n, dtype=np.int64)
+    last = len(cells) - 1
+    for dx in (-stride, 0, stride):
+        for dy in (-1, 0, 1):
+            near = key + (dx + dy)
+            at = np.minimum(np.searchsorted(cells, near), last)
+            around += np.where(cells[at] == near, counts[at], 0)
+    return np.flatnonzero(around > 1).tolist()
+
+
+def _dedupe_scan(glyphs: list[_Glyph]) -> list[_Glyph]:
+    """``_dedupe_glyphs``'s lookup, glyph by glyph."""
+    tol = _DEDUPE_TOLERANCE
+    rounded: dict[float, float] = {}  # size → round(size, 1): once per size
     grid: dict[tuple, dict[tuple[int, int], list[_Glyph]]] = {}  # → (cell column, cell row) → kept glyphs
     # → the cell columns and rows holding kept glyphs: a glyph with no kept one in the columns
     # and the rows around its cell has no twin (the cells are not scanned)
@@ -138,7 +197,13 @@ def _dedupe_glyphs(glyphs: list[_Glyph]) -> list[_Glyph]:
     for g in glyphs:
         x0, top = g.x0, g.top
         ix, iy = int(x0 // tol), int(top // tol)
-        key = (g.text, g.font, round(g.size, 1))
+        size = g.size
+        rsize = rounded.get(size)
+        if rsize is None:
+            rsize = round(size, 1)
+            if rsize == rsize:  # (a NaN is rounded per glyph, as before: never equal to another)
+                rounded[size] = rsize
+        key = (g.text, g.font, rsize)
         cells = grid.get(key)
         if cells is None:
             grid[key] = {(ix, iy): [g]}

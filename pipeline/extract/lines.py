@@ -42,6 +42,7 @@ def _cluster_rows(glyphs: list[_Glyph]) -> list[list[_Glyph]]:
 _TOP_X0 = attrgetter("top", "x0")
 _X0 = attrgetter("x0")
 _X1 = attrgetter("x1")
+_SIZE = attrgetter("size")
 
 
 @functools.lru_cache(maxsize=None)
@@ -127,16 +128,25 @@ def _make_line(glyphs: list[_Glyph], column: int = 0) -> _Line:
     top = min(g.top for g in glyphs)
     text, markers = _glyph_run_text(glyphs, _X0, _X1)
     # _dominant_size, _mostly_bold and _dominant_font of the glyphs, in one pass over the
-    # visible ones (the same counts in the same order: ties go the same way)
-    sizes: dict[float, int] = {}
+    # visible ones (the same counts in the same order: ties go the same way). Sizes are counted
+    # as set, then rounded once per size: a rounded size first comes with the first glyph of
+    # that size either way.
+    exact: dict[float, int] = {}
     fonts: dict[str, int] = {}
     n_bold = 0
     for g in visible:
-        size = round(g.size, 1)
-        sizes[size] = sizes.get(size, 0) + 1
+        size = g.size
+        exact[size] = exact.get(size, 0) + 1
         font = g.font
         fonts[font] = fonts.get(font, 0) + 1
         n_bold += g.bold
+    sizes: dict[float, int] = {}
+    for size, count in exact.items():
+        if size != size:  # a NaN: each glyph's rounding its own size, as when counted one by one
+            sizes.update((round(size, 1), 1) for _ in range(count))
+            continue
+        size = round(size, 1)
+        sizes[size] = sizes.get(size, 0) + count
     return _Line(
         glyphs=glyphs,
         text=text,
@@ -214,8 +224,13 @@ def _body_size(glyphs: list[_Glyph], default: float, upper_part: tuple[float, fl
     if upper_part is not None:
         limit = upper_part[0] + _UPPER_PART * upper_part[1]
         visible = [g for g in visible if (g.top + g.bottom) / 2 <= limit] or visible  # g.cy <= limit
-    sizes = Counter(round(g.size * 2) / 2 for g in visible)
-    return sizes.most_common(1)[0][0] if sizes else default
+    # counted as set, then rounded once per size (a rounded size comes first with its first
+    # glyph either way: ties go as when each glyph's size is rounded)
+    sizes: dict[float, int] = {}
+    for size, count in Counter(map(_SIZE, visible)).items():
+        size = round(size * 2) / 2
+        sizes[size] = sizes.get(size, 0) + count
+    return max(sizes, key=sizes.__getitem__) if sizes else default
 
 
 _UPPER_PART = 0.7

@@ -32,7 +32,6 @@ from pathlib import Path
 
 import numpy as np
 import pypdfium2 as pdfium
-import pytesseract
 from PIL import Image, ImageFilter
 
 from pipeline.errors import ExtractError
@@ -147,6 +146,8 @@ def engine_version() -> str:
     Raises ``ExtractError`` naming the Debian packages to install when the tesseract binary or the
     ``jpn`` / ``jpn_vert`` traineddata cannot be found.
     """
+    import pytesseract  # here, not at import: it imports pandas (0.4 s in every page reader)
+
     try:
         version = str(pytesseract.get_tesseract_version()).split()[0]
         languages = set(pytesseract.get_languages(config=""))
@@ -244,6 +245,8 @@ def read_image(image: Image.Image, language: str, *, x0: float = 0.0, top: float
     ``MIN_WORD_CONFIDENCE`` in a line whose median word confidence is under ``LINE_CONFIDENCE``, and
     lines left with no word.
     """
+    import pytesseract  # see engine_version
+
     vertical = language == VERTICAL_LANGUAGE
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # pages run in parallel already: one thread each
     try:

@@ -55,6 +55,7 @@ from pipeline.extract.notes import (
 )
 from pipeline.extract.ocr import OcrPage, ocr_glyphs, ocr_page
 from pipeline.extract.opening import _TODO_REFETCH
+from pipeline.extract.pdfium_drawings import drawn_page
 from pipeline.extract.pdfium_glyphs import Census
 from pipeline.extract.problems import _page_is_usable
 from pipeline.extract.tables import _tables
@@ -170,6 +171,7 @@ def _size_groups(raw: _RawPage, bare: frozenset[int], candidates: set[int]) -> d
                 group_of[id(g)] = group
     groups: dict[int, _SizeStats] = {}
     group_get = group_of.get
+    halves: dict[float, float] = {}  # size → round(size * 2) / 2: once per size
     for position, g in enumerate(raw.glyphs):
         if g.text.isspace():
             continue
@@ -179,7 +181,9 @@ def _size_groups(raw: _RawPage, bare: frozenset[int], candidates: set[int]) -> d
         stats = groups.get(group)
         if stats is None:
             stats = groups[group] = {}
-        size = round(g.size * 2) / 2
+        size = halves.get(g.size)
+        if size is None:
+            size = halves[g.size] = round(g.size * 2) / 2
         entry = stats.get(size)
         if entry is None:
             stats[size] = [1, position]
@@ -191,8 +195,9 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
                known_ocr: OcrPage | None = None, document=None) -> _RawPage:
     """Pass 1 of a page: its glyphs, tables and figures, laid out into rows. ``document``: the
     PDF opened by PDFium when ``config.engine`` is "pdfium" (its glyphs and drawing census are
-    read there; pdfplumber parses the page only to find its tables and figures, when it draws
-    any, or when PDFium cannot read it as pdfminer would: see pdfium_glyphs)."""
+    read there, and pdfplumber finds its tables and figures in PDFium's drawings
+    (``pdfium_drawings``); pdfminer parses the page only when PDFium cannot read it as pdfminer
+    would: see pdfium_glyphs)."""
     number = page.page_number
     try:
         read = None
@@ -202,8 +207,11 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
         if read is None:
             chars = _page_chars(page)
             census = pdfium_glyphs.Census.of_pdfplumber_page(page)
+            drawings = page
         else:
+            # pdfplumber finds tables and figures in PDFium's drawings: pdfminer never parses the page
             chars, census = read.chars, read.census
+            drawings = drawn_page(page, census)
     except Exception as exc:  # a broken content stream: say which page
         raise ExtractError(
             f"{path.name}: page {number} cannot be read ({type(exc).__name__}: {exc})",
@@ -224,8 +232,8 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
         glyphs, rotated, chars = ocr_glyphs(read_by_ocr), [], []
     try:
         # Tables are made of ruled edges: a page drawing no rectangle or curve and at most two
-        # lines has none (pdfplumber is not asked: on PDFium pages that skips its parsing).
-        found_tables = (page.find_tables() if config.extract_tables and chars and _may_hold_tables(census)
+        # lines has none (pdfplumber's table finder is not run).
+        found_tables = (drawings.find_tables() if config.extract_tables and chars and _may_hold_tables(census)
                         else [])
     except Exception as exc:  # a broken content stream: say which page
         raise ExtractError(
@@ -239,7 +247,7 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
     if config.find_figures and glyphs and read_by_ocr is None and _has_drawings(census):
         try:
             size = _body_size(glyphs, 10.0, upper_part=(float(page.bbox[1]), float(page.height)))
-            figures = figure_regions(page, glyphs, size, tables=table_boxes)
+            figures = figure_regions(drawings, glyphs, size, tables=table_boxes)
         except Exception as exc:  # a broken drawing: say which page
             raise ExtractError(
                 f"{path.name}: page {number}'s drawings cannot be read ({type(exc).__name__}: {exc})",

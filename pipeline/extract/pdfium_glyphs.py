@@ -18,8 +18,10 @@ pdfminer cannot (it reads the font's own tables).
 
 The drawing census (``Census``: image, curve, rect and line boxes, in pdfplumber's top-left
 coordinates) is what page.py decides with: whether the page draws anything (OCR), bars across
-the page (reading order), whether it has drawings (figures, tables: only then is the page parsed
-by pdfplumber too). Paths are classified as pdfminer classifies them (``_subpath_kind``).
+the page (reading order), whether it has drawings (figures, tables: only then are they looked
+for). Paths are classified as pdfminer classifies them (``_classify``); ``Census.paths`` keeps
+each subpath (points, fill, stroke, colour), which ``pdfium_drawings`` makes pdfplumber's objects
+of for the table finder and the figure search.
 """
 from __future__ import annotations
 
@@ -42,11 +44,28 @@ _KINDS = ("image", "curve", "rect", "line")
 _MAX_FORM_DEPTH = 32  # Form XObjects nested deeper: the page is read by the reference reader
 
 
+@dataclass(frozen=True)
+class Drawing:
+    """One subpath as pdfminer paints it: ``kind`` ("rect", "line" or "curve"), ``pts`` (its
+    points in pdfplumber's top-left coordinates, as pdfminer keeps them: a Bézier by its end
+    point), whether it is filled and stroked, and the fill colour (R, G, B in 0-1, as PDFium
+    converts the path's colour space; None when PDFium has none)."""
+
+    kind: str
+    pts: tuple[tuple[float, float], ...]
+    fill: bool
+    stroke: bool
+    colour: tuple[float, float, float] | None
+
+
 @dataclass
 class Census:
-    """What a page draws besides glyphs: kind ("image", "curve", "rect", "line") → boxes."""
+    """What a page draws besides glyphs: kind ("image", "curve", "rect", "line") → boxes.
+    ``paths`` (PDFium's census only): every rect, line and curve in content order as
+    ``Drawing``s, what ``pdfium_drawings`` makes pdfplumber's objects of."""
 
     boxes: dict[str, list[Box]] = field(default_factory=dict)
+    paths: list[Drawing] = field(default_factory=list)
 
     def get(self, kind: str, default=()):
         """The boxes of ``kind`` (``default`` when the page draws none), as ``page.objects.get``."""
@@ -112,6 +131,7 @@ _segment_point = _fn("FPDFPathSegment_GetPoint", _INT, _VP, ctypes.POINTER(ctype
 _segment_type = _fn("FPDFPathSegment_GetType", _INT, _VP)
 _segment_close = _fn("FPDFPathSegment_GetClose", _INT, _VP)
 _draw_mode = _fn("FPDFPath_GetDrawMode", _INT, _VP, ctypes.POINTER(_INT), ctypes.POINTER(_INT))
+_fill_colour = _fn("FPDFPageObj_GetFillColor", _INT, _VP, *(ctypes.POINTER(ctypes.c_uint),) * 4)
 
 
 def read_page(document: pdfium.PdfDocument, number: int, height: float, resources=None) -> PdfiumPage | None:
@@ -450,8 +470,10 @@ def _decoded(name: bytes) -> object:
 def _census(objects: list[tuple[int, int]], height: float) -> Census:
     """Images and paths of the page, paths split into subpaths and classified as pdfminer does."""
     boxes: dict[str, list[Box]] = {}
+    paths: list[Drawing] = []
     matrix = raw.FS_MATRIX()
-    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    rgba = [ctypes.c_uint() for _ in range(4)]
+    fill, stroke = _INT(), _INT()
     forms: list[tuple[int, tuple]] = []  # the chain of form matrices down to the current depth
     for obj, depth in objects:
         del forms[depth:]
@@ -461,18 +483,27 @@ def _census(objects: list[tuple[int, int]], height: float) -> Census:
             forms.append(_compose(_matrix(matrix), forms[-1] if forms else None))
             continue
         if kind == raw.FPDF_PAGEOBJ_IMAGE:
-            _object_bounds(obj, ctypes.byref(left), ctypes.byref(bottom), ctypes.byref(right), ctypes.byref(top))
-            boxes.setdefault("image", []).append((left.value, height - top.value, right.value, height - bottom.value))
+            # the unit square through the image's matrix and its forms' (PDFium's bounds of an
+            # object inside a Form XObject are in the form's space), as pdfminer places LTImage
+            _object_matrix(obj, ctypes.byref(matrix))
+            a, b, c, d, e, f = _compose(_matrix(matrix), forms[-1] if forms else None)
+            xs = (e, a + e, c + e, a + c + e)
+            ys = (f, b + f, d + f, b + d + f)
+            boxes.setdefault("image", []).append((min(xs), height - max(ys), max(xs), height - min(ys)))
         elif kind == raw.FPDF_PAGEOBJ_PATH:
-            fill, stroke = _INT(), _INT()
             _draw_mode(obj, ctypes.byref(fill), ctypes.byref(stroke))
+            filled, stroked = fill.value != 0, bool(stroke.value)
+            colour = None
+            if filled and _fill_colour(obj, *(ctypes.byref(v) for v in rgba)):
+                colour = (rgba[0].value / 255, rgba[1].value / 255, rgba[2].value / 255)
             _object_matrix(obj, ctypes.byref(matrix))
             m = _compose(_matrix(matrix), forms[-1] if forms else None)
             for kind_name, pts in _subpaths(obj, m):
                 xs = [p[0] for p in pts]
                 ys = [p[1] for p in pts]
                 boxes.setdefault(kind_name, []).append((min(xs), height - max(ys), max(xs), height - min(ys)))
-    return Census(boxes)
+                paths.append(Drawing(kind_name, tuple((x, height - y) for x, y in pts), filled, stroked, colour))
+    return Census(boxes, paths)
 
 
 def _matrix(m) -> tuple[float, float, float, float, float, float]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 from pipeline.extract.glyphs import _inside
 from pipeline.extract.lines import _cluster_rows, _join_lines, _make_line
 from pipeline.extract.model import Table, _Glyph
@@ -150,7 +152,8 @@ def table_problem(table, glyphs: Iterable[_Glyph]) -> str | None:
         # only the cells the glyph overlaps (tested inline: most cells are far from it)
         if any(_cut(g, c) for c in cells if gx1 > c[0] and gx0 < c[2] and gbottom > c[1] and gtop < c[3]):
             return "text crosses cells"
-    cell_of = {id(g): _smallest_cell(cx, cy, cells) for g, cx, cy in _centred(inside)}
+    hits = _centres_in_cells(inside, cells)
+    cell_of = _smallest_cells(inside, cells, hits)
     for row in _cluster_rows(inside):
         for a, b in itertools.pairwise(row):
             ca, cb = cell_of[id(a)], cell_of[id(b)]
@@ -158,7 +161,7 @@ def table_problem(table, glyphs: Iterable[_Glyph]) -> str | None:
                 return "text crosses cells"
     # 3. Text in at least two columns: two cells with text side by side (x-ranges apart; a
     # merged cell spanning the others is not a second column).
-    text_cells = [c for c in cells if any(_inside(g, c) for g in inside)]
+    text_cells = [c for c, hit in zip(cells, hits.any(axis=1).tolist(), strict=True) if hit]
     if not any(a[2] <= b[0] + 1 for a in text_cells for b in text_cells):
         return "text in < 2 columns"
     return None
@@ -256,10 +259,27 @@ def _cy_within(g: _Glyph, top: float, bottom: float) -> bool:
     return top <= g.cy <= bottom
 
 
-def _smallest_cell(cx: float, cy: float, cells: list[Box]) -> Box | None:
-    """The smallest of ``cells`` holding the point (a glyph's centre), None if none does."""
-    containing = [c for c in cells if c[0] <= cx <= c[2] and c[1] <= cy <= c[3]]
-    return min(containing, key=_area) if containing else None
+def _centres_in_cells(glyphs: list[_Glyph], cells: list[Box]) -> np.ndarray:
+    """cells × glyphs: whether the glyph's centre is in the cell (edges included), as ``_inside``
+    tests it, for all pairs at once."""
+    if not cells or not glyphs:
+        return np.zeros((len(cells), len(glyphs)), dtype=bool)
+    cx = np.array([(g.x0 + g.x1) / 2 for g in glyphs])
+    cy = np.array([(g.top + g.bottom) / 2 for g in glyphs])
+    box = np.array(cells, dtype=np.float64)
+    x0, top, x1, bottom = (box[:, k : k + 1] for k in range(4))
+    return (x0 <= cx) & (cx <= x1) & (top <= cy) & (cy <= bottom)
+
+
+def _smallest_cells(glyphs: list[_Glyph], cells: list[Box], hits: np.ndarray) -> dict[int, Box | None]:
+    """id(glyph) → the smallest of ``cells`` holding its centre (``hits``: ``_centres_in_cells``;
+    of equal ones the first), None if none does."""
+    if not cells:
+        return {id(g): None for g in glyphs}
+    areas = np.array([_area(c) for c in cells])
+    best = np.where(hits, areas[:, None], np.inf).argmin(axis=0).tolist()
+    held = hits.any(axis=0).tolist()
+    return {id(g): cells[b] if h else None for g, b, h in zip(glyphs, best, held, strict=True)}
 
 
 def _area(box: Sequence[float]) -> float:
