@@ -145,3 +145,25 @@ def test_the_html_report_reads_only_the_technology_mentions_span_columns(tmp_pat
     assert technology_spans(rows) == technology_spans(table_rows(tmp_path, "ed", "mentions")) == {
         (5, "ai"): [(0, 2)], (6, "quantum"): [(2, 6)]}
     assert technology_mentions(tmp_path, "none") == []
+
+
+def test_giving_memory_back_starts_no_process(monkeypatch):
+    """``release_free_memory`` finds glibc's malloc_trim without a child process (find_library runs
+    ldconfig: a fork of the flow process, counted once more in its memory while it lives)."""
+    import platform
+    import subprocess
+
+    from flows import memory
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"a process was started: {args}")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+    memory._malloc_trim.cache_clear()
+    try:
+        memory.release_free_memory()
+        trim = memory._malloc_trim()
+    finally:
+        memory._malloc_trim.cache_clear()
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert trim is not None and trim(0) in (0, 1)
