@@ -9,7 +9,6 @@ pages back after each step, so the run's peak is what one step holds at once.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from functools import lru_cache
 
 import pyarrow as pa
@@ -17,9 +16,13 @@ import pyarrow as pa
 
 @lru_cache(maxsize=1)
 def _malloc_trim():
-    """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS)."""
+    """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS).
+
+    Looked up among the symbols the interpreter already has loaded (its C library's), not with
+    ``ctypes.util.find_library``, which runs ``ldconfig -p`` in a child process: a fork of the
+    whole flow process, which counted once more in the run's memory while it lived."""
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
         return None
 

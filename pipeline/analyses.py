@@ -426,6 +426,9 @@ def pos_group(pos: str, detail: str | None, groups: tuple[PosGroup, ...]) -> str
     return None
 
 
+FREQUENCY_WINDOW_ROWS = 32_768  # rows of the token table word_frequencies turns into Python lists at once
+
+
 def word_frequencies(tokens: pa.Table, sentences: pa.Table, settings: AnalysisSettings,
                      lexicon: Lexicon | None = None) -> list[dict]:
     """Frequency lists by POS group, KH Coder style.
@@ -450,16 +453,9 @@ def word_frequencies(tokens: pa.Table, sentences: pa.Table, settings: AnalysisSe
     keep = sorted({sid for sid, kind in zip(sent["sentence_id"], sent["kind"], strict=True) if kind in settings.kinds})
     present = [c for c in ("surface", "dictionary_form", "reading") if c in tokens.column_names]
     table = tokens.select(["sentence_id", "normalized", "pos", "pos_detail", *present])
-    table = table.filter(pc.is_in(table["sentence_id"], value_set=pa.array(keep, type=table.schema.field("sentence_id").type)))
-    if table.num_rows == 0:
+    if table.num_rows == 0 or not keep:
         return []
-    # Python lists and one pass, each distinct value judged once: far cheaper than pandas' Arrow
-    # strings, which turn into Python objects one by one at every step.
-    cols = table.to_pydict()
-    normalized = cols["normalized"]
-    surface = cols.get("surface", normalized)
-    form = cols.get("dictionary_form", surface)
-    reading = cols.get("reading", [None] * table.num_rows)
+    kept = pa.array(keep, type=table.schema.field("sentence_id").type)
     known = known_words(lexicon or load_lexicon())
     group_of: dict[tuple, str | None] = {}
     term_ok: dict[str, bool] = {}
@@ -468,30 +464,41 @@ def word_frequencies(tokens: pa.Table, sentences: pa.Table, settings: AnalysisSe
     tokens_of: Counter[tuple[str, str]] = Counter()
     sentences_of: dict[tuple[str, str], set[int]] = defaultdict(set)
     spellings: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for sid, n, p, d, s, f, r in zip(cols["sentence_id"], normalized, cols["pos"], cols["pos_detail"], surface, form,
-                                     reading, strict=True):
-        g = group_of[(p, d)] if (p, d) in group_of else group_of.setdefault((p, d), pos_group(p, d, freq.groups))
-        if g is None:
-            continue
-        ok = term_ok.get(n)
-        if ok is None:
-            ok = term_ok[n] = len(n) >= freq.min_length and n not in freq.stop_words and any(ch.isalpha() for ch in n)
-        if not ok:
-            continue
-        sp = spelled_as.get((s, f, n, r))
-        if sp is None:
-            sp = spelled_as[(s, f, n, r)] = spelling(s, f, n, r)
-        # a stop word is left out however Sudachi normalizes it (ため is 為)
-        if sp in freq.stop_words:
-            continue
-        frag = fragment.get((s, n, r))
-        if frag is None:
-            frag = fragment[(s, n, r)] = is_latin_fragment(s, n, r, freq.max_unknown_latin, known)
-        if frag:
-            continue
-        tokens_of[(g, n)] += 1
-        sentences_of[(g, n)].add(sid)
-        spellings[(g, n)][sp] += 1
+    # Python lists and one pass, each distinct value judged once: far cheaper than pandas' Arrow
+    # strings, which turn into Python objects one by one at every step. A window of rows at a
+    # time (in the table's order, so ties fall as before): the whole table's columns as Python
+    # lists would cost memory in proportion to the document (200 MB on 1,000 pages).
+    for batch in table.to_batches(max_chunksize=FREQUENCY_WINDOW_ROWS):
+        cols = batch.filter(pc.is_in(batch["sentence_id"], value_set=kept)).to_pydict()
+        normalized = cols["normalized"]
+        surface = cols.get("surface", normalized)
+        form = cols.get("dictionary_form", surface)
+        reading = cols.get("reading", [None] * len(normalized))
+        for sid, n, p, d, s, f, r in zip(cols["sentence_id"], normalized, cols["pos"], cols["pos_detail"], surface,
+                                         form, reading, strict=True):
+            g = group_of[(p, d)] if (p, d) in group_of else group_of.setdefault((p, d), pos_group(p, d, freq.groups))
+            if g is None:
+                continue
+            ok = term_ok.get(n)
+            if ok is None:
+                ok = term_ok[n] = len(n) >= freq.min_length and n not in freq.stop_words and any(ch.isalpha() for ch in n)
+            if not ok:
+                continue
+            sp = spelled_as.get((s, f, n, r))
+            if sp is None:
+                sp = spelled_as[(s, f, n, r)] = spelling(s, f, n, r)
+            # a stop word is left out however Sudachi normalizes it (ため is 為)
+            if sp in freq.stop_words:
+                continue
+            frag = fragment.get((s, n, r))
+            if frag is None:
+                frag = fragment[(s, n, r)] = is_latin_fragment(s, n, r, freq.max_unknown_latin, known)
+            if frag:
+                continue
+            tokens_of[(g, n)] += 1
+            sentences_of[(g, n)].add(sid)
+            spellings[(g, n)][sp] += 1
+        del cols, normalized, surface, form, reading
     if not tokens_of:
         return []
     # most frequent first, then in more sentences, then by normalized form; ranked within the group

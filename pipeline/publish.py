@@ -161,6 +161,14 @@ def _write_synced(table: pa.Table, directory: Path, name: str) -> None:
             os.fsync(fh.fileno())
 
 
+def release_written_memory() -> None:
+    """Hand back to the system the memory Arrow's pool kept free after the files were written
+    (the CSV and Parquet writers' buffers: 60 MB on a 1,000-page report). DuckDB allocates with an
+    allocator of its own, which cannot use those pages: kept, they would add to the database
+    transaction's memory and make the run's peak."""
+    pa.default_memory_pool().release_unused()
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -189,6 +197,7 @@ def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str) -> Path:
             for _ in pool.map(lambda item: _write_synced(item[1], run_dir, item[0]), tables.items()):
                 pass
         _fsync_dir(run_dir)
+        release_written_memory()
     except OSError as exc:
         shutil.rmtree(run_dir, ignore_errors=True)
         with contextlib.suppress(OSError):

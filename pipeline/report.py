@@ -29,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.diff import TABLES as DIFF_TABLES
@@ -130,6 +131,23 @@ def edition_tables(out_dir: Path, edition: str) -> list[str]:
 
 
 _rows = table_rows
+SPAN_COLUMNS = ("sentence_id", "label", "top", "char_start", "char_end")  # what technology_spans reads
+
+
+def technology_mentions(out_dir: Path, edition: str) -> list[dict]:
+    """The edition's technology mentions, as rows of the columns ``technology_spans`` reads (None
+    where a file predates one): only those are turned into Python objects, not every mention's
+    every column (29,000 mentions on a 1,000-page report).
+
+    Args:
+        out_dir: the output directory holding the editions (``processed``).
+        edition: the edition's name.
+    """
+    table = read_table(out_dir, edition, "mentions", list(SPAN_COLUMNS))
+    if table is None or "label" not in table.column_names:
+        return []
+    table = table.filter(pc.equal(table["label"], "TECHNOLOGY"))
+    return [{c: r.get(c) for c in SPAN_COLUMNS} for r in table.to_pylist()]
 
 
 # ------------------------------------------------------------------ display names and colours
@@ -305,7 +323,7 @@ def _legend_steps(maximum: int) -> list[int]:
 
 
 def _cards(out_dir: Path, edition: str, ct: list[dict], sentences: dict[int, dict], pdf_href: str | None) -> list[dict]:
-    spans = technology_spans(_rows(out_dir, edition, "mentions") or [])
+    spans = technology_spans(technology_mentions(out_dir, edition))
     facts = _rows(out_dir, edition, "policy_facts")
     relations = _rows(out_dir, edition, "relations")
     policies = _rows(out_dir, edition, "policies")

@@ -582,3 +582,31 @@ def test_frequencies_drop_latin_fragments_and_show_the_documents_spelling():
     sents = pa.table({"sentence_id": pa.array([1, 2], pa.int32()), "kind": ["body", "body"]})
     got = {(r["pos_group"], r["term"]): r["frequency"] for r in word_frequencies(toks, sents, load_analysis_settings())}
     assert got == {("固有名詞", "CHIPS"): 1, ("固有名詞", "AI"): 1, ("名詞", "自強"): 3, ("動詞", "進める"): 1}
+
+
+def test_frequencies_read_the_token_table_a_window_at_a_time_with_the_same_result(monkeypatch):
+    """The token table is turned into Python lists a window of rows at a time (its memory does not
+    grow with the document): any window gives the whole table's counts, sentences and spellings,
+    ties between spellings falling to the one seen first even when it is in an earlier window."""
+    rows = [
+        (1, "自彊", "自彊", "自彊", "ジキョウ", "名詞", "普通名詞-一般"),  # seen first: shown on a tie
+        (1, "量子", "量子", "量子", "リョウシ", "名詞", "普通名詞-一般"),
+        (2, "量子", "量子", "量子", "リョウシ", "名詞", "普通名詞-一般"),
+        (2, "は", "は", "は", "ハ", "助詞", "係助詞"),
+        (3, "自強", "自彊", "自強", "ジキョウ", "名詞", "普通名詞-一般"),
+        (3, "量子", "量子", "量子", "リョウシ", "名詞", "普通名詞-一般"),
+        (4, "量子", "量子", "量子", "リョウシ", "名詞", "普通名詞-一般"),  # a caption: not counted
+        (5, "研究", "研究", "研究", "ケンキュウ", "名詞", "普通名詞-サ変可能"),
+    ]
+    cols = list(zip(*rows, strict=True))
+    toks = pa.table({"sentence_id": pa.array(cols[0], pa.int32()), "surface": list(cols[1]), "normalized": list(cols[2]),
+                     "dictionary_form": list(cols[3]), "reading": list(cols[4]), "pos": list(cols[5]),
+                     "pos_detail": list(cols[6])})
+    sents = pa.table({"sentence_id": pa.array([1, 2, 3, 4, 5], pa.int32()),
+                      "kind": ["body", "body", "body", "caption", "body"]})
+    whole = word_frequencies(toks, sents, load_analysis_settings())
+    got = {(r["pos_group"], r["term"]): (r["frequency"], r["sentences"]) for r in whole}
+    assert got == {("名詞", "量子"): (3, 3), ("名詞", "自彊"): (2, 2), ("サ変名詞", "研究"): (1, 1)}
+    for window in (1, 2, 3):
+        monkeypatch.setattr(analyses, "FREQUENCY_WINDOW_ROWS", window)
+        assert word_frequencies(toks, sents, load_analysis_settings()) == whole, window

@@ -94,3 +94,76 @@ def test_stage_outputs_are_let_go_before_the_report_is_written(fresh_cache, tmp_
     summary = state.result()
     assert summary.tokens > 0 and summary.sentences > 0 and summary.mentions > 0 and summary.pages > 0
     assert alive == {"ExtractedDocument": 0, "Segmented": 0, "Attribution": 0, "token tables": 0}
+
+
+def test_publish_hands_back_the_file_writers_memory_before_the_database_transaction(tmp_path, monkeypatch):
+    """Arrow's pool keeps what the Parquet and CSV writers freed, and DuckDB cannot use it: publish
+    releases it once every file is written, before the database is opened."""
+    import pipeline.publish as publish_module
+    from pipeline.tables import SPECS, validate
+
+    n = 3
+    pages = validate(pa.table({
+        "edition": ["ed"] * n, "page": list(range(1, n + 1)), "width": [595.0] * n, "height": [842.0] * n,
+        "chars": [100] * n, "has_text_layer": [True] * n, "unmapped_share": [0.0] * n, "column_count": [1] * n,
+        "problem": [None] * n, "removed_lines": [["- 1 -"]] * n, "text_source": ["text_layer"] * n,
+        "ocr_engine": [None] * n, "ocr_language": [None] * n, "ocr_confidence": pa.array([None] * n, pa.float32()),
+    }), SPECS["pages"])
+    events: list[tuple[str, int]] = []
+    runs = tmp_path / publish_module.RUNS_DIR / "ed"
+
+    def files_written() -> int:
+        return len(list(runs.glob("*/*.*"))) if runs.is_dir() else 0
+
+    real_release, real_connect = publish_module.release_written_memory, publish_module.connect_database
+    monkeypatch.setattr(publish_module, "release_written_memory",
+                        lambda: (events.append(("release", files_written())), real_release())[1])
+    monkeypatch.setattr(publish_module, "connect_database",
+                        lambda *a, **k: (events.append(("database", files_written())), real_connect(*a, **k))[1])
+    publish_module.publish({"pages": pages, "pages_copy": pages}, tmp_path, "ed")
+    assert events == [("release", 4), ("database", 4)]  # 2 tables × (Parquet, CSV), then the database
+
+
+def test_the_html_report_reads_only_the_technology_mentions_span_columns(tmp_path):
+    """The report's evidence spans come from the technology mentions' span columns alone, read as
+    such (not every mention's every column as Python objects), and are the same spans."""
+    import pyarrow.parquet as pq
+
+    from pipeline.report import SPAN_COLUMNS, technology_mentions, table_rows
+    from pipeline.report_evidence import technology_spans
+
+    edition = tmp_path / "ed"
+    edition.mkdir()
+    pq.write_table(pa.table({
+        "mention_id": [1, 2, 3, 4], "sentence_id": pa.array([5, 5, 6, 7], pa.int32()),
+        "label": ["TECHNOLOGY", "COUNTRY", "TECHNOLOGY", "TECHNOLOGY"], "top": ["ai", "JP", "quantum", "ai"],
+        "char_start": pa.array([0, 3, 2, None], pa.int32()), "char_end": pa.array([2, 5, 6, None], pa.int32()),
+        "text": ["AI", "日本", "量子技術", "AI"], "subject": ["JP", "JP", None, "US"],
+    }), edition / "mentions.parquet")
+    rows = technology_mentions(tmp_path, "ed")
+    assert [r["sentence_id"] for r in rows] == [5, 6, 7] and all(set(r) == set(SPAN_COLUMNS) for r in rows)
+    assert technology_spans(rows) == technology_spans(table_rows(tmp_path, "ed", "mentions")) == {
+        (5, "ai"): [(0, 2)], (6, "quantum"): [(2, 6)]}
+    assert technology_mentions(tmp_path, "none") == []
+
+
+def test_giving_memory_back_starts_no_process(monkeypatch):
+    """``release_free_memory`` finds glibc's malloc_trim without a child process (find_library runs
+    ldconfig: a fork of the flow process, counted once more in its memory while it lives)."""
+    import platform
+    import subprocess
+
+    from flows import memory
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"a process was started: {args}")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+    memory._malloc_trim.cache_clear()
+    try:
+        memory.release_free_memory()
+        trim = memory._malloc_trim()
+    finally:
+        memory._malloc_trim.cache_clear()
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert trim is not None and trim(0) in (0, 1)
