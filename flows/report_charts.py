@@ -133,12 +133,16 @@ def child_main() -> None:
     """The child: import the charts' libraries, read the rows (a pickle on stdin), draw, and write
     ``pipeline.report_charts.draw_charts``'s answer (a pickle on stdout). Ends quietly when the
     flow goes away before sending anything."""
-    import matplotlib.backends.backend_agg  # noqa: F401 (imported while the flow is still busy)
+    # What drawing imports, imported and loaded while the flow is still building the tables.
+    import adjustText  # noqa: F401 (scipy.spatial: half a second)
+    import matplotlib.backends.backend_agg  # noqa: F401
     import matplotlib.backends.backend_svg  # noqa: F401
     import matplotlib.figure  # noqa: F401
+    import matplotlib.pyplot  # noqa: F401 (networkx's drawing functions import it)
 
-    from pipeline import report_charts
+    from pipeline import charts, report_charts
 
+    charts.font_families()  # the font list, read once
     data = sys.stdin.buffer.read()
     if not data:
         return
