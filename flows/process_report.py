@@ -18,6 +18,7 @@ The flows say how far they have got to ``flows.progress.current()`` (what ``jstm
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -38,6 +39,7 @@ from prefect.utilities.annotations import opaque
 from flows.memory import release_free_memory
 from flows.progress import current as current_progress
 from flows.progress import page_callback
+from flows.report_charts import ChartProcess
 from flows.results import ZstdSerializer
 from pipeline import STAGE_VERSIONS, __version__
 from pipeline.acquire import AcquireConfig, Acquired, acquire, normalize_allowed_hosts
@@ -507,7 +509,22 @@ def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, st
     process, under its lock). ``stages``: ``submit_stages``'s outputs, resolved; emptied once the
     tables are built (``RETURNED_TABLES``). ``label``: the report's name in the progress display.
     ``write``: what writes the report, ``(out_dir, edition) -> path or None`` (None:
-    ``write_report``, here; ``update`` hands it to a worker process when reports run side by side)."""
+    ``write_report``, here; ``update`` hands it to a worker process when reports run side by side).
+    A report written here has its charts drawn by a child process (``flows.report_charts``) from
+    the analysis tables while the findings are checked and the tables published."""
+    # started first: it imports the charts' libraries while the tables are built
+    charts = ChartProcess(log=get_run_logger().info) if write is None else None
+    try:
+        return _finish(edition, out_dir, acquired, config, stages, label,
+                       write or functools.partial(write_report, drawn=charts), charts)
+    finally:
+        if charts is not None:
+            charts.close()  # ended and reaped, whatever happened
+
+
+def _finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, stages: dict, label: str,
+            write, charts: ChartProcess | None) -> tuple[RunSummary, dict, list]:
+    """``finish``'s work; ``charts``: the child drawing the report's charts, sent the analysis tables."""
     progress = current_progress()
     progress.stage(label, "build-tables")
     tables = build_tables_task(edition, acquired, config, opaque(stages))
@@ -516,6 +533,8 @@ def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, st
     stages.clear()  # the tables hold what is published: the stage outputs can go (see below)
     release_free_memory()
     tables.update(analysis_tables_task(edition, opaque(tables), config))
+    if charts is not None:
+        charts.send(tables)
     release_free_memory()
     progress.stage(label, "check-findings")
     findings = check_findings_task(edition, opaque(tables), opaque(claim_set), config)
@@ -527,7 +546,7 @@ def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, st
         del tables[name]  # the HTML report reads the published files
     release_free_memory()
     progress.stage(label, "report")
-    report = (write or write_report)(out_dir, edition)
+    report = write(out_dir, edition)
     summary = RunSummary(
         edition=edition,
         output=str(Path(out_dir) / edition),
@@ -569,17 +588,18 @@ def _stage_counts(stages: dict) -> dict:
 _LATEST = object()
 
 
-def write_report(out_dir: str, edition: str, previous=_LATEST) -> Path | None:
+def write_report(out_dir: str, edition: str, previous=_LATEST, drawn=None) -> Path | None:
     """The new edition's HTML report, showing what changed since the report's previous edition
     when there is one (``previous``: that edition, or None; by default the one published before
-    it now). A report that cannot be written is a warning: the tables are published."""
+    it now). A report that cannot be written is a warning: the tables are published. ``drawn``:
+    its charts drawn beforehand (``flows.report_charts.ChartProcess``), or None: drawn here."""
     logger = get_run_logger()
     try:
         from pipeline.report import render_report
 
         if previous is _LATEST:
             previous = previous_edition(published(Path(out_dir)), edition)
-        path = render_report(Path(out_dir), edition, previous=previous)
+        path = render_report(Path(out_dir), edition, previous=previous, drawn=drawn)
     except Exception as exc:  # noqa: BLE001 (the report is a by-product: never fail the run for it)
         logger.warning("%s: could not write the HTML report (%s: %s); the tables are published; "
                        "write it later with: jstmine report --edition %s --out %s",

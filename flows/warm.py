@@ -49,9 +49,10 @@ LOG_NAME = "warm.log"
 # Libraries the commands import, heavy ones first; imported by the runner before it serves.
 # (pipeline's own modules are imported too, all of them: pure functions, no state.)
 LIBRARIES = (
-    "numpy", "pyarrow", "pyarrow.parquet", "pyarrow.compute", "pyarrow.csv", "duckdb", "pandas",
+    "numpy", "pyarrow", "pyarrow.parquet", "pyarrow.compute", "pyarrow.csv", "pyarrow.dataset",
+    "pyarrow.pandas_compat", "duckdb", "pandas",
     "scipy.stats", "sklearn.feature_extraction.text", "networkx", "prince", "matplotlib",
-    "matplotlib.figure", "matplotlib.backends.backend_agg", "adjustText", "spacy", "sudachipy",
+    "matplotlib.figure", "matplotlib.backends.backend_agg", "matplotlib.backends.backend_svg", "adjustText", "spacy", "sudachipy",
     "pdfplumber", "pypdfium2", "rapidfuzz", "pytesseract", "jinja2", "bs4", "httpx", "typer", "rich",
     "pydantic", "sqlalchemy", "anyio", "psutil",
 )

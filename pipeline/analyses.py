@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.charts import graph_from_rows  # noqa: F401 (re-exported: it lives with the charts that draw it)
 from pipeline.errors import PipelineError
 from pipeline.lexicon import Lexicon, load_lexicon
 from pipeline.tokenfilter import display_forms, is_latin_fragment, known_words, spelling
@@ -229,18 +230,6 @@ def network_rows(graph: nx.Graph) -> tuple[list[dict], list[dict]]:
               "jaccard_index": d["jaccard"], "edge_rank": d["rank"]}
              for a, b, d in sorted(graph.edges(data=True), key=lambda e: e[2]["rank"])]
     return nodes, edges
-
-
-def graph_from_rows(nodes: list[dict], edges: list[dict]) -> nx.Graph:
-    """The network back from its published rows (the report draws it from the tables)."""
-    graph = nx.Graph()
-    for n in sorted(nodes, key=lambda r: r["node_id"]):
-        graph.add_node(n["node_id"], label=n["node_label"], kind=n["node_kind"], frequency=n["frequency"],
-                       degree=n["degree"])
-    for e in sorted(edges, key=lambda r: r["edge_rank"]):
-        graph.add_edge(e["node_a"], e["node_b"], cooccurrences=e["cooccurrences"], jaccard=e["jaccard_index"],
-                       rank=e["edge_rank"])
-    return graph
 
 
 # ------------------------------------------------------------------------------- crosstab

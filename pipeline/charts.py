@@ -1,6 +1,6 @@
 """Charts: the co-occurrence network and the correspondence-analysis biplot as inline SVG.
 
-Input: a ``networkx.Graph`` (``pipeline.analyses.graph_from_rows``) or the ``correspondence``
+Input: a ``networkx.Graph`` (``graph_from_rows``) or the ``correspondence``
 rows. Output: an ``<svg>`` string to put inside the HTML report: no XML prolog, ``width="100%"``
 and a ``viewBox`` so it scales to the page (a phone's 390 px too), ids prefixed so that two charts
 on one page never share one.
@@ -102,6 +102,22 @@ def spread_labels(fig, ax, texts: list, xs: list[float], ys: list[float], colour
         warnings.simplefilter("ignore", UserWarning)
         adjust_text(texts, x=xs, y=ys, objects=objects, ax=ax, min_arrow_len=8, expand=(1.1, 1.3), iter_lim=ITERATIONS,
                     arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.5})
+
+
+def graph_from_rows(nodes: list[dict], edges: list[dict]) -> nx.Graph:
+    """The network back from its published rows (the report draws it from the tables).
+
+    nodes: ``cooccurrence_nodes`` rows (node_id, node_label, node_kind, frequency, degree).
+    edges: ``cooccurrence_edges`` rows (node_a, node_b, cooccurrences, jaccard_index, edge_rank).
+    """
+    graph = nx.Graph()
+    for n in sorted(nodes, key=lambda r: r["node_id"]):
+        graph.add_node(n["node_id"], label=n["node_label"], kind=n["node_kind"], frequency=n["frequency"],
+                       degree=n["degree"])
+    for e in sorted(edges, key=lambda r: r["edge_rank"]):
+        graph.add_edge(e["node_a"], e["node_b"], cooccurrences=e["cooccurrences"], jaccard=e["jaccard_index"],
+                       rank=e["edge_rank"])
+    return graph
 
 
 def layout(graph: nx.Graph, *, seed: int = 7) -> dict:

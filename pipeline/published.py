@@ -44,5 +44,16 @@ def table_rows(out_dir: Path, edition: str, name: str) -> list[dict] | None:
     table = read_table(out_dir, edition, name)
     if table is None:
         return None
+    return spec_rows(name, table)
+
+
+def spec_rows(name: str, table: pa.Table) -> list[dict]:
+    """``table``'s rows as dicts with every column of the spec of ``name`` present (None where the
+    table lacks one): as ``table_rows`` reads a published table back, from the table itself.
+
+    Parameters:
+        name: the table's name (``pipeline.tables.SPECS``; another name keeps the table's columns).
+        table: the table, with its columns' current names.
+    """
     names = list(SPECS[name].schema.names) if name in SPECS else table.column_names
     return [{c: r.get(c) for c in names} | r for r in table.to_pylist()]

@@ -473,13 +473,15 @@ def _changes(out_dir: Path, edition: str, previous: str, ct: list[dict]) -> dict
     return {"previous": previous, "empty": diff.is_empty(), "countries": countries, "counts": counts}
 
 
-def report_context(out_dir: Path, edition: str, previous: str | None = None) -> dict:
+def report_context(out_dir: Path, edition: str, previous: str | None = None, drawn=None) -> dict:
     """Everything the template shows, as plain data.
 
     Args:
         out_dir: the output directory holding the editions (``processed``).
         edition: the edition to show (the latest one if None).
         previous: an edition to show the changes since, or None for none.
+        drawn: charts drawn beforehand (``pipeline.report_charts``; anything with ``get(key)``), used
+            where drawn from the published rows; None: every chart is drawn here.
     """
     out_dir = Path(out_dir)
     edition = resolve_edition(out_dir, edition)
@@ -507,15 +509,34 @@ def report_context(out_dir: Path, edition: str, previous: str | None = None) -> 
                                      for s in sentences.values() if s.get("subject")}, key=lambda x: x[1])},
         "tables": edition_tables(out_dir, edition),
         "absent": [n for n in CARD_TABLES if not table_path(out_dir, edition, n).is_file()],
-        "analyses": analyses_context(out_dir, edition),
+        "analyses": analyses_context(out_dir, edition, drawn),
     }
+
+
+# What a dict has as attributes (its methods and object's): jinja2 reads ``row.page`` as the
+# attribute if there is one, else the item.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+def _read_items_first(environment_class):
+    """``environment_class`` (jinja2's ``Environment``) reading ``x.name`` on a plain dict as its
+    item straight away when a dict has no such attribute: the same value jinja2 finds, without the
+    AttributeError it raises and catches first (tens of thousands per report: a tenth of its time)."""
+
+    class ItemsFirst(environment_class):
+        def getattr(self, obj, attribute):
+            if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
+                return obj[attribute]
+            return super().getattr(obj, attribute)
+
+    return ItemsFirst
 
 
 @lru_cache(maxsize=1)
 def _environment():
     import jinja2
 
-    return jinja2.Environment(
+    return _read_items_first(jinja2.Environment)(
         loader=jinja2.PackageLoader("pipeline", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -533,7 +554,7 @@ def render_html(context: dict) -> str:
     return _environment().get_template(TEMPLATE_NAME).render(**context)
 
 
-def render_report(out_dir: Path, edition: str, previous: str | None = None) -> Path:
+def render_report(out_dir: Path, edition: str, previous: str | None = None, drawn=None) -> Path:
     """Write ``out_dir/edition/report.html`` (atomically) and return its path.
 
     The file is written in the edition's own run directory (``pipeline.publish.edition_run_dir``),
@@ -543,10 +564,11 @@ def render_report(out_dir: Path, edition: str, previous: str | None = None) -> P
         out_dir: the output directory holding the editions (``processed``).
         edition: the edition to write the report of (the latest one if None).
         previous: an edition to show the changes since, or None for none.
+        drawn: charts drawn beforehand, as ``report_context`` takes them.
     """
     out_dir = Path(out_dir)
     edition = resolve_edition(out_dir, edition)
-    html = render_html(report_context(out_dir, edition, previous))
+    html = render_html(report_context(out_dir, edition, previous, drawn))
     target = out_dir / edition / REPORT_NAME
     run_dir = edition_run_dir(out_dir, edition)
     if run_dir is None:  # re-pointed while the report was being made

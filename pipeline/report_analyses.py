@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 from markupsafe import Markup
 
-from pipeline import analyses, charts
+from pipeline import analyses, charts, report_charts
 from pipeline.published import read_table, table_rows
 from pipeline.tables import SPECS
 
@@ -41,11 +41,18 @@ def residual_style(residual: float) -> str:
     return "background-color:#{:02x}{:02x}{:02x};color:{}".format(*rgb, ink)
 
 
-def _network(nodes: list[dict] | None, edges: list[dict] | None) -> dict | None:
+def _drawing(chart: str, found: dict[str, list[dict] | None], drawn) -> str:
+    """``chart`` (a name of ``report_charts.CHARTS``) from the rows in ``found``: the drawing in
+    ``drawn`` made from the same rows if there is one, else drawn here."""
+    svg = drawn.get(report_charts.chart_key(chart, found)) if drawn is not None else None
+    return svg if svg is not None else report_charts.draw_chart(chart, found)
+
+
+def _network(nodes: list[dict] | None, edges: list[dict] | None, found: dict, drawn=None) -> dict | None:
     if nodes is None or edges is None:
         return None
-    graph = analyses.graph_from_rows(nodes, edges)
-    svg = charts.network_svg(graph)
+    graph = charts.graph_from_rows(nodes, edges)
+    svg = _drawing("network", found, drawn)
     shown = [n for n in nodes if n["degree"] > 0]
     return {
         "svg": Markup(svg) if svg else None,
@@ -99,7 +106,7 @@ def crosstab_context(out_dir: Path, edition: str, settings: analyses.AnalysisSet
             "rare_technologies": listed(kept.rare_technologies), "note": analyses.degenerate(kept.table)}
 
 
-def _correspondence(rows: list[dict] | None, cross: dict | None) -> dict | None:
+def _correspondence(rows: list[dict] | None, cross: dict | None, found: dict, drawn=None) -> dict | None:
     if rows is None:
         return None
     if not rows:
@@ -110,7 +117,7 @@ def _correspondence(rows: list[dict] | None, cross: dict | None) -> dict | None:
     points = [{"label": r["point_label"], "kind": charts.KIND_NAMES[r["point_kind"]], "dim1": r["dim1"], "dim2": r["dim2"],
                "labelled": (r["point_kind"], r["point_id"]) in labelled}
               for r in sorted(rows, key=lambda r: (r["point_kind"], -r["dim1"], r["point_id"]))]
-    return {"svg": Markup(charts.biplot_svg(rows)), "shares": shares, "points": points,
+    return {"svg": Markup(_drawing("correspondence", found, drawn)), "shares": shares, "points": points,
             "unlabelled": sum(1 for p in points if not p["labelled"]),
             "note": None if len(shares) > 1 else "2 か国または 2 技術だけのため、次元は 1 つです。"}
 
@@ -161,9 +168,11 @@ def _frequencies(rows: list[dict] | None, top_n: int, order: list[str]) -> list[
             for g, terms in sorted(groups.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))]
 
 
-def analyses_context(out_dir: Path, edition: str) -> dict | None:
+def analyses_context(out_dir: Path, edition: str, drawn=None) -> dict | None:
     """What ``analyses.html.j2`` needs for ``edition`` in ``out_dir``, or None when the edition
-    has none of the analyses' tables (published before them).
+    has none of the analyses' tables (published before them). ``drawn``: charts drawn beforehand
+    (``report_charts.draw_charts``'s drawings: anything with ``get(key)``), or None; a chart not
+    in it, or drawn from other rows than the published ones, is drawn here.
 
     Keys: ``network`` (svg, note, nodes, edges, top ten edges), ``crosstab`` (``crosstab_context``),
     ``correspondence`` (svg, shares, points with their coordinates and whether the biplot labels
@@ -180,9 +189,9 @@ def analyses_context(out_dir: Path, edition: str) -> dict | None:
     settings = analyses.load_analysis_settings()
     cross = crosstab_context(out_dir, edition, settings)
     return {
-        "network": _network(found["cooccurrence_nodes"], found["cooccurrence_edges"]),
+        "network": _network(found["cooccurrence_nodes"], found["cooccurrence_edges"], found, drawn),
         "crosstab": cross,
-        "correspondence": _correspondence(found["correspondence"], cross),
+        "correspondence": _correspondence(found["correspondence"], cross, found, drawn),
         "residuals": _residuals(found["crosstab_residuals"]),
         "frequencies": _frequencies(found["word_frequencies"], settings.frequencies.top_n, analyses.group_order(settings)),
         "settings": {"top_edges": settings.network.top_edges, "min_sentences": settings.network.min_sentences,

@@ -80,12 +80,12 @@ def test_stage_outputs_are_let_go_before_the_report_is_written(fresh_cache, tmp_
     before = [o for o in gc.get_objects() if any(test(o) for test in kinds.values())]
     known = {id(o) for o in before}
 
-    def counting(out_dir, edition):
+    def counting(out_dir, edition, **kwargs):
         gc.collect()
         objects = [o for o in gc.get_objects() if id(o) not in known]
         for name, test in kinds.items():
             alive[name] = sum(test(o) for o in objects)
-        return write_report(out_dir, edition)
+        return write_report(out_dir, edition, **kwargs)
 
     monkeypatch.setattr(fr, "write_report", counting)
     state = fr.process_report(source=str(pdf), edition="sample", out_dir=str(tmp_path / "processed"),

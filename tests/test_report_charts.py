@@ -1,0 +1,180 @@
+"""The report's charts drawn in a child process while the flow checks and publishes
+(``flows.report_charts``): the same report as drawing them in the flow's process, a drawing used
+only for the rows it was drawn from, and a child that fails, dies or cannot start changing nothing
+but where the charts are drawn, never leaving a process behind."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from flows import report_charts as child_charts
+from flows.report_charts import ChartProcess
+from pipeline import report_charts
+from pipeline.publish import publish
+from pipeline.published import table_rows
+from pipeline.report import render_html, render_report, report_context
+from pipeline.report_analyses import analyses_context
+
+GENERATED = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
+
+
+def _refuse(chart, rows):
+    raise AssertionError(f"the {chart} chart was drawn in this process")
+
+
+@pytest.fixture(scope="module")
+def flow_edition(prefect_server, tmp_path_factory) -> tuple[Path, object]:
+    """The sample edition through the whole flow, with the flow's process unable to draw a chart:
+    its report's charts can only come from the child process."""
+    from flows.process_report import process_report
+    from samples.build import build_sample_pdf
+
+    tmp = tmp_path_factory.mktemp("report-charts")
+    pdf = build_sample_pdf(tmp / "sample.pdf", edition_note="test_report_charts")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(report_charts, "draw_chart", _refuse)
+        state = process_report(source=str(pdf), edition="sample", out_dir=str(tmp / "processed"),
+                               raw_dir=str(tmp / "raw"), expectations="", return_state=True)
+    return tmp / "processed", state
+
+
+def _published(out: Path, edition: str) -> dict[str, pa.Table]:
+    return {name: pq.read_table(out / edition / f"{name}.parquet") for name in report_charts.TABLES}
+
+
+def _rows(out: Path, edition: str) -> dict:
+    return {name: table_rows(out, edition, name) for name in report_charts.TABLES}
+
+
+def _children() -> set[int]:
+    """This process's child processes still there (zombies included)."""
+    import psutil
+
+    return {p.pid for p in psutil.Process().children()}
+
+
+@pytest.mark.slow
+def test_the_flows_report_has_the_childs_charts_and_equals_the_report_drawn_here(flow_edition):
+    out, state = flow_edition
+    assert state.is_completed(), state.message
+    summary = state.result()
+    assert summary.report == str(out / "sample" / "report.html")  # written, with charts from the child
+    written = (out / "sample" / "report.html").read_text(encoding="utf-8")
+    here = render_html(report_context(out, "sample"))  # every chart drawn in this process
+    assert "共起ネットワーク" in here and here.count("<svg") >= 2
+    assert GENERATED.sub("TIME", written) == GENERATED.sub("TIME", here)
+
+
+@pytest.mark.slow
+def test_the_childs_drawings_are_used_only_for_the_rows_they_were_drawn_from(flow_edition, monkeypatch):
+    out, _ = flow_edition
+    plain = analyses_context(out, "sample")
+    rows = _rows(out, "sample")
+    charts = ChartProcess()
+    charts.send(_published(out, "sample"))
+    with monkeypatch.context() as mp:
+        mp.setattr(report_charts, "draw_chart", _refuse)
+        assert analyses_context(out, "sample", drawn=charts) == plain
+    assert set(charts.drawn) == {report_charts.chart_key(c, rows) for c in report_charts.CHARTS}
+    charts.close()
+
+    # drawn from other rows (one node's frequency changed): not used, the report draws its own
+    tables = _published(out, "sample")
+    nodes = tables["cooccurrence_nodes"].to_pylist()
+    nodes[0]["frequency"] += 1
+    tables["cooccurrence_nodes"] = pa.Table.from_pylist(nodes, schema=tables["cooccurrence_nodes"].schema)
+    other = ChartProcess()
+    other.send(tables)
+    assert other.get(report_charts.chart_key("network", rows)) is None
+    assert other.get(report_charts.chart_key("correspondence", rows)) is not None  # its rows are the same
+    assert analyses_context(out, "sample", drawn=other) == plain
+    other.close()
+
+
+@pytest.mark.slow
+def test_a_chart_the_child_cannot_draw_fails_the_report_as_it_would_have_here(flow_edition, tmp_path):
+    out, _ = flow_edition
+    bad = tmp_path / "bad"
+    tables = {f.stem: pq.read_table(f) for f in (out / "sample").glob("*.parquet")}
+    publish(tables, bad, "sample")
+    nodes = tables["cooccurrence_nodes"]  # then a node without a frequency, in the published file
+    pq.write_table(nodes.set_column(nodes.schema.get_field_index("frequency"), "frequency",
+                                    pa.nulls(nodes.num_rows, pa.int64())),
+                   bad / "sample" / "cooccurrence_nodes.parquet")
+    with pytest.raises(Exception) as here:  # noqa: PT011 (whatever drawing a node without a frequency raises)
+        render_report(bad, "sample")
+    said: list[str] = []
+    charts = ChartProcess(log=said.append)
+    charts.send(_published(bad, "sample"))
+    with pytest.raises(type(here.value)) as there:
+        render_report(bad, "sample", drawn=charts)
+    assert str(there.value) == str(here.value)
+    assert set(charts.errors) == {"network"}
+    assert charts.errors["network"] == f"{type(here.value).__name__}: {here.value}"
+    assert len(said) == 1 and "could not draw network" in said[0] and "drawn again in the flow's process" in said[0]
+    charts.close()
+
+
+@pytest.mark.slow
+def test_a_child_that_dies_changes_nothing_but_where_the_charts_are_drawn(flow_edition):
+    out, _ = flow_edition
+    plain = analyses_context(out, "sample")
+    said: list[str] = []
+    charts = ChartProcess(log=said.append)
+    charts.send(_published(out, "sample"))
+    charts.proc.kill()
+    assert analyses_context(out, "sample", drawn=charts) == plain
+    assert charts.drawn == {} and len(said) == 1 and "exit code -9" in said[0]
+    assert charts.proc.returncode == -9 and charts.proc.pid not in _children()  # reaped
+    charts.close()
+    charts.close()  # twice is harmless
+
+
+def test_closing_a_child_that_was_never_sent_anything_ends_and_reaps_it():
+    charts = ChartProcess()
+    assert charts.proc.pid in _children()
+    charts.close()
+    assert charts.proc.returncode is not None and charts.proc.pid not in _children()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(charts.proc.pid, os.WNOHANG)
+    assert charts.get("network-0") is None  # nothing drawn: the report draws its charts itself
+
+
+def test_a_child_that_cannot_start_leaves_the_charts_to_the_report(monkeypatch, tmp_path):
+    monkeypatch.setattr(child_charts.sys, "executable", str(tmp_path / "no-python"))
+    said: list[str] = []
+    charts = ChartProcess(log=said.append)
+    assert charts.proc is None and len(said) == 1 and "could not start" in said[0]
+    charts.send({})
+    assert charts.get("network-0") is None
+    charts.close()
+
+
+def test_a_child_that_goes_away_before_anything_is_sent_ends_quietly():
+    """The child of a flow that ended (its stdin closed with nothing sent) exits 0, saying nothing."""
+    charts = ChartProcess()
+    charts.proc.stdin.close()
+    assert charts.proc.wait(timeout=120) == 0
+    charts.stderr.seek(0)
+    assert charts.stderr.read() == b""
+    charts.close()
+
+
+def test_the_key_is_the_rows_not_their_column_order_and_a_missing_table_draws_nothing():
+    nodes = [{"node_id": "JP", "node_label": "日本", "node_kind": "country", "frequency": 3, "degree": 1}]
+    reordered = [dict(reversed(list(r.items()))) for r in nodes]
+    key = report_charts.chart_key("network", {"cooccurrence_nodes": nodes, "cooccurrence_edges": []})
+    assert key == report_charts.chart_key("network", {"cooccurrence_nodes": reordered, "cooccurrence_edges": []})
+    assert key != report_charts.chart_key("network", {"cooccurrence_nodes": [nodes[0] | {"frequency": 4}],
+                                                      "cooccurrence_edges": []})
+    assert key != report_charts.chart_key("network", {"cooccurrence_nodes": nodes, "cooccurrence_edges": None})
+    assert report_charts.draw_chart("network", {"cooccurrence_nodes": nodes}) is None  # no edges table
+    assert report_charts.draw_chart("network", {"cooccurrence_nodes": nodes, "cooccurrence_edges": []}) == ""
+    assert report_charts.draw_chart("correspondence", {"correspondence": []}) == ""
+    drawn, errors = report_charts.draw_charts({"cooccurrence_nodes": nodes, "cooccurrence_edges": []})
+    assert drawn == {key: ""} and errors == {}
