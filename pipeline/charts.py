@@ -110,8 +110,9 @@ def start_at_labels(ax, lines: list, renderer) -> None:
     the label as its ``patchA``) where it leaves the label's box, found once, here: left to
     matplotlib, the line is cut at the label by bisection, asking the label whether it contains
     each point tried, in every drawing of the figure (three per chart: nearly half its time). The
-    line still starts ``shrinkA`` (2 points) off the box, as before (from the label's centre when
-    its point is inside the box: matplotlib's cut leaves such a line whole).
+    line still starts ``shrinkA`` (2 points) off the box, as before; a label that covers its own
+    point gets no line (matplotlib's cut, measuring the label as of the previous drawing, left a
+    stub of a pixel or a line across the label).
 
     ax: the axes the lines are in (data coordinates); lines: the patches ``adjust_text`` returned;
     renderer: the canvas's renderer the labels were measured with."""
@@ -131,11 +132,11 @@ def start_at_labels(ax, lines: list, renderer) -> None:
         (ax0, ay0), (bx, by) = to_display.transform([label.get_position(), line._posA_posB[1]])
         steps = [(edge - a) / (b - a) for a, b, low, high in ((ax0, bx, box.x0, box.x1), (ay0, by, box.y0, box.y1))
                  if b != a for edge in [high if b > a else low]]
-        t = min([step for step in steps if step >= 0], default=1.0)
+        # a point inside its label's box needs no line: it starts at the point (nothing is drawn)
+        t = min([1.0, *[step for step in steps if step >= 0]])
+        start = to_data.transform([(ax0 + t * (bx - ax0), ay0 + t * (by - ay0))])[0]
         line.set_patchA(None)
-        if t < 1.0:  # a point inside its label's box keeps its line from the label's centre, as matplotlib's
-            start = to_data.transform([(ax0 + t * (bx - ax0), ay0 + t * (by - ay0))])[0]
-            line.set_positions(tuple(start), line._posA_posB[1])
+        line.set_positions(tuple(start), line._posA_posB[1])
 
 
 def graph_from_rows(nodes: list[dict], edges: list[dict]) -> nx.Graph:
