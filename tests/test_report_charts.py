@@ -4,6 +4,7 @@ only for the rows it was drawn from, and a child that fails, dies or cannot star
 but where the charts are drawn, never leaving a process behind."""
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -178,3 +179,56 @@ def test_the_key_is_the_rows_not_their_column_order_and_a_missing_table_draws_no
     assert report_charts.draw_chart("correspondence", {"correspondence": []}) == ""
     drawn, errors = report_charts.draw_charts({"cooccurrence_nodes": nodes, "cooccurrence_edges": []})
     assert drawn == {key: ""} and errors == {}
+
+
+@pytest.mark.parametrize("on_a_box", [False, True])
+def test_a_moved_labels_line_starts_two_points_off_its_box_and_ends_at_its_point(on_a_box, monkeypatch):
+    """``start_at_labels``: each line adjustText draws from a moved label to its point starts where
+    it leaves the label's box (the text's, or the box it is drawn on), ``shrinkA`` points further,
+    as matplotlib's own cut at the label gave, and still ends at the point."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyArrowPatch
+
+    from pipeline import charts
+
+    fig = Figure(figsize=(4, 4))
+    ax = fig.subplots()
+    xs, ys = [0.0, 0.01, 0.02, 0.0, 1.0], [0.0, 0.0, 0.01, 0.02, 1.0]
+    ax.scatter(xs, ys)
+    box = {"boxstyle": "round,pad=0.3", "facecolor": "#ffffff", "edgecolor": "none"} if on_a_box else None
+    texts = [ax.text(x, y, label, fontsize=9, fontfamily=charts.font_families(), bbox=box)
+             for x, y, label in zip(xs, ys, ["人工知能(AI)", "量子技術", "半導体", "宇宙技術", "米国"], strict=True)]
+    labels, targets = {}, {}  # each line's label and point, as adjustText made it
+    start_at_labels = charts.start_at_labels
+
+    def recording(ax, lines, renderer):
+        labels.update({id(line): line.patchA for line in lines})
+        targets.update({id(line): tuple(line._posA_posB[1]) for line in lines})  # where adjustText ends it
+        start_at_labels(ax, lines, renderer)
+
+    monkeypatch.setattr(charts, "start_at_labels", recording)
+    charts.spread_labels(fig, ax, texts, xs, ys)
+    lines = [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
+    assert set(labels) == {id(line) for line in lines}
+    assert lines and all(line.patchA is None for line in lines)  # nothing left to cut at each drawing
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    cut = 0
+    for line in lines:
+        start, end = line.get_path().vertices[0], line.get_path().vertices[-1]  # data coordinates, as drawn
+        extent = labels[id(line)].get_window_extent(renderer)
+        if on_a_box:
+            extent = extent.padded(0.3 * renderer.points_to_pixels(9))
+        (sx, sy), (ex, ey) = ax.transData.transform([start, end])  # it ends at its point, ``shrinkB`` at most short
+        shrink = renderer.points_to_pixels(line.shrinkA)
+        target = ax.transData.transform(targets[id(line)])
+        if extent.contains(*target):  # its point inside the box: no line (it starts at the point)
+            assert math.hypot(sx - target[0], sy - target[1]) < 0.01 and math.hypot(ex - target[0], ey - target[1]) < 0.01
+            continue
+        assert math.hypot(ex - target[0], ey - target[1]) <= renderer.points_to_pixels(line.shrinkB) + 0.01
+        gap = max(extent.x0 - sx, sx - extent.x1, extent.y0 - sy, sy - extent.y1)  # outside the box, along x or y
+        assert -0.01 <= gap <= shrink + 0.01  # on the edge when the line is too short to shrink
+        assert min(abs(extent.x0 - sx), abs(sx - extent.x1), abs(extent.y0 - sy), abs(sy - extent.y1)) <= shrink + 0.01
+        cut += 1
+    assert cut >= 1
