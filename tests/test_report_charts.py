@@ -41,7 +41,22 @@ def flow_edition(prefect_server, tmp_path_factory) -> tuple[Path, object]:
         mp.setattr(report_charts, "draw_chart", _refuse)
         state = process_report(source=str(pdf), edition="sample", out_dir=str(tmp / "processed"),
                                raw_dir=str(tmp / "raw"), expectations="", return_state=True)
+    assert not _chart_children()  # the child the flow started is gone, reaped
     return tmp / "processed", state
+
+
+def _chart_children() -> list:
+    """This process's children that are a charts' child process (zombies included)."""
+    import psutil
+
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "flows.report_charts" in " ".join(child.cmdline()) or child.status() == psutil.STATUS_ZOMBIE:
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found
 
 
 def _published(out: Path, edition: str) -> dict[str, pa.Table]:
