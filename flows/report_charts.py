@@ -2,8 +2,9 @@
 
 The charts (``pipeline.report_charts``: the co-occurrence network and the correspondence biplot,
 most of the report's time) need only the analysis tables, which are built before the findings
-check and the publishing. ``finish`` starts a ``ChartProcess`` as it begins (the child imports
-matplotlib, networkx and adjustText meanwhile), hands it the analysis tables once they are built
+check and the publishing. The ``process-report`` flow starts a ``ChartProcess`` once the pages are
+read (``finish`` starts one as it begins when it is given none); the child imports matplotlib,
+networkx and adjustText meanwhile. ``finish`` hands it the analysis tables once they are built
 (``send``), and the report takes its drawings (``get``) when it comes to them; on 2 cores the
 child uses the one the flow leaves idle.
 
