@@ -43,9 +43,10 @@ class ChartProcess:
         self.drawn: dict[str, str] | None = None  # the child's drawings, once received
         self.errors: dict[str, str] = {}  # chart → why the child could not draw it
         self.sent = False
-        # What it says on stderr goes to a file: a child that says a lot never waits on a full pipe.
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = None
         try:
+            # What it says on stderr goes to a file: a child that says a lot never waits on a full pipe.
+            self.stderr = tempfile.TemporaryFile()
             self.proc: subprocess.Popen | None = subprocess.Popen(
                 [sys.executable, "-P", "-c", _CHILD_CODE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=self.stderr)
@@ -127,7 +128,8 @@ class ChartProcess:
                 if pipe is not None:
                     pipe.close()
             self.proc.wait()  # reaped
-        self.stderr.close()
+        if self.stderr is not None:
+            self.stderr.close()
 
 
 def child_main() -> None:

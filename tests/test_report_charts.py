@@ -171,6 +171,19 @@ def test_a_child_that_cannot_start_leaves_the_charts_to_the_report(monkeypatch, 
     charts.close()
 
 
+def test_no_temporary_file_for_the_childs_errors_leaves_the_charts_to_the_report(monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(child_charts.tempfile, "TemporaryFile", full)
+    said: list[str] = []
+    charts = ChartProcess(log=said.append)
+    assert charts.proc is None and len(said) == 1 and "No space left on device" in said[0]
+    charts.send({})
+    assert charts.get("network-0") is None
+    charts.close()
+
+
 def test_a_child_that_goes_away_before_anything_is_sent_ends_quietly():
     """The child of a flow that ended (its stdin closed with nothing sent) exits 0, saying nothing."""
     charts = ChartProcess()
