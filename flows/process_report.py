@@ -436,10 +436,11 @@ def publish_task(edition: str, out_dir: str, tables: dict[str, pa.Table]) -> str
     return str(publish(tables, Path(out_dir), edition))
 
 
-def submit_stages(acquired, config: RunConfig, *, submit: bool, label: str = "") -> dict:
+def submit_stages(acquired, config: RunConfig, *, submit: bool, label: str = "", on_extracted=None) -> dict:
     """The stages of one report. ``submit=True`` hands them to the flow's task runner as futures
     (several reports then run side by side, e.g. on Dask); otherwise they run here, in order.
-    ``label``: the report's name in the progress display (``flows.progress``)."""
+    ``label``: the report's name in the progress display (``flows.progress``). ``on_extracted``:
+    called with nothing once the extract stage is done (or submitted), or None."""
     if submit:
         current_progress().stage(label, "stages submitted to the task runner")
 
@@ -454,6 +455,8 @@ def submit_stages(acquired, config: RunConfig, *, submit: bool, label: str = "")
         return output
 
     extracted = call(extract_task, acquired, config)
+    if on_extracted is not None:
+        on_extracted()
     segmented = call(segment_task, acquired, config, extracted)
     tokens = call(tokenize_task, acquired, config, segmented)
     mentions = call(tag_task, acquired, config, tokens, segmented, extracted)
@@ -504,21 +507,24 @@ def prepare(source: SourceRef, edition: str | None, out_dir: str, acquired: Acqu
 
 
 def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, stages: dict,
-           label: str = "", write=None) -> tuple[RunSummary, dict, list]:
+           label: str = "", write=None, charts: ChartProcess | None = None) -> tuple[RunSummary, dict, list]:
     """Build, check and publish one report's tables, then write its HTML report (in the flow's
     process, under its lock). ``stages``: ``submit_stages``'s outputs, resolved; emptied once the
     tables are built (``RETURNED_TABLES``). ``label``: the report's name in the progress display.
     ``write``: what writes the report, ``(out_dir, edition) -> path or None`` (None:
     ``write_report``, here; ``update`` hands it to a worker process when reports run side by side).
     A report written here has its charts drawn by a child process (``flows.report_charts``) from
-    the analysis tables while the findings are checked and the tables published."""
+    the analysis tables while the findings are checked and the tables published: ``charts``, one
+    started earlier (the caller closes it), or None: one is started here (and closed here)."""
     # started first: it imports the charts' libraries while the tables are built
-    charts = ChartProcess(log=get_run_logger().info) if write is None else None
+    own = charts is None and write is None
+    if own:
+        charts = ChartProcess(log=get_run_logger().info)
     try:
         return _finish(edition, out_dir, acquired, config, stages, label,
-                       write or functools.partial(write_report, drawn=charts), charts)
+                       write or functools.partial(write_report, drawn=charts), charts if write is None else None)
     finally:
-        if charts is not None:
+        if own:
             charts.close()  # ended and reaped, whatever happened
 
 
@@ -755,8 +761,17 @@ def process_report(
             summary = unchanged_summary(edition, out_dir, acquired)
             progress.finish(label, outcome_text(summary))
             return Completed(data=summary, message="up to date")
-        stages = submit_stages(acquired, config, submit=False, label=label)
-        summary, tables, findings = finish(edition, out_dir, acquired, config, stages, label=label)
+        # The report's charts' child starts once the pages are read: it imports its libraries on
+        # the core the next stages leave idle (flows.report_charts).
+        charts: list[ChartProcess] = []
+        try:
+            stages = submit_stages(acquired, config, submit=False, label=label,
+                                   on_extracted=lambda: charts.append(ChartProcess(log=get_run_logger().info)))
+            summary, tables, findings = finish(edition, out_dir, acquired, config, stages, label=label,
+                                               charts=charts[0] if charts else None)
+        finally:
+            for child in charts:
+                child.close()
     _publish_artifacts(summary, tables, findings)
     progress.finish(label, outcome_text(summary))
     return final_state(summary)

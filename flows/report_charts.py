@@ -2,8 +2,9 @@
 
 The charts (``pipeline.report_charts``: the co-occurrence network and the correspondence biplot,
 most of the report's time) need only the analysis tables, which are built before the findings
-check and the publishing. ``finish`` starts a ``ChartProcess`` as it begins (the child imports
-matplotlib, networkx and adjustText meanwhile), hands it the analysis tables once they are built
+check and the publishing. The ``process-report`` flow starts a ``ChartProcess`` once the pages are
+read (``finish`` starts one as it begins when it is given none); the child imports matplotlib,
+networkx and adjustText meanwhile. ``finish`` hands it the analysis tables once they are built
 (``send``), and the report takes its drawings (``get``) when it comes to them; on 2 cores the
 child uses the one the flow leaves idle.
 
@@ -42,9 +43,10 @@ class ChartProcess:
         self.drawn: dict[str, str] | None = None  # the child's drawings, once received
         self.errors: dict[str, str] = {}  # chart → why the child could not draw it
         self.sent = False
-        # What it says on stderr goes to a file: a child that says a lot never waits on a full pipe.
-        self.stderr = tempfile.TemporaryFile()
+        self.stderr = None
         try:
+            # What it says on stderr goes to a file: a child that says a lot never waits on a full pipe.
+            self.stderr = tempfile.TemporaryFile()
             self.proc: subprocess.Popen | None = subprocess.Popen(
                 [sys.executable, "-P", "-c", _CHILD_CODE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=self.stderr)
@@ -126,7 +128,8 @@ class ChartProcess:
                 if pipe is not None:
                     pipe.close()
             self.proc.wait()  # reaped
-        self.stderr.close()
+        if self.stderr is not None:
+            self.stderr.close()
 
 
 def child_main() -> None:

@@ -41,7 +41,22 @@ def flow_edition(prefect_server, tmp_path_factory) -> tuple[Path, object]:
         mp.setattr(report_charts, "draw_chart", _refuse)
         state = process_report(source=str(pdf), edition="sample", out_dir=str(tmp / "processed"),
                                raw_dir=str(tmp / "raw"), expectations="", return_state=True)
+    assert not _chart_children()  # the child the flow started is gone, reaped
     return tmp / "processed", state
+
+
+def _chart_children() -> list:
+    """This process's children that are a charts' child process (zombies included)."""
+    import psutil
+
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if "flows.report_charts" in " ".join(child.cmdline()) or child.status() == psutil.STATUS_ZOMBIE:
+                found.append(child)
+        except psutil.NoSuchProcess:
+            continue
+    return found
 
 
 def _published(out: Path, edition: str) -> dict[str, pa.Table]:
@@ -151,6 +166,19 @@ def test_a_child_that_cannot_start_leaves_the_charts_to_the_report(monkeypatch, 
     said: list[str] = []
     charts = ChartProcess(log=said.append)
     assert charts.proc is None and len(said) == 1 and "could not start" in said[0]
+    charts.send({})
+    assert charts.get("network-0") is None
+    charts.close()
+
+
+def test_no_temporary_file_for_the_childs_errors_leaves_the_charts_to_the_report(monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(child_charts.tempfile, "TemporaryFile", full)
+    said: list[str] = []
+    charts = ChartProcess(log=said.append)
+    assert charts.proc is None and len(said) == 1 and "No space left on device" in said[0]
     charts.send({})
     assert charts.get("network-0") is None
     charts.close()
