@@ -227,10 +227,10 @@ def test_a_worker_hitting_its_address_space_limit(tmp_path):
 
 def test_a_worker_that_dies_is_named_with_its_pages_and_the_limit(tmp_path, monkeypatch):
     class Killed(reader._WorkerProcess):  # as the system's OOM killer would
-        def read(self, numbers, decided, doc_body_size, *known_ocr):
+        def send_request(self, numbers, decided, doc_body_size, *known_ocr):
             self.proc.kill()
             self.proc.wait()
-            return super().read(numbers, decided, doc_body_size, *known_ocr)
+            return super().send_request(numbers, decided, doc_body_size, *known_ocr)
 
     monkeypatch.setattr(reader, "_WorkerProcess", Killed)
     path = build_sample_pdf(tmp_path / "sample.pdf")

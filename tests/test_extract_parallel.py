@@ -197,3 +197,47 @@ def test_small_documents_and_workers_1_read_in_this_process():
 def test_workers_is_not_part_of_the_configuration():
     """The Prefect cache key hashes ExtractConfig: the worker count changes speed, not output."""
     assert "workers" not in asdict(ExtractConfig())
+
+
+def test_requests_sent_ahead_are_answered_in_order_and_the_worker_exits_cleanly(forty_pages):
+    """The pool keeps a second request in a worker's pipe: replies come in the order asked,
+    an error answers its own request only, and the worker ends with code 0 when closed."""
+    worker = extract._WorkerProcess(forty_pages, ExtractConfig(), 40)
+    try:
+        worker.send_request([3, 4], None, None)
+        worker.send_request([41], None, None)
+        worker.send_request([1], None, None)
+        assert [r.number for r in worker.receive()] == [3, 4]
+        with pytest.raises(IndexError):
+            worker.receive()
+        assert [r.number for r in worker.receive()] == [1]
+    finally:
+        worker.close()
+    assert worker.proc.returncode == 0
+
+
+@pytest.mark.parametrize("pages, processes", [(300, 2), (40, 3), (17, 4), (1000, 4)])
+def test_chunks_cover_every_page_once_and_shrink_towards_the_end(pages, processes):
+    least = 2
+    most = min(16, max(least, -(-pages // (processes * 8))))
+    sizes, start = [], 0
+    while start < pages:
+        size = extract._chunk_size(pages - start, processes, least, most)
+        assert 1 <= size <= most
+        sizes.append(size)
+        start += size
+    assert start == pages
+    assert sizes == sorted(sizes, reverse=True)  # never larger than the one before
+    assert sizes[-1] <= least and (most == least or sizes[0] > sizes[-1])
+
+
+def test_an_error_in_a_worker_with_requests_sent_ahead_reaches_the_caller(forty_pages, monkeypatch):
+    """Every chunk the worker is asked for fails (page 41 does not exist): the pool still reads
+    every reply it asked for, does not hang, and raises the worker's error."""
+    class Failing(extract._WorkerProcess):
+        def send_request(self, numbers, decided, doc_body_size, known=None):
+            return super().send_request([*numbers, 41], decided, doc_body_size, known)
+
+    monkeypatch.setattr(extract, "_WorkerProcess", Failing)
+    with pytest.raises(IndexError):
+        extract_pdf(forty_pages, workers=2)

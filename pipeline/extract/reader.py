@@ -138,53 +138,98 @@ class _PagePool(_Reader):
         whichever thread read it."""
         if not self.workers:
             return super().read(numbers, decided, doc_body_size, on_read, known)
-        # Small chunks balance the load (pages differ in cost); each costs one round trip. A
-        # short document is read in parallel only for its OCR (seconds a page): page by page.
+        # Chunks are cut as they are taken, smaller towards the end (each costs one round trip;
+        # pages differ in cost, so the last chunks decide how long the others wait). A short
+        # document is read in parallel only for its OCR (seconds a page): page by page.
         least = 1 if len(numbers) < PARALLEL_MIN_PAGES else 2
-        size = min(16, max(least, math.ceil(len(numbers) / ((len(self.workers) + 1) * 8))))
-        chunks = [numbers[i : i + size] for i in range(0, len(numbers), size)]
-        results: list[list[_PageRecord] | BaseException | None] = [None] * len(chunks)
+        processes = len(self.workers) + 1
+        most = min(16, max(least, math.ceil(len(numbers) / (processes * 8))))
+        results: dict[int, list[_PageRecord] | BaseException] = {}  # by the chunk's first index
         lock = threading.Lock()
         state = {"next": 0, "stop": False}
 
-        def take() -> int | None:
+        def take() -> tuple[int, list[int]] | None:
             with lock:
-                if state["stop"] or state["next"] >= len(chunks):
+                start = state["next"]
+                if state["stop"] or start >= len(numbers):
                     return None
-                state["next"] += 1
-                return state["next"] - 1
+                size = _chunk_size(len(numbers) - start, processes, least, most)
+                state["next"] = start + size
+                return start, numbers[start : start + size]
 
-        def run(read_chunk) -> None:
-            while (k := take()) is not None:
-                chunk = chunks[k]
-                chunk_decided = {n: decided[n] for n in chunk} if decided is not None else None
-                chunk_known = {n: known[n] for n in chunk if n in known} if known else None
+        def parts(chunk: list[int]) -> tuple:
+            chunk_decided = {n: decided[n] for n in chunk} if decided is not None else None
+            chunk_known = {n: known[n] for n in chunk if n in known} if known else None
+            return chunk, chunk_decided, doc_body_size, chunk_known
+
+        def failed(start: int, exc: BaseException) -> None:
+            results[start] = exc
+            state["stop"] = True
+
+        def done(start: int, chunk: list[int], records: list[_PageRecord]) -> None:
+            results[start] = records
+            if on_read is not None:
+                on_read(len(chunk))
+
+        def run_here() -> None:  # this process reads too
+            while (got := take()) is not None:
+                start, chunk = got
+                chunk, chunk_decided, body_size, chunk_known = parts(chunk)
                 try:
-                    results[k] = read_chunk(chunk, chunk_decided, doc_body_size, chunk_known)
-                    if on_read is not None:
-                        on_read(len(chunk))
-                except _WorkerEnded as exc:  # killed (out of memory?) or crashed: say which pages
-                    results[k] = _worker_ended_error(self.path, chunk, exc, self.config)
-                    state["stop"] = True
+                    done(start, chunk, _Reader.read(self, chunk, chunk_decided, body_size, None, chunk_known))
                 except BaseException as exc:  # kept, and raised below in page order
-                    results[k] = exc
-                    state["stop"] = True
+                    failed(start, exc)
 
-        threads = [threading.Thread(target=run, args=(w.read,), daemon=True) for w in self.workers]
+        def run_worker(worker: _WorkerProcess) -> None:
+            # Two requests are kept in the worker's pipe: it starts the next chunk as soon as it
+            # has sent a reply, without waiting for this process's thread to get the GIL back.
+            sent: list[tuple[int, list[int]]] = []
+
+            def send_next() -> None:
+                if (got := take()) is None:
+                    return
+                try:
+                    worker.send_request(*parts(got[1]))
+                except _WorkerEnded as exc:
+                    failed(got[0], _worker_ended_error(self.path, got[1], exc, self.config))
+                else:
+                    sent.append(got)
+
+            send_next()
+            send_next()
+            while sent:
+                start, chunk = sent.pop(0)
+                try:
+                    done(start, chunk, worker.receive())
+                except _WorkerEnded as exc:  # killed (out of memory?) or crashed: say which pages
+                    failed(start, _worker_ended_error(self.path, chunk, exc, self.config))
+                    return  # (the chunk sent after it is not read: an earlier page fails)
+                except BaseException as exc:  # kept, and raised below in page order
+                    failed(start, exc)
+                send_next()
+
+        threads = [threading.Thread(target=run_worker, args=(w,), daemon=True) for w in self.workers]
         for t in threads:
             t.start()
-        run(lambda chunk, chunk_decided, body_size, chunk_known:  # this process reads too
-            _Reader.read(self, chunk, chunk_decided, body_size, None, chunk_known))
+        run_here()
         for t in threads:
             t.join()
         records: list[_PageRecord] = []
-        for result in results:  # in page order: the first page that fails is the one reported
+        for start in sorted(results):  # in page order: the first page that fails is the one reported
+            result = results[start]
             if isinstance(result, BaseException):
                 raise result
-            if result is None:  # not read because an earlier chunk failed (raised above)
-                break
             records.extend(result)
+        if len(records) != len(numbers):  # cannot happen without an error above
+            raise RuntimeError(f"extract: {len(records)} of {len(numbers)} pages read")
         return records
+
+
+def _chunk_size(remaining: int, processes: int, least: int, most: int) -> int:
+    """How many of the ``remaining`` pages the next chunk takes when ``processes`` read them:
+    a quarter of an even share, between ``least`` and ``most`` (never more than remain), so the
+    chunks shrink towards the end and the processes finish close together."""
+    return min(remaining, most, max(least, math.ceil(remaining / (processes * 4))))
 
 
 _WORKER_CODE = "import pipeline.extract.reader as r; r._worker_main()"
@@ -246,15 +291,26 @@ class _WorkerProcess:
         self.proc.stdin.flush()
 
     def read(self, numbers, decided, doc_body_size, known=None) -> list[_PageRecord]:
+        """The records of pages ``numbers``: ``send_request`` then ``receive``."""
+        self.send_request(numbers, decided, doc_body_size, known)
+        return self.receive()
+
+    def send_request(self, numbers, decided, doc_body_size, known=None) -> None:
+        """Ask for the records of pages ``numbers`` (as ``_Reader.read``); the worker answers
+        requests in the order they were sent, each with one ``receive``. Raises ``_WorkerEnded``
+        when the worker is gone."""
         try:
             self._send((numbers, decided, doc_body_size, known))
+        except OSError as exc:
+            raise self._ended() from exc
+
+    def receive(self) -> list[_PageRecord]:
+        """The reply to the oldest request not yet received: its records, or its error raised
+        (``_WorkerEnded`` when the worker ended instead of answering)."""
+        try:
             reply = pickle.load(self.proc.stdout)
         except (OSError, EOFError, pickle.UnpicklingError) as exc:
-            try:
-                code = self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                code = None
-            raise _WorkerEnded(code, self._last_words()) from exc
+            raise self._ended() from exc
         kind, *rest = reply
         if kind == "ok":
             return rest[0]
@@ -263,6 +319,13 @@ class _WorkerProcess:
             raise cls(what, todo)
         exc, trace = rest
         raise exc if exc is not None else RuntimeError(f"extract worker failed:\n{trace}")
+
+    def _ended(self) -> _WorkerEnded:
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        return _WorkerEnded(code, self._last_words())
 
     def close(self) -> None:
         try:
@@ -324,8 +387,11 @@ def _worker_main() -> None:
                 data = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
             out.write(data)
             out.flush()
-        if pdf is not None:
-            pdf.close()
+    # Ended without tearing the interpreter down (modules, pdfminer's objects): the caller waits
+    # for this exit, and the operating system frees everything at once.
+    out.close()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _answer(pdf, path: Path, config: ExtractConfig, n_pages: int, numbers, decided, doc_body_size,
