@@ -235,13 +235,13 @@ def test_publish_loads_the_database_under_duckdbs_memory_limit(tmp_path, monkeyp
 def test_tables_larger_than_the_memory_limit_are_published_whole(tmp_path, monkeypatch):
     import pipeline.publish as publish_module
 
-    monkeypatch.setattr(publish_module, "PUBLISH_MEMORY_LIMIT", "16MB")
     n = 80_000  # about 20 MB of rows: DuckDB writes blocks out while the transaction loads them
 
     def big(edition: str, tag: str) -> pa.Table:
         return _pages(edition, n, removed_lines=[[f"{tag} {i} " + "頁" * 60] for i in range(n)])
 
     tables = {"a": big("a", "first"), "b": big("b", "second")}
+    assert publish_module.PUBLISH_MEMORY_LIMIT == "16MB" and tables["a"].nbytes > 16 * 2**20
     publish({"pages": tables["a"]}, tmp_path, "a")
     publish({"pages": tables["b"]}, tmp_path, "b")
     tables["a"] = big("a", "again")
@@ -251,3 +251,23 @@ def test_tables_larger_than_the_memory_limit_are_published_whole(tmp_path, monke
         got = con.execute("select * from pages where edition = ? order by page", [edition]).to_arrow_table()
         assert got.select(table.column_names).to_pylist() == table.to_pylist()
     assert not (tmp_path / "jstmine.duckdb.tmp").exists()
+
+
+def test_the_csv_written_window_by_window_is_the_csv_of_the_whole_table(tmp_path, monkeypatch):
+    import pyarrow.csv as pacsv
+
+    import pipeline.publish as publish_module
+
+    n = 10
+    table = _pages("ed1", n, removed_lines=[["=1+1", f"行{i}"] if i % 3 == 0 else [] for i in range(n)],
+                   problem=["@cmd" if i in (2, 7) else None for i in range(n)])
+    whole = tmp_path / "whole.csv"
+    with open(whole, "wb") as fh:
+        fh.write("\ufeff".encode("utf-8"))
+        pacsv.write_csv(publish_module._csv_ready(table), fh)
+    monkeypatch.setattr(publish_module, "CSV_WINDOW_ROWS", 3)  # windows of 3, 3, 3 and 1 rows
+    publish_module.write_table_files(table, tmp_path, "pages")
+    assert (tmp_path / "pages.csv").read_bytes() == whole.read_bytes()
+    assert (tmp_path / "pages.csv").read_bytes().count("'=1+1".encode()) == 4
+    publish_module.write_table_files(table.slice(0, 0), tmp_path, "empty")  # the header alone
+    assert (tmp_path / "empty.csv").read_bytes().decode("utf-8-sig").splitlines() == [",".join(f'"{c}"' for c in table.column_names)]
