@@ -169,12 +169,6 @@ def write_table_files(table: pa.Table, directory: Path, name: str) -> None:
 
 
 WRITERS = 4  # tables written at once by ``publish``
-# DuckDB's memory while ``publish`` loads the tables in one transaction. By default DuckDB keeps
-# the rows it inserts in memory up to 80 % of the RAM, so its transaction grew with the report
-# (the token table: +40 MB on 1,000 pages, and its checkpoint on close +15 more, the run's peak);
-# with a limit it writes them out to the database file as it goes (the same rows, committed as
-# before; 16 MB: about the least that leaves DuckDB room to work, 4 MB is too little).
-PUBLISH_MEMORY_LIMIT = "16MB"
 
 
 def _write_synced(table: pa.Table, directory: Path, name: str) -> None:
@@ -245,7 +239,7 @@ def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str) -> Path:
     try:
         # Before anything is switched: what a killed run leaves for the next one to settle.
         _write_journal(journal, {"edition": edition, "run": new, "previous": previous})
-        con = connect_database(db_path, memory_limit=PUBLISH_MEMORY_LIMIT)
+        con = connect_database(db_path)
     except (duckdb.Error, OSError, PublishError) as exc:
         shutil.rmtree(run_dir, ignore_errors=True)
         with contextlib.suppress(OSError):
@@ -395,27 +389,16 @@ def _journal_path(out_dir: Path, edition: str) -> Path:
     return out_dir / f".{edition}{JOURNAL_SUFFIX}"
 
 
-def connect_database(db_path: Path, *, read_only: bool = False,
-                     memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+def connect_database(db_path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """The output directory's database, opened as jstmine opens it everywhere: with DuckDB's file
     access off and its configuration locked (a database planted in a shared directory cannot make
-    a query read or write files), and never through a symbolic link (the database or its WAL).
-
-    Args:
-        db_path: the database file (``<out>/jstmine.duckdb``).
-        read_only: open it for reading only (other readers may hold it at the same time).
-        memory_limit: DuckDB's ``memory_limit`` (e.g. ``"32MB"``): the most its buffer pool keeps
-            in memory before it writes blocks out (to the database file, or its ``.tmp``
-            directory, removed on close); None leaves DuckDB's default (80 % of the RAM).
-    """
+    a query read or write files), and never through a symbolic link (the database or its WAL)."""
     for path in (db_path, db_path.with_name(db_path.name + ".wal")):
         if path.is_symlink():
             raise PublishError(f"{path} is a symbolic link, not a file jstmine made",
                                "remove the link (someone with write access to the output directory made it) and run again")
-    config = {"enable_external_access": False, "lock_configuration": True}
-    if memory_limit is not None:
-        config["memory_limit"] = memory_limit
-    return duckdb.connect(str(db_path), read_only=read_only, config=config)
+    return duckdb.connect(str(db_path), read_only=read_only,
+                          config={"enable_external_access": False, "lock_configuration": True})
 
 
 def _write_journal(path: Path, record: dict) -> None:

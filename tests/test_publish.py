@@ -212,47 +212,6 @@ def test_csv_cells_that_would_start_a_formula_are_neutralised_in_the_csv_only(tm
     con.close()
 
 
-def test_publish_loads_the_database_under_duckdbs_memory_limit(tmp_path, monkeypatch):
-    import pipeline.publish as publish_module
-
-    settings = []
-    real = publish_module.connect_database
-
-    def spy(db_path, **kwargs):
-        con = real(db_path, **kwargs)
-        if not kwargs.get("read_only"):
-            settings.append(con.execute("select current_setting('memory_limit')").fetchone()[0])
-        return con
-
-    monkeypatch.setattr(publish_module, "connect_database", spy)
-    publish({"pages": _pages("ed1")}, tmp_path, "ed1")
-    limited = duckdb.connect(config={"memory_limit": publish_module.PUBLISH_MEMORY_LIMIT})
-    default = duckdb.connect()
-    expected = limited.execute("select current_setting('memory_limit')").fetchone()[0]
-    assert settings == [expected] and expected != default.execute("select current_setting('memory_limit')").fetchone()[0]
-
-
-def test_tables_larger_than_the_memory_limit_are_published_whole(tmp_path, monkeypatch):
-    import pipeline.publish as publish_module
-
-    n = 80_000  # about 20 MB of rows: DuckDB writes blocks out while the transaction loads them
-
-    def big(edition: str, tag: str) -> pa.Table:
-        return _pages(edition, n, removed_lines=[[f"{tag} {i} " + "頁" * 60] for i in range(n)])
-
-    tables = {"a": big("a", "first"), "b": big("b", "second")}
-    assert publish_module.PUBLISH_MEMORY_LIMIT == "16MB" and tables["a"].nbytes > 16 * 2**20
-    publish({"pages": tables["a"]}, tmp_path, "a")
-    publish({"pages": tables["b"]}, tmp_path, "b")
-    tables["a"] = big("a", "again")
-    publish({"pages": tables["a"]}, tmp_path, "a")  # replaces a's rows in the same transaction
-    con = duckdb.connect(str(tmp_path / "jstmine.duckdb"))
-    for edition, table in tables.items():
-        got = con.execute("select * from pages where edition = ? order by page", [edition]).to_arrow_table()
-        assert got.select(table.column_names).to_pylist() == table.to_pylist()
-    assert not (tmp_path / "jstmine.duckdb.tmp").exists()
-
-
 def test_the_csv_written_window_by_window_is_the_csv_of_the_whole_table(tmp_path, monkeypatch):
     import pyarrow.csv as pacsv
 
