@@ -8,13 +8,15 @@ policies, key terms → claims → tables → findings check → publish.
 __version__ = "0.1.0"
 
 # Bump a stage's version when its output changes for the same input: the Prefect cache keys
-# include it, so a new version re-runs that stage and everything after it.
+# include it, so a new version re-runs that stage and everything after it. Bump it too when the
+# class of its output changes shape (e.g. gains __slots__): a result cached by the old class
+# cannot be loaded into the new one.
 STAGE_VERSIONS = {
-    "extract": "4",  # 4: OCR keeps every word of a confident line
-    "segment": "3",
+    "extract": "5",  # 4: OCR keeps every word of a confident line; 5: Block has __slots__
+    "segment": "4",  # 4: Paragraph, Sentence have __slots__
     "tokenize": "1",
-    "tag": "3",  # 3: approximate matches on OCR pages (mentions.approximate)
-    "attribute": "3",
+    "tag": "4",  # 3: approximate matches on OCR pages (mentions.approximate); 4: Mention has __slots__
+    "attribute": "4",  # 4: AttributedMention, SentenceSubject have __slots__
     "facts": "2",
     "relations": "2",
     "policies": "1",

@@ -27,7 +27,7 @@ from pipeline.segment import Segmented
 from pipeline.tag import Mention
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # many per report: no __dict__ each (see README, Memory with size)
 class AttributedMention:
     mention: Mention
     page: int
@@ -37,7 +37,7 @@ class AttributedMention:
     subject_source: str  # "heading" | "paragraph" | "none"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # many per report: no __dict__ each (see README, Memory with size)
 class SentenceSubject:
     sentence_id: int
     subject: str | None

@@ -36,7 +36,7 @@ SENTENCE_KINDS = ("body", "heading", "caption", "footnote", "figure_text", "refe
 _SPLIT_KINDS = ("body",)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # many per report: no __dict__ each (see README, Memory with size)
 class Paragraph:
     paragraph_id: int
     section_id: int
@@ -45,7 +45,7 @@ class Paragraph:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # many per report: no __dict__ each (see README, Memory with size)
 class Sentence:
     sentence_id: int
     paragraph_id: int

@@ -31,7 +31,7 @@ from pipeline.lexicon import NOT_MENTION, Lexicon, LexiconError, entity_ruler_pa
 from pipeline.tokenize import TokenizeConfig, load_tokenizer, sentence_windows
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # many per report: no __dict__ each (see README, Memory with size)
 class Mention:
     sentence_id: int
     start: int  # character offsets within the sentence text

@@ -210,3 +210,23 @@ def test_csv_cells_that_would_start_a_formula_are_neutralised_in_the_csv_only(tm
     con = duckdb.connect(str(tmp_path / "jstmine.duckdb"), read_only=True)
     assert [r[0] for r in con.execute("select text from cells").fetchall()] == texts
     con.close()
+
+
+def test_the_csv_written_window_by_window_is_the_csv_of_the_whole_table(tmp_path, monkeypatch):
+    import pyarrow.csv as pacsv
+
+    import pipeline.publish as publish_module
+
+    n = 10
+    table = _pages("ed1", n, removed_lines=[["=1+1", f"行{i}"] if i % 3 == 0 else [] for i in range(n)],
+                   problem=["@cmd" if i in (2, 7) else None for i in range(n)])
+    whole = tmp_path / "whole.csv"
+    with open(whole, "wb") as fh:
+        fh.write("\ufeff".encode("utf-8"))
+        pacsv.write_csv(publish_module._csv_ready(table), fh)
+    monkeypatch.setattr(publish_module, "CSV_WINDOW_ROWS", 3)  # windows of 3, 3, 3 and 1 rows
+    publish_module.write_table_files(table, tmp_path, "pages")
+    assert (tmp_path / "pages.csv").read_bytes() == whole.read_bytes()
+    assert (tmp_path / "pages.csv").read_bytes().count("'=1+1".encode()) == 4
+    publish_module.write_table_files(table.slice(0, 0), tmp_path, "empty")  # the header alone
+    assert (tmp_path / "empty.csv").read_bytes().decode("utf-8-sig").splitlines() == [",".join(f'"{c}"' for c in table.column_names)]

@@ -72,7 +72,7 @@ class PageInfo:
 BLOCK_KINDS = ("heading", "body", "caption", "footnote", "figure_text", "contents")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # many per report: no __dict__ each (see README, Memory with size)
 class Block:
     page: int
     kind: str  # one of BLOCK_KINDS
