@@ -518,7 +518,7 @@ def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, st
     the analysis tables while the findings are checked and the tables published: ``charts``, one
     started earlier (the caller closes it), or None: one is started here (and closed here)."""
     # started first: it imports the charts' libraries while the tables are built
-    own = charts is None and write is None and not isinstance(stages, Built)  # built: no tables to send it
+    own = charts is None and write is None
     if own:
         charts = ChartProcess(log=get_run_logger().info)
     try:
@@ -573,7 +573,12 @@ def _finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, s
             write, charts: ChartProcess | None) -> tuple[RunSummary, dict, list]:
     """``finish``'s work; ``charts``: the child drawing the report's charts, sent the analysis tables."""
     progress = current_progress()
-    built = stages if isinstance(stages, Built) else build_edition(edition, acquired, config, stages, label, charts)
+    if isinstance(stages, Built):  # built where the stages ran (flows.corpus): the charts' child gets its tables now
+        built = stages
+        if charts is not None:
+            charts.send(built.tables)
+    else:
+        built = build_edition(edition, acquired, config, stages, label, charts)
     tables, findings, counts, claim_set = built.tables, built.findings, built.counts, built.claim_set
     progress.stage(label, "publish")
     publish_task(edition, out_dir, opaque(tables))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -43,6 +44,7 @@ def test_an_edition_built_where_its_stages_ran_is_published_with_the_same_tables
 
     from flows.corpus import report_stages_task
     from flows.process_report import Built, finish, prepare, run_config, submit_stages
+    from flows.report_charts import ChartProcess
     from pipeline.acquire import AcquireConfig, acquire
     from pipeline.source import parse_source
     from samples.build import build_sample_pdf
@@ -60,12 +62,18 @@ def test_an_edition_built_where_its_stages_ran_is_published_with_the_same_tables
         assert isinstance(built, Built) and not isinstance(stages, Built)
         assert "findings_check" in built.tables and built.counts["pages"] > 0  # built and checked
         here = finish(edition, str(tmp_path / "flow"), acquired, config, stages, write=lambda out, ed: None)
-        there = finish(edition, str(tmp_path / "worker"), acquired, config, built, write=lambda out, ed: None)
+        charts = ChartProcess()  # as on Dask: the flow's process writes the report, a child draws its charts
+        try:
+            there = finish(edition, str(tmp_path / "worker"), acquired, config, built, charts=charts)
+            assert charts.sent  # given the analysis tables the worker built
+        finally:
+            charts.close()
         return edition, here, there
 
     edition, (here, *_), (there, *_) = both()
     assert here.pages > 0 and here.mentions > 0
     assert (there.pages, there.mentions, there.facts, there.findings) == (here.pages, here.mentions, here.facts, here.findings)
+    assert there.report and Path(there.report).is_file()
     names = sorted(p.name for p in (tmp_path / "flow" / edition).glob("*.parquet"))
     assert names and names == sorted(p.name for p in (tmp_path / "worker" / edition).glob("*.parquet"))
     for name in names:
