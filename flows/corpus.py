@@ -6,7 +6,9 @@ the pool, the workers then write each published edition's HTML report too.
 Why whole reports and not stage by stage: a report's stages depend on each other one after the
 other, so running them in the process that ran the previous one keeps their outputs where they
 are (only the finished stages travel back to the flow, once); the reports, not the stages, are
-what can run at the same time. Each process reads a report's pages itself (no extraction worker
+what can run at the same time. The process that ran a report's stages also builds its tables
+and checks its findings (``build_edition``): the flow's process, one for all the reports, only
+publishes them (Parquet, DuckDB) in order, and the tables, not the larger stage outputs, travel. Each process reads a report's pages itself (no extraction worker
 processes of its own: the pool already has one process per core), and loads Sudachi's
 dictionary, the lexicon and its spaCy pipeline once, for every report it runs.
 
@@ -22,20 +24,24 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import process_report
 from flows.quiet import hide_pipeline_error_tracebacks
-from flows.process_report import submit_stages, write_report
+from flows.process_report import build_edition, submit_stages, write_report
 
 
 @task(name="report-stages", cache_policy=NO_CACHE, persist_result=False)
-def report_stages_task(acquired, config, label: str = "") -> dict:
+def report_stages_task(acquired, config, label: str = "", edition: str = ""):
     """Every stage of one report (extract … claims), one after the other in the process that runs
-    this task; each stage is its own cached task run as in the flow. Returns the stages' outputs.
+    this task; each stage is its own cached task run as in the flow. Returns the stages' outputs;
+    with ``edition``, the edition built from them instead (``build_edition``: its tables built and
+    its findings checked here, where the stages are), for the flow's process only to publish.
 
     Parameters: ``acquired`` (the downloaded PDF), ``config`` (the run's ``RunConfig``),
-    ``label`` (the report's name, for the progress display where there is one)."""
+    ``label`` (the report's name, for the progress display where there is one), ``edition``
+    (the edition's name; "": the stages' outputs are returned)."""
     # Reports run side by side, one per process: the pages of each are read by its process.
     process_report.EXTRACT_WORKERS = 1
     hide_pipeline_error_tracebacks()  # an expected fault is said by the command, once, at the end
-    return submit_stages(acquired, config, submit=False, label=label)
+    stages = submit_stages(acquired, config, submit=False, label=label)
+    return build_edition(edition, acquired, config, stages, label) if edition else stages
 
 
 @task(name="write-report", cache_policy=NO_CACHE, persist_result=False)

@@ -510,7 +510,8 @@ def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, st
            label: str = "", write=None, charts: ChartProcess | None = None) -> tuple[RunSummary, dict, list]:
     """Build, check and publish one report's tables, then write its HTML report (in the flow's
     process, under its lock). ``stages``: ``submit_stages``'s outputs, resolved; emptied once the
-    tables are built (``RETURNED_TABLES``). ``label``: the report's name in the progress display.
+    tables are built (``RETURNED_TABLES``); or a ``Built`` (``build_edition``, run where the
+    stages ran): then only published here. ``label``: the report's name in the progress display.
     ``write``: what writes the report, ``(out_dir, edition) -> path or None`` (None:
     ``write_report``, here; ``update`` hands it to a worker process when reports run side by side).
     A report written here has its charts drawn by a child process (``flows.report_charts``) from
@@ -528,9 +529,28 @@ def finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, st
             charts.close()  # ended and reaped, whatever happened
 
 
-def _finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, stages: dict, label: str,
-            write, charts: ChartProcess | None) -> tuple[RunSummary, dict, list]:
-    """``finish``'s work; ``charts``: the child drawing the report's charts, sent the analysis tables."""
+@dataclass
+class Built:
+    """One edition's tables built and its findings checked from its stages (``build_edition``),
+    not yet published: what a worker process that ran the stages hands to the flow's process,
+    which only publishes it (``finish``). ``counts``: the ``RunSummary`` fields read from the
+    stages; ``claim_set``: the report's claims (its notes)."""
+
+    tables: dict
+    findings: list
+    counts: dict
+    claim_set: ClaimSet
+
+
+def build_edition(edition: str, acquired: Acquired, config: RunConfig, stages: dict, label: str = "",
+                  charts: ChartProcess | None = None) -> Built:
+    """Build an edition's tables from ``stages`` (``submit_stages``'s outputs, resolved; emptied
+    once the tables are built) and check its findings: ``finish``'s work before it publishes, in
+    the process that calls it (a worker that ran the stages, when reports run side by side).
+
+    Parameters: ``edition`` (its name), ``acquired`` (the PDF), ``config`` (the run's),
+    ``stages``, ``label`` (the report's name in the progress display), ``charts`` (the child
+    drawing the report's charts, sent the analysis tables; None: none)."""
     progress = current_progress()
     progress.stage(label, "build-tables")
     tables = build_tables_task(edition, acquired, config, opaque(stages))
@@ -546,6 +566,20 @@ def _finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, s
     findings = check_findings_task(edition, opaque(tables), opaque(claim_set), config)
     tables["findings_check"] = findings_check_table(edition, findings)
     release_free_memory()
+    return Built(tables, findings, counts, claim_set)
+
+
+def _finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, stages, label: str,
+            write, charts: ChartProcess | None) -> tuple[RunSummary, dict, list]:
+    """``finish``'s work; ``charts``: the child drawing the report's charts, sent the analysis tables."""
+    progress = current_progress()
+    if isinstance(stages, Built):  # built where the stages ran (flows.corpus): the charts' child gets its tables now
+        built = stages
+        if charts is not None:
+            charts.send(built.tables)
+    else:
+        built = build_edition(edition, acquired, config, stages, label, charts)
+    tables, findings, counts, claim_set = built.tables, built.findings, built.counts, built.claim_set
     progress.stage(label, "publish")
     publish_task(edition, out_dir, opaque(tables))
     for name in [n for n in tables if n not in RETURNED_TABLES]:

@@ -24,6 +24,7 @@ from prefect.states import Failed
 
 from flows.corpus import pool_size, process_pool, report_stages_task, report_task
 from flows.process_report import (
+    Built,
     RunSummary,
     _publish_artifacts,
     acquire_task,
@@ -126,7 +127,7 @@ def process_sources(
             """Build, check and publish one edition from its stages (values or futures); ``write``
             writes its report (None: here)."""
             try:
-                summary, tables, findings = finish(edition, out_dir, acquired, config, resolve(stages), label=label,
+                summary, tables, findings = finish(edition, out_dir, acquired, config, stages if isinstance(stages, Built) else resolve(stages), label=label,
                                                    write=write)
                 _publish_artifacts(summary, tables, findings)
             except Exception as exc:  # noqa: BLE001 (as above)
@@ -233,7 +234,8 @@ def _side_by_side(new: list, pool, ahead: int, done, failed, outcomes: dict) -> 
     def submit(k: int) -> None:
         n, label, _, acquired, config = new[k]
         current_progress().stage(label, "stages submitted to the task runner")
-        parameters = {"acquired": acquired, "config": config, "label": label}
+        # built where the stages ran: this process only publishes (flows.corpus)
+        parameters = {"acquired": acquired, "config": config, "label": label, "edition": new[k][2]}
         futures[k] = (pool.submit(report_stages_task, parameters) if pool is not None
                       else report_stages_task.submit(**parameters))
 

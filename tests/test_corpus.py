@@ -1,7 +1,8 @@
-"""How many processes `jstmine update` runs new editions side by side in (flows.corpus)."""
+"""How many processes `jstmine update` runs new editions side by side in, and what they hand back (flows.corpus)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +33,50 @@ def test_workers_and_a_dask_address_together_are_refused():
     with pytest.raises(PipelineError) as info:
         task_runner("tcp://127.0.0.1:8786", 2)
     assert "both --dask-address" in info.value.what
+
+
+def test_an_edition_built_where_its_stages_ran_is_published_with_the_same_tables(fresh_cache, tmp_path):
+    """``report_stages_task`` with an edition builds its tables and checks its findings where the
+    stages ran (a ``Built``); ``finish`` then only publishes it: every table equals the one
+    ``finish`` builds and publishes itself from the stages."""
+    import pyarrow.parquet as pq
+    from prefect import flow
+
+    from flows.corpus import report_stages_task
+    from flows.process_report import Built, finish, prepare, run_config, submit_stages
+    from flows.report_charts import ChartProcess
+    from pipeline.acquire import AcquireConfig, acquire
+    from pipeline.source import parse_source
+    from samples.build import build_sample_pdf
+
+    pdf = build_sample_pdf(tmp_path / "sample.pdf", edition_note="test_corpus")
+
+    @flow
+    def both() -> tuple:
+        source = parse_source(str(pdf))
+        acquired = acquire(source, AcquireConfig(raw_dir=tmp_path / "raw"))
+        config = run_config("C", "", None, source, acquired)
+        edition, _ = prepare(source, None, str(tmp_path / "worker"), acquired, config)
+        built = report_stages_task(acquired, config, label="sample", edition=edition)
+        stages = submit_stages(acquired, config, submit=False)
+        assert isinstance(built, Built) and not isinstance(stages, Built)
+        assert "findings_check" in built.tables and built.counts["pages"] > 0  # built and checked
+        here = finish(edition, str(tmp_path / "flow"), acquired, config, stages, write=lambda out, ed: None)
+        charts = ChartProcess()  # as on Dask: the flow's process writes the report, a child draws its charts
+        try:
+            there = finish(edition, str(tmp_path / "worker"), acquired, config, built, charts=charts)
+            assert charts.sent  # given the analysis tables the worker built
+        finally:
+            charts.close()
+        return edition, here, there
+
+    edition, (here, *_), (there, *_) = both()
+    assert here.pages > 0 and here.mentions > 0
+    assert (there.pages, there.mentions, there.facts, there.findings) == (here.pages, here.mentions, here.facts, here.findings)
+    assert there.report and Path(there.report).is_file()
+    names = sorted(p.name for p in (tmp_path / "flow" / edition).glob("*.parquet"))
+    assert names and names == sorted(p.name for p in (tmp_path / "worker" / edition).glob("*.parquet"))
+    for name in names:
+        a, b = (pq.read_table(tmp_path / d / edition / name) for d in ("flow", "worker"))
+        drop = [c for c in ("processed_at",) if c in a.column_names]
+        assert a.drop_columns(drop).equals(b.drop_columns(drop)), name
