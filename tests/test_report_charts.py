@@ -161,24 +161,27 @@ def test_closing_a_child_that_was_never_sent_anything_ends_and_reaps_it():
     assert charts.get("network-0") is None  # nothing drawn: the report draws its charts itself
 
 
-def test_a_child_that_cannot_start_leaves_the_charts_to_the_report(monkeypatch, tmp_path):
+def _no_python(monkeypatch, tmp_path):
     monkeypatch.setattr(child_charts.sys, "executable", str(tmp_path / "no-python"))
-    said: list[str] = []
-    charts = ChartProcess(log=said.append)
-    assert charts.proc is None and len(said) == 1 and "could not start" in said[0]
-    charts.send({})
-    assert charts.get("network-0") is None
-    charts.close()
+    return "could not start"
 
 
-def test_no_temporary_file_for_the_childs_errors_leaves_the_charts_to_the_report(monkeypatch):
+def _no_temporary_file(monkeypatch, tmp_path):
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(child_charts.tempfile, "TemporaryFile", full)
+    return "No space left on device"
+
+
+@pytest.mark.parametrize("fault", [_no_python, _no_temporary_file], ids=["cannot-start", "no-temporary-file"])
+def test_a_child_that_cannot_start_leaves_the_charts_to_the_report(fault, monkeypatch, tmp_path):
+    """No interpreter to start, or no temporary file for the child's errors: the charts are left to
+    the report, and the log says why."""
+    why = fault(monkeypatch, tmp_path)
     said: list[str] = []
     charts = ChartProcess(log=said.append)
-    assert charts.proc is None and len(said) == 1 and "No space left on device" in said[0]
+    assert charts.proc is None and len(said) == 1 and why in said[0]
     charts.send({})
     assert charts.get("network-0") is None
     charts.close()
