@@ -147,10 +147,14 @@ def table_problem(table, glyphs: Iterable[_Glyph]) -> str | None:
     # 2. Cell boundaries.
     cells = [tuple(float(v) for v in c) for c in table.cells]
     inside = [g for g in near if _inside(g, bbox)]
-    for g in inside:
-        gx0, gtop, gx1, gbottom = g.x0, g.top, g.x1, g.bottom
-        # only the cells the glyph overlaps (tested inline: most cells are far from it)
-        if any(_cut(g, c) for c in cells if gx1 > c[0] and gx0 < c[2] and gbottom > c[1] and gtop < c[3]):
+    # only the cells a glyph overlaps (most cells are far from it): all pairs tested at once
+    if inside and cells:
+        edges = np.array([(g.x0, g.top, g.x1, g.bottom) for g in inside], dtype=np.float64)
+        box = np.array(cells, dtype=np.float64)
+        overlaps = ((edges[:, 2:3] > box[:, 0]) & (edges[:, 0:1] < box[:, 2])
+                    & (edges[:, 3:4] > box[:, 1]) & (edges[:, 1:2] < box[:, 3]))
+        glyph_at, cell_at = np.nonzero(overlaps)
+        if any(_cut(inside[k], cells[c]) for k, c in zip(glyph_at.tolist(), cell_at.tolist(), strict=True)):
             return "text crosses cells"
     hits = _centres_in_cells(inside, cells)
     cell_of = _smallest_cells(inside, cells, hits)
