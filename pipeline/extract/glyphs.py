@@ -101,20 +101,21 @@ def _glyphs_from_chars(
     in another direction): the caller keeps their text, in content order, as figure text.
     """
     x_min, top_min, x_max, bottom_max = bbox
-    glyphs = []
+    glyphs: list[_Glyph] = []
     rotated: list[_Glyph] = []
-    fonts: dict[object, tuple[str, bool]] = {}  # font name as read → (name, bold): once per font
+    # font name as read → (name, bold): once per font (a name pdfminer left unhashable: per glyph)
+    fonts: dict[object, tuple[str, bool]] = {}
+    make, keep, turn = _Glyph, glyphs.append, rotated.append
     for text, x0, x1, top, bottom, size, fontname, upright in chars:
-        cx, cy = (x0 + x1) / 2, (top + bottom) / 2
-        if not (x_min <= cx <= x_max and top_min <= cy <= bottom_max):
+        if not (x_min <= (x0 + x1) / 2 <= x_max and top_min <= (top + bottom) / 2 <= bottom_max):
             continue
         try:
-            named = fonts.get(fontname)
-            if named is None:
-                named = fonts[fontname] = _font_name_and_weight(fontname)
-        except TypeError:  # a name pdfminer left unhashable: not cached
-            named = _font_name_and_weight(fontname)
-        (glyphs if upright else rotated).append(_Glyph(text, x0, x1, top, bottom, float(size), *named))
+            name, bold = fonts[fontname]
+        except KeyError:
+            name, bold = fonts[fontname] = _font_name_and_weight(fontname)
+        except TypeError:
+            name, bold = _font_name_and_weight(fontname)
+        (keep if upright else turn)(make(text, x0, x1, top, bottom, float(size), name, bold))
     return glyphs, rotated
 
 

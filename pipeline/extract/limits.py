@@ -63,6 +63,7 @@ from pdfminer import lzw
 from pdfminer.layout import LTContainer
 
 from pipeline.errors import ExtractError
+from pipeline.extract import ascii85
 
 try:
     import resource
@@ -502,6 +503,7 @@ def _install() -> None:
     pdftypes.lzwdecode = _lzwdecode
     pdftypes.rldecode = _rldecode
     pdftypes.ccittfaxdecode = _ccittfaxdecode
+    pdftypes.ascii85decode = ascii85.ascii85decode  # the same bytes, decoded with numpy
     pdftypes.PDFStream.decode = _decode
     LTContainer.add = _add
     pdfplumber.page.Page.process_object = _process_object

@@ -112,8 +112,9 @@ def _dominant_size(glyphs: list[_Glyph]) -> float:
 
 
 def _mostly_bold(glyphs: list[_Glyph]) -> bool:
-    visible = [g for g in glyphs if not g.text.isspace()]
-    return bool(visible) and sum(g.bold for g in visible) * 2 > len(visible)
+    """Whether more than half the ``glyphs`` that are not blank are bold (False with none)."""
+    bold = [g.bold for g in glyphs if not g.text.isspace()]
+    return bool(bold) and sum(bold) * 2 > len(bold)
 
 
 def _make_line(glyphs: list[_Glyph], column: int = 0) -> _Line:

@@ -26,10 +26,10 @@ of for the table finder and the figure search.
 from __future__ import annotations
 
 import ctypes
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as raw
 from pdfminer.pdftypes import PDFStream, resolve1
@@ -103,11 +103,10 @@ def _fn(name: str, restype, *argtypes):
 
 
 _VP, _INT, _DBL = ctypes.c_void_p, ctypes.c_int, ctypes.c_double
-# An FS_RECTF's fields in one call, not four attribute reads: fpdfview.h lays it out as four
-# C floats, left, top, right, bottom
-_RECT = struct.Struct("4f")
-_text_object = _fn("FPDFText_GetTextObject", _VP, _VP, _INT)
-_loose_box = _fn("FPDFText_GetLooseCharBox", _INT, _VP, _INT, ctypes.POINTER(raw.FS_RECTF))
+_text_object = _fn("FPDFText_GetTextObject", ctypes.c_size_t, _VP, _INT)  # 0 for none
+# a glyph's box written at an address: an element of a C array of FS_RECTF (fpdfview.h: four C
+# floats, left, top, right, bottom)
+_loose_box_at = _fn("FPDFText_GetLooseCharBox", _INT, _VP, _INT, _VP)
 _is_hyphen = _fn("FPDFText_IsHyphen", _INT, _VP, _INT)
 _map_error = _fn("FPDFText_HasUnicodeMapError", _INT, _VP, _INT)
 _unicode = _fn("FPDFText_GetUnicode", ctypes.c_uint, _VP, _INT)
@@ -283,67 +282,91 @@ def _walk(page_handle, objects: list[tuple[int, int]]) -> bool:
 
 def _chars(textpage: pdfium.PdfTextPage, objects: list[tuple[int, int]], height: float) -> list[_Char] | None:
     """The page's glyphs in content order (by text object, as the content stream draws them);
-    None when one is set at an angle or cannot be placed."""
+    None when one is set at an angle or cannot be placed.
+
+    PDFium is asked per glyph only what differs between glyphs (its text object, its loose box,
+    whether its Unicode mapping failed), in chunks of ``_CHUNK`` glyphs, each question for the
+    whole chunk at once; the boxes land in one C array that numpy turns into coordinates for the
+    whole page, and what a text object shares is asked once per object."""
     tp = ctypes.cast(textpage.raw, _VP).value
     n = textpage.count_chars()
     if n <= 0:
         return [] if n == 0 else None
     text = textpage.get_text_range(0, n)
-    aligned = len(text) == n
+    if len(text) != n:  # (a glyph outside the Basic Multilingual Plane): one code point per glyph
+        text = "".join(chr(_unicode(tp, i)) for i in range(n))
+    boxes = (raw.FS_RECTF * n)()
+    base, step = ctypes.addressof(boxes), ctypes.sizeof(raw.FS_RECTF)
+    owners: list[int] = []  # each glyph's text object (0: a generated space or line break, no glyph)
+    placed: list[int] = []
+    unmapped: list[int] = []
+    text_object, loose_box, map_error = _text_object, _loose_box_at, _map_error
+    for start in range(0, n, _CHUNK):
+        span = range(start, min(n, start + _CHUNK))
+        owners += [text_object(tp, i) for i in span]
+        placed += [loose_box(tp, i, base + step * i) for i in span]
+        unmapped += [i for i in span if map_error(tp, i)]
+        limits.check_memory()
+    objs = np.array(owners, dtype=np.uint64)
+    index = np.flatnonzero(objs)  # the glyphs
+    if not np.array(placed, dtype=bool)[index].all():
+        return None
+    # each text object once, in the order of its first glyph: (font name, size as set, upright,
+    # vertical scale) from that glyph, or None (the page is then read by the reference reader)
+    unique, first, which = np.unique(objs[index], return_index=True, return_inverse=True)
     order = {obj: k for k, (obj, _) in enumerate(objects)}
-    # text object → (font name, upright, d > 0, d × size, |d| × size, place in content order) or None
-    shared: dict[int, tuple | None] = {}
-    names: dict[int, bytes] = {}
-    box = raw.FS_RECTF()
-    box_ref = ctypes.byref(box)
-    matrix = raw.FS_MATRIX()
-    found: list[tuple[int, int, _Char, int]] = []  # (object's place in content order, index, glyph, object)
-    append, text_object, loose_box, map_error = found.append, _text_object, _loose_box, _map_error
-    unpack_box = _RECT.unpack_from  # (left, top, right, bottom) of ``box``, as its fields read
     last = len(order)
-    for i in range(n):
-        obj = text_object(tp, i)
-        if not obj:  # a generated space or line break: no glyph
-            continue
-        info = shared.get(obj, False)
-        if info is False:
-            found_info = _object_info(tp, i, obj, matrix, names)
-            if found_info is not None:
-                font, fs, upright, d = found_info
-                found_info = (font, upright, d > 0, d * fs, abs(d) * fs, order.get(obj, last))
-            info = shared[obj] = found_info
+    shared: dict[int, tuple] = {}
+    names: dict[int, bytes] = {}
+    matrix = raw.FS_MATRIX()
+    for u in np.argsort(first, kind="stable").tolist():
+        obj, i = int(unique[u]), int(index[first[u]])
+        info = _object_info(tp, i, obj, matrix, names)
         if info is None:
             return None
-        if not loose_box(tp, i, box_ref):
-            return None
-        ch = text[i] if aligned else chr(_unicode(tp, i))
-        if ch < " " or ch == "\ufffe":
-            # PDFium marks a hyphen that ends a line 0x2 (its text "\ufffe"): the glyph is a "-"
-            ch = "-" if _is_hyphen(tp, i) else ch
-        if map_error(tp, i):
-            ch = "\ufffd"
-        font, upright, rising, dfs, size, place = info
-        left, top, right, bottom = unpack_box(box)
-        if rising:
-            y0 = bottom
-            y1 = y0 + dfs
-        else:
-            y1 = top
-            y0 = y1 + dfs
-        if left > right:
-            left, right = right, left
-        append((place, i, (ch, left, right, height - y1, height - y0, size, font, upright), obj))
-        if not i & 1023:
-            limits.check_memory()
+        shared[obj] = info
+    infos = [shared[obj] for obj in unique.tolist()]
+    fs = np.array([info[1] for info in infos], dtype=np.float64)
+    d = np.array([info[3] for info in infos], dtype=np.float64)
+    rising, dfs = (d > 0)[which], (d * fs)[which]
+    sizes = (np.abs(d) * fs)[which].tolist()
+    fonts = np.array([info[0] for info in infos] + [None], dtype=object)[:-1][which].tolist()
+    uprights = np.array([info[2] for info in infos], dtype=bool)[which].tolist()
+    places = np.array([order.get(obj, last) for obj in unique.tolist()], dtype=np.int64)[which]
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)[index]
+    for k in np.flatnonzero((codes < 0x20) | (codes == 0xFFFE)).tolist():
+        # (rare) control characters: PDFium marks a hyphen that ends a line 0x2 (its text "\ufffe")
+        if _is_hyphen(tp, int(index[k])):
+            codes[k] = ord("-")
+    if unmapped:
+        codes[np.isin(index, unmapped)] = 0xFFFD
+    texts = list(codes.tobytes().decode("utf-32-le", "surrogatepass"))
+    rect = np.frombuffer(boxes, dtype=np.float32).reshape(n, 4)[index].astype(np.float64)
+    left, top, right, bottom = rect[:, 0], rect[:, 1], rect[:, 2], rect[:, 3]
+    y1 = np.where(rising, bottom + dfs, top)
+    y0 = np.where(rising, bottom, top + dfs)
+    x0 = np.minimum(left, right)
+    x1 = np.maximum(left, right)
+    chars = list(zip(
+        texts, x0.tolist(), x1.tolist(), (height - y1).tolist(), (height - y0).tolist(), sizes, fonts, uprights,
+        strict=True,
+    ))
     unseen = [(k, obj) for k, (obj, depth) in enumerate(objects)
               if obj not in shared and _object_type(obj) == raw.FPDF_PAGEOBJ_TEXT]
-    if unseen:
-        blank = _blank_objects(unseen, objects, names, height)
-        found += [(k, -1, c, obj) for k, obj, c in blank]
-        blank_ids = {obj for _, obj, _ in blank}
-        found += _doubles(found, [(k, obj) for k, obj in unseen if obj not in blank_ids], shared, height)
+    if not unseen:
+        if len(places) < 2 or bool((places[1:] >= places[:-1]).all()):
+            return chars  # in content order already (glyph indexes increase)
+        return [chars[k] for k in np.lexsort((index, places)).tolist()]
+    found = [(k, i, c, owners[i]) for k, i, c in zip(places.tolist(), index.tolist(), chars, strict=True)]
+    blank = _blank_objects(unseen, objects, names, height)
+    found += [(k, -1, c, obj) for k, obj, c in blank]
+    blank_ids = {obj for _, obj, _ in blank}
+    found += _doubles(found, [(k, obj) for k, obj in unseen if obj not in blank_ids], shared, height)
     found.sort()  # by place in content order, then index (unique: the rest is never compared)
     return [entry[2] for entry in found]
+
+
+_CHUNK = 1024  # glyphs asked of PDFium between two checks of the memory budget
 
 
 def _blank_objects(unseen: list[tuple[int, int]], objects: list[tuple[int, int]], names: dict[int, bytes],

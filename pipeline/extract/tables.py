@@ -147,10 +147,14 @@ def table_problem(table, glyphs: Iterable[_Glyph]) -> str | None:
     # 2. Cell boundaries.
     cells = [tuple(float(v) for v in c) for c in table.cells]
     inside = [g for g in near if _inside(g, bbox)]
-    for g in inside:
-        gx0, gtop, gx1, gbottom = g.x0, g.top, g.x1, g.bottom
-        # only the cells the glyph overlaps (tested inline: most cells are far from it)
-        if any(_cut(g, c) for c in cells if gx1 > c[0] and gx0 < c[2] and gbottom > c[1] and gtop < c[3]):
+    # only the cells a glyph overlaps (most cells are far from it): all pairs tested at once
+    if inside and cells:
+        edges = np.array([(g.x0, g.top, g.x1, g.bottom) for g in inside], dtype=np.float64)
+        box = np.array(cells, dtype=np.float64)
+        overlaps = ((edges[:, 2:3] > box[:, 0]) & (edges[:, 0:1] < box[:, 2])
+                    & (edges[:, 3:4] > box[:, 1]) & (edges[:, 1:2] < box[:, 3]))
+        glyph_at, cell_at = np.nonzero(overlaps)
+        if any(_cut(inside[k], cells[c]) for k, c in zip(glyph_at.tolist(), cell_at.tolist(), strict=True)):
             return "text crosses cells"
     hits = _centres_in_cells(inside, cells)
     cell_of = _smallest_cells(inside, cells, hits)
@@ -168,26 +172,38 @@ def table_problem(table, glyphs: Iterable[_Glyph]) -> str | None:
 
 
 def _table_rows(t, glyphs: list[_Glyph]) -> tuple[tuple[str, ...], ...]:
+    """The text of each cell of table ``t`` (rows padded to the widest), from ``glyphs`` (the
+    page's): a glyph belongs to every cell that holds its centre (edges included, as
+    ``_inside`` tests), in page order; the centres are tested for all glyphs at once."""
     n_cols = max(len(r.cells) for r in t.rows)
-    inside = _centred([g for g in glyphs if _inside(g, t.bbox)])
+    cx, cy = _centres(glyphs)
+    x0, top, x1, bottom = t.bbox
+    inside = np.flatnonzero((x0 <= cx) & (cx <= x1) & (top <= cy) & (cy <= bottom))
+    held = [glyphs[k] for k in inside.tolist()]
+    cx, cy = cx[inside], cy[inside]
     return tuple(
-        tuple(_cell_text(cell, inside) for cell in row.cells) + ("",) * (n_cols - len(row.cells))
+        tuple(_cell_text(cell, held, cx, cy) for cell in row.cells) + ("",) * (n_cols - len(row.cells))
         for row in t.rows
     )
 
 
-def _centred(glyphs: list[_Glyph]) -> list[tuple[_Glyph, float, float]]:
-    """(glyph, centre x, centre y): the centres ``_inside`` tests, computed once per glyph."""
-    return [(g, (g.x0 + g.x1) / 2, (g.top + g.bottom) / 2) for g in glyphs]
+def _centres(glyphs: list[_Glyph]) -> tuple[np.ndarray, np.ndarray]:
+    """The glyphs' centres, x and y, as ``_inside`` computes them."""
+    n = len(glyphs)
+    x = np.fromiter((v for g in glyphs for v in (g.x0, g.x1, g.top, g.bottom)), dtype=np.float64, count=4 * n)
+    x = x.reshape(n, 4)
+    return (x[:, 0] + x[:, 1]) / 2, (x[:, 2] + x[:, 3]) / 2
 
 
-def _cell_text(cell: tuple[float, float, float, float] | None, glyphs: list[tuple[_Glyph, float, float]]) -> str:
-    """The text of the glyphs (``_centred``) whose centre is in ``cell``, lines joined."""
+def _cell_text(cell: tuple[float, float, float, float] | None, glyphs: list[_Glyph], cx: np.ndarray,
+               cy: np.ndarray) -> str:
+    """The text of the ``glyphs`` whose centre (``cx``, ``cy``: ``_centres``) is in ``cell``,
+    lines joined ("" for no cell)."""
     if cell is None:
         return ""
     x0, top, x1, bottom = cell
-    lines = [_make_line(row) for row in _cluster_rows([g for g, cx, cy in glyphs
-                                                       if x0 <= cx <= x1 and top <= cy <= bottom])]
+    found = np.flatnonzero((x0 <= cx) & (cx <= x1) & (top <= cy) & (cy <= bottom)).tolist()
+    lines = [_make_line(row) for row in _cluster_rows([glyphs[k] for k in found])]
     return _join_lines([line.text for line in lines])
 
 
