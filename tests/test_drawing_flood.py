@@ -240,3 +240,45 @@ def test_real_pages_draw_far_fewer_than_the_default_cap(name):
     if doc is not None:
         assert not _flood_problems(doc)
         assert doc == extract_pdf(path, ExtractConfig(ocr="off", max_page_drawings=10**9), workers=1)
+
+
+def test_jstmine_run_passes_the_option_to_the_flow(tmp_path, monkeypatch):
+    import flows.process_report
+    from typer.testing import CliRunner
+
+    from flows.main import app
+    from pipeline.errors import PipelineError
+
+    seen: dict = {}
+
+    class Stopped:  # the flow's state: it failed with a clear error
+        def result(self, raise_on_failure=True):
+            return PipelineError("stopped by the test", "nothing")
+
+    def flow(**kwargs):
+        seen.update(kwargs)
+        return Stopped()
+
+    monkeypatch.setattr(flows.process_report, "process_report", flow)
+    path = flood_pdf(tmp_path / "rects.pdf", "rects", 10)
+    common = ["run", "--source", str(path), "--out", str(tmp_path / "out"), "--raw", str(tmp_path / "raw")]
+    result = CliRunner().invoke(app, [*common, "--max-page-drawings", "123"])
+    assert result.exit_code == 1 and "stopped by the test" in result.output, result.output
+    assert seen["max_page_drawings"] == 123
+    result = CliRunner().invoke(app, [*common])
+    assert seen["max_page_drawings"] is None  # ExtractConfig's default
+    result = CliRunner().invoke(app, [*common, "--max-page-drawings", "0"])
+    assert result.exit_code == 2 and "--max-page-drawings" in result.output
+
+
+def test_the_limit_is_in_the_extract_cache_key():
+    """It changes what is extracted (unlike the resource limits): a run with another limit is not
+    taken for the one published."""
+    from dataclasses import replace
+
+    from flows.process_report import RunConfig, stage_keys
+
+    base = RunConfig()
+    keys = stage_keys("0" * 64, base)
+    assert stage_keys("0" * 64, replace(base, extract=ExtractConfig(max_page_drawings=5)))["extract"] != keys["extract"]
+    assert stage_keys("0" * 64, replace(base, extract=ExtractConfig(max_stream_mb=5)))["extract"] == keys["extract"]
