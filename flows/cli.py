@@ -92,6 +92,10 @@ def run(
     max_worker_memory_mb: float = typer.Option(
         None, "--max-worker-memory-mb", min=16,
         help="The most memory one process reading pages may take, in MiB (default: 1024)."),
+    max_page_drawings: int = typer.Option(
+        None, "--max-page-drawings", min=1,
+        help="Look for tables and figures only on pages drawing at most this many images and paths; "
+             "busier pages are read as text only, and reported (default: 10000)."),
     ocr: str = typer.Option(
         "auto", "--ocr", help="OCR (tesseract) of pages without a usable text layer: auto (pages with no text layer "
                               "or mostly unmapped glyphs), off (report and leave them out), force (every page)."),
@@ -140,6 +144,7 @@ def run(
             allow_hosts=list(hosts),
             max_stream_mb=max_stream_mb,
             max_worker_memory_mb=max_worker_memory_mb,
+            max_page_drawings=max_page_drawings,
             ocr=ocr,
             engine=engine,
             return_state=True,

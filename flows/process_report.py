@@ -151,6 +151,7 @@ def _file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# Not max_page_drawings: it decides whether a page's tables and figures are looked for (in the key).
 EXTRACT_LIMITS = ("max_stream_mb", "max_worker_memory_mb")
 
 
@@ -747,6 +748,7 @@ def process_report(
     allow_hosts: list[str] | None = None,
     max_stream_mb: float | None = None,
     max_worker_memory_mb: float | None = None,
+    max_page_drawings: int | None = None,
     ocr: str = "auto",
     engine: str = "pdfium",
 ):
@@ -759,7 +761,8 @@ def process_report(
     ``rules``: a findings.toml to use instead of the packaged one. ``deadline``: seconds a whole
     download may take (None: AcquireConfig's default). ``allow_hosts``: hosts or domains a listing
     or announcement page may send the download to besides its own site. ``max_stream_mb``,
-    ``max_worker_memory_mb``: extraction's resource limits (None: ExtractConfig's). ``ocr``: "auto",
+    ``max_worker_memory_mb``: extraction's resource limits (None: ExtractConfig's). ``max_page_drawings``:
+    pages drawing more images and paths are read as text only (None: ExtractConfig's). ``ocr``: "auto",
     "off" or "force", OCR of pages without a usable text layer (ExtractConfig.ocr). ``engine``: "pdfium"
     or "pdfplumber", what reads the glyphs (ExtractConfig.engine). A contradicted finding
     fails the run, after the tables, the check and the HTML report are published, so the analyst can
@@ -787,6 +790,7 @@ def process_report(
         config = run_config(tokenizer_mode, lexicon_path, expectations, ref, acquired, ner_audit, rules,
                             extract_limits={k: v for k, v in (("max_stream_mb", max_stream_mb),
                                                               ("max_worker_memory_mb", max_worker_memory_mb),
+                                                              ("max_page_drawings", max_page_drawings),
                                                               ("ocr", ocr), ("engine", engine))
                                             if v is not None})
         edition, up_to_date = prepare(ref, edition, out_dir, acquired, config)

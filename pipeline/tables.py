@@ -399,7 +399,9 @@ def build_tables(
     text_of = {s.sentence_id: s.text for s in segmented.sentences}
     kind_of = {s.sentence_id: s.kind for s in segmented.sentences}
     page_of = {s.sentence_id: s.page for s in segmented.sentences}
-    problems = {(p.page): p for p in extracted.problems}
+    problems: dict[int, list[str]] = {}  # page -> "kind: detail" of each of its problems
+    for p in extracted.problems:
+        problems.setdefault(p.page, []).append(f"{p.kind}: {p.detail}")
     source_of = page_sources(extracted)
     summary = summary_sentence_ids(segmented)
     n = len(segmented.sentences)
@@ -413,7 +415,7 @@ def build_tables(
         "has_text_layer": [p.has_text_layer for p in extracted.pages],
         "unmapped_share": [p.unmapped_share for p in extracted.pages],
         "column_count": [p.columns for p in extracted.pages],
-        "problem": [f"{problems[p.page].kind}: {problems[p.page].detail}" if p.page in problems else None for p in extracted.pages],
+        "problem": ["; ".join(problems[p.page]) if p.page in problems else None for p in extracted.pages],
         "removed_lines": [list(p.removed_lines) for p in extracted.pages],
         "text_source": [p.text_source for p in extracted.pages],
         "ocr_engine": [p.ocr_engine or None for p in extracted.pages],

@@ -102,19 +102,26 @@ def extract_pdf(
 
     Resource limits (``pipeline.extract.limits``): no stream may inflate beyond
     ``config.max_stream_mb``, no process reading pages may take more than
-    ``config.max_worker_memory_mb``, the page tree may be nested at most 500 deep.
+    ``config.max_worker_memory_mb``, the page tree may be nested at most 500 deep. A page that
+    draws more than ``config.max_page_drawings`` images and paths is read as text only (no table
+    finder, no figure search: their time grows faster than the drawings), with a
+    ``too_many_drawings`` page problem.
 
     Raises ``ExtractError`` when the file cannot be opened as a PDF or goes beyond a limit (it
     says which page or object, the limit and what to do), or when a page needs OCR and tesseract
     or its Japanese models are not installed (it names the packages), and ``NoUsableTextError``
     when it opens but no page has usable text (no text layer with ``--ocr off``, fonts without
-    Unicode mapping, or nothing OCR could read). ``ValueError`` for an unknown ``config.ocr`` or ``config.engine``.
+    Unicode mapping, or nothing OCR could read). ``ValueError`` for an unknown ``config.ocr`` or ``config.engine``, or a ``config.max_page_drawings``
+    that is not a positive whole number.
     """
     path = Path(path)
     if config.ocr not in OCR_MODES:
         raise ValueError(f"ExtractConfig.ocr must be one of {', '.join(OCR_MODES)}, not {config.ocr!r}")
     if config.engine not in ENGINES:
         raise ValueError(f"ExtractConfig.engine must be one of {', '.join(ENGINES)}, not {config.engine!r}")
+    cap = config.max_page_drawings
+    if not isinstance(cap, int) or isinstance(cap, bool) or cap < 1:
+        raise ValueError(f"ExtractConfig.max_page_drawings must be a positive whole number, not {cap!r}")
     with fewer_collections():
         return _extract(path, config, workers, progress)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 import unicodedata
 from operator import attrgetter
 
@@ -35,12 +36,25 @@ def _page_chars(page: pdfplumber.page.Page) -> list[_Char]:
     pdfplumber's dict of ~25 resolved attributes per glyph (that alone was a third of the
     extraction time). The page's other objects (lines, rectangles: what table detection needs)
     go through pdfplumber as usual and are cached on the page for ``find_tables``."""
+    return _page_chars_and_drawings(page)[0]
+
+
+_DRAWN = frozenset(("image", "rect", "line", "curve"))  # the kinds of pdfplumber object counted
+
+
+def _page_chars_and_drawings(page: pdfplumber.page.Page, max_drawings: int | None = None) -> tuple[list[_Char], int]:
+    """``_page_chars(page)`` and how many images and paths (rects, lines, curves) the page draws.
+    ``max_drawings``: once the page draws more, the rest are counted without being made
+    pdfplumber's objects, and ``page.objects`` holds none of those kinds (None: no limit)."""
     if not _FAST_CHARS:
-        return [
+        chars = [
             (c["text"], c["x0"], c["x1"], c["top"], c["bottom"], c["size"], c.get("fontname", ""),
              c.get("upright", True))
             for c in page.chars
         ]
+        return chars, sum(len(page.objects.get(kind, ())) for kind in _DRAWN)
+    cap = sys.maxsize if max_drawings is None else max_drawings
+    drawn = 0
     height = page.height
     mb_x0, mb_top = page.mediabox[:2]
     containers_too = page.pdf.laparams is not None
@@ -74,13 +88,21 @@ def _page_chars(page: pdfplumber.page.Page) -> list[_Char]:
                 add(obj)
 
     def add(obj) -> None:
+        nonlocal drawn
         kind = _LT_PREFIX.sub("", obj.__class__.__name__).lower()
+        if kind in _DRAWN:
+            drawn += 1
+            if drawn > cap:
+                return
         if kind != "anno":
             objects.setdefault(kind, []).append(page.process_object(obj))
 
     visit(page.layout._objs)
+    if drawn > cap:
+        for kind in _DRAWN:
+            objects.pop(kind, None)
     page._objects = objects  # what page.objects would be, less the chars (nothing reads them)
-    return chars
+    return chars, drawn
 
 
 # pdfplumber's internals that _page_chars relies on (checked once, at import): without them,

@@ -15,6 +15,12 @@ class ExtractConfig:
     extract_tables: bool = True
     # Text inside figures (images, drawings with labels) is kept apart as figure text.
     find_figures: bool = True
+    # A page that draws more images and paths (rectangles, lines, curves; in Form XObjects too)
+    # than this is read as text only: its tables and figures are not looked for (pdfplumber's
+    # table finder and the figure search take time that grows faster than the drawings do), and
+    # a ``too_many_drawings`` problem says so. The busiest page of the test PDFs draws 1,502
+    # (glyphs drawn as paths), a page of text and tables a few hundred.
+    max_page_drawings: int = 10_000
     # Resource limits (pipeline/extract/limits.py); beyond them extraction stops with an
     # ExtractError naming the page or object, the limit and this field. They change whether a
     # PDF is read, never what is read from it.
@@ -215,6 +221,9 @@ class _RawPage:
     body_size: float | None = None  # the body size its blocks were built with
     ocr: object | None = None  # the page's ocr.OcrPage when its text was read by OCR
     drawn: bool = True  # whether the page draws anything (glyphs, paths, images)
+    # How many images and paths the page draws when that is more than
+    # ExtractConfig.max_page_drawings and its tables and figures were not looked for, else 0.
+    flood: int = 0
 
 
 @dataclass
@@ -285,5 +294,6 @@ class _PageRecord:
     # the document-wide decisions is not OCRed twice), else None.
     ocr: object | None = None
     drawn: bool = True  # whether the page draws anything besides glyphs (paths, images)
+    flood: int = 0  # as _RawPage.flood: its tables and figures were not looked for
 
 

@@ -24,7 +24,7 @@ from pipeline.extract.glyphs import (
     _glyphs_from_chars,
     _inside,
     _inside_any,
-    _page_chars,
+    _page_chars_and_drawings,
 )
 from pipeline.extract.layout import _find_gutters, _reading_order
 from pipeline.extract.lines import (
@@ -109,6 +109,7 @@ def _page_record(
         removed_lines=raw.removed_lines,
         ocr=raw.ocr,
         drawn=raw.drawn,
+        flood=raw.flood,
     )
     _drop_rows(raw, bare | assumed)
     if _page_is_usable(raw, config):
@@ -203,10 +204,12 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
         read = None
         if config.engine == "pdfium" and document is not None:
             pdfium_glyphs.check_streams(page.page_obj, _checked_streams(page))
-            read = pdfium_glyphs.read_page(document, number, float(page.height), page.page_obj.resources)
+            read = pdfium_glyphs.read_page(document, number, float(page.height), page.page_obj.resources,
+                                           max_drawings=config.max_page_drawings)
         if read is None:
-            chars = _page_chars(page)
-            census = pdfium_glyphs.Census.of_pdfplumber_page(page)
+            chars, drawn_count = _page_chars_and_drawings(page, config.max_page_drawings)
+            census = (pdfium_glyphs.Census.of_pdfplumber_page(page) if drawn_count <= config.max_page_drawings
+                      else Census(overflow=drawn_count))
             drawings = page
         else:
             # pdfplumber finds tables and figures in PDFium's drawings: pdfminer never parses the page
@@ -230,11 +233,15 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
         # page's image; its tables, figures and rotated glyphs with it (a scan is one image).
         read_by_ocr = known_ocr or ocr_page(path, number, tuple(float(v) for v in page.bbox), config.ocr_dpi)
         glyphs, rotated, chars = ocr_glyphs(read_by_ocr), [], []
+    # A page drawing more than config.max_page_drawings images and paths is read as text only:
+    # the table finder and the figure search are not run on it (reported: problems.py).
+    looked_for = read_by_ocr is None and bool(config.extract_tables and chars or config.find_figures and glyphs)
+    flood = census.overflow if looked_for else 0
     try:
         # Tables are made of ruled edges: a page drawing no rectangle or curve and at most two
         # lines has none (pdfplumber's table finder is not run).
-        found_tables = (drawings.find_tables() if config.extract_tables and chars and _may_hold_tables(census)
-                        else [])
+        found_tables = (drawings.find_tables()
+                        if config.extract_tables and chars and not flood and _may_hold_tables(census) else [])
     except Exception as exc:  # a broken content stream: say which page
         raise ExtractError(
             f"{path.name}: page {number} cannot be read ({type(exc).__name__}: {exc})",
@@ -244,7 +251,7 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
     tables = _tables(found_tables, glyphs, number)
     table_boxes = [t.bbox for t in tables]
     figures: list[tuple[float, float, float, float]] = []
-    if config.find_figures and glyphs and read_by_ocr is None and _has_drawings(census):
+    if config.find_figures and glyphs and read_by_ocr is None and not flood and _has_drawings(census):
         try:
             size = _body_size(glyphs, 10.0, upper_part=(float(page.bbox[1]), float(page.height)))
             figures = figure_regions(drawings, glyphs, size, tables=table_boxes)
@@ -293,6 +300,7 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
         removed_lines=list(read_by_ocr.furigana) if read_by_ocr is not None else [],
         ocr=read_by_ocr,
         drawn=drawn,
+        flood=flood,
     )
 
 
@@ -320,7 +328,7 @@ def _needs_ocr(config: ExtractConfig, glyph_count: int, unmapped: int, drawn: bo
 
 def _draws_anything(census: Census) -> bool:
     """Whether the page draws an image, a path or a rule (a blank page draws nothing: no OCR)."""
-    return any(census.get(kind) for kind in ("image", "curve", "rect", "line"))
+    return census.overflow > 0 or any(census.get(kind) for kind in ("image", "curve", "rect", "line"))
 
 
 def _spans(census: Census, bbox) -> list[tuple[float, float, float, float]]:

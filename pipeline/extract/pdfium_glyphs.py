@@ -21,11 +21,15 @@ coordinates) is what page.py decides with: whether the page draws anything (OCR)
 the page (reading order), whether it has drawings (figures, tables: only then are they looked
 for). Paths are classified as pdfminer classifies them (``_classify``); ``Census.paths`` keeps
 each subpath (points, fill, stroke, colour), which ``pdfium_drawings`` makes pdfplumber's objects
-of for the table finder and the figure search.
+of for the table finder and the figure search. On a page drawing more images and paths than
+``ExtractConfig.max_page_drawings`` (a flood: 200,000 rectangles) the census keeps none of them,
+only their count (``Census.overflow``): beyond the cap each path's segments are only typed, not
+read as points (a third of the time).
 """
 from __future__ import annotations
 
 import ctypes
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +70,10 @@ class Census:
 
     boxes: dict[str, list[Box]] = field(default_factory=dict)
     paths: list[Drawing] = field(default_factory=list)
+    # How many images and paths the page draws when that is more than the census was allowed to
+    # keep (``max_drawings``): then ``boxes`` and ``paths`` hold none of them (the page is read
+    # as text only: see page.py). 0 when all are kept.
+    overflow: int = 0
 
     def get(self, kind: str, default=()):
         """The boxes of ``kind`` (``default`` when the page draws none), as ``page.objects.get``."""
@@ -133,12 +141,15 @@ _draw_mode = _fn("FPDFPath_GetDrawMode", _INT, _VP, ctypes.POINTER(_INT), ctypes
 _fill_colour = _fn("FPDFPageObj_GetFillColor", _INT, _VP, *(ctypes.POINTER(ctypes.c_uint),) * 4)
 
 
-def read_page(document: pdfium.PdfDocument, number: int, height: float, resources=None) -> PdfiumPage | None:
+def read_page(document: pdfium.PdfDocument, number: int, height: float, resources=None, *,
+              max_drawings: int | None = None) -> PdfiumPage | None:
     """Page ``number`` (1-based) of ``document``: glyphs valued as pdfplumber's ``page.chars``
     (top-left coordinates on a page ``height`` high, as pdfplumber's ``page.height``) and its
     drawing census; None when the page must be read by the reference reader (see the module).
     ``resources``: the page's /Resources as pdfminer resolves them (pdfplumber's
-    ``page.page_obj.resources``), to find fonts set in vertical writing."""
+    ``page.page_obj.resources``), to find fonts set in vertical writing. ``max_drawings``: on a
+    page drawing more images and paths than this, they are only counted (``Census.overflow``);
+    None keeps them all."""
     if resources is not None and _has_vertical_font(resources):
         return None
     try:
@@ -151,7 +162,7 @@ def read_page(document: pdfium.PdfDocument, number: int, height: float, resource
         objects: list[tuple[int, int]] = []  # (object, depth) of every page object, content order
         if not _walk(page.raw, objects):
             return None
-        census = _census(objects, height)
+        census = _census(objects, height, max_drawings)
         try:
             textpage = page.get_textpage()
         except pdfium.PdfiumError:
@@ -490,15 +501,20 @@ def _decoded(name: bytes) -> object:
 # ---------------------------------------------------------------------------------------------
 
 
-def _census(objects: list[tuple[int, int]], height: float) -> Census:
-    """Images and paths of the page, paths split into subpaths and classified as pdfminer does."""
+def _census(objects: list[tuple[int, int]], height: float, max_drawings: int | None = None) -> Census:
+    """Images and paths of the page, paths split into subpaths and classified as pdfminer does.
+    Once there are more than ``max_drawings`` (None: no limit), the rest are only counted
+    (``_count_drawings``) and the census keeps none (``Census.overflow``)."""
     boxes: dict[str, list[Box]] = {}
     paths: list[Drawing] = []
     matrix = raw.FS_MATRIX()
     rgba = [ctypes.c_uint() for _ in range(4)]
     fill, stroke = _INT(), _INT()
     forms: list[tuple[int, tuple]] = []  # the chain of form matrices down to the current depth
-    for obj, depth in objects:
+    cap = sys.maxsize if max_drawings is None else max_drawings
+    for i, (obj, depth) in enumerate(objects):
+        if len(paths) + len(boxes.get("image", ())) > cap:  # the rest only counted
+            return Census({}, [], len(paths) + len(boxes.get("image", ())) + _count_drawings(objects[i:]))
         del forms[depth:]
         kind = _object_type(obj)
         if kind == raw.FPDF_PAGEOBJ_FORM:
@@ -526,7 +542,28 @@ def _census(objects: list[tuple[int, int]], height: float) -> Census:
                 ys = [p[1] for p in pts]
                 boxes.setdefault(kind_name, []).append((min(xs), height - max(ys), max(xs), height - min(ys)))
                 paths.append(Drawing(kind_name, tuple((x, height - y) for x, y in pts), filled, stroked, colour))
+    if len(paths) + len(boxes.get("image", ())) > cap:
+        return Census({}, [], len(paths) + len(boxes.get("image", ())))
     return Census(boxes, paths)
+
+
+def _count_drawings(objects: list[tuple[int, int]]) -> int:
+    """How many images and subpaths ``objects`` draw, as ``_census`` would keep them: an image
+    each, and a path's subpaths (each starts with a move: ``_subpaths`` drops a subpath that
+    does not), without reading a point or building a record."""
+    count = 0
+    moveto = raw.FPDF_SEGMENT_MOVETO
+    count_segments, get_segment, segment_type = _count_segments, _get_segment, _segment_type
+    for n, (obj, _) in enumerate(objects):
+        kind = _object_type(obj)
+        if kind == raw.FPDF_PAGEOBJ_IMAGE:
+            count += 1
+        elif kind == raw.FPDF_PAGEOBJ_PATH:
+            for k in range(count_segments(obj)):
+                count += segment_type(get_segment(obj, k)) == moveto
+        if not n & 1023:
+            limits.check_memory()
+    return count
 
 
 def _matrix(m) -> tuple[float, float, float, float, float, float]:

@@ -54,6 +54,28 @@ _TODO_OCR_AUTO = "run with --ocr auto (the default) to read it by OCR"
 
 
 def _page_problems(raw: _PageRecord, config: ExtractConfig) -> list[PageProblem]:
+    """The problems of a page: what kept its text from being read (at most one), then whether
+    its tables and figures were not looked for (``too_many_drawings``)."""
+    return _text_problems(raw, config) + _drawing_problems(raw, config)
+
+
+def _drawing_problems(raw: _PageRecord, config: ExtractConfig) -> list[PageProblem]:
+    """A ``too_many_drawings`` problem when the page drew more images and paths than
+    ``config.max_page_drawings`` and its tables and figures were not looked for."""
+    if not raw.flood:
+        return []
+    limit = config.max_page_drawings
+    return [PageProblem(
+        raw.number, "too_many_drawings",
+        f"page {raw.number} draws {raw.flood:,} images and paths (rectangles, lines, curves), more than "
+        f"the {limit:,} tables and figures are looked for among; its text was read, but its tables and "
+        "figures were not looked for (a page of a real report draws a few hundred: this one is probably "
+        "generated or built to stall PDF readers); if you trust the file, raise the limit: jstmine run "
+        f"--max-page-drawings N (ExtractConfig.max_page_drawings, now {limit:,})",
+    )]
+
+
+def _text_problems(raw: _PageRecord, config: ExtractConfig) -> list[PageProblem]:
     if raw.ocr is not None:
         if raw.ocr.lines:
             return []
