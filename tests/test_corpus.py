@@ -122,3 +122,19 @@ def test_stages_run_in_a_report_task_run_share_the_stage_cache_with_the_flow(fre
         assert outputs["tokens"].equals(ran["tokens"])
         assert outputs["segmented"] == ran["segmented"] and outputs["mentions"] == ran["mentions"]
         assert outputs["facts"] == ran["facts"] and outputs["claims"] == ran["claims"]
+
+
+def test_a_flow_without_dask_never_imports_it(prefect_api_server, tmp_path):
+    """Whether the stages run on Dask is asked of the flow's task runner without importing
+    prefect_dask (and Dask, a quarter of a second at every ``update``'s start) when no Dask runner
+    can be in use; with one, the stages go to it (``tests/test_dask.py``)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom prefect import flow\nfrom flows.process_sources import _stages_side_by_side\n"
+            "@flow\ndef probe():\n    return _stages_side_by_side()\n"
+            "print(probe(), 'prefect_dask' in sys.modules, 'distributed' in sys.modules)\n")
+    env = prefect_api_server.env(PREFECT_HOME=str(tmp_path / "prefect-home"))
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-3:] == ["False", "False", "False"], done.stdout
