@@ -12,6 +12,11 @@ publishes them (Parquet, DuckDB) in order, and the tables, not the larger stage 
 processes of its own: the pool already has one process per core), and loads Sudachi's
 dictionary, the lexicon and its spaCy pipeline once, for every report it runs.
 
+Each report is one task run there (``report-stages-<report>``; its stages are plain calls through
+the stage cache, ``flows.stage_cache``, their times in its log), then ``publish`` in the flow's
+process and ``write-report-<edition>`` in the pool: not a task run per stage, whose state changes
+the Prefect server would record one by one.
+
 The pool starts only when two or more editions are new (one is processed in the flow's process:
 no process start-up to pay back), with no more processes than new editions.
 """
@@ -19,32 +24,38 @@ from __future__ import annotations
 
 import os
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import process_report
 from flows.quiet import hide_pipeline_error_tracebacks
+from flows.stage_cache import StageRunner
 from flows.process_report import build_edition, submit_stages, write_report
 
 
-@task(name="report-stages", cache_policy=NO_CACHE, persist_result=False)
+@task(name="report-stages", task_run_name="report-stages-{label}", cache_policy=NO_CACHE, persist_result=False)
 def report_stages_task(acquired, config, label: str = "", edition: str = ""):
     """Every stage of one report (extract … claims), one after the other in the process that runs
-    this task; each stage is its own cached task run as in the flow. Returns the stages' outputs;
-    with ``edition``, the edition built from them instead (``build_edition``: its tables built and
-    its findings checked here, where the stages are), for the flow's process only to publish.
+    this task, in this one task run (named after the report): each stage is called here, its
+    result read from and written to the stage cache as its own task run would
+    (``flows.stage_cache``), and the stages' times are logged. Returns the stages' outputs; with
+    ``edition``, the edition built from them instead (``build_edition``: its tables built and its
+    findings checked here, where the stages are), for the flow's process only to publish.
 
     Parameters: ``acquired`` (the downloaded PDF), ``config`` (the run's ``RunConfig``),
-    ``label`` (the report's name, for the progress display where there is one), ``edition``
-    (the edition's name; "": the stages' outputs are returned)."""
+    ``label`` (the report's name, for the progress display where there is one, and the task
+    run's name), ``edition`` (the edition's name; "": the stages' outputs are returned)."""
     # Reports run side by side, one per process: the pages of each are read by its process.
     process_report.EXTRACT_WORKERS = 1
     hide_pipeline_error_tracebacks()  # an expected fault is said by the command, once, at the end
-    stages = submit_stages(acquired, config, submit=False, label=label)
-    return build_edition(edition, acquired, config, stages, label) if edition else stages
+    runner = StageRunner()
+    stages = submit_stages(acquired, config, submit=False, label=label, run=runner)
+    out = build_edition(edition, acquired, config, stages, label, run=runner) if edition else stages
+    get_run_logger().info("%s: %s", label or acquired.sha256[:12], runner.summary())
+    return out
 
 
-@task(name="write-report", cache_policy=NO_CACHE, persist_result=False)
+@task(name="write-report", task_run_name="write-report-{edition}", cache_policy=NO_CACHE, persist_result=False)
 def report_task(out_dir: str, edition: str, previous: str | None) -> str:
     """The edition's HTML report (``write_report``), written by a worker process once the flow has
     published the edition; its path, or "" when it could not be written (a warning, as in the flow).

@@ -437,11 +437,15 @@ def publish_task(edition: str, out_dir: str, tables: dict[str, pa.Table]) -> str
     return str(publish(tables, Path(out_dir), edition))
 
 
-def submit_stages(acquired, config: RunConfig, *, submit: bool, label: str = "", on_extracted=None) -> dict:
+def submit_stages(acquired, config: RunConfig, *, submit: bool, label: str = "", on_extracted=None,
+                  run=None) -> dict:
     """The stages of one report. ``submit=True`` hands them to the flow's task runner as futures
     (several reports then run side by side, e.g. on Dask); otherwise they run here, in order.
     ``label``: the report's name in the progress display (``flows.progress``). ``on_extracted``:
-    called with nothing once the extract stage is done (or submitted), or None."""
+    called with nothing once the extract stage is done (or submitted), or None. ``run``: what
+    runs each stage here instead of a task run of its own, ``run(task, acquired, config,
+    *stage_outputs) -> output`` (``flows.corpus.run_here``: inside a report's one task run), or
+    None."""
     if submit:
         current_progress().stage(label, "stages submitted to the task runner")
 
@@ -451,7 +455,10 @@ def submit_stages(acquired, config: RunConfig, *, submit: bool, label: str = "",
         current_progress().stage(label, t.name)
         # Values, not futures: opaque() spares Prefect walking every object inside them before
         # each task (seconds on a long report); they reach the task unchanged.
-        output = t(acquired, config, *(opaque(o) for o in stage_outputs))
+        if run is not None:
+            output = run(t, acquired, config, *stage_outputs)
+        else:
+            output = t(acquired, config, *(opaque(o) for o in stage_outputs))
         release_free_memory()  # the stage's working memory, back to the system (flows.memory)
         return output
 
@@ -544,27 +551,32 @@ class Built:
 
 
 def build_edition(edition: str, acquired: Acquired, config: RunConfig, stages: dict, label: str = "",
-                  charts: ChartProcess | None = None) -> Built:
+                  charts: ChartProcess | None = None, run=None) -> Built:
     """Build an edition's tables from ``stages`` (``submit_stages``'s outputs, resolved; emptied
     once the tables are built) and check its findings: ``finish``'s work before it publishes, in
     the process that calls it (a worker that ran the stages, when reports run side by side).
 
     Parameters: ``edition`` (its name), ``acquired`` (the PDF), ``config`` (the run's),
     ``stages``, ``label`` (the report's name in the progress display), ``charts`` (the child
-    drawing the report's charts, sent the analysis tables; None: none)."""
+    drawing the report's charts, sent the analysis tables; None: none), ``run`` (what runs its
+    three tasks here instead of task runs of their own, ``run(task, *arguments)``, as
+    ``submit_stages`` takes it; None: task runs)."""
     progress = current_progress()
     progress.stage(label, "build-tables")
-    tables = build_tables_task(edition, acquired, config, opaque(stages))
+    tables = (run(build_tables_task, edition, acquired, config, stages) if run is not None
+              else build_tables_task(edition, acquired, config, opaque(stages)))
     counts = _stage_counts(stages)
     claim_set = stages["claims"]
     stages.clear()  # the tables hold what is published: the stage outputs can go (see below)
     release_free_memory()
-    tables.update(analysis_tables_task(edition, opaque(tables), config))
+    tables.update(run(analysis_tables_task, edition, tables, config) if run is not None
+                  else analysis_tables_task(edition, opaque(tables), config))
     if charts is not None:
         charts.send(tables)
     release_free_memory()
     progress.stage(label, "check-findings")
-    findings = check_findings_task(edition, opaque(tables), opaque(claim_set), config)
+    findings = (run(check_findings_task, edition, tables, claim_set, config) if run is not None
+                else check_findings_task(edition, opaque(tables), opaque(claim_set), config))
     tables["findings_check"] = findings_check_table(edition, findings)
     release_free_memory()
     return Built(tables, findings, counts, claim_set)

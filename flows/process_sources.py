@@ -15,6 +15,7 @@ publishing everything, when a findings check of an edition it processed has cont
 """
 from __future__ import annotations
 
+import sys
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -274,6 +275,8 @@ def _stages_side_by_side() -> bool:
 
     context = FlowRunContext.get()
     runner = context.task_runner if context else None
+    if runner is None or "prefect_dask" not in sys.modules:
+        return False  # a Dask runner is made by prefect_dask: not imported, none is in use (and Dask is not imported: 0.3 s)
     try:
         from prefect_dask import DaskTaskRunner
     except ImportError:  # pragma: no cover (a dependency)

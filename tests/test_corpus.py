@@ -80,3 +80,61 @@ def test_an_edition_built_where_its_stages_ran_is_published_with_the_same_tables
         a, b = (pq.read_table(tmp_path / d / edition / name) for d in ("flow", "worker"))
         drop = [c for c in ("processed_at",) if c in a.column_names]
         assert a.drop_columns(drop).equals(b.drop_columns(drop)), name
+
+
+def test_stages_run_in_a_report_task_run_share_the_stage_cache_with_the_flow(fresh_cache, tmp_path):
+    """``update``'s workers run a report's stages as plain calls in the report's one task run
+    (``flows.stage_cache.StageRunner``), through the stage cache all the same: what they write,
+    a second runner reads back whole, and the flow's own stage task runs find it (state Cached),
+    with the same outputs."""
+    from prefect import flow
+
+    import prefect_runs
+    from flows.process_report import submit_stages, run_config
+    from flows.stage_cache import StageRunner
+    from pipeline.acquire import AcquireConfig, acquire
+    from pipeline.source import parse_source
+    from samples.build import build_sample_pdf
+
+    pdf = build_sample_pdf(tmp_path / "sample.pdf", edition_note="test_stage_cache")
+    stages = ("extract", "segment", "tokenize", "tag", "attribute", "facts", "relations", "policies", "keyterms", "claims")
+
+    @flow
+    def three_ways() -> tuple:
+        source = parse_source(str(pdf))
+        acquired = acquire(source, AcquireConfig(raw_dir=tmp_path / "raw"))
+        config = run_config("C", "", None, source, acquired)
+        first, second = StageRunner(), StageRunner()
+        ran = submit_stages(acquired, config, submit=False, run=first)
+        read = submit_stages(acquired, config, submit=False, run=second)
+        tasks = submit_stages(acquired, config, submit=False)  # each stage a task run, as `jstmine run` does
+        return first.times, second.times, second.summary(), ran, read, tasks
+
+    state = three_ways(return_state=True)
+    first, second, summary, ran, read, tasks = state.result()
+    assert [name for name, _, _ in first] == [name for name, _, _ in second] == list(stages)
+    assert not any(cached for _, _, cached in first)  # a cold cache: each stage ran
+    assert all(cached for _, _, cached in second), second  # then each was read back
+    assert summary.startswith("extract ") and summary.count("(cached)") == len(stages)
+    states = prefect_runs.task_states(state)
+    assert {s: states.get(s) for s in stages} == {s: "Cached" for s in stages}, states
+    for outputs in (read, tasks):
+        assert outputs["tokens"].equals(ran["tokens"])
+        assert outputs["segmented"] == ran["segmented"] and outputs["mentions"] == ran["mentions"]
+        assert outputs["facts"] == ran["facts"] and outputs["claims"] == ran["claims"]
+
+
+def test_a_flow_without_dask_never_imports_it(prefect_api_server, tmp_path):
+    """Whether the stages run on Dask is asked of the flow's task runner without importing
+    prefect_dask (and Dask, a quarter of a second at every ``update``'s start) when no Dask runner
+    can be in use; with one, the stages go to it (``tests/test_dask.py``)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom prefect import flow\nfrom flows.process_sources import _stages_side_by_side\n"
+            "@flow\ndef probe():\n    return _stages_side_by_side()\n"
+            "print(probe(), 'prefect_dask' in sys.modules, 'distributed' in sys.modules)\n")
+    env = prefect_api_server.env(PREFECT_HOME=str(tmp_path / "prefect-home"))
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-3:] == ["False", "False", "False"], done.stdout
