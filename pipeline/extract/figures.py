@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from pipeline.extract.lines import _cluster_rows, _glyph_run_text, _join_lines, _mostly_bold
 from pipeline.extract.model import _Glyph
 from pipeline.extract.tables import RULING_MAX, trusted_tables
@@ -410,13 +412,9 @@ def _shapes(page, bounds: Box, tables: list[Box]) -> list[_Shape]:
         if clipped[2] < clipped[0] or clipped[3] < clipped[1]:
             continue  # off the page
         shapes.append(s)
-    index = _Grid(48.0)
-    for k, g in enumerate(grounds):
-        index.add(k, g.box)
-    for s in shapes:
-        if s.filled and not s.stroked:
-            under = _smallest_container(s, grounds, index)
-            s.invisible = s.colour is not None and s.colour == (under.colour if under is not None else _WHITE)
+    filled = [s for s in shapes if s.filled and not s.stroked]
+    for s, under in zip(filled, _smallest_containers(filled, grounds), strict=True):
+        s.invisible = s.colour is not None and s.colour == (under.colour if under is not None else _WHITE)
     for s in shapes:
         s.box = _clip(s.box, bounds)
     return shapes
@@ -507,6 +505,87 @@ def _smallest_container(s: _Shape, grounds: list[_Shape], index: _Grid | None = 
     return best
 
 
+# The cell (pt) of the grid ``_smallest_container`` looks for containers in.
+_GROUND_CELL = 48.0
+# How many containers in the order of ``_smallest_containers`` are tried one by one before the
+# rest of the cell is tested at once.
+_FIRST_TRIES = 16
+
+
+def _smallest_containers(shapes: list[_Shape], grounds: list[_Shape]) -> list[_Shape | None]:
+    """``_smallest_container(s, grounds, index)`` for each of ``shapes`` (each one of ``grounds``),
+    with ``index`` a ``_Grid`` of ``_GROUND_CELL`` pt holding ``grounds``: the same answers, found
+    without looking at every ground drawn before a shape (a page of 10,000 rectangles drawn on
+    one another asked 50 million questions).
+
+    A shape's candidates are the grounds whose cells hold the cell of its centre (as the grid
+    gives them). In each such cell they are put in order of area, then latest drawn first: the
+    answer is the first one after the shape itself (it is one of them) that contains it (0.5 pt
+    tolerance) and is drawn before it; those before the shape in that order are smaller, or as
+    large and drawn later. The first ``_FIRST_TRIES`` are tried one by one (a stack of equal
+    shapes, shapes nested in one another: the next one), the rest of the cell at once with
+    numpy. Areas that are not numbers (an infinite side by a zero one) fall back to asking
+    ``_smallest_container`` shape by shape."""
+    grid = _Grid(_GROUND_CELL)
+    position = {id(g): k for k, g in enumerate(grounds)}
+    # The cells each ground covers, as ``_Grid.add`` reckons them (raising as it raises).
+    spans = []
+    for g in grounds:
+        xs, ys = grid._range(g.box)
+        spans.append((xs.start, xs.stop - 1, ys.start, ys.stop - 1))
+    areas = [_area(g.box) for g in grounds]
+    if any(a != a for a in areas):  # NaN: no order of area
+        index = _Grid(_GROUND_CELL)
+        for k, g in enumerate(grounds):
+            index.add(k, g.box)
+        return [_smallest_container(s, grounds, index) for s in shapes]
+    by_cell: dict[tuple[int, int], list[int]] = {}
+    for i, s in enumerate(shapes):
+        cx, cy = (s.box[0] + s.box[2]) / 2, (s.box[1] + s.box[3]) / 2
+        xs, ys = grid._range((cx, cy, cx, cy))
+        by_cell.setdefault((xs.start, ys.start), []).append(i)
+    result: list[_Shape | None] = [None] * len(shapes)
+    if not grounds:
+        return result
+    span = np.array(spans, dtype=np.float64)
+    boxes = np.array([g.box for g in grounds], dtype=np.float64)
+    area = np.array(areas, dtype=np.float64)
+    drawn = np.arange(len(grounds))
+    rank = np.full(len(grounds), -1)
+    for (x, y), asking in by_cell.items():
+        inside = np.flatnonzero((span[:, 0] <= x) & (x <= span[:, 1]) & (span[:, 2] <= y) & (y <= span[:, 3]))
+        order = inside[np.lexsort((-drawn[inside], area[inside]))]
+        rank[order] = np.arange(len(order))
+        o_box, o_area = boxes[order], area[order]
+        grown = np.column_stack((o_box[:, 0] - 0.5, o_box[:, 1] - 0.5, o_box[:, 2] + 0.5, o_box[:, 3] + 0.5))
+        order_list = order.tolist()
+        for i in asking:
+            s = shapes[i]
+            k_s = position[id(s)]
+            a_s = _area(s.box)
+            start = int(rank[k_s]) + 1
+            # Not in its centre's cell (never, for a finite box): nothing stops the search at it.
+            before = k_s if start > 0 else len(grounds)
+            found = None
+            for p in range(start, min(start + _FIRST_TRIES, len(order_list))):
+                k = order_list[p]
+                o = grounds[k]
+                if k < before and areas[k] >= a_s and _contains(o.box, s.box, 0.5):
+                    found = o
+                    break
+            rest = start + _FIRST_TRIES
+            if found is None and rest < len(order_list):
+                b0, b1, b2, b3 = s.box
+                g = grown[rest:]
+                hit = ((order[rest:] < before) & (o_area[rest:] >= a_s) & (b0 >= g[:, 0]) & (b1 >= g[:, 1])
+                       & (b2 <= g[:, 2]) & (b3 <= g[:, 3]))
+                if hit.any():
+                    found = grounds[order_list[rest + int(hit.argmax())]]
+            result[i] = found
+        rank[order] = -1
+    return result
+
+
 def _colour(value) -> tuple | None:
     """A fill colour as a comparable tuple (gray, RGB or CMYK components rounded), None if unknown."""
     if value is None:
@@ -534,34 +613,53 @@ def _holds_drawing(s: _Shape, shapes: list[_Shape]) -> bool:
 
 def _cluster(seeds: list[_Shape], connectors: list[_Shape], gap: float) -> list[list[_Shape]]:
     """Seeds whose boxes are within ``gap`` of each other (along both axes), or joined by rulings
-    that touch them (within 2 pt), transitively; clusters with no seed are left out."""
+    that touch them (within 2 pt), transitively; clusters with no seed are left out. Clusters are
+    listed by their first node (seeds, then connectors), their shapes in that order.
+
+    Two nodes are compared when a ``_Grid`` of cells ``max(2 * reach, 12)`` pt (``reach``: the
+    larger limit) would find the later one near the earlier one grown by ``reach`` (their cell
+    ranges meet); each node is compared with all later ones at once (numpy), and the clusters
+    are kept as a label per node, relabelled when a node joins two of them: no pair of the
+    10,000 shapes drawn on one spot is asked about one by one."""
     nodes = seeds + connectors
+    n = len(nodes)
     n_seeds = len(seeds)
-    parent = list(range(len(nodes)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
     reach = max(gap, 2.0)
     grid = _Grid(max(2 * reach, 12.0))
-    for i, node in enumerate(nodes):
-        grid.add(i, node.box)
-    for i, node in enumerate(nodes):
-        a0, a1, a2, a3 = node.box
-        for j in grid.near(node.box, reach):
-            if j <= i:
-                continue
-            limit = gap if i < n_seeds and j < n_seeds else 2.0
-            b0, b1, b2, b3 = nodes[j].box
+    # The cells of each node and of each node grown by ``reach``, as ``_Grid.add`` and
+    # ``_Grid.near`` reckon them (raising as they raise).
+    own, grown = [], []
+    for node in nodes:
+        xs, ys = grid._range(node.box)
+        own.append((xs.start, xs.stop - 1, ys.start, ys.stop - 1))
+    for node in nodes:
+        xs, ys = grid._range(node.box, reach)
+        grown.append((xs.start, xs.stop - 1, ys.start, ys.stop - 1))
+    label = np.arange(n)
+    if n > 1:
+        box = np.array([node.box for node in nodes], dtype=np.float64)
+        cells = np.array(own, dtype=np.float64)
+        x0, top, x1, bottom = (np.ascontiguousarray(box[:, k]) for k in range(4))
+        cx0, cx1, cy0, cy1 = (np.ascontiguousarray(cells[:, k]) for k in range(4))
+        limits = np.where(np.arange(n) < n_seeds, gap, 2.0)
+        for i in range(n - 1):
+            a0, a1, a2, a3 = nodes[i].box
+            g0, g1, g2, g3 = grown[i]
+            j = i + 1
+            limit = limits[j:] if i < n_seeds else 2.0
             # Within ``limit`` along both axes (the boxes grown by it overlap).
-            if b0 - a2 <= limit and a0 - b2 <= limit and b1 - a3 <= limit and a1 - b3 <= limit:
-                parent[find(i)] = find(j)
+            hit = (
+                (g0 <= cx1[j:]) & (cx0[j:] <= g1) & (g2 <= cy1[j:]) & (cy0[j:] <= g3)
+                & (x0[j:] - a2 <= limit) & (a0 - x1[j:] <= limit)
+                & (top[j:] - a3 <= limit) & (a1 - bottom[j:] <= limit)
+            )
+            joined = label[j:][hit]
+            if joined.size == 0 or (joined == label[i]).all():
+                continue
+            label[np.isin(label, joined)] = label[i]
     groups: dict[int, list[_Shape]] = {}
-    for i, s in enumerate(nodes):
-        groups.setdefault(find(i), []).append(s)
+    for s, key in zip(nodes, label.tolist(), strict=True):
+        groups.setdefault(key, []).append(s)
     return [g for g in groups.values() if any(s.seed for s in g)]
 
 
