@@ -1,5 +1,6 @@
-"""The figure search's two searches over all of a page's drawings, ``figures._smallest_containers``
-(what each filled shape is drawn on) and ``figures._cluster`` (which drawings form one figure),
+"""The figure search's searches over all of a page's drawings, ``figures._smallest_containers``
+(what each filled shape is drawn on), ``figures._cluster`` (which drawings form one figure),
+``figures._bleeding`` and ``figures._mostly_on`` (artwork bleeding off the page, what lies on it),
 against the algorithms they replaced (kept here as the reference: every earlier ground tested for
 each shape, every pair the grid finds tested one by one): the same answers on many random sets of
 boxes (hypothesis) in the layouts that made them slow (shapes stacked on one spot, nested in one
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from pdfdraw import GOTHIC, draw_paragraph, draw_table, save_pdf
 
 from pipeline.extract import ExtractConfig, extract_pdf, figures
-from pipeline.extract.figures import _Grid, _Shape, _smallest_container
+from pipeline.extract.figures import _bleeds, _distance, _Grid, _Shape, _share_inside, _smallest_container
 
 PARA = "第一段落の本文である。研究開発投資の拡大と人材育成の強化が重要な課題として挙げられている。"
 ROWS = [("国名", "件数"), ("日本", "12"), ("米国", "34")]
@@ -32,6 +33,26 @@ def reference_containers(shapes: list[_Shape], grounds: list[_Shape]) -> list[_S
     for k, g in enumerate(grounds):
         index.add(k, g.box)
     return [_smallest_container(s, grounds, index) for s in shapes]
+
+
+def reference_bleeding(raw: list[_Shape], bounds) -> list[_Shape]:
+    found = [s for s in raw if not s.image and _bleeds(s.box, bounds)]
+    pending = list(found)
+    while pending:
+        b = pending.pop()
+        if b.colour is None:
+            continue
+        for s in raw:
+            if s.image or s.colour != b.colour or any(s is f for f in found):
+                continue
+            if _distance(s.box, b.box) <= 1.0:
+                found.append(s)
+                pending.append(s)
+    return found
+
+
+def reference_mostly_on(shapes: list[_Shape], under: list[_Shape]) -> list[bool]:
+    return [not s.image and any(_share_inside(s.box, b.box) >= 0.6 for b in under) for s in shapes]
 
 
 def reference_cluster(seeds: list[_Shape], connectors: list[_Shape], gap: float) -> list[list[_Shape]]:
@@ -135,6 +156,33 @@ def test_the_clusters_are_the_reference_ones(kind, n, seed, gap):
     found = figures._cluster(seeds, connectors, gap)
     expected = reference_cluster(seeds, connectors, gap)
     assert [[id(s) for s in g] for g in found] == [[id(s) for s in g] for g in expected]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(KINDS), st.integers(0, 120), st.integers(0, 2**32 - 1))
+def test_the_bleeding_drawings_and_those_on_them_are_the_reference_ones(kind, n, seed):
+    """The page box cuts through the layouts: many drawings bleed off it, chains of one colour
+    touch them."""
+    raw = random_shapes(kind, n, seed)
+    for s in raw[::7]:
+        s.image = True
+    bounds = (60.0, 60.0, 250.0, 250.0)
+    found = figures._bleeding(raw, bounds)
+    expected = reference_bleeding(raw, bounds)
+    assert len(found) == len({id(s) for s in found})
+    assert {id(s) for s in found} == {id(s) for s in expected}
+    assert figures._mostly_on(raw, found) == reference_mostly_on(raw, expected)
+
+
+def test_a_band_in_pieces_bleeds_with_all_its_pieces_and_not_with_another_colour():
+    band = [_Shape((-5.0 + 10 * k, 0.0, 5.5 + 10 * k, 20.0), False, "rect", colour=(0.2, 0.4, 0.6))
+            for k in range(5)]
+    apart = _Shape((52.0, 0.0, 60.0, 20.0), False, "rect", colour=(0.2, 0.4, 0.6))  # 6.5 pt away
+    red = _Shape((40.0, 0.0, 50.0, 20.0), False, "rect", colour=(0.9, 0.1, 0.1))
+    found = figures._bleeding([*band, apart, red], (0.0, 0.0, 500.0, 500.0))
+    assert {id(s) for s in found} == {id(s) for s in band}
+    on = _Shape((36.0, 2.0, 44.0, 10.0), False, "rect")  # on the last piece
+    assert figures._mostly_on([on, apart], found) == [True, False]
 
 
 def test_a_stack_of_equal_shapes_lies_each_on_the_one_drawn_before():

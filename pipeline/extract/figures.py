@@ -395,12 +395,13 @@ def _shapes(page, bounds: Box, tables: list[Box]) -> list[_Shape]:
             raw.append(shape)
     grounds = [s for s in raw if not s.image and s.filled]
     bleeding = _bleeding(raw, bounds)
+    bleeding_ids = {id(b) for b in bleeding}
+    on_bleed = _mostly_on(raw, bleeding)
     page_w = bounds[2] - bounds[0]
     page_h = bounds[3] - bounds[1]
     shapes = []
-    for s in raw:
-        on_bleed = not s.image and any(_share_inside(s.box, b.box) >= 0.6 for b in bleeding)
-        if on_bleed or any(s is b for b in bleeding):
+    for s, on in zip(raw, on_bleed, strict=True):
+        if (on and not s.image) or id(s) in bleeding_ids:
             continue  # header bands, chapter tabs, crop marks, and the drawings on them
         if s.box[2] - s.box[0] >= 0.8 * page_w and (
             s.box[3] <= bounds[1] + _MARGIN_BAND * page_h or s.box[1] >= bounds[3] - _MARGIN_BAND * page_h
@@ -422,20 +423,70 @@ def _shapes(page, bounds: Box, tables: list[Box]) -> list[_Shape]:
 
 def _bleeding(raw: list[_Shape], bounds: Box) -> list[_Shape]:
     """Drawings that bleed off the page, and the drawings of the same fill colour that touch
-    them, transitively (a band drawn in pieces)."""
+    them (within 1 pt, ``_distance``), transitively (a band drawn in pieces); in no particular
+    order. Images never count.
+
+    A search outwards from the bleeding drawings; each drawing reached is compared at once
+    (numpy, with a margin) with all drawings of its colour not reached yet, and ``_distance``
+    decides for those near enough: a chain of 10,000 touching rectangles is not walked by
+    comparing every drawing with every other for each one reached."""
     found = [s for s in raw if not s.image and _bleeds(s.box, bounds)]
-    pending = list(found)
+    reached = {id(s) for s in found}
+    by_colour: dict[tuple, list[_Shape]] = {}
+    for s in raw:
+        if not s.image and s.colour is not None:
+            by_colour.setdefault(s.colour, []).append(s)
+    boxes = {c: np.array([s.box for s in group], dtype=np.float64).reshape(-1, 4) for c, group in by_colour.items()}
+    free = {c: np.array([id(s) not in reached for s in group], dtype=bool) for c, group in by_colour.items()}
+    pending = [s for s in found if s.colour is not None]
     while pending:
         b = pending.pop()
-        if b.colour is None:
-            continue
-        for s in raw:
-            if s.image or s.colour != b.colour or any(s is f for f in found):
-                continue
+        group, box, open_ = by_colour[b.colour], boxes[b.colour], free[b.colour]
+        a0, a1, a2, a3 = b.box
+        # The gaps along each axis (as ``_distance`` reckons them) at most 1 pt, with a margin
+        # for rounding: ``_distance`` itself decides.
+        # (a comparison with NaN is false: such a pair is left to ``_distance``).
+        near = np.flatnonzero(
+            open_
+            & ~(np.maximum(box[:, 0] - a2, a0 - box[:, 2]) > 1.0 + _NEAR_SLACK)
+            & ~(np.maximum(box[:, 1] - a3, a1 - box[:, 3]) > 1.0 + _NEAR_SLACK)
+        )
+        for k in near.tolist():
+            s = group[k]
             if _distance(s.box, b.box) <= 1.0:
+                open_[k] = False
                 found.append(s)
                 pending.append(s)
     return found
+
+
+# Rounding margin (pt) of the numpy tests that choose the pairs ``_distance`` and
+# ``_share_inside`` then decide for.
+_NEAR_SLACK = 1e-6
+
+
+def _mostly_on(shapes: list[_Shape], under: list[_Shape]) -> list[bool]:
+    """For each of ``shapes``: whether at least 0.6 of its area lies inside one of ``under``
+    (``_share_inside``); False for images. The boxes that overlap it are found at once (numpy); ``_share_inside``
+    decides for them."""
+    if not under or not shapes:
+        return [False] * len(shapes)
+    box = np.array([u.box for u in under], dtype=np.float64)
+    u0, u1, u2, u3 = (np.ascontiguousarray(box[:, k]) for k in range(4))
+    result = []
+    for s in shapes:
+        if s.image:
+            result.append(False)  # never set aside for lying on artwork
+            continue
+        b0, b1, b2, b3 = s.box
+        # a share above 0 needs an overlap of some width and height
+        # (NaN is left to ``_share_inside``)
+        overlapping = np.flatnonzero(
+            ~(np.minimum(b2, u2) - np.maximum(b0, u0) <= -_NEAR_SLACK)
+            & ~(np.minimum(b3, u3) - np.maximum(b1, u1) <= -_NEAR_SLACK)
+        )
+        result.append(any(_share_inside(s.box, under[k].box) >= 0.6 for k in overlapping.tolist()))
+    return result
 
 
 def _classify(shapes: list[_Shape], runs: list[_Run], caption_ids: set[int], body: float) -> None:
