@@ -1,6 +1,7 @@
 """The figure search's searches over all of a page's drawings, ``figures._smallest_containers``
 (what each filled shape is drawn on), ``figures._cluster`` (which drawings form one figure),
 ``figures._bleeding`` and ``figures._mostly_on`` (artwork bleeding off the page, what lies on it),
+``figures._grow`` (a cluster grown by the drawings it comes to touch),
 against the algorithms they replaced (kept here as the reference: every earlier ground tested for
 each shape, every pair the grid finds tested one by one): the same answers on many random sets of
 boxes (hypothesis) in the layouts that made them slow (shapes stacked on one spot, nested in one
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from pdfdraw import GOTHIC, draw_paragraph, draw_table, save_pdf
 
 from pipeline.extract import ExtractConfig, extract_pdf, figures
-from pipeline.extract.figures import _bleeds, _distance, _Grid, _Shape, _share_inside, _smallest_container
+from pipeline.extract.figures import _bleeds, _distance, _Grid, _Shape, _share_inside, _smallest_container, _union
 
 PARA = "第一段落の本文である。研究開発投資の拡大と人材育成の強化が重要な課題として挙げられている。"
 ROWS = [("国名", "件数"), ("日本", "12"), ("米国", "34")]
@@ -53,6 +54,22 @@ def reference_bleeding(raw: list[_Shape], bounds) -> list[_Shape]:
 
 def reference_mostly_on(shapes: list[_Shape], under: list[_Shape]) -> list[bool]:
     return [not s.image and any(_share_inside(s.box, b.box) >= 0.6 for b in under) for s in shapes]
+
+
+def reference_grow_by_seeds(members: list[_Shape], shapes: list[_Shape]):
+    """``_grow`` without labels, as it was: every shape asked in every pass."""
+    region = _union(s.box for s in members)
+    members = list(members)
+    for _ in range(8):
+        changed = False
+        for s in shapes:
+            if s.seed and s not in members and _distance(s.box, region) <= 0:
+                members.append(s)
+                region = _union([region, s.box])
+                changed = True
+        if not changed:
+            break
+    return region, members
 
 
 def reference_cluster(seeds: list[_Shape], connectors: list[_Shape], gap: float) -> list[list[_Shape]]:
@@ -159,6 +176,20 @@ def test_the_clusters_are_the_reference_ones(kind, n, seed, gap):
 
 
 @settings(max_examples=150, deadline=None)
+@given(st.sampled_from(KINDS), st.integers(1, 120), st.integers(0, 2**32 - 1), st.sampled_from([0.5, 2.0, 10.0]))
+def test_clusters_grow_by_the_seeds_they_touch_as_before(kind, n, seed, gap):
+    """Clusters made with a small gap, so that growing them by the seeds they come to touch
+    takes in more (the labels' part of ``_grow`` is unchanged)."""
+    shapes = random_shapes(kind, n, seed)
+    seeds = [s for s in shapes if s.seed]
+    index = figures._Seeds(shapes)
+    for members in figures._cluster(seeds, [], gap)[:10]:
+        region, grown, n_labels = figures._grow(members, shapes, [], index)
+        expected_region, expected = reference_grow_by_seeds(members, shapes)
+        assert (region, [id(s) for s in grown], n_labels) == (expected_region, [id(s) for s in expected], 0)
+
+
+@settings(max_examples=150, deadline=None)
 @given(st.sampled_from(KINDS), st.integers(0, 120), st.integers(0, 2**32 - 1))
 def test_the_bleeding_drawings_and_those_on_them_are_the_reference_ones(kind, n, seed):
     """The page box cuts through the layouts: many drawings bleed off it, chains of one colour
@@ -250,6 +281,8 @@ def test_pages_of_each_layout_give_the_reference_figures(pages_pdf, engine, monk
     new = extract_pdf(pages_pdf, ExtractConfig(engine=engine), workers=1)
     monkeypatch.setattr(figures, "_smallest_containers", reference_containers)
     monkeypatch.setattr(figures, "_cluster", reference_cluster)
+    monkeypatch.setattr(figures, "_bleeding", reference_bleeding)
+    monkeypatch.setattr(figures, "_mostly_on", reference_mostly_on)
     old = extract_pdf(pages_pdf, ExtractConfig(engine=engine), workers=1)
     assert new == old
     with pdfplumber.open(pages_pdf) as pdf:

@@ -247,7 +247,8 @@ def figure_regions(page, glyphs: Sequence[_Glyph], body_size: float, *,
     clusters = _cluster(seeds, connectors, _SEED_GAP * body)
 
     labels = [r for r in runs if _is_label(r, body) and not any(id(g) in caption_ids for g in r.glyphs)]
-    regions = _merge_regions([_grow(members, shapes, labels) for members in clusters], 0.0)
+    seed_index = _Seeds(shapes)
+    regions = _merge_regions([_grow(members, shapes, labels, seed_index) for members in clusters], 0.0)
 
     def accepted(region) -> bool:
         return _is_figure(region[0], region[1], region[2], runs, caption_ids, body)
@@ -743,11 +744,16 @@ class _Grid:
         return found
 
 
-def _grow(members: list[_Shape], shapes: list[_Shape], labels: list[_Run]):
+def _grow(members: list[_Shape], shapes: list[_Shape], labels: list[_Run], seeds: _Seeds | None = None):
     """The cluster's region grown by the labels in and next to it, and by the seeds it comes to
-    touch; returns (region, members, number of labels)."""
+    touch (``shapes`` in order, each taken as it is reached, the region growing); returns
+    (region, members, number of labels). ``seeds``: the ``_Seeds`` of ``shapes``, if made
+    already (one for all of a page's clusters)."""
     region = _union(s.box for s in members)
     members = list(members)
+    member_ids = {id(s) for s in members}
+    if seeds is None:
+        seeds = _Seeds(shapes)
     attached: set[int] = set()
     for _ in range(8):
         changed = False
@@ -758,14 +764,42 @@ def _grow(members: list[_Shape], shapes: list[_Shape], labels: list[_Run]):
                 attached.add(id(r))
                 region = _union([region, r.box])
                 changed = True
-        for s in shapes:
-            if s.seed and s not in members and _distance(s.box, region) <= 0:
-                members.append(s)
-                region = _union([region, s.box])
-                changed = True
+        start = 0
+        while True:
+            for k in seeds.touching(region, start):
+                s = seeds.shapes[k]
+                if id(s) not in member_ids and _distance(s.box, region) <= 0:
+                    members.append(s)
+                    member_ids.add(id(s))
+                    region = _union([region, s.box])
+                    changed = True
+                    start = k + 1  # the next seeds are asked about the grown region
+                    break
+            else:
+                break
         if not changed:
             break
     return region, members, len(attached)
+
+
+class _Seeds:
+    """A page's seeds (the shapes with ``seed`` set, in order) and their boxes as an array: which
+    of them may touch a region, found at once (numpy)."""
+
+    def __init__(self, shapes: list[_Shape]) -> None:
+        self.shapes = [s for s in shapes if s.seed]
+        box = np.array([s.box for s in self.shapes], dtype=np.float64).reshape(-1, 4)
+        self.x0, self.top, self.x1, self.bottom = (np.ascontiguousarray(box[:, k]) for k in range(4))
+
+    def touching(self, region: Box, start: int = 0) -> list[int]:
+        """The positions, from ``start`` on, of the seeds whose boxes may touch ``region``: a
+        superset (a margin for rounding, NaN kept) of those at ``_distance`` 0 or less."""
+        r0, r1, r2, r3 = region
+        near = (
+            ~(np.maximum(self.x0[start:] - r2, r0 - self.x1[start:]) > _NEAR_SLACK)
+            & ~(np.maximum(self.top[start:] - r3, r1 - self.bottom[start:]) > _NEAR_SLACK)
+        )
+        return (np.flatnonzero(near) + start).tolist()
 
 
 def _merge_regions(regions: list, gap: float) -> list:
