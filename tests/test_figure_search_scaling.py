@@ -1,7 +1,7 @@
 """The figure search's searches over all of a page's drawings, ``figures._smallest_containers``
 (what each filled shape is drawn on), ``figures._cluster`` (which drawings form one figure),
 ``figures._bleeding`` and ``figures._mostly_on`` (artwork bleeding off the page, what lies on it),
-``figures._grow`` (a cluster grown by the drawings it comes to touch),
+``figures._grow`` (a cluster grown by the drawings it comes to touch), ``figures._merge_regions``,
 against the algorithms they replaced (kept here as the reference: every earlier ground tested for
 each shape, every pair the grid finds tested one by one): the same answers on many random sets of
 boxes (hypothesis) in the layouts that made them slow (shapes stacked on one spot, nested in one
@@ -70,6 +70,24 @@ def reference_grow_by_seeds(members: list[_Shape], shapes: list[_Shape]):
         if not changed:
             break
     return region, members
+
+
+def reference_merge_regions(regions: list, gap: float) -> list:
+    regions = list(regions)
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(regions)):
+            for j in range(i + 1, len(regions)):
+                a, b = regions[i], regions[j]
+                if _distance(a[0], b[0]) < gap or (gap > 0 and _distance(a[0], b[0]) <= gap):
+                    regions[i] = (_union([a[0], b[0]]), a[1] + b[1], a[2] + b[2])
+                    del regions[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return regions
 
 
 def reference_cluster(seeds: list[_Shape], connectors: list[_Shape], gap: float) -> list[list[_Shape]]:
@@ -190,6 +208,15 @@ def test_clusters_grow_by_the_seeds_they_touch_as_before(kind, n, seed, gap):
 
 
 @settings(max_examples=150, deadline=None)
+@given(st.sampled_from(KINDS), st.integers(0, 120), st.integers(0, 2**32 - 1), st.sampled_from([0.0, 0.5, 3.0, 15.0]))
+def test_the_regions_merge_as_before(kind, n, seed, gap):
+    """Regions (box, members, number of labels) from boxes in each layout: the same merges, in
+    the same order (the members' order shows it)."""
+    regions = [(s.box, [k], k % 3) for k, s in enumerate(random_shapes(kind, n, seed))]
+    assert figures._merge_regions(regions, gap) == reference_merge_regions(regions, gap)
+
+
+@settings(max_examples=150, deadline=None)
 @given(st.sampled_from(KINDS), st.integers(0, 120), st.integers(0, 2**32 - 1))
 def test_the_bleeding_drawings_and_those_on_them_are_the_reference_ones(kind, n, seed):
     """The page box cuts through the layouts: many drawings bleed off it, chains of one colour
@@ -283,6 +310,7 @@ def test_pages_of_each_layout_give_the_reference_figures(pages_pdf, engine, monk
     monkeypatch.setattr(figures, "_cluster", reference_cluster)
     monkeypatch.setattr(figures, "_bleeding", reference_bleeding)
     monkeypatch.setattr(figures, "_mostly_on", reference_mostly_on)
+    monkeypatch.setattr(figures, "_merge_regions", reference_merge_regions)
     old = extract_pdf(pages_pdf, ExtractConfig(engine=engine), workers=1)
     assert new == old
     with pdfplumber.open(pages_pdf) as pdf:

@@ -803,22 +803,58 @@ class _Seeds:
 
 
 def _merge_regions(regions: list, gap: float) -> list:
-    """Regions that overlap (or lie within ``gap`` of each other) become one."""
+    """Regions that overlap (or lie within ``gap`` of each other) become one: the first pair in
+    order (by the first region's place, then the second's) is merged into the first's place,
+    and so on until no pair is left.
+
+    The same merges in the same order as asking all pairs again after each merge, without it:
+    regions before the one that grew had no partner, so only the grown region can give them
+    one; its partners are looked for at once (numpy, with a margin; ``_distance`` decides)."""
     regions = list(regions)
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(regions)):
-            for j in range(i + 1, len(regions)):
-                a, b = regions[i], regions[j]
-                if _distance(a[0], b[0]) < gap or (gap > 0 and _distance(a[0], b[0]) <= gap):
-                    regions[i] = (_union([a[0], b[0]]), a[1] + b[1], a[2] + b[2])
-                    del regions[j]
-                    merged = True
-                    break
-            if merged:
-                break
-    return regions
+    n = len(regions)
+    if n < 2:
+        return regions
+    box = np.array([r[0] for r in regions], dtype=np.float64).reshape(-1, 4)
+    alive = np.ones(n, dtype=bool)
+    reach = max(gap, 0.0) + _NEAR_SLACK
+
+    def meet(a, b) -> bool:
+        return _distance(a[0], b[0]) < gap or (gap > 0 and _distance(a[0], b[0]) <= gap)
+
+    def partners(i: int, lo: int, hi: int) -> list[int]:
+        """The living regions in [lo, hi) that may merge with region ``i``, in order."""
+        a0, a1, a2, a3 = regions[i][0]
+        b = box[lo:hi]
+        near = (
+            alive[lo:hi]
+            & ~(np.maximum(b[:, 0] - a2, a0 - b[:, 2]) > reach)
+            & ~(np.maximum(b[:, 1] - a3, a1 - b[:, 3]) > reach)
+        )
+        return (np.flatnonzero(near) + lo).tolist()
+
+    def merge(i: int, j: int) -> None:  # j into i (i < j)
+        a, b = regions[i], regions[j]
+        regions[i] = (_union([a[0], b[0]]), a[1] + b[1], a[2] + b[2])
+        box[i] = regions[i][0]
+        alive[j] = False
+
+    i = 0
+    while i < n:
+        if not alive[i]:
+            i += 1
+            continue
+        # An earlier region meeting this one (it grew): that pair comes first.
+        earlier = next((p for p in partners(i, 0, i) if meet(regions[p], regions[i])), None)
+        if earlier is not None:
+            merge(earlier, i)
+            i = earlier
+            continue
+        later = next((j for j in partners(i, i + 1, n) if meet(regions[i], regions[j])), None)
+        if later is None:
+            i += 1
+        else:
+            merge(i, later)
+    return [r for r, keep in zip(regions, alive.tolist(), strict=True) if keep]
 
 
 def _is_figure(region: Box, members: list[_Shape], n_labels: int, runs: list[_Run],
