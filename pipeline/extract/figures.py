@@ -22,6 +22,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from pipeline.extract.lines import _cluster_rows, _glyph_run_text, _join_lines, _mostly_bold
 from pipeline.extract.model import _Glyph
 from pipeline.extract.tables import RULING_MAX, trusted_tables
@@ -245,7 +247,8 @@ def figure_regions(page, glyphs: Sequence[_Glyph], body_size: float, *,
     clusters = _cluster(seeds, connectors, _SEED_GAP * body)
 
     labels = [r for r in runs if _is_label(r, body) and not any(id(g) in caption_ids for g in r.glyphs)]
-    regions = _merge_regions([_grow(members, shapes, labels) for members in clusters], 0.0)
+    seed_index = _Seeds(shapes)
+    regions = _merge_regions([_grow(members, shapes, labels, seed_index) for members in clusters], 0.0)
 
     def accepted(region) -> bool:
         return _is_figure(region[0], region[1], region[2], runs, caption_ids, body)
@@ -393,12 +396,13 @@ def _shapes(page, bounds: Box, tables: list[Box]) -> list[_Shape]:
             raw.append(shape)
     grounds = [s for s in raw if not s.image and s.filled]
     bleeding = _bleeding(raw, bounds)
+    bleeding_ids = {id(b) for b in bleeding}
+    on_bleed = _mostly_on(raw, bleeding)
     page_w = bounds[2] - bounds[0]
     page_h = bounds[3] - bounds[1]
     shapes = []
-    for s in raw:
-        on_bleed = not s.image and any(_share_inside(s.box, b.box) >= 0.6 for b in bleeding)
-        if on_bleed or any(s is b for b in bleeding):
+    for s, on in zip(raw, on_bleed, strict=True):
+        if (on and not s.image) or id(s) in bleeding_ids:
             continue  # header bands, chapter tabs, crop marks, and the drawings on them
         if s.box[2] - s.box[0] >= 0.8 * page_w and (
             s.box[3] <= bounds[1] + _MARGIN_BAND * page_h or s.box[1] >= bounds[3] - _MARGIN_BAND * page_h
@@ -410,13 +414,9 @@ def _shapes(page, bounds: Box, tables: list[Box]) -> list[_Shape]:
         if clipped[2] < clipped[0] or clipped[3] < clipped[1]:
             continue  # off the page
         shapes.append(s)
-    index = _Grid(48.0)
-    for k, g in enumerate(grounds):
-        index.add(k, g.box)
-    for s in shapes:
-        if s.filled and not s.stroked:
-            under = _smallest_container(s, grounds, index)
-            s.invisible = s.colour is not None and s.colour == (under.colour if under is not None else _WHITE)
+    filled = [s for s in shapes if s.filled and not s.stroked]
+    for s, under in zip(filled, _smallest_containers(filled, grounds), strict=True):
+        s.invisible = s.colour is not None and s.colour == (under.colour if under is not None else _WHITE)
     for s in shapes:
         s.box = _clip(s.box, bounds)
     return shapes
@@ -424,20 +424,70 @@ def _shapes(page, bounds: Box, tables: list[Box]) -> list[_Shape]:
 
 def _bleeding(raw: list[_Shape], bounds: Box) -> list[_Shape]:
     """Drawings that bleed off the page, and the drawings of the same fill colour that touch
-    them, transitively (a band drawn in pieces)."""
+    them (within 1 pt, ``_distance``), transitively (a band drawn in pieces); in no particular
+    order. Images never count.
+
+    A search outwards from the bleeding drawings; each drawing reached is compared at once
+    (numpy, with a margin) with all drawings of its colour not reached yet, and ``_distance``
+    decides for those near enough: a chain of 10,000 touching rectangles is not walked by
+    comparing every drawing with every other for each one reached."""
     found = [s for s in raw if not s.image and _bleeds(s.box, bounds)]
-    pending = list(found)
+    reached = {id(s) for s in found}
+    by_colour: dict[tuple, list[_Shape]] = {}
+    for s in raw:
+        if not s.image and s.colour is not None:
+            by_colour.setdefault(s.colour, []).append(s)
+    boxes = {c: np.array([s.box for s in group], dtype=np.float64).reshape(-1, 4) for c, group in by_colour.items()}
+    free = {c: np.array([id(s) not in reached for s in group], dtype=bool) for c, group in by_colour.items()}
+    pending = [s for s in found if s.colour is not None]
     while pending:
         b = pending.pop()
-        if b.colour is None:
-            continue
-        for s in raw:
-            if s.image or s.colour != b.colour or any(s is f for f in found):
-                continue
+        group, box, open_ = by_colour[b.colour], boxes[b.colour], free[b.colour]
+        a0, a1, a2, a3 = b.box
+        # The gaps along each axis (as ``_distance`` reckons them) at most 1 pt, with a margin
+        # for rounding: ``_distance`` itself decides.
+        # (a comparison with NaN is false: such a pair is left to ``_distance``).
+        near = np.flatnonzero(
+            open_
+            & ~(np.maximum(box[:, 0] - a2, a0 - box[:, 2]) > 1.0 + _NEAR_SLACK)
+            & ~(np.maximum(box[:, 1] - a3, a1 - box[:, 3]) > 1.0 + _NEAR_SLACK)
+        )
+        for k in near.tolist():
+            s = group[k]
             if _distance(s.box, b.box) <= 1.0:
+                open_[k] = False
                 found.append(s)
                 pending.append(s)
     return found
+
+
+# Rounding margin (pt) of the numpy tests that choose the pairs ``_distance`` and
+# ``_share_inside`` then decide for.
+_NEAR_SLACK = 1e-6
+
+
+def _mostly_on(shapes: list[_Shape], under: list[_Shape]) -> list[bool]:
+    """For each of ``shapes``: whether at least 0.6 of its area lies inside one of ``under``
+    (``_share_inside``); False for images. The boxes that overlap it are found at once (numpy); ``_share_inside``
+    decides for them."""
+    if not under or not shapes:
+        return [False] * len(shapes)
+    box = np.array([u.box for u in under], dtype=np.float64)
+    u0, u1, u2, u3 = (np.ascontiguousarray(box[:, k]) for k in range(4))
+    result = []
+    for s in shapes:
+        if s.image:
+            result.append(False)  # never set aside for lying on artwork
+            continue
+        b0, b1, b2, b3 = s.box
+        # a share above 0 needs an overlap of some width and height
+        # (NaN is left to ``_share_inside``)
+        overlapping = np.flatnonzero(
+            ~(np.minimum(b2, u2) - np.maximum(b0, u0) <= -_NEAR_SLACK)
+            & ~(np.minimum(b3, u3) - np.maximum(b1, u1) <= -_NEAR_SLACK)
+        )
+        result.append(any(_share_inside(s.box, under[k].box) >= 0.6 for k in overlapping.tolist()))
+    return result
 
 
 def _classify(shapes: list[_Shape], runs: list[_Run], caption_ids: set[int], body: float) -> None:
@@ -507,6 +557,87 @@ def _smallest_container(s: _Shape, grounds: list[_Shape], index: _Grid | None = 
     return best
 
 
+# The cell (pt) of the grid ``_smallest_container`` looks for containers in.
+_GROUND_CELL = 48.0
+# How many containers in the order of ``_smallest_containers`` are tried one by one before the
+# rest of the cell is tested at once.
+_FIRST_TRIES = 16
+
+
+def _smallest_containers(shapes: list[_Shape], grounds: list[_Shape]) -> list[_Shape | None]:
+    """``_smallest_container(s, grounds, index)`` for each of ``shapes`` (each one of ``grounds``),
+    with ``index`` a ``_Grid`` of ``_GROUND_CELL`` pt holding ``grounds``: the same answers, found
+    without looking at every ground drawn before a shape (a page of 10,000 rectangles drawn on
+    one another asked 50 million questions).
+
+    A shape's candidates are the grounds whose cells hold the cell of its centre (as the grid
+    gives them). In each such cell they are put in order of area, then latest drawn first: the
+    answer is the first one after the shape itself (it is one of them) that contains it (0.5 pt
+    tolerance) and is drawn before it; those before the shape in that order are smaller, or as
+    large and drawn later. The first ``_FIRST_TRIES`` are tried one by one (a stack of equal
+    shapes, shapes nested in one another: the next one), the rest of the cell at once with
+    numpy. Areas that are not numbers (an infinite side by a zero one) fall back to asking
+    ``_smallest_container`` shape by shape."""
+    grid = _Grid(_GROUND_CELL)
+    position = {id(g): k for k, g in enumerate(grounds)}
+    # The cells each ground covers, as ``_Grid.add`` reckons them (raising as it raises).
+    spans = []
+    for g in grounds:
+        xs, ys = grid._range(g.box)
+        spans.append((xs.start, xs.stop - 1, ys.start, ys.stop - 1))
+    areas = [_area(g.box) for g in grounds]
+    if any(a != a for a in areas):  # NaN: no order of area
+        index = _Grid(_GROUND_CELL)
+        for k, g in enumerate(grounds):
+            index.add(k, g.box)
+        return [_smallest_container(s, grounds, index) for s in shapes]
+    by_cell: dict[tuple[int, int], list[int]] = {}
+    for i, s in enumerate(shapes):
+        cx, cy = (s.box[0] + s.box[2]) / 2, (s.box[1] + s.box[3]) / 2
+        xs, ys = grid._range((cx, cy, cx, cy))
+        by_cell.setdefault((xs.start, ys.start), []).append(i)
+    result: list[_Shape | None] = [None] * len(shapes)
+    if not grounds:
+        return result
+    span = np.array(spans, dtype=np.float64)
+    boxes = np.array([g.box for g in grounds], dtype=np.float64)
+    area = np.array(areas, dtype=np.float64)
+    drawn = np.arange(len(grounds))
+    rank = np.full(len(grounds), -1)
+    for (x, y), asking in by_cell.items():
+        inside = np.flatnonzero((span[:, 0] <= x) & (x <= span[:, 1]) & (span[:, 2] <= y) & (y <= span[:, 3]))
+        order = inside[np.lexsort((-drawn[inside], area[inside]))]
+        rank[order] = np.arange(len(order))
+        o_box, o_area = boxes[order], area[order]
+        grown = np.column_stack((o_box[:, 0] - 0.5, o_box[:, 1] - 0.5, o_box[:, 2] + 0.5, o_box[:, 3] + 0.5))
+        order_list = order.tolist()
+        for i in asking:
+            s = shapes[i]
+            k_s = position[id(s)]
+            a_s = _area(s.box)
+            start = int(rank[k_s]) + 1
+            # Not in its centre's cell (never, for a finite box): nothing stops the search at it.
+            before = k_s if start > 0 else len(grounds)
+            found = None
+            for p in range(start, min(start + _FIRST_TRIES, len(order_list))):
+                k = order_list[p]
+                o = grounds[k]
+                if k < before and areas[k] >= a_s and _contains(o.box, s.box, 0.5):
+                    found = o
+                    break
+            rest = start + _FIRST_TRIES
+            if found is None and rest < len(order_list):
+                b0, b1, b2, b3 = s.box
+                g = grown[rest:]
+                hit = ((order[rest:] < before) & (o_area[rest:] >= a_s) & (b0 >= g[:, 0]) & (b1 >= g[:, 1])
+                       & (b2 <= g[:, 2]) & (b3 <= g[:, 3]))
+                if hit.any():
+                    found = grounds[order_list[rest + int(hit.argmax())]]
+            result[i] = found
+        rank[order] = -1
+    return result
+
+
 def _colour(value) -> tuple | None:
     """A fill colour as a comparable tuple (gray, RGB or CMYK components rounded), None if unknown."""
     if value is None:
@@ -534,34 +665,53 @@ def _holds_drawing(s: _Shape, shapes: list[_Shape]) -> bool:
 
 def _cluster(seeds: list[_Shape], connectors: list[_Shape], gap: float) -> list[list[_Shape]]:
     """Seeds whose boxes are within ``gap`` of each other (along both axes), or joined by rulings
-    that touch them (within 2 pt), transitively; clusters with no seed are left out."""
+    that touch them (within 2 pt), transitively; clusters with no seed are left out. Clusters are
+    listed by their first node (seeds, then connectors), their shapes in that order.
+
+    Two nodes are compared when a ``_Grid`` of cells ``max(2 * reach, 12)`` pt (``reach``: the
+    larger limit) would find the later one near the earlier one grown by ``reach`` (their cell
+    ranges meet); each node is compared with all later ones at once (numpy), and the clusters
+    are kept as a label per node, relabelled when a node joins two of them: no pair of the
+    10,000 shapes drawn on one spot is asked about one by one."""
     nodes = seeds + connectors
+    n = len(nodes)
     n_seeds = len(seeds)
-    parent = list(range(len(nodes)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
     reach = max(gap, 2.0)
     grid = _Grid(max(2 * reach, 12.0))
-    for i, node in enumerate(nodes):
-        grid.add(i, node.box)
-    for i, node in enumerate(nodes):
-        a0, a1, a2, a3 = node.box
-        for j in grid.near(node.box, reach):
-            if j <= i:
-                continue
-            limit = gap if i < n_seeds and j < n_seeds else 2.0
-            b0, b1, b2, b3 = nodes[j].box
+    # The cells of each node and of each node grown by ``reach``, as ``_Grid.add`` and
+    # ``_Grid.near`` reckon them (raising as they raise).
+    own, grown = [], []
+    for node in nodes:
+        xs, ys = grid._range(node.box)
+        own.append((xs.start, xs.stop - 1, ys.start, ys.stop - 1))
+    for node in nodes:
+        xs, ys = grid._range(node.box, reach)
+        grown.append((xs.start, xs.stop - 1, ys.start, ys.stop - 1))
+    label = np.arange(n)
+    if n > 1:
+        box = np.array([node.box for node in nodes], dtype=np.float64)
+        cells = np.array(own, dtype=np.float64)
+        x0, top, x1, bottom = (np.ascontiguousarray(box[:, k]) for k in range(4))
+        cx0, cx1, cy0, cy1 = (np.ascontiguousarray(cells[:, k]) for k in range(4))
+        limits = np.where(np.arange(n) < n_seeds, gap, 2.0)
+        for i in range(n - 1):
+            a0, a1, a2, a3 = nodes[i].box
+            g0, g1, g2, g3 = grown[i]
+            j = i + 1
+            limit = limits[j:] if i < n_seeds else 2.0
             # Within ``limit`` along both axes (the boxes grown by it overlap).
-            if b0 - a2 <= limit and a0 - b2 <= limit and b1 - a3 <= limit and a1 - b3 <= limit:
-                parent[find(i)] = find(j)
+            hit = (
+                (g0 <= cx1[j:]) & (cx0[j:] <= g1) & (g2 <= cy1[j:]) & (cy0[j:] <= g3)
+                & (x0[j:] - a2 <= limit) & (a0 - x1[j:] <= limit)
+                & (top[j:] - a3 <= limit) & (a1 - bottom[j:] <= limit)
+            )
+            joined = label[j:][hit]
+            if joined.size == 0 or (joined == label[i]).all():
+                continue
+            label[np.isin(label, joined)] = label[i]
     groups: dict[int, list[_Shape]] = {}
-    for i, s in enumerate(nodes):
-        groups.setdefault(find(i), []).append(s)
+    for s, key in zip(nodes, label.tolist(), strict=True):
+        groups.setdefault(key, []).append(s)
     return [g for g in groups.values() if any(s.seed for s in g)]
 
 
@@ -594,11 +744,16 @@ class _Grid:
         return found
 
 
-def _grow(members: list[_Shape], shapes: list[_Shape], labels: list[_Run]):
+def _grow(members: list[_Shape], shapes: list[_Shape], labels: list[_Run], seeds: _Seeds | None = None):
     """The cluster's region grown by the labels in and next to it, and by the seeds it comes to
-    touch; returns (region, members, number of labels)."""
+    touch (``shapes`` in order, each taken as it is reached, the region growing); returns
+    (region, members, number of labels). ``seeds``: the ``_Seeds`` of ``shapes``, if made
+    already (one for all of a page's clusters)."""
     region = _union(s.box for s in members)
     members = list(members)
+    member_ids = {id(s) for s in members}
+    if seeds is None:
+        seeds = _Seeds(shapes)
     attached: set[int] = set()
     for _ in range(8):
         changed = False
@@ -609,33 +764,97 @@ def _grow(members: list[_Shape], shapes: list[_Shape], labels: list[_Run]):
                 attached.add(id(r))
                 region = _union([region, r.box])
                 changed = True
-        for s in shapes:
-            if s.seed and s not in members and _distance(s.box, region) <= 0:
-                members.append(s)
-                region = _union([region, s.box])
-                changed = True
+        start = 0
+        while True:
+            for k in seeds.touching(region, start):
+                s = seeds.shapes[k]
+                if id(s) not in member_ids and _distance(s.box, region) <= 0:
+                    members.append(s)
+                    member_ids.add(id(s))
+                    region = _union([region, s.box])
+                    changed = True
+                    start = k + 1  # the next seeds are asked about the grown region
+                    break
+            else:
+                break
         if not changed:
             break
     return region, members, len(attached)
 
 
+class _Seeds:
+    """A page's seeds (the shapes with ``seed`` set, in order) and their boxes as an array: which
+    of them may touch a region, found at once (numpy)."""
+
+    def __init__(self, shapes: list[_Shape]) -> None:
+        self.shapes = [s for s in shapes if s.seed]
+        box = np.array([s.box for s in self.shapes], dtype=np.float64).reshape(-1, 4)
+        self.x0, self.top, self.x1, self.bottom = (np.ascontiguousarray(box[:, k]) for k in range(4))
+
+    def touching(self, region: Box, start: int = 0) -> list[int]:
+        """The positions, from ``start`` on, of the seeds whose boxes may touch ``region``: a
+        superset (a margin for rounding, NaN kept) of those at ``_distance`` 0 or less."""
+        r0, r1, r2, r3 = region
+        near = (
+            ~(np.maximum(self.x0[start:] - r2, r0 - self.x1[start:]) > _NEAR_SLACK)
+            & ~(np.maximum(self.top[start:] - r3, r1 - self.bottom[start:]) > _NEAR_SLACK)
+        )
+        return (np.flatnonzero(near) + start).tolist()
+
+
 def _merge_regions(regions: list, gap: float) -> list:
-    """Regions that overlap (or lie within ``gap`` of each other) become one."""
+    """Regions that overlap (or lie within ``gap`` of each other) become one: the first pair in
+    order (by the first region's place, then the second's) is merged into the first's place,
+    and so on until no pair is left.
+
+    The same merges in the same order as asking all pairs again after each merge, without it:
+    regions before the one that grew had no partner, so only the grown region can give them
+    one; its partners are looked for at once (numpy, with a margin; ``_distance`` decides)."""
     regions = list(regions)
-    merged = True
-    while merged:
-        merged = False
-        for i in range(len(regions)):
-            for j in range(i + 1, len(regions)):
-                a, b = regions[i], regions[j]
-                if _distance(a[0], b[0]) < gap or (gap > 0 and _distance(a[0], b[0]) <= gap):
-                    regions[i] = (_union([a[0], b[0]]), a[1] + b[1], a[2] + b[2])
-                    del regions[j]
-                    merged = True
-                    break
-            if merged:
-                break
-    return regions
+    n = len(regions)
+    if n < 2:
+        return regions
+    box = np.array([r[0] for r in regions], dtype=np.float64).reshape(-1, 4)
+    alive = np.ones(n, dtype=bool)
+    reach = max(gap, 0.0) + _NEAR_SLACK
+
+    def meet(a, b) -> bool:
+        return _distance(a[0], b[0]) < gap or (gap > 0 and _distance(a[0], b[0]) <= gap)
+
+    def partners(i: int, lo: int, hi: int) -> list[int]:
+        """The living regions in [lo, hi) that may merge with region ``i``, in order."""
+        a0, a1, a2, a3 = regions[i][0]
+        b = box[lo:hi]
+        near = (
+            alive[lo:hi]
+            & ~(np.maximum(b[:, 0] - a2, a0 - b[:, 2]) > reach)
+            & ~(np.maximum(b[:, 1] - a3, a1 - b[:, 3]) > reach)
+        )
+        return (np.flatnonzero(near) + lo).tolist()
+
+    def merge(i: int, j: int) -> None:  # j into i (i < j)
+        a, b = regions[i], regions[j]
+        regions[i] = (_union([a[0], b[0]]), a[1] + b[1], a[2] + b[2])
+        box[i] = regions[i][0]
+        alive[j] = False
+
+    i = 0
+    while i < n:
+        if not alive[i]:
+            i += 1
+            continue
+        # An earlier region meeting this one (it grew): that pair comes first.
+        earlier = next((p for p in partners(i, 0, i) if meet(regions[p], regions[i])), None)
+        if earlier is not None:
+            merge(earlier, i)
+            i = earlier
+            continue
+        later = next((j for j in partners(i, i + 1, n) if meet(regions[i], regions[j])), None)
+        if later is None:
+            i += 1
+        else:
+            merge(i, later)
+    return [r for r, keep in zip(regions, alive.tolist(), strict=True) if keep]
 
 
 def _is_figure(region: Box, members: list[_Shape], n_labels: int, runs: list[_Run],

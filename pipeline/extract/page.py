@@ -56,6 +56,7 @@ from pipeline.extract.notes import (
 from pipeline.extract.ocr import OcrPage, ocr_glyphs, ocr_page
 from pipeline.extract.opening import _TODO_REFETCH
 from pipeline.extract.pdfium_drawings import drawn_page
+from pipeline.extract.table_finder import find_tables
 from pipeline.extract.pdfium_glyphs import Census
 from pipeline.extract.problems import _page_is_usable
 from pipeline.extract.tables import _tables
@@ -240,7 +241,7 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
     try:
         # Tables are made of ruled edges: a page drawing no rectangle or curve and at most two
         # lines has none (pdfplumber's table finder is not run).
-        found_tables = (drawings.find_tables()
+        found_tables = (find_tables(drawings)
                         if config.extract_tables and chars and not flood and _may_hold_tables(census) else [])
     except Exception as exc:  # a broken content stream: say which page
         raise ExtractError(
