@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import click
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -65,6 +64,7 @@ def discover(
 
 @app.command()
 def update(
+    context: typer.Context,
     sources: Path = typer.Option(DEFAULT_SOURCES, help="The sources file."),
     only: list[str] = typer.Option(None, help="Only these sources (by name); repeatable."),
     out: Path = typer.Option(Path("processed"), "--out", "-o", help="Output directory."),
@@ -107,7 +107,7 @@ def update(
         from flows.workers import start_server, stop_server
 
         start_server()
-        click.get_current_context().call_on_close(stop_server)
+        context.call_on_close(stop_server)  # however the command ends
     from flows.process_sources import ReportFailure, process_sources, task_runner
     from pipeline.publish import output_lock
     from pipeline.sources import find_source, load_sources

@@ -1,6 +1,7 @@
 """``update``'s pool workers are forked from a forkserver that has imported the pipeline
 (``flows.workers``, ``flows.corpus.PreloadedPoolTaskRunner``), not spawned to import it again;
-spawned when the forkserver cannot start; and no process is left once the pool is done. The same
+spawned when the forkserver cannot start; and no process is left once the pool is done, a task
+failed or not. The same
 tables and no process left after ``jstmine update``: ``tests/test_dask.py``."""
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 
 import psutil
+import pytest
 from prefect import task
 
 from flows.corpus import PreloadedPoolTaskRunner
@@ -25,6 +27,12 @@ PRELOADED = "sklearn.feature_extraction.text"
 def worker_facts() -> dict:
     """In a pool worker, at the task's start: what it has imported, its parent and its own pid."""
     return {"preloaded": PRELOADED in sys.modules, "parent": os.getppid(), "pid": os.getpid()}
+
+
+@task
+def failing(report: str) -> None:
+    """A report task that fails in its worker."""
+    raise ValueError(f"{report} cannot be read")
 
 
 def our_processes() -> set[int]:
@@ -50,8 +58,11 @@ def test_pool_workers_are_forked_from_the_preloaded_forkserver_and_none_is_left(
         server = server_pid()
         assert server is not None
         futures = [runner.submit(worker_facts, {}) for _ in range(2)]
+        fails = runner.submit(failing, {"report": "corpus07"})
         facts = [f.result(timeout=120) for f in futures]
         workers = {f["pid"] for f in facts}
+        with pytest.raises(ValueError, match="corpus07 cannot be read"):  # a worker's failure, as it was
+            fails.result(timeout=120)
     assert all(f["preloaded"] for f in facts), facts  # imported before the task started: by the server
     assert {f["parent"] for f in facts} == {server}, (facts, server)  # children of the forkserver
     assert server_pid() is None  # stopped with the pool
