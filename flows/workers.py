@@ -21,7 +21,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import pkgutil
+import signal
 from multiprocessing import forkserver
+
+import psutil
 
 from flows.warm import LIBRARIES
 
@@ -62,7 +65,28 @@ def server_pid() -> int | None:
     return forkserver._forkserver._forkserver_pid
 
 
-def stop_server() -> None:
-    """Stop the forkserver this process started, if any (it exits once its workers have); the
-    next ``start_server`` starts a new one."""
+def stop_server(grace: float = 5.0) -> None:
+    """Stop the forkserver this process started, if any; the next ``start_server`` starts a new
+    one. It exits once its workers have: the pool has joined them, except after an interrupt
+    (Ctrl-C), when a worker may still be in its task: those left after ``grace`` seconds are
+    terminated (SIGTERM, then SIGKILL), so that nothing is left behind and this does not hang.
+
+    Parameters: ``grace`` (seconds the workers still running get to end by themselves)."""
+    pid = server_pid()
+    if pid is None:
+        return
+    try:
+        workers = psutil.Process(pid).children()
+    except psutil.Error:  # the server has ended already
+        workers = []
+    _, alive = psutil.wait_procs(workers, timeout=grace)
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        for worker in alive:
+            try:
+                worker.send_signal(signum)
+            except psutil.Error:
+                pass
+        _, alive = psutil.wait_procs(alive, timeout=grace)
+        if not alive:
+            break
     forkserver._forkserver._stop()

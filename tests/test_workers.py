@@ -84,3 +84,25 @@ def test_when_the_forkserver_cannot_start_the_workers_are_spawned(prefect_server
     assert "the pool's forkserver could not start (no forkserver here)" in caplog.text
     assert not facts["preloaded"] and facts["parent"] == os.getpid()  # spawned by this process: imports its own
     assert server_pid() is None
+
+
+def test_stopping_the_server_ends_a_worker_still_in_its_task_and_leaves_nothing():
+    """After an interrupt (Ctrl-C), a worker may still be in its task when the command stops the
+    forkserver: it is terminated after the grace period, instead of the stop waiting for it."""
+    import time
+
+    from flows.workers import start_server
+
+    before = our_processes()
+    context = start_server()
+    assert context.get_start_method() == "forkserver"
+    worker = context.Process(target=time.sleep, args=(600,))
+    worker.start()
+    server = server_pid()
+    assert psutil.Process(worker.pid).ppid() == server
+    started = time.monotonic()
+    stop_server(grace=1.0)
+    assert time.monotonic() - started < 30
+    assert server_pid() is None
+    assert not psutil.pid_exists(worker.pid) or psutil.Process(worker.pid).status() == psutil.STATUS_ZOMBIE
+    assert our_processes() <= before
