@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import pkgutil
 import signal
 from multiprocessing import forkserver
@@ -67,9 +68,10 @@ def server_pid() -> int | None:
 
 def stop_server(grace: float = 5.0) -> None:
     """Stop the forkserver this process started, if any; the next ``start_server`` starts a new
-    one. It exits once its workers have: the pool has joined them, except after an interrupt
-    (Ctrl-C), when a worker may still be in its task: those left after ``grace`` seconds are
-    terminated (SIGTERM, then SIGKILL), so that nothing is left behind and this does not hang.
+    one. Its workers have ended (the pool has joined them), except after an interrupt (Ctrl-C),
+    when one may still be in its task: those left after ``grace`` seconds are terminated
+    (SIGTERM, then SIGKILL), so that nothing is left behind and this does not hang. Then the
+    server is terminated, not waited for: it may still be importing when no pool was needed.
 
     Parameters: ``grace`` (seconds the workers still running get to end by themselves)."""
     pid = server_pid()
@@ -89,4 +91,8 @@ def stop_server(grace: float = 5.0) -> None:
         _, alive = psutil.wait_procs(alive, timeout=grace)
         if not alive:
             break
+    try:  # with no worker left it holds nothing; it may still be importing (no pool was needed)
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
     forkserver._forkserver._stop()
