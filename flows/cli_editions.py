@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -63,6 +64,7 @@ def discover(
 
 @app.command()
 def update(
+    context: typer.Context,
     sources: Path = typer.Option(DEFAULT_SOURCES, help="The sources file."),
     only: list[str] = typer.Option(None, help="Only these sources (by name); repeatable."),
     out: Path = typer.Option(Path("processed"), "--out", "-o", help="Output directory."),
@@ -97,6 +99,15 @@ def update(
 
     recorded = use_recorded_server()  # before Prefect is imported: it reads PREFECT_API_URL then
     quiet_internals(verbose)  # before Prefect and Dask are imported: they configure their logging then
+    from flows.server import profile_api_url
+
+    if not dask_address and workers != 1 and (os.environ.get("PREFECT_API_URL") or profile_api_url()):
+        # A pool may run the new editions: its forkserver imports the pipeline now, on the core
+        # this process leaves idle while it imports Prefect (flows.workers); stopped at the end.
+        from flows.workers import start_server, stop_server
+
+        start_server()
+        context.call_on_close(stop_server)  # however the command ends
     from flows.process_sources import ReportFailure, process_sources, task_runner
     from pipeline.publish import output_lock
     from pipeline.sources import find_source, load_sources

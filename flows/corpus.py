@@ -23,14 +23,17 @@ no process start-up to pay back), with no more processes than new editions.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ProcessPoolExecutor
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ProcessPoolTaskRunner
 
 from flows import process_report
 from flows.quiet import hide_pipeline_error_tracebacks
 from flows.stage_cache import StageRunner
 from flows.process_report import build_edition, submit_stages, write_report
+from flows.workers import start_server, stop_server
 
 
 @task(name="report-stages", task_run_name="report-stages-{label}", cache_policy=NO_CACHE, persist_result=False)
@@ -90,8 +93,32 @@ def pool_size(workers: int, new_editions: int) -> int:
 
 
 def process_pool(size: int):
-    """A Prefect task runner of ``size`` worker processes (started as tasks arrive, spawned: they
-    import only what the task needs), for ``report_stages_task``."""
-    from prefect.task_runners import ProcessPoolTaskRunner
+    """A Prefect task runner of ``size`` worker processes (started as tasks arrive, forked from
+    the preloaded forkserver: ``PreloadedPoolTaskRunner``), for ``report_stages_task``."""
+    return PreloadedPoolTaskRunner(max_workers=size)
 
-    return ProcessPoolTaskRunner(max_workers=size)
+
+class PreloadedPoolTaskRunner(ProcessPoolTaskRunner):
+    """Prefect's ``ProcessPoolTaskRunner`` whose workers are forked from the forkserver that has
+    imported the pipeline (``flows.workers.start_server``) instead of spawned (Prefect's start
+    method: each would import it all again, about three seconds of CPU); everything else is
+    Prefect's. When the forkserver cannot start, they are spawned. The forkserver stops with the
+    pool. (``tests/test_workers.py`` checks that Prefect's executor is still what this replaces.)"""
+
+    def __enter__(self):
+        super().__enter__()
+        context = start_server()
+        spawned = self._executor
+        if context.get_start_method() == "forkserver" and isinstance(spawned, ProcessPoolExecutor):
+            # Prefect's executor has started no process yet (they start with the first task):
+            # the same one, on the forkserver's context.
+            self._executor = ProcessPoolExecutor(max_workers=self._max_workers, mp_context=context,
+                                                 initializer=spawned._initializer, initargs=spawned._initargs)
+            spawned.shutdown(wait=True)
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback) -> None:
+        try:
+            super().__exit__(exc_type, exc_value, traceback)  # its workers are joined
+        finally:
+            stop_server()

@@ -1,0 +1,120 @@
+"""``update``'s pool workers are forked from a forkserver that has imported the pipeline
+(``flows.workers``, ``flows.corpus.PreloadedPoolTaskRunner``), not spawned to import it again;
+spawned when the forkserver cannot start; and no process is left once the pool is done, a task
+failed or not. The same
+tables and no process left after ``jstmine update``: ``tests/test_dask.py``."""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+
+import psutil
+import pytest
+from prefect import task
+
+from flows.corpus import PreloadedPoolTaskRunner
+from flows.workers import preload_modules, server_pid, stop_server
+
+# Imported by the forkserver, never by this module nor by the task below: in a worker's
+# sys.modules at the task's start only if the worker was forked from the preloaded server.
+PRELOADED = "sklearn.feature_extraction.text"
+
+
+@task
+def worker_facts() -> dict:
+    """In a pool worker, at the task's start: what it has imported, its parent and its own pid."""
+    return {"preloaded": PRELOADED in sys.modules, "parent": os.getppid(), "pid": os.getpid()}
+
+
+@task
+def failing(report: str) -> None:
+    """A report task that fails in its worker."""
+    raise ValueError(f"{report} cannot be read")
+
+
+def our_processes() -> set[int]:
+    """This process's descendants, but the resource tracker (multiprocessing's, for the process's
+    life, started by the pool either way)."""
+    return {p.pid for p in psutil.Process().children(recursive=True)
+            if "resource_tracker" not in " ".join(p.cmdline())}
+
+
+def test_the_forkserver_preloads_what_the_stages_and_their_libraries_need():
+    names = preload_modules()
+    assert {"flows.corpus", "spacy", "sudachipy", PRELOADED, "pipeline.tag", "pipeline.extract"} <= set(names)
+
+
+def test_pool_workers_are_forked_from_the_preloaded_forkserver_and_none_is_left(prefect_server):
+    before = our_processes()
+    with PreloadedPoolTaskRunner(max_workers=2) as runner:
+        # The assumption on Prefect (pinned at 3.9.1) this relies on: its runner keeps a
+        # ProcessPoolExecutor in _executor, replaced by one on the forkserver's context.
+        executor = runner._executor
+        assert isinstance(executor, ProcessPoolExecutor)
+        assert executor._mp_context.get_start_method() == "forkserver"
+        server = server_pid()
+        assert server is not None
+        futures = [runner.submit(worker_facts, {}) for _ in range(2)]
+        fails = runner.submit(failing, {"report": "corpus07"})
+        facts = [f.result(timeout=120) for f in futures]
+        workers = {f["pid"] for f in facts}
+        with pytest.raises(ValueError, match="corpus07 cannot be read"):  # a worker's failure, as it was
+            fails.result(timeout=120)
+    assert all(f["preloaded"] for f in facts), facts  # imported before the task started: by the server
+    assert {f["parent"] for f in facts} == {server}, (facts, server)  # children of the forkserver
+    assert server_pid() is None  # stopped with the pool
+    assert not psutil.pid_exists(server) or psutil.Process(server).status() == psutil.STATUS_ZOMBIE
+    assert our_processes() <= before, "processes left behind by the pool"
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in workers)
+
+
+def test_when_the_forkserver_cannot_start_the_workers_are_spawned(prefect_server, monkeypatch, caplog):
+    def cannot_start():
+        raise OSError("no forkserver here")
+
+    monkeypatch.setattr(multiprocessing.forkserver, "ensure_running", cannot_start)
+    stop_server()
+    with caplog.at_level(logging.WARNING, logger="flows.workers"):
+        with PreloadedPoolTaskRunner(max_workers=1) as runner:
+            assert runner._executor._mp_context.get_start_method() == "spawn"
+            facts = runner.submit(worker_facts, {}).result(timeout=180)
+    assert "the pool's forkserver could not start (no forkserver here)" in caplog.text
+    assert not facts["preloaded"] and facts["parent"] == os.getpid()  # spawned by this process: imports its own
+    assert server_pid() is None
+
+
+def test_stopping_the_server_ends_a_worker_still_in_its_task_and_leaves_nothing():
+    """After an interrupt (Ctrl-C), a worker may still be in its task when the command stops the
+    forkserver: it is terminated after the grace period, instead of the stop waiting for it."""
+    import time
+
+    from flows.workers import start_server
+
+    before = our_processes()
+    context = start_server()
+    assert context.get_start_method() == "forkserver"
+    worker = context.Process(target=time.sleep, args=(600,))
+    worker.start()
+    server = server_pid()
+    assert psutil.Process(worker.pid).ppid() == server
+    stop_server(grace=1.0)
+    assert server_pid() is None
+    assert not psutil.pid_exists(worker.pid) or psutil.Process(worker.pid).status() == psutil.STATUS_ZOMBIE
+    assert our_processes() <= before
+
+
+def test_a_server_no_pool_needed_is_stopped_even_while_it_imports():
+    """``update`` starts the server before it knows how many editions are new: with one or none,
+    it is stopped at the end, whether or not it has finished importing."""
+    from flows.workers import start_server
+
+    before = our_processes()
+    assert start_server().get_start_method() == "forkserver"
+    server = server_pid()
+    stop_server()
+    assert server_pid() is None
+    assert not psutil.pid_exists(server) or psutil.Process(server).status() == psutil.STATUS_ZOMBIE
+    assert our_processes() <= before
