@@ -200,9 +200,26 @@ def test_a_page_over_the_memory_budget_in_this_process_with_pdfium(tmp_path):
 
 
 def test_a_page_over_the_memory_budget_in_worker_processes(tmp_path):
+    """Every page is over the budget; the first page is the one reported, whichever process read
+    it. The caller reads pages too and its budget counts what its resident memory grows by, so
+    the extraction runs in a fresh process: in a long test session memory freed by earlier tests
+    could hold page 1 without growing, and a later page would be reported."""
+    import subprocess
+    import sys
+
     path = forge.glyph_flood_pdf(tmp_path / "flood.pdf", pages=16, glyphs=200_000)
-    with pytest.raises(MemoryLimitReached, match=r"flood\.pdf: page 1 cannot be read: it needs more than 64 MiB"):
-        extract_pdf(path, ExtractConfig(max_worker_memory_mb=64), workers=3)
+    code = ("import sys\n"
+            "from pathlib import Path\n"
+            "from pipeline.extract import ExtractConfig, extract_pdf\n"
+            "from pipeline.extract.limits import MemoryLimitReached\n"
+            "try:\n"
+            "    extract_pdf(Path(sys.argv[1]), ExtractConfig(max_worker_memory_mb=64), workers=3)\n"
+            "except MemoryLimitReached as exc:\n"
+            "    print(exc)\n"
+            "    sys.exit(3)\n")
+    run = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 3, f"exit {run.returncode}: {run.stdout}{run.stderr[-3000:]}"
+    assert re.search(r"flood\.pdf: page 1 cannot be read: it needs more than 64 MiB", run.stdout), run.stdout
     worker = reader._WorkerProcess(path, ExtractConfig(max_worker_memory_mb=64), 16)
     try:  # the worker's own check, on a page only it reads
         with pytest.raises(MemoryLimitReached, match="page 5 cannot be read: it needs more than 64 MiB"):

@@ -362,6 +362,7 @@ def _chars(textpage: pdfium.PdfTextPage, objects: list[tuple[int, int]], height:
         texts, x0.tolist(), x1.tolist(), (height - y1).tolist(), (height - y0).tolist(), sizes, fonts, uprights,
         strict=True,
     ))
+    limits.check_memory()  # the page's records, all built at once
     unseen = [(k, obj) for k, (obj, depth) in enumerate(objects)
               if obj not in shared and _object_type(obj) == raw.FPDF_PAGEOBJ_TEXT]
     if not unseen:
