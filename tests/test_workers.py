@@ -36,10 +36,17 @@ def failing(report: str) -> None:
 
 
 def our_processes() -> set[int]:
-    """This process's descendants, but the resource tracker (multiprocessing's, for the process's
-    life, started by the pool either way)."""
-    return {p.pid for p in psutil.Process().children(recursive=True)
-            if "resource_tracker" not in " ".join(p.cmdline())}
+    """This process's living descendants, but the resource tracker (multiprocessing's, for the
+    process's life, started by the pool either way). A zombie (a child an earlier test of the
+    session ended without reaping: it runs nothing) or a process gone meanwhile is left out."""
+    pids = set()
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(p.cmdline()):
+                pids.add(p.pid)
+        except psutil.Error:  # gone, or a zombie, since it was listed
+            continue
+    return pids
 
 
 def test_the_forkserver_preloads_what_the_stages_and_their_libraries_need():
