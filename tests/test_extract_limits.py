@@ -176,27 +176,35 @@ def test_a_page_over_the_memory_budget_in_this_process(tmp_path):
     assert "raise the limit (now 64): jstmine run --max-worker-memory-mb N" in message and "qpdf" in message
 
 
-def test_a_page_over_the_memory_budget_in_this_process_with_pdfium(tmp_path):
-    """PDFium's glyph records take less memory than pdfminer's, so the flood is bigger (600,000
-    glyphs a page: some 150 MB of records against a 64 MiB budget). The budget counts what the
-    process's resident memory grows by, so it runs in a fresh process: in a long test session
-    memory freed by earlier tests could hold a whole page without growing."""
+def _memory_limit_in_a_fresh_process(path: Path, config: str, workers: int) -> str:
+    """``extract_pdf(path, ExtractConfig(<config>), workers=workers)`` run in a fresh Python (the
+    budget counts what resident memory grows by, which memory freed by earlier tests of a long
+    session would hide); asserts that it raised MemoryLimitReached and returns its message."""
     import subprocess
     import sys
 
-    path = forge.glyph_flood_pdf(tmp_path / "flood.pdf", pages=4, glyphs=600_000)
     code = ("import sys\n"
             "from pathlib import Path\n"
             "from pipeline.extract import ExtractConfig, extract_pdf\n"
             "from pipeline.extract.limits import MemoryLimitReached\n"
             "try:\n"
-            "    extract_pdf(Path(sys.argv[1]), ExtractConfig(max_worker_memory_mb=64, engine='pdfium'), workers=1)\n"
+            f"    extract_pdf(Path(sys.argv[1]), ExtractConfig({config}), workers={workers})\n"
             "except MemoryLimitReached as exc:\n"
             "    print(exc)\n"
             "    sys.exit(3)\n")
     run = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300)
     assert run.returncode == 3, f"exit {run.returncode}: {run.stdout}{run.stderr[-3000:]}"
-    assert re.search(r"flood\.pdf: page \d+ cannot be read: it needs more than 64 MiB of memory", run.stdout), run.stdout
+    return run.stdout
+
+
+def test_a_page_over_the_memory_budget_in_this_process_with_pdfium(tmp_path):
+    """PDFium's glyph records take less memory than pdfminer's, so the flood is bigger (600,000
+    glyphs a page: some 150 MB of records against a 64 MiB budget). The budget counts what the
+    process's resident memory grows by, so it runs in a fresh process: in a long test session
+    memory freed by earlier tests could hold a whole page without growing."""
+    path = forge.glyph_flood_pdf(tmp_path / "flood.pdf", pages=4, glyphs=600_000)
+    message = _memory_limit_in_a_fresh_process(path, "max_worker_memory_mb=64, engine='pdfium'", workers=1)
+    assert re.search(r"flood\.pdf: page \d+ cannot be read: it needs more than 64 MiB of memory", message), message
 
 
 def test_a_page_over_the_memory_budget_in_worker_processes(tmp_path):
@@ -204,22 +212,9 @@ def test_a_page_over_the_memory_budget_in_worker_processes(tmp_path):
     it. The caller reads pages too and its budget counts what its resident memory grows by, so
     the extraction runs in a fresh process: in a long test session memory freed by earlier tests
     could hold page 1 without growing, and a later page would be reported."""
-    import subprocess
-    import sys
-
     path = forge.glyph_flood_pdf(tmp_path / "flood.pdf", pages=16, glyphs=200_000)
-    code = ("import sys\n"
-            "from pathlib import Path\n"
-            "from pipeline.extract import ExtractConfig, extract_pdf\n"
-            "from pipeline.extract.limits import MemoryLimitReached\n"
-            "try:\n"
-            "    extract_pdf(Path(sys.argv[1]), ExtractConfig(max_worker_memory_mb=64), workers=3)\n"
-            "except MemoryLimitReached as exc:\n"
-            "    print(exc)\n"
-            "    sys.exit(3)\n")
-    run = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 3, f"exit {run.returncode}: {run.stdout}{run.stderr[-3000:]}"
-    assert re.search(r"flood\.pdf: page 1 cannot be read: it needs more than 64 MiB", run.stdout), run.stdout
+    message = _memory_limit_in_a_fresh_process(path, "max_worker_memory_mb=64", workers=3)
+    assert re.search(r"flood\.pdf: page 1 cannot be read: it needs more than 64 MiB", message), message
     worker = reader._WorkerProcess(path, ExtractConfig(max_worker_memory_mb=64), 16)
     try:  # the worker's own check, on a page only it reads
         with pytest.raises(MemoryLimitReached, match="page 5 cannot be read: it needs more than 64 MiB"):
