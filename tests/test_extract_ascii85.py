@@ -49,3 +49,17 @@ def test_round_trips_what_the_standard_library_encodes(payload, wrapped, framed)
     if framed:
         encoded = b"<~" + encoded + b"~>"
     assert ascii85decode(encoded) == payload == pdfminer_decode(encoded)
+
+
+def test_a_stream_beyond_the_quick_paths_size_is_decoded_by_pdfminer(monkeypatch):
+    """A long stream (a run of "z" counts five characters each) goes to pdfminer's decoder, whose
+    memory is that of its output, not eight bytes per character; the bytes are the same."""
+    from pipeline.extract import ascii85
+
+    calls = []
+    monkeypatch.setattr(ascii85, "_original", lambda data: calls.append(len(data)) or pdfminer_decode(data))
+    monkeypatch.setattr(ascii85, "FAST_MAX", 1000)
+    small, zeros, long = b"<~" + b"z" * 100 + b"~>", b"z" * 300, base64.a85encode(bytes(range(256)) * 4)
+    assert ascii85decode(small) == pdfminer_decode(small) and calls == []
+    assert ascii85decode(zeros) == pdfminer_decode(zeros) == bytes(1200) and calls == [300]
+    assert ascii85decode(long) == pdfminer_decode(long) and calls == [300, len(long)]

@@ -17,6 +17,10 @@ _original = _pdfminer_ascii85.ascii85decode
 _WHITE = np.frombuffer(b" \t\n\r\v", dtype=np.uint8)  # what a85decode skips (not \f, not NUL)
 _POWERS = np.array([85**4, 85**3, 85**2, 85, 1], dtype=np.uint64)
 _FIRST, _LAST, _ZERO = ord("!"), ord("u"), ord("z")
+# Streams longer than this (characters, "z" counted as five) are decoded by pdfminer: the quick
+# path holds 8 bytes per character at once (a page's content stream is tens of KB; a hostile
+# stream of megabytes of "z" would otherwise take 40 times its length).
+FAST_MAX = 4 * 1024 * 1024
 
 
 def ascii85decode(data: bytes) -> bytes:
@@ -26,6 +30,8 @@ def ascii85decode(data: bytes) -> bytes:
 
     ``data``: the stream's bytes. Raises ``ValueError`` exactly where pdfminer's decoder does
     (it is the one that raises)."""
+    if len(data) > FAST_MAX:  # its arrays would take several times pdfminer's memory
+        return _original(data)
     body = _pdfminer_ascii85.end_re.sub(b"", _pdfminer_ascii85.start_re.sub(b"", data))
     codes = np.frombuffer(body, dtype=np.uint8)
     codes = codes[~np.isin(codes, _WHITE)]
@@ -34,6 +40,8 @@ def ascii85decode(data: bytes) -> bytes:
         zero = codes == _ZERO
         if not (digit | zero).all():
             return _original(data)  # not ASCII85: pdfminer says which character
+        if len(codes) + 4 * int(zero.sum()) > FAST_MAX:  # z-runs: each "z" becomes five codes
+            return _original(data)
         # a z stands for a whole group: only where the digits before it fill whole groups
         before = np.cumsum(digit)[zero]  # the digits before each z
         if (before % 5).any():
