@@ -444,7 +444,7 @@ def submit_stages(acquired, config: RunConfig, *, submit: bool, label: str = "",
     ``label``: the report's name in the progress display (``flows.progress``). ``on_extracted``:
     called with nothing once the extract stage is done (or submitted), or None. ``run``: what
     runs each stage here instead of a task run of its own, ``run(task, acquired, config,
-    *stage_outputs) -> output`` (``flows.corpus.run_here``: inside a report's one task run), or
+    *stage_outputs) -> output`` (``flows.stage_cache.StageRunner``: inside a report's one task run), or
     None."""
     if submit:
         current_progress().stage(label, "stages submitted to the task runner")
