@@ -4,6 +4,7 @@ table) whose objects are as a hostile or broken generator would write them.
 """
 from __future__ import annotations
 
+import base64
 import zlib
 from pathlib import Path
 
@@ -237,3 +238,10 @@ def runlength_run(head: bytes, size: int, byte: int = 0x20) -> bytes:
         out += bytes([len(part) - 1]) + part
     out += bytes([129, byte]) * max(0, (size - len(head) + 127) // 128)
     return bytes(out + b"\x80")
+
+
+def ascii85_run(head: bytes, size: int) -> bytes:
+    """ASCII85 data: ``head`` (padded with spaces to whole groups), then zero bytes up to ``size``
+    as "z", one character for four bytes."""
+    head += b" " * (-len(head) % 4)
+    return base64.a85encode(head) + b"z" * max(0, (size - len(head)) // 4) + b"~>"

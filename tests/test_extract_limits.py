@@ -108,6 +108,7 @@ def test_a_page_of_its_own_over_the_cap_is_named(tmp_path):
     (b"/LZWDecode", forge.lzw_run),
     (b"/RunLengthDecode", forge.runlength_run),
     (b"[/FlateDecode /RunLengthDecode]", lambda head, size: zlib.compress(forge.runlength_run(head, size))),
+    (b"/ASCII85Decode", forge.ascii85_run),
 ])
 def test_lzw_and_runlength_streams_are_capped_too(tmp_path, filters, encode):
     head = forge.TEXT % b"Encoded page"
@@ -413,3 +414,18 @@ def test_a_ccitt_stream_is_not_decoded_while_reading(tmp_path):
     assert "Hello ccitt world text" in "".join(b.text for b in doc.blocks)
     assert pdftypes.ccittfaxdecode is limits._ccittfaxdecode  # outside reading() it calls pdfminer's own
     assert limits._original_ccittfaxdecode is not limits._ccittfaxdecode
+
+
+def test_an_ascii85_run_of_z_over_the_cap_is_refused_before_it_is_decoded(tmp_path, monkeypatch):
+    """A "z" is four zero bytes in one character (the standard library's decoder takes some twenty
+    times the output while it works): the decoded size is bounded from the characters first."""
+    from pipeline.extract import ascii85
+
+    decoded = []
+    real = ascii85.ascii85decode
+    monkeypatch.setattr(ascii85, "ascii85decode", lambda data: decoded.append(len(data)) or real(data))
+    bomb = forge.filtered_pdf(tmp_path / "z.pdf", b"/ASCII85Decode", forge.ascii85_run(forge.TEXT % b"Z page", 4 * MIB))
+    with pytest.raises(StreamTooLarge, match="inflates to more than 1 MiB"):
+        extract_pdf(bomb, ExtractConfig(max_stream_mb=1), workers=1)
+    assert decoded == []
+    assert ascii85.decoded_length_bound(forge.ascii85_run(b"abcd", 4 * MIB)) >= 4 * MIB

@@ -23,6 +23,19 @@ _FIRST, _LAST, _ZERO = ord("!"), ord("u"), ord("z")
 FAST_MAX = 4 * 1024 * 1024
 
 
+def decoded_length_bound(data: bytes) -> int:
+    """At most how many bytes ``data`` decodes to, counted without decoding: four per "z", four
+    per five other characters (whitespace aside), plus a last partial group. A "z" stands for four
+    bytes in one character, so a stream of them decodes to four times its length (and
+    the standard library's decoder takes some twenty times that while it works): the stream cap
+    is checked against this first (``limits``).
+
+    ``data``: the stream's bytes, framing included (counted as characters: a bound, not the size)."""
+    zeros = data.count(b"z")
+    others = len(data) - zeros - sum(data.count(w) for w in (b" ", b"\t", b"\n", b"\r", b"\v"))
+    return 4 * zeros + 4 * (others // 5) + 4
+
+
 def ascii85decode(data: bytes) -> bytes:
     """The bytes ``data`` encodes in ASCII85, as ``pdfminer.ascii85.ascii85decode(data)`` gives
     them (leading ``<~`` or ``~`` and trailing ``~`` or ``~>`` stripped, whitespace skipped, ``z``

@@ -396,6 +396,17 @@ class _BoundedZlib:
 _original_decompress_corrupted = pdftypes.decompress_corrupted
 _original_lzwdecode = pdftypes.lzwdecode
 _original_rldecode = pdftypes.rldecode
+
+
+def _ascii85decode(data: bytes) -> bytes:
+    """ASCII85 (``ascii85.ascii85decode``); while reading, a stream whose decoded size would pass
+    the cap (a run of "z", four zero bytes per character) is refused before it is decoded."""
+    active = _active.get()
+    if active is not None and ascii85.decoded_length_bound(data) > active.stream_cap:
+        raise _Overflow
+    return ascii85.ascii85decode(data)
+
+
 _original_decode = pdftypes.PDFStream.decode
 
 
@@ -503,7 +514,7 @@ def _install() -> None:
     pdftypes.lzwdecode = _lzwdecode
     pdftypes.rldecode = _rldecode
     pdftypes.ccittfaxdecode = _ccittfaxdecode
-    pdftypes.ascii85decode = ascii85.ascii85decode  # the same bytes, decoded with numpy
+    pdftypes.ascii85decode = _ascii85decode  # the same bytes, decoded with numpy, within the cap
     pdftypes.PDFStream.decode = _decode
     LTContainer.add = _add
     pdfplumber.page.Page.process_object = _process_object
