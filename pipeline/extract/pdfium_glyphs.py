@@ -110,13 +110,22 @@ def _fn(name: str, restype, *argtypes):
     return ctypes.CFUNCTYPE(restype, *argtypes)(address)
 
 
+def _bare_fn(name: str, restype):
+    """The entry point ``name`` without declared argument types, for the calls made once per
+    glyph: ctypes then converts no argument through a type's ``from_param`` (a third to a
+    half of each call's cost). Arguments must be passed as C values: the text page as a
+    ``ctypes.c_void_p``, an index as a Python int (a C int), an address as ``ctypes.byref``."""
+    address = ctypes.cast(getattr(raw, name), ctypes.c_void_p).value
+    return ctypes.CFUNCTYPE(restype)(address)
+
+
 _VP, _INT, _DBL = ctypes.c_void_p, ctypes.c_int, ctypes.c_double
-_text_object = _fn("FPDFText_GetTextObject", ctypes.c_size_t, _VP, _INT)  # 0 for none
-# a glyph's box written at an address: an element of a C array of FS_RECTF (fpdfview.h: four C
-# floats, left, top, right, bottom)
-_loose_box_at = _fn("FPDFText_GetLooseCharBox", _INT, _VP, _INT, _VP)
+_text_object = _bare_fn("FPDFText_GetTextObject", ctypes.c_size_t)  # (page, index): 0 for none
+# (page, index, ctypes.byref(box)): a glyph's box written into an element of a C array of
+# FS_RECTF (fpdfview.h: four C floats, left, top, right, bottom)
+_loose_box_at = _bare_fn("FPDFText_GetLooseCharBox", _INT)
 _is_hyphen = _fn("FPDFText_IsHyphen", _INT, _VP, _INT)
-_map_error = _fn("FPDFText_HasUnicodeMapError", _INT, _VP, _INT)
+_map_error = _bare_fn("FPDFText_HasUnicodeMapError", _INT)  # (page, index)
 _unicode = _fn("FPDFText_GetUnicode", ctypes.c_uint, _VP, _INT)
 _font_size = _fn("FPDFText_GetFontSize", _DBL, _VP, _INT)
 _char_matrix = _fn("FPDFText_GetMatrix", _INT, _VP, _INT, ctypes.POINTER(raw.FS_MATRIX))
@@ -307,16 +316,17 @@ def _chars(textpage: pdfium.PdfTextPage, objects: list[tuple[int, int]], height:
     if len(text) != n:  # (a glyph outside the Basic Multilingual Plane): one code point per glyph
         text = "".join(chr(_unicode(tp, i)) for i in range(n))
     boxes = (raw.FS_RECTF * n)()
-    base, step = ctypes.addressof(boxes), ctypes.sizeof(raw.FS_RECTF)
+    step = ctypes.sizeof(raw.FS_RECTF)
     owners: list[int] = []  # each glyph's text object (0: a generated space or line break, no glyph)
     placed: list[int] = []
     unmapped: list[int] = []
-    text_object, loose_box, map_error = _text_object, _loose_box_at, _map_error
+    text_object, loose_box, map_error, byref = _text_object, _loose_box_at, _map_error, ctypes.byref
+    page = ctypes.c_void_p(tp)  # (the per-glyph entry points take C values: see _bare_fn)
     for start in range(0, n, _CHUNK):
         span = range(start, min(n, start + _CHUNK))
-        owners += [text_object(tp, i) for i in span]
-        placed += [loose_box(tp, i, base + step * i) for i in span]
-        unmapped += [i for i in span if map_error(tp, i)]
+        owners += [text_object(page, i) for i in span]
+        placed += [loose_box(page, i, byref(boxes, step * i)) for i in span]
+        unmapped += [i for i in span if map_error(page, i)]
         limits.check_memory()
     objs = np.array(owners, dtype=np.uint64)
     index = np.flatnonzero(objs)  # the glyphs
