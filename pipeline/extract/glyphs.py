@@ -141,6 +141,40 @@ def _glyphs_from_chars(
     return glyphs, rotated
 
 
+def _glyphs_from_columns(columns, bbox: tuple[float, float, float, float]) -> tuple[list[_Glyph], list[_Glyph]]:
+    """``_glyphs_from_chars`` of a page read by PDFium (``pdfium_glyphs.GlyphColumns``), the
+    same records: which glyphs are inside the page and upright is decided for the page at once
+    (numpy), font names are read once per text object, and no tuple is made per glyph."""
+    x_min, top_min, x_max, bottom_max = bbox
+    cx = (columns.x0 + columns.x1) / 2
+    cy = (columns.top + columns.bottom) / 2
+    inside = (x_min <= cx) & (cx <= x_max) & (top_min <= cy) & (cy <= bottom_max)
+    fonts: dict[object, tuple[str, bool]] = {}
+    named = []
+    for fontname in columns.fonts:
+        try:
+            found = fonts[fontname]
+        except KeyError:
+            found = fonts[fontname] = _font_name_and_weight(fontname)
+        except TypeError:  # (unhashable)
+            found = _font_name_and_weight(fontname)
+        named.append(found)
+    names = np.array([name for name, _ in named] + [None], dtype=object)[:-1]
+    bolds = np.array([bold for _, bold in named], dtype=bool)
+    upright = columns.uprights[columns.source]
+    out = []
+    texts = columns.texts
+    for keep in (inside & upright, inside & ~upright):
+        index = np.flatnonzero(keep)
+        source = columns.source[index]
+        out.append(list(map(
+            _Glyph, [texts[k] for k in index.tolist()], columns.x0[index].tolist(), columns.x1[index].tolist(),
+            columns.top[index].tolist(), columns.bottom[index].tolist(), columns.size[index].tolist(),
+            names[source].tolist(), bolds[source].tolist(),
+        )))
+    return out[0], out[1]
+
+
 def _dedupe_glyphs(glyphs: list[_Glyph]) -> list[_Glyph]:
     """Drop glyphs drawn twice at (almost) the same place, and mark the kept one bold.
 

@@ -22,6 +22,7 @@ from pipeline.extract.glyphs import (
     _dedupe_glyphs,
     _drop_unmapped,
     _glyphs_from_chars,
+    _glyphs_from_columns,
     _inside,
     _inside_any,
     _page_chars_and_drawings,
@@ -214,7 +215,7 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
             drawings = page
         else:
             # pdfplumber finds tables and figures in PDFium's drawings: pdfminer never parses the page
-            chars, census = read.chars, read.census
+            chars, census = read.columns, read.census
             drawings = drawn_page(page, census)
     except Exception as exc:  # a broken content stream: say which page
         raise ExtractError(
@@ -222,7 +223,10 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
             _TODO_REFETCH,
         ) from exc
 
-    upright, rotated = _glyphs_from_chars(chars, page.bbox)
+    if isinstance(chars, pdfium_glyphs.GlyphColumns):
+        upright, rotated = _glyphs_from_columns(chars, page.bbox)
+    else:
+        upright, rotated = _glyphs_from_chars(chars, page.bbox)
     glyphs = _dedupe_glyphs(upright)
     rotated, _ = _drop_unmapped(_dedupe_glyphs(rotated))
     glyph_count = sum(1 for g in glyphs if not g.text.isspace()) + sum(1 for g in rotated if not g.text.isspace())

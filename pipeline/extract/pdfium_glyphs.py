@@ -90,11 +90,53 @@ class Census:
 
 
 @dataclass
+class GlyphColumns:
+    """A page's glyphs in content order as columns (one entry per glyph, valued as ``_Char``),
+    what a text object shares kept once per object: ``source`` is each glyph's index into
+    ``fonts`` (font name) and ``uprights``. ``glyphs._glyphs_from_columns`` makes the glyph
+    records of them without a tuple per glyph."""
+
+    texts: list[str]
+    x0: np.ndarray  # float64, like x1, top, bottom and size
+    x1: np.ndarray
+    top: np.ndarray
+    bottom: np.ndarray
+    size: np.ndarray
+    source: np.ndarray  # int64: index into fonts and uprights
+    fonts: list[object]
+    uprights: np.ndarray  # bool
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def chars(self) -> list[_Char]:
+        """The glyphs as ``_Char`` tuples."""
+        fonts = np.array(list(self.fonts) + [None], dtype=object)[:-1][self.source].tolist()
+        return list(zip(
+            self.texts, self.x0.tolist(), self.x1.tolist(), self.top.tolist(), self.bottom.tolist(),
+            self.size.tolist(), fonts, self.uprights[self.source].tolist(), strict=True,
+        ))
+
+    @classmethod
+    def of_chars(cls, chars: list[_Char]) -> GlyphColumns:
+        """The columns of ``_Char`` tuples (each glyph its own source)."""
+        n = len(chars)
+        texts, x0, x1, top, bottom, size, fonts, uprights = zip(*chars, strict=True) if n else ([],) * 8
+        return cls(list(texts), *(np.array(v, dtype=np.float64).reshape(n) for v in (x0, x1, top, bottom, size)),
+                   np.arange(n, dtype=np.int64), list(fonts), np.array(uprights, dtype=bool).reshape(n))
+
+
+@dataclass
 class PdfiumPage:
     """One page as PDFium reads it: glyphs in content order and the drawing census."""
 
-    chars: list[_Char]
+    columns: GlyphColumns
     census: Census
+
+    @property
+    def chars(self) -> list[_Char]:
+        """The glyphs as ``_Char`` tuples, in content order."""
+        return self.columns.chars()
 
 
 def open_document(path: Path) -> pdfium.PdfDocument:
@@ -177,14 +219,14 @@ def read_page(document: pdfium.PdfDocument, number: int, height: float, resource
         except pdfium.PdfiumError:
             return None
         try:
-            chars = _chars(textpage, objects, height)
+            columns = _chars(textpage, objects, height)
         finally:
             textpage.close()
     finally:
         page.close()
-    if chars is None:
+    if columns is None:
         return None
-    return PdfiumPage(chars, census)
+    return PdfiumPage(columns, census)
 
 
 def check_streams(page_obj, checked: set[int], limit: int = 10_000) -> None:
@@ -300,7 +342,7 @@ def _walk(page_handle, objects: list[tuple[int, int]]) -> bool:
     return True
 
 
-def _chars(textpage: pdfium.PdfTextPage, objects: list[tuple[int, int]], height: float) -> list[_Char] | None:
+def _chars(textpage: pdfium.PdfTextPage, objects: list[tuple[int, int]], height: float) -> GlyphColumns | None:
     """The page's glyphs in content order (by text object, as the content stream draws them);
     None when one is set at an angle or cannot be placed.
 
@@ -311,7 +353,7 @@ def _chars(textpage: pdfium.PdfTextPage, objects: list[tuple[int, int]], height:
     tp = ctypes.cast(textpage.raw, _VP).value
     n = textpage.count_chars()
     if n <= 0:
-        return [] if n == 0 else None
+        return GlyphColumns.of_chars([]) if n == 0 else None
     text = textpage.get_text_range(0, n)
     if len(text) != n:  # (a glyph outside the Basic Multilingual Plane): one code point per glyph
         text = "".join(chr(_unicode(tp, i)) for i in range(n))
@@ -350,9 +392,9 @@ def _chars(textpage: pdfium.PdfTextPage, objects: list[tuple[int, int]], height:
     fs = np.array([info[1] for info in infos], dtype=np.float64)
     d = np.array([info[3] for info in infos], dtype=np.float64)
     rising, dfs = (d > 0)[which], (d * fs)[which]
-    sizes = (np.abs(d) * fs)[which].tolist()
-    fonts = np.array([info[0] for info in infos] + [None], dtype=object)[:-1][which].tolist()
-    uprights = np.array([info[2] for info in infos], dtype=bool)[which].tolist()
+    sizes = (np.abs(d) * fs)[which]
+    object_fonts = [info[0] for info in infos]
+    object_uprights = np.array([info[2] for info in infos], dtype=bool)
     places = np.array([order.get(obj, last) for obj in unique.tolist()], dtype=np.int64)[which]
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)[index]
     for k in np.flatnonzero((codes < 0x20) | (codes == 0xFFFE)).tolist():
@@ -368,24 +410,31 @@ def _chars(textpage: pdfium.PdfTextPage, objects: list[tuple[int, int]], height:
     y0 = np.where(rising, bottom, top + dfs)
     x0 = np.minimum(left, right)
     x1 = np.maximum(left, right)
-    chars = list(zip(
-        texts, x0.tolist(), x1.tolist(), (height - y1).tolist(), (height - y0).tolist(), sizes, fonts, uprights,
-        strict=True,
-    ))
+    columns = GlyphColumns(texts, x0, x1, height - y1, height - y0, sizes, which.astype(np.int64), object_fonts,
+                           object_uprights)
     limits.check_memory()  # the page's records, all built at once
     unseen = [(k, obj) for k, (obj, depth) in enumerate(objects)
               if obj not in shared and _object_type(obj) == raw.FPDF_PAGEOBJ_TEXT]
     if not unseen:
         if len(places) < 2 or bool((places[1:] >= places[:-1]).all()):
-            return chars  # in content order already (glyph indexes increase)
-        return [chars[k] for k in np.lexsort((index, places)).tolist()]
+            return columns  # in content order already (glyph indexes increase)
+        return _reordered(columns, np.lexsort((index, places)))
+    chars = columns.chars()
     found = [(k, i, c, owners[i]) for k, i, c in zip(places.tolist(), index.tolist(), chars, strict=True)]
     blank = _blank_objects(unseen, objects, names, height)
     found += [(k, -1, c, obj) for k, obj, c in blank]
     blank_ids = {obj for _, obj, _ in blank}
     found += _doubles(found, [(k, obj) for k, obj in unseen if obj not in blank_ids], shared, height)
     found.sort()  # by place in content order, then index (unique: the rest is never compared)
-    return [entry[2] for entry in found]
+    return GlyphColumns.of_chars([entry[2] for entry in found])
+
+
+def _reordered(columns: GlyphColumns, order: np.ndarray) -> GlyphColumns:
+    """``columns`` with its glyphs in ``order`` (indexes)."""
+    texts = columns.texts
+    return GlyphColumns([texts[k] for k in order.tolist()], columns.x0[order], columns.x1[order],
+                        columns.top[order], columns.bottom[order], columns.size[order], columns.source[order],
+                        columns.fonts, columns.uprights)
 
 
 _CHUNK = 1024  # glyphs asked of PDFium between two checks of the memory budget
