@@ -117,6 +117,21 @@ def _mostly_bold(glyphs: list[_Glyph]) -> bool:
     return bool(bold) and sum(bold) * 2 > len(bold)
 
 
+def _lines_mostly_bold(lines: list[_Line]) -> bool:
+    """``_mostly_bold`` of all the glyphs of ``lines``, from the counts each line kept when it
+    was made (``_Line.visible``, ``_Line.bold_glyphs``; a line without them is counted)."""
+    visible = bold = 0
+    for line in lines:
+        if line.visible < 0 or line.bold_glyphs < 0:
+            counted = [g.bold for g in line.glyphs if not g.text.isspace()]
+            visible += len(counted)
+            bold += sum(counted)
+        else:
+            visible += line.visible
+            bold += line.bold_glyphs
+    return visible > 0 and bold * 2 > visible
+
+
 def _make_line(glyphs: list[_Glyph], column: int = 0) -> _Line:
     # A line ends where its ink ends: a space glyph far out (word processors pad lines) is not
     # text. It starts at its first glyph, spaces too: a leading full-width space is an indent.
@@ -162,6 +177,8 @@ def _make_line(glyphs: list[_Glyph], column: int = 0) -> _Line:
         page_top=top,
         column=column,
         font=max(fonts, key=fonts.__getitem__) if fonts else "",
+        visible=len(visible),
+        bold_glyphs=n_bold,
     )
 
 

@@ -197,6 +197,10 @@ class _Line:
     # Footnote markers left out of ``text``: (offset in text, label).
     markers: list[tuple[int, str]] = field(default_factory=list)
     font: str = ""  # the font most of its glyphs are set in
+    # How many of its glyphs are not blank, and how many of those are bold, when counted as it
+    # was made (lines._make_line), else -1: what lines._lines_mostly_bold adds up.
+    visible: int = -1
+    bold_glyphs: int = -1
 
 
 @dataclass

@@ -33,8 +33,8 @@ from pipeline.extract.lines import (
     _cluster_rows,
     _dominant_size,
     _join_lines_with_markers,
+    _lines_mostly_bold,
     _make_line,
-    _mostly_bold,
 )
 from pipeline.extract.model import (
     ExtractConfig,
@@ -151,7 +151,7 @@ def _compact_draft(d: _BlockDraft) -> _Draft:
         larger=d.larger,
         size=d.size,
         text=text,
-        bold=_mostly_bold([g for line in d.lines for g in line.glyphs]),
+        bold=_lines_mostly_bold(d.lines),
         x0=round(first.page_x0, 2),
         top=round(first.page_top, 2),
         column=first.column,
@@ -447,7 +447,8 @@ def _footnote_blocks(page: int, rows: list[_Line]) -> list[_BlockDraft]:
         line = _Line(
             glyphs=row.glyphs, text=rest, x0=row.x0, x1=row.x1, top=row.top, bottom=row.bottom,
             size=row.size, bold=row.bold, page_x0=row.page_x0, page_top=row.page_top,
-            markers=[(max(o - cut, 0), lab) for o, lab in row.markers],
+            markers=[(max(o - cut, 0), lab) for o, lab in row.markers], visible=row.visible,
+            bold_glyphs=row.bold_glyphs,
         )
         blocks.append(_BlockDraft(page=page, kind="footnote", lines=[line], label=label))
     return blocks
