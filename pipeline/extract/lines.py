@@ -42,6 +42,8 @@ def _cluster_rows(glyphs: list[_Glyph]) -> list[list[_Glyph]]:
 _TOP_X0 = attrgetter("top", "x0")
 _X0 = attrgetter("x0")
 _X1 = attrgetter("x1")
+_TOP = attrgetter("top")
+_BOTTOM = attrgetter("bottom")
 _SIZE = attrgetter("size")
 
 
@@ -140,8 +142,8 @@ def _make_line(glyphs: list[_Glyph], column: int = 0) -> _Line:
     if all(g.marker for g in ink):  # a marker with no text to follow is text itself
         for g in ink:
             g.marker = False
-    x0 = min(g.x0 for g in glyphs)
-    top = min(g.top for g in glyphs)
+    x0 = min(map(_X0, glyphs))  # (a map of getters: no generator frame per glyph)
+    top = min(map(_TOP, glyphs))
     text, markers = _glyph_run_text(glyphs, _X0, _X1)
     # _dominant_size, _mostly_bold and _dominant_font of the glyphs, in one pass over the
     # visible ones (the same counts in the same order: ties go the same way). Sizes are counted
@@ -168,9 +170,9 @@ def _make_line(glyphs: list[_Glyph], column: int = 0) -> _Line:
         text=text,
         markers=markers,
         x0=x0,
-        x1=max(g.x1 for g in ink),
+        x1=max(map(_X1, ink)),
         top=top,
-        bottom=max(g.bottom for g in glyphs),
+        bottom=max(map(_BOTTOM, glyphs)),
         size=max(sizes, key=sizes.__getitem__) if sizes else 0.0,
         bold=bool(visible) and n_bold * 2 > len(visible),
         page_x0=x0,
