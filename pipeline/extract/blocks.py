@@ -17,7 +17,7 @@ from pipeline.extract.constants import (
     _SHORT_LINE,
 )
 from pipeline.extract.figures import CAPTION
-from pipeline.extract.lines import _dominant_font, _lines_mostly_bold
+from pipeline.extract.lines import _lines_dominant_font, _lines_mostly_bold
 from pipeline.extract.model import Block, _BlockDraft, _Draft, _Line
 
 # Paragraphs and headings
@@ -113,7 +113,7 @@ def _build_blocks(page: int, lines: list[_Line], body_size: float) -> list[_Bloc
     edges = _column_edges(lines, body_size)
     gap = _typical_gap(lines, body_size)
     body_bold = _lines_mostly_bold(lines)  # bold is then no signal
-    body_font = _dominant_font([g for line in lines if abs(line.size - body_size) <= 0.25 for g in line.glyphs])
+    body_font = _lines_dominant_font([line for line in lines if abs(line.size - body_size) <= 0.25])
     blocks: list[_BlockDraft] = []
     current: _BlockDraft | None = None
     entries = _contents_lines(lines)

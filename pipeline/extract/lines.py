@@ -181,12 +181,27 @@ def _make_line(glyphs: list[_Glyph], column: int = 0) -> _Line:
         font=max(fonts, key=fonts.__getitem__) if fonts else "",
         visible=len(visible),
         bold_glyphs=n_bold,
+        font_counts=fonts,
     )
 
 
 def _dominant_font(glyphs: list[_Glyph]) -> str:
     fonts = Counter(g.font for g in glyphs if not g.text.isspace())
     return fonts.most_common(1)[0][0] if fonts else ""
+
+
+def _lines_dominant_font(lines: list[_Line]) -> str:
+    """``_dominant_font`` of all the glyphs of ``lines``, from the counts each line kept when it
+    was made (``_Line.font_counts``; a line without them is counted): the same counts, the
+    fonts in the order they first come, so a tie goes the same way."""
+    fonts: dict[str, int] = {}
+    for line in lines:
+        counts = line.font_counts
+        if counts is None:
+            counts = Counter(g.font for g in line.glyphs if not g.text.isspace())
+        for font, count in counts.items():
+            fonts[font] = fonts.get(font, 0) + count
+    return max(fonts, key=fonts.__getitem__) if fonts else ""
 
 
 def _join_two(left: str, right: str) -> str:

@@ -201,6 +201,9 @@ class _Line:
     # was made (lines._make_line), else -1: what lines._lines_mostly_bold adds up.
     visible: int = -1
     bold_glyphs: int = -1
+    # Its glyphs that are not blank counted by font, in the order the fonts first come (as
+    # _make_line counts them), else None: what lines._lines_dominant_font adds up.
+    font_counts: dict[str, int] | None = None
 
 
 @dataclass

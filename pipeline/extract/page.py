@@ -492,7 +492,7 @@ def _footnote_blocks(page: int, rows: list[_Line]) -> list[_BlockDraft]:
             glyphs=row.glyphs, text=rest, x0=row.x0, x1=row.x1, top=row.top, bottom=row.bottom,
             size=row.size, bold=row.bold, page_x0=row.page_x0, page_top=row.page_top,
             markers=[(max(o - cut, 0), lab) for o, lab in row.markers], visible=row.visible,
-            bold_glyphs=row.bold_glyphs,
+            bold_glyphs=row.bold_glyphs, font_counts=row.font_counts,
         )
         blocks.append(_BlockDraft(page=page, kind="footnote", lines=[line], label=label))
     return blocks
