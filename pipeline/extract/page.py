@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from operator import attrgetter
 from pathlib import Path
 
-import numpy as np
 import pdfplumber
 
 from pipeline.errors import ExtractError
@@ -167,49 +165,7 @@ def _size_groups(raw: _RawPage, bare: frozenset[int], candidates: set[int]) -> d
     """Sizes of the page's body glyphs (as ``_body_size`` counts them), grouped: -1 for glyphs
     that stay whatever is decided, the row index for a candidate row's glyphs; glyphs of bare
     page numbers are left out (always removed). The position of each size's first glyph keeps
-    the order in which a count over the whole document first meets the sizes.
-
-    Counted for the page at once (numpy), with the result of counting glyph by glyph
-    (``_size_groups_each``, which a page with a size that is not a finite number is left to:
-    rounding it raises there, as it always did)."""
-    glyphs = raw.glyphs
-    n = len(glyphs)
-    sizes = np.fromiter(map(_SIZE, glyphs), dtype=np.float64, count=n)
-    if not np.isfinite(sizes * 2).all():
-        return _size_groups_each(raw, bare, candidates)
-    group = np.full(n, -1, dtype=np.int64)
-    rows = [(i, row) for i, row in enumerate(raw.rows) if i in bare or i in candidates]
-    if rows:
-        position = dict(zip(map(id, glyphs), range(n), strict=True))
-        for i, row in rows:
-            at = [position[id(g)] for g in row.glyphs if id(g) in position]
-            group[at] = _LEFT_OUT if i in bare else i
-    blank = np.fromiter(map(str.isspace, map(_TEXT, glyphs)), dtype=bool, count=n)
-    counted = np.flatnonzero(~blank & (group != _LEFT_OUT))
-    if not len(counted):
-        return {}
-    halves = np.rint(sizes[counted] * 2) / 2 + 0.0  # round(size * 2) / 2 (+ 0.0: no -0.0)
-    which = group[counted]
-    ids, first_of_group = np.unique(which, return_index=True)
-    groups: dict[int, _SizeStats] = {}
-    for k in np.argsort(first_of_group, kind="stable").tolist():
-        members = np.flatnonzero(which == ids[k])
-        values, first, counts = np.unique(halves[members], return_index=True, return_counts=True)
-        order = np.argsort(first, kind="stable")
-        positions = counted[members[first[order]]]
-        groups[int(ids[k])] = {
-            size: [count, pos]
-            for size, count, pos in zip(values[order].tolist(), counts[order].tolist(), positions.tolist(), strict=True)
-        }
-    return groups
-
-
-_SIZE, _TEXT = attrgetter("size"), attrgetter("text")
-_LEFT_OUT = -2  # the group of a bare page number's glyphs (row indexes and -1 are the others)
-
-
-def _size_groups_each(raw: _RawPage, bare: frozenset[int], candidates: set[int]) -> dict[int, _SizeStats]:
-    """``_size_groups``, glyph by glyph."""
+    the order in which a count over the whole document first meets the sizes."""
     group_of: dict[int, int | None] = {}
     for i, row in enumerate(raw.rows):
         if i in bare or i in candidates:
