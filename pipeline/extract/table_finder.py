@@ -10,31 +10,41 @@ after it with the same x, and those right of it the later ones of the same y, ke
 rest (which pairs are joined by an edge, the first cell found, the grouping into tables) is
 pdfplumber's, unchanged. Pages whose intersections are not all numbers (NaN sorts in no order)
 use pdfplumber's own function.
+
+pdfplumber's ``edges_to_intersections`` tests every vertical edge against every horizontal one
+(and sorts the horizontal ones again for each vertical one): a page of 5,000 short dashes across
+and 5,000 down took it 8-14 s. ``edges_to_intersections`` here finds, for each vertical edge, the
+run of horizontal edges (sorted by top) whose top is within its span by binary search, and tests
+only those along x, with numpy: the same intersections, the same edges in each, in the same
+order.
 """
 from __future__ import annotations
 
 import bisect
+import math
+from operator import itemgetter
 
+import numpy as np
 from pdfplumber import utils
 from pdfplumber.table import (
     Table,
     TableFinder,
     TableSettings,
     cells_to_tables,
-    edges_to_intersections,
 )
+from pdfplumber.table import edges_to_intersections as _pdfplumber_intersections
 from pdfplumber.table import intersections_to_cells as _pdfplumber_cells
 
 
 def find_tables(page) -> list[Table]:
-    """``page.find_tables()`` (pdfplumber's default settings) with ``intersections_to_cells``
-    from this module: the same tables."""
+    """``page.find_tables()`` (pdfplumber's default settings) with ``edges_to_intersections`` and
+    ``intersections_to_cells`` from this module: the same tables."""
     return _FastTableFinder(page, TableSettings.resolve(None)).tables
 
 
 class _FastTableFinder(TableFinder):
-    """pdfplumber's ``TableFinder`` (0.11: its ``__init__``, step by step) with the cells found
-    by ``intersections_to_cells`` here."""
+    """pdfplumber's ``TableFinder`` (0.11: its ``__init__``, step by step) with the intersections
+    and the cells found by ``edges_to_intersections`` and ``intersections_to_cells`` here."""
 
     def __init__(self, page, settings=None) -> None:
         self.page = page
@@ -45,6 +55,52 @@ class _FastTableFinder(TableFinder):
         )
         self.cells = intersections_to_cells(self.intersections)
         self.tables = [Table(self.page, cell_group) for cell_group in cells_to_tables(self.cells)]
+
+
+def _numbers(values) -> bool:
+    """Whether every value is a finite float or an int below 2^53 (what numpy, in float64,
+    computes and compares as Python does)."""
+    return all((type(v) is float and math.isfinite(v)) or (type(v) is int and abs(v) < 1 << 53) for v in values)
+
+
+def edges_to_intersections(edges: list[dict], x_tolerance=1, y_tolerance=1) -> dict:
+    """pdfplumber's ``table.edges_to_intersections``: (x, top) → {"v": edges, "h": edges} where a
+    vertical edge meets a horizontal one within the tolerances, keys and edges in the order it
+    makes them (vertical edges by x0 then top, horizontal ones by top then x0).
+
+    ``edges``: pdfplumber edges (``orientation``, ``x0``, ``x1``, ``top``, ``bottom``);
+    ``x_tolerance``, ``y_tolerance``: how far (pt) an edge may stop short of the other. Edges or
+    tolerances that are not finite numbers go to pdfplumber's own function."""
+    v_edges = sorted((e for e in edges if e["orientation"] == "v"), key=itemgetter("x0", "top"))
+    h_edges = sorted((e for e in edges if e["orientation"] == "h"), key=itemgetter("top", "x0"))
+    if not (_numbers([x_tolerance, y_tolerance]) and _numbers(v[k] for v in v_edges for k in ("x0", "top", "bottom"))
+            and _numbers(h[k] for h in h_edges for k in ("top", "x0", "x1"))):
+        return _pdfplumber_intersections(edges, x_tolerance, y_tolerance)
+    intersections: dict = {}
+    if not v_edges or not h_edges:
+        return intersections
+    h_top = np.array([h["top"] for h in h_edges], dtype=np.float64)
+    h_x0 = np.array([h["x0"] for h in h_edges], dtype=np.float64) - x_tolerance
+    h_x1 = np.array([h["x1"] for h in h_edges], dtype=np.float64) + x_tolerance
+    v_x0 = np.array([v["x0"] for v in v_edges], dtype=np.float64)
+    # h_edges are sorted by top, so h.top + tol and h.top - tol are too: the horizontal edges
+    # with v.top <= h.top + tol are a run from ``first``, those with v.bottom >= h.top - tol a
+    # run up to ``last``
+    first = np.searchsorted(h_top + y_tolerance, [v["top"] for v in v_edges], side="left")
+    last = np.searchsorted(h_top - y_tolerance, [v["bottom"] for v in v_edges], side="right")
+    for k, v in enumerate(v_edges):
+        lo, hi = int(first[k]), int(last[k])
+        if lo >= hi:
+            continue
+        x = v_x0[k]
+        for m in (lo + np.flatnonzero((x >= h_x0[lo:hi]) & (x <= h_x1[lo:hi]))).tolist():
+            h = h_edges[m]
+            vertex = (v["x0"], h["top"])
+            if vertex not in intersections:
+                intersections[vertex] = {"v": [], "h": []}
+            intersections[vertex]["v"].append(v)
+            intersections[vertex]["h"].append(h)
+    return intersections
 
 
 def intersections_to_cells(intersections: dict) -> list[tuple]:
