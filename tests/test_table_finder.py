@@ -1,6 +1,6 @@
-"""``table_finder``: pdfplumber's table finder with its intersection and cell searches made fast
-gives pdfplumber's own intersections and cells (``pdfplumber.table.edges_to_intersections`` and
-``intersections_to_cells``, the references) on many random sets of rulings (hypothesis: grids
+"""``table_finder``: pdfplumber's table finder with its intersection, cell and table searches made
+fast gives pdfplumber's own intersections, cells and tables (``pdfplumber.table.edges_to_intersections``,
+``intersections_to_cells`` and ``cells_to_tables``, the references) on many random sets of rulings (hypothesis: grids
 with gaps, rulings that stop short, boxes in boxes, equal coordinates, short dashes, edges
 stacked on one spot, integer coordinates, NaN), and the same tables as ``page.find_tables()`` on
 pages with ruled tables, a grid of 2,000 small rectangles and a field of dashes."""
@@ -12,10 +12,11 @@ import pdfplumber
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pdfdraw import draw_paragraph, draw_table, save_pdf
+from pdfplumber.table import cells_to_tables as reference_tables
 from pdfplumber.table import edges_to_intersections as reference_intersections
 from pdfplumber.table import intersections_to_cells as reference_cells
 
-from pipeline.extract.table_finder import edges_to_intersections, find_tables, intersections_to_cells
+from pipeline.extract.table_finder import cells_to_tables, edges_to_intersections, find_tables, intersections_to_cells
 
 PARA = "第一段落の本文である。研究開発投資の拡大と人材育成の強化が重要な課題として挙げられている。"
 ROWS = [("国名", "件数", "割合"), ("日本", "12", "3.4"), ("米国", "34", "5.6")]
@@ -86,6 +87,30 @@ def test_the_intersections_are_pdfplumbers(kind, seed, n, tolerances):
 def test_the_cells_are_pdfplumbers(seed, n):
     intersections = reference_intersections(random_edges(seed, n), 3, 3)
     assert intersections_to_cells(intersections) == reference_cells(intersections)
+
+
+def random_cells(seed: int, n: int) -> list[tuple]:
+    """``n`` cells with corners on a coarse grid, in any order (so that they share corners in
+    chains that run back and forth through the list), some given twice."""
+    rnd = random.Random(seed)
+    cells = []
+    for _ in range(n):
+        x, y = rnd.randrange(0, 8), rnd.randrange(0, 8)
+        cells.append((5.0 * x, 5.0 * y, 5.0 * (x + rnd.choice([1, 1, 2])), 5.0 * (y + rnd.choice([1, 1, 3]))))
+    if rnd.random() < 0.7:
+        cells = list(dict.fromkeys(cells))  # most sets as intersections_to_cells makes them: no cell twice
+    return cells
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 90))
+def test_the_tables_of_cells_are_pdfplumbers(seed, n):
+    """The same tables, their cells in the same order, from cells on a coarse grid and from the
+    cells of random rulings."""
+    cells = random_cells(seed, n)
+    assert cells_to_tables(cells) == reference_tables(cells)
+    found = reference_cells(reference_intersections(layout_edges("coarse", seed, n), 3, 3))
+    assert cells_to_tables(found) == reference_tables(found)
 
 
 def test_a_ruled_grid_gives_its_cells():
