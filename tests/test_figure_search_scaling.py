@@ -262,7 +262,7 @@ def pairwise_labels(boxes, n_seeds, gap, own, grown) -> list[int]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(0, 60), st.integers(0, 2**32 - 1), st.sampled_from([1.0, 2.0, 10.0]),
+@given(st.integers(0, 120), st.integers(0, 2**32 - 1), st.sampled_from([1.0, 2.0, 10.0]),
        st.sampled_from([1 << 17, 1]))
 def test_cluster_labels_answer_as_the_pairwise_test_even_where_the_grid_is_lopsided(n, seed, gap, chunk):
     """Grid cells drawn at random (not from the boxes): the grid's test of ``i`` with ``j`` and

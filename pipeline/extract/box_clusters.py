@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 CHUNK = 1 << 17  # pairs looked at at once (some 20 arrays of this length: a few MB)
+FEW = 32  # boxes up to which neither the axis is chosen nor equal boxes merged
 
 
 def cluster_labels(boxes: np.ndarray, n_seeds: int, gap: float, own: np.ndarray, grown: np.ndarray) -> np.ndarray:
@@ -40,6 +41,8 @@ def cluster_labels(boxes: np.ndarray, n_seeds: int, gap: float, own: np.ndarray,
     n = len(boxes)
     if n < 2:
         return np.arange(n)
+    if n < FEW:  # a page's few drawings: all pairs at once, no shortcut worth its own cost
+        return _components(_Pairs(boxes, n_seeds, gap, own, grown), np.arange(n), check=False)
     if _window_pairs(boxes[:, 1], boxes[:, 3], gap) < _window_pairs(boxes[:, 0], boxes[:, 2], gap):
         # fewer pairs overlap along y (rows of long shapes): sweep along y, the test is the same
         boxes, own, grown = boxes[:, [1, 0, 3, 2]], own[:, [2, 3, 0, 1]], grown[:, [2, 3, 0, 1]]
