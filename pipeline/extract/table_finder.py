@@ -118,15 +118,20 @@ def intersections_to_cells(intersections: dict) -> list[tuple]:
     if any(x != x or y != y for x, y in points):
         return _pdfplumber_cells(intersections)
 
-    def edge_connects(p1, p2) -> bool:
-        def edges_to_set(edges):
-            return set(map(utils.obj_to_bbox, edges))
+    boxes: dict = {}  # (point, "v" or "h") → the boxes of its edges, made once
 
+    def edges_to_set(point, kind: str) -> set:
+        found = boxes.get((point, kind))
+        if found is None:
+            found = boxes[(point, kind)] = set(map(utils.obj_to_bbox, intersections[point][kind]))
+        return found
+
+    def edge_connects(p1, p2) -> bool:
         if p1[0] == p2[0]:
-            if edges_to_set(intersections[p1]["v"]) & edges_to_set(intersections[p2]["v"]):
+            if edges_to_set(p1, "v") & edges_to_set(p2, "v"):
                 return True
         if p1[1] == p2[1]:
-            if edges_to_set(intersections[p1]["h"]) & edges_to_set(intersections[p2]["h"]):
+            if edges_to_set(p1, "h") & edges_to_set(p2, "h"):
                 return True
         return False
 
