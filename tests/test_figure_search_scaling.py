@@ -2,6 +2,8 @@
 (what each filled shape is drawn on), ``figures._cluster`` (which drawings form one figure),
 ``figures._bleeding`` and ``figures._mostly_on`` (artwork bleeding off the page, what lies on it),
 ``figures._grow`` (a cluster grown by the drawings it comes to touch), ``figures._merge_regions``,
+and ``box_clusters.cluster_labels`` (what ``_cluster`` asks it, every pair it tests at once or
+box by box, equal boxes standing for each other only where the grid answers alike),
 against the algorithms they replaced (kept here as the reference: every earlier ground tested for
 each shape, every pair the grid finds tested one by one): the same answers on many random sets of
 boxes (hypothesis) in the layouts that made them slow (shapes stacked on one spot, nested in one
@@ -10,15 +12,17 @@ and a figure, read with both engines.
 """
 from __future__ import annotations
 
+import contextlib
 import random
 
+import numpy as np
 import pdfplumber
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pdfdraw import GOTHIC, draw_paragraph, draw_table, save_pdf
 
-from pipeline.extract import ExtractConfig, extract_pdf, figures
+from pipeline.extract import ExtractConfig, box_clusters, extract_pdf, figures
 from pipeline.extract.figures import _bleeds, _distance, _Grid, _Shape, _share_inside, _smallest_container, _union
 
 PARA = "第一段落の本文である。研究開発投資の拡大と人材育成の強化が重要な課題として挙げられている。"
@@ -191,6 +195,110 @@ def test_the_clusters_are_the_reference_ones(kind, n, seed, gap):
     found = figures._cluster(seeds, connectors, gap)
     expected = reference_cluster(seeds, connectors, gap)
     assert [[id(s) for s in g] for g in found] == [[id(s) for s in g] for g in expected]
+
+
+@contextlib.contextmanager
+def _chunk(chunk: int):
+    """``box_clusters`` with ``CHUNK`` set (a hypothesis test cannot take pytest's monkeypatch)."""
+    saved = box_clusters.CHUNK
+    box_clusters.CHUNK = chunk
+    try:
+        yield
+    finally:
+        box_clusters.CHUNK = saved
+
+
+def pooled_shapes(n: int, seed: int) -> list[_Shape]:
+    """``n`` shapes drawn from a pool of a few boxes (some a hairline or a point) on quarter
+    points: many equal boxes, seeds and connectors among them. (Not inverted, as pdfplumber's
+    boxes never are: the reference's grid files a box whose x1 < x0 across a cell edge in no
+    cell, the tests below ask about such cells directly.)"""
+    rnd = random.Random(seed)
+    pool = []
+    for _ in range(rnd.randint(1, 8)):
+        x, y = rnd.randrange(0, 200) / 4, rnd.randrange(0, 200) / 4
+        w, h = rnd.choice([0.0, 0.5, 1.0, 3.0, 12.0]), rnd.choice([0.0, 2.0, 9.75])
+        pool.append((x, y, x + w, y + h))
+    return [_Shape(rnd.choice(pool), False, "rect", seed=rnd.random() < 0.6) for _ in range(n)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from([*KINDS, "pooled"]), st.integers(0, 400), st.integers(0, 2**32 - 1),
+       st.sampled_from([1.0, 2.0, 7.5, 10.0, 10.5, 14.0]),
+       st.sampled_from([1 << 17, 50, 1]))
+def test_the_clusters_are_the_reference_ones_whichever_way_the_pairs_are_tested(kind, n, seed, gap, chunk):
+    """Up to 400 shapes, the pairs looked at all at once, about 50 at a time, or box by box (as
+    for thousands of boxes overlapping along x), equal boxes standing for each other."""
+    raw = pooled_shapes(n, seed) if kind == "pooled" else random_shapes(kind, n, seed)
+    seeds = [s for s in raw if s.seed]
+    connectors = [s for s in raw if not s.seed]
+    with _chunk(chunk):
+        found = figures._cluster(seeds, connectors, gap)
+    expected = reference_cluster(seeds, connectors, gap)
+    assert [[id(s) for s in g] for g in found] == [[id(s) for s in g] for g in expected]
+
+
+def pairwise_labels(boxes, n_seeds, gap, own, grown) -> list[int]:
+    """``box_clusters.cluster_labels`` asked pair by pair: the smallest box number of each
+    box's cluster."""
+    n = len(boxes)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i in range(n):
+        for j in range(i + 1, n):
+            limit = gap if i < n_seeds and j < n_seeds else 2.0
+            a, b = boxes[i], boxes[j]
+            near = b[0] - a[2] <= limit and a[0] - b[2] <= limit and b[1] - a[3] <= limit and a[1] - b[3] <= limit
+            g, c = grown[i], own[j]
+            if near and g[0] <= c[1] and c[0] <= g[1] and g[2] <= c[3] and c[2] <= g[3]:
+                ri, rj = find(i), find(j)
+                parent[max(ri, rj)] = min(ri, rj)
+    return [find(i) for i in range(n)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 120), st.integers(0, 2**32 - 1), st.sampled_from([1.0, 2.0, 10.0]),
+       st.sampled_from([1 << 17, 1]))
+def test_cluster_labels_answer_as_the_pairwise_test_even_where_the_grid_is_lopsided(n, seed, gap, chunk):
+    """Grid cells drawn at random (not from the boxes): the grid's test of ``i`` with ``j`` and
+    of ``j`` with ``i`` often differ, so an equal box cannot always stand for another; the labels
+    are still the pairwise test's."""
+    rnd = random.Random(seed)
+    cells = {}  # a box's cells and grown cells (as in figures, equal boxes have equal cells)
+    for _ in range(rnd.randint(1, 6)):
+        x, y, cx, cy = float(rnd.randrange(0, 40)), float(rnd.randrange(0, 40)), rnd.randrange(0, 4), rnd.randrange(0, 4)
+        cells[(x, y, x + 3.0, y + 3.0)] = (
+            (cx, cx, cy, cy),
+            (cx - rnd.randrange(0, 2), cx + rnd.randrange(0, 2), cy - rnd.randrange(0, 2), cy + rnd.randrange(0, 2)))
+    pool = [(box, *found) for box, found in cells.items()]
+    boxes, own, grown = (list(v) for v in zip(*[rnd.choice(pool) for _ in range(n)], strict=True)) if n else ([], [], [])
+    n_seeds = rnd.randint(0, n)
+    arrays = [np.array(v, dtype=np.float64).reshape(n, 4) for v in (boxes, own, grown)]
+    with _chunk(chunk):
+        labels = box_clusters.cluster_labels(arrays[0], n_seeds, gap, arrays[1], arrays[2]).tolist()
+    expected = pairwise_labels(boxes, n_seeds, gap, own, grown)
+    # the same partition: each box's label is that of the first box of its cluster
+    first = {}
+    assert [first.setdefault(lab, k) for k, lab in enumerate(labels)] == expected
+
+
+def test_an_equal_box_does_not_stand_for_another_where_the_grid_answers_differently():
+    """Boxes 0 and 2 are equal (so joined); box 1 is near both, but the grid joins 1 with 2 (1
+    first, grown) and not 0 with 1 (0 first): box 0 standing for box 2 would leave 1 out."""
+    boxes = np.array([(0.0, 0.0, 3.0, 3.0), (4.0, 0.0, 7.0, 3.0), (0.0, 0.0, 3.0, 3.0)])
+    own = np.array([(0, 0, 0, 0), (1, 1, 0, 0), (0, 0, 0, 0)], dtype=np.float64)
+    grown = np.array([(0, 0, 0, 0), (0, 1, 0, 0), (0, 0, 0, 0)], dtype=np.float64)
+    pairs = box_clusters._Pairs(boxes, 3, 2.0, own, grown)
+    shortcut = box_clusters._components(pairs, np.array([0, 1]), check=False)
+    assert shortcut[0] != shortcut[1]  # what standing for it would give
+    assert box_clusters._components(pairs, np.array([0, 1]), check=True) is None
+    assert box_clusters.cluster_labels(boxes, 3, 2.0, own, grown).tolist() == [0, 0, 0]
+    assert pairwise_labels(boxes.tolist(), 3, 2.0, own.tolist(), grown.tolist()) == [0, 0, 0]
 
 
 @settings(max_examples=150, deadline=None)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.extract.box_clusters import cluster_labels
 from pipeline.extract.lines import _cluster_rows, _glyph_run_text, _join_lines, _mostly_bold
 from pipeline.extract.model import _Glyph
 from pipeline.extract.tables import RULING_MAX, trusted_tables
@@ -670,12 +671,11 @@ def _cluster(seeds: list[_Shape], connectors: list[_Shape], gap: float) -> list[
 
     Two nodes are compared when a ``_Grid`` of cells ``max(2 * reach, 12)`` pt (``reach``: the
     larger limit) would find the later one near the earlier one grown by ``reach`` (their cell
-    ranges meet); each node is compared with all later ones at once (numpy), and the clusters
-    are kept as a label per node, relabelled when a node joins two of them: no pair of the
-    10,000 shapes drawn on one spot is asked about one by one."""
+    ranges meet). Which pairs pass, and the clusters they make, are found by
+    ``box_clusters.cluster_labels`` without asking every pair (sorted along x, tested with numpy,
+    equal boxes once): no pair of the 10,000 shapes drawn on one spot is asked about one by one."""
     nodes = seeds + connectors
     n = len(nodes)
-    n_seeds = len(seeds)
     reach = max(gap, 2.0)
     grid = _Grid(max(2 * reach, 12.0))
     # The cells of each node and of each node grown by ``reach``, as ``_Grid.add`` and
@@ -689,26 +689,8 @@ def _cluster(seeds: list[_Shape], connectors: list[_Shape], gap: float) -> list[
         grown.append((xs.start, xs.stop - 1, ys.start, ys.stop - 1))
     label = np.arange(n)
     if n > 1:
-        box = np.array([node.box for node in nodes], dtype=np.float64)
-        cells = np.array(own, dtype=np.float64)
-        x0, top, x1, bottom = (np.ascontiguousarray(box[:, k]) for k in range(4))
-        cx0, cx1, cy0, cy1 = (np.ascontiguousarray(cells[:, k]) for k in range(4))
-        limits = np.where(np.arange(n) < n_seeds, gap, 2.0)
-        for i in range(n - 1):
-            a0, a1, a2, a3 = nodes[i].box
-            g0, g1, g2, g3 = grown[i]
-            j = i + 1
-            limit = limits[j:] if i < n_seeds else 2.0
-            # Within ``limit`` along both axes (the boxes grown by it overlap).
-            hit = (
-                (g0 <= cx1[j:]) & (cx0[j:] <= g1) & (g2 <= cy1[j:]) & (cy0[j:] <= g3)
-                & (x0[j:] - a2 <= limit) & (a0 - x1[j:] <= limit)
-                & (top[j:] - a3 <= limit) & (a1 - bottom[j:] <= limit)
-            )
-            joined = label[j:][hit]
-            if joined.size == 0 or (joined == label[i]).all():
-                continue
-            label[np.isin(label, joined)] = label[i]
+        label = cluster_labels(np.array([node.box for node in nodes], dtype=np.float64), len(seeds), gap,
+                               np.array(own, dtype=np.float64), np.array(grown, dtype=np.float64))
     groups: dict[int, list[_Shape]] = {}
     for s, key in zip(nodes, label.tolist(), strict=True):
         groups.setdefault(key, []).append(s)
