@@ -263,3 +263,22 @@ def test_the_publishing_connection_reads_only_the_files_just_written(tmp_path):
         con.execute(f"SELECT a FROM read_parquet('{other}')")
     with pytest.raises(duckdb.Error, match="locked"):
         con.execute("SET enable_external_access = true")
+
+
+def test_repeated_keys_counts_what_a_grouping_of_the_key_counts():
+    """Rows less distinct keys, nulls equal to nulls, over string and integer columns."""
+    import random
+
+    from pipeline.tables import repeated_keys
+
+    rng = random.Random(7)
+    for _ in range(30):
+        n = rng.randint(0, 60)
+        table = pa.table({
+            "edition": pa.array([rng.choice(["a", "b", None]) for _ in range(n)], pa.string()),
+            "sentence_id": pa.array([rng.choice([1, 2, 3, None]) for _ in range(n)], pa.int32()),
+            "token_index": pa.array([rng.randint(0, 3) for _ in range(n)], pa.int32()),
+        })
+        for key in (("edition",), ("edition", "sentence_id"), ("edition", "sentence_id", "token_index")):
+            distinct = table.group_by(list(key)).aggregate([]).num_rows if n else 0
+            assert repeated_keys(table, key) == n - distinct, (key, table.to_pydict())
