@@ -467,6 +467,8 @@ def submit_stages(acquired, config: RunConfig, *, submit: bool, label: str = "",
     if on_extracted is not None:
         on_extracted()
     segmented = call(segment_task, acquired, config, extracted)
+    if not submit:  # segmented holds the text now: the document's own copy can go (not a future's)
+        extracted = extracted.without_text()
     tokens = call(tokenize_task, acquired, config, segmented)
     mentions = call(tag_task, acquired, config, tokens, segmented, extracted)
     attribution = call(attribute_task, acquired, config, segmented, mentions)
