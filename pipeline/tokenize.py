@@ -91,10 +91,7 @@ _BATCH_TOKENS = 32_768
 
 def tokenize_sentences(sentences: Iterable[Sentence], config: TokenizeConfig = TokenizeConfig()) -> pa.Table:
     tokenizer = load_tokenizer(config.mode, config.dictionary)
-    # Each column's batches of Arrow arrays, joined into one array column by column at the end,
-    # each column's batches let go as soon as it is joined: the whole table joined at once
-    # (combine_chunks) held every token twice (31 MB more on a 1,000-page report).
-    batches: dict[str, list[pa.Array]] = {name: [] for name in TOKEN_SCHEMA.names}
+    batches: list[pa.RecordBatch] = []
     cols: dict[str, list] = {name: [] for name in TOKEN_SCHEMA.names}
     # Bound once: this loop runs once per token (150,000 for a 300-page report).
     add_sentence_id, add_index = cols["sentence_id"].append, cols["token_index"].append
@@ -128,22 +125,12 @@ def tokenize_sentences(sentences: Iterable[Sentence], config: TokenizeConfig = T
                 add_end(offset + m.end())
                 index += 1
         if len(cols["sentence_id"]) >= _BATCH_TOKENS:
-            _to_arrow(cols, batches)
-    if cols["sentence_id"] or not batches["sentence_id"]:
-        _to_arrow(cols, batches)
-    arrays = []
-    for name in TOKEN_SCHEMA.names:
-        arrays.append(pa.concat_arrays(batches[name]))
-        batches[name].clear()
-    return pa.Table.from_arrays(arrays, schema=TOKEN_SCHEMA)
-
-
-def _to_arrow(cols: dict[str, list], batches: dict[str, list[pa.Array]]) -> None:
-    """Move the gathered tokens ``cols`` (column → Python values, emptied) to ``batches``
-    (column → Arrow arrays), typed as ``TOKEN_SCHEMA`` says."""
-    for column in TOKEN_SCHEMA:
-        batches[column.name].append(pa.array(cols[column.name], type=column.type))
-        cols[column.name].clear()
+            batches.append(pa.record_batch([cols[name] for name in TOKEN_SCHEMA.names], schema=TOKEN_SCHEMA))
+            for column in cols.values():
+                column.clear()
+    if cols["sentence_id"] or not batches:
+        batches.append(pa.record_batch([cols[name] for name in TOKEN_SCHEMA.names], schema=TOKEN_SCHEMA))
+    return pa.Table.from_batches(batches, schema=TOKEN_SCHEMA).combine_chunks()
 
 
 WINDOW_TOKENS = 32_768  # token rows turned into Python objects at a time
