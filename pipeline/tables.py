@@ -358,15 +358,42 @@ def validate(table: pa.Table, spec: TableSpec) -> pa.Table:
             if bad:
                 problems.append(f"{bad} rows break '{what}'")
     if table.num_rows and spec.key:
-        keys = table.group_by(list(spec.key)).aggregate([]).num_rows
-        if keys != table.num_rows:
-            problems.append(f"{table.num_rows - keys} rows repeat the key {spec.key}")
+        repeated = repeated_keys(table, spec.key)
+        if repeated:
+            problems.append(f"{repeated} rows repeat the key {spec.key}")
     if problems:
         raise TableValidationError(
             f"table {spec.name!r} failed validation: " + "; ".join(problems),
             "nothing was published; this is a bug in jstmine: report it with the command you ran",
         )
     return table
+
+
+def repeated_keys(table: pa.Table, key: tuple[str, ...]) -> int:
+    """How many rows of ``table`` repeat the ``key`` of a row before them (nulls equal to nulls):
+    its rows less its distinct keys.
+
+    Sorted, not grouped: a hash grouping of a long report's tokens by three columns took 45 MB
+    (22 MB on 300 pages) at the moment the tables are built; this takes the sort's indices and
+    one key column at a time.
+
+    Parameters:
+        table: the table.
+        key: the columns that identify a row.
+    """
+    n = table.num_rows
+    if n < 2:
+        return 0
+    order = pc.sort_indices(table, sort_keys=[(column, "ascending") for column in key])
+    same = None  # row i + 1 of the sorted keys equals row i, in every column so far
+    for column in key:
+        values = table[column].take(order)
+        after, before = values.slice(1), values.slice(0, n - 1)
+        equal = pc.or_(pc.fill_null(pc.equal(after, before), False),
+                       pc.and_(pc.is_null(after), pc.is_null(before)))
+        same = equal if same is None else pc.and_(same, equal)
+        del values, after, before
+    return pc.sum(same.cast(pa.int64())).as_py() or 0
 
 
 # Attributes of the stages' values whose column has another name: a column is never an SQL

@@ -230,3 +230,55 @@ def test_the_csv_written_window_by_window_is_the_csv_of_the_whole_table(tmp_path
     assert (tmp_path / "pages.csv").read_bytes().count("'=1+1".encode()) == 4
     publish_module.write_table_files(table.slice(0, 0), tmp_path, "empty")  # the header alone
     assert (tmp_path / "empty.csv").read_bytes().decode("utf-8-sig").splitlines() == [",".join(f'"{c}"' for c in table.column_names)]
+
+
+def test_the_database_is_loaded_from_the_published_files_with_the_tables_column_types(tmp_path):
+    """The rows and column types the database gets from the Parquet files are those DuckDB gives
+    the Arrow tables themselves; ``release`` empties the caller's dict before the transaction."""
+    tables = {"pages": _pages("ed1", 3, ocr_confidence=pa.array([None, 80.5, None], pa.float32()),
+                              problem=[None, "x: y", None], column_count=[1, 2, 1])}
+    expected = duckdb.connect()
+    expected.register("pages_in", tables["pages"])
+    want_types = expected.execute("DESCRIBE pages_in").fetchall()
+    want_rows = expected.execute("SELECT * FROM pages_in ORDER BY page").fetchall()
+    handed = dict(tables)
+    publish(handed, tmp_path, "ed1", release=True)
+    assert handed == {}
+    con = duckdb.connect(str(tmp_path / "jstmine.duckdb"))
+    assert [r[:2] for r in con.execute("DESCRIBE pages").fetchall()] == [r[:2] for r in want_types]
+    assert con.execute("SELECT * FROM pages ORDER BY page").fetchall() == want_rows
+
+
+def test_the_publishing_connection_reads_only_the_files_just_written(tmp_path):
+    """The database is opened with file access off but for the run's own Parquet files: a query
+    cannot read another file (a planted database's view, say)."""
+    from pipeline.publish import connect_database
+
+    mine, other = tmp_path / "mine.parquet", tmp_path / "other.parquet"
+    pq.write_table(pa.table({"a": [1]}), mine)
+    pq.write_table(pa.table({"a": [2]}), other)
+    con = connect_database(tmp_path / "x.duckdb", readable=[str(mine)])
+    assert con.execute(f"SELECT a FROM read_parquet('{mine}')").fetchall() == [(1,)]
+    with pytest.raises(duckdb.Error, match="disabled by configuration"):
+        con.execute(f"SELECT a FROM read_parquet('{other}')")
+    with pytest.raises(duckdb.Error, match="locked"):
+        con.execute("SET enable_external_access = true")
+
+
+def test_repeated_keys_counts_what_a_grouping_of_the_key_counts():
+    """Rows less distinct keys, nulls equal to nulls, over string and integer columns."""
+    import random
+
+    from pipeline.tables import repeated_keys
+
+    rng = random.Random(7)
+    for _ in range(30):
+        n = rng.randint(0, 60)
+        table = pa.table({
+            "edition": pa.array([rng.choice(["a", "b", None]) for _ in range(n)], pa.string()),
+            "sentence_id": pa.array([rng.choice([1, 2, 3, None]) for _ in range(n)], pa.int32()),
+            "token_index": pa.array([rng.randint(0, 3) for _ in range(n)], pa.int32()),
+        })
+        for key in (("edition",), ("edition", "sentence_id"), ("edition", "sentence_id", "token_index")):
+            distinct = table.group_by(list(key)).aggregate([]).num_rows if n else 0
+            assert repeated_keys(table, key) == n - distinct, (key, table.to_pydict())

@@ -259,3 +259,28 @@ def test_an_alias_holding_the_sentence_break_is_refused(lexicon):
     bad = replace(lexicon, entries={**lexicon.entries, entry.id: replace(entry, aliases=(*entry.aliases, f"量子{SENTENCE_BREAK}技術"))})
     with pytest.raises(LexiconError, match="U\\+E000"):
         build_tagger(bad)
+
+
+def test_tokens_gathered_in_many_batches_are_the_table_of_one_batch(monkeypatch):
+    """The batches are joined column by column into one array each: the same table, one chunk."""
+    import pipeline.tokenize as tokenize
+
+    sentences = _sentences("日本のAI戦略は2025年に改定された。", "米国は半導体に投資する。", "量子技術の研究開発。")
+    whole = tokenize_sentences(sentences)
+    monkeypatch.setattr(tokenize, "_BATCH_TOKENS", 3)
+    batched = tokenize_sentences(sentences)
+    assert batched.equals(whole) and batched.schema == tokenize.TOKEN_SCHEMA
+    assert whole.num_rows > 6 and all(column.num_chunks == 1 for column in batched.columns)
+    assert tokenize_sentences([]).num_rows == 0
+
+
+def test_a_document_without_text_keeps_what_the_later_stages_read():
+    """``ExtractedDocument.without_text``: no blocks and no page text; the rest as it was."""
+    page = PageInfo(page=1, width=595.0, height=842.0, chars=4, has_text_layer=True, unmapped_share=0.0,
+                    columns=1, text="本文です", removed_lines=("- 1 -",))
+    doc = ExtractedDocument(pages=(page,), blocks=(Block(page=1, kind="paragraph", text="本文です"),), tables=(),
+                            problems=(), metadata={"Title": "t"})
+    slim = doc.without_text()
+    assert slim.blocks == () and slim.pages[0].text == ""
+    assert slim.pages[0].removed_lines == ("- 1 -",) and slim.pages[0].chars == 4 and slim.metadata == {"Title": "t"}
+    assert doc.pages[0].text == "本文です"  # the document itself is left as it was

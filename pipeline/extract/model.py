@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,12 @@ class ExtractedDocument:
     metadata: dict[str, str] = field(default_factory=dict)  # always str, never bytes
     contents: tuple[ContentsEntry, ...] = ()  # the table of contents, when the document has one
     outline: tuple[OutlineEntry, ...] = ()  # the PDF's bookmarks, when it has them
+
+    def without_text(self) -> ExtractedDocument:
+        """This document without its text (the blocks, and each page's ``text``), which segmenting
+        turns into sentences: all that the stages after it and the tables read of it (pages'
+        sizes, sources and problems, tables, contents, metadata), in less memory."""
+        return replace(self, blocks=(), pages=tuple(replace(p, text="") for p in self.pages))
 
 
 # ---------------------------------------------------------------------------------------------
