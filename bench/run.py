@@ -654,12 +654,13 @@ def _proc_cpu(pids: list[int]) -> float:
 
 
 def run_update(sources: Path, out: Path, env: dict, log: Path, *options: str, others: list[int] | None = None,
-               server_pid: int | None = None) -> dict:
+               server_pid: int | None = None, on_start=None) -> dict:
     """`jstmine update` as a user types it, in a fresh process, into ``out`` (fresh output, raw
     and result storage): its wall time, and the CPU time of its whole process tree (the
     process's own and every descendant's it waited for, from ``wait4``), plus what the already
     running ``others`` (a Dask scheduler and workers) used meanwhile; apart, what the Prefect
-    server (``server_pid``, None: not ours to measure) used meanwhile."""
+    server (``server_pid``, None: not ours to measure) used meanwhile. ``on_start``: called with
+    the command's process id once it is started (``bench/corpus_trace.py`` samples it), or None."""
     out.mkdir(parents=True, exist_ok=True)
     env = dict(env, PREFECT_LOCAL_STORAGE_PATH=str(out / "storage"), COLUMNS="200")
     cmd = [str(Path(sys.executable).with_name("jstmine")), "update", "--sources", str(sources),
@@ -672,6 +673,8 @@ def run_update(sources: Path, out: Path, env: dict, log: Path, *options: str, ot
         fh.flush()
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=out, env=env, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if on_start is not None:
+            on_start(proc.pid)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
