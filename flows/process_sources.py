@@ -25,6 +25,7 @@ from prefect import flow, get_run_logger, task
 from prefect.states import Failed
 
 from flows.corpus import pool_size, process_pool, report_stages_task, report_task
+from flows.workers import stop_server
 from flows.process_report import (
     Built,
     RunSummary,
@@ -147,6 +148,10 @@ def process_sources(
             progress.finish(label, outcome_text(summary))
 
         size = 1 if on_dask or not configured_api_url() else pool_size(workers, may_be_new)
+        if size == 1:
+            # No pool: the forkserver `update` started in case one would run (flows.workers) is not
+            # needed; stopped now, while it may still be importing, rather than at the end.
+            stop_server()
         if on_dask or size > 1:
             # The reports side by side (each one's stages in one process: a Dask worker, or one of
             # the pool's, started as tasks arrive), while this process publishes them in order as
