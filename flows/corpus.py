@@ -18,7 +18,10 @@ process and ``write-report-<edition>`` in the pool: not a task run per stage, wh
 the Prefect server would record one by one.
 
 The pool starts only when two or more editions are new (one is processed in the flow's process:
-no process start-up to pay back), with no more processes than new editions.
+no process start-up to pay back), as soon as two are known to be (``update`` then submits each
+later one as its download lands), with no more processes than editions that may then be new
+(those two and the reports whose downloads have not landed yet); a worker starts only when a
+task finds no idle one.
 """
 from __future__ import annotations
 
@@ -86,7 +89,8 @@ def pool_size(workers: int, new_editions: int) -> int:
 
     Parameters:
         workers: ``--workers`` (0 when not given).
-        new_editions: editions this run processes (not the unchanged ones)."""
+        new_editions: editions this run processes (not the unchanged ones), or may process
+            (an upper bound, when some downloads have not landed yet)."""
     if workers < 0:
         raise ValueError(f"workers must be 0 (one per core) or more, not {workers}")
     return max(1, min(workers or default_workers(), new_editions))

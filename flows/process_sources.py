@@ -18,12 +18,14 @@ from __future__ import annotations
 import sys
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
+from itertools import chain, islice
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.states import Failed
 
 from flows.corpus import pool_size, process_pool, report_stages_task, report_task
+from flows.workers import stop_server
 from flows.process_report import (
     Built,
     RunSummary,
@@ -107,22 +109,30 @@ def process_sources(
             logger.info("%s failed: %s (%s)", label, failure.what, failure.todo)
             progress.finish(label, "failed (the error is shown at the end)")
 
-        new = []  # (n, label, edition, acquired, config) of each edition to process
-        for n, (report, ref, future) in enumerate(fetched):
-            try:
-                acquired = future.result()
-                config = run_config(tokenizer_mode, "", _expectations(report), ref, acquired,
-                                    extract_limits={"engine": engine})
-                edition, up_to_date = prepare(ref, None, out_dir, acquired, config)
-            except Exception as exc:  # noqa: BLE001 (one report's failure never stops the others)
-                failed(n, report.entry_id, exc)
-                continue
-            if up_to_date:
-                logger.info("%s: edition %s is unchanged (same PDF, same pipeline): nothing to do", report.entry_id, edition)
-                outcomes[n] = unchanged_summary(edition, out_dir, acquired)
-                progress.finish(report.entry_id, outcome_text(outcomes[n]))
-                continue
-            new.append((n, report.entry_id, edition, acquired, config))
+        def arrivals():
+            """(n, label, edition, acquired, config) of each edition to process, in order, as soon
+            as its download has landed (the others' still arriving)."""
+            for n, (report, ref, future) in enumerate(fetched):
+                try:
+                    acquired = future.result()
+                    config = run_config(tokenizer_mode, "", _expectations(report), ref, acquired,
+                                        extract_limits={"engine": engine})
+                    edition, up_to_date = prepare(ref, None, out_dir, acquired, config)
+                except Exception as exc:  # noqa: BLE001 (one report's failure never stops the others)
+                    failed(n, report.entry_id, exc)
+                    continue
+                if up_to_date:
+                    logger.info("%s: edition %s is unchanged (same PDF, same pipeline): nothing to do", report.entry_id, edition)
+                    outcomes[n] = unchanged_summary(edition, out_dir, acquired)
+                    progress.finish(report.entry_id, outcome_text(outcomes[n]))
+                    continue
+                yield n, report.entry_id, edition, acquired, config
+
+        arriving = arrivals()
+        # The first two new editions decide whether a pool runs them: it starts then, and takes
+        # each later one as its download lands (``_side_by_side``), not once all have landed.
+        new = list(islice(arriving, 2))
+        may_be_new = len(new) + (len(fetched) - 1 - new[-1][0] if len(new) == 2 else 0)
 
         def done(n: int, label: str, edition: str, acquired, config, stages, write=None) -> None:
             """Build, check and publish one edition from its stages (values or futures); ``write``
@@ -137,17 +147,27 @@ def process_sources(
             outcomes[n] = summary
             progress.finish(label, outcome_text(summary))
 
-        size = 1 if on_dask or not configured_api_url() else pool_size(workers, len(new))
+        size = 1 if on_dask or not configured_api_url() else pool_size(workers, may_be_new)
+        if size == 1:
+            # No pool: the forkserver `update` started in case one would run (flows.workers) is not
+            # needed; stopped now, while it may still be importing, rather than at the end.
+            stop_server()
         if on_dask or size > 1:
             # The reports side by side (each one's stages in one process: a Dask worker, or one of
-            # the pool's), while this process publishes them in order as they are done.
+            # the pool's, started as tasks arrive), while this process publishes them in order as
+            # they are done.
             with nullcontext() if on_dask else process_pool(size) as pool:
-                if pool is not None:
-                    logger.info("%d new editions: processed side by side in %d worker processes", len(new), size)
-                    progress.note(f"{len(new)} new editions: processed side by side in {size} worker processes")
-                _side_by_side(new, pool, len(new) if on_dask else 2 * size, done, failed, outcomes)
+
+                def arrived(count: int) -> None:
+                    if pool is not None:
+                        used = min(size, count)
+                        logger.info("%d new editions: processed side by side in %d worker processes", count, used)
+                        progress.note(f"{count} new editions: processed side by side in {used} worker processes")
+
+                _side_by_side(chain(new, arriving), pool, len(fetched) if on_dask else 2 * size, done, failed,
+                              outcomes, arrived)
         else:  # one after the other, here: each published before the next is read
-            for n, label, edition, acquired, config in new:
+            for n, label, edition, acquired, config in [*new, *arriving]:
                 try:
                     stages = submit_stages(acquired, config, submit=False, label=label)
                 except Exception as exc:  # noqa: BLE001 (as above)
@@ -207,14 +227,20 @@ def contradicted_state(summaries: list[RunSummary], data: list | None = None):
                           f"(their tables, checks and reports are published): {named}", data=summaries if data is None else data)
 
 
-def _side_by_side(new: list, pool, ahead: int, done, failed, outcomes: dict) -> None:
-    """Run ``report_stages_task`` for each of ``new`` (n, label, edition, acquired, config) on
-    ``pool`` (a started task runner; None: the flow's, e.g. Dask), up to ``ahead`` reports ahead
-    of the one being published (so that finished reports do not pile up in memory), and hand each
-    edition's stages to ``done(n, label, edition, acquired, config, stages, write)`` in order; a
-    report whose stages fail goes to ``failed(n, label, exc)``. In the pool, each published
-    edition's HTML report is written by a worker (``write``), and its summary in ``outcomes[n]``
-    says where once it is."""
+def _side_by_side(arriving, pool, ahead: int, done, failed, outcomes: dict, arrived=None) -> None:
+    """Run ``report_stages_task`` for each of ``arriving`` (n, label, edition, acquired, config;
+    an iterable that yields each edition as its download lands) on ``pool`` (a started task
+    runner; None: the flow's, e.g. Dask), up to ``ahead`` reports ahead of the one being published
+    (so that finished reports do not pile up in memory), and hand each edition's stages to
+    ``done(n, label, edition, acquired, config, stages, write)`` in order; a report whose stages
+    fail goes to ``failed(n, label, exc)``. In the pool, each published edition's HTML report is
+    written by a worker (``write``), and its summary in ``outcomes[n]`` says where once it is.
+
+    The first ``ahead`` editions are submitted as they arrive; nothing is published before all
+    have arrived (so each edition's name and whether it is up to date were decided against the
+    editions published before the run, whatever the timing). ``arrived``: called with their
+    number then, or None."""
+    new: list = []
     futures: dict[int, object] = {}
     reports: list[tuple[int, object]] = []  # (n, future of report_task)
 
@@ -240,8 +266,12 @@ def _side_by_side(new: list, pool, ahead: int, done, failed, outcomes: dict) -> 
         futures[k] = (pool.submit(report_stages_task, parameters) if pool is not None
                       else report_stages_task.submit(**parameters))
 
-    for k in range(min(ahead, len(new))):
-        submit(k)
+    for item in arriving:
+        new.append(item)
+        if len(new) <= ahead:
+            submit(len(new) - 1)
+    if arrived is not None:
+        arrived(len(new))
     for k, (n, label, edition, acquired, config) in enumerate(new):
         if k + ahead < len(new):
             submit(k + ahead)

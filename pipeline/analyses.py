@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from itertools import combinations
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -37,6 +37,9 @@ from pipeline.charts import graph_from_rows  # noqa: F401 (re-exported: it lives
 from pipeline.errors import PipelineError
 from pipeline.lexicon import Lexicon, load_lexicon
 from pipeline.tokenfilter import display_forms, is_latin_fragment, known_words, spelling
+
+if TYPE_CHECKING:  # imported where a crosstab is made: pandas takes half a second to import, which a
+    import pandas as pd  # process that only publishes the tables (``jstmine update``'s) need not pay
 
 # ------------------------------------------------------------------------------------ settings
 
@@ -239,6 +242,8 @@ def crosstab(country_technology: pa.Table, value: str = "sentences") -> pd.DataF
     """Country × broad technology counts (``value``: ``sentences`` or ``mentions`` of
     ``country_technology``), 0 where a pair has no row; rows and columns sorted by id. The
     published analyses use ``body_crosstab`` instead (no summary sentences)."""
+    import pandas as pd
+
     df = country_technology.select(["country", "technology", value]).to_pandas()
     if df.empty:
         return pd.DataFrame(dtype="int64")
@@ -256,6 +261,8 @@ def body_crosstab(mentions: pa.Table, sentences: pa.Table, kinds: tuple[str, ...
     (``in_summary``) are left out: they restate the body, so ``country_technology.sentences``,
     which counts them, would count those pairs twice.
     """
+    import pandas as pd
+
     sent = sentences.select(["sentence_id", "kind", "in_summary"]).to_pandas()
     keep = set(sent.loc[sent["kind"].isin(kinds) & ~sent["in_summary"].fillna(False).astype(bool), "sentence_id"])
     df = mentions.select(["sentence_id", "label", "top", "subject"]).to_pandas()

@@ -43,8 +43,6 @@ from importlib import resources
 from pathlib import Path
 
 import pyarrow as pa
-from sklearn.feature_extraction import DictVectorizer
-from sklearn.feature_extraction.text import TfidfTransformer
 
 from pipeline.attribute import Attribution
 from pipeline.errors import PipelineError
@@ -245,6 +243,11 @@ def key_terms(tokens: pa.Table, attribution: Attribution, config: KeyTermConfig,
     subjects = sorted(s for s, terms in docs.items() if terms)
     if not subjects:
         return KeyTerms((), ())
+    # Imported here: scikit-learn takes 0.7 s to import, which a process that only publishes
+    # (``jstmine update``'s, whose workers run this) need not pay.
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.feature_extraction.text import TfidfTransformer
+
     # The terms are already counted: vectorize the counts (sorted vocabulary, as TfidfVectorizer).
     vectorizer = DictVectorizer(sort=True)
     matrix = TfidfTransformer(sublinear_tf=True, norm="l2").fit_transform(vectorizer.fit_transform([docs[s] for s in subjects]))

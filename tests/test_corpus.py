@@ -19,6 +19,8 @@ def test_one_process_per_core_by_default_never_more_than_new_editions():
     assert pool_size(3, 2) == 2 and pool_size(3, 5) == 3
     assert pool_size(1, 20) == 1  # --workers 1: one after the other
     assert pool_size(0, 0) == 1  # nothing new: no pool
+    # --workers N with N the default's count is the default: the same pool for any number of new editions
+    assert all(pool_size(cores, n) == pool_size(0, n) for n in range(0, 3 * cores + 2))
 
 
 def test_a_negative_number_of_workers_is_refused():

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import psutil
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -197,7 +198,15 @@ def test_new_editions_are_found_processed_kept_and_compared(prefect_server, site
     written = (out / first / "country_technology.parquet").stat().st_mtime_ns
 
     # 2. Nothing changed: the PDF is asked for conditionally, the server says 304, nothing runs.
+    # The forkserver `jstmine update` starts in case a pool runs the new editions is stopped by
+    # the flow as soon as it knows no pool will (flows.workers), not left importing to the end.
+    from flows.workers import server_pid, start_server
+
+    start_server()
+    forkserver = server_pid()
     state, summary, warm = update(tmp_path, sources)
+    assert server_pid() is None
+    assert not psutil.pid_exists(forkserver) or psutil.Process(forkserver).status() == psutil.STATUS_ZOMBIE
     assert summary.edition == first and summary.unchanged and summary.not_modified
     assert site.server.requests_for(PDF_PATH)[-1].headers.get("if-none-match") == '"v1"'
     states = task_states(state)
