@@ -433,9 +433,8 @@ def check_findings_task(edition: str, tables: dict[str, pa.Table], claim_set: Cl
 
 
 @task(name="publish", **_UNCACHED)
-def publish_task(edition: str, out_dir: str, tables: dict[str, pa.Table], release: bool = False) -> str:
-    """``pipeline.publish.publish``; ``release``: empty ``tables`` once their files are written."""
-    return str(publish(tables, Path(out_dir), edition, release=release))
+def publish_task(edition: str, out_dir: str, tables: dict[str, pa.Table]) -> str:
+    return str(publish(tables, Path(out_dir), edition))
 
 
 def submit_stages(acquired, config: RunConfig, *, submit: bool, label: str = "", on_extracted=None,
@@ -597,11 +596,9 @@ def _finish(edition: str, out_dir: str, acquired: Acquired, config: RunConfig, s
         built = build_edition(edition, acquired, config, stages, label, charts)
     tables, findings, counts, claim_set = built.tables, built.findings, built.counts, built.claim_set
     progress.stage(label, "publish")
-    # The HTML report reads the published files: publish empties ``tables`` once they are
-    # written, before the database transaction, and the run keeps only what it returns.
-    returned = {name: tables[name] for name in RETURNED_TABLES}
-    publish_task(edition, out_dir, opaque(tables), release=True)
-    tables = returned
+    publish_task(edition, out_dir, opaque(tables))
+    for name in [n for n in tables if n not in RETURNED_TABLES]:
+        del tables[name]  # the HTML report reads the published files
     release_free_memory()
     progress.stage(label, "report")
     report = write(out_dir, edition)

@@ -195,16 +195,9 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str, *, release: bool = False) -> Path:
+def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str) -> Path:
     """Write ``tables`` as edition ``edition`` of ``out_dir`` (a name ``check_edition_name``
-    accepted), atomically; returns the edition's link. Raises ``PublishError``.
-
-    The database's rows are loaded from the Parquet files just written, not from ``tables``.
-    ``release``: empty ``tables`` once the files are written, so that their memory can go before
-    the database transaction (whose working memory is the run's peak: the tables and DuckDB's
-    copy of them, a long report's tokens twice, were both alive in it). For a caller that keeps
-    no other reference to the tables (``flows.process_report.finish``); False leaves them.
-    """
+    accepted), atomically; returns the edition's link. Raises ``PublishError``."""
     out_dir = Path(out_dir)
     link = out_dir / edition
     if link.exists() and not link.is_symlink():
@@ -222,9 +215,6 @@ def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str, *, release
             for _ in pool.map(lambda item: _write_synced(item[1], run_dir, item[0]), tables.items()):
                 pass
         _fsync_dir(run_dir)
-        files = {name: os.path.abspath(run_dir / f"{name}.parquet") for name in tables}
-        if release:
-            tables.clear()
         release_written_memory()
     except OSError as exc:
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -249,7 +239,7 @@ def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str, *, release
     try:
         # Before anything is switched: what a killed run leaves for the next one to settle.
         _write_journal(journal, {"edition": edition, "run": new, "previous": previous})
-        con = connect_database(db_path, readable=list(files.values()))
+        con = connect_database(db_path)
     except (duckdb.Error, OSError, PublishError) as exc:
         shutil.rmtree(run_dir, ignore_errors=True)
         with contextlib.suppress(OSError):
@@ -263,8 +253,8 @@ def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str, *, release
                                  "disk has space and the directory is writable, then run again") from exc
     try:
         con.execute("BEGIN TRANSACTION")
-        for name, parquet in files.items():
-            _replace_edition_rows(con, name, parquet, edition)
+        for name, table in tables.items():
+            _replace_edition_rows(con, name, table, edition)
         _record_run(con, edition, new)
         refresh_latest_views(con)
         _switch_link(link, Path(new))
@@ -399,30 +389,16 @@ def _journal_path(out_dir: Path, edition: str) -> Path:
     return out_dir / f".{edition}{JOURNAL_SUFFIX}"
 
 
-def connect_database(db_path: Path, *, read_only: bool = False, readable: list[str] | None = None) -> duckdb.DuckDBPyConnection:
+def connect_database(db_path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """The output directory's database, opened as jstmine opens it everywhere: with DuckDB's file
     access off and its configuration locked (a database planted in a shared directory cannot make
-    a query read or write files), and never through a symbolic link (the database or its WAL).
-    ``readable``: absolute paths of files its queries may read all the same (the Parquet files
-    ``publish`` has just written, which it loads the database from); None: none."""
+    a query read or write files), and never through a symbolic link (the database or its WAL)."""
     for path in (db_path, db_path.with_name(db_path.name + ".wal")):
         if path.is_symlink():
             raise PublishError(f"{path} is a symbolic link, not a file jstmine made",
                                "remove the link (someone with write access to the output directory made it) and run again")
-    if not readable:
-        return duckdb.connect(str(db_path), read_only=read_only,
-                              config={"enable_external_access": False, "lock_configuration": True})
-    # DuckDB takes allowed_paths only once the database is open: set, with the rest, before any query.
-    con = duckdb.connect(str(db_path), read_only=read_only)
-    try:
-        paths = ", ".join("'" + path.replace("'", "''") + "'" for path in readable)
-        con.execute(f"SET allowed_paths = [{paths}]")
-        con.execute("SET enable_external_access = false")
-        con.execute("SET lock_configuration = true")
-    except duckdb.Error:
-        con.close()
-        raise
-    return con
+    return duckdb.connect(str(db_path), read_only=read_only,
+                          config={"enable_external_access": False, "lock_configuration": True})
 
 
 def _write_journal(path: Path, record: dict) -> None:
@@ -603,12 +579,8 @@ def _switch_link(link: Path, target: Path) -> None:
     _fsync_dir(link.parent)
 
 
-def _replace_edition_rows(con: duckdb.DuckDBPyConnection, name: str, parquet: str, edition: str) -> None:
-    """Replace edition ``edition``'s rows of the database's table ``name`` with those of the
-    Parquet file ``parquet`` (an absolute path the connection may read: the table as just
-    published, read by DuckDB a row group at a time)."""
-    quoted = parquet.replace("'", "''")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _incoming AS SELECT * FROM read_parquet('{quoted}')")
+def _replace_edition_rows(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table, edition: str) -> None:
+    con.register("_incoming", table)
     try:
         con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" AS SELECT * FROM _incoming WHERE false')
         _add_new_columns(con, name)
@@ -618,7 +590,7 @@ def _replace_edition_rows(con: duckdb.DuckDBPyConnection, name: str, parquet: st
     finally:
         # In an aborted transaction this fails too; the first error is the one worth reporting.
         with contextlib.suppress(duckdb.Error):
-            con.execute("DROP VIEW IF EXISTS _incoming")
+            con.unregister("_incoming")
 
 
 def _add_new_columns(con: duckdb.DuckDBPyConnection, name: str) -> None:

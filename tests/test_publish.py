@@ -232,37 +232,21 @@ def test_the_csv_written_window_by_window_is_the_csv_of_the_whole_table(tmp_path
     assert (tmp_path / "empty.csv").read_bytes().decode("utf-8-sig").splitlines() == [",".join(f'"{c}"' for c in table.column_names)]
 
 
-def test_the_database_is_loaded_from_the_published_files_with_the_tables_column_types(tmp_path):
-    """The rows and column types the database gets from the Parquet files are those DuckDB gives
-    the Arrow tables themselves; ``release`` empties the caller's dict before the transaction."""
-    tables = {"pages": _pages("ed1", 3, ocr_confidence=pa.array([None, 80.5, None], pa.float32()),
-                              problem=[None, "x: y", None], column_count=[1, 2, 1])}
-    expected = duckdb.connect()
-    expected.register("pages_in", tables["pages"])
-    want_types = expected.execute("DESCRIBE pages_in").fetchall()
-    want_rows = expected.execute("SELECT * FROM pages_in ORDER BY page").fetchall()
-    handed = dict(tables)
-    publish(handed, tmp_path, "ed1", release=True)
-    assert handed == {}
+def test_a_planted_database_cannot_change_the_rows_publish_inserts(tmp_path):
+    """A database planted in a shared output directory, with a view and table macros named as what
+    publishing reads, changes none of the rows it inserts: they come from the tables in memory."""
     con = duckdb.connect(str(tmp_path / "jstmine.duckdb"))
-    assert [r[:2] for r in con.execute("DESCRIBE pages").fetchall()] == [r[:2] for r in want_types]
-    assert con.execute("SELECT * FROM pages ORDER BY page").fetchall() == want_rows
-
-
-def test_the_publishing_connection_reads_only_the_files_just_written(tmp_path):
-    """The database is opened with file access off but for the run's own Parquet files: a query
-    cannot read another file (a planted database's view, say)."""
-    from pipeline.publish import connect_database
-
-    mine, other = tmp_path / "mine.parquet", tmp_path / "other.parquet"
-    pq.write_table(pa.table({"a": [1]}), mine)
-    pq.write_table(pa.table({"a": [2]}), other)
-    con = connect_database(tmp_path / "x.duckdb", readable=[str(mine)])
-    assert con.execute(f"SELECT a FROM read_parquet('{mine}')").fetchall() == [(1,)]
-    with pytest.raises(duckdb.Error, match="disabled by configuration"):
-        con.execute(f"SELECT a FROM read_parquet('{other}')")
-    with pytest.raises(duckdb.Error, match="locked"):
-        con.execute("SET enable_external_access = true")
+    con.execute("CREATE TABLE forged AS SELECT 'ed1' AS edition, 100 + range AS page, 'FORGED' AS problem FROM range(2)")
+    con.execute("CREATE VIEW _incoming AS SELECT * FROM forged")
+    con.execute("CREATE MACRO read_parquet(p) AS TABLE SELECT * FROM forged")
+    con.execute("CREATE MACRO parquet_scan(p) AS TABLE SELECT * FROM forged")
+    con.close()
+    tables = {"pages": _pages("ed1", 2)}
+    publish(dict(tables), tmp_path, "ed1")
+    got = duckdb.connect(str(tmp_path / "jstmine.duckdb"), read_only=True)
+    rows = got.execute("SELECT edition, page, problem FROM pages ORDER BY page").fetchall()
+    assert rows == [(r["edition"], r["page"], r["problem"]) for r in tables["pages"].to_pylist()]
+    assert all(problem != "FORGED" for *_, problem in rows)
 
 
 def test_repeated_keys_counts_what_a_grouping_of_the_key_counts():
