@@ -131,3 +131,28 @@ def test_the_documented_differences_name_only_pdfs_that_are_compared():
     if not SHARED:
         listed = {n for n in listed if n in BUILT}
     assert listed <= known
+
+
+@pytest.mark.skipif(not (SHARED_PDFS / "mhlw_tsuchi_0000196315-1-2.pdf").is_file(), reason="../shared/pdfs not present")
+def test_a_page_whose_font_pdfium_rejects_is_read_by_the_reference_reader(tmp_path):
+    """One byte changed in the embedded font program of a real government notice: PDFium then
+    finds no glyph on page 1 (it rejects the font, though the page has its text objects), while
+    pdfminer, which needs only the font's mapping to Unicode, reads the page. The default engine
+    hands such a page to the reference reader instead of reading it as empty."""
+    import pypdfium2 as pdfium
+
+    data = bytearray((SHARED_PDFS / "mhlw_tsuchi_0000196315-1-2.pdf").read_bytes())
+    data[8125] ^= 0x52  # inside the compressed font program
+    damaged = tmp_path / "damaged-font.pdf"
+    damaged.write_bytes(bytes(data))
+    document = pdfium.PdfDocument(damaged)
+    try:  # the condition this test is about: no glyph for PDFium, text objects on the page
+        page = document[0]
+        assert page.get_textpage().count_chars() == 0
+        assert any(obj.type == pdfium.raw.FPDF_PAGEOBJ_TEXT for obj in page.get_objects())
+    finally:
+        document.close()
+    reference = extract_pdf(damaged, ExtractConfig(engine="pdfplumber"), workers=1)
+    default = extract_pdf(damaged, ExtractConfig(), workers=1)
+    assert "保医発" in reference.pages[0].text.replace(" ", "")
+    assert [p.text for p in default.pages] == [p.text for p in reference.pages]

@@ -11,7 +11,8 @@ the bottom plus the font size (pdfminer does not use the font's ascent).
 Where PDFium's reading would differ from pdfminer's in a way the records cannot show, the page
 is read by the reference reader instead (``read_page`` returns None): a page turned by
 /Rotate, glyphs set at an angle (their boxes are not axis-aligned), fonts set in vertical
-writing, glyphs PDFium could not place. Three differences remain, listed in docs/engines.md: PDFium drops a glyph drawn twice at
+writing, glyphs PDFium could not place, a page whose text objects give PDFium no glyph at all (a
+font it rejects: pdfminer needs only its mapping to Unicode). Three differences remain, listed in docs/engines.md: PDFium drops a glyph drawn twice at
 the same place (fake bold; the kept glyph is marked bold from the dropped text object's
 bounds, as ``_dedupe_glyphs`` marks it), collapses runs of spaces, and maps some glyphs that
 pdfminer cannot (it reads the font's own tables).
@@ -352,8 +353,8 @@ def _chars(textpage: pdfium.PdfTextPage, objects: list[tuple[int, int]], height:
     whole page, and what a text object shares is asked once per object."""
     tp = ctypes.cast(textpage.raw, _VP).value
     n = textpage.count_chars()
-    if n <= 0:
-        return GlyphColumns.of_chars([]) if n == 0 else None
+    if n <= 0:  # no glyph: the page is empty, unless it has text objects PDFium could not read
+        return None if n < 0 or _has_text_objects(objects) else GlyphColumns.of_chars([])
     text = textpage.get_text_range(0, n)
     if len(text) != n:  # (a glyph outside the Basic Multilingual Plane): one code point per glyph
         text = "".join(chr(_unicode(tp, i)) for i in range(n))
@@ -525,6 +526,13 @@ def _doubles(found: list[tuple], dropped: list[tuple[int, int]], shared: dict, h
             if font_of.get(owner) == font and x0 <= (c[1] + c[2]) / 2 <= x1 and t0 <= (c[3] + c[4]) / 2 <= t1:
                 copies.append((k, i, c, owner))
     return copies
+
+
+def _has_text_objects(objects: list[tuple[int, int]]) -> bool:
+    """Whether one of the page's ``objects`` (handle, depth) is a text object. On a page where
+    PDFium finds no glyph, text objects are text it could not read (a font it rejects, where
+    pdfminer reads 2,200 characters) or blank runs: the reference reader tells which."""
+    return any(_object_type(obj) == raw.FPDF_PAGEOBJ_TEXT for obj, _ in objects)
 
 
 def _object_info(tp: int, i: int, obj: int, matrix, names: dict[int, bytes]) -> tuple | None:
