@@ -36,6 +36,7 @@ from prefect.states import Completed, Failed
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import opaque
 
+from flows.heartbeats import no_heartbeat_join
 from flows.memory import release_free_memory
 from flows.progress import current as current_progress
 from flows.progress import page_callback
@@ -81,6 +82,9 @@ from pipeline.tables import (
 )
 from pipeline.tag import Mention, build_tagger, ocr_sentence_texts, tag_tokens
 from pipeline.tokenize import TokenizeConfig, tokenize_sentences
+
+
+no_heartbeat_join()  # a run ends without waiting up to a second for its heartbeat thread (flows.heartbeats)
 
 
 @dataclass(frozen=True)
