@@ -22,6 +22,7 @@ import functools
 import hashlib
 import json
 import re
+import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -42,6 +43,8 @@ from flows.progress import current as current_progress
 from flows.progress import page_callback
 from flows.report_charts import ChartProcess
 from flows.results import ZstdSerializer
+from flows.warmup import LIBRARIES as WARM_UP_LIBRARIES
+from flows.warmup import WarmUp, import_step
 from pipeline import STAGE_VERSIONS, __version__
 from pipeline.acquire import AcquireConfig, Acquired, acquire, normalize_allowed_hosts
 from pipeline.analyses import default_settings_path
@@ -299,10 +302,27 @@ def tokenize_task(acquired: Acquired, config: RunConfig, segmented: Segmented) -
 
 
 @lru_cache(maxsize=2)
-def _tagger(lexicon_file: str, mode: str, dictionary: str):
-    """The lexicon and its spaCy pipeline, built once per process (and per Dask worker)."""
+def _built_tagger(lexicon_file: str, mode: str, dictionary: str):
     lexicon = load_lexicon(Path(lexicon_file))
     return lexicon, build_tagger(lexicon, TokenizeConfig(mode=mode, dictionary=dictionary))
+
+
+_TAGGER_LOCK = threading.Lock()
+
+
+def _tagger(lexicon_file: str, mode: str, dictionary: str):
+    """The lexicon and its spaCy pipeline, built once per process (and per Dask worker): a
+    caller that comes while another thread builds it (``flows.warmup``) waits for that one."""
+    with _TAGGER_LOCK:
+        return _built_tagger(lexicon_file, mode, dictionary)
+
+
+def warm_up(config: RunConfig) -> WarmUp:
+    """What the stages after extraction load on first use, started loading in a background
+    thread (``flows.warmup``): the tagger, then the libraries key terms and the analysis tables
+    import. ``config``: the run's (its lexicon and tokenizer settings)."""
+    tagger = ("tagger", lambda: _tagger(str(config.lexicon_file()), config.tokenize.mode, config.tokenize.dictionary))
+    return WarmUp([tagger, *(import_step(m) for m in WARM_UP_LIBRARIES)]).start()
 
 
 def _lexicon(config: RunConfig):
@@ -820,6 +840,8 @@ def process_report(
         # The report's charts' child starts once the pages are read: it imports its libraries on
         # the core the next stages leave idle (flows.report_charts).
         charts: list[ChartProcess] = []
+        # While the pages are read, a thread loads what the next stages load on first use (flows.warmup).
+        warm_up(config)
         try:
             stages = submit_stages(acquired, config, submit=False, label=label,
                                    on_extracted=lambda: charts.append(ChartProcess(log=get_run_logger().info)))

@@ -134,7 +134,7 @@ def _taggers_built() -> int:
     import sys
 
     module = sys.modules.get("flows.process_report")
-    return module._tagger.cache_info().currsize if module else 0
+    return module._built_tagger.cache_info().currsize if module else 0
 
 
 def test_an_existing_dask_scheduler_runs_the_stages(prefect_api_server, listing, serial, tmp_path):
