@@ -319,10 +319,16 @@ def _tagger(lexicon_file: str, mode: str, dictionary: str):
 
 def warm_up(config: RunConfig) -> WarmUp:
     """What the stages after extraction load on first use, started loading in a background
-    thread (``flows.warmup``): the tagger, then the libraries key terms and the analysis tables
-    import. ``config``: the run's (its lexicon and tokenizer settings)."""
+    thread (``flows.warmup``): the tagger, the libraries key terms and the analysis tables
+    import, the HTML report's template. ``config``: the run's (its lexicon and tokenizer settings)."""
     tagger = ("tagger", lambda: _tagger(str(config.lexicon_file()), config.tokenize.mode, config.tokenize.dictionary))
-    return WarmUp([tagger, *(import_step(m) for m in WARM_UP_LIBRARIES)]).start()
+    return WarmUp([tagger, *(import_step(m) for m in WARM_UP_LIBRARIES), ("report template", _report_template)]).start()
+
+
+def _report_template():
+    from pipeline.report import load_template
+
+    return load_template()
 
 
 def _lexicon(config: RunConfig):
