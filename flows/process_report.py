@@ -847,10 +847,16 @@ def process_report(
         # the core the next stages leave idle (flows.report_charts).
         charts: list[ChartProcess] = []
         # While the pages are read, a thread loads what the next stages load on first use (flows.warmup).
-        warm_up(config)
+        warm = warm_up(config)
+
+        def extracted() -> None:
+            charts.append(ChartProcess(log=get_run_logger().info))
+            # The stages start once it is done: two threads importing the same modules (pandas,
+            # narwhals) can deadlock, and everything it loads is what they would load first.
+            warm.join()
+
         try:
-            stages = submit_stages(acquired, config, submit=False, label=label,
-                                   on_extracted=lambda: charts.append(ChartProcess(log=get_run_logger().info)))
+            stages = submit_stages(acquired, config, submit=False, label=label, on_extracted=extracted)
             summary, tables, findings = finish(edition, out_dir, acquired, config, stages, label=label,
                                                charts=charts[0] if charts else None)
         finally:

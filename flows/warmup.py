@@ -9,6 +9,9 @@ pages as they go: the thread's work is spread over both cores instead of standin
 after the pages are read. (In a process forked from the warm runner the libraries are already
 imported: only what is not yet loaded costs anything.)
 
+The stages after extraction start once the thread is done (``join``): two threads importing the
+same modules at once can deadlock (Python then raises ``_DeadlockError`` in one of them), and all
+it loads is what those stages load first anyway; the thread only overlaps the reading of the pages.
 A warm-up step that fails changes nothing: the error is logged at debug level and the stage loads
 it itself, as it did without, and reports its own error if there is one. The steps load only
 what a stage would load in the same process, the same way, so the outputs are the same.

@@ -3,6 +3,7 @@ a warm-up that fails never fails a run, and the tables are the same with it and 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -68,6 +69,20 @@ def test_tables_the_same_with_the_warm_up_and_with_every_step_failing(prefect_se
             started.append(self)
             return super().start()
 
+    class Slow(Recorded):  # still busy when the pages are read (the sample has few)
+        def __init__(self, steps):
+            super().__init__([*steps, ("slow", lambda: time.sleep(2.0))])
+
+    # The stages after extraction wait for it: two threads importing at once can deadlock.
+    seen_at_segment: list[tuple[bool, list[str]]] = []
+    real_segment = process_report_module.segment
+
+    def segment(extracted):
+        seen_at_segment.append((started[-1]._thread.is_alive(), list(started[-1].done)))
+        return real_segment(extracted)
+
+    monkeypatch.setattr(process_report_module, "segment", segment)
+
     class Failing(Recorded):
         def __init__(self, steps):
             def fail():
@@ -75,13 +90,14 @@ def test_tables_the_same_with_the_warm_up_and_with_every_step_failing(prefect_se
             super().__init__([(name, fail) for name, _ in steps])
 
     process_report_module._built_tagger.cache_clear()  # built by the warm-up, not by an earlier test
-    monkeypatch.setattr(process_report_module, "WarmUp", Recorded)
+    monkeypatch.setattr(process_report_module, "WarmUp", Slow)
     with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: tmp_path / "storage-warm"}):
         warm = _run(tmp_path / "warm", sample)
     assert warm.is_completed(), warm
-    assert started[-1].join(timeout=60) and not started[-1].failed
+    assert not started[-1].failed
     assert started[-1].done == ["tagger", "import sklearn.feature_extraction.text", "import pandas", "import prince",
-                                "report template"]
+                                "report template", "slow"]
+    assert seen_at_segment == [(False, started[-1].done)]  # the segment stage began after the thread had ended
 
     process_report_module._built_tagger.cache_clear()
     monkeypatch.setattr(process_report_module, "WarmUp", Failing)
