@@ -23,6 +23,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -853,7 +854,10 @@ def process_report(
             charts.append(ChartProcess(log=get_run_logger().info))
             # The stages start once it is done: two threads importing the same modules (pandas,
             # narwhals) can deadlock, and everything it loads is what they would load first.
+            waited = time.perf_counter()
             warm.join()
+            get_run_logger().info("loaded while the pages were read: %s; the stages waited %.2f s for it",
+                                  warm.summary(), time.perf_counter() - waited)
 
         try:
             stages = submit_stages(acquired, config, submit=False, label=label, on_extracted=extracted)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+import time
 from typing import Callable
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class WarmUp:
     def __init__(self, steps: list[tuple[str, Callable[[], object]]]):
         self.steps = list(steps)
         self.done: list[str] = []  # the steps that ran without an error
+        self.seconds: dict[str, float] = {}  # each step that ran: how long it took (wall)
         self.failed: list[tuple[str, BaseException]] = []
         self._thread = threading.Thread(target=self._run, name="jstmine-warm-up", daemon=True)
 
@@ -58,8 +60,15 @@ class WarmUp:
             self._thread.join(timeout)
         return not self._thread.is_alive()
 
+    def summary(self) -> str:
+        """What ran and how long each step took: "tagger 0.21 s, import pandas 0.12 s (failed), …"."""
+        failed = {name for name, _ in self.failed}
+        return ", ".join(f"{name} {seconds:.2f} s{' (failed)' if name in failed else ''}"
+                         for name, seconds in self.seconds.items())
+
     def _run(self) -> None:
         for name, step in self.steps:
+            started = time.perf_counter()
             try:
                 step()
             except Exception as exc:  # noqa: BLE001 (a warm-up never fails a run: the stage loads it itself)
@@ -67,6 +76,8 @@ class WarmUp:
                 log.debug("warm-up %s failed (%s: %s); the stage loads it itself", name, type(exc).__name__, exc)
             else:
                 self.done.append(name)
+            finally:
+                self.seconds[name] = time.perf_counter() - started
 
 
 def import_step(module: str) -> tuple[str, Callable[[], object]]:

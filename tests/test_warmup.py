@@ -30,6 +30,9 @@ def test_steps_run_in_order_in_a_thread_and_errors_are_kept_not_raised():
     assert [name for name, _ in ran] == ["first", "last"]
     assert all(thread == "jstmine-warm-up" for _, thread in ran)
     assert warm.done == ["first", "last"]
+    assert list(warm.seconds) == ["first", "broken", "import jstmine_no_such_module", "last"]
+    assert all(seconds >= 0 for seconds in warm.seconds.values())
+    assert warm.summary().startswith("first ") and "broken " in warm.summary() and " s (failed)" in warm.summary()
     assert [(name, type(exc)) for name, exc in warm.failed] == [
         ("broken", RuntimeError), ("import jstmine_no_such_module", ModuleNotFoundError)]
 
