@@ -169,12 +169,16 @@ def _glyphs_from_columns(columns, bbox: tuple[float, float, float, float], *,
     out = []
     texts = columns.texts
     for keep in (inside & upright, inside & ~upright):
-        index = np.flatnonzero(keep)
+        if keep.all():  # every glyph (the page of upright text inside it): nothing to select
+            index, kept_texts = slice(None), texts
+        else:
+            index = np.flatnonzero(keep)
+            kept_texts = [texts[k] for k in index.tolist()]
         source = columns.source[index]
         if positions is not None and not out:
             positions += [columns.x0[index], columns.top[index]]
         out.append(list(map(
-            _Glyph, [texts[k] for k in index.tolist()], columns.x0[index].tolist(), columns.x1[index].tolist(),
+            _Glyph, kept_texts, columns.x0[index].tolist(), columns.x1[index].tolist(),
             columns.top[index].tolist(), columns.bottom[index].tolist(), columns.size[index].tolist(),
             names[source].tolist(), bolds[source].tolist(),
         )))
