@@ -443,6 +443,8 @@ def test_the_memory_figures_are_this_process_s_own_even_in_a_forked_child():
     after = limits._statm()
     assert after[1] - before[1] >= (48 * 1024 * 1024) // limits._PAGE
     del block
+    os.close(limits._statm_file[1])  # closed behind its back: opened again
+    assert limits._statm() is not None and limits._statm_file[0] == os.getpid()
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: report whose file it read

@@ -266,14 +266,16 @@ def _statm() -> list[int] | None:
     figures of that moment): asked thousands of times per document, an open, read and close
     each time cost a quarter of a millisecond per page."""
     global _statm_file
-    try:
-        pid, fd = _statm_file
-        if pid != os.getpid():  # a forked child: its own file (the inherited one is the parent's)
-            fd = os.open("/proc/self/statm", os.O_RDONLY)  # (not inherited by processes started)
-            _statm_file = (os.getpid(), fd)
-        return [int(x) for x in os.pread(fd, 256, 0).split()[:2]]
-    except (OSError, ValueError):
-        return None
+    for _ in range(2):  # (again with the file opened anew if the descriptor was closed meanwhile)
+        try:
+            pid, fd = _statm_file
+            if pid != os.getpid():  # a forked child: its own file (the inherited one is the parent's)
+                fd = os.open("/proc/self/statm", os.O_RDONLY)  # (not inherited by processes started)
+                _statm_file = (os.getpid(), fd)
+            return [int(x) for x in os.pread(fd, 256, 0).split()[:2]]
+        except (OSError, ValueError):
+            _statm_file = (-1, -1)
+    return None
 
 
 _statm_file: tuple[int, int] = (-1, -1)  # (process id, descriptor of its /proc/self/statm)
