@@ -233,8 +233,9 @@ def _crowded(glyphs: list[_Glyph], positions: list | None = None) -> list[int] |
     ``x0`` and ``top`` as numpy arrays, or None to read them off the glyphs.
 
     Each cell is numbered so that the three cells of a column of the 3 x 3 block around a cell
-    have consecutive numbers; with the numbers sorted, the glyphs in those three cells are
-    counted by two binary searches per column (the glyph itself included)."""
+    have consecutive numbers. With the numbers sorted, another glyph in the cell's own column of
+    the block is next to it in that order (numbers at most 1 apart), and one in the column left
+    or right of it is found by one binary search each."""
     tol = _DEDUPE_TOLERANCE
     n = len(glyphs)
     if positions is not None:
@@ -253,11 +254,15 @@ def _crowded(glyphs: list[_Glyph], positions: list | None = None) -> list[int] |
     key = (ix - ix.min() + 1) * stride + iy
     order = np.argsort(key)
     ordered = key[order]
-    around = np.zeros(n, dtype=np.int64)  # glyphs in the 3 x 3 cells, in the order of ``ordered``
-    for dx in (-stride, 0, stride):  # the column left of the cell, its own, the one right of it
-        around += (np.searchsorted(ordered, ordered + (dx + 1), "right")
-                   - np.searchsorted(ordered, ordered + (dx - 1), "left"))
-    return np.sort(order[around > 1]).tolist()
+    close = np.diff(ordered) <= 1  # the next glyph in that order is in the same column of the block
+    near = np.zeros(n, dtype=bool)  # another glyph in the 3 x 3 cells, in the order of ``ordered``
+    near[:-1] |= close
+    near[1:] |= close
+    for dx in (-stride, stride):  # the column left of the cell, the one right of it
+        low, high = ordered + (dx - 1), ordered + (dx + 1)
+        first = ordered[np.minimum(np.searchsorted(ordered, low, "left"), n - 1)]  # the first >= low, if any
+        near |= (first >= low) & (first <= high)
+    return np.sort(order[near]).tolist()
 
 
 def _dedupe_scan(glyphs: list[_Glyph]) -> list[_Glyph]:
