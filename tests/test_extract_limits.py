@@ -9,6 +9,7 @@ exactly as they did before the limits existed.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import time
 import zlib
@@ -429,3 +430,30 @@ def test_an_ascii85_run_of_z_over_the_cap_is_refused_before_it_is_decoded(tmp_pa
         extract_pdf(bomb, ExtractConfig(max_stream_mb=1), workers=1)
     assert decoded == []
     assert ascii85.decoded_length_bound(forge.ascii85_run(b"abcd", 4 * MIB)) >= 4 * MIB
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").is_file() or not hasattr(os, "fork"), reason="needs /proc and fork")
+def test_the_memory_figures_are_this_process_s_own_even_in_a_forked_child():
+    """``limits._statm`` keeps /proc/self/statm open and reads it again each time: the figures
+    are those of the moment (a block of memory touched shows), and a forked child reads its
+    own file, not the one it inherited from its parent."""
+    before = limits._statm()
+    block = bytearray(64 * 1024 * 1024)
+    block[::4096] = b"x" * len(block[::4096])  # every page touched: resident
+    after = limits._statm()
+    assert after[1] - before[1] >= (48 * 1024 * 1024) // limits._PAGE
+    del block
+    os.close(limits._statm_file[1])  # closed behind its back: opened again
+    assert limits._statm() is not None and limits._statm_file[0] == os.getpid()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report whose file it read
+        try:
+            limits._statm()
+            os.write(write, str(limits._statm_file[0] == os.getpid()).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read, "rb") as fh:
+        assert fh.read() == b"True"

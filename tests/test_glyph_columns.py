@@ -134,3 +134,18 @@ def test_every_page_pdfium_reads_gives_the_same_glyphs_both_ways(tmp_path):
                 _same(chars, read.columns, page.bbox)
         document.close()
     assert read_pages > 20
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_page_whose_glyphs_are_all_upright_and_inside_it_makes_the_same_records(seed):
+    """The path that selects nothing (every glyph kept as upright): the same records as the
+    per-glyph path, and none rotated; an empty page too."""
+    rng = random.Random(seed)
+    chars = []
+    for row in range(rng.randint(1, 20)):
+        chars += _line(rng, 72.0, 80 + row * 18.0, 10.5, rng.randint(1, 40), rng.choice(FONTS))
+    columns = GlyphColumns.of_chars(chars)
+    assert bool(np.all((columns.x0 + columns.x1) / 2 <= BBOX[2]))  # (all inside: the path tested)
+    _same(chars, columns)
+    assert _glyphs_from_columns(columns, BBOX)[1] == []
+    _same([], GlyphColumns.of_chars([]))

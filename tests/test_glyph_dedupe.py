@@ -6,8 +6,9 @@ import copy
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+import numpy as np
 
-from pipeline.extract.glyphs import _CROWDED_MIN, _dedupe_glyphs, _dedupe_scan
+from pipeline.extract.glyphs import _CROWDED_MIN, _crowded, _dedupe_glyphs, _dedupe_scan
 from pipeline.extract.model import _Glyph
 
 
@@ -66,3 +67,25 @@ def test_the_whole_page_search_keeps_the_lookups_result(n, doubles):
             glyphs.append(_copy(base, dx, dy, size=size, font=base.font if same_font else "Gothic"))
     reference = copy.deepcopy(glyphs)
     assert _state(glyphs, _dedupe_glyphs(glyphs)) == _state(reference, _dedupe_scan(reference))
+
+
+def _neighbours_brute(glyphs: list[_Glyph]) -> list[int]:
+    """The glyphs with another glyph in the 3 x 3 cells (1 pt) around their own, pair by pair."""
+    cells = [(int(g.x0 // 1.0), int(g.top // 1.0)) for g in glyphs]
+    return [i for i, (cx, cy) in enumerate(cells)
+            if any(j != i and abs(cx - ox) <= 1 and abs(cy - oy) <= 1 for j, (ox, oy) in enumerate(cells))]
+
+
+coordinates = st.floats(min_value=-50.0, max_value=900.0, allow_nan=False) | st.sampled_from([0.0, 0.999, 1.0, -1.0, 2.0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(points=st.lists(st.tuples(coordinates, coordinates), min_size=1, max_size=120))
+def test_the_whole_page_search_finds_the_glyphs_with_a_neighbour(points):
+    """``_crowded`` (sorted cell numbers, binary searches) against a pair-by-pair count, with the
+    positions read off the glyphs and given as PDFium's columns give them."""
+    glyphs = [_Glyph("あ", x, x + 10.5, y, y + 10.5, 10.5, "Mincho", False) for x, y in points]
+    expected = _neighbours_brute(glyphs)
+    assert _crowded(glyphs) == expected
+    positions = [np.array([g.x0 for g in glyphs]), np.array([g.top for g in glyphs])]
+    assert _crowded(glyphs, positions) == expected

@@ -206,7 +206,8 @@ def _is_caption(block: _BlockDraft, body_size: float) -> bool:
     text = block.lines[0].text
     if CAPTION.match(text) and len(text) <= _MAX_CAPTION_CHARS:
         return True
-    return block.size <= body_size - 0.5 and _CREDIT.match(text) is not None
+    # (the pattern first: the block's size is counted over its lines, for the few credit lines only)
+    return _CREDIT.match(text) is not None and block.size <= body_size - 0.5
 
 
 _MAX_CAPTION_CHARS = 120

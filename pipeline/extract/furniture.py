@@ -168,7 +168,8 @@ def _edge_lines(rows: list[_Line], vertical: list[_Line], body_size: float) -> t
     left, right = lefts[len(lefts) // 10], rights[-1 - len(rights) // 10]
 
     def outside(x0: float, x1: float, text: str) -> bool:
-        return len(re.sub(r"\s+", "", text)) <= _EDGE_MAX_CHARS and (x0 > right + body_size or x1 < left - body_size)
+        # (where it is first: nearly every row is inside the text area, and its text is not read)
+        return (x0 > right + body_size or x1 < left - body_size) and len(re.sub(r"\s+", "", text)) <= _EDGE_MAX_CHARS
 
     edge_rows = {i for i, r in enumerate(rows) if outside(r.x0, r.x1, r.text)}
     edge_vertical = {

@@ -141,10 +141,14 @@ def _glyphs_from_chars(
     return glyphs, rotated
 
 
-def _glyphs_from_columns(columns, bbox: tuple[float, float, float, float]) -> tuple[list[_Glyph], list[_Glyph]]:
+def _glyphs_from_columns(columns, bbox: tuple[float, float, float, float], *,
+                         positions: list | None = None) -> tuple[list[_Glyph], list[_Glyph]]:
     """``_glyphs_from_chars`` of a page read by PDFium (``pdfium_glyphs.GlyphColumns``), the
     same records: which glyphs are inside the page and upright is decided for the page at once
-    (numpy), font names are read once per text object, and no tuple is made per glyph."""
+    (numpy), font names are read once per text object, and no tuple is made per glyph.
+    ``positions``: None, or a list the upright glyphs' ``x0`` and ``top`` (numpy arrays, in
+    the order of the glyphs) are appended to, what ``_dedupe_glyphs`` can use instead of
+    reading them off the glyphs."""
     x_min, top_min, x_max, bottom_max = bbox
     cx = (columns.x0 + columns.x1) / 2
     cy = (columns.top + columns.bottom) / 2
@@ -165,17 +169,23 @@ def _glyphs_from_columns(columns, bbox: tuple[float, float, float, float]) -> tu
     out = []
     texts = columns.texts
     for keep in (inside & upright, inside & ~upright):
-        index = np.flatnonzero(keep)
+        if keep.all():  # every glyph (the page of upright text inside it): nothing to select
+            index, kept_texts = slice(None), texts
+        else:
+            index = np.flatnonzero(keep)
+            kept_texts = [texts[k] for k in index.tolist()]
         source = columns.source[index]
+        if positions is not None and not out:
+            positions += [columns.x0[index], columns.top[index]]
         out.append(list(map(
-            _Glyph, [texts[k] for k in index.tolist()], columns.x0[index].tolist(), columns.x1[index].tolist(),
+            _Glyph, kept_texts, columns.x0[index].tolist(), columns.x1[index].tolist(),
             columns.top[index].tolist(), columns.bottom[index].tolist(), columns.size[index].tolist(),
             names[source].tolist(), bolds[source].tolist(),
         )))
     return out[0], out[1]
 
 
-def _dedupe_glyphs(glyphs: list[_Glyph]) -> list[_Glyph]:
+def _dedupe_glyphs(glyphs: list[_Glyph], positions: list | None = None) -> list[_Glyph]:
     """Drop glyphs drawn twice at (almost) the same place, and mark the kept one bold.
 
     Same rule as pdfplumber's ``page.dedupe_chars()`` (same text, font and size within 1 pt),
@@ -191,10 +201,13 @@ def _dedupe_glyphs(glyphs: list[_Glyph]) -> list[_Glyph]:
     a page) has no twin and is no other glyph's twin: it is kept without a lookup. Those are
     found for the whole page at once (``_crowded``); the lookup runs on the others only, in
     their order, with the same result as on all the glyphs.
+
+    ``positions``: None, or the glyphs' ``x0`` and ``top`` as two numpy arrays (as
+    ``_glyphs_from_columns`` gives them), so that they are not read off the glyphs again.
     """
     if len(glyphs) < _CROWDED_MIN:
         return _dedupe_scan(glyphs)
-    crowded = _crowded(glyphs)
+    crowded = _crowded(glyphs, positions)
     if crowded is None:
         return _dedupe_scan(glyphs)
     if not crowded:
@@ -212,15 +225,24 @@ _CELL_LIMIT = 1e6  # pt: coordinates beyond it (none on a real page) skip the wh
 _GLYPH_X0, _GLYPH_TOP = attrgetter("x0"), attrgetter("top")
 
 
-def _crowded(glyphs: list[_Glyph]) -> list[int] | None:
+def _crowded(glyphs: list[_Glyph], positions: list | None = None) -> list[int] | None:
     """Indexes of the glyphs that share the 3 x 3 cells (of ``_DEDUPE_TOLERANCE``, as
     ``_dedupe_scan`` files them: ``int(x0 // tol)``, ``int(top // tol)``) around their own with
-    another glyph, whatever its text; None when a coordinate is not finite or beyond
-    ``_CELL_LIMIT`` (the caller then looks every glyph up)."""
+    another glyph, whatever its text, in increasing order; None when a coordinate is not finite
+    or beyond ``_CELL_LIMIT`` (the caller then looks every glyph up). ``positions``: the glyphs'
+    ``x0`` and ``top`` as numpy arrays, or None to read them off the glyphs.
+
+    Each cell is numbered so that the three cells of a column of the 3 x 3 block around a cell
+    have consecutive numbers. With the numbers sorted, another glyph in the cell's own column of
+    the block is next to it in that order (numbers at most 1 apart), and one in the column left
+    or right of it is found by one binary search each."""
     tol = _DEDUPE_TOLERANCE
     n = len(glyphs)
-    x = np.fromiter(map(_GLYPH_X0, glyphs), dtype=np.float64, count=n)
-    y = np.fromiter(map(_GLYPH_TOP, glyphs), dtype=np.float64, count=n)
+    if positions is not None:
+        x, y = positions
+    else:
+        x = np.fromiter(map(_GLYPH_X0, glyphs), dtype=np.float64, count=n)
+        y = np.fromiter(map(_GLYPH_TOP, glyphs), dtype=np.float64, count=n)
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         return None
     if np.abs(x).max() > _CELL_LIMIT or np.abs(y).max() > _CELL_LIMIT:
@@ -230,15 +252,17 @@ def _crowded(glyphs: list[_Glyph]) -> list[int] | None:
     iy -= iy.min() - 1  # rows 1..h: a neighbour's row stays within 0..h+1
     stride = int(iy.max()) + 2
     key = (ix - ix.min() + 1) * stride + iy
-    cells, counts = np.unique(key, return_counts=True)
-    around = np.zeros(n, dtype=np.int64)
-    last = len(cells) - 1
-    for dx in (-stride, 0, stride):
-        for dy in (-1, 0, 1):
-            near = key + (dx + dy)
-            at = np.minimum(np.searchsorted(cells, near), last)
-            around += np.where(cells[at] == near, counts[at], 0)
-    return np.flatnonzero(around > 1).tolist()
+    order = np.argsort(key)
+    ordered = key[order]
+    close = np.diff(ordered) <= 1  # the next glyph in that order is in the same column of the block
+    near = np.zeros(n, dtype=bool)  # another glyph in the 3 x 3 cells, in the order of ``ordered``
+    near[:-1] |= close
+    near[1:] |= close
+    for dx in (-stride, stride):  # the column left of the cell, the one right of it
+        low, high = ordered + (dx - 1), ordered + (dx + 1)
+        first = ordered[np.minimum(np.searchsorted(ordered, low, "left"), n - 1)]  # the first >= low, if any
+        near |= (first >= low) & (first <= high)
+    return np.sort(order[near]).tolist()
 
 
 def _dedupe_scan(glyphs: list[_Glyph]) -> list[_Glyph]:

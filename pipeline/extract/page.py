@@ -223,11 +223,13 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
             _TODO_REFETCH,
         ) from exc
 
+    positions: list | None = None  # the upright glyphs' x0 and top, as PDFium's columns give them
     if isinstance(chars, pdfium_glyphs.GlyphColumns):
-        upright, rotated = _glyphs_from_columns(chars, page.bbox)
+        positions = []
+        upright, rotated = _glyphs_from_columns(chars, page.bbox, positions=positions)
     else:
         upright, rotated = _glyphs_from_chars(chars, page.bbox)
-    glyphs = _dedupe_glyphs(upright)
+    glyphs = _dedupe_glyphs(upright, positions)
     rotated, _ = _drop_unmapped(_dedupe_glyphs(rotated))
     glyph_count = sum(1 for g in glyphs if not g.text.isspace()) + sum(1 for g in rotated if not g.text.isspace())
     glyphs, unmapped = _drop_unmapped(glyphs)
