@@ -156,3 +156,63 @@ def test_a_page_whose_font_pdfium_rejects_is_read_by_the_reference_reader(tmp_pa
     default = extract_pdf(damaged, ExtractConfig(), workers=1)
     assert "保医発" in reference.pages[0].text.replace(" ", "")
     assert [p.text for p in default.pages] == [p.text for p in reference.pages]
+
+
+def _font_program_damaged(src: Path, font: str, how: str, dest: Path) -> Path:
+    """A copy of ``src`` whose embedded TrueType program of font ``font`` (its resource name on
+    page 1) is damaged: ``how`` "flip" changes one byte of the compressed stream (the program
+    then inflates only in part: FreeType opens it, its glyphs cannot be read), "rejected" zeroes
+    the program's table directory tag (FreeType cannot open it: PDFium substitutes a font of its
+    own). The stream keeps its length, so the file's cross-reference table stays right."""
+    import zlib
+
+    from pdfminer.pdfdocument import PDFDocument
+    from pdfminer.pdfpage import PDFPage
+    from pdfminer.pdfparser import PDFParser
+    from pdfminer.pdftypes import resolve1
+
+    data = bytearray(src.read_bytes())
+    with src.open("rb") as fp:
+        page = next(PDFPage.create_pages(PDFDocument(PDFParser(fp))))
+        spec = resolve1(resolve1(resolve1(page.resources)["Font"])[font])
+        if "DescendantFonts" in spec:
+            spec = resolve1(resolve1(spec["DescendantFonts"])[0])
+        stream = resolve1(resolve1(spec["FontDescriptor"])["FontFile2"])
+        encoded = stream.rawdata
+    start = bytes(data).find(encoded)
+    assert start > 0 and stream.get_filters()[0][0].name == "FlateDecode"
+    if how == "flip":
+        data[start + len(encoded) // 10] ^= 0x52
+    else:
+        program = bytearray(zlib.decompress(encoded))
+        program[0:4] = bytes(4)  # the sfnt version: no longer a TrueType font
+        packed = zlib.compress(bytes(program), 9)
+        assert len(packed) <= len(encoded)
+        data[start:start + len(encoded)] = packed + bytes(len(encoded) - len(packed))
+    dest.write_bytes(bytes(data))
+    return dest
+
+
+@pytest.mark.skipif(not SHARED, reason="../shared/pdfs not present")
+@pytest.mark.parametrize("name, font, how", [
+    ("cio_dp2021_07_metadata.pdf", "F1", "flip"),  # a Word paper: its body font (MS Mincho) of three
+    ("mhlw_yoshiki23_0000196315-379-380.pdf", "F1", "rejected"),  # a form: its Gothic of four
+])
+def test_a_page_where_pdfium_loses_one_font_of_several_is_read_by_the_reference_reader(tmp_path, name, font, how):
+    """One embedded font of several damaged in a real PDF: PDFium still reads the glyphs of the
+    page's other fonts, but not those set in the damaged one (their text objects give no glyph,
+    like blank runs), while pdfminer reads them all. The default engine sees that the font
+    failed to load (pdfium_fonts) and hands the page to the reference reader."""
+    import pypdfium2 as pdfium
+
+    damaged = _font_program_damaged(SHARED_PDFS / name, font, how, tmp_path / f"damaged-{name}")
+    reference = extract_pdf(damaged, ExtractConfig(engine="pdfplumber", ocr="off"), workers=1)
+    document = pdfium.PdfDocument(damaged)
+    try:  # the condition this test is about: PDFium reads some of page 1's glyphs, not all
+        found = document[0].get_textpage().count_chars()
+    finally:
+        document.close()
+    visible = len(reference.pages[0].text.replace(" ", "").replace("\n", ""))
+    assert 0 < found < visible / 2
+    default = extract_pdf(damaged, ExtractConfig(ocr="off"), workers=1)
+    assert [p.text for p in default.pages] == [p.text for p in reference.pages]

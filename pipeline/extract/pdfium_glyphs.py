@@ -39,7 +39,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as raw
 from pdfminer.pdftypes import PDFStream, resolve1
 
-from pipeline.extract import limits
+from pipeline.extract import limits, pdfium_fonts
 
 # (text, x0, x1, top, bottom, size, font name, upright): as glyphs._Char
 _Char = tuple[str, float, float, float, float, float, object, bool]
@@ -220,7 +220,7 @@ def read_page(document: pdfium.PdfDocument, number: int, height: float, resource
         except pdfium.PdfiumError:
             return None
         try:
-            columns = _chars(textpage, objects, height)
+            columns = _chars(textpage, objects, height, resources)
         finally:
             textpage.close()
     finally:
@@ -343,9 +343,12 @@ def _walk(page_handle, objects: list[tuple[int, int]]) -> bool:
     return True
 
 
-def _chars(textpage: pdfium.PdfTextPage, objects: list[tuple[int, int]], height: float) -> GlyphColumns | None:
+def _chars(textpage: pdfium.PdfTextPage, objects: list[tuple[int, int]], height: float,
+           resources=None) -> GlyphColumns | None:
     """The page's glyphs in content order (by text object, as the content stream draws them);
-    None when one is set at an angle or cannot be placed.
+    None when one is set at an angle or cannot be placed, or when a text object that gives no
+    glyph is set in an embedded font PDFium could not load (``pdfium_fonts``; ``resources``: the
+    page's /Resources as pdfminer resolves them, None to skip that check).
 
     PDFium is asked per glyph only what differs between glyphs (its text object, its loose box,
     whether its Unicode mapping failed), in chunks of ``_CHUNK`` glyphs, each question for the
@@ -416,6 +419,8 @@ def _chars(textpage: pdfium.PdfTextPage, objects: list[tuple[int, int]], height:
     limits.check_memory()  # the page's records, all built at once
     unseen = [(k, obj) for k, (obj, depth) in enumerate(objects)
               if obj not in shared and _object_type(obj) == raw.FPDF_PAGEOBJ_TEXT]
+    if unseen and _has_unloaded_font(unseen, shared, resources):
+        return None
     if not unseen:
         if len(places) < 2 or bool((places[1:] >= places[:-1]).all()):
             return columns  # in content order already (glyph indexes increase)
@@ -533,6 +538,15 @@ def _has_text_objects(objects: list[tuple[int, int]]) -> bool:
     PDFium finds no glyph, text objects are text it could not read (a font it rejects, where
     pdfminer reads 2,200 characters) or blank runs: the reference reader tells which."""
     return any(_object_type(obj) == raw.FPDF_PAGEOBJ_TEXT for obj, _ in objects)
+
+
+def _has_unloaded_font(unseen: list[tuple[int, int]], shared: dict[int, tuple], resources) -> bool:
+    """Whether a font of the ``unseen`` text objects (place, object: those that give no glyph)
+    is an embedded font PDFium could not load: its text is then lost to PDFium
+    (``pdfium_fonts``; ``shared``: the objects that give glyphs, by handle)."""
+    fonts = {_text_font(obj) for _, obj in unseen}
+    fonts.discard(None)
+    return pdfium_fonts.has_unloaded_font(fonts, {_text_font(obj) for obj in shared}, resources)
 
 
 def _object_info(tp: int, i: int, obj: int, matrix, names: dict[int, bytes]) -> tuple | None:

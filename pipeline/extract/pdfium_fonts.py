@@ -1,0 +1,130 @@
+"""Whether PDFium failed to load an embedded font that the page uses (``has_unloaded_font``).
+
+When PDFium cannot use an embedded font program (a damaged one), the text objects set in it
+give no glyph: ``CPDF_TextPage`` leaves out a text object whose bounds have no width, and
+without the font's outlines every glyph box is empty. pdfminer reads those glyphs all the
+same (it needs only the font's mapping to Unicode and widths). Blank runs (spaces set on their
+own) are left out for the same reason, so an object that gives no glyph is not by itself a
+sign of failure: its font is. PDFium's API shows the failure in one of two ways:
+
+- the program was rejected outright (FreeType cannot open it): PDFium substitutes a font of its
+  own and reports the font as not embedded (``FPDFFont_GetIsEmbedded`` 0), while the PDF's font
+  dictionary carries a font program (/FontFile, /FontFile2 or /FontFile3);
+- the program opens but its glyphs cannot be read (a damaged glyph table, a stream that does not
+  inflate whole): ``FPDFFont_GetGlyphPath`` gives no outline for any character the font's
+  /ToUnicode maps to a visible character (a subset font holds the glyphs of the characters it
+  maps; a healthy font gives their outlines).
+
+Only the fonts of text objects that give no glyph are asked; for their outlines, only those
+that give no glyph anywhere on the page (a font that does is loaded). A substitute may give some
+glyphs (Latin letters, digits) and lose the rest: the first test covers it. On a normal page
+these are the fonts of blank runs, a few at most. Not detected: a program whose glyphs are
+damaged only in part (a font that still gives some of its glyphs on the page).
+"""
+from __future__ import annotations
+
+import ctypes
+import io
+
+import pypdfium2.raw as raw
+from pdfminer.cmapdb import CMapParser, FileUnicodeMap
+from pdfminer.pdftypes import PDFStream, resolve1
+
+_PROBES = 16  # visible characters of a font's /ToUnicode whose outlines are asked, at most
+
+
+def has_unloaded_font(fonts: set[int], placed: set[int], resources, limit: int = 200) -> bool:
+    """Whether one of ``fonts`` (PDFium font handles, FPDF_FONT as ints: the fonts of the text
+    objects that give no glyph) is an embedded font PDFium could not load (see the module).
+    ``placed``: the fonts that give glyphs on the page (only the others are asked for their
+    outlines). ``resources``: the page's /Resources as pdfminer resolves them (the font
+    dictionaries are looked up by /BaseFont there and in the Form XObjects the page draws, at
+    most ``limit`` resource dictionaries); None: nothing is known of the PDF's fonts, and the
+    answer is False."""
+    if not fonts or resources is None:
+        return False
+    specs: dict[bytes, list[dict]] | None = None
+    for font in fonts:
+        handle = ctypes.cast(font, raw.FPDF_FONT)
+        embedded = raw.FPDFFont_GetIsEmbedded(handle)
+        if embedded and font in placed:
+            continue
+        if specs is None:
+            specs = _font_specs(resources, limit)
+        size = raw.FPDFFont_GetBaseFontName(handle, None, 0)
+        buf = ctypes.create_string_buffer(max(size, 1))
+        raw.FPDFFont_GetBaseFontName(handle, buf, size)
+        candidates = specs.get(buf.value, [])
+        if not any(_has_font_program(spec) for spec in candidates):
+            continue
+        if not embedded:
+            return True  # rejected: PDFium set the text in a substitute
+        visible = _visible_characters(candidates)
+        if visible and not any(_has_outline(handle, u) for u in visible):
+            return True
+    return False
+
+
+def _font_specs(resources, limit: int) -> dict[bytes, list[dict]]:
+    """The font dictionaries of the page's resources and of its Form XObjects', by /BaseFont."""
+    specs: dict[bytes, list[dict]] = {}
+    seen: set[int] = set()
+    todo = [resources]
+    while todo and len(seen) < limit:
+        res = resolve1(todo.pop())
+        if not isinstance(res, dict) or id(res) in seen:
+            continue
+        seen.add(id(res))
+        fonts = resolve1(res.get("Font"))
+        for spec in (fonts.values() if isinstance(fonts, dict) else ()):
+            spec = resolve1(spec)
+            name = getattr(resolve1(spec.get("BaseFont")), "name", None) if isinstance(spec, dict) else None
+            if isinstance(name, str):
+                name = name.encode("latin-1", "replace")
+            if isinstance(name, bytes):
+                specs.setdefault(name, []).append(spec)
+        xobjects = resolve1(res.get("XObject"))
+        for ref in (xobjects.values() if isinstance(xobjects, dict) else ()):
+            stream = resolve1(ref)
+            if isinstance(stream, PDFStream) and "Resources" in stream.attrs:
+                todo.append(stream.attrs["Resources"])
+    return specs
+
+
+def _has_font_program(spec: dict) -> bool:
+    """Whether the font dictionary (a Type0 font through its descendant) embeds a font program."""
+    descendants = resolve1(spec.get("DescendantFonts"))
+    for font in [spec] + ([resolve1(d) for d in descendants] if isinstance(descendants, list) else []):
+        descriptor = resolve1(font.get("FontDescriptor")) if isinstance(font, dict) else None
+        if isinstance(descriptor, dict) and any(k in descriptor for k in ("FontFile", "FontFile2", "FontFile3")):
+            return True
+    return False
+
+
+def _visible_characters(specs: list[dict]) -> list[str]:
+    """Up to ``_PROBES`` visible characters the /ToUnicode of the first of ``specs`` that has
+    one maps to (none when no spec has a readable /ToUnicode)."""
+    for spec in specs:
+        stream = resolve1(spec.get("ToUnicode"))
+        if not isinstance(stream, PDFStream):
+            continue
+        cmap = FileUnicodeMap()
+        try:
+            CMapParser(cmap, io.BytesIO(stream.get_data())).run()
+        except Exception:  # a damaged map: nothing to ask
+            continue
+        out = []
+        for text in cmap.cid2unichr.values():
+            if len(text) == 1 and text.isprintable() and not text.isspace():
+                out.append(text)
+                if len(out) == _PROBES:
+                    break
+        return out
+    return []
+
+
+def _has_outline(font, char: str) -> bool:
+    """Whether PDFium gives the outline of ``char``'s glyph in ``font`` (a glyph with segments)."""
+    path = raw.FPDFFont_GetGlyphPath(font, ord(char), 12.0)
+    return bool(path) and raw.FPDFGlyphPath_CountGlyphSegments(path) > 0
+
