@@ -12,9 +12,11 @@ Where PDFium's reading would differ from pdfminer's in a way the records cannot 
 is read by the reference reader instead (``read_page`` returns None): a page turned by
 /Rotate, glyphs set at an angle (their boxes are not axis-aligned), fonts set in vertical
 writing, glyphs PDFium could not place, a page whose text objects give PDFium no glyph at all (a
-font it rejects: pdfminer needs only its mapping to Unicode). Three differences remain, listed in docs/engines.md: PDFium drops a glyph drawn twice at
-the same place (fake bold; the kept glyph is marked bold from the dropped text object's
-bounds, as ``_dedupe_glyphs`` marks it), collapses runs of spaces, and maps some glyphs that
+font it rejects: pdfminer needs only its mapping to Unicode), a page where a text object that gives
+no glyph is set in an embedded font PDFium could not load (one font of several damaged: its text
+would be taken for blank runs; ``pdfium_fonts`` tells). Three differences remain, listed in
+docs/engines.md: PDFium drops a glyph drawn twice at the same place (fake bold; the kept glyph
+is marked bold from the dropped text object's bounds, as ``_dedupe_glyphs`` marks it), collapses runs of spaces, and maps some glyphs that
 pdfminer cannot (it reads the font's own tables).
 
 The drawing census (``Census``: image, curve, rect and line boxes, in pdfplumber's top-left
@@ -419,7 +421,7 @@ def _chars(textpage: pdfium.PdfTextPage, objects: list[tuple[int, int]], height:
     limits.check_memory()  # the page's records, all built at once
     unseen = [(k, obj) for k, (obj, depth) in enumerate(objects)
               if obj not in shared and _object_type(obj) == raw.FPDF_PAGEOBJ_TEXT]
-    if unseen and _has_unloaded_font(unseen, shared, resources):
+    if unseen and _has_unloaded_font(unseen, set(names), resources):
         return None
     if not unseen:
         if len(places) < 2 or bool((places[1:] >= places[:-1]).all()):
@@ -540,13 +542,13 @@ def _has_text_objects(objects: list[tuple[int, int]]) -> bool:
     return any(_object_type(obj) == raw.FPDF_PAGEOBJ_TEXT for obj, _ in objects)
 
 
-def _has_unloaded_font(unseen: list[tuple[int, int]], shared: dict[int, tuple], resources) -> bool:
+def _has_unloaded_font(unseen: list[tuple[int, int]], placed: set[int], resources) -> bool:
     """Whether a font of the ``unseen`` text objects (place, object: those that give no glyph)
     is an embedded font PDFium could not load: its text is then lost to PDFium
-    (``pdfium_fonts``; ``shared``: the objects that give glyphs, by handle)."""
+    (``pdfium_fonts``; ``placed``: the fonts that give glyphs on the page, by handle)."""
     fonts = {_text_font(obj) for _, obj in unseen}
     fonts.discard(None)
-    return pdfium_fonts.has_unloaded_font(fonts, {_text_font(obj) for obj in shared}, resources)
+    return pdfium_fonts.has_unloaded_font(fonts, placed, resources)
 
 
 def _object_info(tp: int, i: int, obj: int, matrix, names: dict[int, bytes]) -> tuple | None:
