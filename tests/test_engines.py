@@ -202,7 +202,9 @@ def test_a_page_where_pdfium_loses_one_font_of_several_is_read_by_the_reference_
     """One embedded font of several damaged in a real PDF: PDFium still reads the glyphs of the
     page's other fonts, but not those set in the damaged one (their text objects give no glyph,
     like blank runs), while pdfminer reads them all. The default engine sees that the font
-    failed to load (pdfium_fonts) and hands the page to the reference reader."""
+    failed to load (pdfium_fonts) and hands the page to the reference reader. (The rejected
+    font's substitute is PDFium's own serif, which has no kana or kanji: a system with a font
+    of the same name could substitute better; the condition below says what was found.)"""
     import pypdfium2 as pdfium
 
     damaged = _font_program_damaged(SHARED_PDFS / name, font, how, tmp_path / f"damaged-{name}")
@@ -213,6 +215,6 @@ def test_a_page_where_pdfium_loses_one_font_of_several_is_read_by_the_reference_
     finally:
         document.close()
     visible = len(reference.pages[0].text.replace(" ", "").replace("\n", ""))
-    assert 0 < found < visible / 2
+    assert 0 < found < visible / 2, f"PDFium read {found} glyphs of page 1, pdfminer {visible}"
     default = extract_pdf(damaged, ExtractConfig(ocr="off"), workers=1)
     assert [p.text for p in default.pages] == [p.text for p in reference.pages]
