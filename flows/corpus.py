@@ -26,7 +26,7 @@ task finds no idle one.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -107,7 +107,15 @@ class PreloadedPoolTaskRunner(ProcessPoolTaskRunner):
     imported the pipeline (``flows.workers.start_server``) instead of spawned (Prefect's start
     method: each would import it all again, about three seconds of CPU); everything else is
     Prefect's. When the forkserver cannot start, they are spawned. The forkserver stops with the
-    pool. (``tests/test_workers.py`` checks that Prefect's executor is still what this replaces.)"""
+    pool. (``tests/test_workers.py`` checks that Prefect's executor is still what this replaces.)
+
+    Tasks reach the processes in the order they were submitted. Prefect hands each submission to
+    its worker processes from a pool of as many threads as processes (there it waits for the
+    futures it depends on); while the first one starts a process, which waits for the forkserver
+    to finish importing, the next ones queue for the executor's lock, and whichever thread takes
+    it first goes first: a report submitted third could start after the fifth, and the flow, which
+    publishes in order, waited for it. Here one thread hands them over, in order (the report tasks
+    depend on no future: nothing to wait for there)."""
 
     def __enter__(self):
         super().__enter__()
@@ -119,6 +127,8 @@ class PreloadedPoolTaskRunner(ProcessPoolTaskRunner):
             self._executor = ProcessPoolExecutor(max_workers=self._max_workers, mp_context=context,
                                                  initializer=spawned._initializer, initargs=spawned._initargs)
             spawned.shutdown(wait=True)
+        threads, self._resolver_executor = self._resolver_executor, ThreadPoolExecutor(max_workers=1)
+        threads.shutdown(wait=True)  # nothing submitted yet
         return self
 
     def __exit__(self, exc_type, exc_value, traceback) -> None:

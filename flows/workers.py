@@ -33,17 +33,20 @@ log = logging.getLogger(__name__)
 
 # What the workers run: the report task (Prefect, the stages) and the HTML report's charts.
 FLOWS_MODULES = ("flows.corpus", "flows.report_charts")
+# Imported last: freezes what the imports made, for the workers' garbage collector (flows.preloaded).
+FREEZE_MODULE = "flows.preloaded"
 
 
 def preload_modules() -> list[str]:
     """The modules the forkserver imports before it forks a worker: the libraries the stages use
-    (the warm runner's ``LIBRARIES``), every module of ``pipeline``, then ``FLOWS_MODULES``. A
+    (the warm runner's ``LIBRARIES``), every module of ``pipeline``, ``FLOWS_MODULES``, then
+    ``FREEZE_MODULE`` (what is imported by then is frozen for the workers' garbage collector). A
     module that cannot be imported is left for the worker to import (or fail on) itself."""
     import pipeline
 
     names = [info.name for info in pkgutil.walk_packages(pipeline.__path__, "pipeline.")
              if not info.name.endswith("__main__")]
-    return [*LIBRARIES, "pipeline", *names, *FLOWS_MODULES]
+    return [*LIBRARIES, "pipeline", *names, *FLOWS_MODULES, FREEZE_MODULE]
 
 
 def start_server():

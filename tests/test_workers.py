@@ -5,6 +5,7 @@ failed or not. The same
 tables and no process left after ``jstmine update``: ``tests/test_dask.py``."""
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -25,8 +26,16 @@ PRELOADED = "sklearn.feature_extraction.text"
 
 @task
 def worker_facts() -> dict:
-    """In a pool worker, at the task's start: what it has imported, its parent and its own pid."""
-    return {"preloaded": PRELOADED in sys.modules, "parent": os.getppid(), "pid": os.getpid()}
+    """In a pool worker, at the task's start: what it has imported, its parent, its own pid and
+    how many objects its garbage collector leaves alone (frozen by the forkserver)."""
+    return {"preloaded": PRELOADED in sys.modules, "parent": os.getppid(), "pid": os.getpid(),
+            "frozen": gc.get_freeze_count()}
+
+
+@task
+def numbered(k: int) -> int:
+    """A report task that only says which it is."""
+    return k
 
 
 @task
@@ -71,11 +80,39 @@ def test_pool_workers_are_forked_from_the_preloaded_forkserver_and_none_is_left(
         with pytest.raises(ValueError, match="corpus07 cannot be read"):  # a worker's failure, as it was
             fails.result(timeout=120)
     assert all(f["preloaded"] for f in facts), facts  # imported before the task started: by the server
+    # the server's imports frozen before the fork: the workers' collections never walk them
+    assert all(f["frozen"] > 100_000 for f in facts), facts
     assert {f["parent"] for f in facts} == {server}, (facts, server)  # children of the forkserver
     assert server_pid() is None  # stopped with the pool
     assert not psutil.pid_exists(server) or psutil.Process(server).status() == psutil.STATUS_ZOMBIE
     assert our_processes() <= before, "processes left behind by the pool"
     assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in workers)
+
+
+def test_tasks_reach_the_worker_processes_in_the_order_they_were_submitted(prefect_server):
+    """The flow publishes reports in the order it submitted them: each must reach the processes in
+    that order, also when handing one over takes long (the first starts a process, which waits for
+    the forkserver to finish importing: Prefect's threads then raced for the executor, and a
+    report submitted third could start after the fifth). Here the first hand-over is made slow."""
+    import time
+
+    import cloudpickle
+
+    with PreloadedPoolTaskRunner(max_workers=2) as runner:
+        executor, received = runner._executor, []
+        hand_over = executor.submit
+
+        def submit(call, *args, **kwargs):  # a cloudpickled call (Prefect's): which task is it?
+            k = cloudpickle.loads(call.args[0])[2]["parameters"]["k"]
+            if k == 0:
+                time.sleep(1.0)  # as long as a process start can take
+            received.append(k)
+            return hand_over(call, *args, **kwargs)
+
+        executor.submit = submit
+        futures = [runner.submit(numbered, {"k": k}) for k in range(6)]
+        assert [f.result(timeout=180) for f in futures] == list(range(6))
+    assert received == list(range(6))
 
 
 def test_when_the_forkserver_cannot_start_the_workers_are_spawned(prefect_server, monkeypatch, caplog):
