@@ -33,20 +33,22 @@ log = logging.getLogger(__name__)
 
 # What the workers run: the report task (Prefect, the stages) and the HTML report's charts.
 FLOWS_MODULES = ("flows.corpus", "flows.report_charts")
-# Imported last: freezes what the imports made, for the workers' garbage collector (flows.preloaded).
-FREEZE_MODULE = "flows.preloaded"
+# Imported first and last: the garbage collector off while the rest is imported, then what they
+# made frozen for the workers' collector (flows.gc_imports).
+GC_OFF_MODULE, FREEZE_MODULE = "flows.preloading", "flows.preloaded"
 
 
 def preload_modules() -> list[str]:
     """The modules the forkserver imports before it forks a worker: the libraries the stages use
-    (the warm runner's ``LIBRARIES``), every module of ``pipeline``, ``FLOWS_MODULES``, then
-    ``FREEZE_MODULE`` (what is imported by then is frozen for the workers' garbage collector). A
-    module that cannot be imported is left for the worker to import (or fail on) itself."""
+    (the warm runner's ``LIBRARIES``), every module of ``pipeline`` and ``FLOWS_MODULES``, between
+    ``GC_OFF_MODULE`` and ``FREEZE_MODULE`` (the garbage collector off while they are imported,
+    then what they made frozen for the workers' collector). A module that cannot be imported is
+    left for the worker to import (or fail on) itself."""
     import pipeline
 
     names = [info.name for info in pkgutil.walk_packages(pipeline.__path__, "pipeline.")
              if not info.name.endswith("__main__")]
-    return [*LIBRARIES, "pipeline", *names, *FLOWS_MODULES, FREEZE_MODULE]
+    return [GC_OFF_MODULE, *LIBRARIES, "pipeline", *names, *FLOWS_MODULES, FREEZE_MODULE]
 
 
 def start_server():

@@ -29,7 +29,7 @@ def worker_facts() -> dict:
     """In a pool worker, at the task's start: what it has imported, its parent, its own pid and
     how many objects its garbage collector leaves alone (frozen by the forkserver)."""
     return {"preloaded": PRELOADED in sys.modules, "parent": os.getppid(), "pid": os.getpid(),
-            "frozen": gc.get_freeze_count()}
+            "frozen": gc.get_freeze_count(), "collecting": gc.isenabled()}
 
 
 @task
@@ -61,6 +61,8 @@ def our_processes() -> set[int]:
 def test_the_forkserver_preloads_what_the_stages_and_their_libraries_need():
     names = preload_modules()
     assert {"flows.corpus", "spacy", "sudachipy", PRELOADED, "pipeline.tag", "pipeline.extract"} <= set(names)
+    # the garbage collector off from the first import to the last, then what they made frozen
+    assert names[0] == "flows.preloading" and names[-1] == "flows.preloaded"
 
 
 def test_pool_workers_are_forked_from_the_preloaded_forkserver_and_none_is_left(prefect_server):
@@ -81,7 +83,7 @@ def test_pool_workers_are_forked_from_the_preloaded_forkserver_and_none_is_left(
             fails.result(timeout=120)
     assert all(f["preloaded"] for f in facts), facts  # imported before the task started: by the server
     # the server's imports frozen before the fork: the workers' collections never walk them
-    assert all(f["frozen"] > 100_000 for f in facts), facts
+    assert all(f["frozen"] > 100_000 and f["collecting"] for f in facts), facts
     assert {f["parent"] for f in facts} == {server}, (facts, server)  # children of the forkserver
     assert server_pid() is None  # stopped with the pool
     assert not psutil.pid_exists(server) or psutil.Process(server).status() == psutil.STATUS_ZOMBIE
