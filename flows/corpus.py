@@ -36,7 +36,7 @@ from flows import process_report
 from flows.quiet import hide_pipeline_error_tracebacks
 from flows.stage_cache import StageRunner
 from flows.process_report import build_edition, submit_stages, write_report
-from flows.workers import start_server, stop_server
+from flows.workers import end_workers, start_server, stop_server
 
 
 @task(name="report-stages", task_run_name="report-stages-{label}", cache_policy=NO_CACHE, persist_result=False)
@@ -107,7 +107,7 @@ class PreloadedPoolTaskRunner(ProcessPoolTaskRunner):
     imported the pipeline (``flows.workers.start_server``) instead of spawned (Prefect's start
     method: each would import it all again, about three seconds of CPU); everything else is
     Prefect's. When the forkserver cannot start, they are spawned. The forkserver stops with the
-    pool. (``tests/test_workers.py`` checks that Prefect's executor is still what this replaces.)
+    pool, and so does any worker left running (after Ctrl-C: ``end_workers``). (``tests/test_workers.py`` checks that Prefect's executor is still what this replaces.)
 
     Tasks reach the processes in the order they were submitted. Prefect hands each submission to
     its worker processes from a pool of as many threads as processes (there it waits for the
@@ -132,7 +132,12 @@ class PreloadedPoolTaskRunner(ProcessPoolTaskRunner):
         return self
 
     def __exit__(self, exc_type, exc_value, traceback) -> None:
+        # its worker processes, before the executor's shutdown forgets them
+        processes = list((getattr(self._executor, "_processes", None) or {}).values())
         try:
-            super().__exit__(exc_type, exc_value, traceback)  # its workers are joined
+            super().__exit__(exc_type, exc_value, traceback)  # its workers are joined (not after Ctrl-C)
         finally:
-            stop_server()
+            try:
+                stop_server()
+            finally:
+                end_workers(processes)  # any left (spawned ones, after Ctrl-C)

@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import pkgutil
 import signal
+import time
 from multiprocessing import forkserver
 
 import psutil
@@ -64,6 +65,29 @@ def start_server():
     except Exception as exc:  # noqa: BLE001 (any failure: the workers are spawned, as without it)
         log.warning("the pool's forkserver could not start (%s): its workers are spawned and import the pipeline each", exc)
         return multiprocessing.get_context("spawn")
+
+
+def end_workers(processes, grace: float = 5.0) -> None:
+    """End the pool's worker processes that are still running once the pool is left: after an
+    interrupt (Ctrl-C), one may still be in its task and another waiting for a task that will
+    never come. Spawned ones (when the forkserver could not start) are this process's children,
+    which Python waits for at exit: without this, ``update`` hung there after Ctrl-C. Those still
+    running after ``grace`` seconds are terminated (SIGTERM, then SIGKILL), and each is reaped.
+    Processes that have ended (the pool joins them when it is done) are left as they are.
+
+    Parameters: ``processes`` (``multiprocessing`` processes: the pool's executor's),
+    ``grace`` (seconds they get to end by themselves)."""
+    deadline = time.monotonic() + grace
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(grace)
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 def server_pid() -> int | None:

@@ -9,8 +9,11 @@ import gc
 import logging
 import multiprocessing
 import os
+import signal
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import psutil
 import pytest
@@ -30,6 +33,14 @@ def worker_facts() -> dict:
     how many objects its garbage collector leaves alone (frozen by the forkserver)."""
     return {"preloaded": PRELOADED in sys.modules, "parent": os.getppid(), "pid": os.getpid(),
             "frozen": gc.get_freeze_count(), "collecting": gc.isenabled()}
+
+
+@task
+def started_then_busy(path: str) -> None:
+    """A report task that says it has started (its process id, in the file ``path``), then runs
+    for ten minutes."""
+    Path(path).write_text(str(os.getpid()))
+    time.sleep(600)
 
 
 @task
@@ -130,6 +141,42 @@ def test_when_the_forkserver_cannot_start_the_workers_are_spawned(prefect_server
     assert "the pool's forkserver could not start (no forkserver here)" in caplog.text
     assert not facts["preloaded"] and facts["parent"] == os.getpid()  # spawned by this process: imports its own
     assert server_pid() is None
+
+
+# The interrupted task's KeyboardInterrupt reaches the executor's thread too (through Prefect's
+# callback on the worker's result), as it does in `update`: expected here.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_after_ctrl_c_no_spawned_worker_is_left_for_the_exit_to_wait_for(prefect_server, monkeypatch, tmp_path):
+    """Ctrl-C while spawned workers (the forkserver could not start) run reports: the terminal
+    sends SIGINT to the workers too, and the flow leaves the pool with KeyboardInterrupt. A worker
+    that then took the next report, or waits for one that will never come, is a child of this
+    process, which Python waits for at exit: `update` hung there. They are ended with the pool."""
+    def cannot_start():
+        raise OSError("no forkserver here")
+
+    monkeypatch.setattr(multiprocessing.forkserver, "ensure_running", cannot_start)
+    stop_server()
+    before = our_processes()
+    marks = [tmp_path / f"started{k}" for k in range(3)]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with PreloadedPoolTaskRunner(max_workers=2) as runner:
+                assert runner._executor._mp_context.get_start_method() == "spawn"
+                for mark in marks:
+                    runner.submit(started_then_busy, {"path": str(mark)})
+                deadline = time.monotonic() + 180
+                while not all(m.is_file() and m.read_text() for m in marks[:2]) and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                workers = [int(m.read_text()) for m in marks[:2]]
+                for pid in workers:  # Ctrl-C reaches the whole process group
+                    os.kill(pid, signal.SIGINT)
+                raise KeyboardInterrupt
+        left = our_processes() - before
+        assert not left, f"worker processes left after the pool: {left}"
+    finally:  # whatever the outcome, nothing left for this session's exit to wait for
+        for proc in psutil.Process().children(recursive=True):
+            if proc.pid not in before and "resource_tracker" not in " ".join(proc.cmdline()):
+                proc.kill()
 
 
 def test_stopping_the_server_ends_a_worker_still_in_its_task_and_leaves_nothing():
