@@ -107,7 +107,8 @@ class PreloadedPoolTaskRunner(ProcessPoolTaskRunner):
     imported the pipeline (``flows.workers.start_server``) instead of spawned (Prefect's start
     method: each would import it all again, about three seconds of CPU); everything else is
     Prefect's. When the forkserver cannot start, they are spawned. The forkserver stops with the
-    pool, and so does any worker left running (after Ctrl-C: ``end_workers``). (``tests/test_workers.py`` checks that Prefect's executor is still what this replaces.)
+    pool, and so does any worker left running (after Ctrl-C: ``end_workers``).
+    (``tests/test_workers.py`` checks that Prefect's executor is still what this replaces.)
 
     Tasks reach the processes in the order they were submitted. Prefect hands each submission to
     its worker processes from a pool of as many threads as processes (there it waits for the
