@@ -13,6 +13,13 @@ CPU over wall time × cores) and the load before, and with ``--timeline`` the CP
 used in every half second (sampled with psutil: which of the command's process, the forkserver and
 the workers used it) and the report task runs' start and end from the Prefect API, relative to
 the process's start: where a core idles.
+
+Other engineers' work on the same cores takes CPU from the run, so its CPU use says little about
+where the run itself leaves a core idle. The timeline also counts, every sample, the process
+tree's threads that are running or waiting for a core (state R in ``/proc/PID/task/*/stat``):
+``want`` per half second (capped at the cores), and over the run, *demand*: the mean of
+min(those threads, cores) / cores, what the run would use of the cores on an otherwise idle
+machine (the samples miss work shorter than a sample's step).
 """
 from __future__ import annotations
 
@@ -50,7 +57,7 @@ class TreeSampler:
 
     def _poll(self) -> None:
         while not self._stop.is_set():
-            row = {}
+            row, runnable = {}, 0
             try:
                 procs = [self.root, *self.root.children(recursive=True)]
             except psutil.Error:
@@ -60,13 +67,38 @@ class TreeSampler:
                     t = p.cpu_times()
                     row[p.pid] = (t.user + t.system, _role(p, self.root.pid))
                 except psutil.Error:
-                    pass
-            self.samples.append((time.perf_counter() - self.t0, row))
+                    continue
+                runnable += _runnable_threads(p.pid)
+            self.samples.append((time.perf_counter() - self.t0, row, runnable))
             self._stop.wait(self.step)
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def _runnable_threads(pid: int) -> int:
+    """Threads of process ``pid`` running or waiting for a core now (state R); 0 once it is gone."""
+    count = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as fh:
+                state = fh.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        count += state == b"R"
+    return count
+
+
+def demand(sampler: TreeSampler, cores: int) -> float:
+    """Mean of min(runnable threads of the tree, ``cores``) / ``cores`` over the samples: the share
+    of the cores the run would use on an otherwise idle machine."""
+    wants = [min(n, cores) for _, _, n in sampler.samples]
+    return sum(wants) / (len(wants) * cores) if wants else float("nan")
 
 
 def _role(p: psutil.Process, root: int) -> str:
@@ -83,12 +115,15 @@ def _role(p: psutil.Process, root: int) -> str:
     return "worker" if p.ppid() != root else "child"
 
 
-def timeline(sampler: TreeSampler, bucket: float = 0.5) -> list[str]:
-    """CPU used per ``bucket`` seconds, by role (cores busy: 1.0 = one core)."""
+def timeline(sampler: TreeSampler, bucket: float = 0.5, cores: int = 2) -> list[str]:
+    """CPU used per ``bucket`` seconds, by role (cores busy: 1.0 = one core), and the mean of the
+    runnable threads (capped at ``cores``) in it."""
     last: dict[int, float] = {}
     buckets: dict[int, dict[str, float]] = {}
-    for t, row in sampler.samples:
+    wants: dict[int, list[int]] = {}
+    for t, row, runnable in sampler.samples:
         b = int(t / bucket)
+        wants.setdefault(b, []).append(min(runnable, cores))
         for pid, (cpu, role) in row.items():
             used = cpu - last.get(pid, 0.0)
             last[pid] = cpu
@@ -100,7 +135,8 @@ def timeline(sampler: TreeSampler, bucket: float = 0.5) -> list[str]:
         total = sum(roles.values()) / bucket
         bar = "#" * round(total * 20)
         parts = " ".join(f"{r} {v / bucket:.2f}" for r, v in sorted(roles.items()) if v > 0.005)
-        lines.append(f"{b * bucket:6.1f}s {total:4.2f} {bar:<42} {parts}")
+        want = sum(wants[b]) / len(wants[b])
+        lines.append(f"{b * bucket:6.1f}s {total:4.2f} want {want:4.2f} {bar:<42} {parts}")
     return lines
 
 
@@ -154,10 +190,11 @@ def main() -> int:
                     cores = os.cpu_count()
                     print(f"{name} round {k + 1}: {r['wall']:.1f} s, CPU {r['cpu']:.1f} s = "
                           f"{r['cpu'] / (r['wall'] * cores):.0%} of {cores} cores, load before {r['load_before']:.1f}"
-                          + (f", Prefect server {r['server_cpu']:.1f} s" if r.get("server_cpu") is not None else ""),
+                          + (f", Prefect server {r['server_cpu']:.1f} s" if r.get("server_cpu") is not None else "")
+                          + (f", demand {demand(sampler, cores):.0%} of the cores" if args.timeline else ""),
                           flush=True)
                     if args.timeline:
-                        print("\n".join(timeline(sampler)))
+                        print("\n".join(timeline(sampler, cores=cores)))
                         t0 = began.timestamp()
                         runs = task_runs(api, began) + task_runs(api, began, "flow_runs")
                         for run in sorted(runs, key=lambda x: x["start_time"] or ""):

@@ -108,9 +108,12 @@ def update(
 
         start_server()
         context.call_on_close(stop_server)  # however the command ends
-    from flows.process_sources import ReportFailure, process_sources, task_runner
-    from pipeline.publish import output_lock
-    from pipeline.sources import find_source, load_sources
+    from flows.gc_imports import imports_frozen
+
+    with imports_frozen():  # Prefect and the pipeline, without the garbage collector walking them (flows.gc_imports)
+        from flows.process_sources import ReportFailure, process_sources, task_runner
+        from pipeline.publish import output_lock
+        from pipeline.sources import find_source, load_sources
 
     quiet_internals(verbose)  # and once they are, in case they were already
     try:

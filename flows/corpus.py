@@ -26,7 +26,7 @@ task finds no idle one.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -36,7 +36,7 @@ from flows import process_report
 from flows.quiet import hide_pipeline_error_tracebacks
 from flows.stage_cache import StageRunner
 from flows.process_report import build_edition, submit_stages, write_report
-from flows.workers import start_server, stop_server
+from flows.workers import end_workers, start_server, stop_server
 
 
 @task(name="report-stages", task_run_name="report-stages-{label}", cache_policy=NO_CACHE, persist_result=False)
@@ -107,7 +107,16 @@ class PreloadedPoolTaskRunner(ProcessPoolTaskRunner):
     imported the pipeline (``flows.workers.start_server``) instead of spawned (Prefect's start
     method: each would import it all again, about three seconds of CPU); everything else is
     Prefect's. When the forkserver cannot start, they are spawned. The forkserver stops with the
-    pool. (``tests/test_workers.py`` checks that Prefect's executor is still what this replaces.)"""
+    pool, and so does any worker left running (after Ctrl-C: ``end_workers``).
+    (``tests/test_workers.py`` checks that Prefect's executor is still what this replaces.)
+
+    Tasks reach the processes in the order they were submitted. Prefect hands each submission to
+    its worker processes from a pool of as many threads as processes (there it waits for the
+    futures it depends on); while the first one starts a process, which waits for the forkserver
+    to finish importing, the next ones queue for the executor's lock, and whichever thread takes
+    it first goes first: a report submitted third could start after the fifth, and the flow, which
+    publishes in order, waited for it. Here one thread hands them over, in order (the report tasks
+    depend on no future: nothing to wait for there)."""
 
     def __enter__(self):
         super().__enter__()
@@ -119,10 +128,17 @@ class PreloadedPoolTaskRunner(ProcessPoolTaskRunner):
             self._executor = ProcessPoolExecutor(max_workers=self._max_workers, mp_context=context,
                                                  initializer=spawned._initializer, initargs=spawned._initargs)
             spawned.shutdown(wait=True)
+        threads, self._resolver_executor = self._resolver_executor, ThreadPoolExecutor(max_workers=1)
+        threads.shutdown(wait=True)  # nothing submitted yet
         return self
 
     def __exit__(self, exc_type, exc_value, traceback) -> None:
+        # its worker processes, before the executor's shutdown forgets them
+        processes = list((getattr(self._executor, "_processes", None) or {}).values())
         try:
-            super().__exit__(exc_type, exc_value, traceback)  # its workers are joined
+            super().__exit__(exc_type, exc_value, traceback)  # its workers are joined (not after Ctrl-C)
         finally:
-            stop_server()
+            try:
+                stop_server()
+            finally:
+                end_workers(processes)  # any left (spawned ones, after Ctrl-C)

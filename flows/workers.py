@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import pkgutil
 import signal
+import time
 from multiprocessing import forkserver
 
 import psutil
@@ -33,17 +34,22 @@ log = logging.getLogger(__name__)
 
 # What the workers run: the report task (Prefect, the stages) and the HTML report's charts.
 FLOWS_MODULES = ("flows.corpus", "flows.report_charts")
+# Imported first and last: the garbage collector off while the rest is imported, then what they
+# made frozen for the workers' collector (flows.gc_imports).
+GC_OFF_MODULE, FREEZE_MODULE = "flows.preloading", "flows.preloaded"
 
 
 def preload_modules() -> list[str]:
     """The modules the forkserver imports before it forks a worker: the libraries the stages use
-    (the warm runner's ``LIBRARIES``), every module of ``pipeline``, then ``FLOWS_MODULES``. A
-    module that cannot be imported is left for the worker to import (or fail on) itself."""
+    (the warm runner's ``LIBRARIES``), every module of ``pipeline`` and ``FLOWS_MODULES``, between
+    ``GC_OFF_MODULE`` and ``FREEZE_MODULE`` (the garbage collector off while they are imported,
+    then what they made frozen for the workers' collector). A module that cannot be imported is
+    left for the worker to import (or fail on) itself."""
     import pipeline
 
     names = [info.name for info in pkgutil.walk_packages(pipeline.__path__, "pipeline.")
              if not info.name.endswith("__main__")]
-    return [*LIBRARIES, "pipeline", *names, *FLOWS_MODULES]
+    return [GC_OFF_MODULE, *LIBRARIES, "pipeline", *names, *FLOWS_MODULES, FREEZE_MODULE]
 
 
 def start_server():
@@ -59,6 +65,29 @@ def start_server():
     except Exception as exc:  # noqa: BLE001 (any failure: the workers are spawned, as without it)
         log.warning("the pool's forkserver could not start (%s): its workers are spawned and import the pipeline each", exc)
         return multiprocessing.get_context("spawn")
+
+
+def end_workers(processes, grace: float = 5.0) -> None:
+    """End the pool's worker processes that are still running once the pool is left: after an
+    interrupt (Ctrl-C), one may still be in its task and another waiting for a task that will
+    never come. Spawned ones (when the forkserver could not start) are this process's children,
+    which Python waits for at exit: without this, ``update`` hung there after Ctrl-C. Those still
+    running after ``grace`` seconds are terminated (SIGTERM, then SIGKILL), and each is reaped.
+    Processes that have ended (the pool joins them when it is done) are left as they are.
+
+    Parameters: ``processes`` (``multiprocessing`` processes: the pool's executor's),
+    ``grace`` (seconds they get to end by themselves)."""
+    deadline = time.monotonic() + grace
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(grace)
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 def server_pid() -> int | None:

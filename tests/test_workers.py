@@ -5,11 +5,15 @@ failed or not. The same
 tables and no process left after ``jstmine update``: ``tests/test_dask.py``."""
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
+import signal
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import psutil
 import pytest
@@ -25,8 +29,24 @@ PRELOADED = "sklearn.feature_extraction.text"
 
 @task
 def worker_facts() -> dict:
-    """In a pool worker, at the task's start: what it has imported, its parent and its own pid."""
-    return {"preloaded": PRELOADED in sys.modules, "parent": os.getppid(), "pid": os.getpid()}
+    """In a pool worker, at the task's start: what it has imported, its parent, its own pid and
+    how many objects its garbage collector leaves alone (frozen by the forkserver)."""
+    return {"preloaded": PRELOADED in sys.modules, "parent": os.getppid(), "pid": os.getpid(),
+            "frozen": gc.get_freeze_count(), "collecting": gc.isenabled()}
+
+
+@task
+def started_then_busy(path: str) -> None:
+    """A report task that says it has started (its process id, in the file ``path``), then runs
+    for ten minutes."""
+    Path(path).write_text(str(os.getpid()))
+    time.sleep(600)
+
+
+@task
+def numbered(k: int) -> int:
+    """A report task that only says which it is."""
+    return k
 
 
 @task
@@ -52,6 +72,8 @@ def our_processes() -> set[int]:
 def test_the_forkserver_preloads_what_the_stages_and_their_libraries_need():
     names = preload_modules()
     assert {"flows.corpus", "spacy", "sudachipy", PRELOADED, "pipeline.tag", "pipeline.extract"} <= set(names)
+    # the garbage collector off from the first import to the last, then what they made frozen
+    assert names[0] == "flows.preloading" and names[-1] == "flows.preloaded"
 
 
 def test_pool_workers_are_forked_from_the_preloaded_forkserver_and_none_is_left(prefect_server):
@@ -71,11 +93,39 @@ def test_pool_workers_are_forked_from_the_preloaded_forkserver_and_none_is_left(
         with pytest.raises(ValueError, match="corpus07 cannot be read"):  # a worker's failure, as it was
             fails.result(timeout=120)
     assert all(f["preloaded"] for f in facts), facts  # imported before the task started: by the server
+    # the server's imports frozen before the fork: the workers' collections never walk them
+    assert all(f["frozen"] > 100_000 and f["collecting"] for f in facts), facts
     assert {f["parent"] for f in facts} == {server}, (facts, server)  # children of the forkserver
     assert server_pid() is None  # stopped with the pool
     assert not psutil.pid_exists(server) or psutil.Process(server).status() == psutil.STATUS_ZOMBIE
     assert our_processes() <= before, "processes left behind by the pool"
     assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in workers)
+
+
+def test_tasks_reach_the_worker_processes_in_the_order_they_were_submitted(prefect_server):
+    """The flow publishes reports in the order it submitted them: each must reach the processes in
+    that order, also when handing one over takes long (the first starts a process, which waits for
+    the forkserver to finish importing: Prefect's threads then raced for the executor, and a
+    report submitted third could start after the fifth). Here the first hand-over is made slow."""
+    import time
+
+    import cloudpickle
+
+    with PreloadedPoolTaskRunner(max_workers=2) as runner:
+        executor, received = runner._executor, []
+        hand_over = executor.submit
+
+        def submit(call, *args, **kwargs):  # a cloudpickled call (Prefect's): which task is it?
+            k = cloudpickle.loads(call.args[0])[2]["parameters"]["k"]
+            if k == 0:
+                time.sleep(1.0)  # as long as a process start can take
+            received.append(k)
+            return hand_over(call, *args, **kwargs)
+
+        executor.submit = submit
+        futures = [runner.submit(numbered, {"k": k}) for k in range(6)]
+        assert [f.result(timeout=180) for f in futures] == list(range(6))
+    assert received == list(range(6))
 
 
 def test_when_the_forkserver_cannot_start_the_workers_are_spawned(prefect_server, monkeypatch, caplog):
@@ -91,6 +141,42 @@ def test_when_the_forkserver_cannot_start_the_workers_are_spawned(prefect_server
     assert "the pool's forkserver could not start (no forkserver here)" in caplog.text
     assert not facts["preloaded"] and facts["parent"] == os.getpid()  # spawned by this process: imports its own
     assert server_pid() is None
+
+
+# The interrupted task's KeyboardInterrupt reaches the executor's thread too (through Prefect's
+# callback on the worker's result), as it does in `update`: expected here.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_after_ctrl_c_no_spawned_worker_is_left_for_the_exit_to_wait_for(prefect_server, monkeypatch, tmp_path):
+    """Ctrl-C while spawned workers (the forkserver could not start) run reports: the terminal
+    sends SIGINT to the workers too, and the flow leaves the pool with KeyboardInterrupt. A worker
+    that then took the next report, or waits for one that will never come, is a child of this
+    process, which Python waits for at exit: `update` hung there. They are ended with the pool."""
+    def cannot_start():
+        raise OSError("no forkserver here")
+
+    monkeypatch.setattr(multiprocessing.forkserver, "ensure_running", cannot_start)
+    stop_server()
+    before = our_processes()
+    marks = [tmp_path / f"started{k}" for k in range(3)]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with PreloadedPoolTaskRunner(max_workers=2) as runner:
+                assert runner._executor._mp_context.get_start_method() == "spawn"
+                for mark in marks:
+                    runner.submit(started_then_busy, {"path": str(mark)})
+                deadline = time.monotonic() + 180
+                while not all(m.is_file() and m.read_text() for m in marks[:2]) and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                workers = [int(m.read_text()) for m in marks[:2]]
+                for pid in workers:  # Ctrl-C reaches the whole process group
+                    os.kill(pid, signal.SIGINT)
+                raise KeyboardInterrupt
+        left = our_processes() - before
+        assert not left, f"worker processes left after the pool: {left}"
+    finally:  # whatever the outcome, nothing left for this session's exit to wait for
+        for proc in psutil.Process().children(recursive=True):
+            if proc.pid not in before and "resource_tracker" not in " ".join(proc.cmdline()):
+                proc.kill()
 
 
 def test_stopping_the_server_ends_a_worker_still_in_its_task_and_leaves_nothing():
