@@ -312,7 +312,10 @@ def child_trivial(p: dict) -> dict:
 
 def child_flow(p: dict) -> dict:
     t0 = time.perf_counter()
-    from flows.process_report import process_report
+    from flows.gc_imports import imports_frozen
+
+    with imports_frozen():  # as `jstmine run` imports it (flows.cli): the collector off, then frozen
+        from flows.process_report import process_report
 
     t1 = time.perf_counter()
     state = process_report(source=p["pdf"], edition=p["edition"], out_dir=p["out"], raw_dir=p["raw"],

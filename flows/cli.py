@@ -124,7 +124,10 @@ def run(
     quiet_internals(verbose)  # before Prefect is imported: it configures its logging then
     with showing(for_console(err)) as progress:
         progress.note(f"processing {printable(ref.text)} ({starting_note(recorded)})")
-        from flows.process_report import RunSummary, process_report
+        from flows.gc_imports import imports_frozen
+
+        with imports_frozen():  # Prefect and the pipeline, without the collector walking them (flows.gc_imports)
+            from flows.process_report import RunSummary, process_report
 
         quiet_internals(verbose)  # and once it is, in case it was already
 

@@ -60,7 +60,17 @@ LIBRARIES = (
 
 def preload() -> list[str]:
     """Import ``LIBRARIES`` and every module of ``pipeline``; return the names that could not be
-    imported (an optional library missing: the command imports it, or fails, as without a runner)."""
+    imported (an optional library missing: the command imports it, or fails, as without a runner).
+    The garbage collector is off meanwhile, and what the imports made is frozen after them
+    (``flows.gc_imports``): a forked command's collections never walk the libraries' objects (nor
+    write to the pages it shares with the runner)."""
+    from flows.gc_imports import imports_frozen
+
+    with imports_frozen():
+        return _import_all()
+
+
+def _import_all() -> list[str]:
     missing = []
     for name in LIBRARIES:
         try:

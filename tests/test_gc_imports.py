@@ -58,3 +58,52 @@ def test_garbage_made_after_the_freeze_is_collected_as_before():
         "del made\n"
         "print(gc.collect())\n")
     assert out == "1"
+
+
+def test_the_warm_runners_preload_leaves_the_libraries_frozen_and_the_collector_on():
+    # what a command forked from the runner inherits (flows.warm.preload): the libraries' objects
+    # in the permanent generation, which its collections never walk
+    out = run_python(
+        "import gc\n"
+        "from flows import warm\n"
+        "before = gc.get_freeze_count()\n"
+        "warm.preload()\n"
+        "import pyarrow\n"
+        "print(gc.isenabled(), gc.get_freeze_count() - before > 100_000,"
+        " any(o is pyarrow.__dict__ for o in gc.get_objects()))\n")
+    assert out == "True True False"
+
+
+def test_jstmine_run_imports_the_flow_with_the_collector_off_then_frozen(monkeypatch, tmp_path):
+    # what flows.cli.run does once its inputs are checked: the flow imported inside imports_frozen
+    from contextlib import contextmanager
+
+    from typer.testing import CliRunner
+
+    import flows  # noqa: F401  (Prefect's environment before Prefect is imported)
+    import flows.gc_imports
+    import flows.process_report
+    from flows.main import app
+
+    seen = []
+
+    @contextmanager
+    def recording():
+        seen.append("entered")
+        yield
+        seen.append("left")
+
+    class Stop(Exception):
+        pass
+
+    def flow(**_):
+        seen.append("flow")
+        raise Stop
+
+    monkeypatch.setattr(flows.gc_imports, "imports_frozen", recording)
+    monkeypatch.setattr(flows.process_report, "process_report", flow)
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    result = CliRunner().invoke(app, ["run", "--source", str(pdf), "-o", str(tmp_path / "out")])
+    assert isinstance(result.exception, Stop), result.output
+    assert seen == ["entered", "left", "flow"]
