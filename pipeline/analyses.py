@@ -317,6 +317,17 @@ def degenerate(table: pd.DataFrame) -> str | None:
     return None
 
 
+NO_INERTIA_NOTE = "どの国も技術の構成比が同じで、対応分析で分けるものがありません(総慣性 0)。"
+
+
+def one_dimension_note(countries: int, technologies: int) -> str:
+    """Why a correspondence analysis of ``countries`` × ``technologies`` (points with mass) has one
+    dimension only (Japanese, for the report): two of either, or no inertia on a second one."""
+    if min(countries, technologies) == 2:
+        return "2 か国または 2 技術だけのため、次元は 1 つです。"
+    return "各国の技術の構成比が一直線上に並び、2 つ目の次元に慣性がないため、次元は 1 つです。"
+
+
 @dataclass(frozen=True)
 class Correspondence:
     """Correspondence analysis: rows of the ``correspondence`` table, the share of inertia of
@@ -334,8 +345,12 @@ def correspondence(table: pd.DataFrame, names: dict[str, str], random_state: int
 
     table: the crosstab (``crosstab``). names: display names by id. random_state: prince's seed.
     A crosstab with fewer than two non-empty rows or columns, or whose rows are all proportional
-    (no inertia), gives no rows and a note; one with two rows or columns has one dimension only
-    (``dim2`` empty). Each axis's sign is fixed so that its largest coordinate is positive.
+    (no inertia), gives no rows and a note; one with two rows or columns, or whose second
+    dimension holds no inertia (row profiles on one line), has one dimension only (``dim2``
+    empty). A share is the dimension's eigenvalue over the total inertia, the sum of all
+    eigenvalues: prince's total (the squared norm of the standardized residuals) or, when
+    rounding leaves it below the kept eigenvalues (they hold all the inertia), their sum, so
+    every share is in [0, 1]. Each axis's sign is fixed so that its largest coordinate is positive.
     """
     why = degenerate(table)
     if why:
@@ -346,12 +361,15 @@ def correspondence(table: pd.DataFrame, names: dict[str, str], random_state: int
     r, c = p.sum(axis=1), p.sum(axis=0)
     inertia = float((((p - np.outer(r, c)) ** 2) / np.outer(r, c)).sum())
     if inertia <= 1e-12:
-        return Correspondence([], (), "どの国も技術の構成比が同じで、対応分析で分けるものがありません(総慣性 0)。")
+        return Correspondence([], (), NO_INERTIA_NOTE)
     import prince
 
     k = min(2, min(table.shape) - 1)
     ca = prince.CA(n_components=k, random_state=random_state, engine="sklearn").fit(table.astype(float))
-    shares = tuple(float(e) / float(ca.total_inertia_) for e in ca.eigenvalues_[:k])
+    eigenvalues = [float(e) for e in ca.eigenvalues_[:k]]
+    total = max(float(ca.total_inertia_), sum(eigenvalues))
+    k = 1 if eigenvalues[-1] <= 1e-12 * total else k  # a second dimension with no inertia is noise
+    shares = tuple(e / total for e in eigenvalues[:k])
     rows_xy = np.array(ca.row_coordinates(table.astype(float)), dtype=float)[:, :k]
     cols_xy = np.array(ca.column_coordinates(table.astype(float)), dtype=float)[:, :k]
     for d in range(k):  # the sign of an axis is arbitrary: fix it
@@ -365,7 +383,7 @@ def correspondence(table: pd.DataFrame, names: dict[str, str], random_state: int
             out.append({"point_kind": kind, "point_id": str(pid), "point_label": names.get(pid, pid),
                         "dim1": float(xy[i, 0]), "dim2": float(xy[i, 1]) if k > 1 else None,
                         "mass": float(masses[i]), "share_dim1": shares[0], "share_dim2": shares[1] if k > 1 else None})
-    note = "2 か国または 2 技術だけのため、次元は 1 つです。" if k < 2 else None
+    note = one_dimension_note(*table.shape) if k < 2 else None
     return Correspondence(out, shares, note)
 
 

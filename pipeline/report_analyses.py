@@ -110,7 +110,7 @@ def _correspondence(rows: list[dict] | None, cross: dict | None, found: dict, dr
     if rows is None:
         return None
     if not rows:
-        note = (cross or {}).get("note") or "対応分析の結果がありません。"
+        note = (cross or {}).get("note") or (analyses.NO_INERTIA_NOTE if cross else "対応分析の結果がありません。")
         return {"svg": None, "note": note, "shares": [], "points": []}
     shares = [rows[0]["share_dim1"]] + ([rows[0]["share_dim2"]] if rows[0]["share_dim2"] is not None else [])
     labelled = {pid for group in charts.biplot_labels(rows) for pid in group["ids"]}
@@ -119,7 +119,8 @@ def _correspondence(rows: list[dict] | None, cross: dict | None, found: dict, dr
               for r in sorted(rows, key=lambda r: (r["point_kind"], -r["dim1"], r["point_id"]))]
     return {"svg": Markup(_drawing("correspondence", found, drawn)), "shares": shares, "points": points,
             "unlabelled": sum(1 for p in points if not p["labelled"]),
-            "note": None if len(shares) > 1 else "2 か国または 2 技術だけのため、次元は 1 つです。"}
+            "note": None if len(shares) > 1 else analyses.one_dimension_note(
+                *(sum(1 for r in rows if r["point_kind"] == kind) for kind in ("country", "technology")))}
 
 
 def _residuals(rows: list[dict] | None) -> dict | None:

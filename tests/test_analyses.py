@@ -220,6 +220,46 @@ def test_degenerate_crosstabs_give_a_note_not_a_crash():
     assert charts.biplot_svg(two.rows).count("<text") > 0
 
 
+def degenerate_crosstabs(cases: int = 40) -> list[tuple[str, pd.DataFrame]]:
+    """Seeded crosstabs whose kept dimensions hold all the inertia: two countries, two technologies,
+    and three to five countries whose technology profiles lie on one line (each country's counts a
+    multiple of one of two profiles)."""
+    rng = np.random.default_rng(15)
+    out = []
+    for _ in range(cases):
+        n = int(rng.integers(2, 8))
+        out.append(("two countries", rng.integers(1, 9, (2, n))))
+        out.append(("two technologies", rng.integers(1, 9, (n, 2))))
+        rows, cols = int(rng.integers(3, 6)), int(rng.integers(3, 7))
+        a, b = rng.integers(1, 6, cols), rng.integers(1, 6, cols)
+        out.append(("profiles on a line", np.array([a, b] + [(a if rng.random() < 0.5 else b) * int(rng.integers(1, 4))
+                                                            for _ in range(rows - 2)])))
+    return [(kind, pd.DataFrame(m, index=[f"C{i}" for i in range(m.shape[0])],
+                                columns=[f"t{j}" for j in range(m.shape[1])])) for kind, m in out]
+
+
+def test_shares_of_crosstabs_whose_kept_dimensions_hold_all_the_inertia_are_at_most_one():
+    """A dimension's share is its eigenvalue over the total inertia; when the kept dimensions hold
+    all of it, rounding must not take a share over 1 (which failed the run's table validation)."""
+    spec = SPECS["correspondence"]
+    # the crosstab of the sample edition's pages 1-6 (prince's total came out below its eigenvalue)
+    first_pages = pd.DataFrame([[2, 1, 2, 1, 2], [4, 3, 2, 4, 4]], index=["CN", "IN"],
+                               columns=["ai", "biotechnology", "ict", "quantum", "semiconductors"])
+    cases = [("two countries", first_pages), *degenerate_crosstabs()]
+    for kind, table in cases:
+        result = correspondence(table, NAMES)
+        *_, reference = direct_ca(table.to_numpy(dtype=float))
+        assert len(result.shares) == 1 and 0 < result.shares[0] <= 1, (kind, table.to_numpy().tolist(), result.shares)
+        assert result.shares[0] == pytest.approx(reference[0]) == pytest.approx(1.0)
+        assert all(r["dim2"] is None and r["share_dim2"] is None for r in result.rows)
+        assert len(result.rows) == sum(table.shape)
+        if kind == "profiles on a line":  # three or more of each: a second dimension exists but holds nothing
+            assert "一直線上" in result.note
+        else:
+            assert "2 か国または 2 技術" in result.note
+        validate(pa.Table.from_pylist([{"edition": "t", **r} for r in result.rows], schema=spec.schema), spec)
+
+
 def test_empty_inputs_give_valid_empty_tables(lexicon):
     empty = {
         "mentions": SPECS["mentions"].schema.empty_table(),
@@ -514,6 +554,79 @@ def test_the_section_says_why_when_the_crosstab_cannot_be_analysed(tmp_path, lex
     assert ctx["residuals"]["rows"] == [] and ctx["residuals"]["note"]
     assert JAPANESE_TEXT.search(str(ctx["network"]["svg"]))  # 韓国, 人工知能(AI), 量子技術
     assert ctx["frequencies"] == []
+
+
+def published_khcoder(out: Path, edition: str, lexicon, subjects: dict[str, list[int]]) -> None:
+    """Publish to ``out/edition`` the tables of an edition whose body sentence i names the
+    technology ``technologies[i]`` in a passage on ``subject``, for each subject's list of
+    sentence counts by technology (``ai``, ``quantum``, ``space``), with KH Coder's tables."""
+    def table(name: str, rows: list[dict]) -> pa.Table:
+        schema = SPECS[name].schema
+        return pa.table({f.name: pa.array([r.get(f.name) for r in rows], f.type) for f in schema}, schema=schema)
+
+    m_rows, sid = [], 0
+    for subject, counts in subjects.items():
+        for tech, n in zip(("ai", "quantum", "space"), counts, strict=False):
+            for _ in range(n):
+                sid += 1
+                m_rows += [{"sentence_id": sid, "kind": "body", "label": "COUNTRY", "id": subject, "top": subject,
+                            "subject": subject},
+                           {"sentence_id": sid, "kind": "body", "label": "TECHNOLOGY", "id": tech, "top": tech,
+                            "subject": subject}]
+    s_rows = [{"sentence_id": s, "kind": "body", "in_summary": False} for s in range(1, sid + 1)]
+    published = {"mentions": table("mentions", m_rows), "tokens": SPECS["tokens"].schema.empty_table(),
+                 "sentences": table("sentences", s_rows),
+                 "country_technology": SPECS["country_technology"].schema.empty_table()}
+    (out / edition).mkdir(parents=True)
+    for name, t in (published | khcoder_tables(edition, published, lexicon)).items():
+        pq.write_table(t, out / edition / f"{name}.parquet")
+
+
+def test_the_section_says_why_the_correspondence_analysis_has_one_dimension_or_none(tmp_path, lexicon):
+    """Proportional countries: no biplot, and the report says there is no inertia; countries whose
+    profiles lie on one line (three countries, three technologies): one dimension, and why."""
+    from pipeline.report_analyses import analyses_context
+
+    published_khcoder(tmp_path, "same", lexicon, {"KR": [3, 3, 3], "US": [6, 6, 6]})
+    ctx = analyses_context(tmp_path, "same")["correspondence"]
+    assert ctx["svg"] is None and "総慣性 0" in ctx["note"]
+
+    # JP's profile (1/3 each) lies on the line between KR's (1/2, 1/4, 1/4) and US's (1/5, 2/5, 2/5)
+    published_khcoder(tmp_path, "line", lexicon, {"KR": [6, 3, 3], "US": [3, 6, 6], "JP": [3, 3, 3]})
+    rows = pq.read_table(tmp_path / "line" / "correspondence.parquet").to_pylist()
+    assert len(rows) == 6 and all(r["dim2"] is None and 0 < r["share_dim1"] <= 1 for r in rows)
+    ctx = analyses_context(tmp_path, "line")["correspondence"]
+    assert len(ctx["shares"]) == 1 and "一直線上" in ctx["note"] and "2 か国" not in ctx["note"]
+
+
+@pytest.mark.slow
+def test_a_run_on_the_sample_editions_first_pages_and_a_scanned_page_publishes_its_analyses(prefect_server, tmp_path):
+    """Pages 1-6 of the sample edition name two countries often enough for the crosstab: one
+    dimension, whose share rounding once took over 1, so that every run of such a PDF failed. With a
+    scanned page (read by OCR) the run publishes the tables and the report says why one dimension."""
+    import shutil
+
+    from flows.process_report import process_report
+    from pipeline.report_analyses import analyses_context
+    from samples.build import build_sample_pdf
+    from scanned import merge_pages, scanned_copy
+
+    if shutil.which("tesseract") is None:
+        pytest.skip("tesseract is not installed (scripts/install-system-deps.sh)")
+    sample = build_sample_pdf(tmp_path / "sample.pdf")
+    scan = scanned_copy(sample, tmp_path / "scan.pdf", pages=[1])
+    pdf = merge_pages([(sample, p) for p in range(1, 7)] + [(scan, 1)], tmp_path / "mixed.pdf")
+    out = tmp_path / "processed"
+    process_report(source=str(pdf), edition="mixed", out_dir=str(out), raw_dir=str(tmp_path / "raw"),
+                   expectations="", ocr="auto")
+    pages = pq.read_table(out / "mixed" / "pages.parquet").to_pylist()
+    assert [p["text_source"] for p in pages] == ["text_layer"] * 6 + ["ocr"]
+    rows = pq.read_table(out / "mixed" / "correspondence.parquet").to_pylist()
+    assert sum(r["point_kind"] == "country" for r in rows) == 2
+    assert all(r["dim2"] is None and r["share_dim1"] == pytest.approx(1.0) and r["share_dim1"] <= 1 for r in rows)
+    ctx = analyses_context(out, "mixed")["correspondence"]
+    assert ctx["shares"] == [rows[0]["share_dim1"]] and "2 か国または 2 技術" in ctx["note"]
+    assert (out / "mixed" / "report.html").is_file()
 
 
 @pytest.mark.slow
