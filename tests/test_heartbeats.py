@@ -105,3 +105,15 @@ def test_a_run_that_succeeds_does_not_wait_for_it():
     thread = _heartbeat_thread(lambda: None)
     assert thread.is_alive()  # still in its second of sleep; it stops by itself
     thread.join(timeout=60)
+
+
+def test_a_failing_flow_runs_with_it_in_place(prefect_server):
+    """The engine's failure path through it (the exception left to the engine, then Failed)."""
+    @flow
+    def broken() -> int:
+        raise ValueError("made to fail")
+
+    state = broken(return_state=True)
+    assert state.is_failed()
+    with pytest.raises(ValueError, match="made to fail"):
+        state.result()
