@@ -23,7 +23,6 @@ import hashlib
 import json
 import re
 import threading
-import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -44,7 +43,9 @@ from flows.progress import current as current_progress
 from flows.progress import page_callback
 from flows.report_charts import ChartProcess
 from flows.results import ZstdSerializer
+from flows.stage_cache import is_cached
 from flows.warmup import LIBRARIES as WARM_UP_LIBRARIES
+from flows.warmup import WAIT_SECONDS as WARM_UP_WAIT_SECONDS
 from flows.warmup import WarmUp, import_step
 from pipeline import STAGE_VERSIONS, __version__
 from pipeline.acquire import AcquireConfig, Acquired, acquire, normalize_allowed_hosts
@@ -322,8 +323,30 @@ def warm_up(config: RunConfig) -> WarmUp:
     """What the stages after extraction load on first use, started loading in a background
     thread (``flows.warmup``): the tagger, the libraries key terms and the analysis tables
     import, the HTML report's template. ``config``: the run's (its lexicon and tokenizer settings)."""
-    tagger = ("tagger", lambda: _tagger(str(config.lexicon_file()), config.tokenize.mode, config.tokenize.dictionary))
-    return WarmUp([tagger, *(import_step(m) for m in WARM_UP_LIBRARIES), ("report template", _report_template)]).start()
+    tagger = ("the language model", lambda: _tagger(str(config.lexicon_file()), config.tokenize.mode,
+                                                    config.tokenize.dictionary))
+    return WarmUp([tagger, *(import_step(m, name) for m, name in WARM_UP_LIBRARIES),
+                   ("the report template", _report_template)]).start()
+
+
+def wait_for_warm_up(warm: WarmUp | None, label: str) -> None:
+    """Wait (up to ``flows.warmup.WAIT_SECONDS``) for ``warm`` (None: none was started), the
+    progress display saying "loading libraries" meanwhile; the run's log says what it loaded
+    and how long the stages waited (at warning level when a step failed or it was not done).
+
+    Parameters:
+        warm: the run's warm-up (``warm_up``), or None.
+        label: the report's name in the progress display.
+    """
+    if warm is None:
+        return
+    done = warm.wait(WARM_UP_WAIT_SECONDS, on_wait=lambda: current_progress().stage(label, "loading libraries"))
+    logger = get_run_logger()
+    if not done:
+        logger.warning("the background loading is not done after %.0f s: the stages go on, loading what they "
+                       "need themselves (%s)", WARM_UP_WAIT_SECONDS, warm.summary())
+    else:
+        (logger.warning if warm.failed else logger.info)("%s", warm.summary())
 
 
 def _report_template():
@@ -847,17 +870,15 @@ def process_report(
         # The report's charts' child starts once the pages are read: it imports its libraries on
         # the core the next stages leave idle (flows.report_charts).
         charts: list[ChartProcess] = []
-        # While the pages are read, a thread loads what the next stages load on first use (flows.warmup).
-        warm = warm_up(config)
+        # While the pages are read, a thread loads what the next stages load on first use
+        # (flows.warmup); not when they are not read (the extract stage cached).
+        warm = None if is_cached(extract_task, acquired, config) else warm_up(config)
 
         def extracted() -> None:
             charts.append(ChartProcess(log=get_run_logger().info))
             # The stages start once it is done: two threads importing the same modules (pandas,
             # narwhals) can deadlock, and everything it loads is what they would load first.
-            waited = time.perf_counter()
-            warm.join()
-            get_run_logger().info("loaded while the pages were read: %s; the stages waited %.2f s for it",
-                                  warm.summary(), time.perf_counter() - waited)
+            wait_for_warm_up(warm, label)
 
         try:
             stages = submit_stages(acquired, config, submit=False, label=label, on_extracted=extracted)
@@ -866,6 +887,8 @@ def process_report(
         finally:
             for child in charts:
                 child.close()
+            if warm is not None:  # not left running by a failed extraction (done already otherwise)
+                warm.join(WARM_UP_WAIT_SECONDS)
     _publish_artifacts(summary, tables, findings)
     progress.finish(label, outcome_text(summary))
     return final_state(summary)

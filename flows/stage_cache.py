@@ -53,6 +53,18 @@ class StageRunner:
         return ", ".join(f"{name} {seconds:.2f} s{' (cached)' if cached else ''}" for name, seconds, cached in self.times)
 
 
+def is_cached(task, *arguments) -> bool:
+    """Whether ``task`` called with ``arguments`` (its parameters, in order) would be read from
+    its stage cache rather than run, as Prefect's task engine decides (and ``StageRunner``).
+
+    Parameters:
+        task: a Prefect task of ``flows.process_report``.
+        arguments: its parameters, as the task would be called with them (values).
+    """
+    key, store = _cache_entry(task, arguments)
+    return key is not None and not _refresh(task) and store.exists(key)
+
+
 def _cache_entry(task, arguments: tuple):
     """The cache key of ``task`` called with ``arguments`` and the result store it is kept in,
     as Prefect's task engine finds them (``cache_key_fn`` of the parameters by name; the current
