@@ -245,3 +245,49 @@ def ascii85_run(head: bytes, size: int) -> bytes:
     as "z", one character for four bytes."""
     head += b" " * (-len(head) % 4)
     return base64.a85encode(head) + b"z" * max(0, (size - len(head)) // 4) + b"~>"
+
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def embedded_font_pdf(path: Path, *, to_unicode: bytes | None = None, base_font_loop: bool = False,
+                      to_unicode_loop: bool = False, pages: int = 1) -> Path:
+    """Pages with "Hello world" in Helvetica and a lone space in an embedded TrueType font (DejaVu
+    Sans), which gives PDFium no glyph: the page's fonts are then looked into (has_unloaded_font).
+    ``to_unicode``: the embedded font's /ToUnicode map (None: none); ``base_font_loop``: its
+    /BaseFont a pair of references to each other; ``to_unicode_loop``: its /ToUnicode such a
+    pair."""
+    pdf = RawPdf()
+    program = DEJAVU.read_bytes()
+    fontfile = pdf.add(RawPdf.stream(b"/Filter /FlateDecode /Length1 %d" % len(program), zlib.compress(program)))
+    descriptor = pdf.add(b"<< /Type /FontDescriptor /FontName /DejaVuSans /Flags 32 /FontBBox [-1021 -463 1793 1232] "
+                         b"/ItalicAngle 0 /Ascent 928 /Descent -236 /CapHeight 700 /StemV 80 /FontFile2 %d 0 R >>" % fontfile)
+    entries = b""
+    if base_font_loop:
+        a, b = pdf.reserve(), pdf.reserve()
+        pdf.set(a, b"%d 0 R" % b)
+        pdf.set(b, b"%d 0 R" % a)
+        entries += b" /BaseFont %d 0 R" % a
+    else:
+        entries += b" /BaseFont /DejaVuSans"
+    if to_unicode_loop:
+        a, b = pdf.reserve(), pdf.reserve()
+        pdf.set(a, b"%d 0 R" % b)
+        pdf.set(b, b"%d 0 R" % a)
+        entries += b" /ToUnicode %d 0 R" % a
+    elif to_unicode is not None:
+        entries += b" /ToUnicode %d 0 R" % pdf.add(RawPdf.stream(b"", to_unicode))
+    font = pdf.add(b"<< /Type /Font /Subtype /TrueType /FirstChar 32 /LastChar 32 /Widths [318] "
+                   b"/Encoding /WinAnsiEncoding /FontDescriptor %d 0 R%s >>" % (descriptor, entries))
+    helvetica = pdf.add(FONT)
+    content = b"BT /F2 12 Tf 72 720 Td (Hello world) Tj ET BT /F1 12 Tf 72 700 Td ( ) Tj ET\n"
+    contents = [pdf.add(RawPdf.stream(b"", content)) for _ in range(pages)]
+    resources = b"<< /Font << /F1 %d 0 R /F2 %d 0 R >> >>" % (font, helvetica)
+    root = pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>" % _pages_with_contents(pdf, contents, resources))
+    return pdf.write(path, root)
+
+
+def to_unicode_map(body: bytes) -> bytes:
+    """A /ToUnicode CMap stream's data with ``body`` (bfchar / bfrange sections) inside."""
+    return (b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /Probe def "
+            b"1 begincodespacerange <00> <FF> endcodespacerange\n" + body + b"\nendcmap end end\n")

@@ -27,7 +27,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from pdfminer.pdftypes import resolve1
 
 from pipeline.extract import limits
 from pipeline.extract.blocks import _assign_heading_levels
@@ -45,6 +44,7 @@ from pipeline.extract.model import (
     Table,
 )
 from pipeline.extract.opening import _decode_metadata, _open_pdf, _read_outline
+from pipeline.extract.pdfrefs import resolve
 from pipeline.extract.problems import _no_usable_text_error, _page_info, _page_problems
 from pipeline.extract.reader import (
     MAX_AUTO_WORKERS,
@@ -176,7 +176,7 @@ def _likely_ocr_pages(pdf, config: ExtractConfig, n_pages: int) -> int:
     for page in pdf.pages:
         try:
             resources = page.page_obj.resources or {}
-            fonts = resolve1(resources.get("Font")) if isinstance(resources, dict) else None
+            fonts = resolve(resources.get("Font")) if isinstance(resources, dict) else None
         except Exception:  # a broken resource dictionary: reading the page will say so
             continue
         count += not fonts

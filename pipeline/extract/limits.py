@@ -64,6 +64,7 @@ from pdfminer.layout import LTContainer
 
 from pipeline.errors import ExtractError
 from pipeline.extract import ascii85
+from pipeline.extract.pdfrefs import resolve
 
 try:
     import resource
@@ -471,7 +472,7 @@ def _rldecode(data: bytes) -> bytes:
 
 def _stream_kind(attrs: dict) -> str:
     def name(key: str) -> str:
-        value = pdftypes.resolve1(attrs.get(key))
+        value = resolve(attrs.get(key))
         return str(getattr(value, "name", "") or "")
 
     subtype, kind = name("Subtype"), name("Type")
@@ -558,14 +559,14 @@ def page_tree_depth(doc) -> int:
             if objid in seen:
                 continue
             seen.add(objid)
-        node = pdftypes.resolve1(ref)
+        node = resolve(ref)
         if not isinstance(node, dict):
             continue
-        kind = pdftypes.resolve1(node.get("Type", node.get("type")))
+        kind = resolve(node.get("Type", node.get("type")))
         if getattr(kind, "name", None) != "Pages" or "Kids" not in node:
             continue
         deepest = max(deepest, depth)
-        kids = pdftypes.resolve1(node["Kids"])
+        kids = resolve(node["Kids"])
         if isinstance(kids, list):
             stack.extend((kid, depth + 1) for kid in reversed(kids))
     return deepest
@@ -581,14 +582,14 @@ def _form_depth(resources, limit: int = 100_000) -> int:
     """The longest chain of Form XObjects drawing one another from ``resources`` (a page's or a
     form's /Resources), a cycle counted once; without recursion, at most ``limit`` forms."""
     def forms_of(res) -> list:
-        res = pdftypes.resolve1(res)
-        xobjects = pdftypes.resolve1(res.get("XObject")) if isinstance(res, dict) else None
+        res = resolve(res)
+        xobjects = resolve(res.get("XObject")) if isinstance(res, dict) else None
         if not isinstance(xobjects, dict):
             return []
         found = []
         for ref in xobjects.values():
-            stream = pdftypes.resolve1(ref)
-            if isinstance(stream, pdftypes.PDFStream) and getattr(pdftypes.resolve1(stream.get("Subtype")), "name", "") == "Form":
+            stream = resolve(ref)
+            if isinstance(stream, pdftypes.PDFStream) and getattr(resolve(stream.get("Subtype")), "name", "") == "Form":
                 found.append(stream)
         return found
 

@@ -30,9 +30,12 @@ import io
 
 import pypdfium2.raw as raw
 from pdfminer.cmapdb import CMapParser, FileUnicodeMap
-from pdfminer.pdftypes import PDFStream, resolve1
+from pdfminer.pdftypes import PDFStream
+
+from pipeline.extract.pdfrefs import resolve
 
 _PROBES = 16  # visible characters of a font's /ToUnicode whose outlines are asked, at most
+_MAX_ENTRIES = 4096  # entries of a /ToUnicode read to find them, at most
 
 
 def has_unloaded_font(fonts: set[int], placed: set[int], resources, limit: int = 200) -> bool:
@@ -73,21 +76,21 @@ def _font_specs(resources, limit: int) -> dict[bytes, list[dict]]:
     seen: set[int] = set()
     todo = [resources]
     while todo and len(seen) < limit:
-        res = resolve1(todo.pop())
+        res = resolve(todo.pop())
         if not isinstance(res, dict) or id(res) in seen:
             continue
         seen.add(id(res))
-        fonts = resolve1(res.get("Font"))
+        fonts = resolve(res.get("Font"))
         for spec in (fonts.values() if isinstance(fonts, dict) else ()):
-            spec = resolve1(spec)
-            name = getattr(resolve1(spec.get("BaseFont")), "name", None) if isinstance(spec, dict) else None
+            spec = resolve(spec)
+            name = getattr(resolve(spec.get("BaseFont")), "name", None) if isinstance(spec, dict) else None
             if isinstance(name, str):
                 name = name.encode("latin-1", "replace")
             if isinstance(name, bytes):
                 specs.setdefault(name, []).append(spec)
-        xobjects = resolve1(res.get("XObject"))
+        xobjects = resolve(res.get("XObject"))
         for ref in (xobjects.values() if isinstance(xobjects, dict) else ()):
-            stream = resolve1(ref)
+            stream = resolve(ref)
             if isinstance(stream, PDFStream) and "Resources" in stream.attrs:
                 todo.append(stream.attrs["Resources"])
     return specs
@@ -95,9 +98,9 @@ def _font_specs(resources, limit: int) -> dict[bytes, list[dict]]:
 
 def _has_font_program(spec: dict) -> bool:
     """Whether the font dictionary (a Type0 font through its descendant) embeds a font program."""
-    descendants = resolve1(spec.get("DescendantFonts"))
-    for font in [spec] + ([resolve1(d) for d in descendants] if isinstance(descendants, list) else []):
-        descriptor = resolve1(font.get("FontDescriptor")) if isinstance(font, dict) else None
+    descendants = resolve(spec.get("DescendantFonts"))
+    for font in [spec] + ([resolve(d) for d in descendants] if isinstance(descendants, list) else []):
+        descriptor = resolve(font.get("FontDescriptor")) if isinstance(font, dict) else None
         if isinstance(descriptor, dict) and any(k in descriptor for k in ("FontFile", "FontFile2", "FontFile3")):
             return True
     return False
@@ -107,22 +110,43 @@ def _visible_characters(specs: list[dict]) -> list[str]:
     """Up to ``_PROBES`` visible characters the /ToUnicode of the first of ``specs`` that has
     one maps to (none when no spec has a readable /ToUnicode)."""
     for spec in specs:
-        stream = resolve1(spec.get("ToUnicode"))
+        stream = resolve(spec.get("ToUnicode"))
         if not isinstance(stream, PDFStream):
             continue
-        cmap = FileUnicodeMap()
+        cmap = _ProbeMap()
         try:
             CMapParser(cmap, io.BytesIO(stream.get_data())).run()
+        except _Enough:  # enough characters read (or entries: a range of millions is not expanded)
+            pass
         except Exception:  # a damaged map: nothing to ask
             continue
-        out = []
-        for text in cmap.cid2unichr.values():
-            if len(text) == 1 and text.isprintable() and not text.isspace():
-                out.append(text)
-                if len(out) == _PROBES:
-                    break
-        return out
+        return cmap.visible
     return []
+
+
+class _Enough(Exception):
+    """Raised by ``_ProbeMap`` to stop the parser once it has what is needed."""
+
+
+class _ProbeMap(FileUnicodeMap):
+    """A /ToUnicode map that keeps only its first ``_PROBES`` visible characters and stops the
+    parser then, or after ``_MAX_ENTRIES`` entries in all: one line of a hostile map
+    (``<000000> <FFFFFF> <0041> bfrange``) would otherwise make pdfminer add 16 million entries,
+    gigabytes, on every page that uses the font."""
+
+    def __init__(self):
+        super().__init__()
+        self.visible: list[str] = []
+        self.entries = 0
+
+    def add_cid2unichr(self, cid, code) -> None:
+        super().add_cid2unichr(cid, code)
+        text = self.cid2unichr.pop(cid, "")  # nothing kept: only the visible characters are needed
+        self.entries += 1
+        if len(text) == 1 and text.isprintable() and not text.isspace() and text not in self.visible:
+            self.visible.append(text)
+        if len(self.visible) >= _PROBES or self.entries >= _MAX_ENTRIES:
+            raise _Enough
 
 
 def _has_outline(font, char: str) -> bool:

@@ -39,9 +39,10 @@ from pathlib import Path
 import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as raw
-from pdfminer.pdftypes import PDFStream, resolve1
+from pdfminer.pdftypes import PDFStream
 
 from pipeline.extract import limits, pdfium_fonts
+from pipeline.extract.pdfrefs import resolve
 
 # (text, x0, x1, top, bottom, size, font name, upright): as glyphs._Char
 _Char = tuple[str, float, float, float, float, float, object, bool]
@@ -242,7 +243,7 @@ def check_streams(page_obj, checked: set[int], limit: int = 10_000) -> None:
     streams on one page then escaped the budget, inflated by PDFium.) ``checked``: object numbers already checked (a font or a form
     shared by many pages is inflated once)."""
     streams = page_obj.contents if isinstance(page_obj.contents, list) else [page_obj.contents]
-    todo = [resolve1(s) for s in streams]
+    todo = [resolve(s) for s in streams]
     resources = [page_obj.resources]
     seen: set[int] = set()
     while (todo or resources) and len(seen) < limit:
@@ -258,18 +259,18 @@ def check_streams(page_obj, checked: set[int], limit: int = 10_000) -> None:
                 resources.append(stream.attrs["Resources"])
             stream.get_data()
             continue
-        res = resolve1(resources.pop())
+        res = resolve(resources.pop())
         if not isinstance(res, dict) or id(res) in seen:
             continue
         seen.add(id(res))
-        xobjects = resolve1(res.get("XObject"))
+        xobjects = resolve(res.get("XObject"))
         for ref in (xobjects.values() if isinstance(xobjects, dict) else ()):
-            stream = resolve1(ref)
-            if isinstance(stream, PDFStream) and getattr(resolve1(stream.attrs.get("Subtype")), "name", "") == "Form":
+            stream = resolve(ref)
+            if isinstance(stream, PDFStream) and getattr(resolve(stream.attrs.get("Subtype")), "name", "") == "Form":
                 todo.append(stream)
-        fonts = resolve1(res.get("Font"))
+        fonts = resolve(res.get("Font"))
         for spec in (fonts.values() if isinstance(fonts, dict) else ()):
-            todo += _font_files(resolve1(spec))
+            todo += _font_files(resolve(spec))
         limits.check_memory()
 
 
@@ -277,13 +278,13 @@ def _font_files(spec) -> list:
     """The embedded font programs of a font dictionary (a Type0 font's through its descendant)."""
     if not isinstance(spec, dict):
         return []
-    descendants = resolve1(spec.get("DescendantFonts"))
-    specs = [spec] + ([resolve1(d) for d in descendants] if isinstance(descendants, list) else [])
+    descendants = resolve(spec.get("DescendantFonts"))
+    specs = [spec] + ([resolve(d) for d in descendants] if isinstance(descendants, list) else [])
     files = []
     for font in specs:
-        descriptor = resolve1(font.get("FontDescriptor")) if isinstance(font, dict) else None
+        descriptor = resolve(font.get("FontDescriptor")) if isinstance(font, dict) else None
         if isinstance(descriptor, dict):
-            files += [resolve1(descriptor[k]) for k in ("FontFile", "FontFile2", "FontFile3") if k in descriptor]
+            files += [resolve(descriptor[k]) for k in ("FontFile", "FontFile2", "FontFile3") if k in descriptor]
     return files
 
 
@@ -295,26 +296,26 @@ def _has_vertical_font(resources, limit: int = 200) -> bool:
     seen: set[int] = set()
     todo = [resources]
     while todo and len(seen) < limit:
-        res = resolve1(todo.pop())
+        res = resolve(todo.pop())
         if not isinstance(res, dict) or id(res) in seen:
             continue
         seen.add(id(res))
-        fonts = resolve1(res.get("Font"))
+        fonts = resolve(res.get("Font"))
         for spec in (fonts.values() if isinstance(fonts, dict) else ()):
-            spec = resolve1(spec)
-            encoding = resolve1(spec.get("Encoding")) if isinstance(spec, dict) else None
+            spec = resolve(spec)
+            encoding = resolve(spec.get("Encoding")) if isinstance(spec, dict) else None
             if isinstance(encoding, PDFStream):
-                if resolve1(encoding.get("WMode")) == 1:
+                if resolve(encoding.get("WMode")) == 1:
                     return True
-                encoding = resolve1(encoding.get("CMapName"))
+                encoding = resolve(encoding.get("CMapName"))
             name = getattr(encoding, "name", None)
             if isinstance(name, bytes):
                 name = name.decode("latin-1")
             if isinstance(name, str) and name.endswith("-V"):
                 return True
-        xobjects = resolve1(res.get("XObject"))
+        xobjects = resolve(res.get("XObject"))
         for ref in (xobjects.values() if isinstance(xobjects, dict) else ()):
-            stream = resolve1(ref)
+            stream = resolve(ref)
             if isinstance(stream, PDFStream) and "Resources" in stream.attrs:
                 todo.append(stream.attrs["Resources"])
     return False
