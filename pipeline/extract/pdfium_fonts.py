@@ -32,7 +32,7 @@ import pypdfium2.raw as raw
 from pdfminer.cmapdb import CMapParser, FileUnicodeMap
 from pdfminer.pdftypes import PDFStream
 
-from pipeline.extract.pdfrefs import resolve
+from pipeline.extract.pdfrefs import font_programs, resolve, resource_fonts
 
 _PROBES = 16  # visible characters of a font's /ToUnicode whose outlines are asked, at most
 _MAX_ENTRIES = 4096  # entries of a /ToUnicode read to find them, at most
@@ -60,7 +60,7 @@ def has_unloaded_font(fonts: set[int], placed: set[int], resources, limit: int =
         buf = ctypes.create_string_buffer(max(size, 1))
         raw.FPDFFont_GetBaseFontName(handle, buf, size)
         candidates = specs.get(buf.value, [])
-        if not any(_has_font_program(spec) for spec in candidates):
+        if not any(font_programs(spec) for spec in candidates):
             continue
         if not embedded:
             return True  # rejected: PDFium set the text in a substitute
@@ -73,37 +73,13 @@ def has_unloaded_font(fonts: set[int], placed: set[int], resources, limit: int =
 def _font_specs(resources, limit: int) -> dict[bytes, list[dict]]:
     """The font dictionaries of the page's resources and of its Form XObjects', by /BaseFont."""
     specs: dict[bytes, list[dict]] = {}
-    seen: set[int] = set()
-    todo = [resources]
-    while todo and len(seen) < limit:
-        res = resolve(todo.pop())
-        if not isinstance(res, dict) or id(res) in seen:
-            continue
-        seen.add(id(res))
-        fonts = resolve(res.get("Font"))
-        for spec in (fonts.values() if isinstance(fonts, dict) else ()):
-            spec = resolve(spec)
-            name = getattr(resolve(spec.get("BaseFont")), "name", None) if isinstance(spec, dict) else None
-            if isinstance(name, str):
-                name = name.encode("latin-1", "replace")
-            if isinstance(name, bytes):
-                specs.setdefault(name, []).append(spec)
-        xobjects = resolve(res.get("XObject"))
-        for ref in (xobjects.values() if isinstance(xobjects, dict) else ()):
-            stream = resolve(ref)
-            if isinstance(stream, PDFStream) and "Resources" in stream.attrs:
-                todo.append(stream.attrs["Resources"])
+    for spec in resource_fonts(resources, limit):
+        name = getattr(resolve(spec.get("BaseFont")), "name", None) if isinstance(spec, dict) else None
+        if isinstance(name, str):
+            name = name.encode("latin-1", "replace")
+        if isinstance(name, bytes):
+            specs.setdefault(name, []).append(spec)
     return specs
-
-
-def _has_font_program(spec: dict) -> bool:
-    """Whether the font dictionary (a Type0 font through its descendant) embeds a font program."""
-    descendants = resolve(spec.get("DescendantFonts"))
-    for font in [spec] + ([resolve(d) for d in descendants] if isinstance(descendants, list) else []):
-        descriptor = resolve(font.get("FontDescriptor")) if isinstance(font, dict) else None
-        if isinstance(descriptor, dict) and any(k in descriptor for k in ("FontFile", "FontFile2", "FontFile3")):
-            return True
-    return False
 
 
 def _visible_characters(specs: list[dict]) -> list[str]:

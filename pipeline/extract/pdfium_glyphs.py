@@ -42,7 +42,7 @@ import pypdfium2.raw as raw
 from pdfminer.pdftypes import PDFStream
 
 from pipeline.extract import limits, pdfium_fonts
-from pipeline.extract.pdfrefs import resolve
+from pipeline.extract.pdfrefs import font_programs, resolve, resource_fonts
 
 # (text, x0, x1, top, bottom, size, font name, upright): as glyphs._Char
 _Char = tuple[str, float, float, float, float, float, object, bool]
@@ -270,22 +270,8 @@ def check_streams(page_obj, checked: set[int], limit: int = 10_000) -> None:
                 todo.append(stream)
         fonts = resolve(res.get("Font"))
         for spec in (fonts.values() if isinstance(fonts, dict) else ()):
-            todo += _font_files(resolve(spec))
+            todo += font_programs(resolve(spec))
         limits.check_memory()
-
-
-def _font_files(spec) -> list:
-    """The embedded font programs of a font dictionary (a Type0 font's through its descendant)."""
-    if not isinstance(spec, dict):
-        return []
-    descendants = resolve(spec.get("DescendantFonts"))
-    specs = [spec] + ([resolve(d) for d in descendants] if isinstance(descendants, list) else [])
-    files = []
-    for font in specs:
-        descriptor = resolve(font.get("FontDescriptor")) if isinstance(font, dict) else None
-        if isinstance(descriptor, dict):
-            files += [resolve(descriptor[k]) for k in ("FontFile", "FontFile2", "FontFile3") if k in descriptor]
-    return files
 
 
 def _has_vertical_font(resources, limit: int = 200) -> bool:
@@ -293,31 +279,17 @@ def _has_vertical_font(resources, limit: int = 200) -> bool:
     (an encoding CMap named ...-V, or one with /WMode 1): pdfminer places such glyphs down the
     line, with boxes PDFium does not give. Looked up in the resource dictionaries only, at most
     ``limit`` of them."""
-    seen: set[int] = set()
-    todo = [resources]
-    while todo and len(seen) < limit:
-        res = resolve(todo.pop())
-        if not isinstance(res, dict) or id(res) in seen:
-            continue
-        seen.add(id(res))
-        fonts = resolve(res.get("Font"))
-        for spec in (fonts.values() if isinstance(fonts, dict) else ()):
-            spec = resolve(spec)
-            encoding = resolve(spec.get("Encoding")) if isinstance(spec, dict) else None
-            if isinstance(encoding, PDFStream):
-                if resolve(encoding.get("WMode")) == 1:
-                    return True
-                encoding = resolve(encoding.get("CMapName"))
-            name = getattr(encoding, "name", None)
-            if isinstance(name, bytes):
-                name = name.decode("latin-1")
-            if isinstance(name, str) and name.endswith("-V"):
+    for spec in resource_fonts(resources, limit):
+        encoding = resolve(spec.get("Encoding")) if isinstance(spec, dict) else None
+        if isinstance(encoding, PDFStream):
+            if resolve(encoding.get("WMode")) == 1:
                 return True
-        xobjects = resolve(res.get("XObject"))
-        for ref in (xobjects.values() if isinstance(xobjects, dict) else ()):
-            stream = resolve(ref)
-            if isinstance(stream, PDFStream) and "Resources" in stream.attrs:
-                todo.append(stream.attrs["Resources"])
+            encoding = resolve(encoding.get("CMapName"))
+        name = getattr(encoding, "name", None)
+        if isinstance(name, bytes):
+            name = name.decode("latin-1")
+        if isinstance(name, str) and name.endswith("-V"):
+            return True
     return False
 
 

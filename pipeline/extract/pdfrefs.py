@@ -1,4 +1,4 @@
-"""Following a PDF's indirect references a bounded number of times.
+"""Following a PDF's indirect references a bounded number of times, and its resource dictionaries.
 
 pdfminer's ``resolve1`` follows a reference until it reaches an object that is not one, so a
 reference loop (``9 0 obj 10 0 R endobj`` and ``10 0 obj 9 0 R endobj``) in a hostile or broken
@@ -7,7 +7,9 @@ and answers None, as for a missing object (what pdfminer answers for a reference
 """
 from __future__ import annotations
 
-from pdfminer.pdftypes import PDFObjRef
+from collections.abc import Iterator
+
+from pdfminer.pdftypes import PDFObjRef, PDFStream
 
 MAX_HOPS = 32  # references followed from one value, at most (a real PDF needs one or two)
 
@@ -25,3 +27,48 @@ def resolve(value, default=None):
             return value
         value = value.resolve(default=default)
     return default if isinstance(value, PDFObjRef) else value
+
+
+def resource_fonts(resources, limit: int = 200) -> Iterator[object]:
+    """Each font dictionary (resolved; what the PDF holds, not always a dict) of the page's
+    ``resources`` and of the Form XObjects' they draw, looked up in at most ``limit`` resource
+    dictionaries (each once: XObjects that draw each other end).
+
+    Parameters:
+        resources: a page's /Resources as pdfminer reads them (a reference or a dict).
+        limit: resource dictionaries looked into, at most.
+    """
+    seen: set[int] = set()
+    todo = [resources]
+    while todo and len(seen) < limit:
+        res = resolve(todo.pop())
+        if not isinstance(res, dict) or id(res) in seen:
+            continue
+        seen.add(id(res))
+        fonts = resolve(res.get("Font"))
+        for spec in (fonts.values() if isinstance(fonts, dict) else ()):
+            yield resolve(spec)
+        xobjects = resolve(res.get("XObject"))
+        for ref in (xobjects.values() if isinstance(xobjects, dict) else ()):
+            stream = resolve(ref)
+            if isinstance(stream, PDFStream) and "Resources" in stream.attrs:
+                todo.append(stream.attrs["Resources"])
+
+
+def font_programs(spec) -> list:
+    """The embedded font programs (/FontFile, /FontFile2, /FontFile3, resolved) of a font
+    dictionary, a Type0 font's through its descendant; [] for anything else.
+
+    Parameters:
+        spec: a font dictionary (resolved).
+    """
+    if not isinstance(spec, dict):
+        return []
+    descendants = resolve(spec.get("DescendantFonts"))
+    specs = [spec] + ([resolve(d) for d in descendants] if isinstance(descendants, list) else [])
+    files = []
+    for font in specs:
+        descriptor = resolve(font.get("FontDescriptor")) if isinstance(font, dict) else None
+        if isinstance(descriptor, dict):
+            files += [resolve(descriptor[k]) for k in ("FontFile", "FontFile2", "FontFile3") if k in descriptor]
+    return files
