@@ -39,7 +39,7 @@ class StageRunner:
         """
         started = time.perf_counter()
         key, store = _cache_entry(task, arguments)
-        if key is not None and not _refresh(task) and store.exists(key):
+        if _hit(task, key, store):
             output, cached = store.read(key).result, True
         else:
             output, cached = task.fn(*arguments), False
@@ -61,7 +61,12 @@ def is_cached(task, *arguments) -> bool:
         task: a Prefect task of ``flows.process_report``.
         arguments: its parameters, as the task would be called with them (values).
     """
-    key, store = _cache_entry(task, arguments)
+    return _hit(task, *_cache_entry(task, arguments))
+
+
+def _hit(task, key, store) -> bool:
+    """Whether ``task``'s result is read from ``store`` under ``key`` (``_cache_entry``'s) rather
+    than made: it has a key, is not to be refreshed, and the store holds the key."""
     return key is not None and not _refresh(task) and store.exists(key)
 
 
