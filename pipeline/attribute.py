@@ -23,10 +23,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from pipeline.lexicon import Lexicon
+from pipeline.records import quick_pickle
 from pipeline.segment import Segmented
 from pipeline.tag import Mention
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)  # many per report: no __dict__ each (see README, Memory with size)
 class AttributedMention:
     mention: Mention
@@ -37,6 +39,7 @@ class AttributedMention:
     subject_source: str  # "heading" | "paragraph" | "none"
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)  # many per report: no __dict__ each (see README, Memory with size)
 class SentenceSubject:
     sentence_id: int

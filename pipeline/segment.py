@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pipeline.extract import Block, ExtractedDocument
 from pipeline.headings import REFERENCES, SUMMARY, section_role
 from pipeline.normalize import normalize_text
+from pipeline.records import quick_pickle
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ SENTENCE_KINDS = ("body", "heading", "caption", "footnote", "figure_text", "refe
 _SPLIT_KINDS = ("body",)
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)  # many per report: no __dict__ each (see README, Memory with size)
 class Paragraph:
     paragraph_id: int
@@ -45,6 +47,7 @@ class Paragraph:
     text: str
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)  # many per report: no __dict__ each (see README, Memory with size)
 class Sentence:
     sentence_id: int

@@ -21,16 +21,18 @@ from dataclasses import dataclass
 
 import numpy
 import pyarrow as pa
-from rapidfuzz.distance import Levenshtein
 import spacy
+from rapidfuzz.distance import Levenshtein
 from spacy.attrs import IDX, NORM, ORTH
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from pipeline.lexicon import NOT_MENTION, Lexicon, LexiconError, entity_ruler_patterns, token_norm
+from pipeline.records import quick_pickle
 from pipeline.tokenize import TokenizeConfig, load_tokenizer, sentence_windows
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)  # many per report: no __dict__ each (see README, Memory with size)
 class Mention:
     sentence_id: int

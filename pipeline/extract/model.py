@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
+from pipeline.records import quick_pickle
+
 
 @dataclass(frozen=True)
 class ExtractConfig:
@@ -78,6 +80,7 @@ class PageInfo:
 BLOCK_KINDS = ("heading", "body", "caption", "footnote", "figure_text", "contents")
 
 
+@quick_pickle
 @dataclass(frozen=True, slots=True)  # many per report: no __dict__ each (see README, Memory with size)
 class Block:
     page: int
