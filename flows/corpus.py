@@ -111,7 +111,10 @@ class ClosingProcessPoolExecutor(ProcessPoolExecutor):
     Why: the pool's hand-over thread (``PreloadedPoolTaskRunner``) submits reports on its own;
     when the flow leaves the pool (Ctrl-C, a failure), the hand-over thread could start one more
     worker after the pool took the list of workers to end (``end_workers``): a spawned one, a
-    child of this process, was left running and Python waited for it at exit."""
+    child of this process, was left running and Python waited for it at exit.
+
+    Parameters: those of ``ProcessPoolExecutor`` (``max_workers``, ``mp_context``, ``initializer``,
+    ``initargs``)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -120,7 +123,10 @@ class ClosingProcessPoolExecutor(ProcessPoolExecutor):
 
     def submit(self, fn, /, *args, **kwargs):
         """``ProcessPoolExecutor.submit`` (which starts a worker when none is idle), unless the
-        executor is closed: then ``RuntimeError``, and no worker starts."""
+        executor is closed: then ``RuntimeError``, and no worker starts.
+
+        Parameters: ``fn`` (the callable to run in a worker), ``args`` and ``kwargs`` (its
+        arguments)."""
         with self._closing:
             if self._closed:
                 raise RuntimeError("the pool is closed: it takes no more tasks")
