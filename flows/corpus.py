@@ -26,6 +26,7 @@ task finds no idle one.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from prefect import get_run_logger, task
@@ -102,6 +103,44 @@ def process_pool(size: int):
     return PreloadedPoolTaskRunner(max_workers=size)
 
 
+class ClosingProcessPoolExecutor(ProcessPoolExecutor):
+    """A ``ProcessPoolExecutor`` that can be closed: once ``close`` is called, it takes no task and
+    so starts no worker process (it starts them only in ``submit``, as tasks arrive), and ``close``
+    returns every worker it started, one being started meanwhile included.
+
+    Why: the pool's hand-over thread (``PreloadedPoolTaskRunner``) submits reports on its own;
+    when the flow leaves the pool (Ctrl-C, a failure), the hand-over thread could start one more
+    worker after the pool took the list of workers to end (``end_workers``): a spawned one, a
+    child of this process, was left running and Python waited for it at exit.
+
+    Parameters: those of ``ProcessPoolExecutor`` (``max_workers``, ``mp_context``, ``initializer``,
+    ``initargs``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._closing = threading.Lock()
+        self._closed = False
+
+    def submit(self, fn, /, *args, **kwargs):
+        """``ProcessPoolExecutor.submit`` (which starts a worker when none is idle), unless the
+        executor is closed: then ``RuntimeError``, and no worker starts.
+
+        Parameters: ``fn`` (the callable to run in a worker), ``args`` and ``kwargs`` (its
+        arguments)."""
+        with self._closing:
+            if self._closed:
+                raise RuntimeError("the pool is closed: it takes no more tasks")
+            return super().submit(fn, *args, **kwargs)
+
+    def close(self) -> list:
+        """Take no more tasks and start no more workers; return every worker process started (a
+        ``submit`` under way, which may be starting one, is waited for first). Call before
+        ``shutdown``, which forgets them."""
+        self._closed = True  # a submit not yet under way refuses from now on
+        with self._closing:  # one under way has returned: its worker, if any, is listed
+            return list((self._processes or {}).values())
+
+
 class PreloadedPoolTaskRunner(ProcessPoolTaskRunner):
     """Prefect's ``ProcessPoolTaskRunner`` whose workers are forked from the forkserver that has
     imported the pipeline (``flows.workers.start_server``) instead of spawned (Prefect's start
@@ -116,26 +155,33 @@ class PreloadedPoolTaskRunner(ProcessPoolTaskRunner):
     to finish importing, the next ones queue for the executor's lock, and whichever thread takes
     it first goes first: a report submitted third could start after the fifth, and the flow, which
     publishes in order, waited for it. Here one thread hands them over, in order (the report tasks
-    depend on no future: nothing to wait for there)."""
+    depend on no future: nothing to wait for there).
+
+    Leaving the pool, however (Ctrl-C, a failure), the executor is closed first
+    (``ClosingProcessPoolExecutor.close``): the hand-over thread starts no worker from then on,
+    and every worker started, one it was starting at that moment included, is ended and reaped."""
 
     def __enter__(self):
         super().__enter__()
-        context = start_server()
-        spawned = self._executor
-        if context.get_start_method() == "forkserver" and isinstance(spawned, ProcessPoolExecutor):
+        context = start_server()  # the forkserver's, or spawn (Prefect's) when it cannot start
+        prefects = self._executor
+        if isinstance(prefects, ProcessPoolExecutor):
             # Prefect's executor has started no process yet (they start with the first task):
-            # the same one, on the forkserver's context.
-            self._executor = ProcessPoolExecutor(max_workers=self._max_workers, mp_context=context,
-                                                 initializer=spawned._initializer, initargs=spawned._initargs)
-            spawned.shutdown(wait=True)
+            # the same one, on the forkserver's context, and closable.
+            self._executor = ClosingProcessPoolExecutor(max_workers=self._max_workers, mp_context=context,
+                                                        initializer=prefects._initializer,
+                                                        initargs=prefects._initargs)
+            prefects.shutdown(wait=True)
         threads, self._resolver_executor = self._resolver_executor, ThreadPoolExecutor(max_workers=1)
         threads.shutdown(wait=True)  # nothing submitted yet
         return self
 
     def __exit__(self, exc_type, exc_value, traceback) -> None:
-        # its worker processes, before the executor's shutdown forgets them
-        processes = list((getattr(self._executor, "_processes", None) or {}).values())
+        executor, processes = self._executor, []
         try:
+            # no worker starts from here on; its workers listed before the shutdown forgets them
+            if isinstance(executor, ClosingProcessPoolExecutor):
+                processes = executor.close()
             super().__exit__(exc_type, exc_value, traceback)  # its workers are joined (not after Ctrl-C)
         finally:
             try:

@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -19,6 +20,7 @@ import psutil
 import pytest
 from prefect import task
 
+import flows.corpus
 from flows.corpus import PreloadedPoolTaskRunner
 from flows.workers import preload_modules, server_pid, stop_server
 
@@ -36,11 +38,11 @@ def worker_facts() -> dict:
 
 
 @task
-def started_then_busy(path: str) -> None:
+def started_then_busy(path: str, seconds: float = 600) -> None:
     """A report task that says it has started (its process id, in the file ``path``), then runs
-    for ten minutes."""
+    for ``seconds`` (ten minutes unless told)."""
     Path(path).write_text(str(os.getpid()))
-    time.sleep(600)
+    time.sleep(seconds)
 
 
 @task
@@ -211,3 +213,149 @@ def test_a_server_no_pool_needed_is_stopped_even_while_it_imports():
     assert server_pid() is None
     assert not psutil.pid_exists(server) or psutil.Process(server).status() == psutil.STATUS_ZOMBIE
     assert our_processes() <= before
+
+
+def zombies() -> set[int]:
+    """This process's children that have ended and are not reaped yet."""
+    pids = set()
+    for p in psutil.Process().children():
+        try:
+            if p.status() == psutil.STATUS_ZOMBIE:
+                pids.add(p.pid)
+        except psutil.Error:  # reaped since it was listed
+            continue
+    return pids
+
+
+def _wait_for(paths, timeout: float = 180) -> list[int]:
+    """The process ids the tasks wrote in ``paths`` (``started_then_busy``), once all have."""
+    deadline = time.monotonic() + timeout
+    while not all(p.is_file() and p.read_text() for p in paths):
+        assert time.monotonic() < deadline, f"tasks not started: {paths}"
+        time.sleep(0.1)
+    return [int(p.read_text()) for p in paths]
+
+
+def _leave_the_pool_while_a_worker_starts(monkeypatch, tmp_path, when: str, error: type[BaseException],
+                                          seconds: float) -> float:
+    """Leave a pool of two processes (by ``error``: KeyboardInterrupt is a Ctrl-C, which the
+    terminal sends to the worker that runs a report too) while its hand-over thread starts the
+    second worker, for the second report (each report runs ``seconds``):
+
+    - ``when="starting"``: the worker's start is under way when the flow leaves the pool, and takes
+      a second more (as when the forkserver is still importing: the start waits for it);
+    - ``when="handing"``: the hand-over thread reaches the executor only once the flow is leaving
+      the pool, just before the executor's shutdown (its last chance to start a process);
+    - ``when="twice"``: Ctrl-C again while the pool waits for the executor's shutdown, which is
+      left unfinished; the hand-over thread reaches the executor after the forkserver was stopped.
+
+    Returns how long leaving the pool took (seconds); asserts that no process of the pool is left,
+    running or unreaped, and kills any that is (so that nothing is left for the session either way)."""
+    before, unreaped = our_processes(), zombies()
+    marks = [tmp_path / f"started{k}" for k in range(2)]
+    handing, go, handed = threading.Event(), threading.Event(), threading.Event()
+    try:
+        with pytest.raises(error):
+            with PreloadedPoolTaskRunner(max_workers=2) as runner:
+                executor = runner._executor
+                if when == "starting":
+                    spawn, spawned = executor._spawn_process, []
+
+                    def slow_spawn():  # the hand-over thread, in the executor's submit
+                        if spawned:  # the second worker
+                            handing.set()
+                            go.wait(30)
+                        spawned.append(True)
+                        spawn()
+
+                    executor._spawn_process = slow_spawn
+                else:
+                    hand_over, shutdown, calls = executor.submit, executor.shutdown, []
+
+                    def late_submit(call, *args, **kwargs):  # the hand-over thread
+                        calls.append(call)
+                        if len(calls) == 2:
+                            handing.set()
+                            go.wait(30)
+                        try:
+                            return hand_over(call, *args, **kwargs)
+                        finally:
+                            if len(calls) == 2:
+                                handed.set()
+
+                    def shutdown_once_handed(*args, **kwargs):  # the flow's thread, leaving the pool
+                        go.set()
+                        handed.wait(30)
+                        return shutdown(*args, **kwargs)
+
+                    def interrupted_shutdown(*args, **kwargs):
+                        raise KeyboardInterrupt("Ctrl-C again")
+
+                    def stop_then_hand_over(*args, **kwargs):
+                        stop(*args, **kwargs)
+                        go.set()
+                        handed.wait(30)
+
+                    executor.submit = late_submit
+                    if when == "twice":
+                        stop = flows.corpus.stop_server
+                        monkeypatch.setattr(flows.corpus, "stop_server", stop_then_hand_over)
+                        executor.shutdown = interrupted_shutdown
+                    else:
+                        executor.shutdown = shutdown_once_handed
+                runner.submit(started_then_busy, {"path": str(marks[0]), "seconds": seconds})
+                [first] = _wait_for(marks[:1])
+                runner.submit(started_then_busy, {"path": str(marks[1]), "seconds": seconds})
+                assert handing.wait(30)
+                if error is KeyboardInterrupt:
+                    os.kill(first, signal.SIGINT)  # Ctrl-C reaches the process group: the worker there is
+                if when == "starting":
+                    threading.Timer(1.0, go.set).start()
+                leaving = time.monotonic()
+                raise error("leaving the pool")
+        took = time.monotonic() - leaving
+        left = our_processes() - before
+        assert not left, f"worker processes left after the pool: {left}"
+        assert not zombies() - unreaped, "worker processes left unreaped"
+        return took
+    finally:  # whatever the outcome, nothing left for this session's exit to wait for
+        go.set()
+        for proc in psutil.Process().children(recursive=True):
+            try:
+                if proc.pid not in before and "resource_tracker" not in " ".join(proc.cmdline()):
+                    proc.kill()
+            except psutil.Error:
+                continue
+
+
+def _spawned_workers(monkeypatch) -> None:
+    """The forkserver cannot start: the pool's workers are spawned, children of this process."""
+    def cannot_start():
+        raise OSError("no forkserver here")
+
+    monkeypatch.setattr(multiprocessing.forkserver, "ensure_running", cannot_start)
+    stop_server()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+@pytest.mark.parametrize("when", ["starting", "handing", "twice"])
+@pytest.mark.parametrize("start", ["spawn", "forkserver"])
+def test_after_ctrl_c_a_worker_started_meanwhile_is_ended_too(prefect_server, monkeypatch, tmp_path, start, when):
+    """Ctrl-C while the hand-over thread starts a worker for the next report: that worker, which
+    the interrupt did not reach (it did not exist yet), is ended with the others, and leaving the
+    pool does not wait for its report (two minutes here)."""
+    if start == "spawn":
+        _spawned_workers(monkeypatch)
+    took = _leave_the_pool_while_a_worker_starts(monkeypatch, tmp_path, when, KeyboardInterrupt, seconds=120)
+    assert took < 60, f"leaving the pool took {took:.0f} s"
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+@pytest.mark.parametrize("when", ["starting", "handing"])
+@pytest.mark.parametrize("start", ["spawn", "forkserver"])
+def test_a_failure_leaving_the_pool_while_a_worker_starts_leaves_no_worker(prefect_server, monkeypatch, tmp_path, start, when):
+    """An exception out of the pool (not Ctrl-C: the reports running are waited for, as Prefect's
+    runner does) while the hand-over thread starts a worker: no worker is left either."""
+    if start == "spawn":
+        _spawned_workers(monkeypatch)
+    _leave_the_pool_while_a_worker_starts(monkeypatch, tmp_path, when, RuntimeError, seconds=5)
