@@ -2,7 +2,7 @@
 pdfrefs.bound_references): reference loops anywhere in a font's structure, maps and width tables
 built to expand to millions of entries, containers that hold themselves, a Type0 font that is
 its own descendant. Each ends at once, with the page read (a loop reads as a missing object) or a
-clear error naming the page and the font, under the pdfplumber engine and under the default engine
+clear error naming the page and the font (a loop where pdfminer cannot do without the entry), under the pdfplumber engine and under the default engine
 on the pages it leaves to pdfminer (a page turned by /Rotate, a font PDFium cannot load).
 
 Before the fix: a loop hung both engines (for ever); a bomb map took gigabytes or minutes."""
@@ -126,6 +126,16 @@ def test_a_type0_font_that_is_its_own_descendant_is_refused(tmp_path, where, eng
     pdf = font_dict_pdf(tmp_path / "self.pdf", kind="type0", where=where, entries={"F/DescendantFonts": b"[{self}]"},
                         fallback=fallback)
     _refused(extract_in_child(pdf, engine, timeout=30), "its own descendant")
+
+
+@pytest.mark.parametrize(("loop", "engine", "fallback", "words"), [
+    ("F/DescendantFonts", "pdfplumber", "none", "has no descendant font"),
+    ("F/Encoding", "pdfium", "rotate", "/Encoding of its Type0 font /DejaVuSans is a reference to nothing or a"),
+])
+def test_a_type0_font_whose_descendant_or_encoding_is_a_loop_is_refused(tmp_path, loop, engine, fallback, words):
+    # pdfminer cannot build such a font (as with a missing object): said clearly, not as an empty AssertionError
+    pdf = font_dict_pdf(tmp_path / "t0.pdf", kind="type0", loop=loop, fallback=fallback)
+    _refused(extract_in_child(pdf, engine, timeout=30), words)
 
 
 @pytest.mark.parametrize(("entry", "words"), [("F/Widths", "/Widths"), ("D/FontBBox", "/FontBBox")])

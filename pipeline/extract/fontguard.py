@@ -17,6 +17,9 @@ unbounded time or memory; none is found in a real font, and each is refused here
 * a Type0 font whose descendant is a Type0 font (pdfminer builds it by recursion: a font
   that is its own descendant never ends); more than ``MAX_TYPE0_NESTING`` levels are refused.
 
+A Type0 font without a descendant, or whose /Encoding leads nowhere, is refused too: pdfminer
+cannot build it either, but fails with an empty AssertionError or a TypeError that says nothing.
+
 A reference loop (a chain of objects each holding a reference to the next) anywhere in a font's
 structure, which pdfminer's ``resolve1`` would follow for ever, is answered as a missing object by
 the document itself (``pdfrefs.bound_references``), so here it reads as an entry that is not
@@ -47,7 +50,7 @@ MAX_ENTRIES = 1 << 18  # entries one map or width table of a font may expand to 
 MAX_TYPE0_NESTING = 4  # Type0 fonts nested in each other's /DescendantFonts, at most
 MAX_DEPTH = 32  # arrays and dictionaries nested in a width or a /FontBBox, at most (a real one: 2)
 
-_TODO = ("no real font is built this way: the file is damaged or built to exhaust the reader; check where "
+_TODO = ("no real font is built this way: the file is damaged or built to defeat the reader; check where "
          "it came from and fetch it again from the publisher (or, if the page must be read, print it to a "
          "new PDF)")
 
@@ -97,8 +100,15 @@ def check_font(spec, checked: set[int] | None = None) -> None:
         return
     checked = set() if checked is None else checked
     subtype = _literal(spec.get("Subtype"))
-    if subtype == "Type0":
-        return  # built from its descendant, merged with its /ToUnicode: checked as that (get_font)
+    if subtype == "Type0":  # built from its descendant, merged with its /ToUnicode: checked as that (get_font)
+        descendants = resolve(spec.get("DescendantFonts"))
+        if not (isinstance(descendants, list) and descendants):  # pdfminer: an assertion with no message
+            raise FontRefused(f"its Type0 font {_name(spec)} has no descendant font (its /DescendantFonts is missing "
+                              "or empty, or a reference to nothing or a reference loop)", _TODO)
+        if "Encoding" in spec and resolve(spec["Encoding"]) is None:  # pdfminer: a TypeError
+            raise FontRefused(f"the /Encoding of its Type0 font {_name(spec)} is a reference to nothing or a "
+                              "reference loop", _TODO)
+        return
     descriptor = resolve(spec.get("FontDescriptor"))
     descriptor = descriptor if isinstance(descriptor, dict) else {}
     for where, value in (("/Widths", spec.get("Widths")), ("/W", spec.get("W")), ("/W2", spec.get("W2")),
