@@ -9,6 +9,8 @@ Before the fix: a loop hung both engines (for ever); a bomb map took gigabytes o
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -23,10 +25,10 @@ pytestmark = pytest.mark.skipif(not DEJAVU.is_file(), reason="DejaVu Sans is not
 HELLO = {"pages": ["Hello world"]}
 
 
-def extract_in_child(pdf: Path, engine: str, timeout: float = 60) -> dict:
+def extract_in_child(pdf: Path, engine: str, timeout: float = 60, workers: int = 1) -> dict:
     """``pdf`` read by ``engine`` in a fresh process with 1.5 GiB of address space at most and a
     time limit (a hang or a blow-up fails the test, not the suite): {"pages": [text, ...]}, or
-    {"error": class name, "what": ..., "todo": ...} for a PipelineError."""
+    {"error": class name, "what": ..., "todo": ...} for a PipelineError. ``workers``: as extract_pdf's."""
     code = textwrap.dedent(f"""
         import json, resource
         resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
@@ -34,15 +36,23 @@ def extract_in_child(pdf: Path, engine: str, timeout: float = 60) -> dict:
         from pipeline.extract import ExtractConfig, extract_pdf
         try:
             doc = extract_pdf({str(pdf)!r}, ExtractConfig(ocr="off", engine={engine!r}, max_worker_memory_mb=1024),
-                              workers=1)
+                              workers={workers})
         except PipelineError as exc:
             print(json.dumps({{"error": type(exc).__name__, "what": exc.what, "todo": exc.todo}}))
         else:
             print(json.dumps({{"pages": [page.text.strip() for page in doc.pages]}}))
     """)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout)
+    # in a session of its own: a hang is ended with the worker processes the child started
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    try:
+        out, err = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        raise
+    assert child.returncode == 0, err[-2000:]
+    return json.loads(out)
 
 
 # (kind, where, loop): a reference loop (two objects referring to each other) in that entry of the
@@ -145,6 +155,17 @@ def test_a_width_or_box_that_holds_itself_is_refused(tmp_path, entry, words):
     _refused(extract_in_child(pdf, "pdfplumber", timeout=30), words, "holds itself")
 
 
+@pytest.mark.parametrize("engine", ["pdfplumber", "pdfium"])
+def test_worker_processes_read_and_refuse_alike(tmp_path, engine):
+    # 20 pages: read by this process and a worker process, each opening the PDF (opening._open_pdf)
+    fallback = "rotate" if engine == "pdfium" else "none"
+    pdf = font_dict_pdf(tmp_path / "loop.pdf", kind="type0", loop="C/W", fallback=fallback, pages=20)
+    assert extract_in_child(pdf, engine, workers=2) == {"pages": ["Hello world"] * 20}
+    pdf = font_dict_pdf(tmp_path / "bomb.pdf", kind="simple", where="form", to_unicode=HUGE_MAP, fallback=fallback,
+                        pages=20)
+    _refused(extract_in_child(pdf, engine, workers=2), "/ToUnicode map")
+
+
 def test_a_normal_page_of_each_layout_is_read_as_before(tmp_path):
     for kind in ("simple", "type0"):
         for where in ("page", "form"):
@@ -174,8 +195,12 @@ def test_the_checks_count_without_expanding():
     spaces = PDFStream({}, cmap_stream(b"1 beginbfrange <0000> <FFFF> <0041> endbfrange", b"<0000> <FFFF>"))
     fontguard.check_font({"Subtype": _lit("Type1"), "ToUnicode": spaces})  # 65,536 entries: a full 2-byte map
     too_many = PDFStream({}, cmap_stream(b"1 beginbfrange <000000> <04FFFF> <0041> endbfrange", b"<000000> <FFFFFF>"))
-    with pytest.raises(FontRefused, match="/ToUnicode"):
-        fontguard.check_font({"Subtype": _lit("Type1"), "ToUnicode": too_many})
+    checked: set[int] = set()
+    for _ in range(2):  # refused every time it is asked (the next page's font is built anew)
+        with pytest.raises(FontRefused, match="/ToUnicode"):
+            fontguard.check_font({"Subtype": _lit("Type1"), "ToUnicode": too_many}, checked)
+    fontguard.check_font({"Subtype": _lit("Type1"), "ToUnicode": spaces}, checked)
+    assert checked == {id(spaces)}  # only what passed is not counted again
 
 
 def _lit(name: str):

@@ -63,7 +63,7 @@ class GuardedResourceManager(PDFResourceManager):
     def __init__(self, caching: bool = True) -> None:
         super().__init__(caching)
         self._nesting = 0
-        self._checked: set[int] = set()  # ToUnicode and font program streams already counted (object numbers)
+        self._checked: set[int] = set()  # ToUnicode and font program streams found within the limit (object numbers)
 
     def get_font(self, objid: object, spec):
         """The font of dictionary ``spec`` (object ``objid``, None for a direct or merged one),
@@ -93,8 +93,8 @@ def check_font(spec, checked: set[int] | None = None) -> None:
 
     Parameters:
         spec: a font dictionary (resolved), as ``PDFResourceManager.get_font`` is given it.
-        checked: object numbers of the streams already counted (a map shared by many fonts is
-            counted once); updated.
+        checked: object numbers of the streams already counted and found within the limit (a
+            map shared by many fonts is counted once); updated.
     """
     if not isinstance(spec, dict):
         return
@@ -124,25 +124,24 @@ def check_font(spec, checked: set[int] | None = None) -> None:
                                   f"than the {MAX_ENTRIES:,} a font can have", _TODO)
     to_unicode = resolve(spec.get("ToUnicode"))
     if isinstance(to_unicode, PDFStream):
-        if _once(to_unicode, checked) and not _map_within(to_unicode):
-            raise FontRefused(f"the /ToUnicode map of its font {_name(spec)} expands to more than "
-                              f"{MAX_ENTRIES:,} entries (a font has at most 65,536 glyphs)", _TODO)
+        if _key(to_unicode) not in checked:
+            if not _map_within(to_unicode):
+                raise FontRefused(f"the /ToUnicode map of its font {_name(spec)} expands to more than "
+                                  f"{MAX_ENTRIES:,} entries (a font has at most 65,536 glyphs)", _TODO)
+            checked.add(_key(to_unicode))  # (only a map that passed: one refused is refused on every page)
     elif "ToUnicode" not in spec and subtype in ("CIDFontType0", "CIDFontType2"):
         program = resolve(descriptor.get("FontFile2"))
-        if isinstance(program, PDFStream) and _once(program, checked):
+        if isinstance(program, PDFStream) and _key(program) not in checked:
             entries = truetype_map_entries(program.get_data())
             if entries > MAX_ENTRIES:
                 raise FontRefused(f"the cmap table of its font {_name(spec)}'s embedded program expands to "
                                   f"{entries:,} entries, more than the {MAX_ENTRIES:,} a font can have", _TODO)
+            checked.add(_key(program))
 
 
-def _once(stream: PDFStream, checked: set[int]) -> bool:
-    """Whether ``stream`` is yet to be counted (noted as counted now)."""
-    key = stream.objid if stream.objid is not None else id(stream)
-    if key in checked:
-        return False
-    checked.add(key)
-    return True
+def _key(stream: PDFStream) -> int:
+    """The stream's object number (its id for a direct stream), as ``checked`` holds it."""
+    return stream.objid if stream.objid is not None else id(stream)
 
 
 def _literal(value) -> str | None:
