@@ -2,8 +2,9 @@
 
 pdfminer builds a font (``PDFResourceManager.get_font``) from its dictionary when a page, or a
 Form XObject it draws, first sets text in it. Three things in a font dictionary make that take
-unbounded time or memory; none is found in a real font, and each is refused here
-(``FontRefused``, a clear page-level ``ExtractError``) before pdfminer builds the font:
+unbounded time or memory; none is found in a real font, and each is refused here before
+pdfminer builds the font (``FontRefused``, an ``ExtractError`` that ``limits.page_error`` turns
+into "FILE: page N cannot be read: ..." with what to do):
 
 * a range expanded entry by entry: one line of a /ToUnicode CMap (``<000000> <FFFFFF> <0041>
   bfrange``: 16 million entries, 2.3 GB; 4 billion for 4-byte codes), one range of a CID font's
