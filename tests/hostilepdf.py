@@ -291,3 +291,113 @@ def to_unicode_map(body: bytes) -> bytes:
     """A /ToUnicode CMap stream's data with ``body`` (bfchar / bfrange sections) inside."""
     return (b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /Probe def "
             b"1 begincodespacerange <00> <FF> endcodespacerange\n" + body + b"\nendcmap end end\n")
+
+
+def _loop(pdf: RawPdf) -> bytes:
+    """A pair of objects that are references to each other; the reference to the first."""
+    a, b = pdf.reserve(), pdf.reserve()
+    pdf.set(a, b"%d 0 R" % b)
+    pdf.set(b, b"%d 0 R" % a)
+    return b"%d 0 R" % a
+
+
+def font_dict_pdf(path: Path, *, kind: str = "simple", where: str = "page", loop: str | None = None,
+                  entries: dict[str, bytes] | None = None, to_unicode: bytes | None = None,
+                  program: bytes | None = None, fallback: str = "none", pages: int = 1) -> Path:
+    """Pages with "Hello world" in Helvetica and a lone space set in a font built as a hostile
+    generator would build it: ``kind`` "simple" (a TrueType font) or "type0" (a Type0 font whose
+    descendant is a CIDFontType2, Identity-H), embedding DejaVu Sans; used on the page
+    (``where`` "page") or inside a Form XObject the page draws ("form").
+
+    The font's parts are dictionaries named F (the font), C (the Type0 font's descendant) and D
+    (the font descriptor). ``loop``: "PART/Key" makes that entry a reference loop (two objects
+    referring to each other), "PART/Key[]" an array holding such a loop. ``entries``: entries
+    to set or replace, "PART/Key" → the value's bytes (``{}`` in them is replaced by the loop
+    reference ``loop`` makes, if any, ``{self}`` by a reference to the font itself). ``to_unicode``: the data of the font's /ToUnicode stream
+    (None: none). ``program``: the embedded font program (None: DejaVu Sans). ``fallback``: how the page is made to be read by the reference
+    reader under the default engine: "none", "rotate" (a page turned by /Rotate 90) or "damaged"
+    (the embedded program is not a font: PDFium cannot load it, see pdfium_fonts)."""
+    pdf = RawPdf()
+    if program is None:
+        program = DEJAVU.read_bytes() if fallback != "damaged" else b"not a font program " * 64
+    fontfile = pdf.add(RawPdf.stream(b"/Filter /FlateDecode /Length1 %d" % len(program), zlib.compress(program)))
+    parts: dict[str, dict[bytes, bytes]] = {
+        "D": {b"Type": b"/FontDescriptor", b"FontName": b"/DejaVuSans", b"Flags": b"32",
+              b"FontBBox": b"[-1021 -463 1793 1232]", b"ItalicAngle": b"0", b"Ascent": b"928",
+              b"Descent": b"-236", b"CapHeight": b"700", b"StemV": b"80", b"FontFile2": b"%d 0 R" % fontfile},
+    }
+    if kind == "simple":
+        parts["F"] = {b"Type": b"/Font", b"Subtype": b"/TrueType", b"BaseFont": b"/DejaVuSans", b"FirstChar": b"32",
+                      b"LastChar": b"32", b"Widths": b"[318]", b"Encoding": b"/WinAnsiEncoding"}
+        space = b"( )"
+    elif kind == "type0":
+        parts["F"] = {b"Type": b"/Font", b"Subtype": b"/Type0", b"BaseFont": b"/DejaVuSans",
+                      b"Encoding": b"/Identity-H"}
+        parts["C"] = {b"Type": b"/Font", b"Subtype": b"/CIDFontType2", b"BaseFont": b"/DejaVuSans",
+                      b"CIDSystemInfo": b"<< /Registry (Adobe) /Ordering (Identity) /Supplement 0 >>",
+                      b"W": b"[3 [318]]", b"DW": b"1000", b"CIDToGIDMap": b"/Identity"}
+        space = b"<0003>"  # DejaVu Sans's space
+    else:
+        raise ValueError(kind)
+    if to_unicode is not None:
+        parts["F"][b"ToUnicode"] = b"%d 0 R" % pdf.add(RawPdf.stream(b"", to_unicode))
+    reference = _loop(pdf) if loop is not None else b""
+    font = pdf.reserve()
+    if loop is not None:
+        part, key = loop.split("/")
+        array = key.endswith("[]")
+        parts[part][key.removesuffix("[]").encode()] = b"[%s]" % reference if array else reference
+    for name, value in (entries or {}).items():
+        part, key = name.split("/")
+        parts[part][key.encode()] = value.replace(b"{}", reference).replace(b"{self}", b"%d 0 R" % font)
+
+    def body(part: str) -> bytes:
+        return b"<< %s >>" % b" ".join(b"/%s %s" % item for item in parts[part].items())
+
+    descriptor = pdf.add(body("D"))
+    if kind == "type0":
+        parts["C"].setdefault(b"FontDescriptor", b"%d 0 R" % descriptor)
+        parts["F"].setdefault(b"DescendantFonts", b"[%d 0 R]" % pdf.add(body("C")))
+    else:
+        parts["F"].setdefault(b"FontDescriptor", b"%d 0 R" % descriptor)
+    pdf.set(font, body("F"))
+    helvetica = pdf.add(FONT)
+    hostile = b"BT /F1 12 Tf 72 700 Td %s Tj ET\n" % space
+    hello = b"BT /F2 12 Tf 72 720 Td (Hello world) Tj ET\n"
+    fonts = b"/Font << /F1 %d 0 R /F2 %d 0 R >>" % (font, helvetica)
+    if where == "page":
+        content, resources = hello + hostile, b"<< %s >>" % fonts
+    elif where == "form":
+        form = pdf.add(RawPdf.stream(b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] /Resources << %s >>" % fonts,
+                                     hostile))
+        content = hello + b"q /X Do Q\n"
+        resources = b"<< /Font << /F2 %d 0 R >> /XObject << /X %d 0 R >> >>" % (helvetica, form)
+    else:
+        raise ValueError(where)
+    contents = [pdf.add(RawPdf.stream(b"", content)) for _ in range(pages)]
+    root = pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>" % _pages_with_contents(pdf, contents, resources))
+    if fallback == "rotate":  # every page turned: PDFium's reading is not used for them (see pdfium_glyphs)
+        for number, obj in enumerate(pdf.objects, start=1):
+            if obj is not None and obj.startswith(b"<< /Type /Page /Parent"):
+                pdf.set(number, obj.replace(b"/MediaBox", b"/Rotate 90 /MediaBox"))
+    return pdf.write(path, root)
+
+
+def cmap_stream(body: bytes, codespace: bytes = b"<00> <FF>") -> bytes:
+    """A /ToUnicode CMap stream's data with ``body`` (bfchar / bfrange sections) inside, for
+    codes of ``codespace``."""
+    return (b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /Probe def "
+            b"1 begincodespacerange " + codespace + b" endcodespacerange\n" + body + b"\nendcmap end end\n")
+
+
+def cmap_only_truetype(groups: list[tuple[int, int, int]]) -> bytes:
+    """A TrueType program holding nothing but a cmap table with one format 12 subtable (Windows,
+    Unicode full repertoire) of ``groups`` (first code, last code, first glyph): PDFium cannot
+    load it as a font, pdfminer reads its cmap (a CID font without /ToUnicode)."""
+    import struct
+
+    sub = struct.pack(">HHIII", 12, 0, 16 + 12 * len(groups), 0, len(groups))
+    sub += b"".join(struct.pack(">III", *g) for g in groups)
+    cmap = struct.pack(">HH", 0, 1) + struct.pack(">HHI", 3, 10, 12) + sub
+    head = struct.pack(">IHHHH", 0x00010000, 1, 16, 0, 0) + struct.pack(">4sIII", b"cmap", 0, 28, len(cmap))
+    return head + cmap

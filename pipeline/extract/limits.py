@@ -99,6 +99,11 @@ class MemoryLimitReached(ExtractError):
         self.budget_mb = budget_mb
 
 
+class FontRefused(ExtractError):
+    """A font whose dictionary pdfminer would take unbounded time or memory to build
+    (``fontguard``): refused before pdfminer builds it."""
+
+
 def _mb(value: float) -> str:
     return f"{value:g} MiB"
 
@@ -148,7 +153,7 @@ _PAGE_DEPTH_TODO = (
 
 
 def limit_cause(exc: BaseException) -> BaseException | None:
-    """The limit error, RecursionError or MemoryError behind ``exc`` (pdfplumber wraps what pdfminer
+    """The limit error (a font refused included), RecursionError or MemoryError behind ``exc`` (pdfplumber wraps what pdfminer
     raises in a PdfminerException, our page code in an ExtractError), or None."""
     seen = set()
     todo = [exc]
@@ -157,7 +162,7 @@ def limit_cause(exc: BaseException) -> BaseException | None:
         if e is None or id(e) in seen:
             continue
         seen.add(id(e))
-        if isinstance(e, (StreamTooLarge, MemoryLimitReached, RecursionError, MemoryError)):
+        if isinstance(e, (StreamTooLarge, MemoryLimitReached, FontRefused, RecursionError, MemoryError)):
             return e
         todo += [e.__cause__, e.__context__]
         todo += [a for a in getattr(e, "args", ()) if isinstance(a, BaseException)]
@@ -172,6 +177,8 @@ def page_error(exc: BaseException, path: Path, number: int, budget_mb: float, re
     if isinstance(cause, StreamTooLarge):
         return StreamTooLarge(f"{where} cannot be read: {cause.what}", cause.todo,
                               objid=cause.objid, kind=cause.kind, cap_mb=cause.cap_mb)
+    if isinstance(cause, FontRefused):
+        return FontRefused(f"{where} cannot be read: {cause.what}", cause.todo)
     if isinstance(cause, MemoryError) and not _address_space_limited:  # the system ran out first
         return MemoryLimitReached(
             f"{where} cannot be read: the process ran out of memory (MemoryError) before it took the "

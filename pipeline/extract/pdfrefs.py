@@ -4,12 +4,13 @@ pdfminer's ``resolve1`` follows a reference until it reaches an object that is n
 reference loop (``9 0 obj 10 0 R endobj`` and ``10 0 obj 9 0 R endobj``) in a hostile or broken
 PDF never ends: extraction would hang with no error. ``resolve`` gives up after ``MAX_HOPS``
 and answers None, as for a missing object (what pdfminer answers for a reference to nothing).
+``bound_references`` makes pdfminer's own resolution of one document end the same way.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pdfminer.pdftypes import PDFObjRef, PDFStream
+from pdfminer.pdftypes import PDFObjectNotFound, PDFObjRef, PDFStream
 
 MAX_HOPS = 32  # references followed from one value, at most (a real PDF needs one or two)
 
@@ -27,6 +28,44 @@ def resolve(value, default=None):
             return value
         value = value.resolve(default=default)
     return default if isinstance(value, PDFObjRef) else value
+
+
+def bound_references(doc) -> None:
+    """Make pdfminer's resolution of ``doc``'s references end: an object whose value is a
+    reference starting a chain of more than ``MAX_HOPS`` references (a loop) is answered as a
+    missing object (``PDFObjectNotFound``, which ``PDFObjRef.resolve`` and so ``resolve1`` turn
+    into their default, None), as ``resolve`` answers it. Every other object is answered as
+    before, the reference it holds included. Only this document's ``getobj`` is replaced (an
+    attribute of the instance): pdfminer's own code, other documents and other threads are left
+    as they are.
+
+    pdfminer's ``resolve1`` (and ``dict_value``, ``list_value``, ``int_value``, ``num_value``,
+    ``stream_value``, which call it) follow a reference for ever while each object is a
+    reference: a font dictionary whose /FontDescriptor, /Widths or /W is such a loop hung the
+    reference reader (and the default engine on every page it leaves to it). A chain is only
+    asked about when an object's value is itself a reference, which real PDFs hardly hold.
+
+    Parameters:
+        doc: the ``pdfminer.pdfdocument.PDFDocument`` (pdfplumber's ``pdf.doc``), just opened.
+    """
+    getobj = doc.getobj
+
+    def bounded_getobj(objid: int):
+        value = getobj(objid)
+        if isinstance(value, PDFObjRef):
+            hop = value
+            try:
+                for _ in range(MAX_HOPS):
+                    hop = getobj(hop.objid)
+                    if not isinstance(hop, PDFObjRef):
+                        return value
+            except PDFObjectNotFound:  # the chain ends at nothing: pdfminer's own answer (the default)
+                return value
+            raise PDFObjectNotFound(objid)
+        return value
+
+    bounded_getobj.__doc__ = f"{getobj.__doc__ or ''} (bounded: pipeline.extract.pdfrefs.bound_references)"
+    doc.getobj = bounded_getobj
 
 
 def resource_fonts(resources, limit: int = 200) -> Iterator[object]:

@@ -1,0 +1,276 @@
+"""Fonts checked before pdfminer builds them: the reference reader made safe against hostile fonts.
+
+pdfminer builds a font (``PDFResourceManager.get_font``) from its dictionary when a page, or a
+Form XObject it draws, first sets text in it. Three things in a font dictionary make that take
+unbounded time or memory; none is found in a real font, and each is refused here before
+pdfminer builds the font (``FontRefused``, an ``ExtractError`` that ``limits.page_error`` turns
+into "FILE: page N cannot be read: ..." with what to do):
+
+* a range expanded entry by entry: one line of a /ToUnicode CMap (``<000000> <FFFFFF> <0041>
+  bfrange``: 16 million entries, 2.3 GB; 4 billion for 4-byte codes), one range of a CID font's
+  /W or /W2 (``[0 2000000000 500]``), one segment or group of the cmap table of an embedded
+  TrueType program (read when a CID font has no /ToUnicode). More than ``MAX_ENTRIES`` entries
+  in all, in any of these, is refused (a font has at most 65,536 glyphs; a real map has fewer
+  entries than that);
+* a container that holds itself (``9 0 obj [9 0 R] endobj`` as a width, or as the /FontBBox):
+  pdfminer resolves widths and the box by recursion, which would end in a RecursionError blamed
+  on the page's nesting;
+* a Type0 font whose descendant is a Type0 font (pdfminer builds it by recursion: a font
+  that is its own descendant never ends); more than ``MAX_TYPE0_NESTING`` levels are refused.
+
+A Type0 font without a descendant, or whose /Encoding leads nowhere, is refused too: pdfminer
+cannot build it either, but fails with an empty AssertionError or a TypeError that says nothing.
+
+A reference loop (a chain of objects each holding a reference to the next) anywhere in a font's
+structure, which pdfminer's ``resolve1`` would follow for ever, is answered as a missing object by
+the document itself (``pdfrefs.bound_references``), so here it reads as an entry that is not
+there, as it does for jstmine's own checks (``pdfrefs.resolve``).
+
+``GuardedResourceManager`` replaces pdfplumber's resource manager for each PDF jstmine opens
+(``opening._open_pdf``): the pdfplumber engine reads every page through it, the default engine
+the pages it leaves to the reference reader (rotated pages, vertical writing, fonts PDFium
+cannot load: see pdfium_glyphs). Nothing of pdfminer's is patched: a font that passes the
+checks is built by pdfminer's own code, exactly as before, and the checks read nothing pdfminer
+would not read (a font is checked once per process, as pdfminer builds it once).
+"""
+from __future__ import annotations
+
+import io
+import struct
+
+from pdfminer.cmapdb import CMapParser, FileUnicodeMap
+from pdfminer.pdffont import TrueTypeFont
+from pdfminer.pdfinterp import PDFResourceManager
+from pdfminer.pdftypes import PDFStream
+from pdfminer.psparser import PSLiteral
+
+from pipeline.extract.limits import FontRefused
+from pipeline.extract.pdfrefs import resolve
+
+MAX_ENTRIES = 1 << 18  # entries one map or width table of a font may expand to (262,144)
+MAX_TYPE0_NESTING = 4  # Type0 fonts nested in each other's /DescendantFonts, at most
+MAX_DEPTH = 32  # arrays and dictionaries nested in a width or a /FontBBox, at most (a real one: 2)
+
+_TODO = ("no real font is built this way: the file is damaged or built to defeat the reader; check where "
+         "it came from and fetch it again from the publisher (or, if the page must be read, print it to a "
+         "new PDF)")
+
+
+class GuardedResourceManager(PDFResourceManager):
+    """pdfminer's resource manager, with each font's dictionary checked (``check_font``) before
+    pdfminer builds the font. Parameters as ``PDFResourceManager`` (``caching``: keep the fonts
+    built, by object number, as pdfplumber does)."""
+
+    def __init__(self, caching: bool = True) -> None:
+        super().__init__(caching)
+        self._nesting = 0
+        self._checked: set[int] = set()  # ToUnicode and font program streams found within the limit (object numbers)
+
+    def get_font(self, objid: object, spec):
+        """The font of dictionary ``spec`` (object ``objid``, None for a direct or merged one),
+        built by pdfminer once ``check_font`` finds nothing wrong; raises ``FontRefused``.
+
+        Parameters:
+            objid: the font dictionary's object number, or None.
+            spec: the font dictionary (resolved).
+        """
+        if objid and objid in self._cached_fonts:
+            return self._cached_fonts[objid]
+        if self._nesting >= MAX_TYPE0_NESTING:
+            raise FontRefused(f"its font {_name(spec)} is a Type0 font whose descendant font is a Type0 font, "
+                              f"nested more than {MAX_TYPE0_NESTING} deep (a font that is its own descendant)", _TODO)
+        check_font(spec, self._checked)
+        self._nesting += 1
+        try:
+            return super().get_font(objid, spec)
+        finally:
+            self._nesting -= 1
+
+
+def check_font(spec, checked: set[int] | None = None) -> None:
+    """Raise ``FontRefused`` when pdfminer would take unbounded time or memory to build the font
+    of dictionary ``spec`` (see the module): what pdfminer reads of it, and only that, is looked
+    at, with references followed a bounded number of times.
+
+    Parameters:
+        spec: a font dictionary (resolved), as ``PDFResourceManager.get_font`` is given it.
+        checked: object numbers of the streams already counted and found within the limit (a
+            map shared by many fonts is counted once); updated.
+    """
+    if not isinstance(spec, dict):
+        return
+    checked = set() if checked is None else checked
+    subtype = _literal(spec.get("Subtype"))
+    if subtype == "Type0":  # built from its descendant, merged with its /ToUnicode: checked as that (get_font)
+        descendants = resolve(spec.get("DescendantFonts"))
+        if not (isinstance(descendants, list) and descendants):  # pdfminer: an assertion with no message
+            raise FontRefused(f"its Type0 font {_name(spec)} has no descendant font (its /DescendantFonts is missing "
+                              "or empty, or a reference to nothing or a reference loop)", _TODO)
+        if "Encoding" in spec and resolve(spec["Encoding"]) is None:  # pdfminer: a TypeError
+            raise FontRefused(f"the /Encoding of its Type0 font {_name(spec)} is a reference to nothing or a "
+                              "reference loop", _TODO)
+        return
+    descriptor = resolve(spec.get("FontDescriptor"))
+    descriptor = descriptor if isinstance(descriptor, dict) else {}
+    for where, value in (("/Widths", spec.get("Widths")), ("/W", spec.get("W")), ("/W2", spec.get("W2")),
+                         ("/FontBBox", spec.get("FontBBox")), ("its descriptor's /FontBBox", descriptor.get("FontBBox"))):
+        if value is not None and not _shallow(value):
+            raise FontRefused(f"{where} of its font {_name(spec)} holds itself, or arrays nested more than "
+                              f"{MAX_DEPTH} deep", _TODO)
+    if subtype in ("CIDFontType0", "CIDFontType2"):
+        for key, step in (("W", 3), ("W2", 5)):
+            ranges = _width_ranges(resolve(spec.get(key)), step, resolved=key == "W")
+            if ranges > MAX_ENTRIES:
+                raise FontRefused(f"its font {_name(spec)} gives widths (/{key}) to {ranges:,} characters, more "
+                                  f"than the {MAX_ENTRIES:,} a font can have", _TODO)
+    to_unicode = resolve(spec.get("ToUnicode"))
+    if isinstance(to_unicode, PDFStream):
+        if _key(to_unicode) not in checked:
+            if not _map_within(to_unicode):
+                raise FontRefused(f"the /ToUnicode map of its font {_name(spec)} expands to more than "
+                                  f"{MAX_ENTRIES:,} entries (a font has at most 65,536 glyphs)", _TODO)
+            checked.add(_key(to_unicode))  # (only a map that passed: one refused is refused on every page)
+    elif "ToUnicode" not in spec and subtype in ("CIDFontType0", "CIDFontType2"):
+        program = resolve(descriptor.get("FontFile2"))
+        if isinstance(program, PDFStream) and _key(program) not in checked:
+            entries = truetype_map_entries(program.get_data())
+            if entries > MAX_ENTRIES:
+                raise FontRefused(f"the cmap table of its font {_name(spec)}'s embedded program expands to "
+                                  f"{entries:,} entries, more than the {MAX_ENTRIES:,} a font can have", _TODO)
+            checked.add(_key(program))
+
+
+def _key(stream: PDFStream) -> int:
+    """The stream's object number (its id for a direct stream), as ``checked`` holds it."""
+    return stream.objid if stream.objid is not None else id(stream)
+
+
+def _literal(value) -> str | None:
+    value = resolve(value)
+    if isinstance(value, PSLiteral):
+        name = value.name
+        return name.decode("latin-1") if isinstance(name, bytes) else str(name)
+    return None
+
+
+def _name(spec) -> str:
+    """The font's /BaseFont as the error shows it ("/Name"), or "(unnamed)"."""
+    name = _literal(spec.get("BaseFont")) if isinstance(spec, dict) else None
+    return f"/{name[:60]}" if name else "(unnamed)"
+
+
+def _shallow(value) -> bool:
+    """Whether ``value`` (references followed, bounded) nests arrays and dictionaries at most
+    ``MAX_DEPTH`` deep with none holding itself: what pdfminer's ``resolve_all`` needs to end."""
+    todo = [(value, 0, frozenset())]
+    seen = 0
+    while todo:
+        item, depth, path = todo.pop()
+        item = resolve(item)
+        if not isinstance(item, (list, dict)):
+            continue
+        if depth >= MAX_DEPTH or id(item) in path:
+            return False
+        seen += 1
+        if seen > MAX_ENTRIES:  # (more containers than any font holds: looked at enough)
+            return True
+        inner = path | {id(item)}
+        todo += [(v, depth + 1, inner) for v in (item.values() if isinstance(item, dict) else item)]
+    return True
+
+
+def _width_ranges(seq, step: int, resolved: bool) -> int:
+    """The widths a CID font's /W (``step`` 3: first, last, width) or /W2 (5) gives by ranges,
+    counted as pdfminer's ``get_widths`` (``resolved``: it resolves each element) or
+    ``get_widths2`` (it does not) expand them; widths listed in arrays are not counted (as
+    many as the file holds)."""
+    if not isinstance(seq, list):
+        return 0
+    total, numbers = 0, []
+    for v in seq:
+        v = resolve(v) if resolved else v
+        if isinstance(v, list):
+            numbers = []
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            numbers.append(v)
+            if len(numbers) == step:
+                first, last = numbers[0], numbers[1]
+                if isinstance(first, int) and isinstance(last, int):
+                    total += max(0, last - first + 1)
+                numbers = []
+    return total
+
+
+class _TooMany(Exception):
+    """Raised by ``_CountingMap`` at the entry past ``MAX_ENTRIES``."""
+
+
+class _CountingMap(FileUnicodeMap):
+    """A /ToUnicode map that keeps nothing, counts the entries pdfminer's parser adds, and stops
+    it past ``MAX_ENTRIES``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries = 0
+
+    def add_cid2unichr(self, cid, code) -> None:
+        self.entries += 1
+        if self.entries > MAX_ENTRIES:
+            raise _TooMany
+
+
+def _map_within(stream: PDFStream) -> bool:
+    """Whether the /ToUnicode CMap ``stream`` expands to at most ``MAX_ENTRIES`` entries, read
+    by pdfminer's own parser (a map it cannot read is left for pdfminer to say so)."""
+    try:
+        CMapParser(_CountingMap(), io.BytesIO(stream.get_data())).run()
+    except _TooMany:
+        return False
+    except Exception:  # damaged: pdfminer reads what it can of it, as before
+        return True
+    return True
+
+
+def truetype_map_entries(data: bytes) -> int:
+    """The entries pdfminer's ``TrueTypeFont.create_unicode_map`` would add for the embedded
+    TrueType program ``data``: the codes its Unicode cmap subtables cover by ranges (formats 4
+    and 12; the other formats list their entries, as many as the data holds), read as pdfminer
+    reads them; 0 when there is no cmap table (or as much as was counted when the table ends
+    early: pdfminer fails there too).
+
+    Parameters:
+        data: the font program (a /FontFile2 stream's data).
+    """
+    fp = io.BytesIO(data)
+    tables = TrueTypeFont("", fp).tables  # pdfminer's own reading of the table directory
+    if b"cmap" not in tables:
+        return 0
+    base, _ = tables[b"cmap"]
+    total = 0
+    try:
+        fp.seek(base)
+        _, count = struct.unpack(">HH", fp.read(4))
+        subtables = [struct.unpack(">HHL", fp.read(8)) for _ in range(count)]
+        for platform, encoding, offset in subtables:
+            if not (platform == 0 or (platform == 3 and encoding in (1, 10))):
+                continue
+            fp.seek(base + offset)
+            (kind,) = struct.unpack(">H", fp.read(2))
+            if kind == 4:
+                fp.read(4)
+                segments = struct.unpack(">HHHH", fp.read(8))[0] // 2
+                ends = struct.unpack(f">{segments}H", fp.read(2 * segments))
+                fp.read(2)
+                starts = struct.unpack(f">{segments}H", fp.read(2 * segments))
+                total += sum(max(0, end - start + 1) for start, end in zip(starts, ends, strict=False))
+            elif kind == 12:
+                fp.read(10)
+                (groups,) = struct.unpack(">I", fp.read(4))
+                for _ in range(groups):
+                    start, end, _ = struct.unpack(">III", fp.read(12))
+                    total += max(0, end - start + 1)
+                    if total > MAX_ENTRIES:
+                        return total
+    except struct.error:
+        pass
+    return total

@@ -1,0 +1,241 @@
+"""The reference reader (pdfminer) on hostile font dictionaries (pipeline/extract/fontguard.py and
+pdfrefs.bound_references): reference loops anywhere in a font's structure, maps and width tables
+built to expand to millions of entries, containers that hold themselves, a Type0 font that is
+its own descendant. Each ends at once, with the page read (a loop reads as a missing object) or a
+clear error naming the page and the font (a loop where pdfminer cannot do without the entry), under the pdfplumber engine and under the default engine
+on the pages it leaves to pdfminer (a page turned by /Rotate, a font PDFium cannot load).
+
+Before the fix: a loop hung both engines (for ever); a bomb map took gigabytes or minutes."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from hostilepdf import DEJAVU, cmap_only_truetype, cmap_stream, font_dict_pdf
+
+pytestmark = pytest.mark.skipif(not DEJAVU.is_file(), reason="DejaVu Sans is not installed")
+
+HELLO = {"pages": ["Hello world"]}
+
+
+def extract_in_child(pdf: Path, engine: str, timeout: float = 60, workers: int = 1) -> dict:
+    """``pdf`` read by ``engine`` in a fresh process with 1.5 GiB of address space at most and a
+    time limit (a hang or a blow-up fails the test, not the suite): {"pages": [text, ...]}, or
+    {"error": class name, "what": ..., "todo": ...} for a PipelineError. ``workers``: as extract_pdf's."""
+    code = textwrap.dedent(f"""
+        import json, resource
+        resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
+        from pipeline.errors import PipelineError
+        from pipeline.extract import ExtractConfig, extract_pdf
+        try:
+            doc = extract_pdf({str(pdf)!r}, ExtractConfig(ocr="off", engine={engine!r}, max_worker_memory_mb=1024),
+                              workers={workers})
+        except PipelineError as exc:
+            print(json.dumps({{"error": type(exc).__name__, "what": exc.what, "todo": exc.todo}}))
+        else:
+            print(json.dumps({{"pages": [page.text.strip() for page in doc.pages]}}))
+    """)
+    # in a session of its own: a hang is ended with the worker processes the child started
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    try:
+        out, err = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        raise
+    assert child.returncode == 0, err[-2000:]
+    return json.loads(out)
+
+
+# (kind, where, loop): a reference loop (two objects referring to each other) in that entry of the
+# font (F), its Type0 descendant (C) or its descriptor (D); each hung pdfminer before
+LOOPS = [
+    ("simple", "page", "F/FontDescriptor"),
+    ("simple", "form", "F/Widths"),
+    ("simple", "page", "F/FirstChar"),
+    ("simple", "form", "D/FontBBox"),
+    ("simple", "page", "D/MissingWidth"),
+    ("type0", "page", "C/W"),
+    ("type0", "form", "C/FontDescriptor"),
+    ("type0", "page", "C/CIDSystemInfo"),
+    ("type0", "form", "C/DW"),
+    ("type0", "page", "D/Ascent"),
+]
+
+
+@pytest.mark.parametrize(("kind", "where", "loop"), LOOPS)
+def test_the_reference_reader_reads_a_page_whose_font_holds_a_reference_loop(tmp_path, kind, where, loop):
+    pdf = font_dict_pdf(tmp_path / "loop.pdf", kind=kind, where=where, loop=loop)
+    assert extract_in_child(pdf, "pdfplumber", timeout=30) == HELLO
+
+
+@pytest.mark.parametrize(("kind", "where", "loop"), [LOOPS[0], LOOPS[1], LOOPS[5], LOOPS[6]])
+def test_the_default_engine_reads_a_turned_page_whose_font_holds_a_reference_loop(tmp_path, kind, where, loop):
+    # PDFium's reading of a page turned by /Rotate is not used: pdfminer reads it (pdfium_glyphs)
+    pdf = font_dict_pdf(tmp_path / "loop.pdf", kind=kind, where=where, loop=loop, fallback="rotate")
+    assert extract_in_child(pdf, "pdfium", timeout=30) == HELLO
+
+
+@pytest.mark.parametrize(("kind", "where", "loop"), [("simple", "page", "F/Widths"), ("simple", "form", "F/Widths[]")])
+def test_the_default_engine_reads_a_page_whose_unloadable_font_holds_a_reference_loop(tmp_path, kind, where, loop):
+    # the embedded program is not a font: PDFium cannot load it, and the page goes to pdfminer
+    # (pdfium_fonts; a Type0 font PDFium cannot load gives glyphs of a substitute: PDFium reads that page)
+    pdf = font_dict_pdf(tmp_path / "loop.pdf", kind=kind, where=where, loop=loop, fallback="damaged")
+    assert extract_in_child(pdf, "pdfium", timeout=30) == HELLO
+
+
+def _refused(result: dict, *words: str) -> None:
+    assert result.get("error") == "FontRefused", result
+    assert result["what"].startswith(f"{result['what'].split(':')[0]}: page 1 cannot be read: "), result
+    for word in words:
+        assert word in result["what"], result
+    assert "check where it came from" in result["todo"]
+
+
+BIG_MAP = cmap_stream(b"1 beginbfrange <000000> <FFFFFF> <0041> endbfrange", b"<000000> <FFFFFF>")  # 16 million
+HUGE_MAP = cmap_stream(b"1 beginbfrange <00000000> <FFFFFFFF> <0041> endbfrange", b"<00000000> <FFFFFFFF>")  # 4 billion
+
+
+@pytest.mark.parametrize(("kind", "where", "engine", "fallback", "data"), [
+    ("simple", "page", "pdfplumber", "none", BIG_MAP),
+    ("type0", "form", "pdfplumber", "none", HUGE_MAP),
+    ("simple", "form", "pdfium", "rotate", HUGE_MAP),
+    ("simple", "page", "pdfium", "damaged", BIG_MAP),
+    ("type0", "page", "pdfium", "rotate", BIG_MAP),
+])
+def test_a_to_unicode_map_of_millions_of_entries_is_refused(tmp_path, kind, where, engine, fallback, data):
+    pdf = font_dict_pdf(tmp_path / "bomb.pdf", kind=kind, where=where, to_unicode=data, fallback=fallback)
+    _refused(extract_in_child(pdf, engine, timeout=30), "/ToUnicode map", "/DejaVuSans", "262,144")
+
+
+@pytest.mark.parametrize(("where", "engine", "fallback"), [("page", "pdfplumber", "none"), ("form", "pdfium", "rotate")])
+def test_a_width_range_of_billions_is_refused(tmp_path, where, engine, fallback):
+    pdf = font_dict_pdf(tmp_path / "w.pdf", kind="type0", where=where, entries={"C/W": b"[0 2000000000 318]"},
+                        fallback=fallback)
+    _refused(extract_in_child(pdf, engine, timeout=30), "/W", "2,000,000,001 characters")
+
+
+@pytest.mark.parametrize(("where", "engine", "fallback"), [("page", "pdfplumber", "none"), ("form", "pdfium", "rotate")])
+def test_an_embedded_cmap_table_of_billions_of_entries_is_refused(tmp_path, where, engine, fallback):
+    # a CID font without /ToUnicode: pdfminer maps codes through its program's cmap table
+    program = cmap_only_truetype([(0, 0xFFFFFFFF, 0)])
+    pdf = font_dict_pdf(tmp_path / "ttf.pdf", kind="type0", where=where, program=program, fallback=fallback)
+    _refused(extract_in_child(pdf, engine, timeout=30), "cmap table", "4,294,967,296 entries")
+
+
+@pytest.mark.parametrize(("where", "engine", "fallback"), [("page", "pdfplumber", "none"), ("form", "pdfium", "rotate")])
+def test_a_type0_font_that_is_its_own_descendant_is_refused(tmp_path, where, engine, fallback):
+    pdf = font_dict_pdf(tmp_path / "self.pdf", kind="type0", where=where, entries={"F/DescendantFonts": b"[{self}]"},
+                        fallback=fallback)
+    _refused(extract_in_child(pdf, engine, timeout=30), "its own descendant")
+
+
+@pytest.mark.parametrize(("loop", "engine", "fallback", "words"), [
+    ("F/DescendantFonts", "pdfplumber", "none", "has no descendant font"),
+    ("F/Encoding", "pdfium", "rotate", "/Encoding of its Type0 font /DejaVuSans is a reference to nothing or a"),
+])
+def test_a_type0_font_whose_descendant_or_encoding_is_a_loop_is_refused(tmp_path, loop, engine, fallback, words):
+    # pdfminer cannot build such a font (as with a missing object): said clearly, not as an empty AssertionError
+    pdf = font_dict_pdf(tmp_path / "t0.pdf", kind="type0", loop=loop, fallback=fallback)
+    _refused(extract_in_child(pdf, engine, timeout=30), words)
+
+
+@pytest.mark.parametrize(("entry", "words"), [("F/Widths", "/Widths"), ("D/FontBBox", "/FontBBox")])
+def test_a_width_or_box_that_holds_itself_is_refused(tmp_path, entry, words):
+    # pdfminer resolves these by recursion: a RecursionError blamed on the page's nesting before
+    pdf = font_dict_pdf(tmp_path / "self.pdf", kind="simple", entries={entry: b"[{self}]"})
+    _refused(extract_in_child(pdf, "pdfplumber", timeout=30), words, "holds itself")
+
+
+@pytest.mark.parametrize("engine", ["pdfplumber", "pdfium"])
+def test_worker_processes_read_and_refuse_alike(tmp_path, engine):
+    # 20 pages: read by this process and a worker process, each opening the PDF (opening._open_pdf)
+    fallback = "rotate" if engine == "pdfium" else "none"
+    pdf = font_dict_pdf(tmp_path / "loop.pdf", kind="type0", loop="C/W", fallback=fallback, pages=20)
+    assert extract_in_child(pdf, engine, workers=2) == {"pages": ["Hello world"] * 20}
+    pdf = font_dict_pdf(tmp_path / "bomb.pdf", kind="simple", where="form", to_unicode=HUGE_MAP, fallback=fallback,
+                        pages=20)
+    _refused(extract_in_child(pdf, engine, workers=2), "/ToUnicode map")
+
+
+def test_a_normal_page_of_each_layout_is_read_as_before(tmp_path):
+    for kind in ("simple", "type0"):
+        for where in ("page", "form"):
+            for fallback, engine in (("none", "pdfplumber"), ("rotate", "pdfium"), ("damaged", "pdfium")):
+                pdf = font_dict_pdf(tmp_path / f"{kind}-{where}-{fallback}.pdf", kind=kind, where=where,
+                                    fallback=fallback, to_unicode=cmap_stream(b"1 beginbfchar <0003> <0020> endbfchar",
+                                                                              b"<0000> <FFFF>") if kind == "type0" else None)
+                assert extract_in_child(pdf, engine) == HELLO, (kind, where, fallback)
+
+
+def test_the_checks_count_without_expanding():
+    from pdfminer.pdftypes import PDFStream
+
+    from pipeline.extract import fontguard
+    from pipeline.extract.limits import FontRefused
+
+    program = DEJAVU.read_bytes()
+    assert 0 < fontguard.truetype_map_entries(program) <= fontguard.MAX_ENTRIES  # a real font passes
+    assert fontguard.truetype_map_entries(cmap_only_truetype([(0x20, 0x7E, 3), (0x3000, 0x30FF, 100)])) == 95 + 256
+    assert fontguard.truetype_map_entries(b"not a font") == 0
+    cid = _lit("CIDFontType2")
+    fontguard.check_font({"Subtype": cid, "W": [1, [500, 600], 0, 65535, 1000]})  # every code of 2 bytes: fine
+    with pytest.raises(FontRefused, match="300,001 characters"):
+        fontguard.check_font({"Subtype": cid, "W": [1, [500, 600], 0, 300000, 1000]})
+    with pytest.raises(FontRefused, match="/W2"):
+        fontguard.check_font({"Subtype": cid, "W2": [0, 4000000000, 1000, 500, 880]})
+    spaces = PDFStream({}, cmap_stream(b"1 beginbfrange <0000> <FFFF> <0041> endbfrange", b"<0000> <FFFF>"))
+    fontguard.check_font({"Subtype": _lit("Type1"), "ToUnicode": spaces})  # 65,536 entries: a full 2-byte map
+    too_many = PDFStream({}, cmap_stream(b"1 beginbfrange <000000> <04FFFF> <0041> endbfrange", b"<000000> <FFFFFF>"))
+    checked: set[int] = set()
+    for _ in range(2):  # refused every time it is asked (the next page's font is built anew)
+        with pytest.raises(FontRefused, match="/ToUnicode"):
+            fontguard.check_font({"Subtype": _lit("Type1"), "ToUnicode": too_many}, checked)
+    fontguard.check_font({"Subtype": _lit("Type1"), "ToUnicode": spaces}, checked)
+    assert checked == {id(spaces)}  # only what passed is not counted again
+
+
+def _lit(name: str):
+    from pdfminer.psparser import LIT
+
+    return LIT(name)
+
+
+def test_a_reference_chain_that_loops_is_a_missing_object_to_pdfminer():
+    from pdfminer.pdftypes import PDFObjectNotFound, PDFObjRef, resolve1
+
+    from pipeline.extract.pdfrefs import MAX_HOPS, bound_references
+
+    class Doc:
+        def __init__(self):
+            self.objects = {}
+
+        def getobj(self, objid):
+            if objid not in self.objects:
+                raise PDFObjectNotFound(objid)
+            return self.objects[objid]
+
+    doc = Doc()
+    doc.objects = {9: PDFObjRef(doc, 10), 10: PDFObjRef(doc, 9), 11: PDFObjRef(doc, 12), 12: "value",
+                   13: PDFObjRef(doc, 99), 14: 14}
+    bound_references(doc)
+    assert resolve1(PDFObjRef(doc, 9)) is None  # was: for ever
+    assert resolve1(PDFObjRef(doc, 9), default="missing") == "missing"
+    value = doc.getobj(11)
+    assert isinstance(value, PDFObjRef) and value.objid == 12  # answered as before
+    assert resolve1(PDFObjRef(doc, 11)) == "value"
+    assert resolve1(PDFObjRef(doc, 13), default="gone") == "gone"  # a chain ending at nothing: as before
+    assert doc.getobj(14) == 14
+    with pytest.raises(PDFObjectNotFound):
+        doc.getobj(9)
+    chain = {k: PDFObjRef(doc, k + 1) for k in range(100, 100 + MAX_HOPS + 5)}
+    doc.objects.update({**chain, 100 + MAX_HOPS + 5: "far"})
+    assert resolve1(PDFObjRef(doc, 100)) is None  # longer than any real PDF's: taken as a loop
