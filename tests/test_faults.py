@@ -98,6 +98,9 @@ CASES: dict[str, tuple[str, str, str]] = {
                              "processed normally"),
     "file-bad-metadata": ("file", "Info strings in Shift-JIS, invalid UTF-8 and broken UTF-16, and a font "
                                   "name in Shift-JIS bytes", "processed normally; the title is decoded"),
+    "file-hostile-font": ("file", "a turned page (read by pdfminer under the default engine) whose font's /ToUnicode "
+                                  "expands one line to 16 million entries (2.3 GB once built)",
+                          "refused before the map is built, within seconds; nothing written"),
     "proc-killed-before-switch": (
         "process", "SIGKILL while publishing, after the files and database rows are written, before the switch",
         "previous outputs still published; the re-run removes the killed run's directory and completes "
@@ -747,6 +750,22 @@ def test_metadata_and_font_names_that_are_not_utf8(world, inproc):
     (world.out / "odd-metadata" / "documents.csv").read_bytes().decode("utf-8")  # the CSV is valid UTF-8
     observe("file-bad-metadata", outcome, world.root)
     world.assert_intact(other_editions=("odd-metadata",))
+
+
+def test_a_hostile_font_is_refused_before_it_is_built(world, prefect_api):
+    """The page is turned, so the default engine leaves it to pdfminer, which would expand the map
+    entry by entry (minutes and gigabytes; pipeline.extract.fontguard refuses it first)."""
+    from hostilepdf import cmap_stream, font_dict_pdf
+
+    bomb = cmap_stream(b"1 beginbfrange <000000> <FFFFFF> <0041> endbfrange", b"<000000> <FFFFFF>")
+    path = font_dict_pdf(world.root / "bomb.pdf", to_unicode=bomb, fallback="rotate")
+    started = time.monotonic()
+    outcome = run_subprocess(prefect_api, world.args(str(path)))
+    assert time.monotonic() - started < 120, "refused in time (the map built would take minutes)"
+    assert_clear_failure(outcome, cause=["bomb.pdf", "page 1 cannot be read", "/ToUnicode map", "262,144"],
+                         todo=["fetch it again"], subprocess_run=True)
+    observe("file-hostile-font", outcome, world.root)
+    world.assert_intact()
 
 
 # ==================================================================================== process
