@@ -303,7 +303,8 @@ def _loop(pdf: RawPdf) -> bytes:
 
 def font_dict_pdf(path: Path, *, kind: str = "simple", where: str = "page", loop: str | None = None,
                   entries: dict[str, bytes] | None = None, to_unicode: bytes | None = None,
-                  program: bytes | None = None, fallback: str = "none", pages: int = 1) -> Path:
+                  program: bytes | None = None, fallback: str = "none", pages: int = 1,
+                  info_loop: bool = False) -> Path:
     """Pages with "Hello world" in Helvetica and a lone space set in a font built as a hostile
     generator would build it: ``kind`` "simple" (a TrueType font) or "type0" (a Type0 font whose
     descendant is a CIDFontType2, Identity-H), embedding DejaVu Sans; used on the page
@@ -316,7 +317,8 @@ def font_dict_pdf(path: Path, *, kind: str = "simple", where: str = "page", loop
     reference ``loop`` makes, if any, ``{self}`` by a reference to the font itself). ``to_unicode``: the data of the font's /ToUnicode stream
     (None: none). ``program``: the embedded font program (None: DejaVu Sans). ``fallback``: how the page is made to be read by the reference
     reader under the default engine: "none", "rotate" (a page turned by /Rotate 90) or "damaged"
-    (the embedded program is not a font: PDFium cannot load it, see pdfium_fonts)."""
+    (the embedded program is not a font: PDFium cannot load it, see pdfium_fonts). ``info_loop``:
+    the trailer's /Info is a reference loop (pdfminer resolves it as it opens the file)."""
     pdf = RawPdf()
     if program is None:
         program = DEJAVU.read_bytes() if fallback != "damaged" else b"not a font program " * 64
@@ -380,7 +382,8 @@ def font_dict_pdf(path: Path, *, kind: str = "simple", where: str = "page", loop
         for number, obj in enumerate(pdf.objects, start=1):
             if obj is not None and obj.startswith(b"<< /Type /Page /Parent"):
                 pdf.set(number, obj.replace(b"/MediaBox", b"/Rotate 90 /MediaBox"))
-    return pdf.write(path, root)
+    info = int(_loop(pdf).split()[0]) if info_loop else None
+    return pdf.write(path, root, info=info)
 
 
 def cmap_stream(body: bytes, codespace: bytes = b"<00> <FF>") -> bytes:

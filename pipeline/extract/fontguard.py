@@ -23,7 +23,7 @@ cannot build it either, but fails with an empty AssertionError or a TypeError th
 
 A reference loop (a chain of objects each holding a reference to the next) anywhere in a font's
 structure, which pdfminer's ``resolve1`` would follow for ever, is answered as a missing object by
-the document itself (``pdfrefs.bound_references``), so here it reads as an entry that is not
+pdfminer's own resolution (``pdfrefs.bound_references``), so here it reads as an entry that is not
 there, as it does for jstmine's own checks (``pdfrefs.resolve``).
 
 ``GuardedResourceManager`` replaces pdfplumber's resource manager for each PDF jstmine opens

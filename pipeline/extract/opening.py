@@ -14,7 +14,7 @@ from pdfminer.utils import PDFDocEncoding, decode_text
 from pipeline.errors import ExtractError
 from pipeline.extract import limits  # installs the stream and memory limits (see there)
 from pipeline.extract.fontguard import GuardedResourceManager
-from pipeline.extract.pdfrefs import bound_references
+from pipeline.extract import pdfrefs  # noqa: F401 (bounds pdfminer's reference resolution, see there)
 from pipeline.extract.constants import _BOLD_FONT
 from pipeline.extract.limits import MemoryLimitReached, StreamTooLarge
 from pipeline.extract.model import OutlineEntry
@@ -34,10 +34,11 @@ def _open_pdf(path: Path) -> pdfplumber.PDF:
 
     Within ``limits.reading()`` the stream cap holds here too (object and cross-reference streams
     are inflated as the file is opened). A page tree nested deeper than
-    ``limits.MAX_PAGE_TREE_DEPTH`` is refused before pdfminer walks it by recursion. Once open,
-    the document answers a reference loop as a missing object (``pdfrefs.bound_references``) and
-    pdfminer builds fonts through ``fontguard.GuardedResourceManager`` (hostile fonts refused):
-    both before any page is listed or read."""
+    ``limits.MAX_PAGE_TREE_DEPTH`` is refused before pdfminer walks it by recursion. A reference
+    loop reads as a missing object, as the file is opened too (``pdfrefs.bound_references``,
+    installed on import: the trailer's /Info is resolved then); once open, pdfminer builds fonts
+    through ``fontguard.GuardedResourceManager`` (hostile fonts refused), before any page is
+    listed or read."""
     if not path.is_file():
         raise ExtractError(f"{path}: no such file", "check the path and run again")
     with path.open("rb") as fh:
@@ -57,7 +58,6 @@ def _open_pdf(path: Path) -> pdfplumber.PDF:
         pdf = pdfplumber.open(path)  # password="" by default: empty user passwords just open
     except Exception as exc:  # pdfminer raises many types; all mean "cannot open"
         raise (limits.open_error(exc, path) or _open_error(path, exc, truncated)) from exc
-    bound_references(pdf.doc)
     pdf.rsrcmgr = GuardedResourceManager()
     try:
         depth = _page_tree_depth(pdf)

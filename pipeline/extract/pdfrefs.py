@@ -4,7 +4,7 @@ pdfminer's ``resolve1`` follows a reference until it reaches an object that is n
 reference loop (``9 0 obj 10 0 R endobj`` and ``10 0 obj 9 0 R endobj``) in a hostile or broken
 PDF never ends: extraction would hang with no error. ``resolve`` gives up after ``MAX_HOPS``
 and answers None, as for a missing object (what pdfminer answers for a reference to nothing).
-``bound_references`` makes pdfminer's own resolution of one document end the same way.
+``bound_references`` (installed on import) makes pdfminer's own resolution end the same way.
 """
 from __future__ import annotations
 
@@ -30,42 +30,47 @@ def resolve(value, default=None):
     return default if isinstance(value, PDFObjRef) else value
 
 
-def bound_references(doc) -> None:
-    """Make pdfminer's resolution of ``doc``'s references end: an object whose value is a
-    reference starting a chain of more than ``MAX_HOPS`` references (a loop) is answered as a
-    missing object (``PDFObjectNotFound``, which ``PDFObjRef.resolve`` and so ``resolve1`` turn
-    into their default, None), as ``resolve`` answers it. Every other object is answered as
-    before, the reference it holds included. Only this document's ``getobj`` is replaced (an
-    attribute of the instance): pdfminer's own code, other documents and other threads are left
-    as they are.
+_original_resolve = PDFObjRef.resolve
 
-    pdfminer's ``resolve1`` (and ``dict_value``, ``list_value``, ``int_value``, ``num_value``,
-    ``stream_value``, which call it) follow a reference for ever while each object is a
-    reference: a font dictionary whose /FontDescriptor, /Widths or /W is such a loop hung the
-    reference reader (and the default engine on every page it leaves to it). A chain is only
-    asked about when an object's value is itself a reference, which real PDFs hardly hold.
 
-    Parameters:
-        doc: the ``pdfminer.pdfdocument.PDFDocument`` (pdfplumber's ``pdf.doc``), just opened.
-    """
-    getobj = doc.getobj
+def _bounded_resolve(self: PDFObjRef, default: object = None):
+    """``PDFObjRef.resolve`` (one step of pdfminer's ``resolve1``), except that a reference whose
+    object is a reference starting a chain of more than ``MAX_HOPS`` references (a loop) resolves
+    to ``default``, as a reference to a missing object does; every other reference resolves as
+    before, to the same object (a reference to a reference included: ``resolve1`` follows it on).
 
-    def bounded_getobj(objid: int):
-        value = getobj(objid)
-        if isinstance(value, PDFObjRef):
-            hop = value
-            try:
-                for _ in range(MAX_HOPS):
-                    hop = getobj(hop.objid)
-                    if not isinstance(hop, PDFObjRef):
-                        return value
-            except PDFObjectNotFound:  # the chain ends at nothing: pdfminer's own answer (the default)
-                return value
-            raise PDFObjectNotFound(objid)
+    Parameters: as ``PDFObjRef.resolve`` (``default``: what a reference to nothing resolves to)."""
+    value = _original_resolve(self, default)
+    if not isinstance(value, PDFObjRef):
         return value
+    hop = value
+    for _ in range(MAX_HOPS):
+        try:
+            hop = self.doc.getobj(hop.objid)
+        except PDFObjectNotFound:  # the chain ends at nothing: resolve1 comes to the default itself
+            return value
+        if not isinstance(hop, PDFObjRef):
+            return value
+    return default
 
-    bounded_getobj.__doc__ = f"{getobj.__doc__ or ''} (bounded: pipeline.extract.pdfrefs.bound_references)"
-    doc.getobj = bounded_getobj
+
+def bound_references() -> None:
+    """Make pdfminer's resolution of references end on a loop, in every document: pdfminer's
+    ``resolve1`` (and ``dict_value``, ``list_value``, ``int_value``, ``num_value``,
+    ``stream_value``, which call it) follows a reference for ever while each object it reaches is a
+    reference, so a loop (``9 0 obj 10 0 R endobj``, ``10 0 obj 9 0 R endobj``) in a font's
+    /FontDescriptor, /Widths or /W, a page's /Resources, or the trailer's /Info (resolved while
+    pdfplumber opens the file, before any page is listed) hung both engines with no error. Each
+    step of it is ``PDFObjRef.resolve``, which this replaces with ``_bounded_resolve``: a loop then
+    reads as a missing object, as it does to ``resolve``. A chain is only followed ahead when an
+    object's value is itself a reference, which real PDFs hardly hold: nothing else changes.
+
+    Installed when this module is imported (``pipeline.extract`` imports it before it opens any
+    PDF, as ``limits`` installs the stream limits); installing it again does nothing."""
+    PDFObjRef.resolve = _bounded_resolve
+
+
+bound_references()
 
 
 def resource_fonts(resources, limit: int = 200) -> Iterator[object]:
