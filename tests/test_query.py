@@ -93,6 +93,24 @@ def test_show_rows_without_the_edition_or_any_edition(out, tmp_path):
         show_rows(tmp_path / "nothing", None, "documents")
 
 
+@pytest.mark.parametrize("name", ["jstmine.duckdb", ".runs", "..", ".", "../victim.txt", "/etc/passwd", "new/../new"])
+def test_a_name_that_is_no_edition_name_is_never_advised_to_be_removed(out, name):
+    """--edition jstmine.duckdb once said `rm processed/jstmine.duckdb` (every edition's rows), and
+    --edition /etc/passwd `rm /etc/passwd`: a name that cannot be an edition is refused as a name."""
+    with pytest.raises(EditionError) as info:
+        show_rows(out, name, "documents")
+    assert "rm " not in info.value.todo
+    assert "not usable" in info.value.what or "jstmine's own files" in info.value.what
+    assert "--edition" in info.value.todo and "new, old" in info.value.what
+
+
+def test_someone_elses_file_named_like_an_edition_is_not_advised_to_be_removed(out):
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(EditionError) as info:
+        show_rows(out, "notes.txt", "documents")
+    assert "rm " not in info.value.todo and "move" in info.value.todo and "not an edition" in info.value.what
+
+
 # ----------------------------------------------------------------------------------- kwic_lines
 
 
