@@ -53,6 +53,7 @@ def test_bad_options_are_refused_before_any_work(pdf, tmp_path, option, message)
     assert r.exit_code == 1 and message in r.text, r.text
     assert "bug" not in r.text and "Traceback" not in r.output
     assert not (tmp_path / "out" / ".runs").exists() and not (tmp_path / "raw").exists()
+    assert not (tmp_path / "out").exists()  # nothing is created for a command line that is refused
 
 
 def test_a_lexicon_that_is_not_toml_or_lacks_ids_is_refused(pdf, tmp_path):
