@@ -31,7 +31,8 @@ from rich.markup import escape
 
 from pipeline.errors import PipelineError
 from pipeline.normalize import printable
-from pipeline.publish import published_editions
+from pipeline.publish import (EditionNameError, check_edition_name, edition_link_problem, edition_run_dir,
+                              published_editions)
 from pipeline.schema_history import upgrade_columns
 
 TABLES = ("country_technology", "policy_facts", "relations")
@@ -201,13 +202,25 @@ def diff_tables(a_name: str, a: dict[str, list[dict]], b_name: str, b: dict[str,
 
 
 def read_edition(out_dir: Path, edition: str) -> dict[str, list[dict]]:
-    """The compared tables of a published edition as rows; a table without a file is []."""
+    """The compared tables of a published edition as rows; a table without a file is [].
+
+    Read from the edition's run directory (``pipeline.publish.edition_run_dir``), never through a
+    link or directory that is no published edition (one planted in a shared output directory).
+
+    Parameters:
+        out_dir: the output directory (``processed``).
+        edition: the edition's name.
+    """
     out_dir = Path(out_dir)
-    directory = out_dir / edition
-    if not edition or edition.startswith(".") or "/" in edition or not directory.is_dir():
+    try:
+        directory = edition_run_dir(out_dir, check_edition_name(edition))
+        problem = None if directory else edition_link_problem(out_dir, edition)
+    except EditionNameError:  # ../x, /abs, jstmine.duckdb: never looked up as a path
+        directory, problem = None, None
+    if directory is None:
         editions = published_editions(out_dir)
         raise EditionNotFoundError(
-            f"no edition {edition!r} in {out_dir}/"
+            (f"{problem}" if problem else f"no edition {edition!r} in {out_dir}/")
             + (f" (editions: {', '.join(editions)})" if editions else " (no editions published there yet)"),
             "compare two of the editions listed" if editions
             else "publish editions first (jstmine run --source … --edition NAME), or point at the right output directory",

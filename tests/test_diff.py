@@ -220,3 +220,27 @@ def test_diff_editions_missing_edition_names_the_available_ones(tmp_path):
         diff_editions(tmp_path / "empty", "e1", "e2")
     with pytest.raises(PipelineError, match=r"'\.runs'"):
         diff_editions(out, ".runs", "e1")  # publish's own directory is not an edition
+
+
+def test_diff_never_reads_through_a_link_or_directory_that_is_no_published_edition(tmp_path):
+    """README: a link someone planted in the output directory is never read through; diff did read
+    one (and a plain directory named like an edition), and compared its tables as an edition's."""
+    import os
+    import shutil
+
+    out = tmp_path / "processed"
+    publish_edition(out, "e1", with_ids(A))
+    publish_edition(out, "e2", with_ids(B))
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(out / "e2", elsewhere)
+    (out / "planted").symlink_to(elsewhere, target_is_directory=True)
+    (out / "borrowed").symlink_to(os.readlink(out / "e2"), target_is_directory=True)  # another edition's run
+    shutil.copytree(out / "e2", out / "plain")  # a directory, not a link publish made
+    for name in ("planted", "borrowed", "plain"):
+        with pytest.raises(PipelineError) as info:
+            diff_editions(out, "e1", name)
+        assert "no edition jstmine published" in info.value.what or "not an edition published" in info.value.what
+        assert "e1, e2" in info.value.what
+    for name in ("../processed/e2", str(out / "e2")):
+        with pytest.raises(PipelineError, match="no edition"):
+            diff_editions(out, "e1", name)
