@@ -4,7 +4,9 @@ diff` and the HTML report's changes; and one run at a time per output directory.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -628,3 +630,20 @@ def test_one_editions_damaged_documents_file_stops_no_command_on_the_others(thre
     assert "jstmine editions remove r1-2025-04-01" in refused.value.todo
     shown = cli("report", "--edition", "r1-2025-04-01", "--out", str(out))
     assert shown.exit_code == 1 and "cannot read" in shown.output and "bug" not in shown.output
+
+
+def test_editions_list_never_folds_a_name_over_lines_when_piped(three_editions, tmp_path):
+    """Piped (no COLUMNS), the table was 80 cells wide and long names were folded mid-word
+    (fy24_rr02-2 / 025-04-01): names are what diff, report --edition and remove take."""
+    from pipeline.publish import publish
+
+    out = three_editions
+    name = "fy24_rr02-2025-04-01-aeababaa-with-a-long-name"
+    publish(report_edition(name, "fy24_rr02", "2025-04-01", "2025-04-02T09:00:00+00:00", extras=False), out, name)
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.run([str(BIN / "jstmine"), "editions", "list", "--out", str(out)], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for edition in (name, "r1-2025-06-02", "r2-2025-01-10", "local"):
+        assert re.search(rf"(^|\s){re.escape(edition)}(\s|$)", proc.stdout, re.M), proc.stdout
+    assert "2025-04-02T09:00:00+00:00" in proc.stdout
