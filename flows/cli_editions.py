@@ -182,7 +182,7 @@ def diff(
 
     csv, tsv and json give one row per change: country, part (technology, fact, relation), change
     (added, removed, changed), item, field (a fact's changed column, or the relation), before, after,
-    page, evidence."""
+    page, evidence, in_summary (for a fact: whether the executive summary states it)."""
     from pipeline.diff import diff_editions, render_diff
     from pipeline.query import diff_rows
 

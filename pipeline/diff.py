@@ -38,7 +38,7 @@ from pipeline.schema_history import upgrade_columns
 TABLES = ("country_technology", "policy_facts", "relations")
 FACT_FIELDS = ("item_count", "year", "part_of", "policy")  # compared between matched facts
 FIELD_LABELS = {"item_count": "count", "part_of": "part of"}  # how a changed field is named to a reader
-FACT_ROW = ("country", "item_count", "item", "year", "page", "evidence")  # facts_added / facts_removed
+FACT_ROW = ("country", "item_count", "item", "year", "page", "evidence", "in_summary")  # facts_added / facts_removed
 RELATION_ROW = ("subject", "other", "relation", "page", "evidence")
 
 
@@ -148,6 +148,11 @@ def _match_facts(old: list[dict], new: list[dict]) -> tuple[list[tuple[dict, dic
     return pairs, old, new
 
 
+def _fact_row(row: dict) -> dict:
+    """A fact as ``facts_added`` / ``facts_removed`` hold it (``FACT_ROW``; ``in_summary`` a bool)."""
+    return {k: row.get(k) for k in FACT_ROW} | {"in_summary": bool(row.get("in_summary"))}
+
+
 def _facts(a_rows: list[dict], b_rows: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
     groups: dict[tuple[str, str], tuple[list[dict], list[dict]]] = defaultdict(lambda: ([], []))
     for r in a_rows:
@@ -162,9 +167,10 @@ def _facts(a_rows: list[dict], b_rows: list[dict]) -> tuple[list[dict], list[dic
             for f in FACT_FIELDS:
                 if not _same(f, x.get(f), y.get(f)):
                     changed.append({"country": y.get("country"), "item": y.get("item"), "field": f,
-                                    "a": x.get(f), "b": y.get(f), "page": y.get("page"), "evidence": y.get("evidence")})
-        removed += [{k: r.get(k) for k in FACT_ROW} for r in gone]
-        added += [{k: r.get(k) for k in FACT_ROW} for r in came]
+                                    "a": x.get(f), "b": y.get(f), "page": y.get("page"), "evidence": y.get("evidence"),
+                                    "in_summary": bool(y.get("in_summary"))})
+        removed += [_fact_row(r) for r in gone]
+        added += [_fact_row(r) for r in came]
     return changed, added, removed
 
 
@@ -261,7 +267,10 @@ def fact_text(r: dict) -> str:
 
 
 def _page(r: dict) -> str:
-    return f"  [dim]p. {r['page']}[/dim]" if r.get("page") is not None else ""
+    """Where a change is: its page, and "(summary)" for a fact the executive summary states (the
+    summary's statement of a fact and the body's are facts of their own, and change together)."""
+    where = f"  [dim]p. {r['page']}[/dim]" if r.get("page") is not None else ""
+    return where + ("  [dim](summary)[/dim]" if r.get("in_summary") else "")
 
 
 def _shown(value: object) -> str:

@@ -29,7 +29,7 @@ from pipeline.tables import SPECS
 
 MENTION_LABELS = ("COUNTRY", "REGION", "FRAMEWORK", "TECHNOLOGY")
 KWIC_COLUMNS = ("edition", "subject", "page", "sentence_id", "char_start", "char_end", "left", "hit", "right")
-DIFF_COLUMNS = ("country", "part", "change", "item", "field", "before", "after", "page", "evidence")
+DIFF_COLUMNS = ("country", "part", "change", "item", "field", "before", "after", "page", "evidence", "in_summary")
 
 
 class QueryError(PipelineError):
@@ -364,12 +364,13 @@ def diff_rows(diff: EditionDiff) -> QueryResult:
     ``before`` / ``after`` the value in edition a / b (a fact as "12 国家戦略技術 (2022)", a
     relation as "partner US"; empty on the side it is not in); ``page`` and ``evidence`` from the
     edition the row is in (a removed one's from edition a; a technology's its evidence_page and
-    evidence).
+    evidence); ``in_summary`` for a fact, whether the executive summary states it (the summary's
+    statement and the body's are facts of their own), empty for technologies and relations.
     """
     rows: list[tuple] = []
 
-    def add(country, part, change, item, fld=None, before=None, after=None, page=None, evidence=None):
-        rows.append((country, part, change, item, fld, before, after, page, evidence))
+    def add(country, part, change, item, fld=None, before=None, after=None, page=None, evidence=None, in_summary=None):
+        rows.append((country, part, change, item, fld, before, after, page, evidence, in_summary))
 
     for country in diff.countries():
         evidence = diff.technology_evidence.get(country, {})
@@ -378,11 +379,14 @@ def diff_rows(diff: EditionDiff) -> QueryResult:
         for tech in diff.technologies_removed.get(country, []):
             add(country, "technology", "removed", tech, **evidence.get(tech, {}))
         for c in (c for c in diff.facts_changed if c["country"] == country):
-            add(country, "fact", "changed", c["item"], c["field"], c["a"], c["b"], c.get("page"), c.get("evidence"))
+            add(country, "fact", "changed", c["item"], c["field"], c["a"], c["b"], c.get("page"), c.get("evidence"),
+                bool(c.get("in_summary")))
         for r in (r for r in diff.facts_added if r["country"] == country):
-            add(country, "fact", "added", r["item"], None, None, fact_text(r), r.get("page"), r.get("evidence"))
+            add(country, "fact", "added", r["item"], None, None, fact_text(r), r.get("page"), r.get("evidence"),
+                bool(r.get("in_summary")))
         for r in (r for r in diff.facts_removed if r["country"] == country):
-            add(country, "fact", "removed", r["item"], None, fact_text(r), None, r.get("page"), r.get("evidence"))
+            add(country, "fact", "removed", r["item"], None, fact_text(r), None, r.get("page"), r.get("evidence"),
+                bool(r.get("in_summary")))
         for r in (r for r in diff.relations_added if r["subject"] == country):
             add(country, "relation", "added", r["other"], r["relation"], None, f"{r['relation']} {r['other']}",
                 r.get("page"), r.get("evidence"))

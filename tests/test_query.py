@@ -194,17 +194,17 @@ def test_diff_rows_one_row_per_change():
     assert result.columns == list(DIFF_COLUMNS)
     assert result.records() == [
         {"country": "KR", "part": "technology", "change": "added", "item": "quantum", "field": None,
-         "before": None, "after": None, "page": 7, "evidence": "量子の研究"},  # from b
+         "before": None, "after": None, "page": 7, "evidence": "量子の研究", "in_summary": None},  # from b
         {"country": "KR", "part": "technology", "change": "removed", "item": "6g", "field": None,
-         "before": None, "after": None, "page": 4, "evidence": "6Gの研究"},  # from a, the edition it is in
+         "before": None, "after": None, "page": 4, "evidence": "6Gの研究", "in_summary": None},  # from a, the edition it is in
         {"country": "KR", "part": "fact", "change": "changed", "item": "国家戦略技術", "field": "item_count",
-         "before": 12, "after": 13, "page": 1, "evidence": "13の国家戦略技術"},
+         "before": 12, "after": 13, "page": 1, "evidence": "13の国家戦略技術", "in_summary": False},
         {"country": "KR", "part": "relation", "change": "added", "item": "CN", "field": "competitor",
-         "before": None, "after": "competitor CN", "page": 5, "evidence": "競争"},
+         "before": None, "after": "competitor CN", "page": 5, "evidence": "競争", "in_summary": None},
         {"country": "KR", "part": "relation", "change": "removed", "item": "US", "field": "partner",
-         "before": "partner US", "after": None, "page": 2, "evidence": "協力"},
+         "before": "partner US", "after": None, "page": 2, "evidence": "協力", "in_summary": None},
         {"country": "US", "part": "fact", "change": "removed", "item": "重要技術", "field": None,
-         "before": "3 重要技術", "after": None, "page": 9, "evidence": "旧"},
+         "before": "3 重要技術", "after": None, "page": 9, "evidence": "旧", "in_summary": False},
     ]
     assert diff_rows(diff_tables("a", a, "b", a)).rows == []
 
