@@ -25,6 +25,7 @@ from pipeline.diff import EditionDiff, fact_text
 from pipeline.errors import PipelineError
 from pipeline.normalize import normalize_text
 from pipeline.report import edition_tables, read_table, require_editions, resolve_edition, table_path
+from pipeline.schema_history import RENAMED
 from pipeline.tables import SPECS
 
 MENTION_LABELS = ("COUNTRY", "REGION", "FRAMEWORK", "TECHNOLOGY")
@@ -109,11 +110,14 @@ def _sql_string(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
-def _select(column: str, typ: str) -> str:
-    """The column as selected: a 32-bit float as the decimal it was written as (0.4, not the
-    double nearest to its binary value, 0.4000000059604645), through DuckDB's shortest text for it."""
-    q = _quote_identifier(column)
-    return f"CAST(CAST({q} AS VARCHAR) AS DOUBLE) AS {q}" if typ == "FLOAT" else q
+def _select(column: str, typ: str, name: str | None = None) -> str:
+    """The column as selected, named ``name`` (default: its own name): a 32-bit float as the decimal
+    it was written as (0.4, not the double nearest to its binary value, 0.4000000059604645), through
+    DuckDB's shortest text for it."""
+    q, alias = _quote_identifier(column), _quote_identifier(name or column)
+    if typ == "FLOAT":
+        return f"CAST(CAST({q} AS VARCHAR) AS DOUBLE) AS {alias}"
+    return q if alias == q else f"{q} AS {alias}"
 
 
 def parse_where(item: str, names: list[str], table: str) -> tuple[str, str]:
@@ -167,7 +171,12 @@ def show_rows(out_dir: Path, edition: str | None, table: str, where: list[str] |
     con = duckdb.connect()
     try:
         rel = con.read_parquet(str(path))
-        names, types = rel.columns, [str(t) for t in rel.types]
+        # An older edition's file may have a column under its old name (count, start …): it is
+        # shown, selected and matched under today's (pipeline/schema_history.py), as everywhere else.
+        renamed = {old: new for old, new in RENAMED.get(table, {}).items()
+                   if old in rel.columns and new not in rel.columns}
+        names, types = [renamed.get(c, c) for c in rel.columns], [str(t) for t in rel.types]
+        in_file = dict(zip(names, rel.columns, strict=True))  # name shown → column in the file
         picked = list(names)
         if columns is not None:
             picked = [c.strip() for c in columns if c.strip()]
@@ -178,7 +187,7 @@ def show_rows(out_dir: Path, edition: str | None, table: str, where: list[str] |
         conditions, params = [], []
         for item in where or []:
             col, value = parse_where(item, names, table)
-            q, typ = _quote_identifier(col), types[names.index(col)]
+            q, typ = _quote_identifier(in_file[col]), types[names.index(col)]
             is_list = typ.endswith("[]")
             if value == "":
                 conditions.append(f"({q} IS NULL OR " + (f"len({q}) = 0)" if is_list else f"CAST({q} AS VARCHAR) = '')"))
@@ -192,7 +201,7 @@ def show_rows(out_dir: Path, edition: str | None, table: str, where: list[str] |
         clause = (" WHERE " + " AND ".join(conditions)) if conditions else ""
         total = con.execute(f"SELECT count(*) FROM {source}", []).fetchone()[0]
         matched = con.execute(f"SELECT count(*) FROM {source}{clause}", params).fetchone()[0]
-        query = f"SELECT {', '.join(_select(c, types[names.index(c)]) for c in picked)} FROM {source}{clause}" + (
+        query = f"SELECT {', '.join(_select(in_file[c], types[names.index(c)], c) for c in picked)} FROM {source}{clause}" + (
             f" LIMIT {limit}" if limit else "")
         rows = con.execute(query, params).fetchall()
     except duckdb.Error as exc:

@@ -71,6 +71,24 @@ def test_show_rows_give_32_bit_floats_as_the_decimals_they_were_written_as(out):
     assert show_rows(out, None, "country_similarity", columns=["similarity"]).rows == [(0.42,), (0.42,)]
 
 
+def test_show_rows_read_an_older_editions_columns_under_todays_names(out):
+    """An edition written before item_count was renamed from count showed `count`, and
+    --columns item_count / --where item_count=… (the data dictionary's name) failed on it."""
+    import os
+
+    import pyarrow.parquet as pq
+
+    today = show_rows(out, "new", "policy_facts")
+    path = os.path.realpath(out / "new" / "policy_facts.parquet")
+    table = pq.read_table(path)
+    pq.write_table(table.rename_columns(["count" if c == "item_count" else c for c in table.column_names]), path)
+    older = show_rows(out, "new", "policy_facts")
+    assert older.columns == today.columns and older.rows == today.rows
+    counts = sorted(r["item_count"] for r in today.records() if r["item_count"] is not None)
+    picked = show_rows(out, "new", "policy_facts", columns=["item_count"], where=[f"item_count={counts[0]}"])
+    assert picked.columns == ["item_count"] and picked.rows and all(r == (counts[0],) for r in picked.rows)
+
+
 @pytest.mark.parametrize("kwargs, what, todo", [
     ({"table": "countries"}, "unknown table 'countries'", "jstmine show country_technology"),
     ({"table": "sentences", "where": ["colour=red"]}, "sentences has no column 'colour'", "--where"),
