@@ -334,6 +334,8 @@ def sql_rows(out_dir: Path, query: str, limit: int = 0) -> QueryResult:
     out_dir = Path(out_dir)
     db = out_dir / DATABASE_NAME
     if not db.is_file():
+        if out_dir.exists() and not out_dir.is_dir():
+            require_editions(out_dir)  # a file given as --out: said as such
         what = f"no editions in {out_dir}/ yet" if not published_editions(out_dir) else f"there is no database {db}"
         raise QueryError(f"{what} (no {DATABASE_NAME} to query)", NO_EDITIONS_TODO)
     try:

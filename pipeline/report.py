@@ -64,6 +64,15 @@ class EditionError(PipelineError):
 
 
 def require_editions(out_dir: Path) -> list[str]:
+    """The editions published in ``out_dir``; ``EditionError`` when there are none (or
+    ``out_dir`` is a file, not a directory), saying what to do.
+
+    Parameters:
+        out_dir: the output directory (``processed``).
+    """
+    if os.path.lexists(out_dir) and not Path(out_dir).is_dir():
+        raise EditionError(f"{out_dir} is not a directory (--out names the directory jstmine run published to)",
+                           "give the output directory with --out DIR (default: processed)")
     editions = published_editions(out_dir)
     if not editions:
         raise EditionError(f"no editions in {out_dir}/ yet", NO_EDITIONS_TODO)

@@ -71,6 +71,18 @@ def test_show_rows_give_32_bit_floats_as_the_decimals_they_were_written_as(out):
     assert show_rows(out, None, "country_similarity", columns=["similarity"]).rows == [(0.42,), (0.42,)]
 
 
+def test_a_file_given_as_the_output_directory_is_said_to_be_no_directory(tmp_path):
+    """--out pointing at a file said "no editions in FILE/ yet", as if it were an empty directory."""
+    afile = tmp_path / "notes.txt"
+    afile.write_text("mine", encoding="utf-8")
+    for call in (lambda: show_rows(afile, None, "documents"), lambda: kwic_lines(afile, None, "量子"),
+                 lambda: sql_rows(afile, "SELECT 1")):
+        with pytest.raises(EditionError, match="is not a directory") as info:
+            call()
+        assert "--out DIR" in info.value.todo
+    assert afile.read_text(encoding="utf-8") == "mine"
+
+
 def test_show_rows_read_an_older_editions_columns_under_todays_names(out):
     """An edition written before item_count was renamed from count showed `count`, and
     --columns item_count / --where item_count=… (the data dictionary's name) failed on it."""
