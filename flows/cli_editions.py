@@ -192,6 +192,10 @@ def diff(
     except PipelineError as exc:
         fail(exc.what, exc.todo)
     if is_machine(fmt):
+        from pipeline.diff import missing_notes
+
+        for note in missing_notes(found):  # beside the rows, never among them
+            err.print(Text(f"note: {printable(note)}", style="dim"), soft_wrap=True)
         rows = diff_rows(found)
         emit(fmt, rows.columns, rows.rows)
         return

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -59,6 +59,9 @@ class EditionDiff:
     relations_removed: list[dict] = field(default_factory=list)
     # country → technology → {page, evidence}: for an added technology from b's row, for a removed one from a's
     technology_evidence: dict[str, dict[str, dict]] = field(default_factory=dict)
+    # edition → the compared tables its files lack while the other edition's have them (an edition
+    # published by an older jstmine): that part of the diff counts the lacking side as empty
+    missing: dict[str, list[str]] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         return not (self.technologies_added or self.technologies_removed or self.facts_changed
@@ -245,9 +248,45 @@ def read_edition(out_dir: Path, edition: str) -> dict[str, list[dict]]:
     return tables
 
 
+def _absent_tables(out_dir: Path, edition: str) -> set[str]:
+    """The compared tables (``TABLES``) edition ``edition`` has no file for."""
+    run = edition_run_dir(Path(out_dir), edition)
+    return {name for name in TABLES if run is None or not (run / f"{name}.parquet").is_file()}
+
+
 def diff_editions(out_dir: Path, a: str, b: str) -> EditionDiff:
-    """``diff_tables`` on editions ``a`` and ``b`` published under ``out_dir``."""
-    return diff_tables(a, read_edition(out_dir, a), b, read_edition(out_dir, b))
+    """``diff_tables`` on editions ``a`` and ``b`` published under ``out_dir``; ``missing`` names
+    the tables one of them lacks and the other has (what it says there is not a change of the report).
+
+    Parameters:
+        out_dir: the output directory (``processed``).
+        a: the older edition.
+        b: the newer edition.
+    """
+    found = diff_tables(a, read_edition(out_dir, a), b, read_edition(out_dir, b))
+    absent = {a: _absent_tables(out_dir, a), b: _absent_tables(out_dir, b)}
+    missing = {name: sorted(absent[name] - absent[other], key=TABLES.index)
+               for name, other in ((a, b), (b, a)) if absent[name] - absent[other]}
+    return replace(found, missing=missing)
+
+
+PARTS = {"country_technology": "technologies", "policy_facts": "facts", "relations": "relations"}
+
+
+def missing_notes(diff: EditionDiff) -> list[str]:
+    """One note per table an edition lacks and the other has, saying what the diff shows for it.
+
+    Parameters:
+        diff: what ``diff_editions`` found.
+    """
+    notes = []
+    for edition, tables in diff.missing.items():
+        other, shown = (diff.b, "added") if edition == diff.a else (diff.a, "removed")
+        for table in tables:
+            notes.append(f"edition {edition} has no {table} table (published by an older jstmine, or the run did not "
+                         f"produce it): every one of {other}'s {PARTS.get(table, table)} shows as {shown}, "
+                         "which says nothing about the report")
+    return notes
 
 
 # --------------------------------------------------------------------------------------------
@@ -282,6 +321,8 @@ def render_diff(diff: EditionDiff, console: Console) -> None:
     """Per country: technologies added (+) and removed (−), facts changed (count 12 → 13), facts
     and relations added and removed; "no differences" when there are none."""
     console.print(f"[bold]{_shown(diff.a)} → {_shown(diff.b)}[/bold]")
+    for note in missing_notes(diff):
+        console.print(f"[yellow]note:[/] {_shown(note)}")
     if diff.is_empty():
         console.print("no differences")
         return

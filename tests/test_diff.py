@@ -234,6 +234,25 @@ def test_diff_editions_missing_table_counts_as_empty(tmp_path):
     assert len(d.relations_added) == 2 and d.relations_removed == []
 
 
+def test_a_table_one_edition_lacks_is_named_with_what_the_diff_shows_for_it(tmp_path):
+    """An edition without a relations or policy_facts file (an older jstmine's) made every one of
+    the other's show as added or removed, with nothing to say it is no change of the report."""
+    from pipeline.diff import missing_notes
+
+    out = tmp_path / "processed"
+    publish_edition(out, "e1", {"country_technology": A["country_technology"]})  # no facts, no relations
+    publish_edition(out, "e2", with_ids(B))
+    d = diff_editions(out, "e1", "e2")
+    assert d.missing == {"e1": ["policy_facts", "relations"]} and len(d.relations_added) == 2
+    notes = missing_notes(d)
+    assert len(notes) == 2 and "edition e1 has no relations table" in notes[1] and "shows as added" in notes[1]
+    assert "removed" in missing_notes(diff_editions(out, "e2", "e1"))[0]
+    assert diff_editions(out, "e2", "e2").missing == {}
+    console = Console(record=True, width=300, color_system=None)
+    render_diff(d, console)
+    assert "note: edition e1 has no policy_facts table" in console.export_text()
+
+
 def test_diff_editions_missing_edition_names_the_available_ones(tmp_path):
     out = tmp_path / "processed"
     publish_edition(out, "e1", with_ids(A))
