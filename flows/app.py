@@ -24,7 +24,41 @@ from pipeline.errors import PipelineError
 from pipeline.normalize import printable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Japanese science-policy reports → evidence-backed tables.")
-console = Console()
+
+
+def reader_gone() -> NoReturn:
+    """Stop quietly, exit status 0, when stdout's reader went away (``jstmine show … | head``):
+    stdout is pointed at /dev/null, where Python flushes it again at exit, and no traceback.
+    Click would exit 1 (and a shell's pipefail fail the pipeline) for output nobody wanted to read."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+    raise typer.Exit(0)
+
+
+class _Stdout:
+    """sys.stdout as it is at each write (CliRunner swaps it), for rich; a closed pipe ends the
+    command quietly (``reader_gone``)."""
+
+    def __getattr__(self, name: str):
+        return getattr(sys.stdout, name)
+
+    def write(self, text: str) -> int:
+        try:
+            return sys.stdout.write(text)
+        except BrokenPipeError:
+            reader_gone()
+
+    def flush(self) -> None:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            reader_gone()
+
+
+console = Console(file=_Stdout())
 err = Console(stderr=True)
 
 
@@ -68,12 +102,12 @@ def die(what: str, todo: str = "", code: int = 1) -> NoReturn:
 def stdout_console(min_width: int = 0) -> Console:
     """The terminal's width; when piped or captured, a wide page so rows are not folded."""
     if sys.stdout.isatty():
-        return Console()
+        return Console(file=_Stdout())
     try:
         width = int(os.environ.get("COLUMNS") or 200)
     except ValueError:
         width = 200
-    return Console(width=max(width, min_width))
+    return Console(file=_Stdout(), width=max(width, min_width))
 
 
 def settle(out: Path) -> None:

@@ -111,13 +111,14 @@ def run(
     3 the findings check of the edition processed has contradicted findings (everything is
     published). The Prefect flow run (when one started) is Failed exactly when the exit code is 1 or 3.
     """
-    ref = _check_before_starting(source, edition, out)
+    ref = _check_before_starting(source, edition)
     _check_files_before_starting(lexicon, rules, expectations, mode)
     if ocr not in _OCR_MODES:
         die(f"--ocr {printable(ocr)} is not a mode", f"use one of: {', '.join(_OCR_MODES)}")
     check_engine(engine)
     hosts = _check_hosts(allow_host or [])
     check_reachable(ref)
+    _check_output_before_starting(out)  # last: the only check that creates anything (the directory, its lock)
     from flows.server import starting_note, use_recorded_server
 
     recorded = use_recorded_server()  # before Prefect is imported: it reads PREFECT_API_URL then
@@ -186,21 +187,35 @@ def print_outcome(summary, out: Path) -> None:
                            f"--out {printable(str(out))}", style="yellow"))
 
 
-def _check_before_starting(source: str, edition: str | None, out: Path):
+def _check_before_starting(source: str, edition: str | None):
     """Refuse at once, before Prefect starts, what the flow would refuse anyway: a source with an
     unsupported scheme, a missing local file, an edition name that is not a directory name (or
-    too long, or one of jstmine's own files), an output directory another run is writing to.
-    Returns the parsed source."""
+    too long, or one of jstmine's own files). Returns the parsed source."""
     from pipeline.acquire import check_source
-    from pipeline.publish import check_edition_name, output_lock
+    from pipeline.publish import check_edition_name
 
     try:
         ref = check_source(source)
         if edition:
             check_edition_name(edition)
+        return ref
+    except PipelineError as exc:
+        die(exc.what, exc.todo)
+
+
+def _check_output_before_starting(out: Path) -> None:
+    """Refuse at once, before Prefect starts, an output directory that cannot be used or that
+    another run is writing to. Creates the directory (and its lock file): call it after every
+    check of the options, so that a refused command line leaves nothing behind.
+
+    Parameters:
+        out: the --out directory.
+    """
+    from pipeline.publish import output_lock
+
+    try:
         with output_lock(out):
             pass
-        return ref
     except PipelineError as exc:
         die(exc.what, exc.todo)
     except OSError as exc:

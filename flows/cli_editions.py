@@ -14,7 +14,6 @@ from pathlib import Path
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
 from flows.app import app, console, err, fail, print_summary, print_unbroken, settle, stdout_console
@@ -183,7 +182,7 @@ def diff(
 
     csv, tsv and json give one row per change: country, part (technology, fact, relation), change
     (added, removed, changed), item, field (a fact's changed column, or the relation), before, after,
-    page, evidence."""
+    page, evidence, in_summary (for a fact: whether the executive summary states it)."""
     from pipeline.diff import diff_editions, render_diff
     from pipeline.query import diff_rows
 
@@ -193,6 +192,10 @@ def diff(
     except PipelineError as exc:
         fail(exc.what, exc.todo)
     if is_machine(fmt):
+        from pipeline.diff import missing_notes
+
+        for note in missing_notes(found):  # beside the rows, never among them
+            err.print(Text(f"note: {printable(note)}", style="dim"), soft_wrap=True)
         rows = diff_rows(found)
         emit(fmt, rows.columns, rows.rows)
         return
@@ -294,15 +297,14 @@ def editions_list(
     if not editions:
         console.print(f"no editions in {escape(str(out))}/", soft_wrap=True)
         return
-    table = Table(title=f"editions in {out}/")
-    for col in ("edition", "report", "published", "pages", "processed at", "size", "latest"):
-        table.add_column(col, overflow="fold", justify="right" if col in ("pages", "size") else "left")
+    rows = []
     for e in editions:
         note = "" if e.files and e.in_database else " (rows only)" if e.in_database else " (files only)"
-        table.add_row(Text(printable(e.edition) + note), Text(printable(e.report_id or "—")), e.published or "—",
-                      "—" if e.pages is None else str(e.pages), e.processed_at or "—", _size(e.size_bytes),
-                      "latest" if e.latest else "")
-    console.print(table)
+        rows.append([e.edition + note, e.report_id or "—", e.published or "—", "—" if e.pages is None else str(e.pages),
+                     e.processed_at or "—", _size(e.size_bytes), "latest" if e.latest else ""])
+    # names whole, never folded over lines: they are what diff, report --edition and remove take
+    print_unbroken(["edition", "report", "published", "pages", "processed at", "size", "latest"], rows,
+                   title=f"editions in {out}/", unbroken=("edition", "report", "processed at"))
 
 
 def _size(n: int) -> str:

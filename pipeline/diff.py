@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -31,13 +31,14 @@ from rich.markup import escape
 
 from pipeline.errors import PipelineError
 from pipeline.normalize import printable
-from pipeline.publish import published_editions
+from pipeline.publish import (EditionNameError, check_edition_name, edition_link_problem, edition_run_dir,
+                              published_editions)
 from pipeline.schema_history import upgrade_columns
 
 TABLES = ("country_technology", "policy_facts", "relations")
 FACT_FIELDS = ("item_count", "year", "part_of", "policy")  # compared between matched facts
 FIELD_LABELS = {"item_count": "count", "part_of": "part of"}  # how a changed field is named to a reader
-FACT_ROW = ("country", "item_count", "item", "year", "page", "evidence")  # facts_added / facts_removed
+FACT_ROW = ("country", "item_count", "item", "year", "page", "evidence", "in_summary")  # facts_added / facts_removed
 RELATION_ROW = ("subject", "other", "relation", "page", "evidence")
 
 
@@ -58,6 +59,9 @@ class EditionDiff:
     relations_removed: list[dict] = field(default_factory=list)
     # country → technology → {page, evidence}: for an added technology from b's row, for a removed one from a's
     technology_evidence: dict[str, dict[str, dict]] = field(default_factory=dict)
+    # edition → the compared tables its files lack while the other edition's have them (an edition
+    # published by an older jstmine): that part of the diff counts the lacking side as empty
+    missing: dict[str, list[str]] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         return not (self.technologies_added or self.technologies_removed or self.facts_changed
@@ -147,6 +151,11 @@ def _match_facts(old: list[dict], new: list[dict]) -> tuple[list[tuple[dict, dic
     return pairs, old, new
 
 
+def _fact_row(row: dict) -> dict:
+    """A fact as ``facts_added`` / ``facts_removed`` hold it (``FACT_ROW``; ``in_summary`` a bool)."""
+    return {k: row.get(k) for k in FACT_ROW} | {"in_summary": bool(row.get("in_summary"))}
+
+
 def _facts(a_rows: list[dict], b_rows: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
     groups: dict[tuple[str, str], tuple[list[dict], list[dict]]] = defaultdict(lambda: ([], []))
     for r in a_rows:
@@ -161,9 +170,10 @@ def _facts(a_rows: list[dict], b_rows: list[dict]) -> tuple[list[dict], list[dic
             for f in FACT_FIELDS:
                 if not _same(f, x.get(f), y.get(f)):
                     changed.append({"country": y.get("country"), "item": y.get("item"), "field": f,
-                                    "a": x.get(f), "b": y.get(f), "page": y.get("page"), "evidence": y.get("evidence")})
-        removed += [{k: r.get(k) for k in FACT_ROW} for r in gone]
-        added += [{k: r.get(k) for k in FACT_ROW} for r in came]
+                                    "a": x.get(f), "b": y.get(f), "page": y.get("page"), "evidence": y.get("evidence"),
+                                    "in_summary": bool(y.get("in_summary"))})
+        removed += [_fact_row(r) for r in gone]
+        added += [_fact_row(r) for r in came]
     return changed, added, removed
 
 
@@ -201,13 +211,25 @@ def diff_tables(a_name: str, a: dict[str, list[dict]], b_name: str, b: dict[str,
 
 
 def read_edition(out_dir: Path, edition: str) -> dict[str, list[dict]]:
-    """The compared tables of a published edition as rows; a table without a file is []."""
+    """The compared tables of a published edition as rows; a table without a file is [].
+
+    Read from the edition's run directory (``pipeline.publish.edition_run_dir``), never through a
+    link or directory that is no published edition (one planted in a shared output directory).
+
+    Parameters:
+        out_dir: the output directory (``processed``).
+        edition: the edition's name.
+    """
     out_dir = Path(out_dir)
-    directory = out_dir / edition
-    if not edition or edition.startswith(".") or "/" in edition or not directory.is_dir():
+    try:
+        directory = edition_run_dir(out_dir, check_edition_name(edition))
+        problem = None if directory else edition_link_problem(out_dir, edition)
+    except EditionNameError:  # ../x, /abs, jstmine.duckdb: never looked up as a path
+        directory, problem = None, None
+    if directory is None:
         editions = published_editions(out_dir)
         raise EditionNotFoundError(
-            f"no edition {edition!r} in {out_dir}/"
+            (f"{problem}" if problem else f"no edition {edition!r} in {out_dir}/")
             + (f" (editions: {', '.join(editions)})" if editions else " (no editions published there yet)"),
             "compare two of the editions listed" if editions
             else "publish editions first (jstmine run --source … --edition NAME), or point at the right output directory",
@@ -226,9 +248,45 @@ def read_edition(out_dir: Path, edition: str) -> dict[str, list[dict]]:
     return tables
 
 
+def _absent_tables(out_dir: Path, edition: str) -> set[str]:
+    """The compared tables (``TABLES``) edition ``edition`` has no file for."""
+    run = edition_run_dir(Path(out_dir), edition)
+    return {name for name in TABLES if run is None or not (run / f"{name}.parquet").is_file()}
+
+
 def diff_editions(out_dir: Path, a: str, b: str) -> EditionDiff:
-    """``diff_tables`` on editions ``a`` and ``b`` published under ``out_dir``."""
-    return diff_tables(a, read_edition(out_dir, a), b, read_edition(out_dir, b))
+    """``diff_tables`` on editions ``a`` and ``b`` published under ``out_dir``; ``missing`` names
+    the tables one of them lacks and the other has (what it says there is not a change of the report).
+
+    Parameters:
+        out_dir: the output directory (``processed``).
+        a: the older edition.
+        b: the newer edition.
+    """
+    found = diff_tables(a, read_edition(out_dir, a), b, read_edition(out_dir, b))
+    absent = {a: _absent_tables(out_dir, a), b: _absent_tables(out_dir, b)}
+    missing = {name: sorted(absent[name] - absent[other], key=TABLES.index)
+               for name, other in ((a, b), (b, a)) if absent[name] - absent[other]}
+    return replace(found, missing=missing)
+
+
+PARTS = {"country_technology": "technologies", "policy_facts": "facts", "relations": "relations"}
+
+
+def missing_notes(diff: EditionDiff) -> list[str]:
+    """One note per table an edition lacks and the other has, saying what the diff shows for it.
+
+    Parameters:
+        diff: what ``diff_editions`` found.
+    """
+    notes = []
+    for edition, tables in diff.missing.items():
+        other, shown = (diff.b, "added") if edition == diff.a else (diff.a, "removed")
+        for table in tables:
+            notes.append(f"edition {edition} has no {table} table (published by an older jstmine, or the run did not "
+                         f"produce it): every one of {other}'s {PARTS.get(table, table)} shows as {shown}, "
+                         "which says nothing about the report")
+    return notes
 
 
 # --------------------------------------------------------------------------------------------
@@ -248,7 +306,10 @@ def fact_text(r: dict) -> str:
 
 
 def _page(r: dict) -> str:
-    return f"  [dim]p. {r['page']}[/dim]" if r.get("page") is not None else ""
+    """Where a change is: its page, and "(summary)" for a fact the executive summary states (the
+    summary's statement of a fact and the body's are facts of their own, and change together)."""
+    where = f"  [dim]p. {r['page']}[/dim]" if r.get("page") is not None else ""
+    return where + ("  [dim](summary)[/dim]" if r.get("in_summary") else "")
 
 
 def _shown(value: object) -> str:
@@ -260,6 +321,8 @@ def render_diff(diff: EditionDiff, console: Console) -> None:
     """Per country: technologies added (+) and removed (−), facts changed (count 12 → 13), facts
     and relations added and removed; "no differences" when there are none."""
     console.print(f"[bold]{_shown(diff.a)} → {_shown(diff.b)}[/bold]")
+    for note in missing_notes(diff):
+        console.print(f"[yellow]note:[/] {_shown(note)}")
     if diff.is_empty():
         console.print("no differences")
         return

@@ -8,13 +8,18 @@ always the same edition, and changed content behind the same URL becomes a new o
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.normalize import printable
 from pipeline.publish import published_editions
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,16 +46,33 @@ def slug(text: str) -> str:
     return out
 
 
+def _read_documents(path: Path, wanted: tuple[str, ...]) -> list[dict] | None:
+    """The ``wanted`` columns (those the file has) of an edition's documents.parquet; None, with
+    a warning naming the file, when it cannot be read (damaged, truncated, not Parquet): one
+    damaged edition must not stop every command that looks at the others."""
+    try:
+        cols = set(pq.read_schema(path).names)
+        return pq.read_table(path, columns=[c for c in wanted if c in cols]).to_pylist()
+    except (OSError, pa.ArrowException) as exc:
+        log.warning("cannot read %s (%s): that edition is taken as not published; publish it again (jstmine run "
+                    "… --edition NAME) or remove it (jstmine editions remove NAME)", printable(str(path)),
+                    printable(str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+        return None
+
+
 def published(out_dir: Path) -> dict[str, PublishedEdition]:
-    """Every edition published in ``out_dir``, from its documents table."""
+    """Every edition published in ``out_dir``, from its documents table; an edition whose
+    documents table is missing or cannot be read is left out (with a warning).
+
+    Parameters:
+        out_dir: the output directory (``processed``).
+    """
     out: dict[str, PublishedEdition] = {}
     for name in published_editions(out_dir):
         path = Path(out_dir) / name / "documents.parquet"
         if not path.exists():
             continue
-        cols = set(pq.read_schema(path).names)
-        wanted = ("sha256", "report_id", "run_key", "processed_at", "published")
-        row = pq.read_table(path, columns=[c for c in wanted if c in cols]).to_pylist()
+        row = _read_documents(path, ("sha256", "report_id", "run_key", "processed_at", "published"))
         if row:
             r = row[0]
             out[name] = PublishedEdition(name, r["sha256"], r.get("report_id"), r.get("run_key"), r.get("processed_at"),
@@ -233,8 +255,5 @@ def _opt(value) -> str | None:
 
 
 def _pages(out_dir: Path, edition: str) -> int | None:
-    path = Path(out_dir) / edition / "documents.parquet"
-    if "pages" not in pq.read_schema(path).names:
-        return None
-    values = pq.read_table(path, columns=["pages"]).column("pages").to_pylist()
-    return values[0] if values else None
+    rows = _read_documents(Path(out_dir) / edition / "documents.parquet", ("pages",))
+    return rows[0].get("pages") if rows else None

@@ -727,6 +727,22 @@ def _write_holder(holder: Path) -> None:
 LOCK_NAME = ".jstmine.lock"
 
 
+def enclosing_output(out_dir: Path) -> Path | None:
+    """The output directory whose run directories ``out_dir`` is (or is inside), symbolic links
+    resolved: ``processed/fy24_rr02`` (an edition's link) or ``processed/.runs/…`` give
+    ``processed``; None for a directory of its own. An output directory there would nest its
+    database and editions inside a published edition's files.
+
+    Parameters:
+        out_dir: the output directory asked for (it need not exist).
+    """
+    resolved = Path(out_dir).resolve()
+    for path in (resolved, *resolved.parents):
+        if path.name == RUNS_DIR and any(os.path.lexists(path.parent / name) for name in (DATABASE_NAME, LOCK_NAME)):
+            return path.parent
+    return None
+
+
 class OutputLockedError(PublishError):
     """Another run is writing to the same output directory."""
 
@@ -741,6 +757,13 @@ def output_lock(out_dir: Path, timeout: float = 0.0, settle_notes: list[str] | N
     from filelock import FileLock, Timeout
 
     out_dir = Path(out_dir)
+    owner = enclosing_output(out_dir)
+    if owner is not None:
+        raise PublishError(
+            f"{out_dir} is inside {owner / RUNS_DIR}, where jstmine keeps the files of the editions published "
+            f"to {owner} (an edition's directory, such as {owner}/<edition>, is one of them)",
+            f"give an output directory outside it: --out {owner} to add editions there, or a new one",
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(out_dir / LOCK_NAME))
     holder = out_dir / (LOCK_NAME + ".holder")

@@ -11,8 +11,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.errors import PipelineError
 from pipeline.schema_history import old_columns, upgrade_columns
 from pipeline.tables import SPECS
+
+
+class UnreadableTableError(PipelineError):
+    """A published table's file exists but cannot be read (damaged, truncated, not Parquet)."""
 
 
 def table_path(out_dir: Path, edition: str, name: str) -> Path:
@@ -28,14 +33,22 @@ def read_table(out_dir: Path, edition: str, name: str, columns: list[str] | None
         edition: the edition's name.
         name: the table's name.
         columns: only these columns (those the file has; old names read as the new ones).
+
+    Raises ``UnreadableTableError`` (naming the file and what to do) when the file cannot be read.
     """
     path = table_path(out_dir, edition, name)
     if not path.is_file():
         return None
-    if columns is not None:
-        present = set(pq.read_schema(path).names)
-        columns = [c for c in old_columns(name, columns) if c in present]
-    return upgrade_columns(name, pq.read_table(path, columns=columns))
+    try:
+        if columns is not None:
+            present = set(pq.read_schema(path).names)
+            columns = [c for c in old_columns(name, columns) if c in present]
+        return upgrade_columns(name, pq.read_table(path, columns=columns))
+    except (OSError, pa.ArrowException) as exc:
+        raise UnreadableTableError(
+            f"cannot read {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+            f"the file is damaged: publish edition {edition!r} again (jstmine run … --edition {edition}), "
+            f"or remove it (jstmine editions remove {edition})") from exc
 
 
 def table_rows(out_dir: Path, edition: str, name: str) -> list[dict] | None:

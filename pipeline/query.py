@@ -25,11 +25,12 @@ from pipeline.diff import EditionDiff, fact_text
 from pipeline.errors import PipelineError
 from pipeline.normalize import normalize_text
 from pipeline.report import edition_tables, read_table, require_editions, resolve_edition, table_path
+from pipeline.schema_history import RENAMED
 from pipeline.tables import SPECS
 
 MENTION_LABELS = ("COUNTRY", "REGION", "FRAMEWORK", "TECHNOLOGY")
 KWIC_COLUMNS = ("edition", "subject", "page", "sentence_id", "char_start", "char_end", "left", "hit", "right")
-DIFF_COLUMNS = ("country", "part", "change", "item", "field", "before", "after", "page", "evidence")
+DIFF_COLUMNS = ("country", "part", "change", "item", "field", "before", "after", "page", "evidence", "in_summary")
 
 
 class QueryError(PipelineError):
@@ -109,11 +110,14 @@ def _sql_string(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
-def _select(column: str, typ: str) -> str:
-    """The column as selected: a 32-bit float as the decimal it was written as (0.4, not the
-    double nearest to its binary value, 0.4000000059604645), through DuckDB's shortest text for it."""
-    q = _quote_identifier(column)
-    return f"CAST(CAST({q} AS VARCHAR) AS DOUBLE) AS {q}" if typ == "FLOAT" else q
+def _select(column: str, typ: str, name: str | None = None) -> str:
+    """The column as selected, named ``name`` (default: its own name): a 32-bit float as the decimal
+    it was written as (0.4, not the double nearest to its binary value, 0.4000000059604645), through
+    DuckDB's shortest text for it."""
+    q, alias = _quote_identifier(column), _quote_identifier(name or column)
+    if typ == "FLOAT":
+        return f"CAST(CAST({q} AS VARCHAR) AS DOUBLE) AS {alias}"
+    return q if alias == q else f"{q} AS {alias}"
 
 
 def parse_where(item: str, names: list[str], table: str) -> tuple[str, str]:
@@ -167,7 +171,12 @@ def show_rows(out_dir: Path, edition: str | None, table: str, where: list[str] |
     con = duckdb.connect()
     try:
         rel = con.read_parquet(str(path))
-        names, types = rel.columns, [str(t) for t in rel.types]
+        # An older edition's file may have a column under its old name (count, start …): it is
+        # shown, selected and matched under today's (pipeline/schema_history.py), as everywhere else.
+        renamed = {old: new for old, new in RENAMED.get(table, {}).items()
+                   if old in rel.columns and new not in rel.columns}
+        names, types = [renamed.get(c, c) for c in rel.columns], [str(t) for t in rel.types]
+        in_file = dict(zip(names, rel.columns, strict=True))  # name shown → column in the file
         picked = list(names)
         if columns is not None:
             picked = [c.strip() for c in columns if c.strip()]
@@ -178,7 +187,7 @@ def show_rows(out_dir: Path, edition: str | None, table: str, where: list[str] |
         conditions, params = [], []
         for item in where or []:
             col, value = parse_where(item, names, table)
-            q, typ = _quote_identifier(col), types[names.index(col)]
+            q, typ = _quote_identifier(in_file[col]), types[names.index(col)]
             is_list = typ.endswith("[]")
             if value == "":
                 conditions.append(f"({q} IS NULL OR " + (f"len({q}) = 0)" if is_list else f"CAST({q} AS VARCHAR) = '')"))
@@ -192,7 +201,7 @@ def show_rows(out_dir: Path, edition: str | None, table: str, where: list[str] |
         clause = (" WHERE " + " AND ".join(conditions)) if conditions else ""
         total = con.execute(f"SELECT count(*) FROM {source}", []).fetchone()[0]
         matched = con.execute(f"SELECT count(*) FROM {source}{clause}", params).fetchone()[0]
-        query = f"SELECT {', '.join(_select(c, types[names.index(c)]) for c in picked)} FROM {source}{clause}" + (
+        query = f"SELECT {', '.join(_select(in_file[c], types[names.index(c)], c) for c in picked)} FROM {source}{clause}" + (
             f" LIMIT {limit}" if limit else "")
         rows = con.execute(query, params).fetchall()
     except duckdb.Error as exc:
@@ -325,6 +334,8 @@ def sql_rows(out_dir: Path, query: str, limit: int = 0) -> QueryResult:
     out_dir = Path(out_dir)
     db = out_dir / DATABASE_NAME
     if not db.is_file():
+        if out_dir.exists() and not out_dir.is_dir():
+            require_editions(out_dir)  # a file given as --out: said as such
         what = f"no editions in {out_dir}/ yet" if not published_editions(out_dir) else f"there is no database {db}"
         raise QueryError(f"{what} (no {DATABASE_NAME} to query)", NO_EDITIONS_TODO)
     try:
@@ -364,12 +375,13 @@ def diff_rows(diff: EditionDiff) -> QueryResult:
     ``before`` / ``after`` the value in edition a / b (a fact as "12 国家戦略技術 (2022)", a
     relation as "partner US"; empty on the side it is not in); ``page`` and ``evidence`` from the
     edition the row is in (a removed one's from edition a; a technology's its evidence_page and
-    evidence).
+    evidence); ``in_summary`` for a fact, whether the executive summary states it (the summary's
+    statement and the body's are facts of their own), empty for technologies and relations.
     """
     rows: list[tuple] = []
 
-    def add(country, part, change, item, fld=None, before=None, after=None, page=None, evidence=None):
-        rows.append((country, part, change, item, fld, before, after, page, evidence))
+    def add(country, part, change, item, fld=None, before=None, after=None, page=None, evidence=None, in_summary=None):
+        rows.append((country, part, change, item, fld, before, after, page, evidence, in_summary))
 
     for country in diff.countries():
         evidence = diff.technology_evidence.get(country, {})
@@ -378,11 +390,14 @@ def diff_rows(diff: EditionDiff) -> QueryResult:
         for tech in diff.technologies_removed.get(country, []):
             add(country, "technology", "removed", tech, **evidence.get(tech, {}))
         for c in (c for c in diff.facts_changed if c["country"] == country):
-            add(country, "fact", "changed", c["item"], c["field"], c["a"], c["b"], c.get("page"), c.get("evidence"))
+            add(country, "fact", "changed", c["item"], c["field"], c["a"], c["b"], c.get("page"), c.get("evidence"),
+                bool(c.get("in_summary")))
         for r in (r for r in diff.facts_added if r["country"] == country):
-            add(country, "fact", "added", r["item"], None, None, fact_text(r), r.get("page"), r.get("evidence"))
+            add(country, "fact", "added", r["item"], None, None, fact_text(r), r.get("page"), r.get("evidence"),
+                bool(r.get("in_summary")))
         for r in (r for r in diff.facts_removed if r["country"] == country):
-            add(country, "fact", "removed", r["item"], None, fact_text(r), None, r.get("page"), r.get("evidence"))
+            add(country, "fact", "removed", r["item"], None, fact_text(r), None, r.get("page"), r.get("evidence"),
+                bool(r.get("in_summary")))
         for r in (r for r in diff.relations_added if r["subject"] == country):
             add(country, "relation", "added", r["other"], r["relation"], None, f"{r['relation']} {r['other']}",
                 r.get("page"), r.get("evidence"))

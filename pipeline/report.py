@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from pipeline.diff import TABLES as DIFF_TABLES
 from pipeline.diff import diff_tables, read_edition
 from pipeline.errors import PipelineError
-from pipeline.publish import edition_link_problem, edition_run_dir, published_editions
+from pipeline.publish import EditionNameError, check_edition_name, edition_link_problem, edition_run_dir, published_editions
 from pipeline.report_analyses import analyses_context
 from pipeline.report_evidence import (
     KIND_NAMES,
@@ -64,6 +64,15 @@ class EditionError(PipelineError):
 
 
 def require_editions(out_dir: Path) -> list[str]:
+    """The editions published in ``out_dir``; ``EditionError`` when there are none (or
+    ``out_dir`` is a file, not a directory), saying what to do.
+
+    Parameters:
+        out_dir: the output directory (``processed``).
+    """
+    if os.path.lexists(out_dir) and not Path(out_dir).is_dir():
+        raise EditionError(f"{out_dir} is not a directory (--out names the directory jstmine run published to)",
+                           "give the output directory with --out DIR (default: processed)")
     editions = published_editions(out_dir)
     if not editions:
         raise EditionError(f"no editions in {out_dir}/ yet", NO_EDITIONS_TODO)
@@ -110,12 +119,24 @@ def resolve_edition(out_dir: Path, edition: str | None) -> str:
     if edition is None:
         return latest_edition(out_dir)
     if edition not in editions:
+        try:
+            check_edition_name(edition)
+        except EditionNameError as exc:
+            # ../x, /etc/passwd, jstmine.duckdb, .runs: never looked up as a path, never advised to be removed
+            raise EditionError(f"{exc.what}, so it is no edition of {out_dir}/ (editions: {', '.join(editions)})",
+                               "pass one of the editions with --edition") from None
         problem = edition_link_problem(out_dir, edition)
-        if problem:
+        if problem and (Path(out_dir) / edition).is_symlink():
             raise EditionError(
                 f"{problem} (editions: {', '.join(editions)})",
                 f"remove it (rm {Path(out_dir) / edition}: only the link goes, not what it points to) and pass "
                 "one of the editions with --edition, or process it: jstmine run --source … --edition NAME",
+            )
+        if problem:  # a file or directory of someone else's: not jstmine's to remove
+            raise EditionError(
+                f"{problem} (editions: {', '.join(editions)})",
+                "pass one of the editions with --edition; to process an edition of this name, first move "
+                f"{Path(out_dir) / edition} out of the output directory (it is not jstmine's)",
             )
         raise EditionError(
             f"no edition {edition!r} in {out_dir}/ (editions: {', '.join(editions)})",

@@ -392,6 +392,19 @@ def test_a_closed_pipe_stops_json_lines_quietly(out):
     assert json.loads(first) == {"i": 0, "t": "量子" * 50} and "Traceback" not in stderr
 
 
+def test_a_closed_pipe_stops_a_table_quietly_too(out):
+    """`jstmine sql … | head` (the table for reading; show, kwic, diff alike) exited 1, so
+    `set -o pipefail` failed the pipeline, while -f json exited 0: both stop quietly with 0 now."""
+    jstmine = Path(sys.executable).with_name("jstmine")
+    proc = subprocess.Popen([str(jstmine), "sql", "SELECT range AS i, repeat('量子', 50) AS t FROM range(20000)",
+                             "--limit", "0", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, stderr
+    assert first and "Traceback" not in stderr
+
+
 # ---------------------------------------------------------------------------- the sample edition
 
 

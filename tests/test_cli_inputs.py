@@ -53,6 +53,7 @@ def test_bad_options_are_refused_before_any_work(pdf, tmp_path, option, message)
     assert r.exit_code == 1 and message in r.text, r.text
     assert "bug" not in r.text and "Traceback" not in r.output
     assert not (tmp_path / "out" / ".runs").exists() and not (tmp_path / "raw").exists()
+    assert not (tmp_path / "out").exists()  # nothing is created for a command line that is refused
 
 
 def test_a_lexicon_that_is_not_toml_or_lacks_ids_is_refused(pdf, tmp_path):
@@ -192,3 +193,13 @@ def test_a_listing_page_of_thousands_of_entries_is_read_in_linear_time():
     found = find_report_links(html, "https://spap.jst.go.jp/list.html")
     assert len(found) == 8000 and "all" not in {f["id"] for f in found}  # the container claims nothing
     assert time.monotonic() - started < 15  # was 50 s: every pair of entries compared
+
+
+def test_run_into_an_editions_directory_is_refused_before_any_work(pdf, tmp_path):
+    out = tmp_path / "out"
+    publish(edition_tables("new", "2025-04-01T10:00:00+00:00"), out, "new")
+    files = sorted(p.name for p in (out / "new").iterdir())
+    r = run("run", "--source", str(pdf), "--out", str(out / "new"), "--raw", str(tmp_path / "raw"))
+    assert r.exit_code == 1 and "where jstmine keeps the files of the editions published to" in r.text, r.text
+    assert f"--out {out}" in r.text and "Traceback" not in r.output
+    assert sorted(p.name for p in (out / "new").iterdir()) == files

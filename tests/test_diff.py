@@ -74,7 +74,7 @@ def test_fact_count_and_year_changes_are_matched_by_country_and_item():
     ]
     assert d.facts_changed[0]["item"] == "国家 戦略 技術" and d.facts_changed[0]["page"] == 5
     assert d.facts_added == [{"country": "JP", "item_count": 20, "item": "重要技術", "year": None, "page": 2,
-                              "evidence": "JPは20の重要技術を定めた。"}]
+                              "evidence": "JPは20の重要技術を定めた。", "in_summary": False}]
     assert [(r["country"], r["item_count"], r["item"]) for r in d.facts_removed] == [("CN", 7, "重点分野")]
 
 
@@ -106,6 +106,32 @@ def test_a_fact_stated_in_the_summary_and_in_the_body_changes_in_both():
     d = diff_tables("e1", old, "e2", new)
     assert sorted((c["field"], c["a"], c["b"], c["page"]) for c in d.facts_changed) == [("item_count", 12, 13, 1), ("item_count", 12, 13, 9)]
     assert d.facts_added == d.facts_removed == []
+
+
+def test_the_summarys_statement_of_a_fact_is_told_from_the_bodys_in_every_output():
+    """The two rows of a fact changed in the summary and in the body read the same
+    (~ fact 国家戦略技術: count 12 → 13, twice): each now says whether the summary states it."""
+    from pipeline.query import diff_rows
+
+    old = {"policy_facts": [fact("KR", "国家戦略技術", 12, 2022, page=1, in_summary=True),
+                            fact("KR", "国家戦略技術", 12, 2022, page=9, fact_id=1),
+                            fact("CN", "未来産業", 9, None, page=2, in_summary=True, fact_id=2)]}
+    new = {"policy_facts": [fact("KR", "国家戦略技術", 13, 2022, page=1, in_summary=True),
+                            fact("KR", "国家戦略技術", 13, 2022, page=9, fact_id=1),
+                            fact("CN", "未来産業", 9, None, page=12, fact_id=2)]}
+    d = diff_tables("e1", old, "e2", new)
+    assert sorted((c["page"], c["in_summary"]) for c in d.facts_changed) == [(1, True), (9, False)]
+    assert [(r["page"], r["in_summary"]) for r in d.facts_removed] == [(2, True)]
+    assert [(r["page"], r["in_summary"]) for r in d.facts_added] == [(12, False)]
+    rows = diff_rows(d).records()
+    assert sorted((r["change"], r["page"], r["in_summary"]) for r in rows) == [
+        ("added", 12, False), ("changed", 1, True), ("changed", 9, False), ("removed", 2, True)]
+    console = Console(record=True, width=120, color_system=None)
+    render_diff(d, console)
+    lines = [ln.strip() for ln in console.export_text().splitlines()]
+    assert "~ fact 国家戦略技術: count 12 → 13  p. 1  (summary)" in lines
+    assert "~ fact 国家戦略技術: count 12 → 13  p. 9" in lines
+    assert "− fact 9 未来産業  p. 2  (summary)" in lines and "+ fact 9 未来産業  p. 12" in lines
 
 
 def test_relations_added_and_removed_with_evidence():
@@ -208,6 +234,25 @@ def test_diff_editions_missing_table_counts_as_empty(tmp_path):
     assert len(d.relations_added) == 2 and d.relations_removed == []
 
 
+def test_a_table_one_edition_lacks_is_named_with_what_the_diff_shows_for_it(tmp_path):
+    """An edition without a relations or policy_facts file (an older jstmine's) made every one of
+    the other's show as added or removed, with nothing to say it is no change of the report."""
+    from pipeline.diff import missing_notes
+
+    out = tmp_path / "processed"
+    publish_edition(out, "e1", {"country_technology": A["country_technology"]})  # no facts, no relations
+    publish_edition(out, "e2", with_ids(B))
+    d = diff_editions(out, "e1", "e2")
+    assert d.missing == {"e1": ["policy_facts", "relations"]} and len(d.relations_added) == 2
+    notes = missing_notes(d)
+    assert len(notes) == 2 and "edition e1 has no relations table" in notes[1] and "shows as added" in notes[1]
+    assert "removed" in missing_notes(diff_editions(out, "e2", "e1"))[0]
+    assert diff_editions(out, "e2", "e2").missing == {}
+    console = Console(record=True, width=300, color_system=None)
+    render_diff(d, console)
+    assert "note: edition e1 has no policy_facts table" in console.export_text()
+
+
 def test_diff_editions_missing_edition_names_the_available_ones(tmp_path):
     out = tmp_path / "processed"
     publish_edition(out, "e1", with_ids(A))
@@ -220,3 +265,27 @@ def test_diff_editions_missing_edition_names_the_available_ones(tmp_path):
         diff_editions(tmp_path / "empty", "e1", "e2")
     with pytest.raises(PipelineError, match=r"'\.runs'"):
         diff_editions(out, ".runs", "e1")  # publish's own directory is not an edition
+
+
+def test_diff_never_reads_through_a_link_or_directory_that_is_no_published_edition(tmp_path):
+    """README: a link someone planted in the output directory is never read through; diff did read
+    one (and a plain directory named like an edition), and compared its tables as an edition's."""
+    import os
+    import shutil
+
+    out = tmp_path / "processed"
+    publish_edition(out, "e1", with_ids(A))
+    publish_edition(out, "e2", with_ids(B))
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(out / "e2", elsewhere)
+    (out / "planted").symlink_to(elsewhere, target_is_directory=True)
+    (out / "borrowed").symlink_to(os.readlink(out / "e2"), target_is_directory=True)  # another edition's run
+    shutil.copytree(out / "e2", out / "plain")  # a directory, not a link publish made
+    for name in ("planted", "borrowed", "plain"):
+        with pytest.raises(PipelineError) as info:
+            diff_editions(out, "e1", name)
+        assert "no edition jstmine published" in info.value.what or "not an edition published" in info.value.what
+        assert "e1, e2" in info.value.what
+    for name in ("../processed/e2", str(out / "e2")):
+        with pytest.raises(PipelineError, match="no edition"):
+            diff_editions(out, "e1", name)

@@ -4,7 +4,9 @@ diff` and the HTML report's changes; and one run at a time per output directory.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import subprocess
 import time
 from pathlib import Path
 
@@ -604,3 +606,45 @@ def test_editions_of_the_same_pdf_without_a_report_id_are_one_report(tmp_path):
     result = cli("editions", "list", "--out", str(out), "--format", "json")
     assert result.exit_code == 0, result.output
     assert {r["edition"] for r in map(json.loads, result.output.splitlines()) if r["latest"]} == {"local-2", "elsewhere"}
+
+
+def test_one_editions_damaged_documents_file_stops_no_command_on_the_others(three_editions):
+    """A truncated documents.parquet in one edition made editions list, report (of any edition),
+    and every later run on the directory fail with a traceback ("a bug in jstmine")."""
+    from pipeline.editions import list_editions, published
+    from pipeline.errors import PipelineError
+    from pipeline.report import render_report
+
+    out = three_editions
+    damaged = out / "r1-2025-04-01" / "documents.parquet"
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    assert set(published(out)) == {"r1-2025-06-02", "r2-2025-01-10", "local"}  # taken as not published: a run redoes it
+    listed = {e.edition: e for e in list_editions(out)}
+    assert listed["r1-2025-04-01"].pages is not None  # from the database
+    assert render_report(out, "r2-2025-01-10").is_file()
+    listing = cli("editions", "list", "--out", str(out))
+    assert listing.exit_code == 0 and listing.exception is None  # was an ArrowInvalid
+    assert all(name in listing.stdout for name in ("r1-2025-06-02", "r1-2025-04-01", "r2-2025-01-10", "local"))
+    with pytest.raises(PipelineError) as refused:
+        render_report(out, "r1-2025-04-01")
+    assert "cannot read" in refused.value.what and str(damaged) in refused.value.what
+    assert "jstmine editions remove r1-2025-04-01" in refused.value.todo
+    shown = cli("report", "--edition", "r1-2025-04-01", "--out", str(out))
+    assert shown.exit_code == 1 and "cannot read" in shown.output and "bug" not in shown.output
+
+
+def test_editions_list_never_folds_a_name_over_lines_when_piped(three_editions, tmp_path):
+    """Piped (no COLUMNS), the table was 80 cells wide and long names were folded mid-word
+    (fy24_rr02-2 / 025-04-01): names are what diff, report --edition and remove take."""
+    from pipeline.publish import publish
+
+    out = three_editions
+    name = "fy24_rr02-2025-04-01-aeababaa-with-a-long-name"
+    publish(report_edition(name, "fy24_rr02", "2025-04-01", "2025-04-02T09:00:00+00:00", extras=False), out, name)
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.run([str(BIN / "jstmine"), "editions", "list", "--out", str(out)], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for edition in (name, "r1-2025-06-02", "r2-2025-01-10", "local"):
+        assert re.search(rf"(^|\s){re.escape(edition)}(\s|$)", proc.stdout, re.M), proc.stdout
+    assert "2025-04-02T09:00:00+00:00" in proc.stdout

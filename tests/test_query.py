@@ -71,6 +71,36 @@ def test_show_rows_give_32_bit_floats_as_the_decimals_they_were_written_as(out):
     assert show_rows(out, None, "country_similarity", columns=["similarity"]).rows == [(0.42,), (0.42,)]
 
 
+def test_a_file_given_as_the_output_directory_is_said_to_be_no_directory(tmp_path):
+    """--out pointing at a file said "no editions in FILE/ yet", as if it were an empty directory."""
+    afile = tmp_path / "notes.txt"
+    afile.write_text("mine", encoding="utf-8")
+    for call in (lambda: show_rows(afile, None, "documents"), lambda: kwic_lines(afile, None, "量子"),
+                 lambda: sql_rows(afile, "SELECT 1")):
+        with pytest.raises(EditionError, match="is not a directory") as info:
+            call()
+        assert "--out DIR" in info.value.todo
+    assert afile.read_text(encoding="utf-8") == "mine"
+
+
+def test_show_rows_read_an_older_editions_columns_under_todays_names(out):
+    """An edition written before item_count was renamed from count showed `count`, and
+    --columns item_count / --where item_count=… (the data dictionary's name) failed on it."""
+    import os
+
+    import pyarrow.parquet as pq
+
+    today = show_rows(out, "new", "policy_facts")
+    path = os.path.realpath(out / "new" / "policy_facts.parquet")
+    table = pq.read_table(path)
+    pq.write_table(table.rename_columns(["count" if c == "item_count" else c for c in table.column_names]), path)
+    older = show_rows(out, "new", "policy_facts")
+    assert older.columns == today.columns and older.rows == today.rows
+    counts = sorted(r["item_count"] for r in today.records() if r["item_count"] is not None)
+    picked = show_rows(out, "new", "policy_facts", columns=["item_count"], where=[f"item_count={counts[0]}"])
+    assert picked.columns == ["item_count"] and picked.rows and all(r == (counts[0],) for r in picked.rows)
+
+
 @pytest.mark.parametrize("kwargs, what, todo", [
     ({"table": "countries"}, "unknown table 'countries'", "jstmine show country_technology"),
     ({"table": "sentences", "where": ["colour=red"]}, "sentences has no column 'colour'", "--where"),
@@ -91,6 +121,24 @@ def test_show_rows_without_the_edition_or_any_edition(out, tmp_path):
         show_rows(out, "fy99", "documents")
     with pytest.raises(EditionError, match="no editions in"):
         show_rows(tmp_path / "nothing", None, "documents")
+
+
+@pytest.mark.parametrize("name", ["jstmine.duckdb", ".runs", "..", ".", "../victim.txt", "/etc/passwd", "new/../new"])
+def test_a_name_that_is_no_edition_name_is_never_advised_to_be_removed(out, name):
+    """--edition jstmine.duckdb once said `rm processed/jstmine.duckdb` (every edition's rows), and
+    --edition /etc/passwd `rm /etc/passwd`: a name that cannot be an edition is refused as a name."""
+    with pytest.raises(EditionError) as info:
+        show_rows(out, name, "documents")
+    assert "rm " not in info.value.todo
+    assert "not usable" in info.value.what or "jstmine's own files" in info.value.what
+    assert "--edition" in info.value.todo and "new, old" in info.value.what
+
+
+def test_someone_elses_file_named_like_an_edition_is_not_advised_to_be_removed(out):
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(EditionError) as info:
+        show_rows(out, "notes.txt", "documents")
+    assert "rm " not in info.value.todo and "move" in info.value.todo and "not an edition" in info.value.what
 
 
 # ----------------------------------------------------------------------------------- kwic_lines
@@ -176,17 +224,17 @@ def test_diff_rows_one_row_per_change():
     assert result.columns == list(DIFF_COLUMNS)
     assert result.records() == [
         {"country": "KR", "part": "technology", "change": "added", "item": "quantum", "field": None,
-         "before": None, "after": None, "page": 7, "evidence": "量子の研究"},  # from b
+         "before": None, "after": None, "page": 7, "evidence": "量子の研究", "in_summary": None},  # from b
         {"country": "KR", "part": "technology", "change": "removed", "item": "6g", "field": None,
-         "before": None, "after": None, "page": 4, "evidence": "6Gの研究"},  # from a, the edition it is in
+         "before": None, "after": None, "page": 4, "evidence": "6Gの研究", "in_summary": None},  # from a, the edition it is in
         {"country": "KR", "part": "fact", "change": "changed", "item": "国家戦略技術", "field": "item_count",
-         "before": 12, "after": 13, "page": 1, "evidence": "13の国家戦略技術"},
+         "before": 12, "after": 13, "page": 1, "evidence": "13の国家戦略技術", "in_summary": False},
         {"country": "KR", "part": "relation", "change": "added", "item": "CN", "field": "competitor",
-         "before": None, "after": "competitor CN", "page": 5, "evidence": "競争"},
+         "before": None, "after": "competitor CN", "page": 5, "evidence": "競争", "in_summary": None},
         {"country": "KR", "part": "relation", "change": "removed", "item": "US", "field": "partner",
-         "before": "partner US", "after": None, "page": 2, "evidence": "協力"},
+         "before": "partner US", "after": None, "page": 2, "evidence": "協力", "in_summary": None},
         {"country": "US", "part": "fact", "change": "removed", "item": "重要技術", "field": None,
-         "before": "3 重要技術", "after": None, "page": 9, "evidence": "旧"},
+         "before": "3 重要技術", "after": None, "page": 9, "evidence": "旧", "in_summary": False},
     ]
     assert diff_rows(diff_tables("a", a, "b", a)).rows == []
 

@@ -123,3 +123,25 @@ def test_raw_manifest_and_pdf_names_are_never_written_through_links(http_server,
     (raw / "manifest.jsonl").unlink()
     again = acquire(url, AcquireConfig(raw_dir=raw))
     assert again.path == first.path and not again.path.is_symlink() and again.path.read_bytes()[:5] == b"%PDF-"
+
+
+@pytest.mark.parametrize("inside", ["a", "a/sub", ".runs", ".runs/a/new"])
+def test_an_output_directory_inside_an_editions_files_is_refused(out, inside):
+    """--out processed/fy24_rr02 (an edition's link) once nested a database, a lock and editions
+    inside that edition's published run directory."""
+    run_dir = (out / "a").resolve()
+    before = sorted(p.name for p in run_dir.iterdir())
+    with pytest.raises(PublishError, match=r"is inside .*\.runs, where jstmine keeps the files") as refused, \
+            output_lock(out / inside):
+        pass
+    assert f"--out {out}" in refused.value.todo
+    assert sorted(p.name for p in run_dir.iterdir()) == before
+    assert not (out / ".runs" / "a" / "new").exists() and published_editions(out) == ["a", "b"]
+
+
+def test_an_output_directory_beside_or_linked_to_another_is_its_own(out, tmp_path):
+    (tmp_path / "elsewhere").symlink_to(out, target_is_directory=True)  # a link to an output directory: the same one
+    with output_lock(tmp_path / "elsewhere"):
+        pass
+    with output_lock(tmp_path / "second"), output_lock(out / "nested-but-not-in-runs"):
+        pass
