@@ -29,3 +29,15 @@ def test_a_difference_beyond_the_spread_or_on_other_cores_is_missed():
     assert _workers_verdict(corpus([32.2, 32.5, 32.4], [34.2, 34.6, 34.0])) == "**missed**"
     assert _workers_verdict(corpus([32.2, 35.3, 33.0], [33.2, 34.6, 34.0], cores=4)) == "**missed**"
     assert _workers_verdict(corpus([32.2], [33.2])) == "**missed**"  # one run each: no spread to compare with
+
+
+def test_a_cpu_use_just_under_the_target_does_not_read_as_the_target():
+    from run import corpus_targets
+
+    def row(cpu: float) -> str:
+        runs = {k: {"wall": 38.4, "cpu": cpu, "repeats": [38.4]} for k in ("plain", "workers2", "workers1", "dask")}
+        lines = corpus_targets({"cores": 2, "pages": 2000, "runs": runs}, 1.4, None)
+        return next(line for line in lines if line.startswith("| CPU use"))
+
+    assert "**89.9%**" in row(69.05) and row(69.05).endswith("| **missed** |")  # 89.9 %: it said "90%", missed
+    assert "**90.0%**" in row(69.12) and row(69.12).endswith("| met |")
