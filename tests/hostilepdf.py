@@ -404,3 +404,23 @@ def cmap_only_truetype(groups: list[tuple[int, int, int]]) -> bytes:
     cmap = struct.pack(">HH", 0, 1) + struct.pack(">HHI", 3, 10, 12) + sub
     head = struct.pack(">IHHHH", 0x00010000, 1, 16, 0, 0) + struct.pack(">4sIII", b"cmap", 0, 28, len(cmap))
     return head + cmap
+
+
+def page_labels_pdf(path: Path, *, shape: str, depth: int = 40) -> Path:
+    """One page and a /PageLabels number tree: ``shape`` "shared" (each of ``depth`` levels lists
+    the next twice: 2**depth leaves as pdfminer walks it), "loop" (a node that is its own kid) or
+    "sound" (``depth`` levels, each node once, labels "A-1", ...)."""
+    pdf = RawPdf()
+    font = pdf.add(FONT)
+    content = pdf.add(pdf.stream(b"", TEXT % b"Labelled page"))
+    pages = _pages_with_contents(pdf, [content], b"<< /Font << /F1 %d 0 R >> >>" % font)
+    if shape == "loop":
+        top = pdf.reserve()
+        pdf.set(top, b"<< /Kids [%d 0 R] >>" % top)
+    else:
+        top = pdf.add(b"<< /Nums [0 << /S /D /P (A-) >>] >>")
+        for _ in range(depth):
+            kids = [top, top] if shape == "shared" else [top]
+            top = pdf.add(b"<< /Kids [%s] >>" % b" ".join(b"%d 0 R" % k for k in kids))
+    root = pdf.add(b"<< /Type /Catalog /Pages %d 0 R /PageLabels %d 0 R >>" % (pages, top))
+    return pdf.write(path, root)

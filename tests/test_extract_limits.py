@@ -296,6 +296,27 @@ def test_a_page_tree_nested_400_deep_is_read(tmp_path):
     assert [b.text for b in doc.blocks] == ["Deep page"]
 
 
+@pytest.mark.parametrize("engine", ["pdfium", "pdfplumber"])
+@pytest.mark.parametrize("shape", ["shared", "loop"])
+def test_a_page_label_tree_that_lists_a_node_twice_or_is_a_loop_is_left_aside(tmp_path, shape, engine):
+    # pdfminer reads the whole /PageLabels tree before it lists a page: the shared one (2**40
+    # leaves) hung both engines, the loop failed the file with a RecursionError
+    from test_fontguard import extract_in_child
+
+    path = forge.page_labels_pdf(tmp_path / "labels.pdf", shape=shape)
+    assert extract_in_child(path, engine, timeout=60) == {"pages": ["Labelled page"]}
+
+
+def test_a_sound_page_label_tree_is_still_read_by_pdfminer(tmp_path):
+    from pipeline.extract.opening import _open_pdf
+
+    pdf = _open_pdf(forge.page_labels_pdf(tmp_path / "labels.pdf", shape="sound", depth=3))
+    try:
+        assert [page.page_obj.label for page in pdf.pages] == ["A-1"]
+    finally:
+        pdf.close()
+
+
 def test_form_xobjects_nested_5000_deep(tmp_path):
     path = forge.xobject_pdf(tmp_path / "forms.pdf", depth=5000)
     with pytest.raises(ExtractError) as info:

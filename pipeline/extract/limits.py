@@ -579,6 +579,37 @@ def page_tree_depth(doc) -> int:
     return deepest
 
 
+MAX_NUMBER_TREE_DEPTH = 64  # /Kids levels of a number tree (/PageLabels), at most (a real one: 1 or 2)
+
+
+def number_tree_sound(tree) -> bool:
+    """Whether pdfminer can walk the number tree ``tree`` (the catalog's /PageLabels) in time
+    proportional to the file: each node reached once, at most ``MAX_NUMBER_TREE_DEPTH`` /Kids
+    levels deep. pdfminer's ``NumberTree`` follows every /Kids entry by recursion, each time it
+    is met, so a node listed twice (``<< /Kids [9 0 R 9 0 R] >>``, forty levels of it: 2**40
+    leaves read) never ends, and a node that is its own kid ends in a RecursionError. Walked
+    here without recursion, references bounded (``pdfrefs.resolve``).
+
+    Parameters:
+        tree: the number tree's root, a reference or a dictionary (anything else is sound:
+            pdfminer refuses it at once).
+    """
+    seen: set[int] = set()  # the nodes' ids (pdfminer keeps each object it read, so one node, one id)
+    stack = [(tree, 0)]
+    while stack:
+        ref, depth = stack.pop()
+        node = resolve(ref)
+        if not isinstance(node, dict):
+            continue
+        if id(node) in seen or depth > MAX_NUMBER_TREE_DEPTH:
+            return False
+        seen.add(id(node))
+        kids = resolve(node.get("Kids"))
+        if isinstance(kids, list):
+            stack.extend((kid, depth + 1) for kid in kids)
+    return True
+
+
 def page_tree_error(path: Path, depth: int) -> ExtractError:
     return ExtractError(
         f"{path.name} cannot be read: its page tree is nested {depth:,} deep (jstmine reads page trees "

@@ -60,6 +60,7 @@ def _open_pdf(path: Path) -> pdfplumber.PDF:
         raise (limits.open_error(exc, path) or _open_error(path, exc, truncated)) from exc
     pdf.rsrcmgr = GuardedResourceManager()
     try:
+        _drop_unsound_page_labels(pdf)
         depth = _page_tree_depth(pdf)
         if depth > limits.MAX_PAGE_TREE_DEPTH:
             raise limits.page_tree_error(path, depth)
@@ -84,6 +85,21 @@ def _page_tree_depth(pdf: pdfplumber.PDF) -> int:
         raise
     except Exception:
         return 0
+
+
+def _drop_unsound_page_labels(pdf: pdfplumber.PDF) -> None:
+    """Hide the catalog's /PageLabels from pdfminer when its number tree is a loop or lists a
+    node twice (``limits.number_tree_sound``): pdfminer reads the whole tree before it lists the
+    first page, and such a tree hung both engines (a node listed twice on each of forty levels)
+    or failed the file with a RecursionError. jstmine reads no page label, so nothing else
+    changes: the pages are those of the page tree, as before.
+
+    Parameters:
+        pdf: the PDF just opened (its document's catalog is replaced by a copy without the entry).
+    """
+    catalog = pdf.doc.catalog
+    if isinstance(catalog, dict) and "PageLabels" in catalog and not limits.number_tree_sound(catalog["PageLabels"]):
+        pdf.doc.catalog = {key: value for key, value in catalog.items() if key != "PageLabels"}
 
 
 def _close_quietly(pdf: pdfplumber.PDF) -> None:
