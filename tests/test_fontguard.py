@@ -211,6 +211,22 @@ def test_the_checks_count_without_expanding():
     assert checked == {id(spaces)}  # only what passed is not counted again
 
 
+def test_a_width_or_box_that_lists_an_array_twice_on_each_level_is_refused():
+    # thirty levels of [a a]: a billion arrays as pdfminer's resolve_all walks them (the descriptor's
+    # /FontBBox so built took 17 s and ran a reader out of its 1 GiB); 31 levels are under MAX_DEPTH
+    from pipeline.extract import fontguard
+    from pipeline.extract.limits import FontRefused
+
+    shared: list = [1, 2]
+    for _ in range(30):
+        shared = [shared, shared]
+    for spec in ({"Subtype": _lit("TrueType"), "Widths": shared},
+                 {"Subtype": _lit("TrueType"), "FontDescriptor": {"FontBBox": [0, 0, 1000, shared]}}):
+        with pytest.raises(FontRefused, match="over and over"):
+            fontguard.check_font(spec)
+    fontguard.check_font({"Subtype": _lit("CIDFontType2"), "W": [n for c in range(0, 60000, 2) for n in (c, [500, 600])]})
+
+
 def _lit(name: str):
     from pdfminer.psparser import LIT
 

@@ -116,7 +116,8 @@ def check_font(spec, checked: set[int] | None = None) -> None:
                          ("/FontBBox", spec.get("FontBBox")), ("its descriptor's /FontBBox", descriptor.get("FontBBox"))):
         if value is not None and not _shallow(value):
             raise FontRefused(f"{where} of its font {_name(spec)} holds itself, or arrays nested more than "
-                              f"{MAX_DEPTH} deep", _TODO)
+                              f"{MAX_DEPTH} deep, or lists the same array over and over (more than "
+                              f"{MAX_ENTRIES:,} arrays)", _TODO)
     if subtype in ("CIDFontType0", "CIDFontType2"):
         for key, step in (("W", 3), ("W2", 5)):
             ranges = _width_ranges(resolve(spec.get(key)), step, resolved=key == "W")
@@ -161,7 +162,9 @@ def _name(spec) -> str:
 
 def _shallow(value) -> bool:
     """Whether ``value`` (references followed, bounded) nests arrays and dictionaries at most
-    ``MAX_DEPTH`` deep with none holding itself: what pdfminer's ``resolve_all`` needs to end."""
+    ``MAX_DEPTH`` deep with none holding itself, and at most ``MAX_ENTRIES`` of them as pdfminer's
+    ``resolve_all`` walks them (an array listed twice is walked twice: ``[9 0 R 9 0 R]`` on each of
+    thirty levels is a billion arrays, which took gigabytes): what ``resolve_all`` needs to end."""
     todo = [(value, 0, frozenset())]
     seen = 0
     while todo:
@@ -172,8 +175,8 @@ def _shallow(value) -> bool:
         if depth >= MAX_DEPTH or id(item) in path:
             return False
         seen += 1
-        if seen > MAX_ENTRIES:  # (more containers than any font holds: looked at enough)
-            return True
+        if seen > MAX_ENTRIES:  # more than any font holds: the same array listed over and over (see above)
+            return False
         inner = path | {id(item)}
         todo += [(v, depth + 1, inner) for v in (item.values() if isinstance(item, dict) else item)]
     return True
