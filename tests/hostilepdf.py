@@ -424,3 +424,22 @@ def page_labels_pdf(path: Path, *, shape: str, depth: int = 40) -> Path:
             top = pdf.add(b"<< /Kids [%s] >>" % b" ".join(b"%d 0 R" % k for k in kids))
     root = pdf.add(b"<< /Type /Catalog /Pages %d 0 R /PageLabels %d 0 R >>" % (pages, top))
     return pdf.write(path, root)
+
+
+def shared_page_value_pdf(path: Path, *, key: str = "Rotate", depth: int = 40) -> Path:
+    """One page whose ``key`` entry (/Rotate, or a box: [0 0 595 842 value]) is an array that lists
+    the next twice, on each of ``depth`` levels (2**depth arrays as pdfplumber resolves them)."""
+    pdf = RawPdf()
+    font = pdf.add(FONT)
+    content = pdf.add(pdf.stream(b"", TEXT % b"Shared page"))
+    top = pdf.add(b"[1 2]")
+    for _ in range(depth):
+        top = pdf.add(b"[%d 0 R %d 0 R]" % (top, top))
+    value = b"%d 0 R" % top if key == "Rotate" else b"[0 0 595 842 %d 0 R]" % top
+    entries = b"/MediaBox [0 0 595 842] " if key != "MediaBox" else b""
+    pages = pdf.reserve()
+    page = pdf.add(b"<< /Type /Page /Parent %d 0 R %s/%s %s /Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>"
+                   % (pages, entries, key.encode(), value, font, content))
+    pdf.set(pages, b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % page)
+    root = pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>" % pages)
+    return pdf.write(path, root)

@@ -307,6 +307,28 @@ def test_a_page_label_tree_that_lists_a_node_twice_or_is_a_loop_is_left_aside(tm
     assert extract_in_child(path, engine, timeout=60) == {"pages": ["Labelled page"]}
 
 
+@pytest.mark.parametrize(("engine", "key"), [("pdfium", "Rotate"), ("pdfplumber", "CropBox")])
+def test_a_page_entry_that_lists_an_array_over_and_over_is_refused(tmp_path, engine, key):
+    # pdfplumber resolves a page's /Rotate and boxes whole as it lists the pages: 2**40 arrays,
+    # both engines hung before the first page
+    from test_fontguard import extract_in_child
+
+    found = extract_in_child(forge.shared_page_value_pdf(tmp_path / "shared.pdf", key=key), engine, timeout=60)
+    assert found["error"] == "PageValueRefused"
+    assert found["what"].startswith("shared.pdf cannot be opened: one of its pages has an entry")
+    assert "over and over" in found["what"] and "fetch it again" in found["todo"]
+
+
+def test_page_entries_resolve_as_pdfplumber_resolves_them():
+    import pdfplumber.utils.pdfinternals as internals
+
+    from pipeline.extract import limits
+
+    value = {"Type": "x", "Rect": [0, 0, 10, 10], "MK": {"BG": [1, 0.5]}, "Kids": [[1], [2, [3]]]}
+    assert limits._page_resolve_all(value) == internals.resolve_all(value)
+    assert limits._page_resolve_all(90) == 90
+
+
 def test_a_sound_page_label_tree_is_still_read_by_pdfminer(tmp_path):
     from pipeline.extract.opening import _open_pdf
 

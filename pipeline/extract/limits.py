@@ -41,7 +41,12 @@ force, that is outside ``reading()``, which ``extract_pdf`` and its worker proce
   filters) is refused too, and every refusal names the stream's object number and kind;
 * ``pdfminer.layout.LTContainer.add`` and ``pdfplumber.page.Page.process_object``: every 1,024th
   call compares the process's resident memory with the budget (a counter and, rarely, one read
-  of /proc/self/statm).
+  of /proc/self/statm);
+* ``pdfplumber.page.resolve_all`` (what pdfplumber resolves a page's /Rotate, /MediaBox and other
+  boxes with, as it lists the pages, and its /Annots): a value that holds more than
+  ``MAX_PAGE_VALUE_CONTAINERS`` arrays and dictionaries as ``resolve_all`` walks them is refused
+  (``PageValueRefused``) before it is walked; any other value is resolved by pdfplumber's own
+  function. In force always, within ``reading()`` or not.
 
 Written against the pinned pdfminer.six 20260107 and pdfplumber 0.11.10; tests/test_extract_limits.py
 fails if an upgrade goes around a patch (the bombs would no longer stop at the cap), and checks that
@@ -348,6 +353,52 @@ def check_memory() -> None:
 
 _original_add = LTContainer.add
 _original_process_object = pdfplumber.page.Page.process_object
+_original_page_resolve_all = pdfplumber.page.resolve_all
+
+MAX_PAGE_VALUE_CONTAINERS = 1 << 18  # arrays and dictionaries in one page entry, as resolve_all walks them
+
+
+class PageValueRefused(ExtractError):
+    """A page's entry (/Rotate, /MediaBox, another box, /Annots) that pdfplumber's ``resolve_all``
+    would take unbounded time or memory to resolve; ``opening._open_pdf`` names the file."""
+
+
+def _page_resolve_all(value):
+    """pdfplumber's ``resolve_all`` (``pdfplumber.page`` resolves a page's entries with it), after
+    counting the arrays and dictionaries it would walk, without recursion: more than
+    ``MAX_PAGE_VALUE_CONTAINERS`` (an array listed twice on each of forty levels: a trillion; an
+    array that holds itself: for ever) raises ``PageValueRefused``, where ``resolve_all`` ran for
+    ever, or until the memory ran out, before the first page was listed.
+
+    Parameters:
+        value: the entry's value, as the page dictionary holds it.
+    """
+    from pdfminer.pdftypes import PDFObjRef
+    from pdfplumber.utils.pdfinternals import get_dict_type
+
+    containers, todo = 0, [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, PDFObjRef):
+            item = item.resolve()
+            if get_dict_type(item) == "Page":  # resolve_all stops there
+                continue
+        if isinstance(item, (list, tuple)):
+            todo.extend(item)
+        elif isinstance(item, dict):
+            skipped = ("Parent",) if get_dict_type(item) == "Annot" else ()
+            todo.extend(v for k, v in item.items() if k not in skipped)
+        else:
+            continue
+        containers += 1
+        if containers > MAX_PAGE_VALUE_CONTAINERS:
+            raise PageValueRefused(
+                f"one of its pages has an entry (/Rotate, /MediaBox or another box, /Annots) that holds more than "
+                f"{MAX_PAGE_VALUE_CONTAINERS:,} arrays or dictionaries as it is read (an array that holds itself, or "
+                "lists another over and over)",
+                "no real PDF is built this way: the file is damaged or built to defeat the reader; check where it "
+                "came from and fetch it again from the publisher (or print it to a new PDF)")
+    return _original_page_resolve_all(value)
 
 
 def _add(self, obj) -> None:
@@ -539,6 +590,7 @@ def _install() -> None:
     pdftypes.PDFStream.decode = _decode
     LTContainer.add = _add
     pdfplumber.page.Page.process_object = _process_object
+    pdfplumber.page.resolve_all = _page_resolve_all
     pdftypes._jstmine_limits = True
 
 

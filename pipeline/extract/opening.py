@@ -65,6 +65,9 @@ def _open_pdf(path: Path) -> pdfplumber.PDF:
         if depth > limits.MAX_PAGE_TREE_DEPTH:
             raise limits.page_tree_error(path, depth)
         page_count = len(pdf.pages)
+    except limits.PageValueRefused as exc:
+        _close_quietly(pdf)
+        raise limits.PageValueRefused(f"{path.name} cannot be opened: {exc.what}", exc.todo) from exc
     except ExtractError:
         _close_quietly(pdf)
         raise
