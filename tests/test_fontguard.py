@@ -227,6 +227,27 @@ def test_a_width_or_box_that_lists_an_array_twice_on_each_level_is_refused():
     fontguard.check_font({"Subtype": _lit("CIDFontType2"), "W": [n for c in range(0, 60000, 2) for n in (c, [500, 600])]})
 
 
+def test_pdfminer_and_jstmine_s_checks_resolve_a_reference_chain_alike():
+    # a chain of MAX_HOPS references to a font's /ToUnicode was a missing entry to fontguard
+    # (pdfrefs.resolve) and the map itself to pdfminer (resolve1): its 4 billion entries built
+    from pdfminer.pdftypes import PDFObjectNotFound, PDFObjRef, resolve1
+
+    from pipeline.extract.pdfrefs import MAX_HOPS, resolve
+
+    class Doc:
+        def __init__(self, length):
+            self.objects = {i: PDFObjRef(self, i + 1) for i in range(length)} | {length: "value"}
+
+        def getobj(self, objid):
+            if objid not in self.objects:
+                raise PDFObjectNotFound(objid)
+            return self.objects[objid]
+
+    for length in range(MAX_HOPS + 3):  # objects that are references, before the value
+        start = PDFObjRef(Doc(length), 0)
+        assert resolve1(start) == resolve(start) == ("value" if length < MAX_HOPS else None), length
+
+
 def _lit(name: str):
     from pdfminer.psparser import LIT
 

@@ -34,9 +34,10 @@ _original_resolve = PDFObjRef.resolve
 
 
 def _bounded_resolve(self: PDFObjRef, default: object = None):
-    """``PDFObjRef.resolve`` (one step of pdfminer's ``resolve1``), except that a reference whose
-    object is a reference starting a chain of more than ``MAX_HOPS`` references (a loop) resolves
-    to ``default``, as a reference to a missing object does; every other reference resolves as
+    """``PDFObjRef.resolve`` (one step of pdfminer's ``resolve1``), except that a reference that
+    starts a chain of more than ``MAX_HOPS`` references (a loop) resolves to ``default``, as a
+    reference to a missing object does, and as it does to ``resolve``: ``resolve1`` and
+    ``resolve`` come to the same object from any value; every other reference resolves as
     before, to the same object (a reference to a reference included: ``resolve1`` follows it on).
 
     Parameters: as ``PDFObjRef.resolve`` (``default``: what a reference to nothing resolves to)."""
@@ -44,7 +45,10 @@ def _bounded_resolve(self: PDFObjRef, default: object = None):
     if not isinstance(value, PDFObjRef):
         return value
     hop = value
-    for _ in range(MAX_HOPS):
+    # self and value are two of the MAX_HOPS references resolve follows: pdfminer must come to
+    # the same object as jstmine's checks (fontguard), or a chain one longer than they follow
+    # hid a font's /ToUnicode from them and not from pdfminer
+    for _ in range(MAX_HOPS - 1):
         try:
             hop = self.doc.getobj(hop.objid)
         except PDFObjectNotFound:  # the chain ends at nothing: resolve1 comes to the default itself
