@@ -646,16 +646,17 @@ def number_tree_sound(tree) -> bool:
         tree: the number tree's root, a reference or a dictionary (anything else is sound:
             pdfminer refuses it at once).
     """
-    seen: set[int] = set()  # the nodes' ids (pdfminer keeps each object it read, so one node, one id)
+    seen: set[tuple[str, int]] = set()  # the nodes' object numbers, and ids (a direct node has no number)
     stack = [(tree, 0)]
     while stack:
         ref, depth = stack.pop()
         node = resolve(ref)
         if not isinstance(node, dict):
             continue
-        if id(node) in seen or depth > MAX_NUMBER_TREE_DEPTH:
+        keys = {("node", id(node))} | ({("obj", ref.objid)} if getattr(ref, "objid", None) is not None else set())
+        if keys & seen or depth > MAX_NUMBER_TREE_DEPTH:
             return False
-        seen.add(id(node))
+        seen |= keys
         kids = resolve(node.get("Kids"))
         if isinstance(kids, list):
             stack.extend((kid, depth + 1) for kid in kids)
