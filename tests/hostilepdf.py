@@ -393,15 +393,20 @@ def cmap_stream(body: bytes, codespace: bytes = b"<00> <FF>") -> bytes:
             b"1 begincodespacerange " + codespace + b" endcodespacerange\n" + body + b"\nendcmap end end\n")
 
 
-def cmap_only_truetype(groups: list[tuple[int, int, int]]) -> bytes:
+def cmap_only_truetype(groups: list[tuple[int, int, int]], records: int = 1) -> bytes:
     """A TrueType program holding nothing but a cmap table with one format 12 subtable (Windows,
     Unicode full repertoire) of ``groups`` (first code, last code, first glyph): PDFium cannot
-    load it as a font, pdfminer reads its cmap (a CID font without /ToUnicode)."""
+    load it as a font, pdfminer reads its cmap (a CID font without /ToUnicode). ``records``:
+    encoding records pointing at that subtable (Unicode ones, as real fonts list the same
+    subtable for several platforms; pdfminer reads it once per record)."""
     import struct
 
     sub = struct.pack(">HHIII", 12, 0, 16 + 12 * len(groups), 0, len(groups))
     sub += b"".join(struct.pack(">III", *g) for g in groups)
-    cmap = struct.pack(">HH", 0, 1) + struct.pack(">HHI", 3, 10, 12) + sub
+    kinds = [(3, 10), (0, 4), (0, 6), (3, 1), (0, 3), (0, 2), (0, 1), (0, 0)]
+    assert records <= len(kinds)
+    cmap = struct.pack(">HH", 0, records) + b"".join(struct.pack(">HHI", *kinds[k], 4 + 8 * records)
+                                                     for k in range(records)) + sub
     head = struct.pack(">IHHHH", 0x00010000, 1, 16, 0, 0) + struct.pack(">4sIII", b"cmap", 0, 28, len(cmap))
     return head + cmap
 

@@ -139,6 +139,15 @@ def test_an_embedded_cmap_table_of_billions_of_entries_is_refused(tmp_path, wher
     _refused(extract_in_child(pdf, engine, timeout=30), "cmap table", "4,294,967,296 entries")
 
 
+@pytest.mark.parametrize(("engine", "fallback"), [("pdfplumber", "none"), ("pdfium", "rotate")])
+def test_a_large_cjk_cmap_listed_for_several_platforms_is_read(tmp_path, engine, fallback):
+    # 100,000 codes, listed for four platforms as large CJK fonts do: a real font, read (was refused)
+    program = cmap_only_truetype([(0x3400, 0x3400 + 99_999, 1)], records=4)
+    pdf = font_dict_pdf(tmp_path / "cjk.pdf", kind="type0", program=program, fallback=fallback)
+    # the font's one glyph (3) is read through that map: U+3402
+    assert extract_in_child(pdf, engine, timeout=60) == {"pages": ["Hello world\u3402"]}
+
+
 @pytest.mark.parametrize(("where", "engine", "fallback"), [("page", "pdfplumber", "none"), ("form", "pdfium", "rotate")])
 def test_a_type0_font_that_is_its_own_descendant_is_refused(tmp_path, where, engine, fallback):
     pdf = font_dict_pdf(tmp_path / "self.pdf", kind="type0", where=where, entries={"F/DescendantFonts": b"[{self}]"},
@@ -194,6 +203,14 @@ def test_the_checks_count_without_expanding():
     assert 0 < fontguard.truetype_map_entries(program) <= fontguard.MAX_ENTRIES  # a real font passes
     assert fontguard.truetype_map_entries(cmap_only_truetype([(0x20, 0x7E, 3), (0x3000, 0x30FF, 100)])) == 95 + 256
     assert fontguard.truetype_map_entries(b"not a font") == 0
+    # a large CJK font lists the same codes for several platforms: each code counts once ...
+    cjk = [(0x3400, 0x3400 + 99_999, 1)]  # 100,000 codes (the CJK blocks and extensions)
+    assert fontguard.truetype_map_entries(cmap_only_truetype(cjk, records=4)) == 100_000  # was 400,000: refused
+    assert fontguard.truetype_map_entries(cmap_only_truetype(cjk + [(0x3400, 0x3500, 1)])) == 100_000
+    # ... but pdfminer reads every subtable whole: past MAX_CMAP_WORK entries read, refused all the same
+    wide = [(0x10000, 0x10000 + 250_000, 1)]
+    assert fontguard.truetype_map_entries(cmap_only_truetype(wide, records=4)) <= fontguard.MAX_CMAP_WORK
+    assert fontguard.truetype_map_entries(cmap_only_truetype(wide, records=5)) > fontguard.MAX_CMAP_WORK
     cid = _lit("CIDFontType2")
     fontguard.check_font({"Subtype": cid, "W": [1, [500, 600], 0, 65535, 1000]})  # every code of 2 bytes: fine
     with pytest.raises(FontRefused, match="300,001 characters"):

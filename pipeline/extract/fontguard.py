@@ -11,7 +11,9 @@ into "FILE: page N cannot be read: ..." with what to do):
   /W or /W2 (``[0 2000000000 500]``), one segment or group of the cmap table of an embedded
   TrueType program (read when a CID font has no /ToUnicode). More than ``MAX_ENTRIES`` entries
   in all, in any of these, is refused (a font has at most 65,536 glyphs; a real map has fewer
-  entries than that);
+  entries than that). A cmap table counts each code once, however many of its subtables list
+  it (large CJK fonts list the same codes for several platforms), and is refused too once its
+  subtables add up to more than ``MAX_CMAP_WORK`` entries, which pdfminer reads all;
 * a container that holds itself (``9 0 obj [9 0 R] endobj`` as a width, or as the /FontBBox):
   pdfminer resolves widths and the box by recursion, which would end in a RecursionError blamed
   on the page's nesting;
@@ -48,6 +50,9 @@ from pipeline.extract.limits import FontRefused
 from pipeline.extract.pdfrefs import resolve
 
 MAX_ENTRIES = 1 << 18  # entries one map or width table of a font may expand to (262,144)
+# entries pdfminer may add, repeats included, reading an embedded TrueType program's cmap table: a
+# real font lists the same codes in up to four Unicode subtables (formats 4 and 12, two platforms)
+MAX_CMAP_WORK = 4 * MAX_ENTRIES
 MAX_TYPE0_NESTING = 4  # Type0 fonts nested in each other's /DescendantFonts, at most
 MAX_DEPTH = 32  # arrays and dictionaries nested in a width or a /FontBBox, at most (a real one: 2)
 
@@ -235,11 +240,13 @@ def _map_within(stream: PDFStream) -> bool:
 
 
 def truetype_map_entries(data: bytes) -> int:
-    """The entries pdfminer's ``TrueTypeFont.create_unicode_map`` would add for the embedded
-    TrueType program ``data``: the codes its Unicode cmap subtables cover by ranges (formats 4
-    and 12; the other formats list their entries, as many as the data holds), read as pdfminer
-    reads them; 0 when there is no cmap table (or as much as was counted when the table ends
-    early: pdfminer fails there too).
+    """The entries pdfminer's ``TrueTypeFont.create_unicode_map`` would make of the embedded
+    TrueType program ``data``: the distinct codes its Unicode cmap subtables cover by ranges
+    (formats 4 and 12; the other formats list their entries, as many as the data holds), read as
+    pdfminer reads them; 0 when there is no cmap table (or as much as was counted when the table
+    ends early: pdfminer fails there too). A code in several subtables counts once, as pdfminer
+    keeps it once, but pdfminer reads every subtable whole: once the ranges add up to more than
+    ``MAX_CMAP_WORK`` entries, repeats included, that sum is returned (above ``MAX_ENTRIES``: refused).
 
     Parameters:
         data: the font program (a /FontFile2 stream's data).
@@ -249,6 +256,7 @@ def truetype_map_entries(data: bytes) -> int:
     if b"cmap" not in tables:
         return 0
     base, _ = tables[b"cmap"]
+    ranges: list[tuple[int, int]] = []
     total = 0
     try:
         fp.seek(base)
@@ -265,15 +273,31 @@ def truetype_map_entries(data: bytes) -> int:
                 ends = struct.unpack(f">{segments}H", fp.read(2 * segments))
                 fp.read(2)
                 starts = struct.unpack(f">{segments}H", fp.read(2 * segments))
-                total += sum(max(0, end - start + 1) for start, end in zip(starts, ends, strict=False))
+                found = [(start, end) for start, end in zip(starts, ends, strict=False) if end >= start]
+                ranges += found
+                total += sum(end - start + 1 for start, end in found)
+                if total > MAX_CMAP_WORK:
+                    return total
             elif kind == 12:
                 fp.read(10)
                 (groups,) = struct.unpack(">I", fp.read(4))
-                for _ in range(groups):
+                for _ in range(groups):  # (as many as the data holds: a short read ends the table)
                     start, end, _ = struct.unpack(">III", fp.read(12))
-                    total += max(0, end - start + 1)
-                    if total > MAX_ENTRIES:
-                        return total
+                    if end >= start:
+                        ranges.append((start, end))
+                        total += end - start + 1
+                        if total > MAX_CMAP_WORK:
+                            return total
     except struct.error:
         pass
-    return total
+    return _covered(ranges)
+
+
+def _covered(ranges: list[tuple[int, int]]) -> int:
+    """How many codes the inclusive ``ranges`` cover together (overlaps counted once)."""
+    covered, reach = 0, -1
+    for start, end in sorted(ranges):
+        if end > reach:
+            covered += end - max(start, reach + 1) + 1
+            reach = end
+    return covered
