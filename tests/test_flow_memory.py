@@ -209,20 +209,8 @@ def test_the_many_small_stage_outputs_have_slots_and_round_trip_as_results():
     import dataclasses
     import pickle
 
-    from pipeline.attribute import AttributedMention, SentenceSubject
-    from pipeline.extract.model import Block
-    from pipeline.segment import Paragraph
-    from pipeline.tag import Mention
+    from test_records import RECORDS as outputs  # one of each (blocks, paragraphs, sentences, mentions …)
 
-    mention = Mention(sentence_id=3, start=0, end=2, text="米国", label="COUNTRY", id="US", top="US", via="lexicon")
-    outputs = [
-        Block(page=2, kind="body", text="本文", level=0, markers=((1, "1"),)),
-        Paragraph(paragraph_id=1, section_id=0, page=2, kind="body", text="本文"),
-        Sentence(sentence_id=3, paragraph_id=1, section_id=0, page=2, index=0, kind="body", text="米国の本文。"),
-        mention,
-        AttributedMention(mention=mention, page=2, paragraph_id=1, section_id=0, subject="US", subject_source="heading"),
-        SentenceSubject(sentence_id=3, subject=None, subject_source="none"),
-    ]
     serializer = ZstdSerializer()
     for obj in outputs:
         assert not hasattr(obj, "__dict__"), f"{type(obj).__name__} keeps a __dict__ per instance"
