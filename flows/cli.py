@@ -111,7 +111,7 @@ def run(
     3 the findings check of the edition processed has contradicted findings (everything is
     published). The Prefect flow run (when one started) is Failed exactly when the exit code is 1 or 3.
     """
-    ref = _check_before_starting(source, edition)
+    ref = _check_before_starting(source, edition, out)
     _check_files_before_starting(lexicon, rules, expectations, mode)
     if ocr not in _OCR_MODES:
         die(f"--ocr {printable(ocr)} is not a mode", f"use one of: {', '.join(_OCR_MODES)}")
@@ -187,17 +187,24 @@ def print_outcome(summary, out: Path) -> None:
                            f"--out {printable(str(out))}", style="yellow"))
 
 
-def _check_before_starting(source: str, edition: str | None):
+def _check_before_starting(source: str, edition: str | None, out: Path | None = None):
     """Refuse at once, before Prefect starts, what the flow would refuse anyway: a source with an
     unsupported scheme, a missing local file, an edition name that is not a directory name (or
-    too long, or one of jstmine's own files). Returns the parsed source."""
+    too long, or one of jstmine's own files, or a new one beginning with '-'). Returns the parsed
+    source.
+
+    Parameters:
+        source: the --source value.
+        edition: the --edition value, or None.
+        out: the --out directory (an edition already published there keeps its name).
+    """
     from pipeline.acquire import check_source
-    from pipeline.publish import check_edition_name
+    from pipeline.publish import check_new_edition_name
 
     try:
         ref = check_source(source)
         if edition:
-            check_edition_name(edition)
+            check_new_edition_name(edition, out)
         return ref
     except PipelineError as exc:
         die(exc.what, exc.todo)

@@ -91,6 +91,35 @@ def check_edition_name(edition: str) -> str:
     return edition
 
 
+def check_new_edition_name(edition: str, out_dir: Path | None = None) -> str:
+    """``edition`` when a run may publish under it: a name ``check_edition_name`` accepts that does
+    not begin with '-', unless ``out_dir`` already has an edition of that name (re-publishing an
+    edition is no new name). A name beginning with '-' reads as an option on the command line:
+    ``jstmine show -e -x``, ``jstmine diff -x y`` and ``jstmine editions remove -x`` could name it only
+    after ``--`` (or as ``--edition=-x``). Editions already published under such a name stay
+    readable, listable and removable (``check_edition_name`` accepts them).
+
+    Parameters:
+        edition: the name asked for (``jstmine run --edition``, the flow's parameter).
+        out_dir: the output directory it would be published to; None: the name is taken as new.
+
+    Raises ``EditionNameError`` saying what is wrong and what to do.
+    """
+    check_edition_name(edition)
+    if edition.startswith("-") and not (out_dir is not None and edition in published_editions(out_dir)):
+        shown = edition if len(edition) <= 60 else edition[:57] + "…"
+        suggested = edition.lstrip("-.")
+        if not _is_edition_name(suggested):
+            suggested = "fy24_rr02-2025-04"
+        raise EditionNameError(
+            f"edition name {shown!r} begins with '-': jstmine diff and jstmine editions remove would take it for "
+            "an option, and every command would need it written after '--' or as --edition=NAME",
+            f"give a name beginning with a letter, a digit or '_', e.g. {suggested} (an edition published earlier under "
+            f"such a name stays readable and removable: jstmine diff -- {shown} B, jstmine editions remove --yes -- {shown})",
+        )
+    return edition
+
+
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (=HYPERLINK…,
 # +cmd|…, -2+3, @SUM…; a tab or carriage return first hides it), also after spaces and in the
 # full-width forms a Japanese spreadsheet may read as the same: CSV injection.
@@ -196,9 +225,17 @@ def _fsync_dir(path: Path) -> None:
 
 
 def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str) -> Path:
-    """Write ``tables`` as edition ``edition`` of ``out_dir`` (a name ``check_edition_name``
-    accepted), atomically; returns the edition's link. Raises ``PublishError``."""
+    """Write ``tables`` as edition ``edition`` of ``out_dir``, atomically; returns the edition's
+    link. Raises ``PublishError`` (``EditionNameError`` for a name ``check_new_edition_name``
+    refuses: a new edition never begins with '-').
+
+    Parameters:
+        tables: table name → validated table.
+        out_dir: the output directory (``processed``).
+        edition: the edition's name.
+    """
     out_dir = Path(out_dir)
+    check_new_edition_name(edition, out_dir)
     link = out_dir / edition
     if link.exists() and not link.is_symlink():
         raise PublishError(

@@ -102,6 +102,38 @@ def test_edition_names_that_are_not_safe_directory_names_are_refused(bad, messag
     assert check_edition_name("e" * 120) == "e" * 120
 
 
+def _publish_as_an_older_jstmine(monkeypatch, tables, out, edition):
+    """Publish ``edition`` as a jstmine that still accepted new names beginning with '-' did."""
+    import pipeline.publish as publishing
+
+    with monkeypatch.context() as m:
+        m.setattr(publishing, "check_new_edition_name", lambda name, out_dir=None: publishing.check_edition_name(name))
+        publish(tables, out, edition)
+
+
+def test_a_new_edition_name_beginning_with_a_dash_is_refused_an_existing_one_is_kept(tmp_path, monkeypatch):
+    from pipeline.publish import EditionNameError, check_edition_name, check_new_edition_name
+
+    out = tmp_path / "out"
+    for bad in ("-x", "--edition", "-"):
+        with pytest.raises(EditionNameError) as caught:
+            check_new_edition_name(bad, out)
+        assert "begins with '-'" in caught.value.what and "for an option" in caught.value.what
+        assert "beginning with a letter" in caught.value.todo and "-- " in caught.value.todo
+    with pytest.raises(EditionNameError, match="begins with '-'"):
+        publish({"pages": _pages("-x")}, out, "-x")  # nothing is written under a new such name
+    assert not os.path.lexists(out / "-x") and not (out / ".runs" / "-x").exists()
+    assert check_new_edition_name("x-1", out) == "x-1" and check_new_edition_name("_x", out) == "_x"
+    # an edition an older jstmine published under such a name stays an edition: listed, readable, re-publishable
+    _publish_as_an_older_jstmine(monkeypatch, {"pages": _pages("-x")}, out, "-x")
+    assert published_editions(out) == ["-x"] and check_edition_name("-x") == "-x"
+    assert check_new_edition_name("-x", out) == "-x"
+    publish({"pages": _pages("-x", 3)}, out, "-x")
+    assert pq.read_table(out / "-x" / "pages.parquet").num_rows == 3
+    with pytest.raises(EditionNameError):  # another new one still is not
+        check_new_edition_name("-y", out)
+
+
 def test_cleanup_never_follows_a_symbolic_link_planted_under_runs(tmp_path):
     from pipeline.publish import output_lock
 
