@@ -23,6 +23,7 @@ import errno
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -579,7 +580,7 @@ def _remove_stale_runs(out_dir: Path) -> list[str]:
     What cannot be removed is reported and skipped, so a later run is never stopped by it."""
     notes = []
     for tmp in out_dir.glob(".*.tmp"):  # a link or journal being written when the run was killed
-        if tmp.is_symlink() or ((JOURNAL_SUFFIX + "." in tmp.name or REMOVAL_SUFFIX + "." in tmp.name) and tmp.is_file()):
+        if _is_own_temporary(tmp):
             tmp.unlink(missing_ok=True)
     runs = out_dir / RUNS_DIR
     if runs.is_symlink():
@@ -607,6 +608,37 @@ def _remove_stale_runs(out_dir: Path) -> list[str]:
         with contextlib.suppress(OSError):
             edition_dir.rmdir()  # only when empty (an edition never published)
     return notes
+
+
+# The temporaries jstmine makes in the output directory: ``_switch_link``'s link
+# ``.<edition>.<8 hex>.tmp`` (to a run directory of its edition) and ``_write_journal``'s file
+# ``.<edition>.publishing.<8 of mkstemp's characters>.tmp`` (or ``.removing.``).
+_TEMP_LINK = re.compile(r"\.(?P<edition>.+)\.[0-9a-f]{8}\.tmp")
+_TEMP_JOURNAL = re.compile(r"\.(?P<edition>.+)(?:" + re.escape(JOURNAL_SUFFIX) + "|" + re.escape(REMOVAL_SUFFIX)
+                           + r")\.[a-z0-9_]{8}\.tmp")
+
+
+def _is_own_temporary(path: Path) -> bool:
+    """Whether ``path`` (in the output directory) is a temporary a killed run of jstmine left: a
+    link named as ``_switch_link`` names it that points at a run directory of its edition, or a
+    journal being written (a small regular file named as ``_write_journal`` names it). Anything
+    else named ``.*.tmp`` is someone else's and stays.
+
+    Parameters:
+        path: an entry of the output directory whose name ends in ``.tmp``.
+    """
+    link = _TEMP_LINK.fullmatch(path.name)
+    if link and _is_edition_name(link["edition"]) and path.is_symlink():
+        try:
+            return _is_run_path(os.readlink(path), link["edition"])
+        except OSError:
+            return False
+    journal = _TEMP_JOURNAL.fullmatch(path.name)
+    try:
+        return bool(journal and _is_edition_name(journal["edition"]) and not path.is_symlink() and path.is_file()
+                    and path.stat().st_size <= _JOURNAL_MAX_BYTES)
+    except OSError:
+        return False
 
 
 def _switch_link(link: Path, target: Path) -> None:

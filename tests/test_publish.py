@@ -134,6 +134,34 @@ def test_a_new_edition_name_beginning_with_a_dash_is_refused_an_existing_one_is_
         check_new_edition_name("-y", out)
 
 
+def test_cleanup_removes_only_jstmines_own_temporaries(tmp_path):
+    from pipeline.publish import output_lock
+
+    out = tmp_path / "out"
+    publish({"pages": _pages("fy24")}, out, "fy24")
+    run = os.readlink(out / "fy24")  # .runs/fy24/<run>
+    (tmp_path / "notes").mkdir()
+    theirs = {".notes.tmp": tmp_path / "notes",  # a user's or another tool's links: kept
+              ".fy24.0123abcd.tmp": tmp_path / "notes",  # named like jstmine's, but not to a run directory
+              ".fy24.fedcba98.tmp": ".runs/other/x",  # to a run directory of another edition
+              ".jstmine.duckdb.0123abcd.tmp": run}
+    for name, target in theirs.items():
+        os.symlink(target, out / name)
+    (out / ".draft.tmp").write_text("a user's file")
+    (out / ".fy24.publishing.notes.tmp").write_text("not a name mkstemp makes")
+    # what a killed jstmine left: a link being switched, a journal being written
+    os.symlink(run, out / ".fy24.89abcdef.tmp")
+    os.symlink(".runs/fy24/20250101T000000-00000000", out / ".fy24.0badf00d.tmp")  # its run already gone
+    (out / ".fy24.publishing.k2_x9q0a.tmp").write_text('{"edition": "fy24"')
+    (out / ".fy24.removing.abcdefgh.tmp").write_text("")
+    with output_lock(out):
+        publish({"pages": _pages("fy25")}, out, "fy25")
+    left = {p.name for p in out.glob(".*.tmp")}
+    assert left == set(theirs) | {".draft.tmp", ".fy24.publishing.notes.tmp"}
+    assert os.readlink(out / ".notes.tmp") == str(tmp_path / "notes") and (tmp_path / "notes").is_dir()
+    assert published_editions(out) == ["fy24", "fy25"]
+
+
 def test_cleanup_never_follows_a_symbolic_link_planted_under_runs(tmp_path):
     from pipeline.publish import output_lock
 
