@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.diff import TABLES as DIFF_TABLES
-from pipeline.diff import diff_tables, read_edition
+from pipeline.diff import diff_tables, missing_tables, read_edition, with_missing_tables
 from pipeline.errors import PipelineError
 from pipeline.publish import EditionNameError, check_edition_name, edition_link_problem, edition_run_dir, published_editions
 from pipeline.report_analyses import analyses_context
@@ -449,6 +449,10 @@ def _findings(out_dir: Path, edition: str, pdf_href: str | None, ct: list[dict])
             "differences": differences}
 
 
+PART_NAMES = {"technologies": "国 × 技術の組", "facts": "政策上の事実", "relations": "関係"}  # pipeline.diff.PARTS
+SHOWN_NAMES = {"added": "追加", "removed": "削除"}
+
+
 def _changes(out_dir: Path, edition: str, previous: str, ct: list[dict]) -> dict:
     """What changed since ``previous``, per country, as ``jstmine diff previous edition`` shows it:
     technologies added and removed, facts changed (count, year, …), added and removed, and
@@ -456,7 +460,7 @@ def _changes(out_dir: Path, edition: str, previous: str, ct: list[dict]) -> dict
     # The previous edition as `jstmine diff` reads it; this one from what the report has read.
     earlier = read_edition(out_dir, previous)
     later = {name: ct if name == "country_technology" else _rows(out_dir, edition, name) or [] for name in DIFF_TABLES}
-    diff = diff_tables(previous, earlier, edition, later)
+    diff = with_missing_tables(diff_tables(previous, earlier, edition, later), out_dir)
     before = earlier["country_technology"]
     names = {r["technology"]: r.get("technology_name") or display_name(r["technology"]) for r in before + ct}
 
@@ -491,7 +495,10 @@ def _changes(out_dir: Path, edition: str, previous: str, ct: list[dict]) -> dict
         "facts_added": len(diff.facts_added), "facts_removed": len(diff.facts_removed),
         "relations_added": len(diff.relations_added), "relations_removed": len(diff.relations_removed),
     }
-    return {"previous": previous, "empty": diff.is_empty(), "countries": countries, "counts": counts}
+    # a table one edition lacks (an older jstmine's): what the diff shows for it is no change of the report
+    missing = [{"edition": m.edition, "table": m.table, "other": m.other, "part": PART_NAMES.get(m.part, m.part),
+                "shown": SHOWN_NAMES.get(m.shown, m.shown)} for m in missing_tables(diff)]
+    return {"previous": previous, "empty": diff.is_empty(), "countries": countries, "counts": counts, "missing": missing}
 
 
 def report_context(out_dir: Path, edition: str, previous: str | None = None, drawn=None) -> dict:

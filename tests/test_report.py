@@ -381,6 +381,28 @@ def test_changes_since_a_previous_edition(out):
         render_report(out, "new", previous="fy23")
 
 
+def test_changes_say_when_one_edition_lacks_a_table_as_jstmine_diff_does(out):
+    """'old' has no policy_facts and relations files (as an edition of an older jstmine): every
+    one of 'new''s facts and relations shows as added, and the report says why, as diff does."""
+    from pipeline.diff import diff_editions, missing_notes
+
+    assert not (out / "old" / "relations.parquet").exists() and (out / "new" / "relations.parquet").exists()
+    html = render_report(out, "new", previous="old").read_text(encoding="utf-8")
+    changes = _text(html[html.index('<section id="changes">'):html.index('<section id="heatmap">')])
+    notes = re.findall(r'id="changes-missing-(\w+)"', html)
+    assert notes == ["policy_facts", "relations"] == diff_editions(out, "old", "new").missing["old"]
+    assert len(missing_notes(diff_editions(out, "old", "new"))) == len(notes)
+    assert ("注: 版 old には relations 表がありません（古い jstmine で公開されたか、その実行で作られなかった）。"
+            "そのため new の関係はすべて追加として示されますが、報告書の変更を表すものではありません。") in changes
+    assert "new の政策上の事実はすべて追加として示されます" in changes
+    # the other way round, the lacking edition is the newer one: its rows show as removed
+    older = render_report(out, "old", previous="new").read_text(encoding="utf-8")
+    assert "版 old には policy_facts 表がありません" in _text(older) and "new の政策上の事実はすべて削除として示されます" in _text(older)
+    # editions with the same tables: no note
+    publish(edition_tables("newer", "2025-06-01T10:00:00+00:00"), out, "newer")
+    assert "changes-missing-" not in render_report(out, "newer", previous="new").read_text(encoding="utf-8")
+
+
 def test_changes_show_facts_changed_and_relations_removed_as_jstmine_diff_does(out):
     tables = edition_tables("newer", "2025-06-01T10:00:00+00:00")
     facts = tables["policy_facts"].to_pylist()
