@@ -445,6 +445,61 @@ def test_report_is_written_atomically(out, monkeypatch):
     assert [p.name for p in path.parent.iterdir() if "report" in p.name] == ["report.html"]  # no temp file left
 
 
+@pytest.mark.parametrize("interruption", [KeyboardInterrupt(), RuntimeError("a bug"), OSError(28, "No space left on device")])
+def test_a_report_write_stopped_midway_leaves_no_temporary_file(out, monkeypatch, interruption):
+    """Ctrl-C (or any exception) while report.html is being written: its temporary file goes too,
+    and the report already there is whole."""
+    path = render_report(out, "new")
+    before = path.read_text(encoding="utf-8")
+    written = []
+
+    def stop(fd):  # called after the HTML went into the temporary file, before its rename
+        written.extend(p.name for p in path.parent.iterdir() if p.name.endswith(".tmp"))
+        raise interruption
+
+    monkeypatch.setattr("pipeline.report.os.fsync", stop)
+    with pytest.raises((type(interruption), EditionError)) as stopped:
+        render_report(out, "new", previous="old")
+    assert type(stopped.value) is (EditionError if isinstance(interruption, OSError) else type(interruption))
+    assert len(written) == 1 and written[0].startswith(".report.html.")  # there was one, mid-write
+    assert path.read_text(encoding="utf-8") == before
+    assert [p.name for p in path.parent.iterdir() if "report" in p.name] == ["report.html"]
+
+
+def test_the_next_report_removes_temporary_files_a_killed_report_left(out, tmp_path_factory):
+    """A report killed outright (SIGKILL) leaves .report.html.<8 hex>.tmp; the next report removes
+    exactly those, unless one is being written now (held locked) or was created a moment ago."""
+    import fcntl
+    import time
+
+    run_dir = (out / "new").resolve()
+    victim = tmp_path_factory.mktemp("victim") / "precious.html"
+    victim.write_text("precious", encoding="utf-8")
+    hour_ago = time.time() - 3600
+
+    def plant(name: str, old: bool = True) -> Path:
+        path = run_dir / name
+        path.write_text("<html>half a rep", encoding="utf-8")
+        if old:
+            os.utime(path, (hour_ago, hour_ago))
+        return path
+
+    stale = [plant(".report.html.0123abcd.tmp"), plant(".report.html.fedcba98.tmp")]
+    (run_dir / ".report.html.5a5a5a5a.tmp").symlink_to(victim)  # removed as a link, never followed
+    kept = [plant(name) for name in (".report.html.tmp", ".report.html.0123abcd.tmp.keep", "report.html.0123abcd.tmp",
+                                     ".report.html.0123ABCD.tmp", ".notes.tmp")]
+    young = plant(".report.html.77777777.tmp", old=False)  # just created: its writer may not have locked it yet
+    busy = plant(".report.html.11111111.tmp")  # a report being written now holds its file locked
+    with open(busy, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        render_report(out, "new")
+    assert not any(os.path.lexists(p) for p in stale) and not os.path.lexists(run_dir / ".report.html.5a5a5a5a.tmp")
+    assert all(p.is_file() for p in [*kept, busy, young]) and victim.read_text(encoding="utf-8") == "precious"
+    assert "<html" in (run_dir / "report.html").read_text(encoding="utf-8")
+    render_report(out, "new")  # unlocked now: the next one removes it
+    assert not busy.exists() and all(p.is_file() for p in kept)
+
+
 def test_report_command(out, tmp_path):
     r = run("report", "--out", str(out))
     assert r.exit_code == 0, r.text
