@@ -336,8 +336,11 @@ def show(
 
 @app.command()
 def kwic(
-    term: str = typer.Argument(..., help="Word or phrase (NFKC-normalized before matching), or a canonical id "
-                                         "such as quantum, ai, KR, which finds its mentions (量子, 人工知能, 韓国…)."),
+    term: str = typer.Argument(..., help="Word or phrase (NFKC-normalized, any case), or a canonical id such as "
+                                         "quantum, ai, KR, which finds its mentions (量子, 人工知能, 韓国…). A term "
+                                         "beginning or ending with a Latin letter or digit matches there only at a word "
+                                         "boundary against Latin letters and digits (ai finds AI技術, 生成AI, not said, "
+                                         "Thai, AIST); Japanese matches anywhere."),
     edition: str = typer.Option(None, "--edition", "-e", help=EDITION_HELP),
     out: Path = typer.Option(Path("processed"), "--out", "-o", help=OUT_HELP),
     width: int = typer.Option(30, "--width", min=4, help="In a table, context on each side, in terminal cells "
@@ -349,6 +352,10 @@ def kwic(
     fmt: Format = format_option(),
 ) -> None:
     """Keyword in context over the sentences: every occurrence with its subject, page and sentence id.
+
+    Japanese text has no spaces, so a Latin term is matched as a word only against Latin neighbours:
+    `jstmine kwic ai` finds AI in AI技術 and 生成AI but not inside said, maintain, Thai or AIST; a
+    Japanese term (量子) matches wherever it occurs.
 
     csv, tsv and json give one row per occurrence: edition, subject, page, sentence_id, char_start, char_end,
     left, hit, right (left + hit + right is the whole sentence). Exits 1 when nothing matches (like grep).
