@@ -111,7 +111,7 @@ def run(
     3 the findings check of the edition processed has contradicted findings (everything is
     published). The Prefect flow run (when one started) is Failed exactly when the exit code is 1 or 3.
     """
-    ref = _check_before_starting(source, edition)
+    ref = _check_before_starting(source, edition, out)
     _check_files_before_starting(lexicon, rules, expectations, mode)
     if ocr not in _OCR_MODES:
         die(f"--ocr {printable(ocr)} is not a mode", f"use one of: {', '.join(_OCR_MODES)}")
@@ -187,17 +187,24 @@ def print_outcome(summary, out: Path) -> None:
                            f"--out {printable(str(out))}", style="yellow"))
 
 
-def _check_before_starting(source: str, edition: str | None):
+def _check_before_starting(source: str, edition: str | None, out: Path | None = None):
     """Refuse at once, before Prefect starts, what the flow would refuse anyway: a source with an
     unsupported scheme, a missing local file, an edition name that is not a directory name (or
-    too long, or one of jstmine's own files). Returns the parsed source."""
+    too long, or one of jstmine's own files, or a new one beginning with '-'). Returns the parsed
+    source.
+
+    Parameters:
+        source: the --source value.
+        edition: the --edition value, or None.
+        out: the --out directory (an edition already published there keeps its name).
+    """
     from pipeline.acquire import check_source
-    from pipeline.publish import check_edition_name
+    from pipeline.publish import check_new_edition_name
 
     try:
         ref = check_source(source)
         if edition:
-            check_edition_name(edition)
+            check_new_edition_name(edition, out)
         return ref
     except PipelineError as exc:
         die(exc.what, exc.todo)
@@ -329,8 +336,11 @@ def show(
 
 @app.command()
 def kwic(
-    term: str = typer.Argument(..., help="Word or phrase (NFKC-normalized before matching), or a canonical id "
-                                         "such as quantum, ai, KR, which finds its mentions (量子, 人工知能, 韓国…)."),
+    term: str = typer.Argument(..., help="Word or phrase (NFKC-normalized, any case), or a canonical id such as "
+                                         "quantum, ai, KR, which finds its mentions (量子, 人工知能, 韓国…). A term "
+                                         "beginning or ending with a Latin letter or digit matches there only at a word "
+                                         "boundary against Latin letters and digits (ai finds AI技術, 生成AI, not said, "
+                                         "Thai, AIST); Japanese matches anywhere."),
     edition: str = typer.Option(None, "--edition", "-e", help=EDITION_HELP),
     out: Path = typer.Option(Path("processed"), "--out", "-o", help=OUT_HELP),
     width: int = typer.Option(30, "--width", min=4, help="In a table, context on each side, in terminal cells "
@@ -342,6 +352,10 @@ def kwic(
     fmt: Format = format_option(),
 ) -> None:
     """Keyword in context over the sentences: every occurrence with its subject, page and sentence id.
+
+    Japanese text has no spaces, so a Latin term is matched as a word only against Latin neighbours:
+    `jstmine kwic ai` finds AI in AI技術 and 生成AI but not inside said, maintain, Thai or AIST; a
+    Japanese term (量子) matches wherever it occurs.
 
     csv, tsv and json give one row per occurrence: edition, subject, page, sentence_id, char_start, char_end,
     left, hit, right (left + hit + right is the whole sentence). Exits 1 when nothing matches (like grep).

@@ -264,13 +264,52 @@ def diff_editions(out_dir: Path, a: str, b: str) -> EditionDiff:
         b: the newer edition.
     """
     found = diff_tables(a, read_edition(out_dir, a), b, read_edition(out_dir, b))
+    return with_missing_tables(found, out_dir)
+
+
+def with_missing_tables(diff: EditionDiff, out_dir: Path) -> EditionDiff:
+    """``diff`` with ``missing`` set: the compared tables (``TABLES``) one of its editions has no
+    file for under ``out_dir`` while the other has (that part of the diff counts the lacking side as
+    empty, which is not a change of the report). What ``jstmine diff`` and the HTML report's changes
+    section both use.
+
+    Parameters:
+        diff: what ``diff_tables`` found for editions ``diff.a`` and ``diff.b``.
+        out_dir: the output directory both are published in (``processed``).
+    """
+    a, b = diff.a, diff.b
     absent = {a: _absent_tables(out_dir, a), b: _absent_tables(out_dir, b)}
     missing = {name: sorted(absent[name] - absent[other], key=TABLES.index)
                for name, other in ((a, b), (b, a)) if absent[name] - absent[other]}
-    return replace(found, missing=missing)
+    return replace(diff, missing=missing)
 
 
 PARTS = {"country_technology": "technologies", "policy_facts": "facts", "relations": "relations"}
+
+
+@dataclass(frozen=True)
+class MissingTable:
+    """A compared table one edition lacks and the other has, and what the diff shows for it."""
+
+    edition: str  # the edition without the table
+    table: str  # the table's name (country_technology, policy_facts, relations)
+    other: str  # the edition that has it
+    part: str  # what the table's rows are, in the diff: technologies, facts, relations
+    shown: str  # how every one of ``other``'s rows shows: "added" (the older edition lacks it) or "removed"
+
+
+def missing_tables(diff: EditionDiff) -> list[MissingTable]:
+    """One entry per table an edition of ``diff`` lacks and the other has (``diff.missing``), saying
+    what the diff shows for it: for ``missing_notes`` (``jstmine diff``) and the HTML report.
+
+    Parameters:
+        diff: what ``diff_editions`` (or ``with_missing_tables``) found.
+    """
+    out = []
+    for edition, tables in diff.missing.items():
+        other, shown = (diff.b, "added") if edition == diff.a else (diff.a, "removed")
+        out += [MissingTable(edition, table, other, PARTS.get(table, table), shown) for table in tables]
+    return out
 
 
 def missing_notes(diff: EditionDiff) -> list[str]:
@@ -279,14 +318,9 @@ def missing_notes(diff: EditionDiff) -> list[str]:
     Parameters:
         diff: what ``diff_editions`` found.
     """
-    notes = []
-    for edition, tables in diff.missing.items():
-        other, shown = (diff.b, "added") if edition == diff.a else (diff.a, "removed")
-        for table in tables:
-            notes.append(f"edition {edition} has no {table} table (published by an older jstmine, or the run did not "
-                         f"produce it): every one of {other}'s {PARTS.get(table, table)} shows as {shown}, "
-                         "which says nothing about the report")
-    return notes
+    return [f"edition {m.edition} has no {m.table} table (published by an older jstmine, or the run did not "
+            f"produce it): every one of {m.other}'s {m.part} shows as {m.shown}, which says nothing about the report"
+            for m in missing_tables(diff)]
 
 
 # --------------------------------------------------------------------------------------------

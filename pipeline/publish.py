@@ -23,6 +23,7 @@ import errno
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -88,6 +89,35 @@ def check_edition_name(edition: str) -> str:
             or edition.lower().startswith((DATABASE_NAME + ".", LOCK_NAME.lstrip(".")))):
         raise EditionNameError(f"edition name {shown!r} is the name of one of jstmine's own files in the output directory",
                                f"give another name, {example}")
+    return edition
+
+
+def check_new_edition_name(edition: str, out_dir: Path | None = None) -> str:
+    """``edition`` when a run may publish under it: a name ``check_edition_name`` accepts that does
+    not begin with '-', unless ``out_dir`` already has an edition of that name (re-publishing an
+    edition is no new name). A name beginning with '-' reads as an option on the command line:
+    ``jstmine show -e -x``, ``jstmine diff -x y`` and ``jstmine editions remove -x`` could name it only
+    after ``--`` (or as ``--edition=-x``). Editions already published under such a name stay
+    readable, listable and removable (``check_edition_name`` accepts them).
+
+    Parameters:
+        edition: the name asked for (``jstmine run --edition``, the flow's parameter).
+        out_dir: the output directory it would be published to; None: the name is taken as new.
+
+    Raises ``EditionNameError`` saying what is wrong and what to do.
+    """
+    check_edition_name(edition)
+    if edition.startswith("-") and not (out_dir is not None and edition in published_editions(out_dir)):
+        shown = edition if len(edition) <= 60 else edition[:57] + "…"
+        suggested = edition.lstrip("-.")
+        if not _is_edition_name(suggested):
+            suggested = "fy24_rr02-2025-04"
+        raise EditionNameError(
+            f"edition name {shown!r} begins with '-': jstmine diff and jstmine editions remove would take it for "
+            "an option, and every command would need it written after '--' or as --edition=NAME",
+            f"give a name beginning with a letter, a digit or '_', e.g. {suggested} (an edition published earlier under "
+            f"such a name stays readable and removable: jstmine diff -- {shown} B, jstmine editions remove --yes -- {shown})",
+        )
     return edition
 
 
@@ -196,9 +226,17 @@ def _fsync_dir(path: Path) -> None:
 
 
 def publish(tables: dict[str, pa.Table], out_dir: Path, edition: str) -> Path:
-    """Write ``tables`` as edition ``edition`` of ``out_dir`` (a name ``check_edition_name``
-    accepted), atomically; returns the edition's link. Raises ``PublishError``."""
+    """Write ``tables`` as edition ``edition`` of ``out_dir``, atomically; returns the edition's
+    link. Raises ``PublishError`` (``EditionNameError`` for a name ``check_new_edition_name``
+    refuses: a new edition never begins with '-').
+
+    Parameters:
+        tables: table name → validated table.
+        out_dir: the output directory (``processed``).
+        edition: the edition's name.
+    """
     out_dir = Path(out_dir)
+    check_new_edition_name(edition, out_dir)
     link = out_dir / edition
     if link.exists() and not link.is_symlink():
         raise PublishError(
@@ -542,7 +580,7 @@ def _remove_stale_runs(out_dir: Path) -> list[str]:
     What cannot be removed is reported and skipped, so a later run is never stopped by it."""
     notes = []
     for tmp in out_dir.glob(".*.tmp"):  # a link or journal being written when the run was killed
-        if tmp.is_symlink() or ((JOURNAL_SUFFIX + "." in tmp.name or REMOVAL_SUFFIX + "." in tmp.name) and tmp.is_file()):
+        if _is_own_temporary(tmp):
             tmp.unlink(missing_ok=True)
     runs = out_dir / RUNS_DIR
     if runs.is_symlink():
@@ -570,6 +608,37 @@ def _remove_stale_runs(out_dir: Path) -> list[str]:
         with contextlib.suppress(OSError):
             edition_dir.rmdir()  # only when empty (an edition never published)
     return notes
+
+
+# The temporaries jstmine makes in the output directory: ``_switch_link``'s link
+# ``.<edition>.<8 hex>.tmp`` (to a run directory of its edition) and ``_write_journal``'s file
+# ``.<edition>.publishing.<8 of mkstemp's characters>.tmp`` (or ``.removing.``).
+_TEMP_LINK = re.compile(r"\.(?P<edition>.+)\.[0-9a-f]{8}\.tmp")
+_TEMP_JOURNAL = re.compile(r"\.(?P<edition>.+)(?:" + re.escape(JOURNAL_SUFFIX) + "|" + re.escape(REMOVAL_SUFFIX)
+                           + r")\.[a-z0-9_]{8}\.tmp")
+
+
+def _is_own_temporary(path: Path) -> bool:
+    """Whether ``path`` (in the output directory) is a temporary a killed run of jstmine left: a
+    link named as ``_switch_link`` names it that points at a run directory of its edition, or a
+    journal being written (a small regular file named as ``_write_journal`` names it). Anything
+    else named ``.*.tmp`` is someone else's and stays.
+
+    Parameters:
+        path: an entry of the output directory whose name ends in ``.tmp``.
+    """
+    link = _TEMP_LINK.fullmatch(path.name)
+    if link and _is_edition_name(link["edition"]) and path.is_symlink():
+        try:
+            return _is_run_path(os.readlink(path), link["edition"])
+        except OSError:
+            return False
+    journal = _TEMP_JOURNAL.fullmatch(path.name)
+    try:
+        return bool(journal and _is_edition_name(journal["edition"]) and not path.is_symlink() and path.is_file()
+                    and path.stat().st_size <= _JOURNAL_MAX_BYTES)
+    except OSError:
+        return False
 
 
 def _switch_link(link: Path, target: Path) -> None:

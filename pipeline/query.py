@@ -231,6 +231,27 @@ def parse_labels(values: list[str] | None) -> set[str]:
     return labels
 
 
+# Latin letters and digits: Basic Latin, the letters of Latin-1, Latin Extended-A and -B and Latin
+# Extended Additional (é, ß, ă, ơ …), not × or ÷. Japanese has no spaces between words, so only
+# these make a Latin term's match part of a longer word.
+_LATIN_ALNUM = "0-9A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u1E00-\u1EFF"
+_IS_LATIN_ALNUM = re.compile(f"[{_LATIN_ALNUM}]")
+
+
+def term_pattern(needle: str) -> re.Pattern:
+    """How ``kwic`` finds ``needle`` in text, case-insensitively: an end of the term that is a Latin
+    letter or digit matches only where the text has no Latin letter or digit next to it there, so
+    ``ai`` finds AI in "AI技術", "生成AI" and "(AI)" but not in "said", "maintain", "Thai" or "AIST";
+    a Japanese end (kana, kanji, anything else) matches anywhere, as a plain substring.
+
+    Parameters:
+        needle: the term, already normalized (``normalize_text``) and not empty.
+    """
+    before = f"(?<![{_LATIN_ALNUM}])" if _IS_LATIN_ALNUM.fullmatch(needle[0]) else ""
+    after = f"(?![{_LATIN_ALNUM}])" if _IS_LATIN_ALNUM.fullmatch(needle[-1]) else ""
+    return re.compile(before + re.escape(needle) + after, re.IGNORECASE)
+
+
 def kwic_lines(out_dir: Path, edition: str | None, term: str, labels: set[str] | list[str] | None = None,
                subject: str | None = None) -> KwicResult:
     """Keyword in context: every occurrence of ``term`` in the edition's sentences.
@@ -239,7 +260,9 @@ def kwic_lines(out_dir: Path, edition: str | None, term: str, labels: set[str] |
         out_dir: the output directory ``publish`` wrote.
         edition: the edition's name; None for the one processed most recently.
         term: a word or phrase, NFKC-normalized and matched case-insensitively in the sentence
-            text; or a canonical id (quantum, ai, KR) or top id, whose tagged mentions are found.
+            text (``term_pattern``: a Latin end of the term only at a word boundary against Latin
+            letters and digits, a Japanese one anywhere); or a canonical id (quantum, ai, KR) or
+            top id, whose tagged mentions are found.
         labels: only tagged mentions with one of these labels (``MENTION_LABELS``); the plain text
             search is then left out, and a mention's surface containing ``term`` counts too.
         subject: only sentences whose subject is this country or region id (any case).
@@ -273,8 +296,8 @@ def kwic_lines(out_dir: Path, edition: str | None, term: str, labels: set[str] |
     folded = needle.casefold()
     spans: dict[int, list[tuple[int, int]]] = {}
     as_ids: set[str] = set()
+    pattern = term_pattern(needle)
     if not labels:
-        pattern = re.compile(re.escape(needle), re.IGNORECASE)
         for sid, r in by_id.items():
             for m in pattern.finditer(r["text"] or ""):
                 spans.setdefault(sid, []).append((m.start(), m.end()))
@@ -284,8 +307,8 @@ def kwic_lines(out_dir: Path, edition: str | None, term: str, labels: set[str] |
         if folded in ((m["id"] or "").casefold(), (m["top"] or "").casefold()):
             spans.setdefault(m["sentence_id"], []).append((m["char_start"], m["char_end"]))
             as_ids.add(m["id"] if (m["id"] or "").casefold() == folded else m["top"])
-        elif labels and (i := (m["text"] or "").casefold().find(folded)) >= 0:
-            spans.setdefault(m["sentence_id"], []).append((m["char_start"] + i, m["char_start"] + i + len(needle)))
+        elif labels and (found := pattern.search(m["text"] or "")):
+            spans.setdefault(m["sentence_id"], []).append((m["char_start"] + found.start(), m["char_start"] + found.end()))
 
     lines = []
     for sid in sorted(spans):

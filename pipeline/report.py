@@ -18,10 +18,14 @@ commands (``show``, ``kwic``, ``report``).
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import logging
 
 import math
 import os
 import re
+import stat
+import time
 import uuid
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
@@ -33,7 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.diff import TABLES as DIFF_TABLES
-from pipeline.diff import diff_tables, read_edition
+from pipeline.diff import diff_tables, missing_tables, read_edition, with_missing_tables
 from pipeline.errors import PipelineError
 from pipeline.publish import EditionNameError, check_edition_name, edition_link_problem, edition_run_dir, published_editions
 from pipeline.report_analyses import analyses_context
@@ -50,6 +54,7 @@ from pipeline.published import read_table, table_path, table_rows  # noqa: F401 
 from pipeline.tables import SPECS
 
 REPORT_NAME = "report.html"
+log = logging.getLogger(__name__)
 TEMPLATE_NAME = "report.html.j2"
 NO_EDITIONS_TODO = "run `make demo` or `jstmine run --source …` first"
 CARD_TABLES = ("country_technology", "policy_facts", "relations", "policies", "keyterms", "country_similarity")
@@ -449,6 +454,10 @@ def _findings(out_dir: Path, edition: str, pdf_href: str | None, ct: list[dict])
             "differences": differences}
 
 
+PART_NAMES = {"technologies": "国 × 技術の組", "facts": "政策上の事実", "relations": "関係"}  # pipeline.diff.PARTS
+SHOWN_NAMES = {"added": "追加", "removed": "削除"}
+
+
 def _changes(out_dir: Path, edition: str, previous: str, ct: list[dict]) -> dict:
     """What changed since ``previous``, per country, as ``jstmine diff previous edition`` shows it:
     technologies added and removed, facts changed (count, year, …), added and removed, and
@@ -456,7 +465,7 @@ def _changes(out_dir: Path, edition: str, previous: str, ct: list[dict]) -> dict
     # The previous edition as `jstmine diff` reads it; this one from what the report has read.
     earlier = read_edition(out_dir, previous)
     later = {name: ct if name == "country_technology" else _rows(out_dir, edition, name) or [] for name in DIFF_TABLES}
-    diff = diff_tables(previous, earlier, edition, later)
+    diff = with_missing_tables(diff_tables(previous, earlier, edition, later), out_dir)
     before = earlier["country_technology"]
     names = {r["technology"]: r.get("technology_name") or display_name(r["technology"]) for r in before + ct}
 
@@ -491,7 +500,10 @@ def _changes(out_dir: Path, edition: str, previous: str, ct: list[dict]) -> dict
         "facts_added": len(diff.facts_added), "facts_removed": len(diff.facts_removed),
         "relations_added": len(diff.relations_added), "relations_removed": len(diff.relations_removed),
     }
-    return {"previous": previous, "empty": diff.is_empty(), "countries": countries, "counts": counts}
+    # a table one edition lacks (an older jstmine's): what the diff shows for it is no change of the report
+    missing = [{"edition": m.edition, "table": m.table, "other": m.other, "part": PART_NAMES.get(m.part, m.part),
+                "shown": SHOWN_NAMES.get(m.shown, m.shown)} for m in missing_tables(diff)]
+    return {"previous": previous, "empty": diff.is_empty(), "countries": countries, "counts": counts, "missing": missing}
 
 
 def report_context(out_dir: Path, edition: str, previous: str | None = None, drawn=None) -> dict:
@@ -562,6 +574,49 @@ def render_html(context: dict) -> str:
     return load_template().render(**context)
 
 
+# What ``render_report`` writes the report to before renaming it: ``.report.html.<8 hex>.tmp``.
+_JUST_CREATED_S = 2.0  # a writer locks its file right after creating it: younger ones are left alone
+_REPORT_TEMPORARY = re.compile(r"\." + re.escape(REPORT_NAME) + r"\.[0-9a-f]{8}\.tmp")
+
+
+def remove_stale_report_temporaries(dir_fd: int) -> list[str]:
+    """Remove from a run directory the temporary files of reports whose writing was killed
+    (SIGKILL, power loss: nothing could clean up): names of exactly ``render_report``'s pattern,
+    ``.report.html.<8 hex>.tmp``, that no report being written now holds locked (a writer holds
+    its file locked until it is renamed; the kernel drops the lock of a process that died). A link
+    of that name is removed as a link. Returns the names removed.
+
+    Parameters:
+        dir_fd: the run directory, opened (``os.O_DIRECTORY``, not through a link).
+    """
+    removed = []
+    for name in os.listdir(dir_fd):
+        if not _REPORT_TEMPORARY.fullmatch(name):
+            continue
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+        except OSError:  # a link (ELOOP), or gone already: nothing is written through it
+            fd = None
+        try:
+            if fd is not None:
+                info = os.fstat(fd)
+                if not stat.S_ISREG(info.st_mode) or time.time() - info.st_mtime < _JUST_CREATED_S:
+                    continue  # no file a report wrote, or one created a moment ago and not locked yet
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a report is being written into it now
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name, dir_fd=dir_fd)
+                removed.append(name)
+        except OSError as exc:
+            log.warning("could not remove %s, left by a report that was interrupted: %s", name, exc.strerror or exc)
+        finally:
+            if fd is not None:
+                os.close(fd)
+    return removed
+
+
 def render_report(out_dir: Path, edition: str, previous: str | None = None, drawn=None) -> Path:
     """Write ``out_dir/edition/report.html`` (atomically) and return its path.
 
@@ -584,20 +639,29 @@ def render_report(out_dir: Path, edition: str, previous: str | None = None, draw
                            "remove what is there now and process the edition again: jstmine run --source … --edition NAME")
     tmp_name = None
     dir_fd = None
+    done = False
     try:
         dir_fd = os.open(run_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        remove_stale_report_temporaries(dir_fd)
         tmp_name = f".{REPORT_NAME}.{uuid.uuid4().hex[:8]}.tmp"
         fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=dir_fd)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            # held while it is written: a report written at the same time sees it is no stale file
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             fh.write(html)
             fh.flush()
             os.fsync(fh.fileno())
-        # replaces whatever is named report.html there (a planted link as a link), never follows it
-        os.replace(tmp_name, REPORT_NAME, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    except OSError as exc:
-        if tmp_name is not None and dir_fd is not None:
+            # replaces whatever is named report.html there (a planted link as a link), never follows it
+            os.replace(tmp_name, REPORT_NAME, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            done = True
+    except BaseException as exc:
+        # whatever stopped the write (a full disk, Ctrl-C, a bug): the temporary file goes with it;
+        # never one of the same name it did not create (O_EXCL refused it: FileExistsError)
+        if tmp_name is not None and dir_fd is not None and not done and not isinstance(exc, FileExistsError):
             with contextlib.suppress(OSError):  # on a read-only disk the temporary file never came to be
                 os.unlink(tmp_name, dir_fd=dir_fd)
+        if not isinstance(exc, OSError):
+            raise
         raise EditionError(f"could not write {target}: {exc.strerror or exc}",
                            "the output directory must be writable (free disk space or fix permissions), then run "
                            "again; or copy the edition elsewhere and write the report there: jstmine report --out DIR"

@@ -56,6 +56,40 @@ def test_bad_options_are_refused_before_any_work(pdf, tmp_path, option, message)
     assert not (tmp_path / "out").exists()  # nothing is created for a command line that is refused
 
 
+@pytest.mark.parametrize("option", [["--edition=-x"], ["--edition", "-x"], ["-e", "--x"]])
+def test_a_new_edition_name_beginning_with_a_dash_is_refused_before_any_work(pdf, tmp_path, option):
+    r = run("run", "--source", str(pdf), "--out", str(tmp_path / "out"), "--raw", str(tmp_path / "raw"), *option)
+    assert r.exit_code == 1, r.text
+    assert "begins with '-'" in r.text and "would take it for an option" in r.text, r.text
+    assert "give a name beginning with a letter, a digit or '_', e.g. x" in r.text
+    assert not (tmp_path / "out").exists() and not (tmp_path / "raw").exists()
+
+
+def test_an_edition_published_earlier_under_a_dash_name_stays_listable_readable_removable(pdf, tmp_path, monkeypatch):
+    import json
+
+    import pipeline.publish as publishing
+
+    out = tmp_path / "processed"
+    with monkeypatch.context() as m:  # as a jstmine that still accepted such names published it
+        m.setattr(publishing, "check_new_edition_name", lambda name, out_dir=None: publishing.check_edition_name(name))
+        publish(edition_tables("-x"), out, "-x")
+    publish(edition_tables("y"), out, "y")
+    listed = run("editions", "list", "--out", str(out), "--format", "json")
+    assert listed.exit_code == 0 and {json.loads(ln)["edition"] for ln in listed.output.splitlines()} == {"-x", "y"}
+    for how in (["--edition=-x"], ["-e", "-x"]):
+        shown = run("show", "documents", *how, "--out", str(out), "--columns", "edition", "--format", "json")
+        assert shown.exit_code == 0 and json.loads(shown.output) == {"edition": "-x"}, shown.output
+    assert run("diff", "--out", str(out), "--", "-x", "y").exit_code == 0
+    report = run("report", "--edition=-x", "--out", str(out), "--no-changes")
+    assert report.exit_code == 0 and report.output.strip().endswith("-x/report.html"), report.output
+    # a run may publish it again under its name (no new name), even though the name is refused for a new edition
+    assert publishing.check_new_edition_name("-x", out) == "-x"
+    removed = run("editions", "remove", "--out", str(out), "--yes", "--", "-x")
+    assert removed.exit_code == 0 and "removed edition -x" in removed.text, removed.text
+    assert publishing.published_editions(out) == ["y"]
+
+
 def test_a_lexicon_that_is_not_toml_or_lacks_ids_is_refused(pdf, tmp_path):
     bad = tmp_path / "lexicon.toml"
     bad.write_text("[[country]\nname = 'x'\n", encoding="utf-8")

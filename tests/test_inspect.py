@@ -285,6 +285,13 @@ def test_kwic_normalizes_the_term_and_matches_canonical_ids(out):
     assert r.exit_code == 0 and len(_kwic_lines(r.text, "量子情報")) == 1 and "JP" not in r.text.split("occurrence")[0]
 
 
+def test_kwic_help_states_how_latin_and_japanese_terms_match():
+    r = run("kwic", "--help")
+    text = " ".join(r.text.replace("│", " ").split())
+    assert r.exit_code == 0 and "word boundary against Latin letters and digits" in text, text
+    assert "AI技術, 生成AI, not said, Thai, AIST" in text and "Japanese matches anywhere" in text
+
+
 def test_kwic_label_subject_and_width(out):
     r = run("kwic", "米国", "--label", "COUNTRY", "--out", str(out))
     assert r.exit_code == 0, r.text

@@ -102,6 +102,66 @@ def test_edition_names_that_are_not_safe_directory_names_are_refused(bad, messag
     assert check_edition_name("e" * 120) == "e" * 120
 
 
+def _publish_as_an_older_jstmine(monkeypatch, tables, out, edition):
+    """Publish ``edition`` as a jstmine that still accepted new names beginning with '-' did."""
+    import pipeline.publish as publishing
+
+    with monkeypatch.context() as m:
+        m.setattr(publishing, "check_new_edition_name", lambda name, out_dir=None: publishing.check_edition_name(name))
+        publish(tables, out, edition)
+
+
+def test_a_new_edition_name_beginning_with_a_dash_is_refused_an_existing_one_is_kept(tmp_path, monkeypatch):
+    from pipeline.publish import EditionNameError, check_edition_name, check_new_edition_name
+
+    out = tmp_path / "out"
+    for bad in ("-x", "--edition", "-"):
+        with pytest.raises(EditionNameError) as caught:
+            check_new_edition_name(bad, out)
+        assert "begins with '-'" in caught.value.what and "for an option" in caught.value.what
+        assert "beginning with a letter" in caught.value.todo and "-- " in caught.value.todo
+    with pytest.raises(EditionNameError, match="begins with '-'"):
+        publish({"pages": _pages("-x")}, out, "-x")  # nothing is written under a new such name
+    assert not os.path.lexists(out / "-x") and not (out / ".runs" / "-x").exists()
+    assert check_new_edition_name("x-1", out) == "x-1" and check_new_edition_name("_x", out) == "_x"
+    # an edition an older jstmine published under such a name stays an edition: listed, readable, re-publishable
+    _publish_as_an_older_jstmine(monkeypatch, {"pages": _pages("-x")}, out, "-x")
+    assert published_editions(out) == ["-x"] and check_edition_name("-x") == "-x"
+    assert check_new_edition_name("-x", out) == "-x"
+    publish({"pages": _pages("-x", 3)}, out, "-x")
+    assert pq.read_table(out / "-x" / "pages.parquet").num_rows == 3
+    with pytest.raises(EditionNameError):  # another new one still is not
+        check_new_edition_name("-y", out)
+
+
+def test_cleanup_removes_only_jstmines_own_temporaries(tmp_path):
+    from pipeline.publish import output_lock
+
+    out = tmp_path / "out"
+    publish({"pages": _pages("fy24")}, out, "fy24")
+    run = os.readlink(out / "fy24")  # .runs/fy24/<run>
+    (tmp_path / "notes").mkdir()
+    theirs = {".notes.tmp": tmp_path / "notes",  # a user's or another tool's links: kept
+              ".fy24.0123abcd.tmp": tmp_path / "notes",  # named like jstmine's, but not to a run directory
+              ".fy24.fedcba98.tmp": ".runs/other/x",  # to a run directory of another edition
+              ".jstmine.duckdb.0123abcd.tmp": run}
+    for name, target in theirs.items():
+        os.symlink(target, out / name)
+    (out / ".draft.tmp").write_text("a user's file")
+    (out / ".fy24.publishing.notes.tmp").write_text("not a name mkstemp makes")
+    # what a killed jstmine left: a link being switched, a journal being written
+    os.symlink(run, out / ".fy24.89abcdef.tmp")
+    os.symlink(".runs/fy24/20250101T000000-00000000", out / ".fy24.0badf00d.tmp")  # its run already gone
+    (out / ".fy24.publishing.k2_x9q0a.tmp").write_text('{"edition": "fy24"')
+    (out / ".fy24.removing.abcdefgh.tmp").write_text("")
+    with output_lock(out):
+        publish({"pages": _pages("fy25")}, out, "fy25")
+    left = {p.name for p in out.glob(".*.tmp")}
+    assert left == set(theirs) | {".draft.tmp", ".fy24.publishing.notes.tmp"}
+    assert os.readlink(out / ".notes.tmp") == str(tmp_path / "notes") and (tmp_path / "notes").is_dir()
+    assert published_editions(out) == ["fy24", "fy25"]
+
+
 def test_cleanup_never_follows_a_symbolic_link_planted_under_runs(tmp_path):
     from pipeline.publish import output_lock
 

@@ -167,6 +167,30 @@ def test_kwic_lines_find_canonical_ids_labels_and_subjects(out):
     assert {line.subject for line in kwic_lines(out, None, "量子", subject="cn").lines} == {"CN"}
 
 
+def test_a_latin_term_matches_whole_words_against_latin_neighbours_japanese_anywhere(tmp_path):
+    """Japanese has no spaces: ai is found in AI技術 and 生成AI, and not inside said, maintain,
+    Thai or AIST; a Japanese term is found inside longer words as before."""
+    from test_inspect import table
+
+    texts = ["AI技術と生成AIを推進する。", "He said they maintain Thai AIST links.", "(AI) and Ai-based tools, AI2 and MAI.",
+             "量子技術と量子コンピュータ。", "Café AI研究とCAFÉ。"]
+    tables = edition_tables("latin")
+    template = tables["sentences"].to_pylist()[0]
+    rows = [template | {"sentence_id": i, "paragraph_id": i, "page": 1, "text": t, "subject": None}
+            for i, t in enumerate(texts)]
+    publish({"sentences": table("sentences", rows), "documents": tables["documents"]}, tmp_path, "latin")
+
+    def hits(term: str) -> list[tuple[int, int, str]]:
+        return [(line.sentence_id, line.char_start, line.hit) for line in kwic_lines(tmp_path, "latin", term).lines]
+
+    assert hits("ai") == [(0, 0, "AI"), (0, 7, "AI"), (2, 1, "AI"), (2, 9, "Ai"), (4, 5, "AI")]
+    assert hits("ＡＩ技術") == [(0, 0, "AI技術")]  # the Latin start at a boundary, the Japanese end anywhere
+    assert hits("生成ai") == [(0, 5, "生成AI")]
+    assert hits("aist") == [(1, 27, "AIST")] and hits("thai") == [(1, 22, "Thai")]
+    assert hits("caf") == [] and hits("café") == [(4, 0, "Café"), (4, 10, "CAFÉ")]  # é is a Latin letter
+    assert [h for _, _, h in hits("量子")] == ["量子", "量子"] and hits("子技") == [(3, 1, "子技")]
+
+
 def test_kwic_lines_errors(out):
     with pytest.raises(QueryError, match="empty after normalization"):
         kwic_lines(out, None, "   ")

@@ -381,6 +381,28 @@ def test_changes_since_a_previous_edition(out):
         render_report(out, "new", previous="fy23")
 
 
+def test_changes_say_when_one_edition_lacks_a_table_as_jstmine_diff_does(out):
+    """'old' has no policy_facts and relations files (as an edition of an older jstmine): every
+    one of 'new''s facts and relations shows as added, and the report says why, as diff does."""
+    from pipeline.diff import diff_editions, missing_notes
+
+    assert not (out / "old" / "relations.parquet").exists() and (out / "new" / "relations.parquet").exists()
+    html = render_report(out, "new", previous="old").read_text(encoding="utf-8")
+    changes = _text(html[html.index('<section id="changes">'):html.index('<section id="heatmap">')])
+    notes = re.findall(r'id="changes-missing-(\w+)"', html)
+    assert notes == ["policy_facts", "relations"] == diff_editions(out, "old", "new").missing["old"]
+    assert len(missing_notes(diff_editions(out, "old", "new"))) == len(notes)
+    assert ("注: 版 old には relations 表がありません（古い jstmine で公開されたか、その実行で作られなかった）。"
+            "そのため new の関係はすべて追加として示されますが、報告書の変更を表すものではありません。") in changes
+    assert "new の政策上の事実はすべて追加として示されます" in changes
+    # the other way round, the lacking edition is the newer one: its rows show as removed
+    older = render_report(out, "old", previous="new").read_text(encoding="utf-8")
+    assert "版 old には policy_facts 表がありません" in _text(older) and "new の政策上の事実はすべて削除として示されます" in _text(older)
+    # editions with the same tables: no note
+    publish(edition_tables("newer", "2025-06-01T10:00:00+00:00"), out, "newer")
+    assert "changes-missing-" not in render_report(out, "newer", previous="new").read_text(encoding="utf-8")
+
+
 def test_changes_show_facts_changed_and_relations_removed_as_jstmine_diff_does(out):
     tables = edition_tables("newer", "2025-06-01T10:00:00+00:00")
     facts = tables["policy_facts"].to_pylist()
@@ -421,6 +443,61 @@ def test_report_is_written_atomically(out, monkeypatch):
         render_report(out, "new", previous="old")
     assert path.read_text(encoding="utf-8") == before  # the old report is whole
     assert [p.name for p in path.parent.iterdir() if "report" in p.name] == ["report.html"]  # no temp file left
+
+
+@pytest.mark.parametrize("interruption", [KeyboardInterrupt(), RuntimeError("a bug"), OSError(28, "No space left on device")])
+def test_a_report_write_stopped_midway_leaves_no_temporary_file(out, monkeypatch, interruption):
+    """Ctrl-C (or any exception) while report.html is being written: its temporary file goes too,
+    and the report already there is whole."""
+    path = render_report(out, "new")
+    before = path.read_text(encoding="utf-8")
+    written = []
+
+    def stop(fd):  # called after the HTML went into the temporary file, before its rename
+        written.extend(p.name for p in path.parent.iterdir() if p.name.endswith(".tmp"))
+        raise interruption
+
+    monkeypatch.setattr("pipeline.report.os.fsync", stop)
+    with pytest.raises((type(interruption), EditionError)) as stopped:
+        render_report(out, "new", previous="old")
+    assert type(stopped.value) is (EditionError if isinstance(interruption, OSError) else type(interruption))
+    assert len(written) == 1 and written[0].startswith(".report.html.")  # there was one, mid-write
+    assert path.read_text(encoding="utf-8") == before
+    assert [p.name for p in path.parent.iterdir() if "report" in p.name] == ["report.html"]
+
+
+def test_the_next_report_removes_temporary_files_a_killed_report_left(out, tmp_path_factory):
+    """A report killed outright (SIGKILL) leaves .report.html.<8 hex>.tmp; the next report removes
+    exactly those, unless one is being written now (held locked) or was created a moment ago."""
+    import fcntl
+    import time
+
+    run_dir = (out / "new").resolve()
+    victim = tmp_path_factory.mktemp("victim") / "precious.html"
+    victim.write_text("precious", encoding="utf-8")
+    hour_ago = time.time() - 3600
+
+    def plant(name: str, old: bool = True) -> Path:
+        path = run_dir / name
+        path.write_text("<html>half a rep", encoding="utf-8")
+        if old:
+            os.utime(path, (hour_ago, hour_ago))
+        return path
+
+    stale = [plant(".report.html.0123abcd.tmp"), plant(".report.html.fedcba98.tmp")]
+    (run_dir / ".report.html.5a5a5a5a.tmp").symlink_to(victim)  # removed as a link, never followed
+    kept = [plant(name) for name in (".report.html.tmp", ".report.html.0123abcd.tmp.keep", "report.html.0123abcd.tmp",
+                                     ".report.html.0123ABCD.tmp", ".notes.tmp")]
+    young = plant(".report.html.77777777.tmp", old=False)  # just created: its writer may not have locked it yet
+    busy = plant(".report.html.11111111.tmp")  # a report being written now holds its file locked
+    with open(busy, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        render_report(out, "new")
+    assert not any(os.path.lexists(p) for p in stale) and not os.path.lexists(run_dir / ".report.html.5a5a5a5a.tmp")
+    assert all(p.is_file() for p in [*kept, busy, young]) and victim.read_text(encoding="utf-8") == "precious"
+    assert "<html" in (run_dir / "report.html").read_text(encoding="utf-8")
+    render_report(out, "new")  # unlocked now: the next one removes it
+    assert not busy.exists() and all(p.is_file() for p in kept)
 
 
 def test_report_command(out, tmp_path):
