@@ -71,7 +71,7 @@ from pipeline.keyterms import KeyTerms, key_terms, load_keyterm_config
 from pipeline.lexicon import default_lexicon_path, load_lexicon
 from pipeline.ner_audit import LexiconGap, lexicon_gaps, load_ner
 from pipeline.policies import Policy, extract_policies
-from pipeline.publish import check_edition_name, output_lock, publish
+from pipeline.publish import check_edition_name, check_new_edition_name, output_lock, publish
 from pipeline.relations import Relation, extract_relations
 from pipeline.rules import Rules, default_rules_path, load_rules
 from pipeline.segment import Segmented, segment
@@ -839,7 +839,7 @@ def process_report(
     """
     ref = parse_source(source)  # the flow is an entry point too (deployments): read its inputs here
     if edition:
-        check_edition_name(edition)
+        check_new_edition_name(edition, Path(out_dir))  # refused here, not after the processing
     label = edition or default_edition(ref)
     progress = current_progress()
     progress.start(label)

@@ -237,3 +237,13 @@ def test_run_into_an_editions_directory_is_refused_before_any_work(pdf, tmp_path
     assert r.exit_code == 1 and "where jstmine keeps the files of the editions published to" in r.text, r.text
     assert f"--out {out}" in r.text and "Traceback" not in r.output
     assert sorted(p.name for p in (out / "new").iterdir()) == files
+
+
+def test_the_flow_itself_refuses_a_new_edition_name_beginning_with_a_dash_before_any_work(pdf, tmp_path):
+    """A flow started another way (a deployment, a script) checks the name at its start too."""
+    from flows.process_report import process_report
+    from pipeline.publish import EditionNameError
+
+    with pytest.raises(EditionNameError, match="begins with '-'"):
+        process_report.fn(source=str(pdf), edition="-x", out_dir=str(tmp_path / "out"), raw_dir=str(tmp_path / "raw"))
+    assert not (tmp_path / "out").exists() and not (tmp_path / "raw").exists()
