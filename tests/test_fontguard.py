@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,18 +31,19 @@ pytestmark = pytest.mark.skipif(not DEJAVU.is_file(), reason="DejaVu Sans is not
 HELLO = {"pages": ["Hello world"]}
 
 
-def extract_in_child(pdf: Path, engine: str, timeout: float = 60, workers: int = 1) -> dict:
+def extract_in_child(pdf: Path, engine: str, timeout: float = 60, workers: int = 1, ocr: str = "off") -> dict:
     """``pdf`` read by ``engine`` in a fresh process with 1.5 GiB of address space at most and a
     time limit (a hang or a blow-up fails the test, not the suite): {"pages": [text, ...]}, with
     "problems": [[page, "font_refused", detail], ...] when fonts were refused, or {"error": class
-    name, "what": ..., "todo": ...} for a PipelineError. ``workers``: as extract_pdf's."""
+    name, "what": ..., "todo": ...} for a PipelineError. ``workers``: as extract_pdf's; ``ocr``:
+    as ExtractConfig's."""
     code = textwrap.dedent(f"""
         import json, resource
         resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
         from pipeline.errors import PipelineError
         from pipeline.extract import ExtractConfig, extract_pdf
         try:
-            doc = extract_pdf({str(pdf)!r}, ExtractConfig(ocr="off", engine={engine!r}, max_worker_memory_mb=1024),
+            doc = extract_pdf({str(pdf)!r}, ExtractConfig(ocr={ocr!r}, engine={engine!r}, max_worker_memory_mb=1024),
                               workers={workers})
         except PipelineError as exc:
             print(json.dumps({{"error": type(exc).__name__, "what": exc.what, "todo": exc.todo}}))
@@ -194,6 +196,21 @@ def test_a_page_whose_only_font_is_refused_is_left_out_and_the_others_read(tmp_p
     # the page has no text: said once, by font_refused (not "no text layer (scanned or drawn as paths)")
     _refused(result, "the page has no other text, so it was left out (--ocr off)", "--ocr auto", pages=(2,),
              texts=["Hello world", "", "Hello world"])
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed")
+def test_with_ocr_auto_a_page_whose_only_font_is_refused_is_read_by_ocr(tmp_path):
+    # its glyphs drawn, not read: the page goes to OCR as one without a text layer would
+    widths = {"F/FirstChar": b"32", "F/LastChar": b"126", "F/Widths": b"[%s]" % b" ".join([b"600"] * 95)}
+    pdf = font_dict_pdf(tmp_path / "ocr.pdf", kind="simple", to_unicode=BIG_MAP, pages=3, used_on=(2,), alone=True,
+                        entries=widths)
+    _refused(extract_in_child(pdf, "pdfplumber", timeout=120, ocr="auto"), "the page was read by OCR instead",
+             pages=(2,))
+    # every page so set, its glyphs drawn over each other (no widths): OCR finds nothing either
+    pdf = font_dict_pdf(tmp_path / "none.pdf", kind="simple", to_unicode=BIG_MAP, pages=2, alone=True)
+    found = extract_in_child(pdf, "pdfplumber", timeout=120, ocr="auto")
+    _refused_document(found, pdf, "pages 1-2", "/ToUnicode map", ", and OCR found no text on pages 1-2")
+    assert "scan them again" not in found["todo"]
 
 
 @pytest.mark.parametrize(("engine", "fallback"), ENGINES[:2])

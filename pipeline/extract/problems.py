@@ -156,8 +156,9 @@ def _page_ranges(numbers: list[int]) -> str:
 
 
 def _no_usable_text_error(path: Path, pages: list[_PageRecord], config: ExtractConfig) -> NoUsableTextError:
-    ocr_nothing = [p.number for p in pages if p.ocr is not None and not p.ocr.lines]
-    refused = [p.number for p in pages if p.glyph_count == 0 and p.refused and p.number not in ocr_nothing]
+    # pages whose only text is set in fonts refused (fontguard), OCRed or not
+    refused = [p.number for p in pages if p.glyph_count == 0 and p.refused]
+    ocr_nothing = [p.number for p in pages if p.ocr is not None and not p.ocr.lines and p.number not in refused]
     no_layer = [p.number for p in pages if p.glyph_count == 0 and p.number not in ocr_nothing + refused]
     unmapped = [
         p.number for p in pages
@@ -167,9 +168,10 @@ def _no_usable_text_error(path: Path, pages: list[_PageRecord], config: ExtractC
     reasons = []
     if refused:
         fonts = {font: None for p in pages if p.number in refused for font in p.refused}
-        verb = "are" if len(refused) > 1 else "is"
-        reasons.append(f"the text of {_page_ranges(refused)} {verb} set in fonts that were refused ("
-                       + "; ".join(f"{name}: {reason}" for name, reason in fonts) + ")")
+        ocred = [p.number for p in pages if p.number in refused and p.ocr is not None]
+        reasons.append(f"the text of {_page_ranges(refused)} is set in fonts that were refused ("
+                       + "; ".join(f"{name}: {reason}" for name, reason in fonts) + ")"
+                       + (f", and OCR found no text on {_page_ranges(ocred)}" if ocred else ""))
     if ocr_nothing:
         reasons.append(f"OCR found no text on {_page_ranges(ocr_nothing)} (blank or picture-only pages, or scans "
                        "too faint or too small to read)")
