@@ -29,9 +29,10 @@ stop the page (and the document), as they do anywhere else.
 
 A refused font costs its own text, not the page: ``GuardedResourceManager`` gives pdfminer a
 ``RefusedFont`` in its place, which draws nothing (the page's other fonts are read as before),
-and notes it for the page being read (``start_page``, ``refused_fonts``); the page then gets a
-``font_refused`` problem naming the font and the reason (``problems``), and a page left with no
-text is treated as any page without text (no usable page left: ``NoUsableTextError``).
+and notes it for the page being read (``start_page``, ``refused_fonts``); a page that sets text
+in it gets a ``font_refused`` problem naming the font and the reason (``problems``), and a page
+left with no text is treated as a page without a text layer (OCRed under ``--ocr auto``; no usable
+page left: ``NoUsableTextError``, naming the fonts).
 
 A reference loop (a chain of objects each holding a reference to the next) anywhere in a font's
 structure, which pdfminer's ``resolve1`` would follow for ever, is answered as a missing object by
@@ -106,13 +107,14 @@ class GuardedResourceManager(PDFResourceManager):
         super().__init__(caching)
         self._nesting = 0
         self._checked: set[int] = set()  # ToUnicode and font program streams found within the limit (object numbers)
-        self._refused: list[RefusedFont] = []  # the fonts refused on the page being read, as they come
+        # the fonts refused on the page being read, each once (a Form XObject drawn many times asks again), as they come
+        self._refused: dict[int, RefusedFont] = {}
 
     def start_page(self) -> None:
         """Forget the fonts refused so far: call before reading a page, then ``refused_fonts``."""
-        for font in self._refused:  # (a font sets strings only on a page that lists it: noted there)
+        for font in self._refused.values():  # (a font sets strings only on a page that lists it: noted there)
             font.strings = 0
-        self._refused = []
+        self._refused = {}
 
     def refused_fonts(self) -> tuple[tuple[str, str], ...]:
         """The fonts refused since ``start_page`` in which the page (or a Form XObject it draws)
@@ -120,7 +122,7 @@ class GuardedResourceManager(PDFResourceManager):
         is refused on every page that uses it; one listed in the page's resources but never
         used costs nothing and is left out."""
         found: dict[tuple[str, str], None] = {}
-        for font in self._refused:
+        for font in self._refused.values():
             if font.strings:
                 found[(font.name, font.reason)] = None
         return tuple(found)
@@ -138,7 +140,7 @@ class GuardedResourceManager(PDFResourceManager):
         outermost = self._nesting == 0  # (a Type0 font's descendant is built by a call within)
         font = self._font(objid, spec)
         if outermost and isinstance(font, RefusedFont):
-            self._refused.append(font)
+            self._refused.setdefault(id(font), font)
         return font
 
     def _font(self, objid: object, spec):
