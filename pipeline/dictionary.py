@@ -131,7 +131,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "has_text_layer": "Whether the page has text to read (false for a scanned image).",
         "unmapped_share": "Share (0 to 1) of the page's glyphs that have no Unicode mapping ((cid:N)).",
         "column_count": "Text columns on the page (1 for one column; tiers for vertical writing); 0 when the page has no text.",
-        "problem": "`no_text_layer: …`, `unmapped_glyphs: …` or `ocr_found_nothing: …` with a detail, and `too_many_drawings: …` when the page drew too many images and paths for its tables and figures to be looked for (after `; ` when the page has both); empty when the page read well.",
+        "problem": "`font_refused: …` for each font the reference reader refused on the page (a hostile or damaged font: the text set in it was left out; the detail names the font and why), `no_text_layer: …`, `unmapped_glyphs: …` or `ocr_found_nothing: …` with a detail, and `too_many_drawings: …` when the page drew too many images and paths for its tables and figures to be looked for (joined by `; ` when the page has several); empty when the page read well.",
         "removed_lines": "Page furniture removed from the text: running heads and feet, page numbers, chapter tabs, furigana.",
         "text_source": "How the page's text was obtained: `text_layer` (the PDF's own text) or `ocr` (read by OCR from the rendered page: no text layer, more unmapped glyphs than the threshold, or `--ocr force`).",
         "ocr_engine": "The OCR engine and its version (`tesseract 5.3.0`) on an `ocr` page; empty otherwise.",

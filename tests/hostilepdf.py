@@ -67,13 +67,15 @@ def deflate_padded(head: bytes, size: int, filler: bytes = b" ") -> bytes:
     return b"".join(parts)
 
 
-def _pages_with_contents(pdf: RawPdf, contents: list[int], resources: bytes) -> int:
-    """A /Pages node holding one page per content stream; returns the /Pages object's number."""
+def _pages_with_contents(pdf: RawPdf, contents: list[int], resources: bytes | list[bytes]) -> int:
+    """A /Pages node holding one page per content stream; returns the /Pages object's number.
+    ``resources``: every page's, or each page's."""
     pages = pdf.reserve()
     kids = []
-    for c in contents:
+    each = resources if isinstance(resources, list) else [resources] * len(contents)
+    for c, res in zip(contents, each, strict=True):
         kids.append(pdf.add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Resources %s "
-                            b"/Contents %d 0 R >>" % (pages, resources, c)))
+                            b"/Contents %d 0 R >>" % (pages, res, c)))
     pdf.set(pages, b"<< /Type /Pages /Kids [%s] /Count %d >>"
             % (b" ".join(b"%d 0 R" % k for k in kids), len(kids)))
     return pages
@@ -304,7 +306,7 @@ def _loop(pdf: RawPdf) -> bytes:
 def font_dict_pdf(path: Path, *, kind: str = "simple", where: str = "page", loop: str | None = None,
                   entries: dict[str, bytes] | None = None, to_unicode: bytes | None = None,
                   program: bytes | None = None, fallback: str = "none", pages: int = 1,
-                  info_loop: bool = False) -> Path:
+                  info_loop: bool = False, used_on: tuple[int, ...] | None = None, alone: bool = False) -> Path:
     """Pages with "Hello world" in Helvetica and a lone space set in a font built as a hostile
     generator would build it: ``kind`` "simple" (a TrueType font) or "type0" (a Type0 font whose
     descendant is a CIDFontType2, Identity-H), embedding DejaVu Sans; used on the page
@@ -318,7 +320,11 @@ def font_dict_pdf(path: Path, *, kind: str = "simple", where: str = "page", loop
     (None: none). ``program``: the embedded font program (None: DejaVu Sans). ``fallback``: how the page is made to be read by the reference
     reader under the default engine: "none", "rotate" (a page turned by /Rotate 90) or "damaged"
     (the embedded program is not a font: PDFium cannot load it, see pdfium_fonts). ``info_loop``:
-    the trailer's /Info is a reference loop (pdfminer resolves it as it opens the file)."""
+    the trailer's /Info is a reference loop (pdfminer resolves it as it opens the file).
+    ``used_on``: the pages (from 1) that use the font, one font object for all (None: every
+    page); the others set "Hello world" in Helvetica and list no other font. ``alone``: the
+    pages that use the font set their text in it alone ("Hello world" in it, for a simple font;
+    DejaVu Sans's space for a Type0 one), with no Helvetica."""
     pdf = RawPdf()
     if program is None:
         program = DEJAVU.read_bytes() if fallback != "damaged" else b"not a font program " * 64
@@ -364,8 +370,10 @@ def font_dict_pdf(path: Path, *, kind: str = "simple", where: str = "page", loop
         parts["F"].setdefault(b"FontDescriptor", b"%d 0 R" % descriptor)
     pdf.set(font, body("F"))
     helvetica = pdf.add(FONT)
+    if alone and kind == "simple":
+        space = b"(Hello world)"
     hostile = b"BT /F1 12 Tf 72 700 Td %s Tj ET\n" % space
-    hello = b"BT /F2 12 Tf 72 720 Td (Hello world) Tj ET\n"
+    hello = b"" if alone else b"BT /F2 12 Tf 72 720 Td (Hello world) Tj ET\n"
     fonts = b"/Font << /F1 %d 0 R /F2 %d 0 R >>" % (font, helvetica)
     if where == "page":
         content, resources = hello + hostile, b"<< %s >>" % fonts
@@ -376,8 +384,12 @@ def font_dict_pdf(path: Path, *, kind: str = "simple", where: str = "page", loop
         resources = b"<< /Font << /F2 %d 0 R >> /XObject << /X %d 0 R >> >>" % (helvetica, form)
     else:
         raise ValueError(where)
-    contents = [pdf.add(RawPdf.stream(b"", content)) for _ in range(pages)]
-    root = pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>" % _pages_with_contents(pdf, contents, resources))
+    plain = b"BT /F2 12 Tf 72 720 Td (Hello world) Tj ET\n"
+    plain_resources = b"<< /Font << /F2 %d 0 R >> >>" % helvetica
+    on = range(1, pages + 1) if used_on is None else used_on
+    contents = [pdf.add(RawPdf.stream(b"", content if n in on else plain)) for n in range(1, pages + 1)]
+    each = [resources if n in on else plain_resources for n in range(1, pages + 1)]
+    root = pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>" % _pages_with_contents(pdf, contents, each))
     if fallback == "rotate":  # every page turned: PDFium's reading is not used for them (see pdfium_glyphs)
         for number, obj in enumerate(pdf.objects, start=1):
             if obj is not None and obj.startswith(b"<< /Type /Page /Parent"):

@@ -98,9 +98,12 @@ CASES: dict[str, tuple[str, str, str]] = {
                              "processed normally"),
     "file-bad-metadata": ("file", "Info strings in Shift-JIS, invalid UTF-8 and broken UTF-16, and a font "
                                   "name in Shift-JIS bytes", "processed normally; the title is decoded"),
-    "file-hostile-font": ("file", "a turned page (read by pdfminer under the default engine) whose font's /ToUnicode "
-                                  "expands one line to 16 million entries (2.3 GB once built)",
-                          "refused before the map is built, within seconds; nothing written"),
+    "file-hostile-font": ("file", "page 2 of 3, turned (read by pdfminer under the default engine), sets text in a "
+                                  "font whose /ToUnicode expands one line to 16 million entries (2.3 GB once built)",
+                          "the font is refused before the map is built, within seconds; published, page 2 read "
+                          "without that font's text; `pages.problem` of page 2: `font_refused: page 2: the font "
+                          "/DejaVuSans was refused and the text set in it left out (the rest of the page was read): "
+                          "the /ToUnicode map …`"),
     "proc-killed-before-switch": (
         "process", "SIGKILL while publishing, after the files and database rows are written, before the switch",
         "previous outputs still published; the re-run removes the killed run's directory and completes "
@@ -752,20 +755,28 @@ def test_metadata_and_font_names_that_are_not_utf8(world, inproc):
     world.assert_intact(other_editions=("odd-metadata",))
 
 
-def test_a_hostile_font_is_refused_before_it_is_built(world, prefect_api):
-    """The page is turned, so the default engine leaves it to pdfminer, which would expand the map
-    entry by entry (minutes and gigabytes; pipeline.extract.fontguard refuses it first)."""
+def test_a_hostile_font_is_refused_and_costs_only_its_text(world, prefect_api):
+    """The pages are turned, so the default engine leaves them to pdfminer, which would expand the
+    map entry by entry (minutes and gigabytes; pipeline.extract.fontguard refuses the font first).
+    The font is used on page 2 only: that page is read without its text, the edition published."""
     from hostilepdf import cmap_stream, font_dict_pdf
 
     bomb = cmap_stream(b"1 beginbfrange <000000> <FFFFFF> <0041> endbfrange", b"<000000> <FFFFFF>")
-    path = font_dict_pdf(world.root / "bomb.pdf", to_unicode=bomb, fallback="rotate")
+    path = font_dict_pdf(world.root / "bomb.pdf", to_unicode=bomb, fallback="rotate", pages=3, used_on=(2,))
     started = time.monotonic()
-    outcome = run_subprocess(prefect_api, world.args(str(path)))
+    outcome = run_subprocess(prefect_api, world.args(str(path), edition="hostile-font"))
     assert time.monotonic() - started < 120, "refused in time (the map built would take minutes)"
-    assert_clear_failure(outcome, cause=["bomb.pdf", "page 1 cannot be read", "/ToUnicode map", "262,144"],
-                         todo=["fetch it again"], subprocess_run=True)
+    assert outcome.code == 0, str(outcome)
+    assert "Traceback" not in outcome.stderr, outcome.stderr
+    assert "page 2: font_refused (page 2: the font /DejaVuSans was refused" in outcome.stdout, outcome.stdout
+    pages = pq.read_table(world.out / "hostile-font" / "pages.parquet", columns=["page", "chars", "problem"]).to_pylist()
+    assert [p["chars"] for p in pages] == [len("Helloworld")] * 3  # page 2's Helvetica text read
+    assert [p["page"] for p in pages if p["problem"]] == [2]
+    assert pages[1]["problem"].startswith("font_refused: page 2: the font /DejaVuSans was refused and the text set in "
+                                          "it left out (the rest of the page was read): the /ToUnicode map of its font "
+                                          "/DejaVuSans expands to more than 262,144 entries"), pages[1]["problem"]
     observe("file-hostile-font", outcome, world.root)
-    world.assert_intact()
+    world.assert_intact(other_editions=("hostile-font",))
 
 
 # ==================================================================================== process

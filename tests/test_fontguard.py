@@ -1,15 +1,21 @@
 """The reference reader (pdfminer) on hostile font dictionaries (pipeline/extract/fontguard.py and
 pdfrefs.bound_references): reference loops anywhere in a font's structure, maps and width tables
 built to expand to millions of entries, containers that hold themselves, a Type0 font that is
-its own descendant. Each ends at once, with the page read (a loop reads as a missing object) or a
-clear error naming the page and the font (a loop where pdfminer cannot do without the entry), under the pdfplumber engine and under the default engine
-on the pages it leaves to pdfminer (a page turned by /Rotate, a font PDFium cannot load).
+its own descendant, damaged fonts pdfminer cannot build. Each ends at once, with the page read
+(a loop reads as a missing object) or the font refused (a loop where pdfminer cannot do without
+the entry): the page is read without the text set in that font and gets a ``font_refused``
+problem naming the font and the reason; a document left without usable text is refused with a
+clear error naming them. Under the pdfplumber engine and under the default engine on the pages
+it leaves to pdfminer (a page turned by /Rotate, a font PDFium cannot load).
 
-Before the fix: a loop hung both engines (for ever); a bomb map took gigabytes or minutes."""
+Before the fix: a loop hung both engines (for ever); a bomb map took gigabytes or minutes. Then
+a font refused failed the whole document, and a damaged /CIDSystemInfo failed it with "page 1
+cannot be read (PdfminerException: 'NoneType' object has no attribute 'decode')"."""
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,22 +31,26 @@ pytestmark = pytest.mark.skipif(not DEJAVU.is_file(), reason="DejaVu Sans is not
 HELLO = {"pages": ["Hello world"]}
 
 
-def extract_in_child(pdf: Path, engine: str, timeout: float = 60, workers: int = 1) -> dict:
+def extract_in_child(pdf: Path, engine: str, timeout: float = 60, workers: int = 1, ocr: str = "off") -> dict:
     """``pdf`` read by ``engine`` in a fresh process with 1.5 GiB of address space at most and a
-    time limit (a hang or a blow-up fails the test, not the suite): {"pages": [text, ...]}, or
-    {"error": class name, "what": ..., "todo": ...} for a PipelineError. ``workers``: as extract_pdf's."""
+    time limit (a hang or a blow-up fails the test, not the suite): {"pages": [text, ...]}, with
+    "problems": [[page, "font_refused", detail], ...] when fonts were refused, or {"error": class
+    name, "what": ..., "todo": ...} for a PipelineError. ``workers``: as extract_pdf's; ``ocr``:
+    as ExtractConfig's."""
     code = textwrap.dedent(f"""
         import json, resource
         resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
         from pipeline.errors import PipelineError
         from pipeline.extract import ExtractConfig, extract_pdf
         try:
-            doc = extract_pdf({str(pdf)!r}, ExtractConfig(ocr="off", engine={engine!r}, max_worker_memory_mb=1024),
+            doc = extract_pdf({str(pdf)!r}, ExtractConfig(ocr={ocr!r}, engine={engine!r}, max_worker_memory_mb=1024),
                               workers={workers})
         except PipelineError as exc:
             print(json.dumps({{"error": type(exc).__name__, "what": exc.what, "todo": exc.todo}}))
         else:
-            print(json.dumps({{"pages": [page.text.strip() for page in doc.pages]}}))
+            problems = [[p.page, p.kind, p.detail] for p in doc.problems if p.kind == "font_refused"]
+            print(json.dumps({{"pages": [page.text.strip() for page in doc.pages]}}
+                             | ({{"problems": problems}} if problems else {{}})))
     """)
     # in a session of its own: a hang is ended with the worker processes the child started
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -100,12 +110,29 @@ def test_the_default_engine_reads_a_page_whose_unloadable_font_holds_a_reference
     assert extract_in_child(pdf, "pdfium", timeout=30) == HELLO
 
 
-def _refused(result: dict, *words: str) -> None:
-    assert result.get("error") == "FontRefused", result
-    assert result["what"].startswith(f"{result['what'].split(':')[0]}: page 1 cannot be read: "), result
+def _refused(result: dict, *words: str, pages: tuple[int, ...] = (1,), texts: list[str] | None = None) -> None:
+    """The document was read (each page's text ``texts``, "Hello world" on every page when None),
+    the font refused on ``pages`` only: a ``font_refused`` problem on each, naming the font
+    and the reason (``words``) and what to do."""
+    assert "error" not in result, result
+    assert result["pages"] == (texts if texts is not None else ["Hello world"] * len(result["pages"])), result
+    problems = result.get("problems", [])
+    assert [(page, kind) for page, kind, _ in problems] == [(page, "font_refused") for page in pages], result
+    for page, _, detail in problems:
+        assert detail.startswith(f"page {page}: the font /DejaVuSans was refused and the text set in it left out ("), detail
+        for word in words:
+            assert word in detail, (word, detail)
+        assert "check where it came from" in detail
+
+
+def _refused_document(result: dict, pdf: Path, pages: str, *words: str) -> None:
+    """No usable page left: the document refused, the error naming the pages, the font and the reason."""
+    assert result.get("error") == "NoUsableTextError", result
+    assert result["what"].startswith(f"{pdf.name} ("), result
+    assert f"the text of {pages} " in result["what"] and "set in fonts that were refused (/DejaVuSans: " in result["what"]
     for word in words:
-        assert word in result["what"], result
-    assert "check where it came from" in result["todo"]
+        assert word in result["what"], (word, result)
+    assert "check where it came from" in result["todo"], result
 
 
 BIG_MAP = cmap_stream(b"1 beginbfrange <000000> <FFFFFF> <0041> endbfrange", b"<000000> <FFFFFF>")  # 16 million
@@ -139,13 +166,125 @@ def test_an_embedded_cmap_table_of_billions_of_entries_is_refused(tmp_path, wher
     _refused(extract_in_child(pdf, engine, timeout=30), "cmap table", "4,294,967,296 entries")
 
 
+ENGINES = [("pdfplumber", "none"), ("pdfium", "rotate"), ("pdfium", "damaged")]
+
+
+@pytest.mark.parametrize(("engine", "fallback"), ENGINES)
+@pytest.mark.parametrize("where", ["page", "form"])
+def test_a_font_refused_on_page_2_of_3_costs_only_its_text_there(tmp_path, engine, fallback, where):
+    # was: the whole document failed ("bomb.pdf: page 2 cannot be read: ...")
+    pdf = font_dict_pdf(tmp_path / "bomb.pdf", kind="simple", where=where, to_unicode=BIG_MAP, fallback=fallback,
+                        pages=3, used_on=(2,))
+    _refused(extract_in_child(pdf, engine, timeout=30), "/ToUnicode map", "262,144", "the rest of the page was read",
+             pages=(2,))
+
+
+@pytest.mark.parametrize(("engine", "fallback"), ENGINES)
+def test_a_font_refused_shared_by_two_pages_is_reported_on_each(tmp_path, engine, fallback):
+    # one font object on pages 2 and 3: refused once, kept refused (by object number) for page 3
+    pdf = font_dict_pdf(tmp_path / "shared.pdf", kind="simple", entries={"F/Widths": b"[{self}]"}, fallback=fallback,
+                        pages=3, used_on=(2, 3))
+    _refused(extract_in_child(pdf, engine, timeout=30), "/Widths", "holds itself", pages=(2, 3))
+
+
+# (with the font's program damaged and nothing else on the page, PDFium reads the page itself: not pdfminer's case)
+@pytest.mark.parametrize(("engine", "fallback"), ENGINES[:2])
+def test_a_page_whose_only_font_is_refused_is_left_out_and_the_others_read(tmp_path, engine, fallback):
+    pdf = font_dict_pdf(tmp_path / "alone.pdf", kind="simple", to_unicode=BIG_MAP, fallback=fallback, pages=3,
+                        used_on=(2,), alone=True)
+    result = extract_in_child(pdf, engine, timeout=30)
+    # the page has no text: said once, by font_refused (not "no text layer (scanned or drawn as paths)")
+    _refused(result, "the page has no other text, so it was left out (--ocr off)", "--ocr auto", pages=(2,),
+             texts=["Hello world", "", "Hello world"])
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed")
+def test_with_ocr_auto_a_page_whose_only_font_is_refused_is_read_by_ocr(tmp_path):
+    # its glyphs drawn, not read: the page goes to OCR as one without a text layer would
+    widths = {"F/FirstChar": b"32", "F/LastChar": b"126", "F/Widths": b"[%s]" % b" ".join([b"600"] * 95)}
+    pdf = font_dict_pdf(tmp_path / "ocr.pdf", kind="simple", to_unicode=BIG_MAP, pages=3, used_on=(2,), alone=True,
+                        entries=widths)
+    _refused(extract_in_child(pdf, "pdfplumber", timeout=120, ocr="auto"), "the page was read by OCR instead",
+             pages=(2,))
+    # every page so set, its glyphs drawn over each other (no widths): OCR finds nothing either
+    pdf = font_dict_pdf(tmp_path / "none.pdf", kind="simple", to_unicode=BIG_MAP, pages=2, alone=True)
+    found = extract_in_child(pdf, "pdfplumber", timeout=120, ocr="auto")
+    _refused_document(found, pdf, "pages 1-2", "/ToUnicode map", ", and OCR found no text on pages 1-2")
+    assert "scan them again" not in found["todo"]
+
+
+@pytest.mark.parametrize(("engine", "fallback"), ENGINES[:2])
+@pytest.mark.parametrize("where", ["page", "form"])
+def test_a_document_whose_every_page_is_set_in_a_refused_font_is_refused_clearly(tmp_path, engine, fallback, where):
+    pdf = font_dict_pdf(tmp_path / "all.pdf", kind="simple", where=where, to_unicode=HUGE_MAP, fallback=fallback,
+                        pages=3, alone=True)
+    _refused_document(extract_in_child(pdf, engine, timeout=30), pdf, "pages 1-3",
+                      "the /ToUnicode map of its font /DejaVuSans expands to more than 262,144 entries")
+
+
+def test_the_same_document_with_a_sound_font_is_read(tmp_path):
+    # the layouts above with the font's map sound: the text set in it is read, no problem
+    widths = {"F/FirstChar": b"32", "F/LastChar": b"126", "F/Widths": b"[%s]" % b" ".join([b"600"] * 95)}
+    pdf = font_dict_pdf(tmp_path / "sound.pdf", kind="simple", pages=3, used_on=(2,), alone=True, entries=widths,
+                        to_unicode=cmap_stream(b"1 beginbfrange <20> <7E> <0020> endbfrange"))
+    assert extract_in_child(pdf, "pdfplumber", timeout=30) == {"pages": ["Hello world"] * 3}
+
+
+@pytest.mark.parametrize(("engine", "fallback"), ENGINES[:2])  # (PDFium reads a Type0 font it cannot load)
+@pytest.mark.parametrize(("key", "value"), [("Registry", b"{}"), ("Ordering", b"{}"), ("Registry", b"5"),
+                                            ("Ordering", b"/Identity")])
+def test_a_cid_system_info_entry_that_is_not_a_string_refuses_the_font(tmp_path, engine, fallback, key, value):
+    # was, under --engine pdfplumber: "page 1 cannot be read (PdfminerException: 'NoneType' object has
+    # no attribute 'decode')", the whole document refused; {} is a reference loop
+    info = {"Registry": b"(Adobe)", "Ordering": b"(Identity)"} | {key: value}
+    entries = {"C/CIDSystemInfo": b"<< /Registry %s /Ordering %s /Supplement 0 >>" % (info["Registry"], info["Ordering"])}
+    pdf = font_dict_pdf(tmp_path / "info.pdf", kind="type0", loop="C/Unused", entries=entries, fallback=fallback,
+                        pages=2, used_on=(1,))
+    _refused(extract_in_child(pdf, engine, timeout=30),
+             f"the /{key} in the /CIDSystemInfo of its font /DejaVuSans is not a string (a reference to nothing, "
+             "a reference loop or another kind of value)")
+
+
+@pytest.mark.parametrize(("engine", "fallback"), [("pdfplumber", "none"), ("pdfium", "rotate")])
+def test_a_font_pdfminer_cannot_build_is_refused_saying_what_pdfminer_said(tmp_path, engine, fallback):
+    # a vertical CID font whose /DW2 is a number, not a pair: pdfminer fails building it (a TypeError)
+    pdf = font_dict_pdf(tmp_path / "dw2.pdf", kind="type0", entries={"F/Encoding": b"/Identity-V", "C/DW2": b"5"},
+                        fallback=fallback)
+    _refused(extract_in_child(pdf, engine, timeout=30), "the reference reader (pdfminer) cannot build its font "
+             "/DejaVuSans (TypeError: cannot unpack non-iterable int object)")
+
+
+def test_a_refused_font_is_noted_on_each_page_that_sets_text_in_it():
+    from pdfminer.pdftypes import PDFStream
+
+    from pipeline.extract.fontguard import GuardedResourceManager, RefusedFont
+
+    manager = GuardedResourceManager()
+    bomb = {"Subtype": _lit("TrueType"), "BaseFont": _lit("Bomb"),
+            "ToUnicode": PDFStream({}, BIG_MAP)}
+    reason = "the /ToUnicode map of its font /Bomb expands to more than 262,144 entries (a font has at most 65,536 glyphs)"
+    manager.start_page()
+    font = manager.get_font(7, bomb)
+    assert isinstance(font, RefusedFont) and font.decode(b"abc") == []  # draws nothing
+    assert manager.refused_fonts() == (("/Bomb", reason),)
+    manager.start_page()
+    assert manager.get_font(7, bomb) is font  # kept: not checked again
+    assert manager.refused_fonts() == ()  # listed in the page's resources, but no text set in it: it costs nothing
+    font.decode(b"a")
+    assert manager.refused_fonts() == (("/Bomb", reason),)
+    manager.start_page()
+    assert manager.refused_fonts() == ()
+    sound = manager.get_font(8, {"Subtype": _lit("Type1"), "BaseFont": _lit("Helvetica")})
+    assert not isinstance(sound, RefusedFont) and manager.refused_fonts() == ()
+
+
 @pytest.mark.parametrize(("engine", "fallback"), [("pdfplumber", "none"), ("pdfium", "rotate")])
 def test_a_large_cjk_cmap_listed_for_several_platforms_is_read(tmp_path, engine, fallback):
     # 100,000 codes, listed for four platforms as large CJK fonts do: a real font, read (was refused)
     program = cmap_only_truetype([(0x3400, 0x3400 + 99_999, 1)], records=4)
-    pdf = font_dict_pdf(tmp_path / "cjk.pdf", kind="type0", program=program, fallback=fallback)
-    # the font's one glyph (3) is read through that map: U+3402
-    assert extract_in_child(pdf, engine, timeout=60) == {"pages": ["Hello world\u3402"]}
+    pdf = font_dict_pdf(tmp_path / "cjk.pdf", kind="type0", program=program, fallback=fallback, pages=3, used_on=(2,))
+    # the font's one glyph (3) is read through that map: U+3402; no problem
+    assert extract_in_child(pdf, engine, timeout=60) == {"pages": ["Hello world", "Hello world\u3402", "Hello world"]}
 
 
 @pytest.mark.parametrize(("where", "engine", "fallback"), [("page", "pdfplumber", "none"), ("form", "pdfium", "rotate")])
@@ -180,7 +319,11 @@ def test_worker_processes_read_and_refuse_alike(tmp_path, engine):
     assert extract_in_child(pdf, engine, workers=2) == {"pages": ["Hello world"] * 20}
     pdf = font_dict_pdf(tmp_path / "bomb.pdf", kind="simple", where="form", to_unicode=HUGE_MAP, fallback=fallback,
                         pages=20)
-    _refused(extract_in_child(pdf, engine, workers=2), "/ToUnicode map")
+    _refused(extract_in_child(pdf, engine, workers=2), "/ToUnicode map", pages=tuple(range(1, 21)))
+    # the same font on every other page: refused on each page that uses it, in each process
+    pdf = font_dict_pdf(tmp_path / "some.pdf", kind="type0", to_unicode=BIG_MAP, fallback=fallback, pages=20,
+                        used_on=tuple(range(2, 21, 2)))
+    _refused(extract_in_child(pdf, engine, workers=2), "/ToUnicode map", pages=tuple(range(2, 21, 2)))
 
 
 def test_a_normal_page_of_each_layout_is_read_as_before(tmp_path):

@@ -105,13 +105,15 @@ def extract_pdf(
     ``config.max_worker_memory_mb``, the page tree may be nested at most 500 deep. A page that
     draws more than ``config.max_page_drawings`` images and paths is read as text only (no table
     finder, no figure search: their time grows faster than the drawings), with a
-    ``too_many_drawings`` page problem.
+    ``too_many_drawings`` page problem. A font the reference reader refuses (a hostile or damaged
+    font: ``fontguard``) costs the text set in it, not the document: each page that sets text in
+    it is read without that text, with a ``font_refused`` page problem naming the font and why.
 
     Raises ``ExtractError`` when the file cannot be opened as a PDF or goes beyond a limit (it
     says which page or object, the limit and what to do), or when a page needs OCR and tesseract
     or its Japanese models are not installed (it names the packages), and ``NoUsableTextError``
     when it opens but no page has usable text (no text layer with ``--ocr off``, fonts without
-    Unicode mapping, or nothing OCR could read). ``ValueError`` for an unknown ``config.ocr`` or ``config.engine``, or a ``config.max_page_drawings``
+    Unicode mapping, text only in refused fonts, or nothing OCR could read). ``ValueError`` for an unknown ``config.ocr`` or ``config.engine``, or a ``config.max_page_drawings``
     that is not a positive whole number.
     """
     path = Path(path)

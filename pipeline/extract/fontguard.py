@@ -1,10 +1,9 @@
 """Fonts checked before pdfminer builds them: the reference reader made safe against hostile fonts.
 
-pdfminer builds a font (``PDFResourceManager.get_font``) from its dictionary when a page, or a
-Form XObject it draws, first sets text in it. Three things in a font dictionary make that take
-unbounded time or memory; none is found in a real font, and each is refused here before
-pdfminer builds the font (``FontRefused``, an ``ExtractError`` that ``limits.page_error`` turns
-into "FILE: page N cannot be read: ..." with what to do):
+pdfminer builds a font (``PDFResourceManager.get_font``) from its dictionary when it starts on a
+page, or a Form XObject the page draws, that lists the font in its resources. Three things in a
+font dictionary make that take unbounded time or memory; none is found in a real font, and each
+is refused here before pdfminer builds the font (``check_font`` raises ``FontRefused``):
 
 * a range expanded entry by entry: one line of a /ToUnicode CMap (``<000000> <FFFFFF> <0041>
   bfrange``: 16 million entries, 2.3 GB; 4 billion for 4-byte codes), one range of a CID font's
@@ -20,8 +19,20 @@ into "FILE: page N cannot be read: ..." with what to do):
 * a Type0 font whose descendant is a Type0 font (pdfminer builds it by recursion: a font
   that is its own descendant never ends); more than ``MAX_TYPE0_NESTING`` levels are refused.
 
-A Type0 font without a descendant, or whose /Encoding leads nowhere, is refused too: pdfminer
-cannot build it either, but fails with an empty AssertionError or a TypeError that says nothing.
+A Type0 font without a descendant, or whose /Encoding leads nowhere, and a CID font whose
+/CIDSystemInfo names its /Registry or /Ordering with anything but a string (a reference loop
+included), are refused too: pdfminer cannot build them either, but fails with an empty
+AssertionError, a TypeError or an AttributeError that says nothing. Any other error pdfminer
+raises building a font (a damaged font) refuses that font the same way, saying what pdfminer
+said; the limits (the stream cap, the memory budget) and a RecursionError are not caught: they
+stop the page (and the document), as they do anywhere else.
+
+A refused font costs its own text, not the page: ``GuardedResourceManager`` gives pdfminer a
+``RefusedFont`` in its place, which draws nothing (the page's other fonts are read as before),
+and notes it for the page being read (``start_page``, ``refused_fonts``); a page that sets text
+in it gets a ``font_refused`` problem naming the font and the reason (``problems``), and a page
+left with no text is treated as a page without a text layer (OCRed under ``--ocr auto``; no usable
+page left: ``NoUsableTextError``, naming the fonts).
 
 A reference loop (a chain of objects each holding a reference to the next) anywhere in a font's
 structure, which pdfminer's ``resolve1`` would follow for ever, is answered as a missing object by
@@ -33,7 +44,8 @@ there, as it does for jstmine's own checks (``pdfrefs.resolve``).
 the pages it leaves to the reference reader (rotated pages, vertical writing, fonts PDFium
 cannot load: see pdfium_glyphs). Nothing of pdfminer's is patched: a font that passes the
 checks is built by pdfminer's own code, exactly as before, and the checks read nothing pdfminer
-would not read (a font is checked once per process, as pdfminer builds it once).
+would not read (a font is checked once per process, as pdfminer builds it once; a refused one
+is kept, by object number, as pdfminer keeps the fonts it builds).
 """
 from __future__ import annotations
 
@@ -41,12 +53,12 @@ import io
 import struct
 
 from pdfminer.cmapdb import CMapParser, FileUnicodeMap
-from pdfminer.pdffont import TrueTypeFont
+from pdfminer.pdffont import PDFFont, TrueTypeFont
 from pdfminer.pdfinterp import PDFResourceManager
 from pdfminer.pdftypes import PDFStream
 from pdfminer.psparser import PSLiteral
 
-from pipeline.extract.limits import FontRefused
+from pipeline.extract.limits import FontRefused, MemoryLimitReached, StreamTooLarge
 from pipeline.extract.pdfrefs import resolve
 
 MAX_ENTRIES = 1 << 18  # entries one map or width table of a font may expand to (262,144)
@@ -56,40 +68,107 @@ MAX_CMAP_WORK = 4 * MAX_ENTRIES
 MAX_TYPE0_NESTING = 4  # Type0 fonts nested in each other's /DescendantFonts, at most
 MAX_DEPTH = 32  # arrays and dictionaries nested in a width or a /FontBBox, at most (a real one: 2)
 
-_TODO = ("no real font is built this way: the file is damaged or built to defeat the reader; check where "
+REFUSED_TODO = ("no real font is built this way: the file is damaged or built to defeat the reader; check where "
          "it came from and fetch it again from the publisher (or, if the page must be read, print it to a "
          "new PDF)")
 
 
+# errors pdfminer may raise building a font that are not the font's fault: they stop the page
+_NOT_THE_FONT = (StreamTooLarge, MemoryLimitReached, MemoryError, RecursionError)
+
+
+class RefusedFont(PDFFont):
+    """What pdfminer is given in place of a font refused (``GuardedResourceManager``): a font
+    that decodes every string to no character, so its text is left out and nothing of its
+    dictionary is read. ``name``: the font's /BaseFont as errors show it ("/Name"); ``reason``:
+    why it was refused, as ``FontRefused`` says it ("the /ToUnicode map of its font ...")."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__({"FontBBox": [0, 0, 0, 0]}, {})  # (a box given: pdfminer warns of one missing)
+        self.name, self.reason = name, reason
+        self.strings = 0  # strings set in it since the manager's start_page (text left out)
+
+    def __repr__(self) -> str:
+        return f"<RefusedFont {self.name}>"
+
+    def decode(self, bytes: bytes) -> list[int]:
+        """No character for any string, counted (pdfminer's ``PDFFont.decode``; the parameter keeps its name)."""
+        self.strings += 1
+        return []
+
+
 class GuardedResourceManager(PDFResourceManager):
     """pdfminer's resource manager, with each font's dictionary checked (``check_font``) before
-    pdfminer builds the font. Parameters as ``PDFResourceManager`` (``caching``: keep the fonts
-    built, by object number, as pdfplumber does)."""
+    pdfminer builds the font; a font refused, or one pdfminer fails to build, is replaced by a
+    ``RefusedFont`` and noted for the page being read (``refused_fonts``). Parameters as
+    ``PDFResourceManager`` (``caching``: keep the fonts built, by object number, as pdfplumber does)."""
 
     def __init__(self, caching: bool = True) -> None:
         super().__init__(caching)
         self._nesting = 0
         self._checked: set[int] = set()  # ToUnicode and font program streams found within the limit (object numbers)
+        # the fonts refused on the page being read, each once (a Form XObject drawn many times asks again), as they come
+        self._refused: dict[int, RefusedFont] = {}
+
+    def start_page(self) -> None:
+        """Forget the fonts refused so far: call before reading a page, then ``refused_fonts``."""
+        for font in self._refused.values():  # (a font sets strings only on a page that lists it: noted there)
+            font.strings = 0
+        self._refused = {}
+
+    def refused_fonts(self) -> tuple[tuple[str, str], ...]:
+        """The fonts refused since ``start_page`` in which the page (or a Form XObject it draws)
+        set text, each once: (name, reason), in the order met. A font kept from an earlier page
+        is refused on every page that uses it; one listed in the page's resources but never
+        used costs nothing and is left out."""
+        found: dict[tuple[str, str], None] = {}
+        for font in self._refused.values():
+            if font.strings:
+                found[(font.name, font.reason)] = None
+        return tuple(found)
 
     def get_font(self, objid: object, spec):
         """The font of dictionary ``spec`` (object ``objid``, None for a direct or merged one),
-        built by pdfminer once ``check_font`` finds nothing wrong; raises ``FontRefused``.
+        built by pdfminer once ``check_font`` finds nothing wrong, else a ``RefusedFont`` (noted
+        for the page). Raises what pdfminer raises for a limit (``StreamTooLarge``,
+        ``MemoryLimitReached``, ``MemoryError``) or a ``RecursionError``.
 
         Parameters:
             objid: the font dictionary's object number, or None.
             spec: the font dictionary (resolved).
         """
+        outermost = self._nesting == 0  # (a Type0 font's descendant is built by a call within)
+        font = self._font(objid, spec)
+        if outermost and isinstance(font, RefusedFont):
+            self._refused.setdefault(id(font), font)
+        return font
+
+    def _font(self, objid: object, spec):
+        """``get_font`` without noting the font refused."""
         if objid and objid in self._cached_fonts:
             return self._cached_fonts[objid]
-        if self._nesting >= MAX_TYPE0_NESTING:
-            raise FontRefused(f"its font {_name(spec)} is a Type0 font whose descendant font is a Type0 font, "
-                              f"nested more than {MAX_TYPE0_NESTING} deep (a font that is its own descendant)", _TODO)
-        check_font(spec, self._checked)
-        self._nesting += 1
         try:
-            return super().get_font(objid, spec)
-        finally:
-            self._nesting -= 1
+            if self._nesting >= MAX_TYPE0_NESTING:
+                raise FontRefused(f"its font {_name(spec)} is a Type0 font whose descendant font is a Type0 font, "
+                                  f"nested more than {MAX_TYPE0_NESTING} deep (a font that is its own descendant)",
+                                  REFUSED_TODO)
+            check_font(spec, self._checked)
+        except FontRefused as exc:
+            font = RefusedFont(_name(spec), exc.what)
+        else:
+            self._nesting += 1
+            try:
+                return super().get_font(objid, spec)
+            except _NOT_THE_FONT:
+                raise
+            except Exception as exc:  # a damaged font pdfminer cannot build: say what pdfminer said
+                font = RefusedFont(_name(spec), f"the reference reader (pdfminer) cannot build its font {_name(spec)} "
+                                                f"({type(exc).__name__}: {str(exc)[:200]})")
+            finally:
+                self._nesting -= 1
+        if objid and self.caching:  # refused on every page that uses it, and checked once
+            self._cached_fonts[objid] = font
+        return font
 
 
 def check_font(spec, checked: set[int] | None = None) -> None:
@@ -110,11 +189,17 @@ def check_font(spec, checked: set[int] | None = None) -> None:
         descendants = resolve(spec.get("DescendantFonts"))
         if not (isinstance(descendants, list) and descendants):  # pdfminer: an assertion with no message
             raise FontRefused(f"its Type0 font {_name(spec)} has no descendant font (its /DescendantFonts is missing "
-                              "or empty, or a reference to nothing or a reference loop)", _TODO)
+                              "or empty, or a reference to nothing or a reference loop)", REFUSED_TODO)
         if "Encoding" in spec and resolve(spec["Encoding"]) is None:  # pdfminer: a TypeError
             raise FontRefused(f"the /Encoding of its Type0 font {_name(spec)} is a reference to nothing or a "
-                              "reference loop", _TODO)
+                              "reference loop", REFUSED_TODO)
         return
+    if subtype in ("CIDFontType0", "CIDFontType2"):
+        info = resolve(spec.get("CIDSystemInfo"))
+        for key in ("Registry", "Ordering"):  # pdfminer: an AttributeError (it decodes them as strings)
+            if isinstance(info, dict) and key in info and not isinstance(resolve(info[key]), bytes):
+                raise FontRefused(f"the /{key} in the /CIDSystemInfo of its font {_name(spec)} is not a string (a "
+                                  "reference to nothing, a reference loop or another kind of value)", REFUSED_TODO)
     descriptor = resolve(spec.get("FontDescriptor"))
     descriptor = descriptor if isinstance(descriptor, dict) else {}
     for where, value in (("/Widths", spec.get("Widths")), ("/W", spec.get("W")), ("/W2", spec.get("W2")),
@@ -122,19 +207,19 @@ def check_font(spec, checked: set[int] | None = None) -> None:
         if value is not None and not _shallow(value):
             raise FontRefused(f"{where} of its font {_name(spec)} holds itself, or arrays nested more than "
                               f"{MAX_DEPTH} deep, or lists the same array over and over (more than "
-                              f"{MAX_ENTRIES:,} arrays)", _TODO)
+                              f"{MAX_ENTRIES:,} arrays)", REFUSED_TODO)
     if subtype in ("CIDFontType0", "CIDFontType2"):
         for key, step in (("W", 3), ("W2", 5)):
             ranges = _width_ranges(resolve(spec.get(key)), step, resolved=key == "W")
             if ranges > MAX_ENTRIES:
                 raise FontRefused(f"its font {_name(spec)} gives widths (/{key}) to {ranges:,} characters, more "
-                                  f"than the {MAX_ENTRIES:,} a font can have", _TODO)
+                                  f"than the {MAX_ENTRIES:,} a font can have", REFUSED_TODO)
     to_unicode = resolve(spec.get("ToUnicode"))
     if isinstance(to_unicode, PDFStream):
         if _key(to_unicode) not in checked:
             if not _map_within(to_unicode):
                 raise FontRefused(f"the /ToUnicode map of its font {_name(spec)} expands to more than "
-                                  f"{MAX_ENTRIES:,} entries (a font has at most 65,536 glyphs)", _TODO)
+                                  f"{MAX_ENTRIES:,} entries (a font has at most 65,536 glyphs)", REFUSED_TODO)
             checked.add(_key(to_unicode))  # (only a map that passed: one refused is refused on every page)
     elif "ToUnicode" not in spec and subtype in ("CIDFontType0", "CIDFontType2"):
         program = resolve(descriptor.get("FontFile2"))
@@ -142,7 +227,7 @@ def check_font(spec, checked: set[int] | None = None) -> None:
             entries = truetype_map_entries(program.get_data())
             if entries > MAX_ENTRIES:
                 raise FontRefused(f"the cmap table of its font {_name(spec)}'s embedded program expands to "
-                                  f"{entries:,} entries, more than the {MAX_ENTRIES:,} a font can have", _TODO)
+                                  f"{entries:,} entries, more than the {MAX_ENTRIES:,} a font can have", REFUSED_TODO)
             checked.add(_key(program))
 
 

@@ -112,7 +112,8 @@ class Table:
 @dataclass(frozen=True)
 class PageProblem:
     page: int
-    kind: str  # "no_text_layer" | "unmapped_glyphs"
+    # "no_text_layer" | "unmapped_glyphs" | "ocr_found_nothing" | "font_refused" | "too_many_drawings"
+    kind: str
     detail: str
 
 
@@ -240,6 +241,8 @@ class _RawPage:
     # How many images and paths the page draws when that is more than
     # ExtractConfig.max_page_drawings and its tables and figures were not looked for, else 0.
     flood: int = 0
+    # The fonts refused on the page whose text was left out (fontguard): (name, reason) each.
+    refused: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -311,5 +314,6 @@ class _PageRecord:
     ocr: object | None = None
     drawn: bool = True  # whether the page draws anything besides glyphs (paths, images)
     flood: int = 0  # as _RawPage.flood: its tables and figures were not looked for
+    refused: tuple[tuple[str, str], ...] = ()  # as _RawPage.refused: fonts whose text was left out
 
 

@@ -11,6 +11,7 @@ from pipeline.extract import pdfium_glyphs
 from pipeline.extract.blocks import _build_blocks
 from pipeline.extract.constants import _FEW_GLYPHS, _PAGE_NUMBER, _PAGE_NUMBER_ZONE
 from pipeline.extract.figures import assign_captions, caption_lines, figure_regions
+from pipeline.extract.fontguard import GuardedResourceManager
 from pipeline.extract.furniture import (
     _drop_rows,
     _edge_lines,
@@ -112,6 +113,7 @@ def _page_record(
         ocr=raw.ocr,
         drawn=raw.drawn,
         flood=raw.flood,
+        refused=raw.refused,
     )
     _drop_rows(raw, bare | assumed)
     if _page_is_usable(raw, config):
@@ -200,8 +202,12 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
     PDF opened by PDFium when ``config.engine`` is "pdfium" (its glyphs and drawing census are
     read there, and pdfplumber finds its tables and figures in PDFium's drawings
     (``pdfium_drawings``); pdfminer parses the page only when PDFium cannot read it as pdfminer
-    would: see pdfium_glyphs)."""
+    would: see pdfium_glyphs). A font the reference reader refuses (fontguard) costs its own text:
+    the page is read without it, and ``refused`` names it."""
     number = page.page_number
+    fonts = page.pdf.rsrcmgr if isinstance(page.pdf.rsrcmgr, GuardedResourceManager) else None
+    if fonts is not None:
+        fonts.start_page()
     try:
         read = None
         if config.engine == "pdfium" and document is not None:
@@ -233,7 +239,10 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
     rotated, _ = _drop_unmapped(_dedupe_glyphs(rotated))
     glyph_count = sum(1 for g in glyphs if not g.text.isspace()) + sum(1 for g in rotated if not g.text.isspace())
     glyphs, unmapped = _drop_unmapped(glyphs)
-    drawn = glyph_count > 0 or _draws_anything(census)
+    # (every font the page uses is built by now: pdfminer builds them as it starts on the page)
+    refused = fonts.refused_fonts() if fonts is not None else ()
+    # text set in a refused font is drawn, though not read: such a page is not blank
+    drawn = glyph_count > 0 or _draws_anything(census) or bool(refused)
     read_by_ocr = None
     if _needs_ocr(config, glyph_count, unmapped, drawn):
         # The text layer (none, or mostly unmapped glyphs) is replaced by what OCR reads on the
@@ -308,6 +317,7 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
         ocr=read_by_ocr,
         drawn=drawn,
         flood=flood,
+        refused=refused,
     )
 
 

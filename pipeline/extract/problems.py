@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 from pipeline.errors import NoUsableTextError
+from pipeline.extract.fontguard import REFUSED_TODO
 from pipeline.extract.model import (
     OCR,
     TEXT_LAYER,
@@ -54,9 +55,36 @@ _TODO_OCR_AUTO = "run with --ocr auto (the default) to read it by OCR"
 
 
 def _page_problems(raw: _PageRecord, config: ExtractConfig) -> list[PageProblem]:
-    """The problems of a page: what kept its text from being read (at most one), then whether
-    its tables and figures were not looked for (``too_many_drawings``)."""
-    return _text_problems(raw, config) + _drawing_problems(raw, config)
+    """The problems of a page: the fonts refused whose text was left out (``font_refused``, one
+    per font), what else kept its text from being read (at most one), then whether its tables
+    and figures were not looked for (``too_many_drawings``).
+
+    Parameters:
+        raw: the page's record.
+        config: the extraction's settings (the limits the details name).
+    """
+    return _font_problems(raw, config) + _text_problems(raw, config) + _drawing_problems(raw, config)
+
+
+def _font_problems(raw: _PageRecord, config: ExtractConfig) -> list[PageProblem]:
+    """A ``font_refused`` problem for each font the reference reader refused on the page
+    (fontguard), naming the font and the reason: its text was left out, the rest of the page read."""
+    problems = []
+    for name, reason in raw.refused:
+        if raw.ocr is not None:
+            outcome = "the page was read by OCR instead"
+        elif raw.glyph_count:
+            outcome = "the rest of the page was read"
+        elif config.ocr == "off":
+            outcome = f"the page has no other text, so it was left out (--ocr off): {_TODO_OCR_AUTO}"
+        else:
+            outcome = "the page has no other text, so it was left out"
+        problems.append(PageProblem(
+            raw.number, "font_refused",
+            f"page {raw.number}: the font {name} was refused and the text set in it left out ({outcome}): "
+            f"{reason}; {REFUSED_TODO}",
+        ))
+    return problems
 
 
 def _drawing_problems(raw: _PageRecord, config: ExtractConfig) -> list[PageProblem]:
@@ -87,6 +115,8 @@ def _text_problems(raw: _PageRecord, config: ExtractConfig) -> list[PageProblem]
             "better scan)",
         )]
     if raw.glyph_count == 0:
+        if raw.refused:  # its only text was set in fonts refused: font_refused says so
+            return []
         if not raw.drawn:
             return [PageProblem(raw.number, "no_text_layer",
                                 f"page {raw.number} has no text layer and draws nothing (a blank page)")]
@@ -126,14 +156,22 @@ def _page_ranges(numbers: list[int]) -> str:
 
 
 def _no_usable_text_error(path: Path, pages: list[_PageRecord], config: ExtractConfig) -> NoUsableTextError:
-    ocr_nothing = [p.number for p in pages if p.ocr is not None and not p.ocr.lines]
-    no_layer = [p.number for p in pages if p.glyph_count == 0 and p.number not in ocr_nothing]
+    # pages whose only text is set in fonts refused (fontguard), OCRed or not
+    refused = [p.number for p in pages if p.glyph_count == 0 and p.refused]
+    ocr_nothing = [p.number for p in pages if p.ocr is not None and not p.ocr.lines and p.number not in refused]
+    no_layer = [p.number for p in pages if p.glyph_count == 0 and p.number not in ocr_nothing + refused]
     unmapped = [
         p.number for p in pages
         if p.glyph_count and _unmapped_share(p) > config.max_unmapped_share and p.number not in ocr_nothing
     ]
-    empty = [p.number for p in pages if p.number not in no_layer + unmapped + ocr_nothing]
+    empty = [p.number for p in pages if p.number not in no_layer + unmapped + ocr_nothing + refused]
     reasons = []
+    if refused:
+        fonts = {font: None for p in pages if p.number in refused for font in p.refused}
+        ocred = [p.number for p in pages if p.number in refused and p.ocr is not None]
+        reasons.append(f"the text of {_page_ranges(refused)} is set in fonts that were refused ("
+                       + "; ".join(f"{name}: {reason}" for name, reason in fonts) + ")"
+                       + (f", and OCR found no text on {_page_ranges(ocred)}" if ocred else ""))
     if ocr_nothing:
         reasons.append(f"OCR found no text on {_page_ranges(ocr_nothing)} (blank or picture-only pages, or scans "
                        "too faint or too small to read)")
@@ -154,6 +192,9 @@ def _no_usable_text_error(path: Path, pages: list[_PageRecord], config: ExtractC
     elif ocr_nothing:
         todo = ("check the pages in a PDF viewer: if they show text, scan them again at 300 dpi or more; "
                 "blank or picture-only PDFs have nothing to extract")
+    elif refused and len(reasons) == 1:
+        todo = REFUSED_TODO + ("; or run with --ocr auto (the default) to read those pages by OCR"
+                               if config.ocr == "off" else "")
     else:
         todo = "check the pages in a PDF viewer: they show no text that could be read"
     return NoUsableTextError(f"{path.name} ({count}) has no usable text: " + "; ".join(reasons), todo)
