@@ -66,6 +66,7 @@ import pdfminer.pdftypes as pdftypes
 import pdfplumber.page
 from pdfminer import lzw
 from pdfminer.layout import LTContainer
+from pdfminer.pdfdocument import PDFDocument
 
 from pipeline.errors import ExtractError
 from pipeline.extract import ascii85
@@ -203,6 +204,30 @@ def page_error(exc: BaseException, path: Path, number: int, budget_mb: float, re
     return None
 
 
+def xref_loop_start(exc: BaseException) -> int | None:
+    """Where a cross-reference chain that loops was entered again, if that is what ``exc`` (a
+    RecursionError raised while pdfminer opened a file) comes from, else None. pdfminer's
+    ``PDFDocument.read_xref_from`` reads a section, then calls itself on the section its trailer
+    names as /Prev (or /XRefStm): a chain that leads back to a section already read recurses
+    until Python's recursion limit. The traceback holds those calls, each with its ``start``
+    (the section's byte offset); the first offset met twice is returned.
+
+    Parameters:
+        exc: the RecursionError, with its traceback.
+    """
+    code = PDFDocument.read_xref_from.__code__
+    starts: set[object] = set()
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            start = tb.tb_frame.f_locals.get("start")
+            if isinstance(start, int) and start in starts:
+                return start
+            starts.add(start)
+        tb = tb.tb_next
+    return None
+
+
 def open_error(exc: BaseException, path: Path) -> ExtractError | None:
     """The clear error when opening the PDF or listing its pages hit a limit, else None."""
     cause = limit_cause(exc)
@@ -211,6 +236,14 @@ def open_error(exc: BaseException, path: Path) -> ExtractError | None:
     if isinstance(cause, MemoryError):
         return ExtractError(f"{path.name} cannot be opened: it needs more memory than there is",
                             "check where the file came from; a real report opens in a few tens of MB")
+    if isinstance(cause, RecursionError) and (start := xref_loop_start(cause)) is not None:
+        return ExtractError(
+            f"{path.name} cannot be opened: its cross-reference table is damaged: the /Prev chain that links "
+            f"its sections loops back on itself (it leads back to the section at byte {start:,}, already read), "
+            "so the file's objects cannot be found through it",
+            f"repair the file, e.g. qpdf {path.name} OUT (qpdf rebuilds the table), or open it in a PDF viewer "
+            "and save a copy (File > Save As), then run again with the repaired copy; if it was downloaded, "
+            "fetch it again")
     if isinstance(cause, RecursionError):
         return ExtractError(
             f"{path.name} cannot be opened: its objects are nested too deep to read (pdfminer, which "
