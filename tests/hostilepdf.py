@@ -450,10 +450,11 @@ def shared_page_value_pdf(path: Path, *, key: str = "Rotate", depth: int = 40) -
     return pdf.write(path, root)
 
 
-def xref_loop_pdf(path: Path, sections: int = 1) -> Path:
+def xref_loop_pdf(path: Path, sections: int = 1, key: bytes = b"Prev") -> Path:
     """A one-page PDF whose cross-reference sections' /Prev chain loops: ``sections`` = 1, the
-    only section's trailer names itself as /Prev; 2, an (empty) incremental update's section
-    points back to the first, whose /Prev points to the update's again."""
+    only section's trailer names itself as /Prev (or as ``key``: b"XRefStm"); 2, an (empty)
+    incremental update's section points back to the first, whose /Prev points to the update's
+    again."""
     pdf = RawPdf()
     font = pdf.add(FONT)
     content = pdf.add(pdf.stream(b"", TEXT % b"Looped page"))
@@ -462,7 +463,7 @@ def xref_loop_pdf(path: Path, sections: int = 1) -> Path:
     data = pdf.write(path, root).read_bytes()
     first = int(data.rsplit(b"startxref", 1)[1].split()[0])
     if sections == 1:
-        data = data.replace(b"trailer\n<< ", b"trailer\n<< /Prev %d " % first)
+        data = data.replace(b"trailer\n<< ", b"trailer\n<< /%s %d " % (key, first))
     else:
         data = data.replace(b"trailer\n<< ", b"trailer\n<< /Prev 0000000000 ")  # set below
         second = len(data)
