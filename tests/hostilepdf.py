@@ -460,3 +460,27 @@ def shared_page_value_pdf(path: Path, *, key: str = "Rotate", depth: int = 40) -
     pdf.set(pages, b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % page)
     root = pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>" % pages)
     return pdf.write(path, root)
+
+
+def xref_loop_pdf(path: Path, sections: int = 1, key: bytes = b"Prev") -> Path:
+    """A one-page PDF whose cross-reference sections' /Prev chain loops: ``sections`` = 1, the
+    only section's trailer names itself as /Prev (or as ``key``: b"XRefStm"); 2, an (empty)
+    incremental update's section points back to the first, whose /Prev points to the update's
+    again."""
+    pdf = RawPdf()
+    font = pdf.add(FONT)
+    content = pdf.add(pdf.stream(b"", TEXT % b"Looped page"))
+    root = pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>"
+                   % _pages_with_contents(pdf, [content], b"<< /Font << /F1 %d 0 R >> >>" % font))
+    data = pdf.write(path, root).read_bytes()
+    first = int(data.rsplit(b"startxref", 1)[1].split()[0])
+    if sections == 1:
+        data = data.replace(b"trailer\n<< ", b"trailer\n<< /%s %d " % (key, first))
+    else:
+        data = data.replace(b"trailer\n<< ", b"trailer\n<< /Prev 0000000000 ")  # set below
+        second = len(data)
+        data += (b"xref\n0 0\ntrailer\n<< /Size %d /Root %d 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n"
+                 % (len(pdf.objects) + 1, root, first, second))
+        data = data.replace(b"/Prev 0000000000", b"/Prev %010d" % second)
+    path.write_bytes(data)
+    return path

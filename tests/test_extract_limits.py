@@ -297,6 +297,21 @@ def test_a_page_tree_nested_400_deep_is_read(tmp_path):
 
 
 @pytest.mark.parametrize("engine", ["pdfium", "pdfplumber"])
+@pytest.mark.parametrize(("sections", "key"), [(1, "Prev"), (2, "Prev"), (1, "XRefStm")])
+def test_a_cross_reference_chain_that_loops_is_named_with_what_to_do(tmp_path, sections, key, engine):
+    """A /Prev chain that loops (pdfminer follows it by recursion) was refused as objects "nested
+    too deep", with advice to flatten a page tree that is not the problem."""
+    path = forge.xref_loop_pdf(tmp_path / "looped.pdf", sections, key.encode())
+    with pytest.raises(ExtractError) as info:
+        extract_pdf(path, ExtractConfig(engine=engine))
+    message = _message(info)
+    assert f"looped.pdf cannot be opened: its cross-reference table is damaged: the /{key} chain" in message
+    assert "loops back on itself" in message
+    assert "qpdf looped.pdf OUT" in message and "Save As" in message
+    assert "nested too deep" not in message and "page tree" not in message and "recursion" not in message.lower()
+
+
+@pytest.mark.parametrize("engine", ["pdfium", "pdfplumber"])
 @pytest.mark.parametrize("shape", ["shared", "loop"])
 def test_a_page_label_tree_that_lists_a_node_twice_or_is_a_loop_is_left_aside(tmp_path, shape, engine):
     # pdfminer reads the whole /PageLabels tree before it lists a page: the shared one (2**40

@@ -66,6 +66,7 @@ import pdfminer.pdftypes as pdftypes
 import pdfplumber.page
 from pdfminer import lzw
 from pdfminer.layout import LTContainer
+from pdfminer.pdfdocument import PDFDocument
 
 from pipeline.errors import ExtractError
 from pipeline.extract import ascii85
@@ -203,14 +204,54 @@ def page_error(exc: BaseException, path: Path, number: int, budget_mb: float, re
     return None
 
 
+def xref_loop(exc: BaseException) -> tuple[int, str] | None:
+    """Where a cross-reference chain that loops was entered again, and through which trailer
+    entry ("/Prev" or "/XRefStm"), if that is what ``exc`` (a RecursionError raised while
+    pdfminer opened a file) comes from, else None. pdfminer's ``PDFDocument.read_xref_from``
+    reads a section, then calls itself on the section its trailer names as /XRefStm, then as
+    /Prev: a chain that leads back to a section already read recurses until Python's recursion
+    limit. The traceback holds those calls, each with its ``start`` (the section's byte offset);
+    the first offset met twice is returned, with the entry of the caller's trailer that led to it.
+
+    Parameters:
+        exc: the RecursionError, with its traceback.
+    """
+    code = PDFDocument.read_xref_from.__code__
+    starts: set[object] = set()
+    caller: dict = {}
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is code:
+            found = tb.tb_frame.f_locals
+            start = found.get("start")
+            if isinstance(start, int) and start in starts:
+                trailer = caller.get("trailer")
+                followed = resolve(trailer.get("XRefStm")) if isinstance(trailer, dict) else None
+                return start, "/XRefStm" if followed == start else "/Prev"  # (/XRefStm is followed first)
+            starts.add(start)
+            caller = found
+        tb = tb.tb_next
+    return None
+
+
 def open_error(exc: BaseException, path: Path) -> ExtractError | None:
-    """The clear error when opening the PDF or listing its pages hit a limit, else None."""
+    """The clear error when opening the PDF or listing its pages hit a limit (or pdfminer recursed
+    along a cross-reference chain that loops: ``xref_loop``), else None."""
     cause = limit_cause(exc)
     if isinstance(cause, (StreamTooLarge, MemoryLimitReached)):
         return type(cause)(f"{path.name} cannot be opened: {cause.what}", cause.todo)
     if isinstance(cause, MemoryError):
         return ExtractError(f"{path.name} cannot be opened: it needs more memory than there is",
                             "check where the file came from; a real report opens in a few tens of MB")
+    if isinstance(cause, RecursionError) and (loop := xref_loop(cause)) is not None:
+        start, entry = loop
+        return ExtractError(
+            f"{path.name} cannot be opened: its cross-reference table is damaged: the {entry} chain that links "
+            f"its sections loops back on itself (it leads back to the section at byte {start:,}, already read), "
+            "so the file's objects cannot be found through it",
+            f"repair the file, e.g. qpdf {path.name} OUT (qpdf rebuilds the table), or open it in a PDF viewer "
+            "and save a copy (File > Save As), then run again with the repaired copy; if it was downloaded, "
+            "fetch it again")
     if isinstance(cause, RecursionError):
         return ExtractError(
             f"{path.name} cannot be opened: its objects are nested too deep to read (pdfminer, which "
