@@ -484,3 +484,30 @@ def xref_loop_pdf(path: Path, sections: int = 1, key: bytes = b"Prev") -> Path:
         data = data.replace(b"/Prev 0000000000", b"/Prev %010d" % second)
     path.write_bytes(data)
     return path
+
+
+def many_refused_fonts_pdf(path: Path, *, fonts: int, pages: int, alone: bool = False, rotate: bool = False) -> Path:
+    """``pages`` pages sharing one content stream and one resource dictionary, which set a space in
+    each of ``fonts`` distinct fonts /Bad0, /Bad1 … whose /Widths holds itself (each refused, at no
+    cost), and "Hello world" in Helvetica unless ``alone``: a small file whose refused fonts are
+    fonts × pages. ``rotate``: every page turned (/Rotate 90: the default engine leaves it to pdfminer)."""
+    pdf = RawPdf()
+    numbers = []
+    for i in range(fonts):
+        n = pdf.reserve()
+        pdf.set(n, b"<< /Type /Font /Subtype /TrueType /BaseFont /Bad%d /FirstChar 32 /LastChar 32 /Widths [%d 0 R] >>"
+                % (i, n))
+        numbers.append(n)
+    helvetica = pdf.add(FONT)
+    resources = pdf.add(b"<< /Font << /H %d 0 R %s >> >>"
+                        % (helvetica, b" ".join(b"/F%d %d 0 R" % (i, n) for i, n in enumerate(numbers))))
+    content = (b"" if alone else b"BT /H 12 Tf 72 720 Td (Hello world) Tj ET\n") + b"".join(
+        b"BT /F%d 12 Tf 72 700 Td ( ) Tj ET\n" % i for i in range(fonts))
+    stream = pdf.add(RawPdf.stream(b"", content))
+    root = pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>"
+                   % _pages_with_contents(pdf, [stream] * pages, b"%d 0 R" % resources))
+    if rotate:
+        for number, obj in enumerate(pdf.objects, start=1):
+            if obj is not None and obj.startswith(b"<< /Type /Page /Parent"):
+                pdf.set(number, obj.replace(b"/MediaBox", b"/Rotate 90 /MediaBox"))
+    return pdf.write(path, root)

@@ -66,6 +66,9 @@ MAX_ENTRIES = 1 << 18  # entries one map or width table of a font may expand to 
 # real font lists the same codes in up to four Unicode subtables (formats 4 and 12, two platforms)
 MAX_CMAP_WORK = 4 * MAX_ENTRIES
 MAX_TYPE0_NESTING = 4  # Type0 fonts nested in each other's /DescendantFonts, at most
+# the fonts refused on one page that are named one by one, at most; the others are counted (a
+# hostile file can list thousands on every page: a problem each would be fonts × pages)
+MAX_REFUSED_NAMED = 5
 MAX_DEPTH = 32  # arrays and dictionaries nested in a width or a /FontBBox, at most (a real one: 2)
 
 REFUSED_TODO = ("no real font is built this way: the file is damaged or built to defeat the reader; check where "
