@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from hostilepdf import DEJAVU, cmap_only_truetype, cmap_stream, font_dict_pdf, many_refused_fonts_pdf
+from hostilepdf import DEJAVU, cmap_only_truetype, cmap_stream, direct_font_form_pdf, font_dict_pdf, many_refused_fonts_pdf
 
 pytestmark = pytest.mark.skipif(not DEJAVU.is_file(), reason="DejaVu Sans is not installed")
 
@@ -276,6 +276,30 @@ def test_a_refused_font_is_noted_on_each_page_that_sets_text_in_it():
     assert manager.refused_fonts() == ()
     sound = manager.get_font(8, {"Subtype": _lit("Type1"), "BaseFont": _lit("Helvetica")})
     assert not isinstance(sound, RefusedFont) and manager.refused_fonts() == ()
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_a_direct_font_in_a_form_drawn_many_times_is_built_and_checked_once(tmp_path, monkeypatch, refused):
+    # pdfminer keeps the fonts it builds by object number: a font given as a direct dictionary in a
+    # Form XObject's resources was built (and checked) again at every Do, ~60 ms each for a map of
+    # 65,536 entries, a refused one too: 100,000 Do's (600 bytes of content each 1,000) took hours
+    from pdfminer.pdfinterp import PDFResourceManager
+
+    from pipeline.extract import ExtractConfig, extract_pdf
+    from pipeline.extract import fontguard
+
+    data = BIG_MAP if refused else cmap_stream(b"1 beginbfrange <20> <20> <0020> endbfrange")
+    pdf = direct_font_form_pdf(tmp_path / "forms.pdf", draws=40, to_unicode=data)
+    built, checked = [], []
+    real_build, real_check = PDFResourceManager.get_font, fontguard.check_font
+    monkeypatch.setattr(PDFResourceManager, "get_font", lambda self, objid, spec: built.append(objid) or real_build(self, objid, spec))
+    monkeypatch.setattr(fontguard, "check_font", lambda spec, done=None: checked.append(1) or real_check(spec, done))
+    doc = extract_pdf(pdf, ExtractConfig(ocr="off", engine="pdfplumber"))
+    assert [page.text.strip() for page in doc.pages] == ["Hello world"]
+    assert len(checked) == 2  # Helvetica and the direct font, once each
+    assert len(built) == (1 if refused else 2)  # (a refused font is not built)
+    problems = [p.detail for p in doc.problems if p.kind == "font_refused"]
+    assert len(problems) == (1 if refused else 0) and all("the font /Direct was refused" in d for d in problems)
 
 
 @pytest.mark.parametrize(("engine", "rotate"), [("pdfplumber", False), ("pdfium", True)])

@@ -45,7 +45,9 @@ the pages it leaves to the reference reader (rotated pages, vertical writing, fo
 cannot load: see pdfium_glyphs). Nothing of pdfminer's is patched: a font that passes the
 checks is built by pdfminer's own code, exactly as before, and the checks read nothing pdfminer
 would not read (a font is checked once per process, as pdfminer builds it once; a refused one
-is kept, by object number, as pdfminer keeps the fonts it builds).
+is kept, by object number, as pdfminer keeps the fonts it builds; a font given as a direct
+dictionary, which pdfminer would build again each time a Form XObject listing it is drawn, is kept
+by that dictionary).
 """
 from __future__ import annotations
 
@@ -112,6 +114,9 @@ class GuardedResourceManager(PDFResourceManager):
         self._checked: set[int] = set()  # ToUnicode and font program streams found within the limit (object numbers)
         # the fonts refused on the page being read, each once (a Form XObject drawn many times asks again), as they come
         self._refused: dict[int, RefusedFont] = {}
+        # fonts given as direct dictionaries (no object number: pdfminer would build one at each Do of a
+        # Form XObject listing it), by the dictionary's id, with the dictionary (kept: its id is not reused)
+        self._direct: dict[int, tuple[object, PDFFont]] = {}
 
     def start_page(self) -> None:
         """Forget the fonts refused so far: call before reading a page, then ``refused_fonts``."""
@@ -133,7 +138,8 @@ class GuardedResourceManager(PDFResourceManager):
     def get_font(self, objid: object, spec):
         """The font of dictionary ``spec`` (object ``objid``, None for a direct or merged one),
         built by pdfminer once ``check_font`` finds nothing wrong, else a ``RefusedFont`` (noted
-        for the page). Raises what pdfminer raises for a limit (``StreamTooLarge``,
+        for the page). Kept, as pdfminer keeps a font by its object number: one given as a direct
+        dictionary by that dictionary (a Form XObject drawn many times lists the same one). Raises what pdfminer raises for a limit (``StreamTooLarge``,
         ``MemoryLimitReached``, ``MemoryError``) or a ``RecursionError``.
 
         Parameters:
@@ -141,7 +147,13 @@ class GuardedResourceManager(PDFResourceManager):
             spec: the font dictionary (resolved).
         """
         outermost = self._nesting == 0  # (a Type0 font's descendant is built by a call within)
-        font = self._font(objid, spec)
+        direct = outermost and not objid and self.caching
+        if direct and id(spec) in self._direct:
+            font = self._direct[id(spec)][1]
+        else:
+            font = self._font(objid, spec)
+            if direct:  # the same dictionary again (the document keeps its objects): the same font
+                self._direct[id(spec)] = (spec, font)
         if outermost and isinstance(font, RefusedFont):
             self._refused.setdefault(id(font), font)
         return font
