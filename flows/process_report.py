@@ -272,8 +272,9 @@ def page_ranges(pages: list[int]) -> str:
 
 
 def problem_lines(problems: list[tuple[int, str, str]], *, spell_out: int = 3) -> list[str]:
-    """One line per kind of page problem: the pages as ranges, and the first page's detail. A
-    kind on no more than ``spell_out`` pages keeps a line per page (its details differ).
+    """One line per kind of page problem: how many pages, the pages as ranges, how many problems
+    when a page has several (``font_refused`` is one per font), and the first page's detail. A kind
+    with no more than ``spell_out`` problems keeps a line per problem (its details differ).
 
     Parameters:
         problems: (page, kind, detail) of each page problem.
@@ -288,8 +289,10 @@ def problem_lines(problems: list[tuple[int, str, str]], *, spell_out: int = 3) -
         if len(found) <= spell_out:
             lines += [f"page {page}: {kind} ({detail})" for page, detail in found]
         else:
-            lines.append(f"{len(found)} pages {page_ranges([p for p, _ in found])}: {kind} "
-                         f"(page {found[0][0]}: {found[0][1]})")
+            pages = sorted({page for page, _ in found})
+            where = f"{len(pages)} pages {page_ranges(pages)}" if len(pages) > 1 else f"page {pages[0]}"
+            count = f", {len(found)} in all" if len(found) > len(pages) else ""
+            lines.append(f"{where}: {kind}{count} (page {found[0][0]}: {found[0][1]})")
     return lines
 
 

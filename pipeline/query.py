@@ -231,24 +231,32 @@ def parse_labels(values: list[str] | None) -> set[str]:
     return labels
 
 
-# Latin letters and digits: Basic Latin, the letters of Latin-1, Latin Extended-A and -B and Latin
-# Extended Additional (é, ß, ă, ơ …), not × or ÷. Japanese has no spaces between words, so only
-# these make a Latin term's match part of a longer word.
-_LATIN_ALNUM = "0-9A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u1E00-\u1EFF"
+# Latin letters and digits: Basic Latin, the letters of Latin-1, Latin Extended-A and -B, the IPA
+# and phonetic extensions, Latin Extended Additional, -C, -D and -E (é, ß, ă, ơ, ɐ, ꜰ …), not × or ÷.
+# Japanese has no spaces between words, so only these make a Latin term's match part of a longer word.
+_LATIN_ALNUM = ("0-9A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02AF\u1D00-\u1DBF\u1E00-\u1EFF\u2C60-\u2C7F"
+                "\uA720-\uA7FF\uAB30-\uAB6F")
+# Combining marks NFKC leaves apart from their letter (i + U+0307, I + U+0334): part of that letter.
+_MARKS = "\u0300-\u036F\u1AB0-\u1AFF\u1DC0-\u1DFF\u20D0-\u20FF\uFE20-\uFE2F"
 _IS_LATIN_ALNUM = re.compile(f"[{_LATIN_ALNUM}]")
+_WORD_PART = f"[{_LATIN_ALNUM}{_MARKS}]"  # what continues a Latin word
+_TRAILING_MARKS = re.compile(f"[{_MARKS}]+$")
 
 
 def term_pattern(needle: str) -> re.Pattern:
     """How ``kwic`` finds ``needle`` in text, case-insensitively: an end of the term that is a Latin
-    letter or digit matches only where the text has no Latin letter or digit next to it there, so
-    ``ai`` finds AI in "AI技術", "生成AI" and "(AI)" but not in "said", "maintain", "Thai" or "AIST";
-    a Japanese end (kana, kanji, anything else) matches anywhere, as a plain substring.
+    letter or digit (with any combining marks on it) matches only where the text has no Latin
+    letter, digit or combining mark next to it there, so ``ai`` finds AI in "AI技術", "生成AI" and
+    "(AI)" but not in "said", "maintain", "Thai" or "AIST" (nor in "ai̇", whose last letter is i
+    with a dot NFKC cannot compose); a Japanese end (kana, kanji, anything else) matches anywhere,
+    as a plain substring.
 
     Parameters:
         needle: the term, already normalized (``normalize_text``) and not empty.
     """
-    before = f"(?<![{_LATIN_ALNUM}])" if _IS_LATIN_ALNUM.fullmatch(needle[0]) else ""
-    after = f"(?![{_LATIN_ALNUM}])" if _IS_LATIN_ALNUM.fullmatch(needle[-1]) else ""
+    last = _TRAILING_MARKS.sub("", needle)[-1:]
+    before = f"(?<!{_WORD_PART})" if _IS_LATIN_ALNUM.fullmatch(needle[0]) else ""
+    after = f"(?!{_WORD_PART})" if last and _IS_LATIN_ALNUM.fullmatch(last) else ""
     return re.compile(before + re.escape(needle) + after, re.IGNORECASE)
 
 

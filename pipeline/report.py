@@ -18,6 +18,7 @@ commands (``show``, ``kwic``, ``report``).
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 
@@ -584,7 +585,8 @@ def remove_stale_report_temporaries(dir_fd: int) -> list[str]:
     (SIGKILL, power loss: nothing could clean up): names of exactly ``render_report``'s pattern,
     ``.report.html.<8 hex>.tmp``, that no report being written now holds locked (a writer holds
     its file locked until it is renamed; the kernel drops the lock of a process that died). A link
-    of that name is removed as a link. Returns the names removed.
+    of that name is removed as a link; a file of that name that cannot be opened to look (no file
+    descriptor left, no permission) is left alone. Returns the names removed.
 
     Parameters:
         dir_fd: the run directory, opened (``os.O_DIRECTORY``, not through a link).
@@ -595,8 +597,14 @@ def remove_stale_report_temporaries(dir_fd: int) -> list[str]:
             continue
         try:
             fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
-        except OSError:  # a link (ELOOP), or gone already: nothing is written through it
-            fd = None
+        except OSError as exc:
+            if exc.errno not in (errno.ELOOP, errno.ENOENT):
+                # not a link, not gone: it cannot be looked into (no file descriptor left, no
+                # permission), so it may be a report being written now: left alone
+                log.warning("could not look into %s, which may be left by a report that was interrupted: %s",
+                            name, exc.strerror or exc)
+                continue
+            fd = None  # a link (ELOOP), or gone already: nothing is written through it
         try:
             if fd is not None:
                 info = os.fstat(fd)

@@ -484,3 +484,48 @@ def xref_loop_pdf(path: Path, sections: int = 1, key: bytes = b"Prev") -> Path:
         data = data.replace(b"/Prev 0000000000", b"/Prev %010d" % second)
     path.write_bytes(data)
     return path
+
+
+def many_refused_fonts_pdf(path: Path, *, fonts: int, pages: int, alone: bool = False, rotate: bool = False) -> Path:
+    """``pages`` pages sharing one content stream and one resource dictionary, which set a space in
+    each of ``fonts`` distinct fonts /Bad0, /Bad1 … whose /Widths holds itself (each refused, at no
+    cost), and "Hello world" in Helvetica unless ``alone``: a small file whose refused fonts are
+    fonts × pages. ``rotate``: every page turned (/Rotate 90: the default engine leaves it to pdfminer)."""
+    pdf = RawPdf()
+    numbers = []
+    for i in range(fonts):
+        n = pdf.reserve()
+        pdf.set(n, b"<< /Type /Font /Subtype /TrueType /BaseFont /Bad%d /FirstChar 32 /LastChar 32 /Widths [%d 0 R] >>"
+                % (i, n))
+        numbers.append(n)
+    helvetica = pdf.add(FONT)
+    resources = pdf.add(b"<< /Font << /H %d 0 R %s >> >>"
+                        % (helvetica, b" ".join(b"/F%d %d 0 R" % (i, n) for i, n in enumerate(numbers))))
+    content = (b"" if alone else b"BT /H 12 Tf 72 720 Td (Hello world) Tj ET\n") + b"".join(
+        b"BT /F%d 12 Tf 72 700 Td ( ) Tj ET\n" % i for i in range(fonts))
+    stream = pdf.add(RawPdf.stream(b"", content))
+    root = pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>"
+                   % _pages_with_contents(pdf, [stream] * pages, b"%d 0 R" % resources))
+    if rotate:
+        for number, obj in enumerate(pdf.objects, start=1):
+            if obj is not None and obj.startswith(b"<< /Type /Page /Parent"):
+                pdf.set(number, obj.replace(b"/MediaBox", b"/Rotate 90 /MediaBox"))
+    return pdf.write(path, root)
+
+
+def direct_font_form_pdf(path: Path, *, draws: int, to_unicode: bytes) -> Path:
+    """One page that sets "Hello world" in Helvetica and draws ``draws`` times a Form XObject
+    whose resources hold its font as a direct dictionary (no object number of its own): a TrueType
+    font with the /ToUnicode map ``to_unicode``, in which the form sets a space."""
+    pdf = RawPdf()
+    to_unicode_ref = pdf.add(RawPdf.stream(b"", to_unicode))
+    font = (b"<< /Type /Font /Subtype /TrueType /BaseFont /Direct /FirstChar 32 /LastChar 32 /Widths [318] "
+            b"/ToUnicode %d 0 R >>" % to_unicode_ref)
+    helvetica = pdf.add(FONT)
+    form = pdf.add(RawPdf.stream(b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] /Resources << /Font << /F1 %s >> >>"
+                                 % font, b"BT /F1 12 Tf 72 700 Td ( ) Tj ET"))
+    content = b"BT /F2 12 Tf 72 720 Td (Hello world) Tj ET\n" + b"/X Do\n" * draws
+    stream = pdf.add(RawPdf.stream(b"", content))
+    root = pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>" % _pages_with_contents(
+        pdf, [stream], b"<< /Font << /F2 %d 0 R >> /XObject << /X %d 0 R >> >>" % (helvetica, form)))
+    return pdf.write(path, root)

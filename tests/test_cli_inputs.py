@@ -210,6 +210,17 @@ def test_problem_pages_are_summarised_as_ranges():
                      "page 3: unmapped_glyphs (page 3: 4 of 10 glyphs)", "page 8: unmapped_glyphs (page 8: 2 of 9 glyphs)"]
 
 
+def test_problem_lines_count_pages_not_problems_when_a_page_has_several():
+    # font_refused is one problem per font: four fonts refused on page 2 were "4 pages 2: font_refused"
+    from flows.process_report import problem_lines
+
+    one_page = [(2, "font_refused", f"the font /F{n} was refused") for n in range(4)]
+    assert problem_lines(one_page) == ["page 2: font_refused, 4 in all (page 2: the font /F0 was refused)"]
+    spread = one_page[:2] + [(3, "font_refused", "the font /F0 was refused"), (5, "font_refused", "the font /F0 was refused")]
+    assert problem_lines(spread) == ["3 pages 2–3, 5: font_refused, 4 in all (page 2: the font /F0 was refused)"]
+    assert problem_lines(one_page[:3]) == [f"page 2: font_refused (the font /F{n} was refused)" for n in range(3)]
+
+
 def test_sql_column_names_are_no_markup_and_no_escapes(out):
     r = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["sql", 'select 1 as "[bold]x\x1b[2J"', "--out", str(out)])
     assert r.exit_code == 0, r.output

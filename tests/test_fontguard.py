@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from hostilepdf import DEJAVU, cmap_only_truetype, cmap_stream, font_dict_pdf
+from hostilepdf import DEJAVU, cmap_only_truetype, cmap_stream, direct_font_form_pdf, font_dict_pdf, many_refused_fonts_pdf
 
 pytestmark = pytest.mark.skipif(not DEJAVU.is_file(), reason="DejaVu Sans is not installed")
 
@@ -276,6 +276,54 @@ def test_a_refused_font_is_noted_on_each_page_that_sets_text_in_it():
     assert manager.refused_fonts() == ()
     sound = manager.get_font(8, {"Subtype": _lit("Type1"), "BaseFont": _lit("Helvetica")})
     assert not isinstance(sound, RefusedFont) and manager.refused_fonts() == ()
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_a_direct_font_in_a_form_drawn_many_times_is_built_and_checked_once(tmp_path, monkeypatch, refused):
+    # pdfminer keeps the fonts it builds by object number: a font given as a direct dictionary in a
+    # Form XObject's resources was built (and checked) again at every Do, ~60 ms each for a map of
+    # 65,536 entries, a refused one too: 100,000 Do's (600 bytes of content each 1,000) took hours
+    from pdfminer.pdfinterp import PDFResourceManager
+
+    from pipeline.extract import ExtractConfig, extract_pdf
+    from pipeline.extract import fontguard
+
+    data = BIG_MAP if refused else cmap_stream(b"1 beginbfrange <20> <20> <0020> endbfrange")
+    pdf = direct_font_form_pdf(tmp_path / "forms.pdf", draws=40, to_unicode=data)
+    built, checked = [], []
+    real_build, real_check = PDFResourceManager.get_font, fontguard.check_font
+    monkeypatch.setattr(PDFResourceManager, "get_font", lambda self, objid, spec: built.append(objid) or real_build(self, objid, spec))
+    monkeypatch.setattr(fontguard, "check_font", lambda spec, done=None: checked.append(1) or real_check(spec, done))
+    doc = extract_pdf(pdf, ExtractConfig(ocr="off", engine="pdfplumber"))
+    assert [page.text.strip() for page in doc.pages] == ["Hello world"]
+    assert len(checked) == 2  # Helvetica and the direct font, once each
+    assert len(built) == (1 if refused else 2)  # (a refused font is not built)
+    problems = [p.detail for p in doc.problems if p.kind == "font_refused"]
+    assert len(problems) == (1 if refused else 0) and all("the font /Direct was refused" in d for d in problems)
+
+
+@pytest.mark.parametrize(("engine", "rotate"), [("pdfplumber", False), ("pdfium", True)])
+def test_many_fonts_refused_on_a_page_are_named_up_to_five_and_the_rest_counted(tmp_path, engine, rotate):
+    # was: a problem of ~450 characters per font and page, the reasons copied for each page: a 0.4 MB
+    # file of 2,000 such fonts on 200 pages gave 400,000 problems, 180 MB of text (the document
+    # was refused at the first such font before fonts were refused one by one)
+    named = 5  # fontguard.MAX_REFUSED_NAMED
+    pdf = many_refused_fonts_pdf(tmp_path / "many.pdf", fonts=named + 7, pages=2, rotate=rotate)
+    result = extract_in_child(pdf, engine, timeout=60)
+    assert result["pages"] == ["Hello world"] * 2, result
+    assert [page for page, _, _ in result["problems"]] == [1] * (named + 1) + [2] * (named + 1)
+    for page in (1, 2):
+        details = [detail for p, _, detail in result["problems"] if p == page]
+        assert [d.split(" was refused")[0] for d in details[:named]] == [f"page {page}: the font /Bad{i}" for i in range(named)]
+        assert details[named].startswith(f"page {page}: 7 more fonts were refused and the text set in them left out "
+                                         "(the rest of the page was read)"), details[named]
+        assert "check where it came from" in details[named]
+    # no other text: the document is refused, naming five fonts and saying there are more
+    pdf = many_refused_fonts_pdf(tmp_path / "alone.pdf", fonts=named + 7, pages=2, alone=True, rotate=rotate)
+    result = extract_in_child(pdf, engine, timeout=60)
+    assert result.get("error") == "NoUsableTextError", result
+    assert "(/Bad0: " in result["what"] and "; /Bad4: " in result["what"] and "/Bad5" not in result["what"], result
+    assert result["what"].endswith("; and at least 7 more fonts)"), result["what"]
 
 
 @pytest.mark.parametrize(("engine", "fallback"), [("pdfplumber", "none"), ("pdfium", "rotate")])

@@ -191,6 +191,23 @@ def test_a_latin_term_matches_whole_words_against_latin_neighbours_japanese_anyw
     assert [h for _, _, h in hits("量子")] == ["量子", "量子"] and hits("子技") == [(3, 1, "子技")]
 
 
+def test_a_latin_term_does_not_match_part_of_a_letter_or_word_that_nfkc_leaves_apart(tmp_path):
+    """A combining mark NFKC cannot compose with its letter (i + U+0307, I + U+0334) belongs to that
+    letter: the hit would cut it in two (ai in "ai̇", AI in "AI̴技術", ai after "i̇"); letters of the
+    Latin blocks beyond Extended Additional (IPA ɐ, Extended-D ꜰ) are Latin neighbours too. A term
+    that ends with such a mark is found whole."""
+    from pipeline.query import term_pattern
+
+    def hits(term: str, text: str) -> list[str]:
+        return [m.group() for m in term_pattern(term).finditer(text)]
+
+    assert hits("ai", "ai\u0307") == [] and hits("ai", "AI\u0334技術") == [] and hits("ai", "i\u0307ai") == []
+    assert hits("ai", "\u0250ai") == [] and hits("ai", "\ua730ai") == []
+    assert hits("ai", "AI技術と生成AI") == ["AI", "AI"]  # as before
+    assert hits("ai\u0307", "ai\u0307 and ai\u0307x") == ["ai\u0307"]
+    assert hits("量子", "量子\u0307") == ["量子"]  # a Japanese end: anywhere, as before
+
+
 def test_kwic_lines_errors(out):
     with pytest.raises(QueryError, match="empty after normalization"):
         kwic_lines(out, None, "   ")

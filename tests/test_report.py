@@ -500,6 +500,32 @@ def test_the_next_report_removes_temporary_files_a_killed_report_left(out, tmp_p
     assert not busy.exists() and all(p.is_file() for p in kept)
 
 
+def test_a_report_temporary_that_cannot_be_opened_is_left_alone(out, monkeypatch):
+    """The clean-up removes a temporary without looking into it only when it is a link (ELOOP) or
+    gone: one it cannot open for another reason (no file descriptor left, EMFILE; no permission)
+    may be a report being written now, and stays (it was removed, young and locked)."""
+    import errno
+    import fcntl
+
+    run_dir = (out / "new").resolve()
+    busy = run_dir / ".report.html.22222222.tmp"
+    busy.write_text("<html>being written", encoding="utf-8")
+    real_open = os.open
+
+    def open_(path, flags, *args, **kwargs):
+        if path == busy.name and "dir_fd" in kwargs and not flags & os.O_CREAT:
+            raise OSError(errno.EMFILE, os.strerror(errno.EMFILE), path)
+        return real_open(path, flags, *args, **kwargs)
+
+    with open(busy, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # its writer holds it
+        monkeypatch.setattr(os, "open", open_)
+        render_report(out, "new")
+        monkeypatch.undo()
+    assert busy.read_text(encoding="utf-8") == "<html>being written"
+    assert "<html" in (run_dir / "report.html").read_text(encoding="utf-8")
+
+
 def test_report_command(out, tmp_path):
     r = run("report", "--out", str(out))
     assert r.exit_code == 0, r.text

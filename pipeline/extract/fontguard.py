@@ -45,7 +45,9 @@ the pages it leaves to the reference reader (rotated pages, vertical writing, fo
 cannot load: see pdfium_glyphs). Nothing of pdfminer's is patched: a font that passes the
 checks is built by pdfminer's own code, exactly as before, and the checks read nothing pdfminer
 would not read (a font is checked once per process, as pdfminer builds it once; a refused one
-is kept, by object number, as pdfminer keeps the fonts it builds).
+is kept, by object number, as pdfminer keeps the fonts it builds; a font given as a direct
+dictionary, which pdfminer would build again each time a Form XObject listing it is drawn, is kept
+by that dictionary).
 """
 from __future__ import annotations
 
@@ -66,6 +68,9 @@ MAX_ENTRIES = 1 << 18  # entries one map or width table of a font may expand to 
 # real font lists the same codes in up to four Unicode subtables (formats 4 and 12, two platforms)
 MAX_CMAP_WORK = 4 * MAX_ENTRIES
 MAX_TYPE0_NESTING = 4  # Type0 fonts nested in each other's /DescendantFonts, at most
+# the fonts refused on one page that are named one by one, at most; the others are counted (a
+# hostile file can list thousands on every page: a problem each would be fonts × pages)
+MAX_REFUSED_NAMED = 5
 MAX_DEPTH = 32  # arrays and dictionaries nested in a width or a /FontBBox, at most (a real one: 2)
 
 REFUSED_TODO = ("no real font is built this way: the file is damaged or built to defeat the reader; check where "
@@ -109,6 +114,9 @@ class GuardedResourceManager(PDFResourceManager):
         self._checked: set[int] = set()  # ToUnicode and font program streams found within the limit (object numbers)
         # the fonts refused on the page being read, each once (a Form XObject drawn many times asks again), as they come
         self._refused: dict[int, RefusedFont] = {}
+        # fonts given as direct dictionaries (no object number: pdfminer would build one at each Do of a
+        # Form XObject listing it), by the dictionary's id, with the dictionary (kept: its id is not reused)
+        self._direct: dict[int, tuple[object, PDFFont]] = {}
 
     def start_page(self) -> None:
         """Forget the fonts refused so far: call before reading a page, then ``refused_fonts``."""
@@ -130,7 +138,8 @@ class GuardedResourceManager(PDFResourceManager):
     def get_font(self, objid: object, spec):
         """The font of dictionary ``spec`` (object ``objid``, None for a direct or merged one),
         built by pdfminer once ``check_font`` finds nothing wrong, else a ``RefusedFont`` (noted
-        for the page). Raises what pdfminer raises for a limit (``StreamTooLarge``,
+        for the page). Kept, as pdfminer keeps a font by its object number: one given as a direct
+        dictionary by that dictionary (a Form XObject drawn many times lists the same one). Raises what pdfminer raises for a limit (``StreamTooLarge``,
         ``MemoryLimitReached``, ``MemoryError``) or a ``RecursionError``.
 
         Parameters:
@@ -138,7 +147,13 @@ class GuardedResourceManager(PDFResourceManager):
             spec: the font dictionary (resolved).
         """
         outermost = self._nesting == 0  # (a Type0 font's descendant is built by a call within)
-        font = self._font(objid, spec)
+        direct = outermost and not objid and self.caching
+        if direct and id(spec) in self._direct:
+            font = self._direct[id(spec)][1]
+        else:
+            font = self._font(objid, spec)
+            if direct:  # the same dictionary again (the document keeps its objects): the same font
+                self._direct[id(spec)] = (spec, font)
         if outermost and isinstance(font, RefusedFont):
             self._refused.setdefault(id(font), font)
         return font

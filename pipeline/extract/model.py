@@ -241,8 +241,10 @@ class _RawPage:
     # How many images and paths the page draws when that is more than
     # ExtractConfig.max_page_drawings and its tables and figures were not looked for, else 0.
     flood: int = 0
-    # The fonts refused on the page whose text was left out (fontguard): (name, reason) each.
+    # The fonts refused on the page whose text was left out (fontguard): (name, reason) each, at most
+    # fontguard.MAX_REFUSED_NAMED of them; refused_more: how many more were.
     refused: tuple[tuple[str, str], ...] = ()
+    refused_more: int = 0
 
 
 @dataclass
@@ -315,5 +317,6 @@ class _PageRecord:
     drawn: bool = True  # whether the page draws anything besides glyphs (paths, images)
     flood: int = 0  # as _RawPage.flood: its tables and figures were not looked for
     refused: tuple[tuple[str, str], ...] = ()  # as _RawPage.refused: fonts whose text was left out
+    refused_more: int = 0  # as _RawPage.refused_more
 
 

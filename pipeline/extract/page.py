@@ -11,7 +11,7 @@ from pipeline.extract import pdfium_glyphs
 from pipeline.extract.blocks import _build_blocks
 from pipeline.extract.constants import _FEW_GLYPHS, _PAGE_NUMBER, _PAGE_NUMBER_ZONE
 from pipeline.extract.figures import assign_captions, caption_lines, figure_regions
-from pipeline.extract.fontguard import GuardedResourceManager
+from pipeline.extract.fontguard import MAX_REFUSED_NAMED, GuardedResourceManager
 from pipeline.extract.furniture import (
     _drop_rows,
     _edge_lines,
@@ -114,6 +114,7 @@ def _page_record(
         drawn=raw.drawn,
         flood=raw.flood,
         refused=raw.refused,
+        refused_more=raw.refused_more,
     )
     _drop_rows(raw, bare | assumed)
     if _page_is_usable(raw, config):
@@ -241,6 +242,7 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
     glyphs, unmapped = _drop_unmapped(glyphs)
     # (every font the page uses is built by now: pdfminer builds them as it starts on the page)
     refused = fonts.refused_fonts() if fonts is not None else ()
+    refused, refused_more = refused[:MAX_REFUSED_NAMED], max(0, len(refused) - MAX_REFUSED_NAMED)
     # text set in a refused font is drawn, though not read: such a page is not blank
     drawn = glyph_count > 0 or _draws_anything(census) or bool(refused)
     read_by_ocr = None
@@ -318,6 +320,7 @@ def _read_page(page: pdfplumber.page.Page, path: Path, config: ExtractConfig,
         drawn=drawn,
         flood=flood,
         refused=refused,
+        refused_more=refused_more,
     )
 
 

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from pipeline.errors import NoUsableTextError
-from pipeline.extract.fontguard import REFUSED_TODO
+from pipeline.extract.fontguard import MAX_REFUSED_NAMED, REFUSED_TODO
 from pipeline.extract.model import (
     OCR,
     TEXT_LAYER,
@@ -56,8 +56,9 @@ _TODO_OCR_AUTO = "run with --ocr auto (the default) to read it by OCR"
 
 def _page_problems(raw: _PageRecord, config: ExtractConfig) -> list[PageProblem]:
     """The problems of a page: the fonts refused whose text was left out (``font_refused``, one
-    per font), what else kept its text from being read (at most one), then whether its tables
-    and figures were not looked for (``too_many_drawings``).
+    per font, ``MAX_REFUSED_NAMED`` at most, then one counting the others), what else kept its text
+    from being read (at most one), then whether its tables and figures were not looked for
+    (``too_many_drawings``).
 
     Parameters:
         raw: the page's record.
@@ -68,21 +69,30 @@ def _page_problems(raw: _PageRecord, config: ExtractConfig) -> list[PageProblem]
 
 def _font_problems(raw: _PageRecord, config: ExtractConfig) -> list[PageProblem]:
     """A ``font_refused`` problem for each font the reference reader refused on the page
-    (fontguard), naming the font and the reason: its text was left out, the rest of the page read."""
-    problems = []
-    for name, reason in raw.refused:
-        if raw.ocr is not None:
-            outcome = "the page was read by OCR instead"
-        elif raw.glyph_count:
-            outcome = "the rest of the page was read"
-        elif config.ocr == "off":
-            outcome = f"the page has no other text, so it was left out (--ocr off): {_TODO_OCR_AUTO}"
-        else:
-            outcome = "the page has no other text, so it was left out"
+    (fontguard), naming the font and the reason: its text was left out, the rest of the page read.
+    Past ``MAX_REFUSED_NAMED`` fonts, one more problem counts the others.
+
+    Parameters:
+        raw: the page's record.
+        config: the extraction's settings (``--ocr``, which the outcome names).
+    """
+    if raw.ocr is not None:
+        outcome = "the page was read by OCR instead"
+    elif raw.glyph_count:
+        outcome = "the rest of the page was read"
+    elif config.ocr == "off":
+        outcome = f"the page has no other text, so it was left out (--ocr off): {_TODO_OCR_AUTO}"
+    else:
+        outcome = "the page has no other text, so it was left out"
+    problems = [PageProblem(raw.number, "font_refused",
+                            f"page {raw.number}: the font {name} was refused and the text set in it left out "
+                            f"({outcome}): {reason}; {REFUSED_TODO}")
+                for name, reason in raw.refused]
+    if raw.refused_more:
         problems.append(PageProblem(
             raw.number, "font_refused",
-            f"page {raw.number}: the font {name} was refused and the text set in it left out ({outcome}): "
-            f"{reason}; {REFUSED_TODO}",
+            f"page {raw.number}: {raw.refused_more:,} more fonts were refused and the text set in them left out "
+            f"({outcome}), besides the {MAX_REFUSED_NAMED} named; {REFUSED_TODO}",
         ))
     return problems
 
@@ -167,10 +177,13 @@ def _no_usable_text_error(path: Path, pages: list[_PageRecord], config: ExtractC
     empty = [p.number for p in pages if p.number not in no_layer + unmapped + ocr_nothing + refused]
     reasons = []
     if refused:
-        fonts = {font: None for p in pages if p.number in refused for font in p.refused}
+        fonts = list({font: None for p in pages if p.number in refused for font in p.refused})
+        # at most MAX_REFUSED_NAMED named; the others counted (at least: those unnamed on a page may repeat)
+        more = len(fonts[MAX_REFUSED_NAMED:]) + max(p.refused_more for p in pages if p.number in refused)
         ocred = [p.number for p in pages if p.number in refused and p.ocr is not None]
         reasons.append(f"the text of {_page_ranges(refused)} is set in fonts that were refused ("
-                       + "; ".join(f"{name}: {reason}" for name, reason in fonts) + ")"
+                       + "; ".join(f"{name}: {reason}" for name, reason in fonts[:MAX_REFUSED_NAMED])
+                       + (f"; and at least {more:,} more fonts" if more else "") + ")"
                        + (f", and OCR found no text on {_page_ranges(ocred)}" if ocred else ""))
     if ocr_nothing:
         reasons.append(f"OCR found no text on {_page_ranges(ocr_nothing)} (blank or picture-only pages, or scans "
