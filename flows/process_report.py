@@ -83,6 +83,7 @@ from pipeline.tables import (
     findings_check_table,
     khcoder_tables,
     lexicon_gaps_table,
+    page_problems_of_cell,
     page_sources,
 )
 from pipeline.tag import Mention, build_tagger, ocr_sentence_texts, tag_tokens
@@ -745,8 +746,8 @@ def unchanged_summary(edition: str, out_dir: str, acquired: Acquired) -> RunSumm
         edition=edition, output=str(d), database=str(Path(out_dir) / "jstmine.duckdb"), sha256=acquired.sha256,
         pages=doc["pages"], sentences=doc["sentences"], tokens=doc["tokens"], mentions=doc["mentions"],
         country_technology=_ct_rows(pq.read_table(d / "country_technology.parquet").to_pylist()),
-        problems=problem_lines([(p["page"], p["problem"].partition(": ")[0], p["problem"].partition(": ")[2])
-                                for p in problems if p["problem"]]),
+        problems=problem_lines([(p["page"], kind, detail) for p in problems
+                                for kind, detail in page_problems_of_cell(p["problem"])]),
         not_modified=acquired.not_modified, facts=counts.get("policy_facts", 0),
         relations=counts.get("relations", 0), policies=counts.get("policies", 0),
         findings={s: sum(f["status"] == s for f in findings) for s in ("matched", "missing", "contradicted")} if findings else {},

@@ -52,7 +52,7 @@ from pipeline.report_evidence import (
     technology_spans,
 )
 from pipeline.published import read_table, table_path, table_rows  # noqa: F401  (re-exported)
-from pipeline.tables import SPECS
+from pipeline.tables import SPECS, page_problems_of_cell
 
 REPORT_NAME = "report.html"
 log = logging.getLogger(__name__)
@@ -286,9 +286,11 @@ def _header(out_dir: Path, edition: str) -> dict:
         for p in doc.get("pages_with_unmapped_glyphs") or []:
             problems[p]["unmapped_glyphs"] = "文字に対応づけられないグリフ"
     for row in pages:
-        if row.get("problem"):  # "kind: detail", the detail says more than the kind
-            kind, _, detail = str(row["problem"]).partition(": ")
-            problems[row["page"]][kind] = detail or kind.replace("_", " ")
+        said: dict[str, list[str]] = defaultdict(list)  # kind -> its problems' details (font_refused: one per font)
+        for kind, detail in page_problems_of_cell(row.get("problem")):  # the detail says more than the kind
+            said[kind].append(detail or kind.replace("_", " "))
+        for kind, details in said.items():
+            problems[row["page"]][kind] = "; ".join(details)
     source = (doc or {}).get("source") or ""
     pdf = locate_pdf((doc or {}).get("raw_path"), out_dir, edition)
     return {

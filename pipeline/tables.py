@@ -6,6 +6,7 @@ written. Every table has an ``edition`` column so that editions can share one da
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable
@@ -20,7 +21,7 @@ from pipeline.attribute import Attribution
 from pipeline.claims import ORIGINS, ClaimSet
 from pipeline.errors import TableValidationError
 from pipeline.extract import ExtractedDocument
-from pipeline.extract.model import TEXT_LAYER
+from pipeline.extract.model import PAGE_PROBLEM_KINDS, TEXT_LAYER, PageProblem
 from pipeline.extract.structure import title_key
 from pipeline.lexicon import Lexicon
 from pipeline.segment import Segmented, summary_sentence_ids
@@ -402,6 +403,39 @@ def repeated_keys(table: pa.Table, key: tuple[str, ...]) -> int:
 COLUMN_OF = {"count": "item_count"}
 
 
+# Where a pages.problem cell's next problem begins: "; " and a kind of PAGE_PROBLEM_KINDS (a detail
+# may hold "; " itself, a refused font's reason does).
+_NEXT_PROBLEM = re.compile("; (?=(?:" + "|".join(map(re.escape, PAGE_PROBLEM_KINDS)) + "): )")
+
+
+def problem_cell(problems: list[PageProblem]) -> str:
+    """The pages table's ``problem`` cell of a page: each problem as "kind: detail", joined by "; "
+    (``page_problems_of_cell`` reads it back).
+
+    Parameters:
+        problems: the page's problems, in the order extraction found them.
+    """
+    return "; ".join(f"{p.kind}: {p.detail}" for p in problems)
+
+
+def page_problems_of_cell(cell: str | None) -> list[tuple[str, str]]:
+    """The (kind, detail) of each problem in a pages table's ``problem`` cell (``problem_cell``),
+    in order: a cell is split only where "; " is followed by a known kind, so a detail that holds
+    "; " stays whole. A part that does not begin with a known kind (an older jstmine's) is kept
+    as its text before ": " and the rest.
+
+    Parameters:
+        cell: the cell's text; None or "" for a page without problems.
+    """
+    if not cell:
+        return []
+    found = []
+    for part in _NEXT_PROBLEM.split(cell):
+        kind, _, detail = part.partition(": ")
+        found.append((kind, detail))
+    return found
+
+
 def _table(name: str, rows: dict[str, list]) -> pa.Table:
     spec = SPECS[name]
     return pa.table({f.name: pa.array(rows.get(f.name, []), type=f.type) for f in spec.schema}, schema=spec.schema)
@@ -426,9 +460,9 @@ def build_tables(
     text_of = {s.sentence_id: s.text for s in segmented.sentences}
     kind_of = {s.sentence_id: s.kind for s in segmented.sentences}
     page_of = {s.sentence_id: s.page for s in segmented.sentences}
-    problems: dict[int, list[str]] = {}  # page -> "kind: detail" of each of its problems
+    problems: dict[int, list[PageProblem]] = {}
     for p in extracted.problems:
-        problems.setdefault(p.page, []).append(f"{p.kind}: {p.detail}")
+        problems.setdefault(p.page, []).append(p)
     source_of = page_sources(extracted)
     summary = summary_sentence_ids(segmented)
     n = len(segmented.sentences)
@@ -442,7 +476,7 @@ def build_tables(
         "has_text_layer": [p.has_text_layer for p in extracted.pages],
         "unmapped_share": [p.unmapped_share for p in extracted.pages],
         "column_count": [p.columns for p in extracted.pages],
-        "problem": ["; ".join(problems[p.page]) if p.page in problems else None for p in extracted.pages],
+        "problem": [problem_cell(problems[p.page]) if p.page in problems else None for p in extracted.pages],
         "removed_lines": [list(p.removed_lines) for p in extracted.pages],
         "text_source": [p.text_source for p in extracted.pages],
         "ocr_engine": [p.ocr_engine or None for p in extracted.pages],

@@ -258,3 +258,45 @@ def test_the_flow_itself_refuses_a_new_edition_name_beginning_with_a_dash_before
     with pytest.raises(EditionNameError, match="begins with '-'"):
         process_report.fn(source=str(pdf), edition="-x", out_dir=str(tmp_path / "out"), raw_dir=str(tmp_path / "raw"))
     assert not (tmp_path / "out").exists() and not (tmp_path / "raw").exists()
+
+
+TWO_PROBLEMS = [  # a refused font's reason holds "; " itself
+    ("font_refused", "the font /F1 was refused and the text set in it left out: its map is too large; check the file"),
+    ("font_refused", "the font /F2 was refused and the text set in it left out: its widths contain themselves"),
+    ("unmapped_glyphs", "12 of 300 glyphs have no Unicode"),
+]
+
+
+def test_a_pages_problem_cell_reads_back_as_its_problems_even_when_a_detail_holds_a_semicolon():
+    from pipeline.extract.model import PageProblem
+    from pipeline.tables import page_problems_of_cell, problem_cell
+
+    cell = problem_cell([PageProblem(2, kind, detail) for kind, detail in TWO_PROBLEMS])
+    assert page_problems_of_cell(cell) == TWO_PROBLEMS
+    assert page_problems_of_cell(None) == [] and page_problems_of_cell("") == []
+    # an older jstmine's cell of one problem of a kind unknown today reads as that one problem
+    assert page_problems_of_cell("odd_kind: a; b") == [("odd_kind", "a; b")]
+
+
+def test_an_unchanged_editions_summary_and_report_list_every_problem_of_a_page(tmp_path):
+    from flows.process_report import unchanged_summary
+    from pipeline.acquire import Acquired
+    from pipeline.extract.model import PageProblem
+    from pipeline.report import _header
+    from pipeline.tables import problem_cell
+    from test_inspect import SHA
+
+    tables = edition_tables("e")
+    rows = tables["pages"].to_pylist()
+    rows[2]["problem"] = problem_cell([PageProblem(3, kind, detail) for kind, detail in TWO_PROBLEMS])
+    tables["pages"] = table("pages", rows)
+    out = tmp_path / "out"
+    publish(tables, out, "e")
+    acquired = Acquired(path=tmp_path / "x.pdf", sha256=SHA, bytes=1234, source="x.pdf", url=None, final_url=None,
+                        etag=None, last_modified=None, fetched_at="2025-04-01T10:00:00+00:00")
+    lines = unchanged_summary("e", str(out), acquired).problems
+    # was: one problem of kind font_refused whose detail ran on over the other two
+    assert "page 3: unmapped_glyphs (12 of 300 glyphs have no Unicode)" in lines, lines
+    assert f"page 3: font_refused ({TWO_PROBLEMS[0][1]})" in lines and f"page 3: font_refused ({TWO_PROBLEMS[1][1]})" in lines
+    what = {p["page"]: p["what"] for p in _header(out, "e")["problems"]}
+    assert what[3] == f"{TWO_PROBLEMS[0][1]}; {TWO_PROBLEMS[1][1]}; {TWO_PROBLEMS[2][1]}", what

@@ -110,10 +110,11 @@ def test_the_default_engine_reads_a_page_whose_unloadable_font_holds_a_reference
     assert extract_in_child(pdf, "pdfium", timeout=30) == HELLO
 
 
-def _refused(result: dict, *words: str, pages: tuple[int, ...] = (1,), texts: list[str] | None = None) -> None:
+def _refused(result: dict, *words: str, pages: tuple[int, ...] = (1,), texts: list[str] | None = None,
+             todo: str = "check where it came from") -> None:
     """The document was read (each page's text ``texts``, "Hello world" on every page when None),
     the font refused on ``pages`` only: a ``font_refused`` problem on each, naming the font
-    and the reason (``words``) and what to do."""
+    and the reason (``words``) and what to do (``todo``)."""
     assert "error" not in result, result
     assert result["pages"] == (texts if texts is not None else ["Hello world"] * len(result["pages"])), result
     problems = result.get("problems", [])
@@ -122,7 +123,7 @@ def _refused(result: dict, *words: str, pages: tuple[int, ...] = (1,), texts: li
         assert detail.startswith(f"page {page}: the font /DejaVuSans was refused and the text set in it left out ("), detail
         for word in words:
             assert word in detail, (word, detail)
-        assert "check where it came from" in detail
+        assert todo in detail, detail
 
 
 def _refused_document(result: dict, pdf: Path, pages: str, *words: str) -> None:
@@ -250,8 +251,12 @@ def test_a_font_pdfminer_cannot_build_is_refused_saying_what_pdfminer_said(tmp_p
     # a vertical CID font whose /DW2 is a number, not a pair: pdfminer fails building it (a TypeError)
     pdf = font_dict_pdf(tmp_path / "dw2.pdf", kind="type0", entries={"F/Encoding": b"/Identity-V", "C/DW2": b"5"},
                         fallback=fallback)
+    # it may be a sound font beyond pdfminer: not called "built to defeat the reader"
     _refused(extract_in_child(pdf, engine, timeout=30), "the reference reader (pdfminer) cannot build its font "
-             "/DejaVuSans (TypeError: cannot unpack non-iterable int object)")
+             "/DejaVuSans (TypeError: cannot unpack non-iterable int object)",
+             todo="if it shows the text, print the document to a new PDF")
+    detail = extract_in_child(pdf, engine, timeout=30)["problems"][0][2]
+    assert "built to defeat" not in detail, detail
 
 
 def test_a_refused_font_is_noted_on_each_page_that_sets_text_in_it():

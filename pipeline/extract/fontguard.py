@@ -76,6 +76,22 @@ MAX_DEPTH = 32  # arrays and dictionaries nested in a width or a /FontBBox, at m
 REFUSED_TODO = ("no real font is built this way: the file is damaged or built to defeat the reader; check where "
          "it came from and fetch it again from the publisher (or, if the page must be read, print it to a "
          "new PDF)")
+# a font pdfminer fails to build may be damaged, or sound and beyond what pdfminer reads
+_UNBUILT = "the reference reader (pdfminer) cannot build its font"
+UNBUILT_TODO = ("the font may be damaged, or use something the reference reader does not read: open the page in a "
+                "PDF viewer; if it shows the text, print the document to a new PDF (which writes the font again) and "
+                "run on that, or run with --ocr force to read the pages by OCR")
+
+
+def font_todo(reason: str) -> str:
+    """What to do about a font refused for ``reason`` (``RefusedFont.reason``): a font pdfminer
+    could not build may be a sound one beyond pdfminer (``UNBUILT_TODO``); one the checks refused
+    is built to defeat the reader or damaged (``REFUSED_TODO``).
+
+    Parameters:
+        reason: why the font was refused, as ``refused_fonts`` gives it.
+    """
+    return UNBUILT_TODO if reason.startswith(_UNBUILT) else REFUSED_TODO
 
 
 # errors pdfminer may raise building a font that are not the font's fault: they stop the page
@@ -177,7 +193,7 @@ class GuardedResourceManager(PDFResourceManager):
             except _NOT_THE_FONT:
                 raise
             except Exception as exc:  # a damaged font pdfminer cannot build: say what pdfminer said
-                font = RefusedFont(_name(spec), f"the reference reader (pdfminer) cannot build its font {_name(spec)} "
+                font = RefusedFont(_name(spec), f"{_UNBUILT} {_name(spec)} "
                                                 f"({type(exc).__name__}: {str(exc)[:200]})")
             finally:
                 self._nesting -= 1

@@ -109,11 +109,14 @@ class Table:
     caption: str = ""  # its caption (表2-1 …), when one is found next to it
 
 
+# The kinds of page problem, as PageProblem.kind and the pages table's problem column name them.
+PAGE_PROBLEM_KINDS = ("no_text_layer", "unmapped_glyphs", "ocr_found_nothing", "font_refused", "too_many_drawings")
+
+
 @dataclass(frozen=True)
 class PageProblem:
     page: int
-    # "no_text_layer" | "unmapped_glyphs" | "ocr_found_nothing" | "font_refused" | "too_many_drawings"
-    kind: str
+    kind: str  # one of PAGE_PROBLEM_KINDS
     detail: str
 
 

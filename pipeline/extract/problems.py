@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from pipeline.errors import NoUsableTextError
-from pipeline.extract.fontguard import MAX_REFUSED_NAMED, REFUSED_TODO
+from pipeline.extract.fontguard import MAX_REFUSED_NAMED, REFUSED_TODO, UNBUILT_TODO, font_todo
 from pipeline.extract.model import (
     OCR,
     TEXT_LAYER,
@@ -86,7 +86,7 @@ def _font_problems(raw: _PageRecord, config: ExtractConfig) -> list[PageProblem]
         outcome = "the page has no other text, so it was left out"
     problems = [PageProblem(raw.number, "font_refused",
                             f"page {raw.number}: the font {name} was refused and the text set in it left out "
-                            f"({outcome}): {reason}; {REFUSED_TODO}")
+                            f"({outcome}): {reason}; {font_todo(reason)}")
                 for name, reason in raw.refused]
     if raw.refused_more:
         problems.append(PageProblem(
@@ -206,8 +206,10 @@ def _no_usable_text_error(path: Path, pages: list[_PageRecord], config: ExtractC
         todo = ("check the pages in a PDF viewer: if they show text, scan them again at 300 dpi or more; "
                 "blank or picture-only PDFs have nothing to extract")
     elif refused and len(reasons) == 1:
-        todo = REFUSED_TODO + ("; or run with --ocr auto (the default) to read those pages by OCR"
-                               if config.ocr == "off" else "")
+        unbuilt = all(font_todo(reason) == UNBUILT_TODO for p in pages if p.number in refused for _, reason in p.refused)
+        todo = UNBUILT_TODO if unbuilt and not any(p.refused_more for p in pages) else REFUSED_TODO
+        if config.ocr == "off":
+            todo += "; or run with --ocr auto (the default) to read those pages by OCR"
     else:
         todo = "check the pages in a PDF viewer: they show no text that could be read"
     return NoUsableTextError(f"{path.name} ({count}) has no usable text: " + "; ".join(reasons), todo)
