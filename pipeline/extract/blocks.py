@@ -256,6 +256,8 @@ def _starts_paragraph(
         return True
     if line.font != prev.font and abs(line.size - prev.size) >= 0.25:  # another face and size
         return True
+    if _run_in_title(current, prev, line, prev_short):
+        return True
     if line.segment != prev.segment:
         # Column (or tier) change: the paragraph goes on only if the last line was full and
         # the new one is not indented, from column to column (a line across the columns, such
@@ -307,6 +309,22 @@ def _starts_paragraph(
 
 
 _VERY_SHORT_LINE = 3.0
+
+
+def _run_in_title(current: _BlockDraft, prev: _Line, line: _Line, prev_short: bool) -> bool:
+    """Whether ``prev`` is a title on a line of its own in another face of the text's size (a
+    gothic subheading or a defined term over 明朝 text: 「カタログやデータセットの単位に関する検討」,
+    「カタログ」 over its definition), which the text that follows must not continue.
+
+    ``current``: the block so far, which the title must begin; ``prev``: the line before ``line``;
+    ``prev_short``: whether ``prev`` stops short of the column's right edge. A title is short,
+    does not end a sentence and is set wholly in one face, not the face of ``line`` (a line of
+    text with a run of Latin letters in another face is not one).
+    """
+    if len(current.lines) != 1 or not prev_short or prev.text.rstrip().endswith(_SENTENCE_END):
+        return False
+    faces = prev.font_counts
+    return bool(faces) and len(faces) == 1 and bool(line.font) and line.font != prev.font
 _ITEM_END = ("」", "』", "）", ")", "\"", "”")
 
 
