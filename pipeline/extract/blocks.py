@@ -256,12 +256,14 @@ def _starts_paragraph(
         return True
     if line.font != prev.font and abs(line.size - prev.size) >= 0.25:  # another face and size
         return True
+    if _run_in_title(current, prev, line, prev_short):
+        return True
     if line.segment != prev.segment:
         # Column (or tier) change: the paragraph goes on only if the last line was full and
         # the new one is not indented, from column to column (a line across the columns, such
         # as a title, is not continued by the first line of a column).
         if (line.column == 0) != (prev.column == 0):
-            return True
+            return not _wraps_into_column(prev, line, edges, gap, mid_sentence)
         return not mid_sentence or line.x0 > left + indent or line.text[:1] in ("\u3000", " ")
     if line.top - prev.bottom > gap + 0.6 * size:  # blank space clearly larger than leading
         return True
@@ -307,6 +309,39 @@ def _starts_paragraph(
 
 
 _VERY_SHORT_LINE = 3.0
+
+
+def _wraps_into_column(
+    prev: _Line, line: _Line, edges: dict[tuple[bool, int], tuple[float, float]], gap: float, mid_sentence: bool
+) -> bool:
+    """Whether ``line``, in a column, is the last line of the paragraph ``prev`` begins across the
+    columns: a paragraph set across the page (a box, an interview above two-column text) whose
+    short last line fits in the first column and so is counted in it. It goes on only if ``prev``
+    runs to the right edge of the lines across the page and stops mid-sentence (``mid_sentence``),
+    and ``line`` starts at their left edge, a line's leading below (``gap``: the page's usual
+    blank between lines). A title across the page stops short of that edge: not continued.
+    """
+    if prev.column != 0 or line.column == 0 or not mid_sentence:
+        return False
+    size = line.size or prev.size
+    left, _ = edges[_edge_key(prev)]
+    return abs(line.x0 - left) <= 0.5 * size and -0.5 * size <= line.top - prev.bottom <= gap + 0.6 * size
+
+
+def _run_in_title(current: _BlockDraft, prev: _Line, line: _Line, prev_short: bool) -> bool:
+    """Whether ``prev`` is a title on a line of its own in another face of the text's size (a
+    gothic subheading or a defined term over 明朝 text: 「カタログやデータセットの単位に関する検討」,
+    「カタログ」 over its definition), which the text that follows must not continue.
+
+    ``current``: the block so far, which the title must begin; ``prev``: the line before ``line``;
+    ``prev_short``: whether ``prev`` stops short of the column's right edge. A title is short,
+    does not end a sentence and is set wholly in one face, not the face of ``line`` (a line of
+    text with a run of Latin letters in another face is not one).
+    """
+    if len(current.lines) != 1 or not prev_short or prev.text.rstrip().endswith(_SENTENCE_END):
+        return False
+    faces = prev.font_counts
+    return bool(faces) and len(faces) == 1 and bool(line.font) and line.font != prev.font
 _ITEM_END = ("」", "』", "）", ")", "\"", "”")
 
 
