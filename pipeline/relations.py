@@ -17,8 +17,10 @@ cue elsewhere in the sentence decides (via "sentence"); without any cue there is
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pipeline.attribute import Attribution
 from pipeline.lexicon import Lexicon
@@ -63,6 +65,33 @@ def _decide(window: str, rules: RelationRules) -> tuple[str, str] | None:
 def _clause_end(text: str, start: int, rules: RelationRules) -> int:
     ends = [i for i in (text.find(c, start) for c in rules.clause_ends) if i >= 0]
     return min(ends) if ends else len(text)
+
+
+# A company's name as written after its country: Latin letters, digits, katakana and the marks
+# names use (Meta, OpenAI, ファーウェイ, Alibaba Cloud, AT&T), at most 40 characters.
+_COMPANY_NAME = r"[A-Za-z0-9\u30a0-\u30ff&.\-' ]{1,40}?"
+
+
+@lru_cache(maxsize=8)
+def _company_after(suffixes: tuple[str, ...]) -> re.Pattern[str]:
+    # (not followed by a kanji: デジタル社会 is a society, not a company)
+    return re.compile(_COMPANY_NAME + "(?:" + "|".join(map(re.escape, sorted(suffixes, key=len, reverse=True)))
+                      + r")(?![\u3400-\u9fff])")
+
+
+def names_company(text: str, m: Mention, rules: RelationRules) -> bool:
+    """Whether mention ``m`` of a country is written straight into a company's name that follows
+    it (米国Meta社: ``rules.company_suffixes``): it says where the company is from, not a party.
+
+    Parameters:
+        text: the sentence's text.
+        m: a place mention in it.
+        rules: the ``[relations]`` rules.
+    """
+    if m.label != "COUNTRY" or not rules.company_suffixes:
+        return False
+    found = _company_after(rules.company_suffixes).match(text, m.end)
+    return found is not None and not found.group().startswith(" ")
 
 
 def extract_relations(
@@ -135,7 +164,7 @@ def extract_relations(
                     break
             decided = _decide(text[start:end], rules)
             for m in group:
-                if m.id == subject or in_quote(m):
+                if m.id == subject or in_quote(m) or names_company(text, m, rules):
                     continue
                 grouping = m.text.endswith(rules.grouping_suffixes) or text[m.end :].startswith(rules.grouping_suffixes)
                 if m.label == "FRAMEWORK" and not grouping:

@@ -92,6 +92,7 @@ class RelationRules:
     grouping_suffixes: tuple[str, ...]
     connectors: tuple[str, ...]
     clause_ends: tuple[str, ...]
+    company_suffixes: tuple[str, ...]  # 米国Meta社: a country written into a company's name is no party
 
     @property
     def classes(self) -> tuple[tuple[str, tuple[str, ...]], ...]:

@@ -67,6 +67,27 @@ def test_a_partner_cue_elsewhere_in_the_sentence_decides_when_none_follows(nlp, 
     ]
 
 
+@pytest.mark.parametrize("text", [
+    "日本の研究機関は米国Meta社と連携して大規模言語モデルを開発した。",
+    "日本は中国ファーウェイ社との協力を見直した。",
+    "日本の企業は米国OpenAI社や英国Arm社と提携した。",
+    "日本の大学は米国株式会社と共同研究を始めた。",  # (株式会社 as the suffix, the name empty: no company)
+])
+def test_a_country_written_into_a_companys_name_is_no_party(nlp, lexicon, text):
+    # 米国Meta社: the company is the partner, 米国 says where it is from (was: JP partner US)
+    got = _relations(nlp, lexicon, text)
+    if "米国株式会社" in text:  # no name between the country and the suffix: the country is the party
+        assert got == [("JP", "US", "partner", "共同研究", "cue")], got
+    else:
+        assert got == [], got
+
+
+def test_a_country_before_a_society_or_its_government_is_still_a_party(nlp, lexicon):
+    # デジタル社会 is no company (a kanji follows 社); 米国政府 is the country
+    assert _relations(nlp, lexicon, "日本は英国デジタル社会の構築で協力し、米国政府と連携している。") == [
+        ("JP", "GB", "partner", "協力", "cue"), ("JP", "US", "partner", "連携", "cue")]
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -142,3 +163,19 @@ def test_relations_fit_the_relations_table(summary, lexicon):
     table = pa.table({"edition": ["s"] * len(rels), "relation_id": list(range(len(rels))),
                       **{n: [getattr(r, n) for r in rels] for n in names}, "text_source": ["text_layer"] * len(rels)})
     assert validate(table, spec).num_rows == len(rels)
+
+
+def test_a_real_chapter_names_no_country_as_a_partner_for_a_company_of_it(nlp, lexicon, shared_dir):
+    """MEXT's white paper, chapter 2 (an interview: 同社は米国Meta社と連携して…): the company is the
+    partner, not 米国. What the chapter does relate stays (JP and the G7)."""
+    from pipeline.attribute import attribute
+    from pipeline.extract import extract_pdf
+    from pipeline.segment import segment
+    from pipeline.tag import tag_tokens
+    from pipeline.tokenize import tokenize_sentences
+
+    seg = segment(extract_pdf(shared_dir / "pdfs" / "mext_hakusho_r6_ch2_ai_japan.pdf", workers=1))
+    att = attribute(seg, tag_tokens(nlp, lexicon, tokenize_sentences(seg.sentences)), lexicon)
+    got = {(r.subject, r.other, r.relation) for r in extract_relations(seg, att, lexicon)}
+    assert ("JP", "US", "partner") not in got, got
+    assert ("JP", "G7", "framework") in got, got
