@@ -12,8 +12,8 @@ __version__ = "0.1.0"
 # class of its output changes shape (e.g. gains __slots__): a result cached by the old class
 # cannot be loaded into the new one.
 STAGE_VERSIONS = {
-    "extract": "6",  # 4: OCR keeps every word of a confident line; 5: Block has __slots__; 6: run-in titles end their block, a paragraph across the columns keeps its last line
-    "segment": "4",  # 4: Paragraph, Sentence have __slots__
+    "extract": "7",  # 4: OCR keeps every word of a confident line; 5: Block has __slots__; 6: run-in titles end their block, a paragraph across the columns keeps its last line; 7: a URL cut by the wrap goes on, joined without a space
+    "segment": "5",  # 4: Paragraph, Sentence have __slots__; 5: a ? or ! inside a URL ends no sentence
     "tokenize": "1",
     "tag": "4",  # 3: approximate matches on OCR pages (mentions.approximate); 4: Mention has __slots__
     "attribute": "4",  # 4: AttributedMention, SentenceSubject have __slots__
