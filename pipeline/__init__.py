@@ -16,7 +16,7 @@ STAGE_VERSIONS = {
     "segment": "5",  # 4: Paragraph, Sentence have __slots__; 5: a ? or ! inside a URL ends no sentence
     "tokenize": "1",
     "tag": "4",  # 3: approximate matches on OCR pages (mentions.approximate); 4: Mention has __slots__
-    "attribute": "4",  # 4: AttributedMention, SentenceSubject have __slots__
+    "attribute": "5",  # 4: AttributedMention, SentenceSubject have __slots__; 5: a sentence's own topic (また、米国や欧州も、…)
     "facts": "2",
     "relations": "2",
     "policies": "1",
