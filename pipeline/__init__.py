@@ -15,7 +15,7 @@ STAGE_VERSIONS = {
     "extract": "7",  # 4: OCR keeps every word of a confident line; 5: Block has __slots__; 6: run-in titles end their block, a paragraph across the columns keeps its last line; 7: a URL cut by the wrap goes on, joined without a space
     "segment": "5",  # 4: Paragraph, Sentence have __slots__; 5: a ? or ! inside a URL ends no sentence
     "tokenize": "1",
-    "tag": "4",  # 3: approximate matches on OCR pages (mentions.approximate); 4: Mention has __slots__
+    "tag": "5",  # 3: approximate matches on OCR pages (mentions.approximate); 4: Mention has __slots__; 5: no mention inside a URL, agencies' names (NICT, NEDO, NISC) no technology
     "attribute": "5",  # 4: AttributedMention, SentenceSubject have __slots__; 5: a sentence's own topic (また、米国や欧州も、…)
     "facts": "2",
     "relations": "2",
