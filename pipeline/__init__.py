@@ -17,9 +17,9 @@ STAGE_VERSIONS = {
     "tokenize": "1",
     "tag": "5",  # 3: approximate matches on OCR pages (mentions.approximate); 4: Mention has __slots__; 5: no mention inside a URL, agencies' names (NICT, NEDO, NISC) no technology
     "attribute": "5",  # 4: AttributedMention, SentenceSubject have __slots__; 5: a sentence's own topic (また、米国や欧州も、…)
-    "facts": "2",
+    "facts": "3",  # 3: a fact's policy is never a method (学習法), as policies
     "relations": "2",
-    "policies": "1",
+    "policies": "2",  # 2: a name ending in a method noun (学習法, 手法) is no strategy
     "keyterms": "2",
     "claims": "1",
     "analyses": "1",  # KH Coder's analyses (pipeline/analyses.py), in the build-tables step
