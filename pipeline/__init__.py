@@ -12,14 +12,14 @@ __version__ = "0.1.0"
 # class of its output changes shape (e.g. gains __slots__): a result cached by the old class
 # cannot be loaded into the new one.
 STAGE_VERSIONS = {
-    "extract": "6",  # 4: OCR keeps every word of a confident line; 5: Block has __slots__; 6: run-in titles end their block, a paragraph across the columns keeps its last line
-    "segment": "4",  # 4: Paragraph, Sentence have __slots__
+    "extract": "7",  # 4: OCR keeps every word of a confident line; 5: Block has __slots__; 6: run-in titles end their block, a paragraph across the columns keeps its last line; 7: a URL cut by the wrap goes on, joined without a space
+    "segment": "5",  # 4: Paragraph, Sentence have __slots__; 5: a ? or ! inside a URL ends no sentence
     "tokenize": "1",
-    "tag": "4",  # 3: approximate matches on OCR pages (mentions.approximate); 4: Mention has __slots__
-    "attribute": "4",  # 4: AttributedMention, SentenceSubject have __slots__
-    "facts": "2",
+    "tag": "5",  # 3: approximate matches on OCR pages (mentions.approximate); 4: Mention has __slots__; 5: no mention inside a URL, agencies' names (NICT, NEDO, NISC) no technology
+    "attribute": "5",  # 4: AttributedMention, SentenceSubject have __slots__; 5: a sentence's own topic (また、米国や欧州も、…)
+    "facts": "3",  # 3: a fact's policy is never a method (学習法), as policies
     "relations": "2",
-    "policies": "1",
+    "policies": "2",  # 2: a name ending in a method noun (学習法, 手法) is no strategy
     "keyterms": "2",
     "claims": "1",
     "analyses": "1",  # KH Coder's analyses (pipeline/analyses.py), in the build-tables step

@@ -14,6 +14,12 @@ The rule, in order:
 3. otherwise no subject: general text (introductions, conclusions) is attributed to nobody
    rather than to a guess. Only body text and headings have subjects: captions, footnotes, figure
    labels, contents entries and references keep their mentions without one.
+Then, per sentence, 4. sentence topic: a body sentence that opens (after a connective: また、
+一方、さらに、…) with other places than its paragraph's subject as its topic (また、米国や欧州も、…
+/ 一方、中国では、…) is about them, not about the paragraph's subject: one place becomes that
+sentence's subject (``sentence``); several (米国や欧州も) leave it without a single subject
+(``sentence``, empty subject), as a row has one subject, rather than give it to the paragraph's.
+The next sentence goes back to the paragraph's subject.
 A country named inside another's passage (中国 in the US paragraph) stays a mention, not a subject.
 """
 from __future__ import annotations
@@ -36,7 +42,7 @@ class AttributedMention:
     paragraph_id: int
     section_id: int
     subject: str | None
-    subject_source: str  # "heading" | "paragraph" | "none"
+    subject_source: str  # "heading" | "paragraph" | "sentence" | "none"
 
 
 @quick_pickle
@@ -66,6 +72,46 @@ _TOPIC = re.compile(
     r"^(?:(?:政府|当局|加盟国|各国|連邦政府|議会)?(?:は|では|でも|には|においては|において|が|も)(?![のな])"
     r"|の[^、。をがにはでも]{1,12}(?:は|では|には|においては)(?![のな]))"
 )
+
+
+# Connectives a sentence may open with before its own topic (また、米国や欧州も、…).
+_CONNECTIVES = ("また", "一方で", "一方", "他方", "さらに", "更に", "加えて", "なお", "同様に", "これに対し",
+                "これに対して", "それに対し", "その他", "このほか", "ほかに", "他にも", "例えば", "特に")
+_CONNECTIVE = re.compile(rf"^(?:{'|'.join(sorted(_CONNECTIVES, key=len, reverse=True))})[、,]?")
+# What may stand between the places of a topic that names several (米国や欧州も, 米国、欧州及び中国は).
+_PLACE_LIST = re.compile(r"^(?:や|と|、|,|・|及び|および|並びに|ならびに)$")
+
+
+def _after_connective(text: str) -> str:
+    """``text`` from where its topic may start: after indentation, brackets and a connective."""
+    text = text.lstrip(_LEAD)
+    connective = _CONNECTIVE.match(text)
+    return text[connective.end():].lstrip(_LEAD) if connective else text
+
+
+def _sentence_topic(text: str, mentions: list[Mention], lexicon: Lexicon) -> tuple[str, ...]:
+    """The places a sentence opens with as its own topic, after a connective: (US, EUROPE) for
+    「また、米国や欧州も、…」, (CN,) for 「一方、中国では、…」; () when it opens otherwise.
+
+    Parameters:
+        text: the sentence's text; mentions: its mentions in order of their offsets;
+        lexicon: which mention ids are places.
+    """
+    at = len(text) - len(_after_connective(text))
+    places: list[str] = []
+    for m in sorted(mentions, key=lambda m: m.start):
+        if m.start < at:
+            continue
+        between = text[at:m.start]
+        if m.id not in lexicon.places or (places and not _PLACE_LIST.match(between)) or (not places and between):
+            return ()
+        places.append(m.id)
+        topic = _TOPIC.match(text[m.end:])
+        if topic:
+            # 米国が…: a subject in the sentence, not its topic (また、米国が主導する枠組みに我が国も…)
+            return () if topic.group().endswith("が") else tuple(dict.fromkeys(places))
+        at = m.end
+    return ()
 
 
 def _opening_place(text: str, mentions: list[Mention], lexicon: Lexicon) -> str | None:
@@ -132,17 +178,31 @@ def attribute(seg: Segmented, mentions: list[Mention], lexicon: Lexicon) -> Attr
             paragraph_subject[p.paragraph_id] = (None, "none")
             previous = None
 
-    subjects = tuple(
-        SentenceSubject(s.sentence_id, *paragraph_subject[s.paragraph_id]) for s in seg.sentences
-    )
+    # 4. Sentence topics: a body sentence about other places than its paragraph's subject.
+    # 同国 opening the next sentence refers back to such a sentence's place.
+    sentence_subject: dict[int, tuple[str | None, str]] = {}
+    last: tuple[int, str | None, str] | None = None  # (paragraph, subject, source) of the sentence before
+    for s in seg.sentences:
+        own = paragraph_subject[s.paragraph_id]
+        if s.kind == "body" and own[0] is not None:
+            places = _sentence_topic(s.text, by_sentence[s.sentence_id], lexicon)
+            if places and set(places) != {own[0]}:
+                own = (places[0] if len(places) == 1 else None, "sentence")
+            elif (not places and last and last[0] == s.paragraph_id and last[2] == "sentence" and last[1]
+                  and _after_connective(s.text).startswith(_BACK_REFERENCES)):
+                own = (last[1], "sentence")
+        sentence_subject[s.sentence_id] = own
+        last = (s.paragraph_id, *own)
+
+    subjects = tuple(SentenceSubject(s.sentence_id, *sentence_subject[s.sentence_id]) for s in seg.sentences)
     attributed = tuple(
         AttributedMention(
             mention=m,
             page=sentences_by_id[m.sentence_id].page,
             paragraph_id=sentences_by_id[m.sentence_id].paragraph_id,
             section_id=sentences_by_id[m.sentence_id].section_id,
-            subject=paragraph_subject[sentences_by_id[m.sentence_id].paragraph_id][0],
-            subject_source=paragraph_subject[sentences_by_id[m.sentence_id].paragraph_id][1],
+            subject=sentence_subject[m.sentence_id][0],
+            subject_source=sentence_subject[m.sentence_id][1],
         )
         for m in mentions
     )

@@ -83,7 +83,9 @@ _ED = "The edition the row belongs to (see the conventions above)."
 _SUBJECT = ("The subject: the country or region (lexicon id) whose policy the passage describes "
             "(pipeline/attribute.py); empty when the passage has none.")
 _SUBJECT_SOURCE = ("How the subject was decided: `paragraph` (the paragraph opens with it as its topic), "
-                   "`heading` (a heading naming one country), `none` (no subject).")
+                   "`heading` (a heading naming one country), `sentence` (the sentence opens with other places "
+                   "than its paragraph's as its own topic, また、中国では…: with one, it is the subject; with several, "
+                   "米国や欧州も…, the subject is empty), `none` (no subject).")
 _PAGE = "PDF page (from 1) where the sentence starts."
 _EVIDENCE = "The sentence's text (as in `sentences.text`), the evidence for the row."
 _IN_SUMMARY = "Whether the sentence is in the executive summary (sections of role `summary`); summary and body are kept apart so one can be checked against the other."

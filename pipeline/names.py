@@ -52,7 +52,7 @@ def has_count_inside(name: str) -> bool:
 
 def policy_type(name: BracketName, text: str, rules: PolicyRules) -> str | None:
     """strategy | framework | concept | list, or None when the quote is a phrase, not a name."""
-    if name.name.endswith(rules.strategy_endings):
+    if name.name.endswith(rules.strategy_endings) and not name.name.endswith(rules.method_endings):
         return "strategy"
     if name.name.endswith(rules.framework_endings):
         return "framework"

@@ -41,6 +41,7 @@ class PolicyRules:
     """[policies] (with [names]): how a bracketed name is typed."""
 
     strategy_endings: tuple[str, ...]
+    method_endings: tuple[str, ...]  # 学習法, 手法: a method, not a law, though it ends in 法
     framework_endings: tuple[str, ...]
     framework_after: tuple[str, ...]
     concept_after: tuple[str, ...]

@@ -13,6 +13,7 @@ from pipeline.extract import Block, ExtractedDocument
 from pipeline.headings import REFERENCES, SUMMARY, section_role
 from pipeline.normalize import normalize_text
 from pipeline.records import quick_pickle
+from pipeline.urls import url_spans
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,12 @@ _MAX_BRACKET_SPAN = 300
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Sentence spans (start, end) covering ``text`` with nothing lost or duplicated.
 
-    Splits after 。！？ but not inside 「」『』（） and the like.
+    Splits after 。！？ but not inside 「」『』（） and the like, nor at a ``?`` or ``!`` inside a
+    URL (``…/dataset?hl=ja``).
     """
+    in_url = set()
+    for s, e in url_spans(text):
+        in_url.update(range(s, e))
     spans: list[tuple[int, int]] = []
     start = 0
     depth = 0
@@ -121,7 +126,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             depth = 0
             i = opened_at + 1
             continue
-        if ch in _ENDERS and depth == 0:
+        if ch in _ENDERS and depth == 0 and i not in in_url:
             end = i + 1
             while end < n and (text[end] in _ENDERS or text[end] in _TRAILERS):
                 end += 1

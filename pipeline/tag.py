@@ -12,6 +12,7 @@ Docs are built from our own Sudachi tokens, so text is tokenized once, by the to
 one Doc per window of whole sentences (``window_docs``), not one per sentence: tagging then costs
 about half of what tokenizing does.
 GiNZA's statistical NER is not in this path: see the README for why and where it runs.
+A match inside a URL (``joinup.ec.europa.eu``, ``www.oecd.org``) is no mention: it is dropped.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy
 import pyarrow as pa
+import pyarrow.compute as pc
 import spacy
 from rapidfuzz.distance import Levenshtein
 from spacy.attrs import IDX, NORM, ORTH
@@ -30,6 +32,7 @@ from spacy.tokens import Doc
 from pipeline.lexicon import NOT_MENTION, Lexicon, LexiconError, entity_ruler_patterns, token_norm
 from pipeline.records import quick_pickle
 from pipeline.tokenize import TokenizeConfig, load_tokenizer, sentence_windows
+from pipeline.urls import url_spans
 
 
 @quick_pickle
@@ -262,8 +265,37 @@ def tag_tokens(nlp: Language, lexicon: Lexicon, tokens: pa.Table,
         aliases = _approximate_aliases(lexicon)
         for sid, text in ocr_texts.items():
             mentions.extend(approximate_mentions(lexicon, sid, text, exact.get(sid, []), aliases))
+    urls = url_spans_by_sentence(tokens)
+    if urls:
+        mentions = [m for m in mentions
+                    if not any(s < m.end and m.start < e for s, e in urls.get(m.sentence_id, ()))]
     mentions.sort(key=lambda m: (m.sentence_id, m.start, -m.end))
     return mentions
+
+
+def url_spans_by_sentence(tokens: pa.Table) -> dict[int, list[tuple[int, int]]]:
+    """The URLs (``pipeline.urls.url_spans``) of each sentence of the token table that has one,
+    by sentence id, as sentence character offsets; the text is put back from the tokens' surfaces
+    at their offsets, only for sentences with a token that may be part of a URL.
+
+    Parameters:
+        tokens: the tokenize stage's table (``TOKEN_SCHEMA``).
+    """
+    if tokens.num_rows == 0:
+        return {}
+    maybe = pc.match_substring_regex(tokens.column("surface"), "http|ftp|www", ignore_case=True)
+    candidates = pc.unique(pc.filter(tokens.column("sentence_id"), maybe))
+    if len(candidates) == 0:
+        return {}
+    rows = tokens.filter(pc.is_in(tokens.column("sentence_id"), value_set=candidates))
+    texts: dict[int, list[str]] = {}
+    for sid, surface, start in zip(rows.column("sentence_id").to_pylist(), rows.column("surface").to_pylist(),
+                                   rows.column("char_start").to_pylist(), strict=True):
+        chars = texts.setdefault(sid, [])
+        chars += " " * (start - len(chars))
+        chars[start:start + len(surface)] = surface
+    out = {sid: url_spans("".join(chars)) for sid, chars in texts.items()}
+    return {sid: spans for sid, spans in out.items() if spans}
 
 
 def _mention(lexicon: Lexicon, sid: int, start: int, end: int, text: str, label: str, entry_id: str, via: str) -> Mention:

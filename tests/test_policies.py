@@ -102,3 +102,31 @@ def test_policies_fit_the_policies_table(summary, lexicon):
     table = pa.table({"edition": ["s"] * len(policies), "policy_id": list(range(len(policies))),
                       **{n: [getattr(p, n) for p in policies] for n in names}})
     assert validate(table, spec).num_rows == 9
+
+
+def test_a_method_ending_in_ho_is_no_law(nlp, lexicon):
+    # 法 ends a law's name (国家戦略技術育成法, 育児・介護休業法); 学習法 and 手法 are methods.
+    got = _policies(
+        nlp, lexicon,
+        "日本は「AI推進法」を制定した。機械学習技術には「モデル」と「学習法」があり、「新たな解析手法」も開発された。",
+    )
+    assert got == [("JP", "AI推進法", "strategy"), ("JP", "モデル", "concept"), ("JP", "学習法", "concept"),
+                   ("JP", "新たな解析手法", "concept")]
+
+
+def test_mext_chapter_1_learning_method_is_no_strategy(nlp, lexicon):
+    from pathlib import Path
+
+    from pipeline.attribute import attribute
+    from pipeline.extract import extract_pdf
+    from pipeline.segment import segment
+    from pipeline.tag import tag_tokens
+    from pipeline.tokenize import tokenize_sentences
+
+    path = Path(__file__).resolve().parents[2] / "shared" / "pdfs" / "mext_hakusho_r6_ch1_ai.pdf"
+    if not path.is_file():
+        pytest.skip(f"shared test PDF {path} is not available")
+    seg = segment(extract_pdf(path, workers=1))
+    att = attribute(seg, tag_tokens(nlp, lexicon, tokenize_sentences(seg.sentences)), lexicon)
+    types = {p.name: p.type for p in extract_policies(seg, att, lexicon)}
+    assert types["学習法"] == "concept" and types["教師あり学習"] == "concept"

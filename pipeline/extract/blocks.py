@@ -19,6 +19,7 @@ from pipeline.extract.constants import (
 from pipeline.extract.figures import CAPTION
 from pipeline.extract.lines import _lines_dominant_font, _lines_mostly_bold
 from pipeline.extract.model import Block, _BlockDraft, _Draft, _Line
+from pipeline.urls import url_continues
 
 # Paragraphs and headings
 # ---------------------------------------------------------------------------------------------
@@ -256,6 +257,9 @@ def _starts_paragraph(
         return True
     if line.font != prev.font and abs(line.size - prev.size) >= 0.25:  # another face and size
         return True
+    if line.segment == prev.segment and line.top - prev.bottom <= gap + 0.6 * size \
+            and url_continues(prev_text, line.text):
+        return False  # a URL cut by the wrap goes on, wherever its rest starts (…/access-base- / registries/…)
     if _run_in_title(current, prev, line, prev_short):
         return True
     if line.segment != prev.segment:

@@ -8,6 +8,7 @@ from operator import attrgetter
 
 from pipeline.extract.constants import _SPACE_GAP_CJK, _SPACE_GAP_LATIN
 from pipeline.extract.model import _Glyph, _Line
+from pipeline.urls import url_continues
 
 # Lines: rows of glyphs, their text, joining wrapped lines
 # ---------------------------------------------------------------------------------------------
@@ -205,11 +206,14 @@ def _lines_dominant_font(lines: list[_Line]) -> str:
 
 
 def _join_two(left: str, right: str) -> str:
-    """Join a wrapped line to the next: no space, except between two Latin/digit words."""
+    """Join a wrapped line to the next: no space, except between two Latin/digit words (but
+    not inside a URL cut by the wrap)."""
     left, right = left.rstrip(), right.lstrip()
     if not left or not right:
         return left + right
     a, b = left[-1], right[0]
+    if url_continues(left, right):
+        return left + right  # a URL cut by the wrap (…/access-base- / registries/…, …/dataset? / hl=ja)
     if a.isdigit() and b.isdigit() and any(_is_wide(ch) for ch in left[-20:]):
         return left + right  # a number broken by the wrap inside Japanese text (平成2 / 8年)
     if (_is_latin_word_char(a) or a in ",.;:!?)%") and (_is_latin_word_char(b) or b == "("):
