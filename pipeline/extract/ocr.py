@@ -23,9 +23,11 @@ traineddata from the system packages.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 import statistics
+import subprocess
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,11 @@ PACKAGES = "tesseract-ocr tesseract-ocr-jpn tesseract-ocr-jpn-vert"
 # The most pixels a page is rendered to (about A2 at 200 dpi): the scale is lowered to fit, so a
 # hostile page size costs bounded memory and time.
 MAX_RENDER_PIXELS = 24_000_000
+# The longest side a page is rendered to, in pixels (about 4 m at 200 dpi): tesseract refuses an
+# image with a side over 32,767 ("Image too large"), and a page of 1e9 x 0.01 pt within
+# MAX_RENDER_PIXELS by its area would still be an image of 150 million pixels (its height rounded up
+# to one pixel).
+MAX_RENDER_SIDE = 32_000
 # Words tesseract is less sure of than this (0-100) are dropped: on images, logos and rules it
 # reports strings of symbols with confidences of 0-20; real text on a clean scan is 80-95.
 MIN_WORD_CONFIDENCE = 30.0
@@ -144,41 +151,102 @@ def engine_version() -> str:
     """``"tesseract X.Y.Z"``, checking that tesseract and its Japanese models are installed.
 
     Raises ``ExtractError`` naming the Debian packages to install when the tesseract binary or the
-    ``jpn`` / ``jpn_vert`` traineddata cannot be found.
+    ``jpn`` / ``jpn_vert`` traineddata cannot be found, and saying what went wrong when the program
+    found as ``tesseract`` does not answer ``--version`` and ``--list-langs`` within
+    ``ENGINE_CHECK_TIMEOUT`` seconds, fails, or answers something that is not tesseract's answer.
+    (pytesseract's own ``get_tesseract_version`` and ``get_languages`` wait for ever, and the first
+    ends the whole process with ``SystemExit`` on an answer it cannot parse.)
     """
     import pytesseract  # here, not at import: it imports pandas (0.4 s in every page reader)
 
+    command = pytesseract.pytesseract.tesseract_cmd
+    version_text = _ask_engine(command, "--version")
+    found = re.match(r"\s*tesseract\s+v?(\d+\.\d+[\w.\-]*)", version_text)
+    if found is None:
+        raise ExtractError(
+            f"the program run as tesseract ({command}) does not answer --version as tesseract does "
+            f"(it said: {_shorten(version_text)!r})",
+            f"check which tesseract is first on PATH (which tesseract) and install the real one "
+            f"(Debian/Ubuntu: sudo apt-get install {PACKAGES}), or run with --ocr off to skip the pages that need OCR",
+        )
+    version = found.group(1).split("-")[0]
+    languages = {line.strip() for line in _ask_engine(command, "--list-langs").splitlines()[1:]}
+    missing = [lang for lang in (HORIZONTAL_LANGUAGE, VERTICAL_LANGUAGE) if lang not in languages]
+    if missing:
+        prefix = os.environ.get("TESSDATA_PREFIX")
+        where = f"; TESSDATA_PREFIX is set to {prefix}, which may point away from them" if prefix else ""
+        raise ExtractError(
+            f"tesseract {version} is installed without its Japanese models ({', '.join(missing)} missing; "
+            f"it has: {', '.join(sorted(languages)) or 'none'}{where})",
+            f"install them (Debian/Ubuntu: sudo apt-get install {PACKAGES}; or run "
+            "scripts/install-system-deps.sh as root)"
+            + (", or unset TESSDATA_PREFIX or point it at the folder holding jpn.traineddata" if prefix else "")
+            + ", or run with --ocr off to skip the pages that need OCR",
+        )
+    return f"{ENGINE} {version}"
+
+
+# Seconds ``tesseract --version`` and ``tesseract --list-langs`` may take (a few milliseconds).
+ENGINE_CHECK_TIMEOUT = 30
+
+
+def _shorten(text: str, most: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def _ask_engine(command: str, option: str) -> str:
+    """What ``command option`` prints (stdout and stderr), or an ``ExtractError`` saying why there
+    is no answer: not installed, no answer within ``ENGINE_CHECK_TIMEOUT`` s (it is killed), or a
+    failure (a non-zero exit, a signal). ``command``: the tesseract program; ``option``:
+    ``--version`` or ``--list-langs``."""
     try:
-        version = str(pytesseract.get_tesseract_version()).split()[0]
-        languages = set(pytesseract.get_languages(config=""))
-    except (pytesseract.TesseractNotFoundError, OSError) as exc:
+        done = subprocess.run([command, option], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=ENGINE_CHECK_TIMEOUT, check=False)
+    except FileNotFoundError as exc:
         raise ExtractError(
             f"the PDF has pages without a usable text layer, and the OCR engine tesseract is not installed "
             f"({type(exc).__name__})",
             f"install it (Debian/Ubuntu: sudo apt-get install {PACKAGES}; or run scripts/install-system-deps.sh "
             "as root), or run with --ocr off to skip those pages",
         ) from exc
-    missing = [lang for lang in (HORIZONTAL_LANGUAGE, VERTICAL_LANGUAGE) if lang not in languages]
-    if missing:
+    except subprocess.TimeoutExpired as exc:  # (subprocess.run has killed it)
         raise ExtractError(
-            f"tesseract {version} is installed without its Japanese models ({', '.join(missing)} missing; "
-            f"it has: {', '.join(sorted(languages)) or 'none'})",
-            f"install them (Debian/Ubuntu: sudo apt-get install {PACKAGES}; or run "
-            "scripts/install-system-deps.sh as root), or run with --ocr off to skip the pages that need OCR",
+            f"tesseract ({command}) did not answer {option} within {ENGINE_CHECK_TIMEOUT} s, so it was stopped",
+            f"check that tesseract works (tesseract {option} answers at once) and which one is first on PATH "
+            f"(which tesseract), or run with --ocr off to skip the pages that need OCR",
+        ) from exc
+    except OSError as exc:
+        raise ExtractError(
+            f"tesseract ({command}) cannot be run ({type(exc).__name__}: {exc})",
+            f"check the tesseract installation ({PACKAGES}), or run with --ocr off to skip the pages that need OCR",
+        ) from exc
+    text = done.stdout.decode("utf-8", "replace")
+    if done.returncode != 0:
+        how = f"killed by signal {-done.returncode}" if done.returncode < 0 else f"exit code {done.returncode}"
+        raise ExtractError(
+            f"tesseract ({command}) failed on {option} ({how}; it said: {_shorten(text)!r})",
+            f"check the tesseract installation ({PACKAGES}), or run with --ocr off to skip the pages that need OCR",
         )
-    return f"{ENGINE} {version}"
+    return text
 
 
 def render_scale(width: float, height: float, dpi: float) -> float:
     """Pixels per point to render a ``width`` x ``height`` pt page at ``dpi``, lowered so that the
-    image has at most ``MAX_RENDER_PIXELS`` pixels.
+    image has at most ``MAX_RENDER_PIXELS`` pixels and neither side more than ``MAX_RENDER_SIDE``
+    (each side rounded up to a whole pixel, as the renderer does).
 
-    ``width``, ``height``: the page's size in points; ``dpi``: the resolution wanted.
+    ``width``, ``height``: the page's size in points (a negative size, as an inverted box gives,
+    counts by its length); ``dpi``: the resolution wanted.
     """
+    width, height = abs(width), abs(height)
     scale = dpi / 72
     area = max(width, 1.0) * max(height, 1.0)
     if area * scale * scale > MAX_RENDER_PIXELS:
         scale = 0.995 * (MAX_RENDER_PIXELS / area) ** 0.5  # the renderer rounds the size up
+    longest = max(width, height)
+    if longest * scale > MAX_RENDER_SIDE:
+        scale = 0.995 * MAX_RENDER_SIDE / longest
     return scale
 
 
@@ -250,24 +318,24 @@ def read_image(image: Image.Image, language: str, *, x0: float = 0.0, top: float
     vertical = language == VERTICAL_LANGUAGE
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # pages run in parallel already: one thread each
     try:
-        data = pytesseract.image_to_data(image, lang=language, config=f"--psm {psm}",
-                                         output_type=pytesseract.Output.DICT, timeout=OCR_TIMEOUT)
-    except RuntimeError as exc:  # pytesseract's timeout
-        raise ExtractError(f"OCR of a page took more than {OCR_TIMEOUT} s ({exc})",
+        tsv = pytesseract.image_to_data(image, lang=language, config=f"--psm {psm}",
+                                        output_type=pytesseract.Output.STRING, timeout=OCR_TIMEOUT)
+    except pytesseract.TesseractError as exc:  # (a RuntimeError too: caught before the time-out)
+        raise ExtractError(f"tesseract failed on the page (exit status {exc.status}: {_shorten(str(exc.message))})",
+                           f"check the tesseract installation ({PACKAGES}), leave the page out "
+                           "(qpdf IN --pages IN 1-4,6-z -- OUT) or run with --ocr off") from exc
+    except RuntimeError as exc:  # pytesseract's time-out (tesseract is killed)
+        raise ExtractError(f"OCR of the page took more than {OCR_TIMEOUT} s, so tesseract was stopped",
                            "leave the page out (qpdf IN --pages IN 1-4,6-z -- OUT) or run with --ocr off") from exc
-    except pytesseract.TesseractError as exc:
-        raise ExtractError(f"tesseract failed on a page ({exc})",
-                           f"check the tesseract installation ({PACKAGES}) or run with --ocr off") from exc
+    except (OSError, UnicodeDecodeError) as exc:  # no output file, or not text
+        raise ExtractError(f"tesseract's output on the page cannot be read ({type(exc).__name__}: {_shorten(str(exc))})",
+                           f"check the tesseract installation ({PACKAGES}): tesseract --version should name "
+                           "tesseract 4 or later; or run with --ocr off") from exc
     grouped: dict[tuple[int, int, int], list[OcrWord]] = {}
-    for i, text in enumerate(data["text"]):
-        text = fix_confusions((text or "").strip())
-        conf = float(data["conf"][i])
-        if data["level"][i] != 5 or not text or conf < 0:
-            continue
-        left, tp = data["left"][i], data["top"][i]
-        word = OcrWord(text, x0 + left / scale, top + tp / scale, x0 + (left + data["width"][i]) / scale,
-                       top + (tp + data["height"][i]) / scale, conf)
-        grouped.setdefault((data["block_num"][i], data["par_num"][i], data["line_num"][i]), []).append(word)
+    for text, (left, tp, width, height), conf, key in _tsv_words(tsv, image.width, image.height):
+        word = OcrWord(text, x0 + left / scale, top + tp / scale, x0 + (left + width) / scale,
+                       top + (tp + height) / scale, conf)
+        grouped.setdefault(key, []).append(word)
     lines = []
     for words in grouped.values():
         if statistics.median(w.confidence for w in words) < LINE_CONFIDENCE:
@@ -292,6 +360,49 @@ def read_image(image: Image.Image, language: str, *, x0: float = 0.0, top: float
     return _even_sizes(lines)
 
 
+
+_TSV_NUMBERS = ("level", "block_num", "par_num", "line_num", "left", "top", "width", "height", "conf")
+
+
+def _tsv_words(tsv: str, width: int, height: int) -> list[tuple]:
+    """The words of tesseract's TSV output, each as (text, (left, top, width, height) in pixels,
+    confidence, (block, paragraph, line)), the text as ``fix_confusions`` leaves it. Words of
+    confidence under 0 (not words) or empty are left out; so is any row that is not what tesseract
+    writes: a number that is missing, not a number, not finite or out of range, a box outside the
+    ``width`` x ``height`` image. (pytesseract's own reading of the TSV raises OverflowError on
+    ``inf`` and gives strings for what is not a number.) Raises ``ExtractError`` when the output
+    has not tesseract's columns at all.
+
+    ``tsv``: ``pytesseract.image_to_data(..., output_type=STRING)``; ``width``, ``height``: the image's size.
+    """
+    rows = [row.split("\t") for row in tsv.strip("\n").split("\n")]
+    header = rows.pop(0) if rows else []
+    missing = [column for column in (*_TSV_NUMBERS, "text") if column not in header]
+    if missing:
+        raise ExtractError(
+            f"tesseract's output on the page cannot be read (its TSV has no {', '.join(missing)} column)",
+            f"check the tesseract installation ({PACKAGES}): tesseract --version should name tesseract 4 or "
+            "later; or run with --ocr off",
+        )
+    at = [header.index(column) for column in _TSV_NUMBERS]
+    text_at = header.index("text")
+    words = []
+    for row in rows:
+        try:
+            values = [float(row[i]) for i in at]
+        except (IndexError, ValueError):
+            continue
+        if not all(math.isfinite(v) for v in values):
+            continue
+        # whole numbers, as pytesseract made them (int(float(...)): tesseract writes 96.03 as 96)
+        level, block, par, line, left, tp, w, h, conf = (int(v) for v in values)
+        text = fix_confusions(row[text_at].strip()) if text_at < len(row) else ""
+        if level != 5 or not text or not 0 <= conf <= 100:
+            continue
+        if not (0 <= left and 0 <= tp and 0 < w and 0 < h and left + w <= width + 1 and tp + h <= height + 1):
+            continue
+        words.append((text, (left, tp, w, h), conf, (block, par, line)))
+    return words
 
 def split_furigana(lines: list[OcrLine]) -> tuple[list[OcrLine], list[OcrLine]]:
     """(text lines, furigana lines): a line of at most ``_FURIGANA_CHARS`` characters set under
@@ -338,6 +449,14 @@ def ocr_page(path: Path, number: int, bbox: tuple[float, float, float, float], d
     when tesseract or its Japanese models are missing (naming the packages) or tesseract fails.
     """
     engine = engine_version()
+    try:
+        return _ocr_page(engine, path, number, bbox, dpi)
+    except ExtractError as exc:  # say which page
+        raise ExtractError(f"{path.name}: page {number}: {exc.what}", exc.todo) from exc
+
+
+def _ocr_page(engine: str, path: Path, number: int, bbox: tuple[float, float, float, float], dpi: float) -> OcrPage:
+    """``ocr_page`` once the engine is known (``engine``: ``engine_version()``)."""
     image = render_page(path, number, dpi)
     # A 3 x 3 median filter takes out a scan's speckle noise (the sample edition's pages scanned
     # with 2 % noise: character error rate 12-31 % without it, 5 % with it), but also the
