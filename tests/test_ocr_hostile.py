@@ -172,3 +172,30 @@ def test_tesseract_writing_no_output_gives_a_clear_error(fake, tmp_path):
     fake(image="exit 0")  # succeeds, writes nothing
     with pytest.raises(ExtractError, match=r"tesseract's output on the page cannot be read \(FileNotFoundError"):
         ocr.read_image(Image.new("L", (200, 100), 255), ocr.HORIZONTAL_LANGUAGE)
+
+
+def test_ctrl_c_while_workers_read_pages_is_an_interruption_not_a_failure(tmp_path, monkeypatch):
+    """Ctrl-C at a terminal reaches the worker processes too (they die of SIGINT): that was reported
+    as an ExtractError, "the worker process reading page 5 ended unexpectedly (killed by signal
+    SIGINT) … probably killed for using too much memory", the interruption lost."""
+    import os
+    import signal
+
+    import pdfplumber
+
+    from pipeline.extract import ExtractConfig, reader
+
+    path = forge.glyph_flood_pdf(tmp_path / "pages.pdf", pages=16, glyphs=10)
+    config = ExtractConfig(ocr="off")
+
+    with pdfplumber.open(path) as pdf, reader._PagePool(pdf, path, config, 16, workers=2) as pool:
+        worker = pool.workers[0]
+
+        def interrupted(self, *args, **kwargs):  # Ctrl-C while this process reads its chunk
+            os.kill(worker.proc.pid, signal.SIGINT)
+            worker.proc.wait(timeout=30)
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(reader._Reader, "read", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            pool.read(list(range(1, 17)), None, None)
