@@ -199,3 +199,51 @@ def test_ctrl_c_while_workers_read_pages_is_an_interruption_not_a_failure(tmp_pa
         monkeypatch.setattr(reader._Reader, "read", interrupted)
         with pytest.raises(KeyboardInterrupt):
             pool.read(list(range(1, 17)), None, None)
+
+
+def _huge_image_pdf(path: Path, side: int) -> Path:
+    """One page drawing a one-bit white image of ``side`` x ``side`` pixels (a small Flate stream)."""
+    pdf = forge.RawPdf()
+    data = forge.deflate_padded(b"", side * side // 8, filler=b"\xff")
+    image = pdf.add(forge.RawPdf.stream(b"/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+                                        b"/BitsPerComponent 1 /Filter /FlateDecode" % (side, side), data))
+    content = pdf.add(forge.RawPdf.stream(b"", b"q 595 0 0 842 0 0 cm /Im0 Do Q\n"))
+    pages = pdf.reserve()
+    page = pdf.add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im0 %d 0 R >> >> "
+                   b"/Contents %d 0 R >>" % (pages, image, content))
+    pdf.set(pages, b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % page)
+    return pdf.write(path, pdf.add(b"<< /Type /Catalog /Pages %d 0 R >>" % pages))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_image_decoding_past_the_memory_budget_is_not_rendered(tmp_path, workers):
+    """PDFium decodes an image whole whatever the scale it is drawn at: a 30,000 x 30,000 one-bit
+    image (107 MiB) was rendered past a 64 MiB budget, unchecked, and the next page blamed for it
+    ("page 2 cannot be read: it needs more than 64 MiB", the memory check between pages); a one-page
+    document went through, page 1 read as blank. Two such pages, so that two processes read them."""
+    import json
+    import subprocess
+    import textwrap
+
+    path = _huge_image_pdf(tmp_path / "huge.pdf", 30_000)
+    from scanned import merge_pages  # (the same page twice)
+    merged = merge_pages([(path, 1), (path, 1)], tmp_path / "two.pdf")
+    code = textwrap.dedent(f"""
+        import json, resource
+        resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
+        from pipeline.errors import PipelineError
+        from pipeline.extract import ExtractConfig, extract_pdf
+        try:
+            extract_pdf({str(merged)!r}, ExtractConfig(max_worker_memory_mb=64), workers={workers})
+        except PipelineError as exc:
+            print(json.dumps({{"error": type(exc).__name__, "what": exc.what, "todo": exc.todo}}))
+        else:
+            print(json.dumps({{"error": None}}))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout)
+    assert found["what"] == ("two.pdf: page 1: it draws an image of 30,000 x 30,000 pixels (1 bit a pixel), which "
+                             "decodes to 107 MiB, more than the 64 MiB one process reading pages may take "
+                             "(ExtractConfig.max_worker_memory_mb), so the page was not rendered for OCR"), found
+    assert "--max-worker-memory-mb N" in found["todo"] and "--ocr off" in found["todo"]

@@ -34,9 +34,11 @@ from pathlib import Path
 
 import numpy as np
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageFilter
 
 from pipeline.errors import ExtractError
+from pipeline.extract import limits
 from pipeline.extract.model import _Glyph
 
 ENGINE = "tesseract"
@@ -255,12 +257,23 @@ def render_page(path: Path, number: int, dpi: float) -> Image.Image:
     (``render_scale``: at most ``MAX_RENDER_PIXELS`` pixels), crop box and /Rotate applied as
     pdfplumber applies them.
 
+    Within ``limits.reading()``, a page drawing an image that decodes to more than the memory
+    budget (``ExtractConfig.max_worker_memory_mb``) is not rendered: PDFium decodes an image whole
+    whatever the scale it is drawn at (a 60,000 x 60,000 one-bit image, a 440 KB Flate stream,
+    took 520 MB; 100,000 x 100,000 took 1.3 GB, past the budget and unchecked in the process that
+    started the reading), and where the address space is capped (a worker) it leaves out an image it
+    cannot allocate without a word (the page then read as blank). Raises ``ExtractError`` naming the
+    image's size.
+
     ``path``: the PDF; ``number``: the page; ``dpi``: the resolution wanted.
     """
     pdf = pdfium.PdfDocument(str(path))
     try:
         page = pdf[number - 1]
         try:
+            budget = limits.budget_mb()
+            if budget is not None:
+                _check_images(page, budget)
             width, height = page.get_size()
             bitmap = page.render(scale=render_scale(width, height, dpi), grayscale=True)
             return bitmap.to_pil().convert("L")
@@ -268,6 +281,29 @@ def render_page(path: Path, number: int, dpi: float) -> Image.Image:
             page.close()
     finally:
         pdf.close()
+
+
+def _check_images(page: pdfium.PdfPage, budget_mb: float) -> None:
+    """Raise ``ExtractError`` when an image the page draws (in its Form XObjects too) decodes to
+    more than ``budget_mb`` MiB: its size in pixels and bits per pixel, as the image's dictionary
+    gives them (nothing is decoded; bits unknown count as 8).
+
+    ``page``: the page opened by PDFium; ``budget_mb``: the memory one process reading pages may take.
+    """
+    for image in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,)):
+        width, height = image.get_px_size()
+        bits = image.get_metadata().bits_per_pixel or 8
+        decoded = width * height * bits / 8 / limits.MIB
+        if decoded > budget_mb:
+            raise ExtractError(
+                f"it draws an image of {width:,} x {height:,} pixels ({bits} bit{'s' if bits != 1 else ''} a pixel), which decodes to "
+                f"{decoded:,.0f} MiB, more than the {budget_mb:g} MiB one process reading pages may take "
+                "(ExtractConfig.max_worker_memory_mb), so the page was not rendered for OCR",
+                "a scanned A4 page at 600 dpi is about 5,000 x 7,000 pixels, so the file is probably damaged or "
+                "built to exhaust memory: check where it came from; if you trust it, raise the limit: jstmine run "
+                "--max-worker-memory-mb N; or leave the page out (qpdf IN --pages IN 1-4,6-z -- OUT), "
+                "or run with --ocr off",
+            )
 
 
 def vertical_score(image: Image.Image) -> float:
