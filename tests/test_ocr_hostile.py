@@ -90,8 +90,8 @@ def test_a_tesseract_that_hangs_on_its_version_is_stopped(fake, monkeypatch):
 
 
 @pytest.mark.parametrize("version, said", [("echo garbage", "does not answer --version as tesseract does"),
-                                           ("echo 'tesseract 5.3.0'; exit 3", "failed on --version (exit code 3"),
-                                           ("kill -9 $$", "failed on --version (killed by signal 9")])
+                                           ("echo 'tesseract 5.3.0'; exit 3", "failed on --version (exit status 3"),
+                                           ("kill -9 $$", "failed on --version (killed by signal SIGKILL")])
 def test_a_program_that_is_not_tesseract_or_fails_gives_a_clear_error(fake, version, said):
     """pytesseract raised SystemExit('Invalid tesseract version') on garbage, ending the whole
     process (a worker reading pages died, reported as probably out of memory), and a
@@ -124,6 +124,14 @@ def test_a_tesseract_failure_is_not_reported_as_a_time_out(fake, tmp_path):
     assert "took more than" not in info.value.what
     assert info.value.what.startswith("one.pdf: page 1: tesseract failed on the page (exit status 1: ")
     assert "Image too large" in info.value.what
+
+
+def test_a_tesseract_killed_on_a_page_is_said_so(fake, tmp_path):
+    fake(image="kill -9 $$")
+    path = image_page_pdf(tmp_path / "one.pdf", b"[0 0 595 842]")
+    with pytest.raises(ExtractError) as info:
+        ocr.ocr_page(path, 1, (0, 0, 595, 842), 200)
+    assert info.value.what == "one.pdf: page 1: tesseract failed on the page (killed by signal SIGKILL)"
 
 
 def test_a_tesseract_that_hangs_on_a_page_is_stopped(fake, monkeypatch, tmp_path):

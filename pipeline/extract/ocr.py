@@ -26,6 +26,7 @@ import functools
 import math
 import os
 import re
+import signal
 import statistics
 import subprocess
 import unicodedata
@@ -197,6 +198,17 @@ def _shorten(text: str, most: int = 200) -> str:
     return text if len(text) <= most else text[: most - 1] + "…"
 
 
+def _how_ended(status: int) -> str:
+    """A process's exit status in words: ``exit status 1``, ``killed by signal SIGKILL``.
+    ``status``: as ``subprocess`` gives it (negative: the signal)."""
+    if status >= 0:
+        return f"exit status {status}"
+    try:
+        return f"killed by signal {signal.Signals(-status).name}"
+    except ValueError:
+        return f"killed by signal {-status}"
+
+
 def _ask_engine(command: str, option: str) -> str:
     """What ``command option`` prints (stdout and stderr), or an ``ExtractError`` saying why there
     is no answer: not installed, no answer within ``ENGINE_CHECK_TIMEOUT`` s (it is killed), or a
@@ -225,9 +237,8 @@ def _ask_engine(command: str, option: str) -> str:
         ) from exc
     text = done.stdout.decode("utf-8", "replace")
     if done.returncode != 0:
-        how = f"killed by signal {-done.returncode}" if done.returncode < 0 else f"exit code {done.returncode}"
         raise ExtractError(
-            f"tesseract ({command}) failed on {option} ({how}; it said: {_shorten(text)!r})",
+            f"tesseract ({command}) failed on {option} ({_how_ended(done.returncode)}; it said: {_shorten(text)!r})",
             f"check the tesseract installation ({PACKAGES}), or run with --ocr off to skip the pages that need OCR",
         )
     return text
@@ -357,7 +368,8 @@ def read_image(image: Image.Image, language: str, *, x0: float = 0.0, top: float
         tsv = pytesseract.image_to_data(image, lang=language, config=f"--psm {psm}",
                                         output_type=pytesseract.Output.STRING, timeout=OCR_TIMEOUT)
     except pytesseract.TesseractError as exc:  # (a RuntimeError too: caught before the time-out)
-        raise ExtractError(f"tesseract failed on the page (exit status {exc.status}: {_shorten(str(exc.message))})",
+        said = _shorten(str(exc.message))
+        raise ExtractError(f"tesseract failed on the page ({_how_ended(exc.status)}{': ' + said if said else ''})",
                            f"check the tesseract installation ({PACKAGES}), leave the page out "
                            "(qpdf IN --pages IN 1-4,6-z -- OUT) or run with --ocr off") from exc
     except RuntimeError as exc:  # pytesseract's time-out (tesseract is killed)
