@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-import pytesseract
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -66,10 +65,10 @@ def _fake_tesseract(tmp_path: Path, *, version: str = 'echo "tesseract 5.3.0"', 
 
 @pytest.fixture
 def fake(monkeypatch, tmp_path):
-    """Sets pytesseract's tesseract to a fake made by ``fake(**answers)``; the engine check is
+    """Sets the tesseract program (ocr.TESSERACT) to a fake made by ``fake(**answers)``; the engine check is
     forgotten before and after."""
     def use(**answers) -> None:
-        monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", _fake_tesseract(tmp_path, **answers))
+        monkeypatch.setattr(ocr, "TESSERACT", _fake_tesseract(tmp_path, **answers))
         ocr.engine_version.cache_clear()
 
     ocr.engine_version.cache_clear()
@@ -145,6 +144,39 @@ def test_a_tesseract_that_hangs_on_a_page_is_stopped(fake, monkeypatch, tmp_path
     assert info.value.what == "one.pdf: page 1: OCR of the page took more than 1 s, so tesseract was stopped"
 
 
+def test_tesseract_is_ended_with_the_call_that_runs_it(fake, tmp_path):
+    """Ctrl-C (a KeyboardInterrupt) while tesseract reads a page ends tesseract too: pytesseract
+    left it running, orphaned, for as long as the page took."""
+    import os
+    import signal
+
+    pid_file = tmp_path / "pid"
+    fake(image=f"echo $$ > {pid_file}; exec sleep 600")
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 1.0)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            ocr.run_tesseract(Image.new("L", (200, 100), 255), ocr.HORIZONTAL_LANGUAGE, 3)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail(f"tesseract ({pid}) still running after the interruption")
+
+
 def _tsv(rows: list[list], header: str = "level page_num block_num par_num line_num word_num left top width height conf text"):
     return "\n".join(["\t".join(header.split())] + ["\t".join(str(v) for v in row) for row in rows]) + "\n"
 
@@ -164,13 +196,13 @@ GOOD = [5, 1, 1, 1, 1, 1, 10, 10, 20, 20, 95, "量"]
 ])
 def test_odd_rows_of_tesseract_s_tsv_are_left_out(monkeypatch, bad):
     """A row that is not what tesseract writes is left out; the others are read."""
-    monkeypatch.setattr(pytesseract.pytesseract, "run_and_get_output", lambda *a, **k: _tsv([GOOD, bad]))
+    monkeypatch.setattr(ocr, "run_tesseract", lambda *a, **k: _tsv([GOOD, bad]))
     lines = ocr.read_image(Image.new("L", (200, 100), 255), ocr.HORIZONTAL_LANGUAGE)
     assert [ocr.line_text(line.words) for line in lines] == ["量"]
 
 
 def test_tsv_without_tesseract_s_columns_gives_a_clear_error(monkeypatch):
-    monkeypatch.setattr(pytesseract.pytesseract, "run_and_get_output",
+    monkeypatch.setattr(ocr, "run_tesseract",
                         lambda *a, **k: _tsv([[1, 2, 3]], header="what is this"))
     with pytest.raises(ExtractError, match="tesseract's output on the page cannot be read .*TSV has no level"):
         ocr.read_image(Image.new("L", (200, 100), 255), ocr.HORIZONTAL_LANGUAGE)

@@ -3,7 +3,7 @@
 A page is rendered with pypdfium2 (already installed with pdfplumber) at ``ExtractConfig.ocr_dpi``,
 never larger than ``MAX_RENDER_PIXELS`` (a hostile page of 14,400 x 14,400 pt is rendered smaller,
 not at 200 dpi), and read by tesseract (Debian packages tesseract-ocr, tesseract-ocr-jpn,
-tesseract-ocr-jpn-vert) through pytesseract's TSV output: words with their boxes and confidences,
+tesseract-ocr-jpn-vert) through its TSV output (``run_tesseract``): words with their boxes and confidences,
 grouped in lines. Whether the page is set in vertical writing (縦書き) is decided from the image
 (``vertical_score``: vertical text leaves blank columns between its lines, horizontal text blank
 rows), and the page is read with ``jpn_vert`` or ``jpn``; when that reading is poor (mean word
@@ -29,6 +29,7 @@ import re
 import signal
 import statistics
 import subprocess
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,8 @@ ENGINE = "tesseract"
 HORIZONTAL_LANGUAGE = "jpn"
 VERTICAL_LANGUAGE = "jpn_vert"
 PACKAGES = "tesseract-ocr tesseract-ocr-jpn tesseract-ocr-jpn-vert"
+# The tesseract program: found on PATH.
+TESSERACT = "tesseract"
 # The most pixels a page is rendered to (about A2 at 200 dpi): the scale is lowered to fit, so a
 # hostile page size costs bounded memory and time.
 MAX_RENDER_PIXELS = 24_000_000
@@ -157,12 +160,10 @@ def engine_version() -> str:
     ``jpn`` / ``jpn_vert`` traineddata cannot be found, and saying what went wrong when the program
     found as ``tesseract`` does not answer ``--version`` and ``--list-langs`` within
     ``ENGINE_CHECK_TIMEOUT`` seconds, fails, or answers something that is not tesseract's answer.
-    (pytesseract's own ``get_tesseract_version`` and ``get_languages`` wait for ever, and the first
-    ends the whole process with ``SystemExit`` on an answer it cannot parse.)
+    (pytesseract's ``get_tesseract_version`` and ``get_languages`` waited for ever, and the first
+    ended the whole process with ``SystemExit`` on an answer it could not parse.)
     """
-    import pytesseract  # here, not at import: it imports pandas (0.4 s in every page reader)
-
-    command = pytesseract.pytesseract.tesseract_cmd
+    command = TESSERACT
     version_text = _ask_engine(command, "--version")
     found = re.match(r"\s*tesseract\s+v?(\d+\.\d+[\w.\-]*)", version_text)
     if found is None:
@@ -360,25 +361,9 @@ def read_image(image: Image.Image, language: str, *, x0: float = 0.0, top: float
     ``MIN_WORD_CONFIDENCE`` in a line whose median word confidence is under ``LINE_CONFIDENCE``, and
     lines left with no word.
     """
-    import pytesseract  # see engine_version
-
     vertical = language == VERTICAL_LANGUAGE
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # pages run in parallel already: one thread each
-    try:
-        tsv = pytesseract.image_to_data(image, lang=language, config=f"--psm {psm}",
-                                        output_type=pytesseract.Output.STRING, timeout=OCR_TIMEOUT)
-    except pytesseract.TesseractError as exc:  # (a RuntimeError too: caught before the time-out)
-        said = _shorten(str(exc.message))
-        raise ExtractError(f"tesseract failed on the page ({_how_ended(exc.status)}{': ' + said if said else ''})",
-                           f"check the tesseract installation ({PACKAGES}), leave the page out "
-                           "(qpdf IN --pages IN 1-4,6-z -- OUT) or run with --ocr off") from exc
-    except RuntimeError as exc:  # pytesseract's time-out (tesseract is killed)
-        raise ExtractError(f"OCR of the page took more than {OCR_TIMEOUT} s, so tesseract was stopped",
-                           "leave the page out (qpdf IN --pages IN 1-4,6-z -- OUT) or run with --ocr off") from exc
-    except (OSError, UnicodeDecodeError) as exc:  # no output file, or not text
-        raise ExtractError(f"tesseract's output on the page cannot be read ({type(exc).__name__}: {_shorten(str(exc))})",
-                           f"check the tesseract installation ({PACKAGES}): tesseract --version should name "
-                           "tesseract 4 or later; or run with --ocr off") from exc
+    tsv = run_tesseract(image, language, psm)
     grouped: dict[tuple[int, int, int], list[OcrWord]] = {}
     for text, (left, tp, width, height), conf, key in _tsv_words(tsv, image.width, image.height):
         word = OcrWord(text, x0 + left / scale, top + tp / scale, x0 + (left + width) / scale,
@@ -409,6 +394,44 @@ def read_image(image: Image.Image, language: str, *, x0: float = 0.0, top: float
 
 
 
+def run_tesseract(image: Image.Image, language: str, psm: int) -> str:
+    """Tesseract's TSV output on ``image``, run as pytesseract ran it (the image saved as PNG,
+    ``tesseract IN OUT -l LANG -c tessedit_create_tsv=1 --psm N``), in a temporary folder removed
+    afterwards. Tesseract is killed when it takes more than ``OCR_TIMEOUT`` seconds and whenever
+    the call ends early (Ctrl-C: pytesseract left it running, orphaned); raises ``ExtractError``
+    saying whether it timed out, failed (its exit status or signal, and its last words) or wrote
+    nothing readable.
+
+    ``image``: the page image; ``language``: ``jpn`` or ``jpn_vert``; ``psm``: tesseract's page
+    segmentation mode.
+    """
+    with tempfile.TemporaryDirectory(prefix="jstmine-ocr-") as folder:
+        source, out = Path(folder) / "page.png", Path(folder) / "page"
+        image.save(source, format="PNG")
+        try:  # (subprocess.run kills tesseract on any exception, KeyboardInterrupt included)
+            done = subprocess.run([TESSERACT, str(source), str(out), "-l", language, "-c", "tessedit_create_tsv=1",
+                                   "--psm", str(psm)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, timeout=OCR_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise ExtractError(f"OCR of the page took more than {OCR_TIMEOUT} s, so tesseract was stopped",
+                               "leave the page out (qpdf IN --pages IN 1-4,6-z -- OUT) or run with --ocr off") from exc
+        except OSError as exc:
+            raise ExtractError(f"tesseract ({TESSERACT}) cannot be run ({type(exc).__name__}: {exc})",
+                               f"check the tesseract installation ({PACKAGES}), or run with --ocr off") from exc
+        if done.returncode != 0:
+            said = _shorten(done.stderr.decode("utf-8", "replace"))
+            raise ExtractError(f"tesseract failed on the page ({_how_ended(done.returncode)}{': ' + said if said else ''})",
+                               f"check the tesseract installation ({PACKAGES}), leave the page out "
+                               "(qpdf IN --pages IN 1-4,6-z -- OUT) or run with --ocr off")
+        try:
+            return out.with_suffix(".tsv").read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ExtractError(
+                f"tesseract's output on the page cannot be read ({type(exc).__name__}: {_shorten(str(exc))})",
+                f"check the tesseract installation ({PACKAGES}): tesseract --version should name tesseract 4 or "
+                "later; or run with --ocr off") from exc
+
+
 _TSV_NUMBERS = ("level", "block_num", "par_num", "line_num", "left", "top", "width", "height", "conf")
 
 
@@ -421,7 +444,7 @@ def _tsv_words(tsv: str, width: int, height: int) -> list[tuple]:
     ``inf`` and gives strings for what is not a number.) Raises ``ExtractError`` when the output
     has not tesseract's columns at all.
 
-    ``tsv``: ``pytesseract.image_to_data(..., output_type=STRING)``; ``width``, ``height``: the image's size.
+    ``tsv``: what ``run_tesseract`` gives; ``width``, ``height``: the image's size.
     """
     rows = [row.split("\t") for row in tsv.strip("\n").split("\n")]
     header = rows.pop(0) if rows else []

@@ -216,10 +216,12 @@ class _PagePool(_Reader):
             t.start()
         run_here()
         if any(isinstance(r, KeyboardInterrupt) for r in results.values()):
-            # Ctrl-C: the workers are stopped now, not after the chunks they are reading (OCR:
-            # seconds a page); their threads then find them ended.
+            # Ctrl-C: the workers are interrupted now, not left to finish the chunks they are
+            # reading (OCR: seconds a page), as Ctrl-C at a terminal does (their tesseract is ended
+            # with them); their threads then find them ended (``close`` kills one that lingers).
             for worker in self.workers:
-                worker.proc.terminate()
+                if worker.proc.poll() is None:
+                    worker.proc.send_signal(signal.SIGINT)
         for t in threads:
             t.join()
         for result in results.values():  # an interruption before any failure of a page (a
