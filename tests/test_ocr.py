@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
-import pytesseract
+from PIL import Image
 from pdfdraw import MIN, draw_paragraph, save_pdf
 from reportlab.pdfgen import canvas
 from scanned import merge_pages, scanned_copy
@@ -137,7 +137,7 @@ def test_a_blank_page_is_not_rendered(monkeypatch, tmp_path):
 
 
 def test_missing_tesseract_or_models_give_a_clear_error(monkeypatch, tmp_path):
-    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", str(tmp_path / "no-tesseract"))
+    monkeypatch.setattr(ocr, "TESSERACT", str(tmp_path / "no-tesseract"))
     ocr.engine_version.cache_clear()
     try:
         with pytest.raises(ExtractError) as info:
@@ -148,7 +148,11 @@ def test_missing_tesseract_or_models_give_a_clear_error(monkeypatch, tmp_path):
     finally:
         ocr.engine_version.cache_clear()
     monkeypatch.undo()
-    monkeypatch.setattr(pytesseract, "get_languages", lambda config="": ["eng", "osd"])
+    fake = tmp_path / "tesseract"  # tesseract with only its English and script models
+    fake.write_text('#!/bin/sh\ncase "$1" in\n  --version) echo "tesseract 5.3.0" ;;\n'
+                    '  *) printf "List of available languages (2):\\neng\\nosd\\n" ;;\nesac\n')
+    fake.chmod(0o755)
+    monkeypatch.setattr(ocr, "TESSERACT", str(fake))
     try:
         with pytest.raises(ExtractError) as info:
             ocr.engine_version()
@@ -224,6 +228,8 @@ def test_every_word_of_a_confident_line_is_kept_and_unsure_words_of_a_poor_line_
             "block_num": [1] * len(words), "par_num": [1] * len(words), "line_num": [n for _, _, n in words],
             "left": [20 * k for k in range(len(words))], "top": [10 if n == 1 else 40 for _, _, n in words],
             "width": [18] * len(words), "height": [20] * len(words)}
-    monkeypatch.setattr(pytesseract, "image_to_data", lambda *a, **k: data)
-    lines = ocr.read_image(None, ocr.HORIZONTAL_LANGUAGE)
+    columns = ["level", "block_num", "par_num", "line_num", "left", "top", "width", "height", "conf", "text"]
+    tsv = "\n".join(["\t".join(columns)] + ["\t".join(str(data[c][i]) for c in columns) for i in range(len(words))])
+    monkeypatch.setattr(ocr, "run_tesseract", lambda *a, **k: tsv)
+    lines = ocr.read_image(Image.new("L", (200, 100), 255), ocr.HORIZONTAL_LANGUAGE)
     assert [line_text(line.words) for line in lines] == ["8大新興技術産業", "="]

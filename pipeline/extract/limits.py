@@ -385,6 +385,13 @@ def _tick() -> None:
     check_memory()
 
 
+def budget_mb() -> float | None:
+    """The memory budget in force for this thread (``ExtractConfig.max_worker_memory_mb``, in MiB,
+    within ``reading()``), or None outside."""
+    active = _active.get()
+    return active.budget_mb if active is not None else None
+
+
 def check_memory() -> None:
     """Raise MemoryLimitReached when this process took more than its budget since reading()."""
     active = _active.get()

@@ -3,7 +3,7 @@
 A page is rendered with pypdfium2 (already installed with pdfplumber) at ``ExtractConfig.ocr_dpi``,
 never larger than ``MAX_RENDER_PIXELS`` (a hostile page of 14,400 x 14,400 pt is rendered smaller,
 not at 200 dpi), and read by tesseract (Debian packages tesseract-ocr, tesseract-ocr-jpn,
-tesseract-ocr-jpn-vert) through pytesseract's TSV output: words with their boxes and confidences,
+tesseract-ocr-jpn-vert) through its TSV output (``run_tesseract``): words with their boxes and confidences,
 grouped in lines. Whether the page is set in vertical writing (縦書き) is decided from the image
 (``vertical_score``: vertical text leaves blank columns between its lines, horizontal text blank
 rows), and the page is read with ``jpn_vert`` or ``jpn``; when that reading is poor (mean word
@@ -23,27 +23,40 @@ traineddata from the system packages.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
+import signal
 import statistics
+import subprocess
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 from PIL import Image, ImageFilter
 
 from pipeline.errors import ExtractError
+from pipeline.extract import limits
 from pipeline.extract.model import _Glyph
 
 ENGINE = "tesseract"
 HORIZONTAL_LANGUAGE = "jpn"
 VERTICAL_LANGUAGE = "jpn_vert"
 PACKAGES = "tesseract-ocr tesseract-ocr-jpn tesseract-ocr-jpn-vert"
+# The tesseract program: found on PATH.
+TESSERACT = "tesseract"
 # The most pixels a page is rendered to (about A2 at 200 dpi): the scale is lowered to fit, so a
 # hostile page size costs bounded memory and time.
 MAX_RENDER_PIXELS = 24_000_000
+# The longest side a page is rendered to, in pixels (about 4 m at 200 dpi): tesseract refuses an
+# image with a side over 32,767 ("Image too large"), and a page of 1e9 x 0.01 pt within
+# MAX_RENDER_PIXELS by its area would still be an image of 150 million pixels (its height rounded up
+# to one pixel).
+MAX_RENDER_SIDE = 32_000
 # Words tesseract is less sure of than this (0-100) are dropped: on images, logos and rules it
 # reports strings of symbols with confidences of 0-20; real text on a clean scan is 80-95.
 MIN_WORD_CONFIDENCE = 30.0
@@ -144,41 +157,110 @@ def engine_version() -> str:
     """``"tesseract X.Y.Z"``, checking that tesseract and its Japanese models are installed.
 
     Raises ``ExtractError`` naming the Debian packages to install when the tesseract binary or the
-    ``jpn`` / ``jpn_vert`` traineddata cannot be found.
+    ``jpn`` / ``jpn_vert`` traineddata cannot be found, and saying what went wrong when the program
+    found as ``tesseract`` does not answer ``--version`` and ``--list-langs`` within
+    ``ENGINE_CHECK_TIMEOUT`` seconds, fails, or answers something that is not tesseract's answer.
+    (pytesseract's ``get_tesseract_version`` and ``get_languages`` waited for ever, and the first
+    ended the whole process with ``SystemExit`` on an answer it could not parse.)
     """
-    import pytesseract  # here, not at import: it imports pandas (0.4 s in every page reader)
+    command = TESSERACT
+    version_text = _ask_engine(command, "--version")
+    found = re.match(r"\s*tesseract\s+v?(\d+\.\d+[\w.\-]*)", version_text)
+    if found is None:
+        raise ExtractError(
+            f"the program run as tesseract ({command}) does not answer --version as tesseract does "
+            f"(it said: {_shorten(version_text)!r})",
+            f"check which tesseract is first on PATH (which tesseract) and install the real one "
+            f"(Debian/Ubuntu: sudo apt-get install {PACKAGES}), or run with --ocr off to skip the pages that need OCR",
+        )
+    version = found.group(1).split("-")[0]
+    languages = {line.strip() for line in _ask_engine(command, "--list-langs").splitlines()[1:]}
+    missing = [lang for lang in (HORIZONTAL_LANGUAGE, VERTICAL_LANGUAGE) if lang not in languages]
+    if missing:
+        prefix = os.environ.get("TESSDATA_PREFIX")
+        where = f"; TESSDATA_PREFIX is set to {prefix}, which may point away from them" if prefix else ""
+        raise ExtractError(
+            f"tesseract {version} is installed without its Japanese models ({', '.join(missing)} missing; "
+            f"it has: {', '.join(sorted(languages)) or 'none'}{where})",
+            f"install them (Debian/Ubuntu: sudo apt-get install {PACKAGES}; or run "
+            "scripts/install-system-deps.sh as root)"
+            + (", or unset TESSDATA_PREFIX or point it at the folder holding jpn.traineddata" if prefix else "")
+            + ", or run with --ocr off to skip the pages that need OCR",
+        )
+    return f"{ENGINE} {version}"
 
+
+# Seconds ``tesseract --version`` and ``tesseract --list-langs`` may take (a few milliseconds).
+ENGINE_CHECK_TIMEOUT = 30
+
+
+def _shorten(text: str, most: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def _how_ended(status: int) -> str:
+    """A process's exit status in words: ``exit status 1``, ``killed by signal SIGKILL``.
+    ``status``: as ``subprocess`` gives it (negative: the signal)."""
+    if status >= 0:
+        return f"exit status {status}"
     try:
-        version = str(pytesseract.get_tesseract_version()).split()[0]
-        languages = set(pytesseract.get_languages(config=""))
-    except (pytesseract.TesseractNotFoundError, OSError) as exc:
+        return f"killed by signal {signal.Signals(-status).name}"
+    except ValueError:
+        return f"killed by signal {-status}"
+
+
+def _ask_engine(command: str, option: str) -> str:
+    """What ``command option`` prints (stdout and stderr), or an ``ExtractError`` saying why there
+    is no answer: not installed, no answer within ``ENGINE_CHECK_TIMEOUT`` s (it is killed), or a
+    failure (a non-zero exit, a signal). ``command``: the tesseract program; ``option``:
+    ``--version`` or ``--list-langs``."""
+    try:
+        done = subprocess.run([command, option], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=ENGINE_CHECK_TIMEOUT, check=False)
+    except FileNotFoundError as exc:
         raise ExtractError(
             f"the PDF has pages without a usable text layer, and the OCR engine tesseract is not installed "
             f"({type(exc).__name__})",
             f"install it (Debian/Ubuntu: sudo apt-get install {PACKAGES}; or run scripts/install-system-deps.sh "
             "as root), or run with --ocr off to skip those pages",
         ) from exc
-    missing = [lang for lang in (HORIZONTAL_LANGUAGE, VERTICAL_LANGUAGE) if lang not in languages]
-    if missing:
+    except subprocess.TimeoutExpired as exc:  # (subprocess.run has killed it)
         raise ExtractError(
-            f"tesseract {version} is installed without its Japanese models ({', '.join(missing)} missing; "
-            f"it has: {', '.join(sorted(languages)) or 'none'})",
-            f"install them (Debian/Ubuntu: sudo apt-get install {PACKAGES}; or run "
-            "scripts/install-system-deps.sh as root), or run with --ocr off to skip the pages that need OCR",
+            f"tesseract ({command}) did not answer {option} within {ENGINE_CHECK_TIMEOUT} s, so it was stopped",
+            f"check that tesseract works (tesseract {option} answers at once) and which one is first on PATH "
+            f"(which tesseract), or run with --ocr off to skip the pages that need OCR",
+        ) from exc
+    except OSError as exc:
+        raise ExtractError(
+            f"tesseract ({command}) cannot be run ({type(exc).__name__}: {exc})",
+            f"check the tesseract installation ({PACKAGES}), or run with --ocr off to skip the pages that need OCR",
+        ) from exc
+    text = done.stdout.decode("utf-8", "replace")
+    if done.returncode != 0:
+        raise ExtractError(
+            f"tesseract ({command}) failed on {option} ({_how_ended(done.returncode)}; it said: {_shorten(text)!r})",
+            f"check the tesseract installation ({PACKAGES}), or run with --ocr off to skip the pages that need OCR",
         )
-    return f"{ENGINE} {version}"
+    return text
 
 
 def render_scale(width: float, height: float, dpi: float) -> float:
     """Pixels per point to render a ``width`` x ``height`` pt page at ``dpi``, lowered so that the
-    image has at most ``MAX_RENDER_PIXELS`` pixels.
+    image has at most ``MAX_RENDER_PIXELS`` pixels and neither side more than ``MAX_RENDER_SIDE``
+    (each side rounded up to a whole pixel, as the renderer does).
 
-    ``width``, ``height``: the page's size in points; ``dpi``: the resolution wanted.
+    ``width``, ``height``: the page's size in points (a negative size, as an inverted box gives,
+    counts by its length); ``dpi``: the resolution wanted.
     """
+    width, height = abs(width), abs(height)
     scale = dpi / 72
     area = max(width, 1.0) * max(height, 1.0)
     if area * scale * scale > MAX_RENDER_PIXELS:
         scale = 0.995 * (MAX_RENDER_PIXELS / area) ** 0.5  # the renderer rounds the size up
+    longest = max(width, height)
+    if longest * scale > MAX_RENDER_SIDE:
+        scale = 0.995 * MAX_RENDER_SIDE / longest
     return scale
 
 
@@ -187,12 +269,23 @@ def render_page(path: Path, number: int, dpi: float) -> Image.Image:
     (``render_scale``: at most ``MAX_RENDER_PIXELS`` pixels), crop box and /Rotate applied as
     pdfplumber applies them.
 
+    Within ``limits.reading()``, a page drawing an image that decodes to more than the memory
+    budget (``ExtractConfig.max_worker_memory_mb``) is not rendered: PDFium decodes an image whole
+    whatever the scale it is drawn at (a 60,000 x 60,000 one-bit image, a 440 KB Flate stream,
+    took 520 MB; 100,000 x 100,000 took 1.3 GB, past the budget and unchecked in the process that
+    started the reading), and where the address space is capped (a worker) it leaves out an image it
+    cannot allocate without a word (the page then read as blank). Raises ``ExtractError`` naming the
+    image's size.
+
     ``path``: the PDF; ``number``: the page; ``dpi``: the resolution wanted.
     """
     pdf = pdfium.PdfDocument(str(path))
     try:
         page = pdf[number - 1]
         try:
+            budget = limits.budget_mb()
+            if budget is not None:
+                _check_images(page, budget)
             width, height = page.get_size()
             bitmap = page.render(scale=render_scale(width, height, dpi), grayscale=True)
             return bitmap.to_pil().convert("L")
@@ -200,6 +293,29 @@ def render_page(path: Path, number: int, dpi: float) -> Image.Image:
             page.close()
     finally:
         pdf.close()
+
+
+def _check_images(page: pdfium.PdfPage, budget_mb: float) -> None:
+    """Raise ``ExtractError`` when an image the page draws (in its Form XObjects too) decodes to
+    more than ``budget_mb`` MiB: its size in pixels and bits per pixel, as the image's dictionary
+    gives them (nothing is decoded; bits unknown count as 8).
+
+    ``page``: the page opened by PDFium; ``budget_mb``: the memory one process reading pages may take.
+    """
+    for image in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,)):
+        width, height = image.get_px_size()
+        bits = image.get_metadata().bits_per_pixel or 8
+        decoded = width * height * bits / 8 / limits.MIB
+        if decoded > budget_mb:
+            raise ExtractError(
+                f"it draws an image of {width:,} x {height:,} pixels ({bits} bit{'s' if bits != 1 else ''} a pixel), which decodes to "
+                f"{decoded:,.0f} MiB, more than the {budget_mb:g} MiB one process reading pages may take "
+                "(ExtractConfig.max_worker_memory_mb), so the page was not rendered for OCR",
+                "a scanned A4 page at 600 dpi is about 5,000 x 7,000 pixels, so the file is probably damaged or "
+                "built to exhaust memory: check where it came from; if you trust it, raise the limit: jstmine run "
+                "--max-worker-memory-mb N; or leave the page out (qpdf IN --pages IN 1-4,6-z -- OUT), "
+                "or run with --ocr off",
+            )
 
 
 def vertical_score(image: Image.Image) -> float:
@@ -245,29 +361,14 @@ def read_image(image: Image.Image, language: str, *, x0: float = 0.0, top: float
     ``MIN_WORD_CONFIDENCE`` in a line whose median word confidence is under ``LINE_CONFIDENCE``, and
     lines left with no word.
     """
-    import pytesseract  # see engine_version
-
     vertical = language == VERTICAL_LANGUAGE
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # pages run in parallel already: one thread each
-    try:
-        data = pytesseract.image_to_data(image, lang=language, config=f"--psm {psm}",
-                                         output_type=pytesseract.Output.DICT, timeout=OCR_TIMEOUT)
-    except RuntimeError as exc:  # pytesseract's timeout
-        raise ExtractError(f"OCR of a page took more than {OCR_TIMEOUT} s ({exc})",
-                           "leave the page out (qpdf IN --pages IN 1-4,6-z -- OUT) or run with --ocr off") from exc
-    except pytesseract.TesseractError as exc:
-        raise ExtractError(f"tesseract failed on a page ({exc})",
-                           f"check the tesseract installation ({PACKAGES}) or run with --ocr off") from exc
+    tsv = run_tesseract(image, language, psm)
     grouped: dict[tuple[int, int, int], list[OcrWord]] = {}
-    for i, text in enumerate(data["text"]):
-        text = fix_confusions((text or "").strip())
-        conf = float(data["conf"][i])
-        if data["level"][i] != 5 or not text or conf < 0:
-            continue
-        left, tp = data["left"][i], data["top"][i]
-        word = OcrWord(text, x0 + left / scale, top + tp / scale, x0 + (left + data["width"][i]) / scale,
-                       top + (tp + data["height"][i]) / scale, conf)
-        grouped.setdefault((data["block_num"][i], data["par_num"][i], data["line_num"][i]), []).append(word)
+    for text, (left, tp, width, height), conf, key in _tsv_words(tsv, image.width, image.height):
+        word = OcrWord(text, x0 + left / scale, top + tp / scale, x0 + (left + width) / scale,
+                       top + (tp + height) / scale, conf)
+        grouped.setdefault(key, []).append(word)
     lines = []
     for words in grouped.values():
         if statistics.median(w.confidence for w in words) < LINE_CONFIDENCE:
@@ -292,6 +393,87 @@ def read_image(image: Image.Image, language: str, *, x0: float = 0.0, top: float
     return _even_sizes(lines)
 
 
+
+def run_tesseract(image: Image.Image, language: str, psm: int) -> str:
+    """Tesseract's TSV output on ``image``, run as pytesseract ran it (the image saved as PNG,
+    ``tesseract IN OUT -l LANG -c tessedit_create_tsv=1 --psm N``), in a temporary folder removed
+    afterwards. Tesseract is killed when it takes more than ``OCR_TIMEOUT`` seconds and whenever
+    the call ends early (Ctrl-C: pytesseract left it running, orphaned); raises ``ExtractError``
+    saying whether it timed out, failed (its exit status or signal, and its last words) or wrote
+    nothing readable.
+
+    ``image``: the page image; ``language``: ``jpn`` or ``jpn_vert``; ``psm``: tesseract's page
+    segmentation mode.
+    """
+    with tempfile.TemporaryDirectory(prefix="jstmine-ocr-") as folder:
+        source, out = Path(folder) / "page.png", Path(folder) / "page"
+        image.save(source, format="PNG")
+        try:  # (subprocess.run kills tesseract on any exception, KeyboardInterrupt included)
+            done = subprocess.run([TESSERACT, str(source), str(out), "-l", language, "-c", "tessedit_create_tsv=1",
+                                   "--psm", str(psm)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, timeout=OCR_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise ExtractError(f"OCR of the page took more than {OCR_TIMEOUT} s, so tesseract was stopped",
+                               "leave the page out (qpdf IN --pages IN 1-4,6-z -- OUT) or run with --ocr off") from exc
+        except OSError as exc:
+            raise ExtractError(f"tesseract ({TESSERACT}) cannot be run ({type(exc).__name__}: {exc})",
+                               f"check the tesseract installation ({PACKAGES}), or run with --ocr off") from exc
+        if done.returncode != 0:
+            said = _shorten(done.stderr.decode("utf-8", "replace"))
+            raise ExtractError(f"tesseract failed on the page ({_how_ended(done.returncode)}{': ' + said if said else ''})",
+                               f"check the tesseract installation ({PACKAGES}), leave the page out "
+                               "(qpdf IN --pages IN 1-4,6-z -- OUT) or run with --ocr off")
+        try:
+            return out.with_suffix(".tsv").read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ExtractError(
+                f"tesseract's output on the page cannot be read ({type(exc).__name__}: {_shorten(str(exc))})",
+                f"check the tesseract installation ({PACKAGES}): tesseract --version should name tesseract 4 or "
+                "later; or run with --ocr off") from exc
+
+
+_TSV_NUMBERS = ("level", "block_num", "par_num", "line_num", "left", "top", "width", "height", "conf")
+
+
+def _tsv_words(tsv: str, width: int, height: int) -> list[tuple]:
+    """The words of tesseract's TSV output, each as (text, (left, top, width, height) in pixels,
+    confidence, (block, paragraph, line)), the text as ``fix_confusions`` leaves it. Words of
+    confidence under 0 (not words) or empty are left out; so is any row that is not what tesseract
+    writes: a number that is missing, not a number, not finite or out of range, a box outside the
+    ``width`` x ``height`` image. (pytesseract's own reading of the TSV raises OverflowError on
+    ``inf`` and gives strings for what is not a number.) Raises ``ExtractError`` when the output
+    has not tesseract's columns at all.
+
+    ``tsv``: what ``run_tesseract`` gives; ``width``, ``height``: the image's size.
+    """
+    rows = [row.split("\t") for row in tsv.strip("\n").split("\n")]
+    header = rows.pop(0) if rows else []
+    missing = [column for column in (*_TSV_NUMBERS, "text") if column not in header]
+    if missing:
+        raise ExtractError(
+            f"tesseract's output on the page cannot be read (its TSV has no {', '.join(missing)} column)",
+            f"check the tesseract installation ({PACKAGES}): tesseract --version should name tesseract 4 or "
+            "later; or run with --ocr off",
+        )
+    at = [header.index(column) for column in _TSV_NUMBERS]
+    text_at = header.index("text")
+    words = []
+    for row in rows:
+        try:
+            values = [float(row[i]) for i in at]
+        except (IndexError, ValueError):
+            continue
+        if not all(math.isfinite(v) for v in values):
+            continue
+        # whole numbers, as pytesseract made them (int(float(...)): tesseract writes 96.03 as 96)
+        level, block, par, line, left, tp, w, h, conf = (int(v) for v in values)
+        text = fix_confusions(row[text_at].strip()) if text_at < len(row) else ""
+        if level != 5 or not text or not 0 <= conf <= 100:
+            continue
+        if not (0 <= left and 0 <= tp and 0 < w and 0 < h and left + w <= width + 1 and tp + h <= height + 1):
+            continue
+        words.append((text, (left, tp, w, h), conf, (block, par, line)))
+    return words
 
 def split_furigana(lines: list[OcrLine]) -> tuple[list[OcrLine], list[OcrLine]]:
     """(text lines, furigana lines): a line of at most ``_FURIGANA_CHARS`` characters set under
@@ -338,6 +520,14 @@ def ocr_page(path: Path, number: int, bbox: tuple[float, float, float, float], d
     when tesseract or its Japanese models are missing (naming the packages) or tesseract fails.
     """
     engine = engine_version()
+    try:
+        return _ocr_page(engine, path, number, bbox, dpi)
+    except ExtractError as exc:  # say which page
+        raise ExtractError(f"{path.name}: page {number}: {exc.what}", exc.todo) from exc
+
+
+def _ocr_page(engine: str, path: Path, number: int, bbox: tuple[float, float, float, float], dpi: float) -> OcrPage:
+    """``ocr_page`` once the engine is known (``engine``: ``engine_version()``)."""
     image = render_page(path, number, dpi)
     # A 3 x 3 median filter takes out a scan's speckle noise (the sample edition's pages scanned
     # with 2 % noise: character error rate 12-31 % without it, 5 % with it), but also the

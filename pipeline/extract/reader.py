@@ -202,6 +202,9 @@ class _PagePool(_Reader):
                 try:
                     done(start, chunk, worker.receive())
                 except _WorkerEnded as exc:  # killed (out of memory?) or crashed: say which pages
+                    if exc.code == -signal.SIGINT:  # Ctrl-C reached it (the terminal's process group)
+                        failed(start, KeyboardInterrupt())
+                        return
                     failed(start, _worker_ended_error(self.path, chunk, exc, self.config))
                     return  # (the chunk sent after it is not read: an earlier page fails)
                 except BaseException as exc:  # kept, and raised below in page order
@@ -212,8 +215,18 @@ class _PagePool(_Reader):
         for t in threads:
             t.start()
         run_here()
+        if any(isinstance(r, KeyboardInterrupt) for r in results.values()):
+            # Ctrl-C: the workers are interrupted now, not left to finish the chunks they are
+            # reading (OCR: seconds a page), as Ctrl-C at a terminal does (their tesseract is ended
+            # with them); their threads then find them ended (``close`` kills one that lingers).
+            for worker in self.workers:
+                if worker.proc.poll() is None:
+                    worker.proc.send_signal(signal.SIGINT)
         for t in threads:
             t.join()
+        for result in results.values():  # an interruption before any failure of a page (a
+            if isinstance(result, KeyboardInterrupt):  # worker it reached ended by SIGINT)
+                raise result
         records: list[_PageRecord] = []
         for start in sorted(results):  # in page order: the first page that fails is the one reported
             result = results[start]
