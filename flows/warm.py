@@ -53,7 +53,7 @@ LIBRARIES = (
     "pyarrow.pandas_compat", "duckdb", "pandas",
     "scipy.stats", "sklearn.feature_extraction.text", "networkx", "prince", "matplotlib",
     "matplotlib.figure", "matplotlib.backends.backend_agg", "matplotlib.backends.backend_svg", "adjustText", "spacy", "sudachipy",
-    "pdfplumber", "pypdfium2", "rapidfuzz", "pytesseract", "jinja2", "bs4", "httpx", "typer", "rich",
+    "pdfplumber", "pypdfium2", "rapidfuzz", "jinja2", "bs4", "httpx", "typer", "rich",
     "pydantic", "sqlalchemy", "anyio", "psutil",
 )
 
