@@ -102,6 +102,9 @@ def process_sources(
             progress.stage(r.entry_id, "acquire")
         fetched = [(r, ref, acquire_task.submit(ref, r.acquire_config(acquire_config))) for r, ref in refs]
         outcomes: dict[int, RunSummary | ReportFailure] = {}
+        # Names given in this run: two entries whose ids slug alike (fy24/rr02, fy24-rr02) get two
+        # editions, not one published over the other.
+        claimed: dict[str, tuple[str, str]] = {}
 
         def failed(n: int, label: str, exc: Exception) -> None:
             outcomes[n] = failure = report_failure(label, exc)
@@ -117,7 +120,7 @@ def process_sources(
                     acquired = future.result()
                     config = run_config(tokenizer_mode, "", _expectations(report), ref, acquired,
                                         extract_limits={"engine": engine})
-                    edition, up_to_date = prepare(ref, None, out_dir, acquired, config)
+                    edition, up_to_date = prepare(ref, None, out_dir, acquired, config, claimed)
                 except Exception as exc:  # noqa: BLE001 (one report's failure never stops the others)
                     failed(n, report.entry_id, exc)
                     continue

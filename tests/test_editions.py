@@ -147,6 +147,18 @@ def test_edition_names_by_date_then_content_hash():
     assert edition_name("fy24_rr02", "2025-04-01", sha3, other_report) == "fy24_rr02-2025-04-01"
 
 
+def test_edition_names_given_earlier_in_the_same_run_are_taken():
+    sha1, sha2 = "a" * 64, "b" * 64
+    claimed = {"fy24-rr02-2025-04-01": (sha1, "fy24/rr02")}
+    # another entry whose id slugs alike, other content: the content's hash
+    assert edition_name("fy24-rr02", "2025-04-01", sha2, {}, claimed) == "fy24-rr02-2025-04-01-bbbbbbbb"
+    # the same content under that other id: the id's hash too, never the first entry's name
+    other = edition_name("fy24-rr02", "2025-04-01", sha1, {}, claimed | {"fy24-rr02-2025-04-01-aaaaaaaa": (sha1, "x")})
+    assert other.startswith("fy24-rr02-2025-04-01-aaaaaaaa-") and len(other) == len("fy24-rr02-2025-04-01-aaaaaaaa-") + 8
+    # the same report and content named earlier in the run: that name
+    assert edition_name("fy24/rr02", "2025-04-01", sha1, {}, claimed) == "fy24-rr02-2025-04-01"
+
+
 def test_previous_edition_is_the_same_reports_latest_earlier_one():
     eds = {e.edition: e for e in [
         _pe("fy24_rr02-2025-04-01", "1", published="2025-04-01"),
@@ -648,3 +660,37 @@ def test_editions_list_never_folds_a_name_over_lines_when_piped(three_editions, 
     for edition in (name, "r1-2025-06-02", "r2-2025-01-10", "local"):
         assert re.search(rf"(^|\s){re.escape(edition)}(\s|$)", proc.stdout, re.M), proc.stdout
     assert "2025-04-02T09:00:00+00:00" in proc.stdout
+
+
+# ------------------------------------------------------------------------------------------------
+# Hostile listing pages: entries whose ids make the same edition name in one run
+
+
+def test_two_entries_whose_ids_make_the_same_edition_name_are_both_kept(prefect_server, http_server, pdfs, tmp_path):
+    """`fy24/rr02` and `fy24-rr02` (same date, different PDFs) both slug to `fy24-rr02`: the run
+    names both before publishing either, and used to publish the second over the first."""
+    entries = [{"id": "fy24/rr02", "title": "A", "date": "2025年4月1日", "href": "a.pdf"},
+               {"id": "fy24-rr02", "title": "B", "date": "2025年4月1日", "href": "b.pdf"}]
+    page = build_listing_html(entries, tmp_path / "site" / "listing.html")
+    http_server.serve_html(LISTING_PATH, page.read_text(encoding="utf-8"))
+    http_server.serve_pdf("/investigation/a.pdf", pdfs["first"], etag='"a"')
+    http_server.serve_pdf("/investigation/b.pdf", pdfs["second"], etag='"b"')
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[source]]\nname = "loopback"\nlisting = "{http_server.url(LISTING_PATH)}"\n'
+                       "link_pattern = 'rr02'\n", encoding="utf-8")
+    from flows.process_sources import process_sources
+
+    def run() -> list:
+        state = process_sources(sources_file=str(sources), out_dir=str(tmp_path / "processed"),
+                                raw_dir=str(tmp_path / "raw"), return_state=True)
+        return state.result(raise_on_failure=False)
+
+    first = run()
+    names = [s.edition for s in first]
+    assert len(set(names)) == 2, names
+    out = tmp_path / "processed"
+    shas = {pq.read_table(out / n / "documents.parquet").column("sha256")[0].as_py() for n in names}
+    assert shas == {hashlib.sha256(pdfs["first"]).hexdigest(), hashlib.sha256(pdfs["second"]).hexdigest()}
+    # The next run finds both published, under the same names: nothing is processed again.
+    again = run()
+    assert [s.edition for s in again] == names and all(s.unchanged for s in again), again
