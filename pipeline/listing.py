@@ -35,7 +35,6 @@ from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 from pipeline.dates import parse_date, parse_date_or_month
 from pipeline.errors import AcquireError, SourceError
 from pipeline.fetch import (
-    _CHUNK,
     DEFAULT_CONFIG,
     HTML_CAP,
     PDF_MAGIC,
@@ -45,6 +44,7 @@ from pipeline.fetch import (
     _make_client,
     _request,
     _too_large,
+    body_chunks,
 )
 from pipeline.hosts import HostNotAllowed, _host_of, _Scope
 from pipeline.source import looks_like_pdf_href
@@ -90,12 +90,12 @@ def _read_listing(
         if length is not None and length > cap:
             raise _too_large(page_url, f"Content-Length {length:,}", cap)
         buf = bytearray()
-        for chunk in resp.iter_bytes(_CHUNK):
+        for chunk in body_chunks(resp):
             buf += chunk
             if buf[: len(PDF_MAGIC)] == PDF_MAGIC:
                 return None
             if len(buf) > cap:
-                raise _too_large(page_url, "listing page", cap)
+                raise _too_large(page_url, "listing page", cap, resp)
         final_url = str(resp.url)
         charset = resp.charset_encoding
     soup = _soup(bytes(buf), charset)
@@ -174,7 +174,7 @@ def _probe_is_pdf(client: httpx.Client, url: str, config: AcquireConfig, scope: 
         if "application/pdf" in resp.headers.get("Content-Type", "").lower():
             return True
         head = b""
-        for chunk in resp.iter_bytes(_CHUNK):
+        for chunk in body_chunks(resp):
             head += chunk
             if len(head) >= len(PDF_MAGIC):
                 break
