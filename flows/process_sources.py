@@ -46,7 +46,14 @@ from pipeline.editions import previous_edition, published
 from pipeline.errors import PipelineError, TransientAcquireError
 from pipeline.publish import output_lock
 from pipeline.source import parse_source
-from pipeline.sources import DEFAULT_SOURCES, EXPECTATIONS_DIR, Report, discover_all, load_sources
+from pipeline.sources import (
+    DEFAULT_SOURCES,
+    EXPECTATIONS_DIR,
+    Report,
+    discover_all,
+    distinct_reports,
+    load_sources,
+)
 
 
 @task(name="discover", retries=3, retry_delay_seconds=[3, 6, 12],
@@ -90,7 +97,10 @@ def process_sources(
     logger = get_run_logger()
     progress = current_progress()
     progress.stage("sources", "discover")
-    reports = discover_task(sources_file, only)
+    reports, repeats = distinct_reports(discover_task(sources_file, only))
+    for repeat, kept in repeats:
+        logger.warning("%s is followed by source %s and by source %s: processed once, as %s's", repeat.listing_url,
+                       kept.source, repeat.source, kept.source)
     logger.info("%d reports followed: %s", len(reports), ", ".join(r.entry_id for r in reports))
     with output_lock(Path(out_dir)):
         on_dask = _stages_side_by_side()

@@ -694,3 +694,20 @@ def test_two_entries_whose_ids_make_the_same_edition_name_are_both_kept(prefect_
     # The next run finds both published, under the same names: nothing is processed again.
     again = run()
     assert [s.edition for s in again] == names and all(s.unchanged for s in again), again
+
+
+def test_a_report_two_sources_follow_is_fetched_and_published_once(prefect_server, site, pdfs, tmp_path):
+    """Two [[source]] tables following the same listing entry (one by entries, one by
+    link_pattern) gave the report twice: downloaded twice side by side into the same raw/ name,
+    processed twice and published twice under one edition name."""
+    site.publish(pdfs["first"], "2025年4月1日", '"v1"')
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[source]]\nname = "a"\nlisting = "{site.listing_url}"\nentries = ["{ENTRY}"]\n\n'
+                       f'[[source]]\nname = "b"\nlisting = "{site.listing_url}"\nlink_pattern = "rr02"\n', encoding="utf-8")
+    from flows.process_sources import process_sources
+
+    state = process_sources(sources_file=str(sources), out_dir=str(tmp_path / "processed"),
+                            raw_dir=str(tmp_path / "raw"), return_state=True)
+    results = state.result(raise_on_failure=False)
+    assert [s.edition for s in results] == ["fy24_rr02-2025-04-01"], results
+    assert site.server.count(PDF_PATH) == 1
