@@ -83,8 +83,9 @@ def published(out_dir: Path) -> dict[str, PublishedEdition]:
 def edition_name(report_id: str, date: str, sha256: str, existing: dict[str, PublishedEdition],
                  claimed: dict[str, tuple[str, str]] | None = None) -> str:
     """``<report>-<date>``; the edition already holding this content keeps its name; a different
-    content under a taken name gets the content's short hash, and a name still taken (the same
-    content under another report id whose slug is the same) the report id's short hash too.
+    content under a taken name (in any case: ``FY24-…`` takes ``fy24-…``) gets the content's short
+    hash, and a name still taken (the same content under another report id whose slug is the same)
+    the report id's short hash too.
 
     Parameters:
         report_id: the report's id (a listing entry id, or a name made from the source).
@@ -106,7 +107,10 @@ def edition_name(report_id: str, date: str, sha256: str, existing: dict[str, Pub
     base = f"{slug(report_id)}-{date}"
     id_hash = hashlib.sha256(report_id.encode("utf-8")).hexdigest()[:8]
     candidates = (base, f"{base}-{sha256[:8]}", f"{base}-{sha256[:8]}-{id_hash}")
-    return next((n for n in candidates if n not in existing and n not in claimed), candidates[-1])
+    # Taken whatever its case: an output directory on a file system that ignores case (a shared
+    # drive, macOS) holds FY24-… and fy24-… in one directory, the second replacing the first.
+    taken = {n.casefold() for n in (*existing, *claimed)}
+    return next((n for n in candidates if n.casefold() not in taken), candidates[-1])
 
 
 def is_up_to_date(existing: dict[str, PublishedEdition], edition: str, sha256: str, run_key: str) -> bool:

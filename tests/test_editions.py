@@ -155,6 +155,10 @@ def test_edition_names_given_earlier_in_the_same_run_are_taken():
     # the same content under that other id: the id's hash too, never the first entry's name
     other = edition_name("fy24-rr02", "2025-04-01", sha1, {}, claimed | {"fy24-rr02-2025-04-01-aaaaaaaa": (sha1, "x")})
     assert other.startswith("fy24-rr02-2025-04-01-aaaaaaaa-") and len(other) == len("fy24-rr02-2025-04-01-aaaaaaaa-") + 8
+    # ids differing only in case: one directory on a file system that ignores case
+    assert edition_name("FY24-RR02", "2025-04-01", sha2, {}, claimed) == "FY24-RR02-2025-04-01-bbbbbbbb"
+    assert edition_name("FY24_rr02", "2025-04-01", sha2, {"fy24_rr02-2025-04-01": _pe("fy24_rr02-2025-04-01", sha1)}) \
+        == "FY24_rr02-2025-04-01-bbbbbbbb"
     # the same report and content named earlier in the run: that name
     assert edition_name("fy24/rr02", "2025-04-01", sha1, {}, claimed) == "fy24-rr02-2025-04-01"
 
