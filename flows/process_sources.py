@@ -43,7 +43,7 @@ from flows.process_report import (
 from flows.progress import current as current_progress
 from pipeline.acquire import AcquireConfig
 from pipeline.editions import previous_edition, published
-from pipeline.errors import PipelineError, TransientAcquireError
+from pipeline.errors import PipelineError, SourceError, TransientAcquireError
 from pipeline.publish import output_lock
 from pipeline.source import parse_source
 from pipeline.sources import (
@@ -105,12 +105,14 @@ def process_sources(
     with output_lock(Path(out_dir)):
         on_dask = _stages_side_by_side()
         acquire_config = AcquireConfig(raw_dir=Path(raw_dir))
-        refs = [(r, parse_source(r.listing_url)) for r in reports]  # URLs the discovery made: parsed once
+        refs = [(r, followable(r)) for r in reports]  # URLs the discovery made: parsed once
         progress.finish("sources", f"{len(reports)} reports followed")
         for r in reports:
             progress.start(r.entry_id)
             progress.stage(r.entry_id, "acquire")
-        fetched = [(r, ref, acquire_task.submit(ref, r.acquire_config(acquire_config))) for r, ref in refs]
+        # A report whose source cannot be parsed fails alone, when its download would be waited for.
+        fetched = [(r, ref, NotFollowed(ref) if isinstance(ref, PipelineError)
+                    else acquire_task.submit(ref, r.acquire_config(acquire_config))) for r, ref in refs]
         outcomes: dict[int, RunSummary | ReportFailure] = {}
         # Names given in this run: two entries whose ids slug alike (fy24/rr02, fy24-rr02) get two
         # editions, not one published over the other.
@@ -192,6 +194,35 @@ def process_sources(
     for s in summaries:
         logger.info("%s: %s", s.edition, "unchanged" if s.unchanged else f"{s.mentions} mentions, {len(s.country_technology)} country × technology rows")
     return failed_state(results) or contradicted_state(summaries, results) or results
+
+
+def followable(report: Report):
+    """``report``'s source (``parse_source`` of its ``listing_url``), or the ``SourceError`` that
+    says why it cannot be followed: a listing page chooses its entries' ids, and an id matched by
+    ``link_pattern`` may make no usable source (control characters, thousands of characters).
+
+    Parameters:
+        report: a report the discovery found.
+    """
+    try:
+        return parse_source(report.listing_url)
+    except PipelineError as exc:
+        return SourceError(
+            f"entry #{report.entry_id!r} of {report.listing_url.split('#', 1)[0]} cannot be followed: {exc.what}",
+            "the listing page gives this report an id jstmine cannot take as a source: leave it out of the "
+            "source's link_pattern (or entries), or process its PDF directly: jstmine run --source " + report.url,
+        )
+
+
+class NotFollowed:
+    """What stands for the download of a report that cannot be followed: its ``result()``
+    raises why (``followable``), as a failed download's would."""
+
+    def __init__(self, error: PipelineError) -> None:
+        self.error = error
+
+    def result(self):
+        raise self.error
 
 
 @dataclass(frozen=True)

@@ -715,3 +715,31 @@ def test_a_report_two_sources_follow_is_fetched_and_published_once(prefect_serve
     results = state.result(raise_on_failure=False)
     assert [s.edition for s in results] == ["fy24_rr02-2025-04-01"], results
     assert site.server.count(PDF_PATH) == 1
+
+
+def test_an_entry_id_that_is_no_usable_source_fails_only_its_report(prefect_server, http_server, pdfs, tmp_path):
+    """An entry matched by link_pattern whose id holds control characters, or is 5,000 characters
+    long, makes a listing URL (<page>#<id>) that parse_source refuses: that SourceError stopped the
+    whole flow before any download, so one hostile entry kept every other report from being
+    processed, at every scheduled run."""
+    entries = [{"id": "fy24_rr02", "title": "A", "date": "2025年4月1日", "href": "a.pdf"},
+               {"id": "fy24_rr02-\x1b[2J", "title": "B", "date": "2025年4月1日", "href": "b.pdf"},
+               {"id": "fy24_rr02-" + "x" * 5000, "title": "C", "date": "2025年4月1日", "href": "c.pdf"}]
+    page = build_listing_html(entries, tmp_path / "site" / "listing.html")
+    http_server.serve_html(LISTING_PATH, page.read_text(encoding="utf-8"))
+    for name in ("a", "b", "c"):
+        http_server.serve_pdf(f"/investigation/{name}.pdf", pdfs["first"], etag=f'"{name}"')
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[source]]\nname = "loopback"\nlisting = "{http_server.url(LISTING_PATH)}"\n'
+                       "link_pattern = 'rr02'\n", encoding="utf-8")
+    from flows.process_sources import ReportFailure, process_sources
+
+    state = process_sources(sources_file=str(sources), out_dir=str(tmp_path / "processed"),
+                            raw_dir=str(tmp_path / "raw"), return_state=True)
+    results = state.result(raise_on_failure=False)
+    assert state.is_failed() and "2 of 3 reports failed" in state.message, state.message
+    assert results[0].edition == "fy24_rr02-2025-04-01" and (tmp_path / "processed" / results[0].edition).is_dir()
+    assert [type(r) for r in results[1:]] == [ReportFailure, ReportFailure]
+    assert "control characters" in results[1].what and "4,096" in results[2].what
+    assert all("link_pattern" in r.todo for r in results[1:])
+    assert http_server.count("/investigation/b.pdf") == http_server.count("/investigation/c.pdf") == 0
