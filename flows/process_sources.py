@@ -65,6 +65,30 @@ def discover_task(sources_file: str, only: list[str] | None) -> list[Report]:
     return discover_all(sources)
 
 
+def discover_each(sources_file: str, only: list[str] | None) -> tuple[list, list]:
+    """The reports the sources follow, each source discovered in a task run of its own, and a
+    ``ReportFailure`` (``source NAME``) for each source whose discovery failed (its listing page
+    gone, an entry named in ``entries`` missing …): one dead page stops only its own source's
+    reports, as a failed report stops only itself.
+
+    Parameters: ``sources_file`` (the sources file), ``only`` (these sources by name; None: all).
+    A sources file that cannot be read raises, as before: that is bad input for the whole run."""
+    sources = load_sources(Path(sources_file))
+    reports: list[Report] = []
+    lost: list[ReportFailure] = []
+    for source in sources:
+        if only and source.name not in only:
+            continue
+        state = discover_task(sources_file, [source.name], return_state=True)
+        result = state.result(raise_on_failure=False)
+        if isinstance(result, BaseException):
+            lost.append(report_failure(f"source {source.name}", result))
+            get_run_logger().info("source %s failed: %s", source.name, lost[-1].what)
+        else:
+            reports.extend(result)
+    return reports, lost
+
+
 def _expectations(report: Report) -> str | None:
     """The source's expectations for this entry; None lets the flow pick the report's own."""
     if report.expectations is None:
@@ -90,14 +114,16 @@ def process_sources(
     Prefect server is configured; 0: one per core, 1: one after the other in the flow's process;
     on Dask, the Dask workers run them), ``engine`` (what reads the PDFs' glyphs: ExtractConfig.engine).
 
-    Returns one item per followed report, in order: its ``RunSummary``, or a ``ReportFailure``
-    when it could not be processed. The run fails (with them as its data) when a report failed
+    Returns a ``ReportFailure`` (``source NAME``) for each source whose discovery failed (its
+    listing page gone …: its reports are unknown), then one item per followed report, in order: its
+    ``RunSummary``, or a ``ReportFailure`` when it could not be processed. The run fails (with them as its data) when a report failed
     (``failed_state``), else when an edition it processed has contradicted findings
     (``contradicted_state``)."""
     logger = get_run_logger()
     progress = current_progress()
     progress.stage("sources", "discover")
-    reports, repeats = distinct_reports(discover_task(sources_file, only))
+    found, lost = discover_each(sources_file, only)
+    reports, repeats = distinct_reports(found)
     for repeat, kept in repeats:
         logger.warning("%s is followed by source %s and by source %s: processed once, as %s's", repeat.listing_url,
                        kept.source, repeat.source, kept.source)
@@ -189,7 +215,7 @@ def process_sources(
                     failed(n, label, exc)
                     continue
                 done(n, label, edition, acquired, config, stages)
-    results = [outcomes[n] for n in sorted(outcomes)]
+    results = [*lost, *(outcomes[n] for n in sorted(outcomes))]
     summaries = [r for r in results if isinstance(r, RunSummary)]
     for s in summaries:
         logger.info("%s: %s", s.edition, "unchanged" if s.unchanged else f"{s.mentions} mentions, {len(s.country_technology)} country × technology rows")

@@ -743,3 +743,23 @@ def test_an_entry_id_that_is_no_usable_source_fails_only_its_report(prefect_serv
     assert "control characters" in results[1].what and "4,096" in results[2].what
     assert all("link_pattern" in r.todo for r in results[1:])
     assert http_server.count("/investigation/b.pdf") == http_server.count("/investigation/c.pdf") == 0
+
+
+def test_a_source_whose_listing_fails_stops_only_its_own_reports(prefect_server, site, pdfs, tmp_path, http_server):
+    """Two sources, one listing page gone (404): discovery was one task for every source, so that
+    404 failed the whole flow and the other source's new edition was not processed either, at every
+    scheduled run until the dead page was taken out of sources.toml."""
+    site.publish(pdfs["first"], "2025年4月1日", '"v1"')
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[source]]\nname = "gone"\nlisting = "{http_server.url("/gone.html")}"\nentries = ["x"]\n\n'
+                       f'[[source]]\nname = "loopback"\nlisting = "{site.listing_url}"\nentries = ["{ENTRY}"]\n',
+                       encoding="utf-8")
+    from flows.process_sources import ReportFailure, process_sources
+
+    state = process_sources(sources_file=str(sources), out_dir=str(tmp_path / "processed"),
+                            raw_dir=str(tmp_path / "raw"), return_state=True)
+    results = state.result(raise_on_failure=False)
+    assert state.is_failed() and "1 of 2 reports failed" in state.message, state.message
+    failure, summary = results
+    assert isinstance(failure, ReportFailure) and failure.report == "source gone" and "404" in failure.what
+    assert summary.edition == "fy24_rr02-2025-04-01" and (tmp_path / "processed" / summary.edition).is_dir()
