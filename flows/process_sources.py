@@ -23,6 +23,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.states import Failed
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.corpus import pool_size, process_pool, report_stages_task, report_task
 from flows.workers import stop_server
@@ -96,7 +97,13 @@ def _expectations(report: Report) -> str | None:
     return str(EXPECTATIONS_DIR / f"{report.expectations}.yaml")
 
 
-@flow(name="process-sources", log_prints=True)
+# Downloads (acquire task runs) at once: Prefect's default task runner starts a thread for every
+# task submitted, so a listing grown to 1,000 matching entries opened 1,000 connections to the
+# site at once, each writing its part file to raw/. On Dask, its workers bound them.
+DOWNLOADS_AT_ONCE = 4
+
+
+@flow(name="process-sources", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=DOWNLOADS_AT_ONCE))
 def process_sources(
     sources_file: str = str(DEFAULT_SOURCES),
     out_dir: str = "processed",

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 import flows  # noqa: F401  (Prefect's environment before Prefect is imported)
 import prefect_runs
 from conftest import BIN
+from httpserver import Reply
 from pipeline.editions import PublishedEdition, edition_name, previous_edition
 from samples import SAMPLE_EDITION
 from samples.build import LISTING_FRAGMENT, build_listing_html, build_sample_pdf, listing_entries
@@ -763,3 +764,39 @@ def test_a_source_whose_listing_fails_stops_only_its_own_reports(prefect_server,
     failure, summary = results
     assert isinstance(failure, ReportFailure) and failure.report == "source gone" and "404" in failure.what
     assert summary.edition == "fy24_rr02-2025-04-01" and (tmp_path / "processed" / summary.edition).is_dir()
+
+
+def test_a_listing_of_many_new_entries_is_downloaded_a_few_at_a_time(prefect_server, http_server, tmp_path):
+    """Prefect's default task runner has no bound on its threads: every followed report's download
+    started at once, so a listing grown to 1,000 matching entries opened 1,000 connections to the
+    site at once (and as many part files in raw/). Here 12 entries: 12 requests at once before."""
+    import threading
+
+    import flows.process_sources as ps
+
+    count = 12
+    entries = [{"id": f"fy24_rr{i:02d}", "title": f"R{i}", "date": "2025年4月1日", "href": f"r{i}.pdf"} for i in range(count)]
+    page = build_listing_html(entries, tmp_path / "site" / "listing.html")
+    http_server.serve_html(LISTING_PATH, page.read_text(encoding="utf-8"))
+    lock = threading.Lock()
+    now, most = [0], [0]
+
+    def slow_404(request):
+        with lock:
+            now[0] += 1
+            most[0] = max(most[0], now[0])
+        time.sleep(0.4)
+        with lock:
+            now[0] -= 1
+        return Reply(status=404)
+
+    for i in range(count):
+        http_server.route(f"/investigation/r{i}.pdf", handler=slow_404)
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[source]]\nname = "loopback"\nlisting = "{http_server.url(LISTING_PATH)}"\n'
+                       "link_pattern = 'rr'\n", encoding="utf-8")
+    state = ps.process_sources(sources_file=str(sources), out_dir=str(tmp_path / "processed"),
+                               raw_dir=str(tmp_path / "raw"), return_state=True)
+    assert state.is_failed() and f"{count} of {count} reports failed" in state.message, state.message
+    assert sum(http_server.count(f"/investigation/r{i}.pdf") for i in range(count)) == count
+    assert 1 < most[0] <= ps.DOWNLOADS_AT_ONCE, most[0]
