@@ -27,6 +27,22 @@ TIMEZONE = "Asia/Tokyo"  # the time zone the cron is read in, by default: JST pu
 
 
 DISCOVER_COLUMNS = ("source", "entry_id", "published", "title", "url", "listing_url")
+# A title (or entry id) longer than this is cut (with …) in discover's table: a listing page's
+# titles and ids are the page's to choose, and piped, the table is as wide as its widest row.
+# csv, tsv and json keep them whole.
+TABLE_TITLE_CHARS = 120
+
+
+def shown_title(title: str | None) -> str:
+    """``title`` as discover's table shows it: at most ``TABLE_TITLE_CHARS`` characters and …;
+    "—" for none.
+
+    Parameters:
+        title: a report's title from its listing entry or announcement page (None: it gave none).
+    """
+    if not title:
+        return "—"
+    return title if len(title) <= TABLE_TITLE_CHARS else title[:TABLE_TITLE_CHARS] + "…"
 
 
 @app.command()
@@ -53,7 +69,7 @@ def discover(
     columns = ["source", "entry", "published", "title", "PDF"] + (["announcement page"] if pages else [])
     rows = []
     for r in reports:
-        row = [r.source, r.entry_id, r.published or "—", r.title or "—", r.url]
+        row = [r.source, shown_title(r.entry_id), r.published or "—", shown_title(r.title), r.url]
         if pages:
             row.append(r.listing_url if r.source in pages else "—")
         rows.append(row)

@@ -555,20 +555,33 @@ def default_edition(source: SourceRef) -> str:
     return slug(source.name())
 
 
-def choose_edition(source: SourceRef, acquired: Acquired, out_dir: Path) -> str:
-    """``<report id>-<publication date>`` (else the fetch date); same content, same edition."""
-    report_id = acquired.report_id or default_edition(source)
-    date = acquired.published or acquired.fetched_at[:10]
-    return edition_name(report_id, date, acquired.sha256, published(out_dir))
+def choose_edition(source: SourceRef, acquired: Acquired, out_dir: Path,
+                   claimed: dict[str, tuple[str, str]] | None = None) -> str:
+    """``<report id>-<publication date>`` (else the fetch date); same content, same edition.
+    ``claimed``: names given earlier in the same run, not published yet (``edition_name``)."""
+    return edition_name(report_id_of(source, acquired), acquired.published or acquired.fetched_at[:10],
+                        acquired.sha256, published(out_dir), claimed)
+
+
+def report_id_of(source: SourceRef, acquired: Acquired) -> str:
+    """The report id an edition of ``acquired`` is named after: the listing entry's id, else one
+    made from the source (``default_edition``)."""
+    return acquired.report_id or default_edition(source)
 
 
 def _artifact_key(text: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:60] or "report"
 
 
-def prepare(source: SourceRef, edition: str | None, out_dir: str, acquired: Acquired, config: RunConfig) -> tuple[str, bool]:
-    """The edition's name, and whether it is already published from this content and pipeline."""
-    edition = check_edition_name(edition or choose_edition(source, acquired, Path(out_dir)))
+def prepare(source: SourceRef, edition: str | None, out_dir: str, acquired: Acquired, config: RunConfig,
+            claimed: dict[str, tuple[str, str]] | None = None) -> tuple[str, bool]:
+    """The edition's name, and whether it is already published from this content and pipeline.
+    ``claimed``: edition name → (sha256, report id) of the editions this run named before and has
+    not published yet (``update``: they are named before any is published); the name chosen is
+    added to it. None: none."""
+    edition = check_edition_name(edition or choose_edition(source, acquired, Path(out_dir), claimed))
+    if claimed is not None:
+        claimed.setdefault(edition, (acquired.sha256, report_id_of(source, acquired)))
     run_key = stage_keys(acquired.sha256, config, page_digest(acquired))["run"]
     up_to_date = is_up_to_date(published(Path(out_dir)), edition, acquired.sha256, run_key)
     return edition, up_to_date

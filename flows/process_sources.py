@@ -23,6 +23,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.states import Failed
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.corpus import pool_size, process_pool, report_stages_task, report_task
 from flows.workers import stop_server
@@ -43,10 +44,17 @@ from flows.process_report import (
 from flows.progress import current as current_progress
 from pipeline.acquire import AcquireConfig
 from pipeline.editions import previous_edition, published
-from pipeline.errors import PipelineError, TransientAcquireError
+from pipeline.errors import PipelineError, SourceError, TransientAcquireError
 from pipeline.publish import output_lock
 from pipeline.source import parse_source
-from pipeline.sources import DEFAULT_SOURCES, EXPECTATIONS_DIR, Report, discover_all, load_sources
+from pipeline.sources import (
+    DEFAULT_SOURCES,
+    EXPECTATIONS_DIR,
+    Report,
+    discover_all,
+    distinct_reports,
+    load_sources,
+)
 
 
 @task(name="discover", retries=3, retry_delay_seconds=[3, 6, 12],
@@ -58,6 +66,30 @@ def discover_task(sources_file: str, only: list[str] | None) -> list[Report]:
     return discover_all(sources)
 
 
+def discover_each(sources_file: str, only: list[str] | None) -> tuple[list, list]:
+    """The reports the sources follow, each source discovered in a task run of its own, and a
+    ``ReportFailure`` (``source NAME``) for each source whose discovery failed (its listing page
+    gone, an entry named in ``entries`` missing …): one dead page stops only its own source's
+    reports, as a failed report stops only itself.
+
+    Parameters: ``sources_file`` (the sources file), ``only`` (these sources by name; None: all).
+    A sources file that cannot be read raises, as before: that is bad input for the whole run."""
+    sources = load_sources(Path(sources_file))
+    reports: list[Report] = []
+    lost: list[ReportFailure] = []
+    for source in sources:
+        if only and source.name not in only:
+            continue
+        state = discover_task(sources_file, [source.name], return_state=True)
+        result = state.result(raise_on_failure=False)
+        if isinstance(result, BaseException):
+            lost.append(report_failure(f"source {source.name}", result))
+            get_run_logger().info("source %s failed: %s", source.name, lost[-1].what)
+        else:
+            reports.extend(result)
+    return reports, lost
+
+
 def _expectations(report: Report) -> str | None:
     """The source's expectations for this entry; None lets the flow pick the report's own."""
     if report.expectations is None:
@@ -65,7 +97,13 @@ def _expectations(report: Report) -> str | None:
     return str(EXPECTATIONS_DIR / f"{report.expectations}.yaml")
 
 
-@flow(name="process-sources", log_prints=True)
+# Downloads (acquire task runs) at once: Prefect's default task runner starts a thread for every
+# task submitted, so a listing grown to 1,000 matching entries opened 1,000 connections to the
+# site at once, each writing its part file to raw/. On Dask, its workers bound them.
+DOWNLOADS_AT_ONCE = 4
+
+
+@flow(name="process-sources", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=DOWNLOADS_AT_ONCE))
 def process_sources(
     sources_file: str = str(DEFAULT_SOURCES),
     out_dir: str = "processed",
@@ -83,25 +121,35 @@ def process_sources(
     Prefect server is configured; 0: one per core, 1: one after the other in the flow's process;
     on Dask, the Dask workers run them), ``engine`` (what reads the PDFs' glyphs: ExtractConfig.engine).
 
-    Returns one item per followed report, in order: its ``RunSummary``, or a ``ReportFailure``
-    when it could not be processed. The run fails (with them as its data) when a report failed
+    Returns a ``ReportFailure`` (``source NAME``) for each source whose discovery failed (its
+    listing page gone …: its reports are unknown), then one item per followed report, in order: its
+    ``RunSummary``, or a ``ReportFailure`` when it could not be processed. The run fails (with them as its data) when a report failed
     (``failed_state``), else when an edition it processed has contradicted findings
     (``contradicted_state``)."""
     logger = get_run_logger()
     progress = current_progress()
     progress.stage("sources", "discover")
-    reports = discover_task(sources_file, only)
+    found, lost = discover_each(sources_file, only)
+    reports, repeats = distinct_reports(found)
+    for repeat, kept in repeats:
+        logger.warning("%s is followed by source %s and by source %s: processed once, as %s's", repeat.listing_url,
+                       kept.source, repeat.source, kept.source)
     logger.info("%d reports followed: %s", len(reports), ", ".join(r.entry_id for r in reports))
     with output_lock(Path(out_dir)):
         on_dask = _stages_side_by_side()
         acquire_config = AcquireConfig(raw_dir=Path(raw_dir))
-        refs = [(r, parse_source(r.listing_url)) for r in reports]  # URLs the discovery made: parsed once
+        refs = [(r, followable(r)) for r in reports]  # URLs the discovery made: parsed once
         progress.finish("sources", f"{len(reports)} reports followed")
         for r in reports:
             progress.start(r.entry_id)
             progress.stage(r.entry_id, "acquire")
-        fetched = [(r, ref, acquire_task.submit(ref, r.acquire_config(acquire_config))) for r, ref in refs]
+        # A report whose source cannot be parsed fails alone, when its download would be waited for.
+        fetched = [(r, ref, NotFollowed(ref) if isinstance(ref, PipelineError)
+                    else acquire_task.submit(ref, r.acquire_config(acquire_config))) for r, ref in refs]
         outcomes: dict[int, RunSummary | ReportFailure] = {}
+        # Names given in this run: two entries whose ids slug alike (fy24/rr02, fy24-rr02) get two
+        # editions, not one published over the other.
+        claimed: dict[str, tuple[str, str]] = {}
 
         def failed(n: int, label: str, exc: Exception) -> None:
             outcomes[n] = failure = report_failure(label, exc)
@@ -117,7 +165,7 @@ def process_sources(
                     acquired = future.result()
                     config = run_config(tokenizer_mode, "", _expectations(report), ref, acquired,
                                         extract_limits={"engine": engine})
-                    edition, up_to_date = prepare(ref, None, out_dir, acquired, config)
+                    edition, up_to_date = prepare(ref, None, out_dir, acquired, config, claimed)
                 except Exception as exc:  # noqa: BLE001 (one report's failure never stops the others)
                     failed(n, report.entry_id, exc)
                     continue
@@ -174,11 +222,40 @@ def process_sources(
                     failed(n, label, exc)
                     continue
                 done(n, label, edition, acquired, config, stages)
-    results = [outcomes[n] for n in sorted(outcomes)]
+    results = [*lost, *(outcomes[n] for n in sorted(outcomes))]
     summaries = [r for r in results if isinstance(r, RunSummary)]
     for s in summaries:
         logger.info("%s: %s", s.edition, "unchanged" if s.unchanged else f"{s.mentions} mentions, {len(s.country_technology)} country × technology rows")
     return failed_state(results) or contradicted_state(summaries, results) or results
+
+
+def followable(report: Report):
+    """``report``'s source (``parse_source`` of its ``listing_url``), or the ``SourceError`` that
+    says why it cannot be followed: a listing page chooses its entries' ids, and an id matched by
+    ``link_pattern`` may make no usable source (control characters, thousands of characters).
+
+    Parameters:
+        report: a report the discovery found.
+    """
+    try:
+        return parse_source(report.listing_url)
+    except PipelineError as exc:
+        return SourceError(
+            f"entry #{report.entry_id!r} of {report.listing_url.split('#', 1)[0]} cannot be followed: {exc.what}",
+            "the listing page gives this report an id jstmine cannot take as a source: leave it out of the "
+            "source's link_pattern (or entries), or process its PDF directly: jstmine run --source " + report.url,
+        )
+
+
+class NotFollowed:
+    """What stands for the download of a report that cannot be followed: its ``result()``
+    raises why (``followable``), as a failed download's would."""
+
+    def __init__(self, error: PipelineError) -> None:
+        self.error = error
+
+    def result(self):
+        raise self.error
 
 
 @dataclass(frozen=True)

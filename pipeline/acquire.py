@@ -100,7 +100,6 @@ from pipeline.announcement import Announcement, AnnouncementScan, scan_announcem
 from pipeline.dates import parse_date, parse_date_or_month
 from pipeline.errors import AcquireError, SourceError, TransientAcquireError
 from pipeline.fetch import (
-    _CHUNK,
     DEFAULT_CONFIG,
     HTML_CAP,
     PDF_MAGIC,
@@ -110,6 +109,7 @@ from pipeline.fetch import (
     _make_client,
     _request,
     _too_large,
+    body_chunks,
 )
 from pipeline.hosts import (
     HostNotAllowed,
@@ -553,7 +553,7 @@ def _stream_body(resp: httpx.Response, out, url: str, length: int | None, config
     head = b""
     tail = b""
     checked_head = False
-    chunks = resp.iter_bytes(_CHUNK)
+    chunks = body_chunks(resp)
     for chunk in chunks:
         if not chunk:
             continue
@@ -566,7 +566,7 @@ def _stream_body(resp: httpx.Response, out, url: str, length: int | None, config
             chunk, head = head, b""
         size += len(chunk)
         if size > config.max_bytes:
-            raise _too_large(url, "counted while downloading", config.max_bytes)
+            raise _too_large(url, "counted while downloading", config.max_bytes, resp)
         digest.update(chunk)
         out.write(chunk)
         tail = (tail + chunk)[-EOF_WINDOW:]

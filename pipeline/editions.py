@@ -80,16 +80,37 @@ def published(out_dir: Path) -> dict[str, PublishedEdition]:
     return out
 
 
-def edition_name(report_id: str, date: str, sha256: str, existing: dict[str, PublishedEdition]) -> str:
+def edition_name(report_id: str, date: str, sha256: str, existing: dict[str, PublishedEdition],
+                 claimed: dict[str, tuple[str, str]] | None = None) -> str:
     """``<report>-<date>``; the edition already holding this content keeps its name; a different
-    content under a taken name gets the content's short hash."""
+    content under a taken name (in any case: ``FY24-…`` takes ``fy24-…``) gets the content's short
+    hash, and a name still taken (the same content under another report id whose slug is the same)
+    the report id's short hash too.
+
+    Parameters:
+        report_id: the report's id (a listing entry id, or a name made from the source).
+        date: its publication date (ISO), else the fetch date.
+        sha256: the PDF's content hash.
+        existing: the editions published in the output directory (``published``).
+        claimed: edition name → (sha256, report id) of the editions named earlier in the same
+            run and not yet published: their names are taken too (two entries of one listing
+            page, ``fy24/rr02`` and ``fy24-rr02``, slug alike: the second must not be published
+            over the first). None: none.
+    """
+    claimed = claimed or {}
     for e in existing.values():
         if e.sha256 == sha256 and (e.report_id in (None, report_id)):
             return e.edition
+    for name, (sha, rid) in claimed.items():
+        if sha == sha256 and rid == report_id:
+            return name
     base = f"{slug(report_id)}-{date}"
-    if base not in existing:
-        return base
-    return f"{base}-{sha256[:8]}"
+    id_hash = hashlib.sha256(report_id.encode("utf-8")).hexdigest()[:8]
+    candidates = (base, f"{base}-{sha256[:8]}", f"{base}-{sha256[:8]}-{id_hash}")
+    # Taken whatever its case: an output directory on a file system that ignores case (a shared
+    # drive, macOS) holds FY24-… and fy24-… in one directory, the second replacing the first.
+    taken = {n.casefold() for n in (*existing, *claimed)}
+    return next((n for n in candidates if n.casefold() not in taken), candidates[-1])
 
 
 def is_up_to_date(existing: dict[str, PublishedEdition], edition: str, sha256: str, run_key: str) -> bool:

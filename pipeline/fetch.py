@@ -27,6 +27,7 @@ import socket
 import ssl
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -345,7 +346,10 @@ def _http_errors(url: str, config: AcquireConfig) -> Iterator[None]:
         raise TransientAcquireError(
             f"the connection broke while fetching {url} (download incomplete): {e}", retry
         ) from e
-    except (httpx.NetworkError, httpx.ProxyError, httpx.DecodingError) as e:
+    except httpx.DecodingError as e:  # not the network's doing: the same bytes would come again
+        raise AcquireError(f"cannot decode the body of {url}: {e}",
+                           "the server sends a damaged compressed body; try again later, or get the file another way") from e
+    except (httpx.NetworkError, httpx.ProxyError) as e:
         raise TransientAcquireError(f"network error fetching {url}: {e}", retry) from e
     except httpx.LocalProtocolError as e:
         raise AcquireError(f"could not send the request for {url}: {e}", "check the URL") from e
@@ -394,7 +398,61 @@ def _content_length(resp: httpx.Response) -> int | None:
     return n if n >= 0 else None
 
 
-def _too_large(url: str, what: str, cap: int) -> AcquireError:
+def body_chunks(resp: httpx.Response, size: int = _CHUNK) -> Iterator[bytes]:
+    """The body of a streaming ``resp``, decoded, in pieces of at most ``size`` bytes.
+
+    jstmine asks for no encoding (``Accept-Encoding: identity``), but a server may send one all
+    the same. httpx inflates a whole read at once, and layers ('gzip, gzip') multiply: 2 KB on the
+    wire became 512 MB in one piece, before any size cap could count it. Here each gzip or deflate
+    layer gives at most ``size`` bytes at a time (``zlib``'s ``max_length``), so the caller's cap
+    stops a compression bomb with a chunk or two in memory. Other encodings are passed through
+    undecoded, as httpx does with those it does not know (the PDF and HTML checks then refuse
+    them). A body that is not what its encoding says is an ``httpx.DecodingError``."""
+    chunks: Iterator[bytes] = resp.iter_raw(size)
+    for coding in reversed(content_codings(resp)):
+        if coding in ("gzip", "deflate"):
+            chunks = _inflate(chunks, coding, size)
+    return chunks
+
+
+def content_codings(resp: httpx.Response) -> list[str]:
+    """The codings of ``resp``'s Content-Encoding, in the order applied (identity left out)."""
+    value = resp.headers.get("Content-Encoding", "")
+    return [c for c in (v.strip().lower() for v in value.split(",")) if c and c != "identity"]
+
+
+def _inflate(chunks: Iterator[bytes], coding: str, size: int) -> Iterator[bytes]:
+    """``chunks`` inflated (gzip, or deflate with or without its zlib wrapper, as httpx reads
+    it), at most ``size`` bytes a piece."""
+    d = zlib.decompressobj(zlib.MAX_WBITS | 16 if coding == "gzip" else zlib.MAX_WBITS)
+    first = True
+    try:
+        for data in chunks:
+            while data:
+                try:
+                    out = d.decompress(data, size)
+                except zlib.error:
+                    if not (first and coding == "deflate"):
+                        raise
+                    d = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, no zlib wrapper
+                    out = d.decompress(data, size)
+                first = False
+                data = d.unconsumed_tail
+                if out:
+                    yield out
+        if tail := d.flush():
+            yield tail
+    except zlib.error as exc:
+        raise httpx.DecodingError(f"the body is not valid {coding} ({exc}), though its Content-Encoding says so") from exc
+
+
+def _too_large(url: str, what: str, cap: int, resp: httpx.Response | None = None) -> AcquireError:
+    """The error for a body over the cap; ``resp``: its response, to say that it came compressed
+    (how many bytes came, as which codings)."""
+    codings = content_codings(resp) if resp is not None else []
+    if codings:
+        what += (f"; the server sent it {', '.join(codings)}-encoded though jstmine asks for no encoding: "
+                 f"{resp.num_bytes_downloaded:,} bytes came, and they inflate past the cap")
     return AcquireError(
         f"{url} is larger than the cap of {cap:,} bytes ({what})",
         "check the URL; if the file is expected to be that large, raise the cap: "

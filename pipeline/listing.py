@@ -15,8 +15,9 @@ the page's site (or to ``AcquireConfig.allowed_hosts``) are taken or probed (``p
 Its date is the first full date (``pipeline.dates.parse_date``) of a ``<time datetime>`` or a
 date-classed element, else of the region's text, else a year and month.
 
-Errors: ``AcquireError`` when no element has the entry id (naming ids that do) or the URL serves
-a PDF where a page was wanted (``fetch_listing``); ``HostNotAllowed`` when the entry's PDF link
+Errors: ``AcquireError`` when no element has the entry id (naming ids that do), the URL serves
+a PDF where a page was wanted (``fetch_listing``), or the page nests elements with ids so deep in
+each other that reading its entries would take hours (``_check_nesting``); ``HostNotAllowed`` when the entry's PDF link
 leads off the page's site; ``SourceError`` when the entry has no PDF link; and what
 ``pipeline.fetch`` raises for the network.
 """
@@ -35,7 +36,6 @@ from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 from pipeline.dates import parse_date, parse_date_or_month
 from pipeline.errors import AcquireError, SourceError
 from pipeline.fetch import (
-    _CHUNK,
     DEFAULT_CONFIG,
     HTML_CAP,
     PDF_MAGIC,
@@ -45,6 +45,7 @@ from pipeline.fetch import (
     _make_client,
     _request,
     _too_large,
+    body_chunks,
 )
 from pipeline.hosts import HostNotAllowed, _host_of, _Scope
 from pipeline.source import looks_like_pdf_href
@@ -90,12 +91,12 @@ def _read_listing(
         if length is not None and length > cap:
             raise _too_large(page_url, f"Content-Length {length:,}", cap)
         buf = bytearray()
-        for chunk in resp.iter_bytes(_CHUNK):
+        for chunk in body_chunks(resp):
             buf += chunk
             if buf[: len(PDF_MAGIC)] == PDF_MAGIC:
                 return None
             if len(buf) > cap:
-                raise _too_large(page_url, "listing page", cap)
+                raise _too_large(page_url, "listing page", cap, resp)
         final_url = str(resp.url)
         charset = resp.charset_encoding
     soup = _soup(bytes(buf), charset)
@@ -174,7 +175,7 @@ def _probe_is_pdf(client: httpx.Client, url: str, config: AcquireConfig, scope: 
         if "application/pdf" in resp.headers.get("Content-Type", "").lower():
             return True
         head = b""
-        for chunk in resp.iter_bytes(_CHUNK):
+        for chunk in body_chunks(resp):
             head += chunk
             if len(head) >= len(PDF_MAGIC):
                 break
@@ -350,10 +351,47 @@ def _entry_title(el: Tag, pdf_anchor: Tag) -> str:
     return link_text or str(pdf_anchor.get("title") or "")
 
 
+# Reading a page's entries walks each entry's subtree: entries nested in entries are walked once
+# per entry around them. A page whose walks would visit more than this many elements per element
+# of the page, beyond a base, is refused (``_check_nesting``).
+NESTING_VISITS_PER_TAG = 20
+NESTING_VISITS_BASE = 200_000
+
+
+def _is_entry_tag(tag: Tag) -> bool:
+    return tag.has_attr("id") or (tag.name == "a" and tag.has_attr("name"))
+
+
+def _check_nesting(soup: BeautifulSoup, base: str) -> None:
+    """Refuse a page whose entries (elements with an id) are nested so deep in each other that
+    reading them would take hours: each entry's subtree is walked for its links, title and date,
+    so a tag under k entries is visited k times, and 10,000 nested <div id> (300 KB) cost about
+    10^8 visits. One pass (each tag's count of entries around it and itself, from its parent's);
+    raises ``AcquireError`` naming the depth. Real listings nest a few deep: a page of thousands of
+    entries side by side costs a few visits per tag."""
+    under: dict[int, int] = {}
+    tags = visits = deepest = 0
+    for tag in soup.find_all(True):
+        parent = tag.parent
+        k = under.get(id(parent), 0) + _is_entry_tag(tag)
+        under[id(tag)] = k
+        tags += 1
+        visits += k
+        deepest = max(deepest, k)
+    if visits > NESTING_VISITS_PER_TAG * tags + NESTING_VISITS_BASE:
+        raise AcquireError(
+            f"the listing page {base} nests elements with ids {deepest:,} deep ({tags:,} elements): reading its "
+            "entries would walk the page once for each one around it, for hours; no report listing is built so",
+            "check the listing URL in sources.toml (or the one given to --source); if the report is there, give its "
+            "PDF's URL directly: jstmine run --source https://…/report.pdf",
+        )
+
+
 def _report_links(soup: BeautifulSoup, base: str) -> list[dict]:
+    _check_nesting(soup, base)
     found: list[tuple[Tag, dict]] = []
     seen_ids: set[str] = set()
-    for el in soup.find_all(lambda t: t.has_attr("id") or (t.name == "a" and t.has_attr("name"))):
+    for el in soup.find_all(_is_entry_tag):
         entry_id = str(el.get("id") or el.get("name"))
         if not entry_id or entry_id in seen_ids:
             continue

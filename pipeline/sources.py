@@ -441,6 +441,27 @@ def _report(source: Source, page: ListingPage, row: dict) -> Report:
     )
 
 
+def distinct_reports(reports: list[Report]) -> tuple[list[Report], list[tuple[Report, Report]]]:
+    """``reports`` without repeats: a report that several sources follow (the same listing entry,
+    or announcement page: the same ``listing_url``) is kept once, as the first source's (pure).
+
+    Parameters:
+        reports: as ``discover_all`` gives them, in order.
+
+    Returns the reports kept, in order, and (repeat, the report kept in its place) for each left
+    out, to say so: processed twice in one run, a report would be downloaded twice into the same
+    raw/ file and published twice under one edition name.
+    """
+    kept: dict[str, Report] = {}
+    repeats: list[tuple[Report, Report]] = []
+    for r in reports:
+        if r.listing_url in kept:
+            repeats.append((r, kept[r.listing_url]))
+        else:
+            kept[r.listing_url] = r
+    return list(kept.values()), repeats
+
+
 def discover_all(
     sources: list[Source], *, client: httpx.Client | None = None, config: AcquireConfig = DEFAULT_CONFIG
 ) -> list[Report]:

@@ -679,3 +679,28 @@ def test_manifest_reader_skips_a_damaged_line_and_appends_after_it(http_server, 
     entries = load_manifest(raw)
     assert [e["url"] for e in entries] == ["http://x/a.pdf", url]
     assert latest_entry(raw, url)["status"] == "downloaded"
+
+
+def test_a_listing_nesting_its_entries_thousands_deep_is_refused_not_read_for_hours():
+    """Each element with an id is an entry whose region (its subtree, its title and date) was
+    walked in full: 3,000 <div id> nested in each other (180 KB) took ~15 s, 10,000 minutes and a
+    20 MB page hours, in every scheduled `update`. Such a page is refused at once, saying why;
+    thousands of entries side by side (a long real listing) are read as before."""
+    import time
+
+    depth = 3000
+    html = ("<html><body>" + "".join(f'<div id="d{i}"><h3>t{i}</h3>' for i in range(depth))
+            + '<a href="x.pdf">PDF</a>' + "</div>" * depth + "</body></html>")
+    started = time.perf_counter()
+    with pytest.raises(AcquireError) as info:
+        find_report_links(html, "https://spap.jst.go.jp/x.html")
+    assert time.perf_counter() - started < 10
+    assert "nest" in info.value.what and "3,000" in info.value.what, info.value.what
+    assert "PDF" in info.value.todo
+
+    wide = "".join(f'<div class="report" id="fy{i:05d}"><h3 class="report-title">報告書 {i}</h3>'
+                   f'<p class="report-date">2025年4月1日</p><ul><li><a href="r{i}.pdf">PDF</a></li></ul></div>'
+                   for i in range(4000))
+    links = find_report_links(f"<html><body><main id='main'><section id='all'>{wide}</section></main></body></html>",
+                              "https://spap.jst.go.jp/x.html")
+    assert len(links) == 4000 and links[-1]["id"] == "fy03999" and links[-1]["date"] == "2025-04-01"

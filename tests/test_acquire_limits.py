@@ -31,6 +31,7 @@ from pipeline.acquire import (
 )
 from pipeline.errors import AcquireError, PipelineError, SourceError, TransientAcquireError
 from pipeline.sources import Source, discover, load_sources
+from httpserver import Reply
 from test_acquire import make_pdf
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -653,3 +654,65 @@ def test_the_part_file_is_locked_while_the_download_runs(drip, tmp_path):
         thread.join(timeout=10)
     assert errors and "deadline of 2 s" in errors[0].what  # and the part file went with it
     assert list(raw.glob(".acquire-*.part")) == []
+
+
+# ------------------------------------------------------------------------------------------------
+# Compressed bodies nobody asked for: decoded a bounded piece at a time
+
+
+def _gzip_of_zeros(head: bytes, total: int) -> bytes:
+    """gzip of ``head`` and ``total`` zero bytes, made a MB at a time."""
+    import zlib
+
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    out = [c.compress(head)]
+    block = b"\0" * (1 << 20)
+    out += [c.compress(block) for _ in range(total >> 20)]
+    return b"".join(out) + c.flush()
+
+
+@pytest.mark.parametrize("path", ["/bomb.pdf", "/bomb.html"])
+def test_a_stacked_gzip_bomb_is_decoded_in_bounded_pieces(http_server, tmp_path, path):
+    """jstmine asks for no encoding (Accept-Encoding: identity), but a hostile server can send one
+    anyway, stacked: 'gzip, gzip' of 512 MB of zeros is 2 KB on the wire, and httpx inflated a
+    whole 2 KB read at once, 512 MB in one piece, before any cap was counted (3 layers: the disk's
+    size). Each layer now gives at most one chunk at a time, and the cap stops it."""
+    import gzip
+    import tracemalloc
+
+    from pipeline.listing import fetch_listing
+
+    head = b"%PDF-1.4\n" if path.endswith(".pdf") else b"<html><body>"
+    body = gzip.compress(_gzip_of_zeros(head, 512 << 20), 9)
+    assert len(body) < 4096
+    url = http_server.route(path, Reply(body=body, content_type="application/pdf" if path.endswith(".pdf") else "text/html",
+                                        headers={"Content-Encoding": "gzip, gzip"}))
+    tracemalloc.start()
+    try:
+        with pytest.raises(AcquireError) as info:
+            if path.endswith(".pdf"):
+                acquire(url, cfg(tmp_path, max_bytes=100 << 20))
+            else:
+                fetch_listing(url, config=cfg(tmp_path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "larger than the cap" in info.value.what and "gzip" in info.value.what, info.value.what
+    assert peak < 64 << 20 if path.endswith(".html") else peak < 32 << 20, f"{peak / 2**20:.0f} MB at the peak"
+
+
+def test_a_gzip_or_deflate_encoded_pdf_is_still_read(http_server, tmp_path):
+    import gzip
+    import zlib
+
+    pdf = make_pdf("encoded")
+    for name, encoding, body in (("g", "gzip", gzip.compress(pdf)), ("d", "deflate", zlib.compress(pdf)),
+                                 ("r", "deflate", zlib.compress(pdf)[2:-4]), ("i", "identity", pdf)):
+        url = http_server.route(f"/{name}.pdf", Reply(body=body, content_type="application/pdf",
+                                                     headers={"Content-Encoding": encoding}))
+        got = acquire(url, cfg(tmp_path))
+        assert got.path.read_bytes() == pdf, encoding
+    url = http_server.route("/bad.pdf", Reply(body=b"%PDF-not gzip at all", content_type="application/pdf",
+                                              headers={"Content-Encoding": "gzip"}))
+    with pytest.raises(AcquireError, match="gzip"):
+        acquire(url, cfg(tmp_path))

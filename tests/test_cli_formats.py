@@ -442,3 +442,21 @@ def test_the_sample_edition_in_each_format(sample_out, fmt):
     assert len(lines) > 3
     assert_rows(fmt, r.stdout, KWIC_COLUMNS, [line.row() for line in lines])
     assert all(line.left + line.hit + line.right == sentences[line.sentence_id] for line in lines)
+
+
+def test_a_listing_entrys_10_000_character_title_is_cut_in_the_table_not_in_csv(monkeypatch):
+    """One hostile entry's title of 10,000 characters made the piped table 20,000 columns wide,
+    every row padded to it (170 KB for four reports; a listing of a thousand, 20 MB of spaces)."""
+    import pipeline.sources as sources
+
+    long_title = "長" * 10_000
+    reports = [*REPORTS, Report(source="jst", entry_id="e" * 5000, title=long_title, url="https://spap.jst.go.jp/e.pdf",
+                                published=None, listing_url="https://spap.jst.go.jp/investigation/report_2022.html#e")]
+    monkeypatch.setattr(sources, "load_sources", lambda path: [sources.Source(name="jst", listing="https://spap.jst.go.jp/l.html")])
+    monkeypatch.setattr(sources, "discover_all", lambda followed: reports)
+    r = CliRunner(env={"COLUMNS": "400", "NO_COLOR": "1"}).invoke(app, ["discover"])
+    assert r.exit_code == 0, r.output
+    assert len(r.stdout) < 20_000 and any(LONG_URL in line for line in r.stdout.splitlines())
+    assert "長" * 100 + "…" in r.stdout and "新興技術政策の国際動向" in r.stdout
+    r = run("discover", "-f", "csv")
+    assert long_title in r.stdout and "e" * 5000 in r.stdout

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 import flows  # noqa: F401  (Prefect's environment before Prefect is imported)
 import prefect_runs
 from conftest import BIN
+from httpserver import Reply
 from pipeline.editions import PublishedEdition, edition_name, previous_edition
 from samples import SAMPLE_EDITION
 from samples.build import LISTING_FRAGMENT, build_listing_html, build_sample_pdf, listing_entries
@@ -145,6 +146,22 @@ def test_edition_names_by_date_then_content_hash():
     assert edition_name("fy24_rr02", "2025-04-01", sha2, first) == "fy24_rr02-2025-04-01-bbbbbbbb"  # new content, same date
     other_report = {"fy24_rr03-2025-04-01": _pe("fy24_rr03-2025-04-01", sha3, report="fy24_rr03")}
     assert edition_name("fy24_rr02", "2025-04-01", sha3, other_report) == "fy24_rr02-2025-04-01"
+
+
+def test_edition_names_given_earlier_in_the_same_run_are_taken():
+    sha1, sha2 = "a" * 64, "b" * 64
+    claimed = {"fy24-rr02-2025-04-01": (sha1, "fy24/rr02")}
+    # another entry whose id slugs alike, other content: the content's hash
+    assert edition_name("fy24-rr02", "2025-04-01", sha2, {}, claimed) == "fy24-rr02-2025-04-01-bbbbbbbb"
+    # the same content under that other id: the id's hash too, never the first entry's name
+    other = edition_name("fy24-rr02", "2025-04-01", sha1, {}, claimed | {"fy24-rr02-2025-04-01-aaaaaaaa": (sha1, "x")})
+    assert other.startswith("fy24-rr02-2025-04-01-aaaaaaaa-") and len(other) == len("fy24-rr02-2025-04-01-aaaaaaaa-") + 8
+    # ids differing only in case: one directory on a file system that ignores case
+    assert edition_name("FY24-RR02", "2025-04-01", sha2, {}, claimed) == "FY24-RR02-2025-04-01-bbbbbbbb"
+    assert edition_name("FY24_rr02", "2025-04-01", sha2, {"fy24_rr02-2025-04-01": _pe("fy24_rr02-2025-04-01", sha1)}) \
+        == "FY24_rr02-2025-04-01-bbbbbbbb"
+    # the same report and content named earlier in the run: that name
+    assert edition_name("fy24/rr02", "2025-04-01", sha1, {}, claimed) == "fy24-rr02-2025-04-01"
 
 
 def test_previous_edition_is_the_same_reports_latest_earlier_one():
@@ -648,3 +665,138 @@ def test_editions_list_never_folds_a_name_over_lines_when_piped(three_editions, 
     for edition in (name, "r1-2025-06-02", "r2-2025-01-10", "local"):
         assert re.search(rf"(^|\s){re.escape(edition)}(\s|$)", proc.stdout, re.M), proc.stdout
     assert "2025-04-02T09:00:00+00:00" in proc.stdout
+
+
+# ------------------------------------------------------------------------------------------------
+# Hostile listing pages: entries whose ids make the same edition name in one run
+
+
+def test_two_entries_whose_ids_make_the_same_edition_name_are_both_kept(prefect_server, http_server, pdfs, tmp_path):
+    """`fy24/rr02` and `fy24-rr02` (same date, different PDFs) both slug to `fy24-rr02`: the run
+    names both before publishing either, and used to publish the second over the first."""
+    entries = [{"id": "fy24/rr02", "title": "A", "date": "2025年4月1日", "href": "a.pdf"},
+               {"id": "fy24-rr02", "title": "B", "date": "2025年4月1日", "href": "b.pdf"}]
+    page = build_listing_html(entries, tmp_path / "site" / "listing.html")
+    http_server.serve_html(LISTING_PATH, page.read_text(encoding="utf-8"))
+    http_server.serve_pdf("/investigation/a.pdf", pdfs["first"], etag='"a"')
+    http_server.serve_pdf("/investigation/b.pdf", pdfs["second"], etag='"b"')
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[source]]\nname = "loopback"\nlisting = "{http_server.url(LISTING_PATH)}"\n'
+                       "link_pattern = 'rr02'\n", encoding="utf-8")
+    from flows.process_sources import process_sources
+
+    def run() -> list:
+        state = process_sources(sources_file=str(sources), out_dir=str(tmp_path / "processed"),
+                                raw_dir=str(tmp_path / "raw"), return_state=True)
+        return state.result(raise_on_failure=False)
+
+    first = run()
+    names = [s.edition for s in first]
+    assert len(set(names)) == 2, names
+    out = tmp_path / "processed"
+    shas = {pq.read_table(out / n / "documents.parquet").column("sha256")[0].as_py() for n in names}
+    assert shas == {hashlib.sha256(pdfs["first"]).hexdigest(), hashlib.sha256(pdfs["second"]).hexdigest()}
+    # The next run finds both published, under the same names: nothing is processed again.
+    again = run()
+    assert [s.edition for s in again] == names and all(s.unchanged for s in again), again
+
+
+def test_a_report_two_sources_follow_is_fetched_and_published_once(prefect_server, site, pdfs, tmp_path):
+    """Two [[source]] tables following the same listing entry (one by entries, one by
+    link_pattern) gave the report twice: downloaded twice side by side into the same raw/ name,
+    processed twice and published twice under one edition name."""
+    site.publish(pdfs["first"], "2025年4月1日", '"v1"')
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[source]]\nname = "a"\nlisting = "{site.listing_url}"\nentries = ["{ENTRY}"]\n\n'
+                       f'[[source]]\nname = "b"\nlisting = "{site.listing_url}"\nlink_pattern = "rr02"\n', encoding="utf-8")
+    from flows.process_sources import process_sources
+
+    state = process_sources(sources_file=str(sources), out_dir=str(tmp_path / "processed"),
+                            raw_dir=str(tmp_path / "raw"), return_state=True)
+    results = state.result(raise_on_failure=False)
+    assert [s.edition for s in results] == ["fy24_rr02-2025-04-01"], results
+    assert site.server.count(PDF_PATH) == 1
+
+
+def test_an_entry_id_that_is_no_usable_source_fails_only_its_report(prefect_server, http_server, pdfs, tmp_path):
+    """An entry matched by link_pattern whose id holds control characters, or is 5,000 characters
+    long, makes a listing URL (<page>#<id>) that parse_source refuses: that SourceError stopped the
+    whole flow before any download, so one hostile entry kept every other report from being
+    processed, at every scheduled run."""
+    entries = [{"id": "fy24_rr02", "title": "A", "date": "2025年4月1日", "href": "a.pdf"},
+               {"id": "fy24_rr02-\x1b[2J", "title": "B", "date": "2025年4月1日", "href": "b.pdf"},
+               {"id": "fy24_rr02-" + "x" * 5000, "title": "C", "date": "2025年4月1日", "href": "c.pdf"}]
+    page = build_listing_html(entries, tmp_path / "site" / "listing.html")
+    http_server.serve_html(LISTING_PATH, page.read_text(encoding="utf-8"))
+    for name in ("a", "b", "c"):
+        http_server.serve_pdf(f"/investigation/{name}.pdf", pdfs["first"], etag=f'"{name}"')
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[source]]\nname = "loopback"\nlisting = "{http_server.url(LISTING_PATH)}"\n'
+                       "link_pattern = 'rr02'\n", encoding="utf-8")
+    from flows.process_sources import ReportFailure, process_sources
+
+    state = process_sources(sources_file=str(sources), out_dir=str(tmp_path / "processed"),
+                            raw_dir=str(tmp_path / "raw"), return_state=True)
+    results = state.result(raise_on_failure=False)
+    assert state.is_failed() and "2 of 3 reports failed" in state.message, state.message
+    assert results[0].edition == "fy24_rr02-2025-04-01" and (tmp_path / "processed" / results[0].edition).is_dir()
+    assert [type(r) for r in results[1:]] == [ReportFailure, ReportFailure]
+    assert "control characters" in results[1].what and "4,096" in results[2].what
+    assert all("link_pattern" in r.todo for r in results[1:])
+    assert http_server.count("/investigation/b.pdf") == http_server.count("/investigation/c.pdf") == 0
+
+
+def test_a_source_whose_listing_fails_stops_only_its_own_reports(prefect_server, site, pdfs, tmp_path, http_server):
+    """Two sources, one listing page gone (404): discovery was one task for every source, so that
+    404 failed the whole flow and the other source's new edition was not processed either, at every
+    scheduled run until the dead page was taken out of sources.toml."""
+    site.publish(pdfs["first"], "2025年4月1日", '"v1"')
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[source]]\nname = "gone"\nlisting = "{http_server.url("/gone.html")}"\nentries = ["x"]\n\n'
+                       f'[[source]]\nname = "loopback"\nlisting = "{site.listing_url}"\nentries = ["{ENTRY}"]\n',
+                       encoding="utf-8")
+    from flows.process_sources import ReportFailure, process_sources
+
+    state = process_sources(sources_file=str(sources), out_dir=str(tmp_path / "processed"),
+                            raw_dir=str(tmp_path / "raw"), return_state=True)
+    results = state.result(raise_on_failure=False)
+    assert state.is_failed() and "1 of 2 reports failed" in state.message, state.message
+    failure, summary = results
+    assert isinstance(failure, ReportFailure) and failure.report == "source gone" and "404" in failure.what
+    assert summary.edition == "fy24_rr02-2025-04-01" and (tmp_path / "processed" / summary.edition).is_dir()
+
+
+def test_a_listing_of_many_new_entries_is_downloaded_a_few_at_a_time(prefect_server, http_server, tmp_path):
+    """Prefect's default task runner has no bound on its threads: every followed report's download
+    started at once, so a listing grown to 1,000 matching entries opened 1,000 connections to the
+    site at once (and as many part files in raw/). Here 12 entries: 12 requests at once before."""
+    import threading
+
+    import flows.process_sources as ps
+
+    count = 12
+    entries = [{"id": f"fy24_rr{i:02d}", "title": f"R{i}", "date": "2025年4月1日", "href": f"r{i}.pdf"} for i in range(count)]
+    page = build_listing_html(entries, tmp_path / "site" / "listing.html")
+    http_server.serve_html(LISTING_PATH, page.read_text(encoding="utf-8"))
+    lock = threading.Lock()
+    now, most = [0], [0]
+
+    def slow_404(request):
+        with lock:
+            now[0] += 1
+            most[0] = max(most[0], now[0])
+        time.sleep(0.4)
+        with lock:
+            now[0] -= 1
+        return Reply(status=404)
+
+    for i in range(count):
+        http_server.route(f"/investigation/r{i}.pdf", handler=slow_404)
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[source]]\nname = "loopback"\nlisting = "{http_server.url(LISTING_PATH)}"\n'
+                       "link_pattern = 'rr'\n", encoding="utf-8")
+    state = ps.process_sources(sources_file=str(sources), out_dir=str(tmp_path / "processed"),
+                               raw_dir=str(tmp_path / "raw"), return_state=True)
+    assert state.is_failed() and f"{count} of {count} reports failed" in state.message, state.message
+    assert sum(http_server.count(f"/investigation/r{i}.pdf") for i in range(count)) == count
+    assert 1 < most[0] <= ps.DOWNLOADS_AT_ONCE, most[0]
