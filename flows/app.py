@@ -99,6 +99,20 @@ def die(what: str, todo: str = "", code: int = 1) -> NoReturn:
     raise AssertionError("unreachable")  # _fail always raises
 
 
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, as a shell reports a command ended by Ctrl-C
+
+
+def interrupted(what: str = "nothing was published") -> NoReturn:
+    """Stop a command interrupted by Ctrl-C: a short line on stderr (no traceback), then exit
+    ``INTERRUPTED_EXIT``. What the run published before stays as it was; a run again goes on.
+
+    Parameters:
+        what: what became of the outputs (default: "nothing was published").
+    """
+    err.print(Text(f"interrupted: {what}; run again to go on", style="yellow"), soft_wrap=True)
+    raise typer.Exit(INTERRUPTED_EXIT)
+
+
 def stdout_console(min_width: int = 0) -> Console:
     """The terminal's width; when piped or captured, a wide page so rows are not folded."""
     if sys.stdout.isatty():
