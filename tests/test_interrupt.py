@@ -76,3 +76,29 @@ def test_ctrl_c_during_extraction_with_a_temporary_server_stops_at_once(shared_d
     assert "Traceback" not in text
     _nothing_left(run)
     assert not (out / "interrupted").exists()  # nothing published
+
+
+def test_ctrl_c_during_update_with_a_temporary_server_stops_at_once(spawn, http_server, tmp_path):
+    from samples.build import LISTING_FRAGMENT, build_listing_html, build_sample_pdf, listing_entries
+
+    pdf = build_sample_pdf(tmp_path / "site" / "sample-report.pdf")
+    page = build_listing_html(listing_entries("sample-report.pdf"), tmp_path / "site" / "report_2022.html")
+    http_server.serve_pdf("/investigation/sample-report.pdf", pdf.read_bytes(), etag='"v1"')
+    listing = http_server.serve_html("/investigation/report_2022.html", page.read_text(encoding="utf-8"))
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[source]]\nname = "loopback"\nlisting = "{listing}"\nentries = ["{LISTING_FRAGMENT}"]\n',
+                       encoding="utf-8")
+    out = tmp_path / "out"
+    env = subprocess_env(None, JSTMINE_HOME=str(tmp_path / "jstmine-home"), PREFECT_HOME=str(tmp_path / "prefect-home"),
+                         JSTMINE_WARM="0", COLUMNS="300")
+    update = spawn([BIN / "jstmine", "update", "--sources", sources, "--out", out, "--raw", tmp_path / "raw"],
+                   env, "update", cwd=tmp_path)
+    _wait_for(update, ": tokenize", timeout=300)  # the edition is being processed, past its download
+    took = _ctrl_c(update, within=60)
+    text = " ".join(update.output().split())
+    assert update.proc.returncode == 130, text
+    assert took < 15, f"{took:.1f} s after Ctrl-C:\n{text}"
+    assert "interrupted: the editions published before it are kept, nothing else was published; run again to go on" in text
+    assert "Traceback" not in text
+    _nothing_left(update)
+    assert not list(out.glob("*/*.parquet"))  # nothing published
