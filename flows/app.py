@@ -10,6 +10,7 @@ from __future__ import annotations
 import flows  # noqa: F401  (sets Prefect's environment before Prefect is imported)
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -97,6 +98,28 @@ def fail(what: str, todo: str = "", code: int = 1) -> None:
 def die(what: str, todo: str = "", code: int = 1) -> NoReturn:
     fail(what, todo, code)
     raise AssertionError("unreachable")  # _fail always raises
+
+
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, as a shell reports a command ended by Ctrl-C
+
+
+def interrupted(what: str = "nothing was published") -> NoReturn:
+    """Stop a command interrupted by Ctrl-C: a short line on stderr (no traceback), then exit
+    ``INTERRUPTED_EXIT``. What the run published before stays as it was; a run again goes on.
+
+    A second Ctrl-C from here on is ignored: what is left is the exit itself (Prefect stops its
+    temporary server: SIGTERM, then SIGKILL after 5 s), which an interruption would only turn into
+    a traceback ("Exception ignored in atexit callback") or a death by SIGINT half-way.
+
+    Parameters:
+        what: what became of the outputs (default: "nothing was published").
+    """
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: nothing to change there
+        pass
+    err.print(Text(f"interrupted: {what}; run again to go on", style="yellow"), soft_wrap=True)
+    raise typer.Exit(INTERRUPTED_EXIT)
 
 
 def stdout_console(min_width: int = 0) -> Console:

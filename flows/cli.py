@@ -21,7 +21,7 @@ from typer.core import TyperCommand
 from rich.table import Table
 from rich.text import Text
 
-from flows.app import (app, clip, console, die, err, escape_markup, plural, print_rows, print_summary,
+from flows.app import (app, clip, console, die, err, escape_markup, interrupted, plural, print_rows, print_summary,
                        resolve_or_die, settle, stdout_console)
 from flows.output import Format, emit, format_option, is_machine
 from flows.progress import for_console, showing
@@ -131,28 +131,33 @@ def run(
             from flows.process_report import RunSummary, process_report
 
         quiet_internals(verbose)  # and once it is, in case it was already
+        from flows.server import start_temporary_server
 
-        state = process_report(
-            source=source,
-            edition=edition,
-            out_dir=str(out),
-            raw_dir=str(raw),
-            tokenizer_mode=mode,
-            lexicon_path=str(lexicon) if lexicon else "",
-            expectations=None if expectations is None else ("" if expectations == "none" else expectations),
-            ner_audit=ner_audit,
-            timeout=timeout,
-            max_mb=max_mb,
-            rules=str(rules) if rules else "",
-            deadline=deadline,
-            allow_hosts=list(hosts),
-            max_stream_mb=max_stream_mb,
-            max_worker_memory_mb=max_worker_memory_mb,
-            max_page_drawings=max_page_drawings,
-            ocr=ocr,
-            engine=engine,
-            return_state=True,
-        )
+        try:
+            start_temporary_server()  # when no server is configured: one that Ctrl-C does not stop
+            state = process_report(
+                source=source,
+                edition=edition,
+                out_dir=str(out),
+                raw_dir=str(raw),
+                tokenizer_mode=mode,
+                lexicon_path=str(lexicon) if lexicon else "",
+                expectations=None if expectations is None else ("" if expectations == "none" else expectations),
+                ner_audit=ner_audit,
+                timeout=timeout,
+                max_mb=max_mb,
+                rules=str(rules) if rules else "",
+                deadline=deadline,
+                allow_hosts=list(hosts),
+                max_stream_mb=max_stream_mb,
+                max_worker_memory_mb=max_worker_memory_mb,
+                max_page_drawings=max_page_drawings,
+                ocr=ocr,
+                engine=engine,
+                return_state=True,
+            )
+        except KeyboardInterrupt:  # Ctrl-C: the flow run is Crashed, its workers and tesseract ended
+            interrupted()
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, RunSummary):
         print_summary(outcome)

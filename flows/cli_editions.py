@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 from rich.text import Text
 
-from flows.app import app, console, err, fail, print_summary, print_unbroken, settle, stdout_console
+from flows.app import app, console, err, fail, interrupted, print_summary, print_unbroken, settle, stdout_console
 from flows.output import Format, emit, format_option, is_machine
 from pipeline.errors import PipelineError
 from pipeline.normalize import printable
@@ -150,9 +150,14 @@ def update(
         if dask_address:
             progress.note(f"the stages run on the Dask scheduler at {dask_address}")
         progress.note(f"looking for new editions ({starting_note(recorded)})")
-        state = flow(sources_file=str(sources), out_dir=str(out), raw_dir=str(raw), only=only or None, workers=workers,
-                     engine=engine,
-                     return_state=True)
+        from flows.server import start_temporary_server
+
+        try:
+            start_temporary_server()  # when no server is configured: one that Ctrl-C does not stop
+            state = flow(sources_file=str(sources), out_dir=str(out), raw_dir=str(raw), only=only or None,
+                         workers=workers, engine=engine, return_state=True)
+        except KeyboardInterrupt:  # Ctrl-C: the flow run is Crashed, its workers ended
+            interrupted("the editions published before it are kept, nothing else was published")
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, PipelineError):
         fail(outcome.what, outcome.todo)

@@ -387,6 +387,38 @@ def use_recorded_server() -> str | None:
     return url
 
 
+def start_temporary_server() -> str | None:
+    """Start Prefect's temporary server now, out of reach of a terminal's Ctrl-C, when this
+    process has no Prefect server to report to (no PREFECT_API_URL) and Prefect would start one.
+    Returns its API URL, or None when a server is configured (nothing is started then).
+
+    Prefect starts its temporary server (``SubprocessASGIServer``, a uvicorn process) on the
+    flow's first API call, in the command's own process group: a terminal's Ctrl-C, which goes to
+    the whole foreground group, stops it too, and the interrupted flow then retries reporting its
+    Crashed state to a server that is gone (Prefect's client back-off, 2 + 4 + 8 + 16 + 32 s per
+    request): the command seemed to hang. Started here with SIGINT blocked (a blocked signal
+    stays blocked across fork and exec, and uvicorn only installs handlers), the server lives
+    until Prefect stops it when the command exits (SIGTERM, ``atexit``): the flow run's Crashed
+    state is recorded, and the command stops at once. The flow's API calls then find this
+    server (Prefect keeps one per process) instead of starting another. Call it after Prefect is
+    imported, from the main thread, before the flow runs.
+    """
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return None
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    if not server.running:
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            server.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)  # a Ctrl-C meanwhile is delivered now
+    return server.api_url
+
+
 def starting_note(recorded: str | None) -> str:
     """What a command says, before its flow starts, about the Prefect server it reports to.
 
