@@ -103,7 +103,7 @@ def die(what: str, todo: str = "", code: int = 1) -> NoReturn:
 INTERRUPTED_EXIT = 130  # 128 + SIGINT, as a shell reports a command ended by Ctrl-C
 
 
-def interrupted(what: str = "nothing was published") -> NoReturn:
+def interrupted(what: str = "no edition is left half-published") -> NoReturn:
     """Stop a command interrupted by Ctrl-C: a short line on stderr (no traceback), then exit
     ``INTERRUPTED_EXIT``. What the run published before stays as it was; a run again goes on.
 
@@ -112,7 +112,7 @@ def interrupted(what: str = "nothing was published") -> NoReturn:
     a traceback ("Exception ignored in atexit callback") or a death by SIGINT half-way.
 
     Parameters:
-        what: what became of the outputs (default: "nothing was published").
+        what: what became of the outputs (default: "no edition is left half-published": publishing is all or nothing, and the next run settles one cut short).
     """
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)

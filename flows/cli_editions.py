@@ -157,7 +157,7 @@ def update(
             state = flow(sources_file=str(sources), out_dir=str(out), raw_dir=str(raw), only=only or None,
                          workers=workers, engine=engine, return_state=True)
         except KeyboardInterrupt:  # Ctrl-C: the flow run is Crashed, its workers ended
-            interrupted("the editions published before it are kept, nothing else was published")
+            interrupted("the editions published before it are kept, none is left half-published")
     outcome = state.result(raise_on_failure=False)
     if isinstance(outcome, PipelineError):
         fail(outcome.what, outcome.todo)

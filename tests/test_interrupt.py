@@ -23,7 +23,7 @@ import pytest
 from conftest import BIN, group_members, subprocess_env
 
 MEXT_CH2 = "pdfs/mext_hakusho_r6_ch2_ai_japan.pdf"
-INTERRUPTED = "interrupted: nothing was published; run again to go on"
+INTERRUPTED = "interrupted: no edition is left half-published; run again to go on"
 
 
 def _new_pdf(shared_dir: Path, tmp_path: Path) -> Path:
@@ -98,7 +98,7 @@ def test_ctrl_c_during_update_with_a_temporary_server_stops_at_once(spawn, http_
     text = " ".join(update.output().split())
     assert update.proc.returncode == 130, text
     assert took < 15, f"{took:.1f} s after Ctrl-C:\n{text}"
-    assert "interrupted: the editions published before it are kept, nothing else was published; run again to go on" in text
+    assert "interrupted: the editions published before it are kept, none is left half-published; run again to go on" in text
     assert "Traceback" not in text
     _nothing_left(update)
     assert not list(out.glob("*/*.parquet"))  # nothing published
