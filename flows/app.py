@@ -10,7 +10,6 @@ from __future__ import annotations
 import flows  # noqa: F401  (sets Prefect's environment before Prefect is imported)
 
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -107,17 +106,13 @@ def interrupted(what: str = "no edition is left half-published") -> NoReturn:
     """Stop a command interrupted by Ctrl-C: a short line on stderr (no traceback), then exit
     ``INTERRUPTED_EXIT``. What the run published before stays as it was; a run again goes on.
 
-    A second Ctrl-C from here on is ignored: what is left is the exit itself (Prefect stops its
-    temporary server: SIGTERM, then SIGKILL after 5 s), which an interruption would only turn into
-    a traceback ("Exception ignored in atexit callback") or a death by SIGINT half-way.
+    A second Ctrl-C while the process exits is ignored (``flows.launch.main``, the command's
+    own process: not here, where a test's in-process call would leave it ignored, and inherited
+    by every process started after).
 
     Parameters:
         what: what became of the outputs (default: "no edition is left half-published": publishing is all or nothing, and the next run settles one cut short).
     """
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread: nothing to change there
-        pass
     err.print(Text(f"interrupted: {what}; run again to go on", style="yellow"), soft_wrap=True)
     raise typer.Exit(INTERRUPTED_EXIT)
 

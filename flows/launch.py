@@ -227,9 +227,18 @@ def main() -> None:
         code = run_warm(argv)
         if code is not None:
             sys.exit(code)
+    from flows.app import INTERRUPTED_EXIT
     from flows.main import app
 
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        if exc.code == INTERRUPTED_EXIT:
+            # A second Ctrl-C while the process exits (Prefect stops its temporary server: SIGTERM,
+            # then SIGKILL after 5 s) would only turn into a traceback ("Exception ignored in atexit
+            # callback") or a death by SIGINT half-way: ignored from here on.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

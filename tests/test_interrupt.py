@@ -102,3 +102,18 @@ def test_ctrl_c_during_update_with_a_temporary_server_stops_at_once(spawn, http_
     assert "Traceback" not in text
     _nothing_left(update)
     assert not list(out.glob("*/*.parquet"))  # nothing published
+
+
+def test_an_interrupted_command_in_this_process_leaves_ctrl_c_as_it_was():
+    """``interrupted()`` in a test's in-process call (CliRunner) left SIGINT ignored for the rest of
+    the session, and so in every process started after it (an ignored signal is inherited): later
+    tests' Ctrl-C reached nothing and hung. Only the command's own process ignores it, at its exit."""
+    import typer
+
+    from flows.app import INTERRUPTED_EXIT, interrupted
+
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(typer.Exit) as stopped:
+        interrupted()
+    assert stopped.value.exit_code == INTERRUPTED_EXIT
+    assert signal.getsignal(signal.SIGINT) is before
