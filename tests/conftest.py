@@ -19,6 +19,21 @@ atexit.register(shutil.rmtree, _JSTMINE_HOME, True)
 os.environ["JSTMINE_HOME"] = _JSTMINE_HOME
 
 
+def serve_sample_listing(http_server, tmp_path: Path) -> Path:
+    """The sample report on a listing page served by ``http_server`` (its PDF with ETag "v1"), and a
+    sources file in ``tmp_path`` that follows it (source "loopback"): the sources file's path."""
+    from samples.build import LISTING_FRAGMENT, build_listing_html, build_sample_pdf, listing_entries
+
+    pdf = build_sample_pdf(tmp_path / "site" / "sample-report.pdf")
+    page = build_listing_html(listing_entries("sample-report.pdf"), tmp_path / "site" / "report_2022.html")
+    http_server.serve_pdf("/investigation/sample-report.pdf", pdf.read_bytes(), etag='"v1"')
+    listing = http_server.serve_html("/investigation/report_2022.html", page.read_text(encoding="utf-8"))
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[source]]\nname = "loopback"\nlisting = "{listing}"\nentries = ["{LISTING_FRAGMENT}"]\n',
+                       encoding="utf-8")
+    return sources
+
+
 @pytest.fixture
 def http_server(monkeypatch):
     """A scripted HTTP server on 127.0.0.1 (see tests/httpserver.py), stopped after the test."""

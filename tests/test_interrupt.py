@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, group_members, subprocess_env
+from conftest import BIN, group_members, serve_sample_listing, subprocess_env
 
 MEXT_CH2 = "pdfs/mext_hakusho_r6_ch2_ai_japan.pdf"
 INTERRUPTED = "interrupted: no edition is left half-published; run again to go on"
@@ -79,15 +79,7 @@ def test_ctrl_c_during_extraction_with_a_temporary_server_stops_at_once(shared_d
 
 
 def test_ctrl_c_during_update_with_a_temporary_server_stops_at_once(spawn, http_server, tmp_path):
-    from samples.build import LISTING_FRAGMENT, build_listing_html, build_sample_pdf, listing_entries
-
-    pdf = build_sample_pdf(tmp_path / "site" / "sample-report.pdf")
-    page = build_listing_html(listing_entries("sample-report.pdf"), tmp_path / "site" / "report_2022.html")
-    http_server.serve_pdf("/investigation/sample-report.pdf", pdf.read_bytes(), etag='"v1"')
-    listing = http_server.serve_html("/investigation/report_2022.html", page.read_text(encoding="utf-8"))
-    sources = tmp_path / "sources.toml"
-    sources.write_text(f'[[source]]\nname = "loopback"\nlisting = "{listing}"\nentries = ["{LISTING_FRAGMENT}"]\n',
-                       encoding="utf-8")
+    sources = serve_sample_listing(http_server, tmp_path)
     out = tmp_path / "out"
     env = subprocess_env(None, JSTMINE_HOME=str(tmp_path / "jstmine-home"), PREFECT_HOME=str(tmp_path / "prefect-home"),
                          JSTMINE_WARM="0", COLUMNS="300")

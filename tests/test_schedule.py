@@ -10,8 +10,8 @@ import time
 import pytest
 
 import flows  # noqa: F401
-from conftest import BIN, group_members, stop_group, subprocess_env
-from samples.build import LISTING_FRAGMENT, build_listing_html, build_sample_pdf, listing_entries
+from conftest import BIN, group_members, serve_sample_listing, stop_group, subprocess_env
+from samples.build import LISTING_FRAGMENT
 
 pytestmark = pytest.mark.slow
 
@@ -39,13 +39,7 @@ def read_deployment(url: str):
 def test_serve_registers_a_scheduled_deployment_that_runs_and_stops_cleanly(
         prefect_api_server, spawn, http_server, tmp_path):
     # A listing page with the sample report, and a sources file that follows it.
-    pdf = build_sample_pdf(tmp_path / "site" / "sample-report.pdf")
-    page = build_listing_html(listing_entries("sample-report.pdf"), tmp_path / "site" / "report_2022.html")
-    http_server.serve_pdf("/investigation/sample-report.pdf", pdf.read_bytes(), etag='"v1"')
-    listing = http_server.serve_html("/investigation/report_2022.html", page.read_text(encoding="utf-8"))
-    sources = tmp_path / "sources.toml"
-    sources.write_text(f'[[source]]\nname = "loopback"\nlisting = "{listing}"\nentries = ["{LISTING_FRAGMENT}"]\n',
-                       encoding="utf-8")
+    sources = serve_sample_listing(http_server, tmp_path)
     out, raw = tmp_path / "processed", tmp_path / "raw"
 
     env = prefect_api_server.env(PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_RUNNER_POLL_FREQUENCY="2")
