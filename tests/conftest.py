@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal as _signal
 import shutil
 import tempfile
 from pathlib import Path
@@ -17,6 +18,13 @@ from httpserver import HTTPTestServer
 _JSTMINE_HOME = tempfile.mkdtemp(prefix="jstmine-home-")
 atexit.register(shutil.rmtree, _JSTMINE_HOME, True)
 os.environ["JSTMINE_HOME"] = _JSTMINE_HOME
+
+# A suite started in the background by a non-interactive shell (`make test &`, nohup) inherits
+# SIGINT ignored, and so would every process it starts (an ignored signal survives exec): the
+# tests that press Ctrl-C (test_interrupt, test_workers, test_schedule, test_ocr_hostile) need it
+# as a terminal gives it to a foreground command.
+if _signal.getsignal(_signal.SIGINT) is _signal.SIG_IGN:
+    _signal.signal(_signal.SIGINT, _signal.default_int_handler)
 
 
 def serve_sample_listing(http_server, tmp_path: Path) -> Path:
